@@ -1,0 +1,194 @@
+/**
+ * Stable error codes. A code never changes meaning once published; match on `error.code`
+ * rather than on messages or classes when crossing process boundaries.
+ */
+export const ErrorCode = {
+  WRONG_EXPECTED_REVISION: 'WRONG_EXPECTED_REVISION',
+  STREAM_DELETED: 'STREAM_DELETED',
+  STREAM_NOT_FOUND: 'STREAM_NOT_FOUND',
+  INVALID_STREAM_NAME: 'INVALID_STREAM_NAME',
+  INVALID_EVENT: 'INVALID_EVENT',
+  EMPTY_APPEND: 'EMPTY_APPEND',
+  NOT_JSON: 'NOT_JSON',
+  EVENT_TOO_LARGE: 'EVENT_TOO_LARGE',
+  DUPLICATE_EVENT_ID: 'DUPLICATE_EVENT_ID',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  STORE_CLOSED: 'STORE_CLOSED',
+  SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
+  UNSUPPORTED_STORE_URL: 'UNSUPPORTED_STORE_URL',
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Base class of every error Causeway throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try { await store.append('order-1', events, { expectedRevision: 3 }); }
+ * catch (e) { if (e instanceof CausewayError && e.code === 'WRONG_EXPECTED_REVISION') retry(); }
+ * ```
+ */
+export class CausewayError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The revision an append expected, as the caller wrote it. */
+export type ExpectedRevisionValue = 'any' | 'no_stream' | 'stream_exists' | number;
+
+/** The stream was not at the revision the caller expected (optimistic concurrency). */
+export class WrongExpectedRevisionError extends CausewayError {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevisionValue,
+    /** The stream's last revision, or `'no_stream'` if it has no (visible) events. */
+    readonly actual: number | 'no_stream',
+  ) {
+    super(
+      ErrorCode.WRONG_EXPECTED_REVISION,
+      `Stream "${stream}" expected revision ${String(expected)} but is at ${String(actual)}`,
+    );
+  }
+}
+
+/** The stream was hard-deleted (tombstoned); it can never be written or read again. */
+export class StreamDeletedError extends CausewayError {
+  constructor(readonly stream: string) {
+    super(ErrorCode.STREAM_DELETED, `Stream "${stream}" has been deleted permanently`);
+  }
+}
+
+/** An operation needed an existing stream and there was none. */
+export class StreamNotFoundError extends CausewayError {
+  constructor(readonly stream: string) {
+    super(ErrorCode.STREAM_NOT_FOUND, `Stream "${stream}" does not exist`);
+  }
+}
+
+/** A stream name was empty, too long, not a string or used a reserved form. */
+export class InvalidStreamNameError extends CausewayError {
+  constructor(
+    readonly stream: unknown,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.INVALID_STREAM_NAME, `Invalid stream name ${describe(stream)}: ${reason}`);
+  }
+}
+
+/** An event to append was malformed (missing type, bad id, bad metadata...). */
+export class InvalidEventError extends CausewayError {
+  constructor(
+    /** Index of the event in the list passed to append. */
+    readonly index: number,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.INVALID_EVENT, `Invalid event at index ${index}: ${reason}`);
+  }
+}
+
+/** `append` was called with no events. */
+export class EmptyAppendError extends CausewayError {
+  constructor(readonly stream: string) {
+    super(ErrorCode.EMPTY_APPEND, `Nothing to append to stream "${stream}": the event list is empty`);
+  }
+}
+
+/** A value cannot be represented in JSON without changing it. */
+export class NotJsonError extends CausewayError {
+  constructor(
+    /** Where the bad value sits, as a JSON path such as `$.items[2].price`. */
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.NOT_JSON, `Value at ${path} cannot be stored as JSON: ${reason}`);
+  }
+}
+
+/** An event's encoded data and metadata exceed the store's size limit. */
+export class EventTooLargeError extends CausewayError {
+  constructor(
+    readonly index: number,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      ErrorCode.EVENT_TOO_LARGE,
+      `Event at index ${index} is ${size} bytes, over the limit of ${limit} bytes`,
+    );
+  }
+}
+
+/** An event id is already stored somewhere other than where this append would put it. */
+export class DuplicateEventIdError extends CausewayError {
+  constructor(
+    readonly eventId: string,
+    readonly stream: string,
+  ) {
+    super(
+      ErrorCode.DUPLICATE_EVENT_ID,
+      `Event id ${eventId} is already stored and this append to "${stream}" is not an exact retry of it`,
+    );
+  }
+}
+
+/** An option or argument was outside what the operation accepts. */
+export class InvalidArgumentError extends CausewayError {
+  constructor(
+    readonly argument: string,
+    readonly reason: string,
+  ) {
+    super(ErrorCode.INVALID_ARGUMENT, `Invalid ${argument}: ${reason}`);
+  }
+}
+
+/** The store was closed; no operation is accepted after `close()`. */
+export class StoreClosedError extends CausewayError {
+  constructor() {
+    super(ErrorCode.STORE_CLOSED, 'The event store is closed');
+  }
+}
+
+/** The database was written by a newer Causeway whose schema this code does not know. */
+export class SchemaTooNewError extends CausewayError {
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      ErrorCode.SCHEMA_TOO_NEW,
+      `The database schema is at version ${found} but this version of Causeway knows only up to ${supported}; upgrade Causeway to open it`,
+    );
+  }
+}
+
+/** `openEventStore` was given a URL it cannot serve. */
+export class UnsupportedStoreUrlError extends CausewayError {
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(ErrorCode.UNSUPPORTED_STORE_URL, `Cannot open event store "${url}": ${reason}`);
+  }
+}
+
+/** The database could not be reached or failed in a way that is not the caller's fault. */
+export class StoreUnavailableError extends CausewayError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCode.STORE_UNAVAILABLE, message, { cause });
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length > 40 ? JSON.stringify(value.slice(0, 40) + '...') : JSON.stringify(value);
+  }
+  return `(${value === null ? 'null' : typeof value})`;
+}

@@ -1,0 +1,50 @@
+/**
+ * Causeway: event sourcing, CQRS and event streaming for TypeScript.
+ *
+ * This entry point holds the core and the in-memory store. Drivers live behind
+ * `causeway/sqlite` and `causeway/postgres`, and load only when used.
+ * @packageDocumentation
+ */
+export {
+  CausewayError,
+  DuplicateEventIdError,
+  EmptyAppendError,
+  ErrorCode,
+  EventTooLargeError,
+  InvalidArgumentError,
+  InvalidEventError,
+  InvalidStreamNameError,
+  NotJsonError,
+  SchemaTooNewError,
+  StoreClosedError,
+  StoreUnavailableError,
+  StreamDeletedError,
+  StreamNotFoundError,
+  UnsupportedStoreUrlError,
+  WrongExpectedRevisionError,
+} from './core/errors.js';
+export type { ExpectedRevisionValue } from './core/errors.js';
+export type { EventInput, EventMetadata, RecordedEvent } from './core/envelope.js';
+export { newId, isUuid } from './core/ids.js';
+export { encodeJson, decodeJson } from './core/json-codec.js';
+export { ManualClock, systemClock } from './core/clock.js';
+export type { Clock } from './core/clock.js';
+export type {
+  AppendOptions,
+  AppendRequest,
+  AppendResult,
+  DeleteStreamOptions,
+  EventStore,
+  EventStoreOptions,
+  ExpectedRevision,
+  ReadAllFilter,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StreamInfo,
+  StreamMetadata,
+} from './store/event-store.js';
+export { MemoryEventStore } from './store/memory-event-store.js';
+export { collect } from './store/collect.js';
+export { DEFAULT_MAX_EVENT_BYTES, MAX_STREAM_NAME_LENGTH, MAX_EVENT_TYPE_LENGTH } from './store/validation.js';
+export { openEventStore } from './open-event-store.js';
+export type { OpenEventStoreOptions } from './open-event-store.js';

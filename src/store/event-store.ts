@@ -1,0 +1,165 @@
+import type { EventInput, RecordedEvent } from '../core/envelope.js';
+import type { ExpectedRevisionValue } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+
+/**
+ * What an append expects of its stream:
+ * - `'any'`: no check;
+ * - `'no_stream'`: the stream has no events (never written, or soft-deleted);
+ * - `'stream_exists'`: the stream has at least one visible event;
+ * - a number: the revision of the stream's last event, exactly.
+ */
+export type ExpectedRevision = ExpectedRevisionValue;
+
+/** Options of {@link EventStore.append}. */
+export interface AppendOptions {
+  /** Defaults to `'any'`. */
+  expectedRevision?: ExpectedRevision;
+}
+
+/** One stream's part of {@link EventStore.appendMany}. */
+export interface AppendRequest {
+  stream: string;
+  events: readonly EventInput[];
+  expectedRevision?: ExpectedRevision;
+}
+
+/** Where an append put its last event. */
+export interface AppendResult {
+  stream: string;
+  /** Revision of the last event appended (or, for an idempotent retry, of the stored one). */
+  revision: number;
+  /** Global position of that event. */
+  position: number;
+}
+
+/** Options of {@link EventStore.readStream}. */
+export interface ReadStreamOptions {
+  /**
+   * First revision to read (inclusive). Defaults to the start when reading forward and to
+   * the end when reading backward; `'start'` and `'end'` may be given explicitly.
+   */
+  from?: number | 'start' | 'end';
+  direction?: 'forward' | 'backward';
+  /** Maximum number of events to yield. */
+  limit?: number;
+}
+
+/** Which events of the global log to read. */
+export interface ReadAllFilter {
+  /** Only events of these types. */
+  types?: readonly string[];
+  /** Only events of streams whose name starts with this (a category such as `order-`). */
+  streamPrefix?: string;
+}
+
+/** Options of {@link EventStore.readAll}. */
+export interface ReadAllOptions {
+  /**
+   * First position to read (inclusive). Defaults to 1 (the start) forward and to the end
+   * backward.
+   */
+  from?: number | 'start' | 'end';
+  direction?: 'forward' | 'backward';
+  filter?: ReadAllFilter;
+  /** Maximum number of events to yield. */
+  limit?: number;
+}
+
+/**
+ * Per-stream settings honoured by `readStream` (and `streamInfo`), plus free user keys.
+ * Like other event stores, the global log (`readAll`) keeps every event; these settings
+ * shape what a stream read shows.
+ */
+export interface StreamMetadata {
+  /** Show only the newest `maxCount` events. */
+  maxCount?: number;
+  /** Show only events recorded in the last `maxAge` seconds. */
+  maxAge?: number;
+  /** Hide events with a revision below this. Soft delete sets it. */
+  truncateBefore?: number;
+  [key: string]: unknown;
+}
+
+/** What {@link EventStore.streamInfo} reports. */
+export interface StreamInfo {
+  stream: string;
+  /** True when the stream has events and is not deleted. */
+  exists: boolean;
+  /** Revision of the last event ever written to it, or `null` if none ever was. */
+  revision: number | null;
+  /** `'soft'` after a soft delete (until written again), `'hard'` after a tombstone. */
+  deleted: false | 'soft' | 'hard';
+  metadata: StreamMetadata;
+}
+
+/** Options of {@link EventStore.deleteStream}. */
+export interface DeleteStreamOptions {
+  expectedRevision?: ExpectedRevision;
+  /**
+   * `false` (default): soft delete; reads find nothing, and a later append revives the
+   * stream, continuing its revisions. `true`: tombstone; every later write fails with
+   * `StreamDeletedError`.
+   */
+  hard?: boolean;
+}
+
+/**
+ * The event store port. Every adapter (memory, SQLite, PostgreSQL) implements it and passes
+ * `test/conformance/event-store.suite.ts`.
+ *
+ * @example
+ * ```ts
+ * const store = await openEventStore('sqlite:./data/events.db');
+ * await store.append('order-42', [{ type: 'order.placed', data: { total: 10 } }], { expectedRevision: 'no_stream' });
+ * for await (const event of store.readStream('order-42')) console.log(event.type);
+ * await store.close();
+ * ```
+ */
+export interface EventStore {
+  /**
+   * Appends events to one stream, atomically, checking `expectedRevision`. Re-appending
+   * events whose ids are already stored at the same place returns the original result.
+   *
+   * @throws WrongExpectedRevisionError, StreamDeletedError, InvalidStreamNameError,
+   *   InvalidEventError, EmptyAppendError, NotJsonError, EventTooLargeError,
+   *   DuplicateEventIdError, StoreClosedError
+   */
+  append(stream: string, events: readonly EventInput[], options?: AppendOptions): Promise<AppendResult>;
+
+  /** Appends to several streams in one atomic step: every part is written, or none is. */
+  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
+
+  /**
+   * Reads one stream in revision order, streamed in pages. A stream that does not exist
+   * (or was soft-deleted) yields nothing; a tombstoned one throws `StreamDeletedError`.
+   */
+  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+
+  /** Reads the global log in position order, streamed in pages. */
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+
+  /** Position of the last committed event (0 when the store is empty). */
+  headPosition(): Promise<number>;
+
+  streamInfo(stream: string): Promise<StreamInfo>;
+
+  deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void>;
+
+  /** Replaces a stream's metadata. The stream need not have events yet. */
+  setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
+
+  /** Releases every connection and handle. Later calls fail with `StoreClosedError`. */
+  close(): Promise<void>;
+
+  /** True once `close()` has been called. */
+  readonly isClosed: boolean;
+}
+
+/** Settings every adapter accepts. */
+export interface EventStoreOptions {
+  /** Largest accepted event (data plus metadata, as UTF-8 JSON), in bytes. Default 1 MiB. */
+  maxEventBytes?: number;
+  /** Source of `recordedAt` and of "now" for `maxAge`. Default: the system clock. */
+  clock?: Clock;
+}

@@ -1,0 +1,144 @@
+import type { RecordedEvent } from '../core/envelope.js';
+import { decodeJson } from '../core/json-codec.js';
+import { StreamDeletedError } from '../core/errors.js';
+import { Deleted, planAppends, planDelete, resolveOutcome, type StoredEventRef } from './append-plan.js';
+import type { UnitResult } from './append-queue.js';
+import { BaseEventStore, type StoredStream } from './base-event-store.js';
+import type { DeleteStreamOptions, EventStoreOptions } from './event-store.js';
+import type { AllWindow, StreamWindow } from './reading.js';
+import type { PreparedAppend } from './validation.js';
+
+interface MemoryStream extends StoredStream {
+  /** Positions of the stream's events, by revision. */
+  positions: number[];
+}
+
+/**
+ * An event store in process memory: the reference for the append and read semantics, and
+ * the store to use in unit tests. Nothing survives the process.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryEventStore();
+ * ```
+ */
+export class MemoryEventStore extends BaseEventStore {
+  private readonly log: RecordedEvent[] = [];
+  private readonly streams = new Map<string, MemoryStream>();
+  private readonly ids = new Map<string, StoredEventRef>();
+
+  constructor(options: EventStoreOptions = {}) {
+    super(options);
+  }
+
+  protected writeBatch(units: PreparedAppend[][]): Promise<UnitResult[]> {
+    const plan = planAppends(units, new Map([...this.streams].map(([k, v]) => [k, v.state])), this.ids);
+    const base = this.log.length;
+    const recordedAt = this.clock.now();
+    plan.rows.forEach((row, i) => {
+      const position = base + 1 + i;
+      const event: RecordedEvent = {
+        id: row.event.id,
+        type: row.event.type,
+        stream: row.stream,
+        revision: row.revision,
+        position,
+        // Stored encoded and decoded per read, so readers never share (or mutate) one object.
+        data: row.event.data,
+        metadata: row.event.metadata as unknown as RecordedEvent['metadata'],
+        schemaVersion: row.event.schemaVersion,
+        recordedAt: new Date(recordedAt),
+      };
+      this.log.push(event);
+      this.ids.set(event.id, { stream: row.stream, revision: row.revision, position });
+      let s = this.streams.get(row.stream);
+      if (!s) {
+        s = { state: { revision: -1, deleted: Deleted.none }, metadata: {}, positions: [] };
+        this.streams.set(row.stream, s);
+      }
+      s.positions[row.revision] = position;
+    });
+    for (const [name, state] of plan.streams) {
+      const s = this.streams.get(name);
+      if (s) s.state = { revision: state.revision, deleted: state.deleted };
+    }
+    return Promise.resolve(plan.outcomes.map((o) => (o.ok ? resolveOutcome(o, base) : o.error)));
+  }
+
+  protected loadStream(stream: string): Promise<StoredStream | undefined> {
+    const s = this.streams.get(stream);
+    return Promise.resolve(s ? { state: { ...s.state }, metadata: structuredClone(s.metadata) } : undefined);
+  }
+
+  protected fetchStreamPage(stream: string, w: StreamWindow, next: number, size: number): Promise<RecordedEvent[]> {
+    const s = this.streams.get(stream);
+    const page: RecordedEvent[] = [];
+    if (!s) return Promise.resolve(page);
+    for (let r = next; w.forward ? r < s.positions.length : r >= w.lowest; r += w.forward ? 1 : -1) {
+      const position = s.positions[r];
+      if (position === undefined) continue;
+      const event = this.log[position - 1];
+      if (!event || (w.minRecordedAt !== undefined && event.recordedAt.getTime() < w.minRecordedAt)) continue;
+      page.push(materialise(event));
+      if (page.length === size) break;
+    }
+    return Promise.resolve(page);
+  }
+
+  protected fetchAllPage(w: AllWindow, next: number, size: number): Promise<RecordedEvent[]> {
+    const page: RecordedEvent[] = [];
+    const types = w.types ? new Set(w.types) : undefined;
+    const start = Math.min(next, this.log.length);
+    for (let p = w.forward ? next : start; w.forward ? p <= this.log.length : p >= 1; p += w.forward ? 1 : -1) {
+      const event = this.log[p - 1];
+      if (!event) continue;
+      if (types && !types.has(event.type)) continue;
+      if (w.streamPrefix !== undefined && !event.stream.startsWith(w.streamPrefix)) continue;
+      page.push(materialise(event));
+      if (page.length === size) break;
+    }
+    return Promise.resolve(page);
+  }
+
+  protected deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void> {
+    const s = this.streams.get(stream);
+    const plan = planDelete(stream, s?.state, s?.metadata ?? {}, options);
+    if (!plan.changed) return Promise.resolve();
+    if (s) {
+      s.state = { revision: s.state.revision, deleted: plan.deleted };
+      if (plan.metadata) s.metadata = plan.metadata;
+    } else {
+      this.streams.set(stream, { state: { revision: -1, deleted: plan.deleted }, metadata: {}, positions: [] });
+    }
+    return Promise.resolve();
+  }
+
+  protected setStreamMetadataNow(stream: string, metadataJson: string): Promise<void> {
+    const s = this.streams.get(stream);
+    const metadata = decodeJson<StoredStream['metadata']>(metadataJson);
+    if (s) {
+      if (s.state.deleted === Deleted.hard) return Promise.reject(new StreamDeletedError(stream));
+      s.metadata = metadata;
+    } else {
+      this.streams.set(stream, { state: { revision: -1, deleted: Deleted.none }, metadata, positions: [] });
+    }
+    return Promise.resolve();
+  }
+
+  protected readHeadPosition(): Promise<number> {
+    return Promise.resolve(this.log.length);
+  }
+
+  protected release(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function materialise(stored: RecordedEvent): RecordedEvent {
+  return {
+    ...stored,
+    data: decodeJson(stored.data as string),
+    metadata: decodeJson(stored.metadata as unknown as string),
+    recordedAt: new Date(stored.recordedAt.getTime()),
+  };
+}

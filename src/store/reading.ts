@@ -1,0 +1,114 @@
+import { decodeJson } from '../core/json-codec.js';
+import { InvalidArgumentError, StreamDeletedError } from '../core/errors.js';
+import type { ReadAllOptions, ReadStreamOptions, StreamMetadata } from './event-store.js';
+import { Deleted, type StreamState } from './append-plan.js';
+import { assertDirection, assertFrom, assertLimit, assertStreamName } from './validation.js';
+
+/** Events fetched per round trip by streamed reads. */
+export const PAGE_SIZE = 1000;
+
+/** The revisions (and age) of a stream that a `readStream` call may show. */
+export interface StreamWindow {
+  forward: boolean;
+  /** First revision to yield (forward) or the highest (backward). */
+  start: number;
+  /** Lowest visible revision (from truncateBefore / maxCount). */
+  lowest: number;
+  /** Only events recorded at or after this time (ms since epoch), from maxAge. */
+  minRecordedAt: number | undefined;
+  limit: number;
+}
+
+/** Validates readStream arguments up front so bad calls fail before any I/O. */
+export function checkReadStream(stream: string, options: ReadStreamOptions): void {
+  assertStreamName(stream);
+  assertFrom(options.from, 'revision');
+  assertDirection(options.direction);
+  assertLimit(options.limit);
+}
+
+/**
+ * Works out what a stream read may show, from the stream's row and metadata. Returns
+ * undefined when nothing is visible; throws for a tombstoned stream.
+ */
+export function streamWindow(
+  stream: string,
+  state: StreamState | undefined,
+  metadata: StreamMetadata,
+  options: ReadStreamOptions,
+  now: number,
+): StreamWindow | undefined {
+  if (state?.deleted === Deleted.hard) throw new StreamDeletedError(stream);
+  if (!state || state.revision < 0) return undefined;
+  const forward = options.direction !== 'backward';
+  const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+  if (limit === 0) return undefined;
+  let lowest = metadata.truncateBefore ?? 0;
+  if (metadata.maxCount !== undefined) lowest = Math.max(lowest, state.revision - metadata.maxCount + 1);
+  const from = options.from;
+  let start: number;
+  if (forward) start = from === undefined || from === 'start' ? lowest : from === 'end' ? state.revision + 1 : Math.max(from, lowest);
+  else start = from === undefined || from === 'end' ? state.revision : from === 'start' ? lowest : Math.min(from, state.revision);
+  if (forward ? start > state.revision : start < lowest) return undefined;
+  const minRecordedAt = metadata.maxAge === undefined ? undefined : now - metadata.maxAge * 1000;
+  return { forward, start, lowest, minRecordedAt, limit };
+}
+
+/** Validated readAll options, normalised. */
+export interface AllWindow {
+  forward: boolean;
+  /** First position to yield (forward) or the highest (backward). */
+  start: number;
+  types: string[] | undefined;
+  streamPrefix: string | undefined;
+  limit: number;
+}
+
+/** Validates and normalises readAll options. */
+export function allWindow(options: ReadAllOptions): AllWindow {
+  assertFrom(options.from, 'position');
+  assertDirection(options.direction);
+  assertLimit(options.limit);
+  const forward = options.direction !== 'backward';
+  const from = options.from;
+  const start = forward
+    ? from === undefined || from === 'start' ? 1 : from === 'end' ? Number.MAX_SAFE_INTEGER : Math.max(from, 1)
+    : from === undefined || from === 'end' ? Number.MAX_SAFE_INTEGER : from === 'start' ? 0 : from;
+  const filter = options.filter ?? {};
+  if (typeof filter !== 'object' || filter === null) {
+    throw new InvalidArgumentError('filter', 'filter must be an object { types, streamPrefix }');
+  }
+  let types: string[] | undefined;
+  if (filter.types !== undefined) {
+    if (!Array.isArray(filter.types) || filter.types.some((t) => typeof t !== 'string' || t.length === 0)) {
+      throw new InvalidArgumentError('filter', 'filter.types must be an array of non-empty strings');
+    }
+    types = [...filter.types];
+  }
+  if (filter.streamPrefix !== undefined && (typeof filter.streamPrefix !== 'string' || filter.streamPrefix === '')) {
+    throw new InvalidArgumentError('filter', 'filter.streamPrefix must be a non-empty string');
+  }
+  return { forward, start, types, streamPrefix: filter.streamPrefix, limit: options.limit ?? Number.MAX_SAFE_INTEGER };
+}
+
+
+/**
+ * Streams rows page by page. `fetch(size)` returns the next page and must advance its own
+ * cursor; iteration ends on a short page or when `limit` rows were yielded. Memory stays
+ * bounded by one page whatever the total.
+ */
+export async function* paged<T>(limit: number, fetch: (size: number) => Promise<T[]> | T[]): AsyncGenerator<T> {
+  let remaining = limit;
+  while (remaining > 0) {
+    const size = Math.min(PAGE_SIZE, remaining);
+    const page = await fetch(size);
+    for (const row of page) yield row;
+    remaining -= page.length;
+    if (page.length < size) return;
+  }
+}
+
+/** Parses stored stream metadata text. */
+export function parseStreamMetadata(text: string | null | undefined): StreamMetadata {
+  return text ? decodeJson<StreamMetadata>(text) : {};
+}

@@ -1,0 +1,626 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CausewayError,
+  DuplicateEventIdError,
+  EmptyAppendError,
+  ErrorCode,
+  EventTooLargeError,
+  InvalidArgumentError,
+  InvalidEventError,
+  InvalidStreamNameError,
+  ManualClock,
+  NotJsonError,
+  StoreClosedError,
+  StreamDeletedError,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+  collect,
+  newId,
+  type EventInput,
+  type EventStore,
+  type EventStoreOptions,
+} from '../../src/index.js';
+
+/** How the shared suite reaches one adapter. */
+export interface EventStoreHarness {
+  /** Opens a store on this harness's database; may be called several times (reopen, second process). */
+  open(options?: EventStoreOptions): Promise<EventStore>;
+  /** Drops the database. Called after every test, once every opened store is closed. */
+  cleanup(): Promise<void>;
+  /** True when two `open()` calls share data (durable adapters). */
+  durable: boolean;
+}
+
+const ev = (type: string, data: unknown = { n: 1 }, extra: Partial<EventInput> = {}): EventInput => ({
+  type,
+  data,
+  ...extra,
+});
+
+async function expectCode(promise: Promise<unknown>, code: string, cls?: new (...a: never[]) => Error) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeInstanceOf(CausewayError);
+  expect((error as CausewayError).code).toBe(code);
+  if (cls) expect(error).toBeInstanceOf(cls);
+  return error as CausewayError;
+}
+
+/**
+ * The event store contract (DESIGN.md §3), run against every adapter.
+ *
+ * @param makeHarness creates a fresh, empty database for one test; returns a string to skip
+ *   with that reason.
+ */
+export function describeEventStoreConformance(
+  name: string,
+  makeHarness: () => Promise<EventStoreHarness>,
+): void {
+  describe(`EventStore conformance: ${name}`, () => {
+    let harness: EventStoreHarness;
+    let store: EventStore;
+    const opened: EventStore[] = [];
+    const open = async (options?: EventStoreOptions) => {
+      const s = await harness.open(options);
+      opened.push(s);
+      return s;
+    };
+
+    beforeEach(async () => {
+      harness = await makeHarness();
+      store = await open();
+    });
+
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+      await harness.cleanup();
+    });
+
+    describe('append', () => {
+      it('creates a stream and returns the last revision and position', async () => {
+        const r = await store.append('order-1', [ev('order.placed'), ev('order.paid')], {
+          expectedRevision: 'no_stream',
+        });
+        expect(r).toEqual({ stream: 'order-1', revision: 1, position: 2 });
+        const events = await collect(store.readStream('order-1'));
+        expect(events.map((e) => [e.type, e.revision, e.position])).toEqual([
+          ['order.placed', 0, 1],
+          ['order.paid', 1, 2],
+        ]);
+      });
+
+      it('stores the full envelope and reads it back unchanged', async () => {
+        const clock = new ManualClock(Date.parse('2026-05-01T10:00:00.123Z'));
+        const s = await open({ clock });
+        const id = newId();
+        const data = { text: 'naïve ☕ 🚀 "quotes" \\ \u0000 nul', nested: { list: [1, 2.5, -3, null, true] }, empty: {} };
+        const metadata = { correlationId: 'c-1', causationId: 'k-1', actor: 'alice', tenant: 't1', traceparent: '00-abc', custom: { a: [1] } };
+        await s.append('env-1', [{ id, type: 'thing.happened', data, metadata, schemaVersion: 3 }]);
+        const [e] = await collect(s.readStream('env-1'));
+        expect(e).toEqual({
+          id,
+          type: 'thing.happened',
+          stream: 'env-1',
+          revision: 0,
+          position: 1,
+          data,
+          metadata,
+          schemaVersion: 3,
+          recordedAt: new Date('2026-05-01T10:00:00.123Z'),
+        });
+      });
+
+      it('generates UUIDv7 ids, defaults schemaVersion to 1 and metadata to {}', async () => {
+        await store.append('gen-1', [ev('a', null), ev('b', 'text'), ev('c', 42)]);
+        const events = await collect(store.readStream('gen-1'));
+        for (const e of events) {
+          expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+          expect(e.schemaVersion).toBe(1);
+          expect(e.metadata).toEqual({});
+        }
+        expect(events.map((e) => e.data)).toEqual([null, 'text', 42]);
+      });
+
+      it('gives gapless global positions across streams', async () => {
+        await store.append('a-1', [ev('x'), ev('x')]);
+        await store.append('b-1', [ev('y')]);
+        await store.append('a-1', [ev('z')]);
+        const all = await collect(store.readAll());
+        expect(all.map((e) => [e.stream, e.revision, e.position])).toEqual([
+          ['a-1', 0, 1],
+          ['a-1', 1, 2],
+          ['b-1', 0, 3],
+          ['a-1', 2, 4],
+        ]);
+        expect(await store.headPosition()).toBe(4);
+      });
+
+      it("'no_stream' fails on an existing stream and reports the actual revision", async () => {
+        await store.append('s-1', [ev('a'), ev('b')]);
+        const e = await expectCode(
+          store.append('s-1', [ev('c')], { expectedRevision: 'no_stream' }),
+          ErrorCode.WRONG_EXPECTED_REVISION,
+          WrongExpectedRevisionError,
+        );
+        expect(e).toMatchObject({ stream: 's-1', expected: 'no_stream', actual: 1 });
+      });
+
+      it("'stream_exists' fails on a new stream and succeeds on an existing one", async () => {
+        const e = await expectCode(
+          store.append('s-2', [ev('a')], { expectedRevision: 'stream_exists' }),
+          ErrorCode.WRONG_EXPECTED_REVISION,
+        );
+        expect(e).toMatchObject({ expected: 'stream_exists', actual: 'no_stream' });
+        await store.append('s-2', [ev('a')]);
+        await expect(store.append('s-2', [ev('b')], { expectedRevision: 'stream_exists' })).resolves.toMatchObject({
+          revision: 1,
+        });
+      });
+
+      it('an exact revision must match the last event', async () => {
+        await store.append('s-3', [ev('a'), ev('b'), ev('c')]);
+        for (const wrong of [0, 1, 3, 10]) {
+          const e = await expectCode(store.append('s-3', [ev('d')], { expectedRevision: wrong }), ErrorCode.WRONG_EXPECTED_REVISION);
+          expect(e).toMatchObject({ expected: wrong, actual: 2 });
+        }
+        await expectCode(store.append('new-s', [ev('d')], { expectedRevision: 0 }), ErrorCode.WRONG_EXPECTED_REVISION);
+        const r = await store.append('s-3', [ev('d')], { expectedRevision: 2 });
+        expect(r.revision).toBe(3);
+      });
+
+      it("'any' (the default) appends wherever the stream is", async () => {
+        expect((await store.append('s-4', [ev('a')])).revision).toBe(0);
+        expect((await store.append('s-4', [ev('b')], { expectedRevision: 'any' })).revision).toBe(1);
+      });
+
+      it('a re-append of stored ids at the same place is an idempotent success', async () => {
+        const batch = [ev('a', 1, { id: newId() }), ev('b', 2, { id: newId() })];
+        const first = await store.append('idem-1', batch, { expectedRevision: 'no_stream' });
+        const again = await store.append('idem-1', batch, { expectedRevision: 'no_stream' });
+        expect(again).toEqual(first);
+        await store.append('idem-1', [ev('c')]);
+        // Still a retry of the first write, even though the stream has moved on since.
+        expect(await store.append('idem-1', batch, { expectedRevision: 'no_stream' })).toEqual(first);
+        expect(await store.append('idem-1', batch, { expectedRevision: 'any' })).toEqual(first);
+        const events = await collect(store.readStream('idem-1'));
+        expect(events.map((e) => e.type)).toEqual(['a', 'b', 'c']);
+        expect(await store.headPosition()).toBe(3);
+      });
+
+      it('ids match case-insensitively and are stored lowercase', async () => {
+        const id = newId();
+        await store.append('idem-case', [ev('a', 1, { id: id.toUpperCase() })]);
+        const [e] = await collect(store.readStream('idem-case'));
+        expect(e?.id).toBe(id);
+        await store.append('idem-case', [ev('a', 1, { id })], { expectedRevision: 'no_stream' });
+        expect(await store.headPosition()).toBe(1);
+      });
+
+      it('stored ids at another place, or only some stored, are a DuplicateEventIdError', async () => {
+        const a = newId();
+        const b = newId();
+        await store.append('dup-1', [ev('a', 1, { id: a }), ev('b', 1, { id: b })]);
+        await expectCode(store.append('dup-2', [ev('a', 1, { id: a })]), ErrorCode.DUPLICATE_EVENT_ID, DuplicateEventIdError);
+        await expectCode(store.append('dup-1', [ev('a', 1, { id: a }), ev('n', 1, { id: newId() })]), ErrorCode.DUPLICATE_EVENT_ID);
+        await expectCode(store.append('dup-1', [ev('b', 1, { id: b }), ev('a', 1, { id: a })]), ErrorCode.DUPLICATE_EVENT_ID);
+        await expectCode(store.append('dup-1', [ev('a', 1, { id: a }), ev('b', 1, { id: b })], { expectedRevision: 5 }), ErrorCode.DUPLICATE_EVENT_ID);
+        expect(await store.headPosition()).toBe(2);
+      });
+
+      it('accepts stream names up to 200 characters, any printable text', async () => {
+        for (const name of ['x'.repeat(200), 'ünïcødé/stream:1', 'with space']) {
+          await store.append(name, [ev('a')]);
+          expect((await store.streamInfo(name)).exists).toBe(true);
+        }
+      });
+
+      it('the same id twice in one append is refused', async () => {
+        const id = newId();
+        await expectCode(store.append('dup-3', [ev('a', 1, { id }), ev('b', 1, { id })]), ErrorCode.INVALID_EVENT, InvalidEventError);
+        expect(await store.headPosition()).toBe(0);
+      });
+
+      it('concurrent appends expecting the same revision have exactly one winner', async () => {
+        await store.append('race-1', [ev('start')]);
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) => store.append('race-1', [ev('move', i)], { expectedRevision: 0 })),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r) => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(19);
+        for (const l of lost) expect((l as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+        expect((await collect(store.readStream('race-1'))).map((e) => e.revision)).toEqual([0, 1]);
+      });
+
+      it('concurrent appends from two store instances on one database have exactly one winner', async () => {
+        if (!harness.durable) return expect(harness.durable).toBe(false);
+        const other = await open();
+        await store.append('race-2', [ev('start')]);
+        const results = await Promise.allSettled(
+          Array.from({ length: 16 }, (_, i) =>
+            (i % 2 ? other : store).append('race-2', [ev('move', i)], { expectedRevision: 0 }),
+          ),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect((await collect(store.readStream('race-2'))).map((e) => e.revision)).toEqual([0, 1]);
+      });
+
+      it('a conflict in a concurrent batch fails only its own append', async () => {
+        await store.append('iso-1', [ev('a')]);
+        const calls = [
+          store.append('iso-2', [ev('x')], { expectedRevision: 'no_stream' }),
+          store.append('iso-1', [ev('b')], { expectedRevision: 7 }),
+          store.append('iso-3', [ev('y')], { expectedRevision: 'no_stream' }),
+          store.append('iso-1', [ev('c')], { expectedRevision: 0 }),
+        ];
+        const results = await Promise.allSettled(calls);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+        expect((await collect(store.readAll())).map((e) => e.type)).toEqual(['a', 'x', 'y', 'c']);
+      });
+
+      it('many concurrent appends to distinct streams all land with distinct positions', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => store.append(`many-${i % 10}`, [ev('e', i), ev('f', i)])),
+        );
+        const positions = results.map((r) => r.position).sort((a, b) => a - b);
+        expect(new Set(positions).size).toBe(100);
+        const all = await collect(store.readAll());
+        expect(all).toHaveLength(200);
+        expect(all.map((e) => e.position)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        for (let s = 0; s < 10; s++) {
+          const revs = (await collect(store.readStream(`many-${s}`))).map((e) => e.revision);
+          expect(revs).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        }
+      });
+    });
+
+    describe('appendMany', () => {
+      it('writes several streams and returns each result', async () => {
+        const r = await store.appendMany([
+          { stream: 'm-1', events: [ev('a'), ev('b')], expectedRevision: 'no_stream' },
+          { stream: 'm-2', events: [ev('c')] },
+          { stream: 'm-1', events: [ev('d')], expectedRevision: 1 },
+        ]);
+        expect(r).toEqual([
+          { stream: 'm-1', revision: 1, position: 2 },
+          { stream: 'm-2', revision: 0, position: 3 },
+          { stream: 'm-1', revision: 2, position: 4 },
+        ]);
+      });
+
+      it('is all or nothing: one failing part writes nothing', async () => {
+        await store.append('m-3', [ev('a')]);
+        await expectCode(
+          store.appendMany([
+            { stream: 'm-4', events: [ev('b')] },
+            { stream: 'm-3', events: [ev('c')], expectedRevision: 'no_stream' },
+          ]),
+          ErrorCode.WRONG_EXPECTED_REVISION,
+        );
+        await expectCode(
+          store.appendMany([
+            { stream: 'm-4', events: [ev('b')] },
+            { stream: 'm-5', events: [ev('c', 10n)] },
+          ]),
+          ErrorCode.NOT_JSON,
+        );
+        expect(await store.headPosition()).toBe(1);
+        expect((await store.streamInfo('m-4')).exists).toBe(false);
+        await expectCode(store.appendMany([]), ErrorCode.INVALID_ARGUMENT, InvalidArgumentError);
+        const id = newId();
+        await expectCode(
+          store.appendMany([
+            { stream: 'm-6', events: [ev('a', 1, { id })] },
+            { stream: 'm-7', events: [ev('a', 1, { id })] },
+          ]),
+          ErrorCode.INVALID_ARGUMENT,
+        );
+      });
+    });
+
+    describe('readStream', () => {
+      beforeEach(async () => {
+        await store.append('r-1', Array.from({ length: 10 }, (_, i) => ev('e', i)));
+      });
+      const revs = async (opts: Parameters<EventStore['readStream']>[1]) =>
+        (await collect(store.readStream('r-1', opts))).map((e) => e.revision);
+
+      it('reads forward and backward with from and limit', async () => {
+        expect(await revs({})).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect(await revs({ from: 7 })).toEqual([7, 8, 9]);
+        expect(await revs({ from: 2, limit: 3 })).toEqual([2, 3, 4]);
+        expect(await revs({ direction: 'backward' })).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+        expect(await revs({ direction: 'backward', limit: 2 })).toEqual([9, 8]);
+        expect(await revs({ direction: 'backward', from: 3 })).toEqual([3, 2, 1, 0]);
+        expect(await revs({ direction: 'backward', from: 50, limit: 1 })).toEqual([9]);
+        expect(await revs({ from: 10 })).toEqual([]);
+        expect(await revs({ from: 'end' })).toEqual([]);
+        expect(await revs({ limit: 0 })).toEqual([]);
+      });
+
+      it('yields nothing for a stream that does not exist', async () => {
+        expect(await collect(store.readStream('nope'))).toEqual([]);
+        expect(await store.streamInfo('nope')).toEqual({
+          stream: 'nope',
+          exists: false,
+          revision: null,
+          deleted: false,
+          metadata: {},
+        });
+      });
+
+      it('rejects bad options with INVALID_ARGUMENT', async () => {
+        expect(() => store.readStream('r-1', { from: -1 })).toThrow(InvalidArgumentError);
+        expect(() => store.readStream('r-1', { limit: 1.5 })).toThrow(InvalidArgumentError);
+        expect(() => store.readStream('r-1', { direction: 'sideways' as never })).toThrow(InvalidArgumentError);
+        expect(() => store.readStream('')).toThrow(InvalidStreamNameError);
+      });
+    });
+
+    describe('readAll', () => {
+      beforeEach(async () => {
+        await store.append('order-1', [ev('order.placed'), ev('order.paid')]);
+        await store.append('cart-1', [ev('cart.opened')]);
+        await store.append('order-2', [ev('order.placed')]);
+        await store.append('orderly-1', [ev('order.placed')]);
+      });
+      const read = async (opts: Parameters<EventStore['readAll']>[0]) =>
+        (await collect(store.readAll(opts))).map((e) => e.position);
+
+      it('reads the log in position order, from a position, with a limit, both ways', async () => {
+        expect(await read({})).toEqual([1, 2, 3, 4, 5]);
+        expect(await read({ from: 3 })).toEqual([3, 4, 5]);
+        expect(await read({ from: 0, limit: 2 })).toEqual([1, 2]);
+        expect(await read({ from: 6 })).toEqual([]);
+        expect(await read({ direction: 'backward' })).toEqual([5, 4, 3, 2, 1]);
+        expect(await read({ direction: 'backward', from: 3, limit: 2 })).toEqual([3, 2]);
+      });
+
+      it('filters by type and by stream prefix', async () => {
+        expect(await read({ filter: { types: ['order.placed'] } })).toEqual([1, 4, 5]);
+        expect(await read({ filter: { types: ['cart.opened', 'order.paid'] } })).toEqual([2, 3]);
+        expect(await read({ filter: { streamPrefix: 'order-' } })).toEqual([1, 2, 4]);
+        expect(await read({ filter: { streamPrefix: 'order-', types: ['order.placed'] } })).toEqual([1, 4]);
+        expect(await read({ filter: { streamPrefix: 'order-' }, direction: 'backward', limit: 1 })).toEqual([4]);
+        expect(await read({ filter: { types: [] } })).toEqual([]);
+      });
+
+      it('treats LIKE wildcards in a prefix literally', async () => {
+        await store.append('a%b_c-1', [ev('w')]);
+        await store.append('axbyc-1', [ev('w')]);
+        expect(await read({ filter: { streamPrefix: 'a%b_c' } })).toEqual([6]);
+      });
+
+      it('rejects bad options with INVALID_ARGUMENT', () => {
+        expect(() => store.readAll({ from: -2 })).toThrow(InvalidArgumentError);
+        expect(() => store.readAll({ filter: { types: [''] } })).toThrow(InvalidArgumentError);
+        expect(() => store.readAll({ filter: { streamPrefix: 5 as never } })).toThrow(InvalidArgumentError);
+      });
+
+      it('streams more events than one page holds, in order', async () => {
+        const batch = Array.from({ length: 500 }, (_, i) => ev('bulk', i));
+        for (let i = 0; i < 5; i++) await store.append(`bulk-${i}`, batch);
+        let expected = 1;
+        for await (const e of store.readAll()) {
+          expect(e.position).toBe(expected);
+          expected += 1;
+        }
+        expect(expected).toBe(2506);
+        const back = await collect(store.readAll({ direction: 'backward', filter: { types: ['bulk'] } }));
+        expect(back).toHaveLength(2500);
+        expect(back[0]?.position).toBe(2505);
+        const stream = await collect(store.readStream('bulk-3', { from: 1 }));
+        expect(stream.map((e) => e.data)).toEqual(Array.from({ length: 499 }, (_, i) => i + 1));
+      });
+    });
+
+    describe('deleteStream', () => {
+      it('soft delete hides the stream; a later append revives it, continuing revisions', async () => {
+        await store.append('d-1', [ev('a'), ev('b')]);
+        await store.deleteStream('d-1');
+        expect(await collect(store.readStream('d-1'))).toEqual([]);
+        expect(await store.streamInfo('d-1')).toMatchObject({ exists: false, deleted: 'soft', revision: 1 });
+        await store.deleteStream('d-1'); // already soft-deleted: nothing to do
+        const r = await store.append('d-1', [ev('c')], { expectedRevision: 'no_stream' });
+        expect(r.revision).toBe(2);
+        expect((await collect(store.readStream('d-1'))).map((e) => [e.type, e.revision])).toEqual([['c', 2]]);
+        expect(await store.streamInfo('d-1')).toMatchObject({ exists: true, deleted: false, revision: 2 });
+        // The global log keeps every event.
+        expect((await collect(store.readAll())).map((e) => e.type)).toEqual(['a', 'b', 'c']);
+      });
+
+      it('soft-deleted streams count as absent for expected revisions', async () => {
+        await store.append('d-2', [ev('a')]);
+        await store.deleteStream('d-2', { expectedRevision: 0 });
+        await expectCode(store.append('d-2', [ev('b')], { expectedRevision: 0 }), ErrorCode.WRONG_EXPECTED_REVISION);
+        await expectCode(store.append('d-2', [ev('b')], { expectedRevision: 'stream_exists' }), ErrorCode.WRONG_EXPECTED_REVISION);
+      });
+
+      it('hard delete tombstones the stream for good', async () => {
+        await store.append('d-3', [ev('a')]);
+        await store.deleteStream('d-3', { hard: true });
+        expect(await store.streamInfo('d-3')).toMatchObject({ exists: false, deleted: 'hard' });
+        await expectCode(store.append('d-3', [ev('b')]), ErrorCode.STREAM_DELETED, StreamDeletedError);
+        await expectCode(store.appendMany([{ stream: 'd-4', events: [ev('b')] }, { stream: 'd-3', events: [ev('b')] }]), ErrorCode.STREAM_DELETED);
+        await expectCode(collect(store.readStream('d-3')), ErrorCode.STREAM_DELETED);
+        await expectCode(store.deleteStream('d-3'), ErrorCode.STREAM_DELETED);
+        await expectCode(store.setStreamMetadata('d-3', { a: 1 }), ErrorCode.STREAM_DELETED);
+        expect(await store.headPosition()).toBe(1);
+        // A stream that never existed can be tombstoned to reserve its name.
+        await store.deleteStream('d-5', { hard: true });
+        await expectCode(store.append('d-5', [ev('a')]), ErrorCode.STREAM_DELETED);
+      });
+
+      it('checks the expected revision and refuses to soft-delete a missing stream', async () => {
+        await store.append('d-6', [ev('a'), ev('b')]);
+        await expectCode(store.deleteStream('d-6', { expectedRevision: 0 }), ErrorCode.WRONG_EXPECTED_REVISION);
+        await expectCode(store.deleteStream('nothing-here'), ErrorCode.STREAM_NOT_FOUND, StreamNotFoundError);
+        expect((await store.streamInfo('d-6')).exists).toBe(true);
+      });
+    });
+
+    describe('stream metadata', () => {
+      it('maxCount and truncateBefore limit what a stream read shows', async () => {
+        await store.append('md-1', Array.from({ length: 10 }, (_, i) => ev('e', i)));
+        await store.setStreamMetadata('md-1', { maxCount: 3, owner: 'team-a' });
+        expect((await collect(store.readStream('md-1'))).map((e) => e.revision)).toEqual([7, 8, 9]);
+        expect((await collect(store.readStream('md-1', { direction: 'backward' }))).map((e) => e.revision)).toEqual([9, 8, 7]);
+        expect((await collect(store.readStream('md-1', { from: 0, limit: 2 }))).map((e) => e.revision)).toEqual([7, 8]);
+        await store.setStreamMetadata('md-1', { truncateBefore: 8 });
+        expect((await collect(store.readStream('md-1'))).map((e) => e.revision)).toEqual([8, 9]);
+        expect((await store.streamInfo('md-1')).metadata).toEqual({ truncateBefore: 8 });
+        expect(await store.headPosition()).toBe(10);
+      });
+
+      it('maxAge hides events older than the given seconds', async () => {
+        const clock = new ManualClock(1_000_000);
+        const s = await open({ clock });
+        await s.append('md-2', [ev('old')]);
+        clock.advance(120_000);
+        await s.append('md-2', [ev('new')]);
+        await s.setStreamMetadata('md-2', { maxAge: 60 });
+        expect((await collect(s.readStream('md-2'))).map((e) => e.type)).toEqual(['new']);
+        clock.advance(61_000);
+        expect(await collect(s.readStream('md-2'))).toEqual([]);
+      });
+
+      it('keeps user keys, can be set before the stream exists, and rejects bad values', async () => {
+        await store.setStreamMetadata('md-3', { owner: 'x', tags: ['a'] });
+        expect(await store.streamInfo('md-3')).toEqual({
+          stream: 'md-3',
+          exists: false,
+          revision: null,
+          deleted: false,
+          metadata: { owner: 'x', tags: ['a'] },
+        });
+        await store.append('md-3', [ev('a')], { expectedRevision: 'no_stream' });
+        expect((await store.streamInfo('md-3')).metadata).toEqual({ owner: 'x', tags: ['a'] });
+        for (const bad of [{ maxCount: 0 }, { maxCount: 1.5 }, { maxAge: -1 }, { truncateBefore: -1 }, { x: 1n }]) {
+          await expect(store.setStreamMetadata('md-3', bad as never)).rejects.toBeInstanceOf(CausewayError);
+        }
+        await expect(store.setStreamMetadata('md-3', null as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+      });
+    });
+
+    describe('bad input writes nothing', () => {
+      afterEach(async () => {
+        if (!store.isClosed) expect(await store.headPosition()).toBe(0);
+      });
+
+      it('refuses bad stream names', async () => {
+        for (const name of ['', 'x'.repeat(201), '$system', 'tab\there', 42, null, undefined]) {
+          await expectCode(store.append(name as string, [ev('a')]), ErrorCode.INVALID_STREAM_NAME, InvalidStreamNameError);
+        }
+      });
+
+      it('refuses an empty or non-array event list', async () => {
+        await expectCode(store.append('b-1', []), ErrorCode.EMPTY_APPEND, EmptyAppendError);
+        await expectCode(store.append('b-1', 'nope' as never), ErrorCode.INVALID_ARGUMENT);
+      });
+
+      it('refuses malformed events', async () => {
+        const bad: unknown[] = [
+          { data: 1 },
+          { type: '', data: 1 },
+          { type: 5, data: 1 },
+          { type: 'a\nb', data: 1 },
+          { type: 'x'.repeat(201), data: 1 },
+          { type: 'a' },
+          { type: 'a', data: 1, id: 'not-a-uuid' },
+          { type: 'a', data: 1, schemaVersion: 0 },
+          { type: 'a', data: 1, metadata: 'str' },
+          { type: 'a', data: 1, metadata: { actor: 7 } },
+          null,
+        ];
+        for (const b of bad) {
+          await expectCode(store.append('b-2', [ev('ok'), b as EventInput]), ErrorCode.INVALID_EVENT, InvalidEventError);
+        }
+      });
+
+      it('refuses data JSON cannot carry, naming the path', async () => {
+        const cyclic: Record<string, unknown> = {};
+        cyclic.self = cyclic;
+        const cases: [unknown, string][] = [
+          [{ n: 10n }, '$[0].data.n'],
+          [cyclic, '$[0].data.self'],
+          [{ f: () => 1 }, '$[0].data.f'],
+          [undefined, '$[0].data'],
+          [{ when: new Date() }, '$[0].data.when'],
+          [{ m: new Map() }, '$[0].data.m'],
+          [[1, undefined], '$[0].data[1]'],
+          [{ x: NaN }, '$[0].data.x'],
+          [{ x: Infinity }, '$[0].data.x'],
+          [{ s: Symbol('s') }, '$[0].data.s'],
+        ];
+        for (const [data, path] of cases) {
+          const e = await expectCode(store.append('b-3', [{ type: 'a', data }]), ErrorCode.NOT_JSON, NotJsonError);
+          expect((e as NotJsonError).path).toBe(path);
+        }
+        await expectCode(store.append('b-3', [{ type: 'a', data: 1, metadata: { big: 1n } }]), ErrorCode.NOT_JSON);
+      });
+
+      it('refuses events over the size limit, which is configurable', async () => {
+        const e = await expectCode(store.append('b-4', [ev('a', 'x'.repeat(1024 * 1024))]), ErrorCode.EVENT_TOO_LARGE, EventTooLargeError);
+        expect(e).toMatchObject({ index: 0, limit: 1024 * 1024 });
+        const small = await open({ maxEventBytes: 100 });
+        await expectCode(small.append('b-4', [ev('a', 'x'.repeat(50)), ev('a', 'x'.repeat(200))]), ErrorCode.EVENT_TOO_LARGE);
+      });
+
+      it('refuses bad expected revisions', async () => {
+        for (const bad of [-1, 1.5, 'latest', null]) {
+          await expectCode(store.append('b-5', [ev('a')], { expectedRevision: bad as never }), ErrorCode.INVALID_ARGUMENT);
+        }
+      });
+
+      it('refuses every operation once closed', async () => {
+        await store.close();
+        expect(store.isClosed).toBe(true);
+        await expectCode(store.append('b-6', [ev('a')]), ErrorCode.STORE_CLOSED, StoreClosedError);
+        await expectCode(store.appendMany([{ stream: 'b-6', events: [ev('a')] }]), ErrorCode.STORE_CLOSED);
+        expect(() => store.readAll()).toThrow(StoreClosedError);
+        expect(() => store.readStream('b-6')).toThrow(StoreClosedError);
+        await expectCode(store.streamInfo('b-6'), ErrorCode.STORE_CLOSED);
+        await expectCode(store.headPosition(), ErrorCode.STORE_CLOSED);
+        await expectCode(store.deleteStream('b-6'), ErrorCode.STORE_CLOSED);
+        await store.close(); // closing twice is harmless
+        if (harness.durable) {
+          const reopened = await open();
+          expect(await reopened.headPosition()).toBe(0);
+        }
+      });
+    });
+
+    describe('durability', () => {
+      it('keeps everything across close and reopen', async () => {
+        if (!harness.durable) return expect(harness.durable).toBe(false);
+        await store.append('p-1', [ev('a', { x: 1 }), ev('b')]);
+        await store.setStreamMetadata('p-2', { owner: 'z' });
+        await store.append('p-3', [ev('c')]);
+        await store.deleteStream('p-3', { hard: true });
+        await store.close();
+        const again = await open();
+        expect((await collect(again.readStream('p-1'))).map((e) => e.data)).toEqual([{ x: 1 }, { n: 1 }]);
+        expect((await again.streamInfo('p-2')).metadata).toEqual({ owner: 'z' });
+        await expectCode(again.append('p-3', [ev('d')]), ErrorCode.STREAM_DELETED);
+        expect((await again.append('p-1', [ev('c')], { expectedRevision: 1 })).position).toBe(4);
+      });
+
+      it('an iteration in progress fails with STORE_CLOSED once the store closes', async () => {
+        await store.append('it-1', Array.from({ length: 1500 }, (_, i) => ev('e', i)));
+        const it = store.readAll()[Symbol.asyncIterator]();
+        await it.next();
+        await store.close();
+        let error: unknown;
+        try {
+          for (;;) if ((await it.next()).done) break;
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(StoreClosedError);
+      });
+    });
+  });
+}
