@@ -45,6 +45,13 @@ export type {
 } from './store/event-store.js';
 export { MemoryEventStore } from './store/memory-event-store.js';
 export { collect } from './store/collect.js';
-export { DEFAULT_MAX_EVENT_BYTES, MAX_STREAM_NAME_LENGTH, MAX_EVENT_TYPE_LENGTH } from './store/validation.js';
+export {
+  DEFAULT_MAX_EVENT_BYTES,
+  MAX_STREAM_NAME_LENGTH,
+  MAX_EVENT_TYPE_LENGTH,
+} from './store/validation.js';
 export { openEventStore } from './open-event-store.js';
 export type { OpenEventStoreOptions } from './open-event-store.js';
+// Curated per module in each module's index.ts.
+export * from './domain/index.js';
+export * from './schema/index.js';

@@ -44,15 +44,21 @@ export const eventStoreAdapters = {
  * const store = await openEventStore(process.env.STORE_URL ?? 'sqlite:./data/events.db');
  * ```
  */
-export async function openEventStore(url: string, options: OpenEventStoreOptions = {}): Promise<EventStore> {
-  if (typeof url !== 'string') throw new UnsupportedStoreUrlError(String(url), 'the URL must be a string');
+export async function openEventStore(
+  url: string,
+  options: OpenEventStoreOptions = {},
+): Promise<EventStore> {
+  if (typeof url !== 'string')
+    throw new UnsupportedStoreUrlError(String(url), 'the URL must be a string');
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'memory' && url === 'memory:') return eventStoreAdapters.memory(url, options);
   if (scheme === 'sqlite') {
-    if (url.length <= 'sqlite:'.length) throw new UnsupportedStoreUrlError(url, 'give a file path, as in sqlite:./data/events.db');
+    if (url.length <= 'sqlite:'.length)
+      throw new UnsupportedStoreUrlError(url, 'give a file path, as in sqlite:./data/events.db');
     return eventStoreAdapters.sqlite(url, options);
   }
-  if (scheme === 'postgres' || scheme === 'postgresql') return eventStoreAdapters.postgres(url, options);
+  if (scheme === 'postgres' || scheme === 'postgresql')
+    return eventStoreAdapters.postgres(url, options);
   throw new UnsupportedStoreUrlError(
     url,
     "use 'memory:', 'sqlite:<file>' or 'postgres://user@host/db'",

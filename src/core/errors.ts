@@ -97,7 +97,10 @@ export class InvalidEventError extends CausewayError {
 /** `append` was called with no events. */
 export class EmptyAppendError extends CausewayError {
   constructor(readonly stream: string) {
-    super(ErrorCode.EMPTY_APPEND, `Nothing to append to stream "${stream}": the event list is empty`);
+    super(
+      ErrorCode.EMPTY_APPEND,
+      `Nothing to append to stream "${stream}": the event list is empty`,
+    );
   }
 }
 

@@ -45,13 +45,17 @@ function check(value: unknown, path: string, ancestors: Set<object>): void {
       break;
   }
   if (value === null) return;
-  const obj = value as object;
+  const obj = value;
   if (ancestors.has(obj)) throw new NotJsonError(path, 'the value contains a cycle');
   ancestors.add(obj);
   if (Array.isArray(obj)) {
     const arr = obj as unknown[];
     for (let i = 0; i < arr.length; i++) {
-      if (!(i in arr)) throw new NotJsonError(`${path}[${i}]`, 'sparse arrays have holes JSON would fill with null');
+      if (!(i in arr))
+        throw new NotJsonError(
+          `${path}[${i}]`,
+          'sparse arrays have holes JSON would fill with null',
+        );
       check(arr[i], `${path}[${i}]`, ancestors);
     }
   } else {
@@ -59,12 +63,19 @@ function check(value: unknown, path: string, ancestors: Set<object>): void {
     if (proto !== Object.prototype && proto !== null) {
       const name = (obj.constructor as { name?: string } | undefined)?.name ?? 'object';
       const hint = obj instanceof Date ? ' (store date.toISOString() or a number)' : '';
-      throw new NotJsonError(path, `a ${name} is not a plain object and would not read back as one${hint}`);
+      throw new NotJsonError(
+        path,
+        `a ${name} is not a plain object and would not read back as one${hint}`,
+      );
     }
     for (const key of Object.keys(obj)) {
       const child = (obj as Record<string, unknown>)[key];
       if (child === undefined) continue;
-      check(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, ancestors);
+      check(
+        child,
+        /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`,
+        ancestors,
+      );
     }
   }
   ancestors.delete(obj);

@@ -5,7 +5,12 @@ import {
   StreamNotFoundError,
   WrongExpectedRevisionError,
 } from '../core/errors.js';
-import type { AppendResult, DeleteStreamOptions, ExpectedRevision, StreamMetadata } from './event-store.js';
+import type {
+  AppendResult,
+  DeleteStreamOptions,
+  ExpectedRevision,
+  StreamMetadata,
+} from './event-store.js';
 import type { PreparedAppend, PreparedEvent } from './validation.js';
 import { assertExpectedRevision, assertStreamName } from './validation.js';
 
@@ -92,7 +97,8 @@ export function planAppends(
     const parts: { stream: string; revision: number; row?: number; position?: number }[] = [];
     try {
       for (const append of unit) {
-        const state = local.get(append.stream) ?? written.get(append.stream) ?? streams.get(append.stream);
+        const state =
+          local.get(append.stream) ?? written.get(append.stream) ?? streams.get(append.stream);
         if (state?.deleted === Deleted.hard) throw new StreamDeletedError(append.stream);
         const retry = idempotentRetry(append, stored, batchIds);
         if (retry) {
@@ -145,7 +151,8 @@ function idempotentRetry(
     if (!ref) continue;
     found += 1;
     if (ref.stream !== append.stream) throw new DuplicateEventIdError(event.id, append.stream);
-    if (last && ref.revision !== last.revision + 1) throw new DuplicateEventIdError(event.id, append.stream);
+    if (last && ref.revision !== last.revision + 1)
+      throw new DuplicateEventIdError(event.id, append.stream);
     first ??= ref;
     last = ref;
   }
@@ -160,7 +167,10 @@ function idempotentRetry(
 }
 
 /** Turns a unit's planned outcome into its results once the batch's base position is known. */
-export function resolveOutcome(outcome: PlannedOutcome & { ok: true }, base: number): AppendResult[] {
+export function resolveOutcome(
+  outcome: PlannedOutcome & { ok: true },
+  base: number,
+): AppendResult[] {
   return outcome.parts.map((p) => ({
     stream: p.stream,
     revision: p.revision,
@@ -171,7 +181,8 @@ export function resolveOutcome(outcome: PlannedOutcome & { ok: true }, base: num
 /** The client-supplied ids of a batch: the only ones that can already be stored. */
 export function clientIds(units: readonly (readonly PreparedAppend[])[]): string[] {
   const ids: string[] = [];
-  for (const unit of units) for (const a of unit) for (const e of a.events) if (e.clientId) ids.push(e.id);
+  for (const unit of units)
+    for (const a of unit) for (const e of a.events) if (e.clientId) ids.push(e.id);
   return ids;
 }
 
@@ -206,7 +217,8 @@ export function planDelete(
   if (state?.deleted === Deleted.hard) throw new StreamDeletedError(stream);
   checkExpectedRevision(stream, expected, state);
   if (options.hard === true) return { deleted: Deleted.hard, metadata: undefined, changed: true };
-  if (state?.deleted === Deleted.soft) return { deleted: Deleted.soft, metadata: undefined, changed: false };
+  if (state?.deleted === Deleted.soft)
+    return { deleted: Deleted.soft, metadata: undefined, changed: false };
   if (!state || state.revision < 0) throw new StreamNotFoundError(stream);
   return {
     deleted: Deleted.soft,

@@ -17,7 +17,14 @@ import type {
 import type { EventInput } from '../core/envelope.js';
 import { Deleted, type StreamState } from './append-plan.js';
 import { AppendQueue, type UnitResult } from './append-queue.js';
-import { allWindow, checkReadStream, paged, streamWindow, type AllWindow, type StreamWindow } from './reading.js';
+import {
+  allWindow,
+  checkReadStream,
+  paged,
+  streamWindow,
+  type AllWindow,
+  type StreamWindow,
+} from './reading.js';
 import {
   DEFAULT_MAX_EVENT_BYTES,
   assertStreamName,
@@ -61,7 +68,11 @@ export abstract class BaseEventStore implements EventStore {
     size: number,
   ): Promise<RecordedEvent[]>;
   /** One page of the global log, starting at position `next`. */
-  protected abstract fetchAllPage(window: AllWindow, next: number, size: number): Promise<RecordedEvent[]>;
+  protected abstract fetchAllPage(
+    window: AllWindow,
+    next: number,
+    size: number,
+  ): Promise<RecordedEvent[]>;
   protected abstract deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void>;
   protected abstract setStreamMetadataNow(stream: string, metadataJson: string): Promise<void>;
   protected abstract readHeadPosition(): Promise<number>;
@@ -76,9 +87,18 @@ export abstract class BaseEventStore implements EventStore {
     if (this.closed) throw new StoreClosedError();
   }
 
-  async append(stream: string, events: readonly EventInput[], options: AppendOptions = {}): Promise<AppendResult> {
+  async append(
+    stream: string,
+    events: readonly EventInput[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
     this.assertOpen();
-    const prepared = prepareAppend(stream, events, options.expectedRevision === undefined ? 'any' : options.expectedRevision, this.maxEventBytes);
+    const prepared = prepareAppend(
+      stream,
+      events,
+      options.expectedRevision === undefined ? 'any' : options.expectedRevision,
+      this.maxEventBytes,
+    );
     const [result] = await this.queue.enqueue([prepared]);
     if (!result) throw new Error('internal: append produced no result');
     return result;
@@ -95,7 +115,10 @@ export abstract class BaseEventStore implements EventStore {
     return this.streamEvents(stream, options);
   }
 
-  private async *streamEvents(stream: string, options: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
+  private async *streamEvents(
+    stream: string,
+    options: ReadStreamOptions,
+  ): AsyncGenerator<RecordedEvent> {
     this.assertOpen();
     const row = await this.loadStream(stream);
     const window = streamWindow(stream, row?.state, row?.metadata ?? {}, options, this.clock.now());
@@ -139,8 +162,19 @@ export abstract class BaseEventStore implements EventStore {
     assertStreamName(stream);
     const row = await this.loadStream(stream);
     const revision = row && row.state.revision >= 0 ? row.state.revision : null;
-    const deleted = row?.state.deleted === Deleted.hard ? 'hard' : row?.state.deleted === Deleted.soft ? 'soft' : false;
-    return { stream, exists: revision !== null && deleted === false, revision, deleted, metadata: row?.metadata ?? {} };
+    const deleted =
+      row?.state.deleted === Deleted.hard
+        ? 'hard'
+        : row?.state.deleted === Deleted.soft
+          ? 'soft'
+          : false;
+    return {
+      stream,
+      exists: revision !== null && deleted === false,
+      revision,
+      deleted,
+      metadata: row?.metadata ?? {},
+    };
   }
 
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {

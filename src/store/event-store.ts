@@ -125,7 +125,11 @@ export interface EventStore {
    *   InvalidEventError, EmptyAppendError, NotJsonError, EventTooLargeError,
    *   DuplicateEventIdError, StoreClosedError
    */
-  append(stream: string, events: readonly EventInput[], options?: AppendOptions): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: readonly EventInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
 
   /** Appends to several streams in one atomic step: every part is written, or none is. */
   appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]>;

@@ -1,7 +1,13 @@
 import type { RecordedEvent } from '../core/envelope.js';
 import { decodeJson } from '../core/json-codec.js';
 import { StreamDeletedError } from '../core/errors.js';
-import { Deleted, planAppends, planDelete, resolveOutcome, type StoredEventRef } from './append-plan.js';
+import {
+  Deleted,
+  planAppends,
+  planDelete,
+  resolveOutcome,
+  type StoredEventRef,
+} from './append-plan.js';
 import type { UnitResult } from './append-queue.js';
 import { BaseEventStore, type StoredStream } from './base-event-store.js';
 import type { DeleteStreamOptions, EventStoreOptions } from './event-store.js';
@@ -32,7 +38,11 @@ export class MemoryEventStore extends BaseEventStore {
   }
 
   protected writeBatch(units: PreparedAppend[][]): Promise<UnitResult[]> {
-    const plan = planAppends(units, new Map([...this.streams].map(([k, v]) => [k, v.state])), this.ids);
+    const plan = planAppends(
+      units,
+      new Map([...this.streams].map(([k, v]) => [k, v.state])),
+      this.ids,
+    );
     const base = this.log.length;
     const recordedAt = this.clock.now();
     plan.rows.forEach((row, i) => {
@@ -67,18 +77,30 @@ export class MemoryEventStore extends BaseEventStore {
 
   protected loadStream(stream: string): Promise<StoredStream | undefined> {
     const s = this.streams.get(stream);
-    return Promise.resolve(s ? { state: { ...s.state }, metadata: structuredClone(s.metadata) } : undefined);
+    return Promise.resolve(
+      s ? { state: { ...s.state }, metadata: structuredClone(s.metadata) } : undefined,
+    );
   }
 
-  protected fetchStreamPage(stream: string, w: StreamWindow, next: number, size: number): Promise<RecordedEvent[]> {
+  protected fetchStreamPage(
+    stream: string,
+    w: StreamWindow,
+    next: number,
+    size: number,
+  ): Promise<RecordedEvent[]> {
     const s = this.streams.get(stream);
     const page: RecordedEvent[] = [];
     if (!s) return Promise.resolve(page);
-    for (let r = next; w.forward ? r < s.positions.length : r >= w.lowest; r += w.forward ? 1 : -1) {
+    for (
+      let r = next;
+      w.forward ? r < s.positions.length : r >= w.lowest;
+      r += w.forward ? 1 : -1
+    ) {
       const position = s.positions[r];
       if (position === undefined) continue;
       const event = this.log[position - 1];
-      if (!event || (w.minRecordedAt !== undefined && event.recordedAt.getTime() < w.minRecordedAt)) continue;
+      if (!event || (w.minRecordedAt !== undefined && event.recordedAt.getTime() < w.minRecordedAt))
+        continue;
       page.push(materialise(event));
       if (page.length === size) break;
     }
@@ -89,7 +111,11 @@ export class MemoryEventStore extends BaseEventStore {
     const page: RecordedEvent[] = [];
     const types = w.types ? new Set(w.types) : undefined;
     const start = Math.min(next, this.log.length);
-    for (let p = w.forward ? next : start; w.forward ? p <= this.log.length : p >= 1; p += w.forward ? 1 : -1) {
+    for (
+      let p = w.forward ? next : start;
+      w.forward ? p <= this.log.length : p >= 1;
+      p += w.forward ? 1 : -1
+    ) {
       const event = this.log[p - 1];
       if (!event) continue;
       if (types && !types.has(event.type)) continue;
@@ -108,7 +134,11 @@ export class MemoryEventStore extends BaseEventStore {
       s.state = { revision: s.state.revision, deleted: plan.deleted };
       if (plan.metadata) s.metadata = plan.metadata;
     } else {
-      this.streams.set(stream, { state: { revision: -1, deleted: plan.deleted }, metadata: {}, positions: [] });
+      this.streams.set(stream, {
+        state: { revision: -1, deleted: plan.deleted },
+        metadata: {},
+        positions: [],
+      });
     }
     return Promise.resolve();
   }
@@ -120,7 +150,11 @@ export class MemoryEventStore extends BaseEventStore {
       if (s.state.deleted === Deleted.hard) return Promise.reject(new StreamDeletedError(stream));
       s.metadata = metadata;
     } else {
-      this.streams.set(stream, { state: { revision: -1, deleted: Deleted.none }, metadata, positions: [] });
+      this.streams.set(stream, {
+        state: { revision: -1, deleted: Deleted.none },
+        metadata,
+        positions: [],
+      });
     }
     return Promise.resolve();
   }

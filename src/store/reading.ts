@@ -44,11 +44,24 @@ export function streamWindow(
   const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
   if (limit === 0) return undefined;
   let lowest = metadata.truncateBefore ?? 0;
-  if (metadata.maxCount !== undefined) lowest = Math.max(lowest, state.revision - metadata.maxCount + 1);
+  if (metadata.maxCount !== undefined)
+    lowest = Math.max(lowest, state.revision - metadata.maxCount + 1);
   const from = options.from;
   let start: number;
-  if (forward) start = from === undefined || from === 'start' ? lowest : from === 'end' ? state.revision + 1 : Math.max(from, lowest);
-  else start = from === undefined || from === 'end' ? state.revision : from === 'start' ? lowest : Math.min(from, state.revision);
+  if (forward)
+    start =
+      from === undefined || from === 'start'
+        ? lowest
+        : from === 'end'
+          ? state.revision + 1
+          : Math.max(from, lowest);
+  else
+    start =
+      from === undefined || from === 'end'
+        ? state.revision
+        : from === 'start'
+          ? lowest
+          : Math.min(from, state.revision);
   if (forward ? start > state.revision : start < lowest) return undefined;
   const minRecordedAt = metadata.maxAge === undefined ? undefined : now - metadata.maxAge * 1000;
   return { forward, start, lowest, minRecordedAt, limit };
@@ -72,32 +85,57 @@ export function allWindow(options: ReadAllOptions): AllWindow {
   const forward = options.direction !== 'backward';
   const from = options.from;
   const start = forward
-    ? from === undefined || from === 'start' ? 1 : from === 'end' ? Number.MAX_SAFE_INTEGER : Math.max(from, 1)
-    : from === undefined || from === 'end' ? Number.MAX_SAFE_INTEGER : from === 'start' ? 0 : from;
+    ? from === undefined || from === 'start'
+      ? 1
+      : from === 'end'
+        ? Number.MAX_SAFE_INTEGER
+        : Math.max(from, 1)
+    : from === undefined || from === 'end'
+      ? Number.MAX_SAFE_INTEGER
+      : from === 'start'
+        ? 0
+        : from;
   const filter = options.filter ?? {};
   if (typeof filter !== 'object' || filter === null) {
     throw new InvalidArgumentError('filter', 'filter must be an object { types, streamPrefix }');
   }
   let types: string[] | undefined;
   if (filter.types !== undefined) {
-    if (!Array.isArray(filter.types) || filter.types.some((t) => typeof t !== 'string' || t.length === 0)) {
-      throw new InvalidArgumentError('filter', 'filter.types must be an array of non-empty strings');
+    if (
+      !Array.isArray(filter.types) ||
+      filter.types.some((t) => typeof t !== 'string' || t.length === 0)
+    ) {
+      throw new InvalidArgumentError(
+        'filter',
+        'filter.types must be an array of non-empty strings',
+      );
     }
-    types = [...filter.types];
+    types = [...(filter.types as readonly string[])];
   }
-  if (filter.streamPrefix !== undefined && (typeof filter.streamPrefix !== 'string' || filter.streamPrefix === '')) {
+  if (
+    filter.streamPrefix !== undefined &&
+    (typeof filter.streamPrefix !== 'string' || filter.streamPrefix === '')
+  ) {
     throw new InvalidArgumentError('filter', 'filter.streamPrefix must be a non-empty string');
   }
-  return { forward, start, types, streamPrefix: filter.streamPrefix, limit: options.limit ?? Number.MAX_SAFE_INTEGER };
+  return {
+    forward,
+    start,
+    types,
+    streamPrefix: filter.streamPrefix,
+    limit: options.limit ?? Number.MAX_SAFE_INTEGER,
+  };
 }
-
 
 /**
  * Streams rows page by page. `fetch(size)` returns the next page and must advance its own
  * cursor; iteration ends on a short page or when `limit` rows were yielded. Memory stays
  * bounded by one page whatever the total.
  */
-export async function* paged<T>(limit: number, fetch: (size: number) => Promise<T[]> | T[]): AsyncGenerator<T> {
+export async function* paged<T>(
+  limit: number,
+  fetch: (size: number) => Promise<T[]> | T[],
+): AsyncGenerator<T> {
   let remaining = limit;
   while (remaining > 0) {
     const size = Math.min(PAGE_SIZE, remaining);

@@ -77,14 +77,15 @@ export function prepareAppend(
 ): PreparedAppend {
   assertStreamName(stream);
   assertExpectedRevision(expectedRevision);
-  if (!Array.isArray(events)) {
+  if (!isArray(events)) {
     throw new InvalidArgumentError('events', 'must be an array of events');
   }
   if (events.length === 0) throw new EmptyAppendError(stream);
   const seen = new Set<string>();
   const prepared = events.map((event, index): PreparedEvent => {
     const p = prepareEvent(event, index, maxEventBytes);
-    if (seen.has(p.id)) throw new InvalidEventError(index, `event id ${p.id} appears twice in this append`);
+    if (seen.has(p.id))
+      throw new InvalidEventError(index, `event id ${p.id} appears twice in this append`);
     seen.add(p.id);
     return p;
   });
@@ -92,19 +93,36 @@ export function prepareAppend(
 }
 
 /** Checks a whole `appendMany` call. */
-export function prepareAppendMany(requests: readonly AppendRequest[], maxEventBytes: number): PreparedAppend[] {
-  if (!Array.isArray(requests) || requests.length === 0) {
-    throw new InvalidArgumentError('requests', 'appendMany needs a non-empty array of { stream, events }');
+export function prepareAppendMany(
+  requests: readonly AppendRequest[],
+  maxEventBytes: number,
+): PreparedAppend[] {
+  if (!isArray(requests) || requests.length === 0) {
+    throw new InvalidArgumentError(
+      'requests',
+      'appendMany needs a non-empty array of { stream, events }',
+    );
   }
   const ids = new Set<string>();
-  return requests.map((r) => {
+  return requests.map((r: AppendRequest) => {
     if (typeof r !== 'object' || r === null) {
-      throw new InvalidArgumentError('requests', 'each request must be an object { stream, events }');
+      throw new InvalidArgumentError(
+        'requests',
+        'each request must be an object { stream, events }',
+      );
     }
-    const p = prepareAppend(r.stream, r.events, r.expectedRevision === undefined ? 'any' : r.expectedRevision, maxEventBytes);
+    const p = prepareAppend(
+      r.stream,
+      r.events,
+      r.expectedRevision === undefined ? 'any' : r.expectedRevision,
+      maxEventBytes,
+    );
     for (const e of p.events) {
       if (ids.has(e.id)) {
-        throw new InvalidArgumentError('requests', `event id ${e.id} appears twice in this appendMany`);
+        throw new InvalidArgumentError(
+          'requests',
+          `event id ${e.id} appears twice in this appendMany`,
+        );
       }
       ids.add(e.id);
     }
@@ -121,18 +139,26 @@ function prepareEvent(event: EventInput, index: number, maxEventBytes: number): 
     throw new InvalidEventError(index, 'type must be a non-empty string');
   }
   if (type.length > MAX_EVENT_TYPE_LENGTH || CONTROL_CHARS.test(type)) {
-    throw new InvalidEventError(index, `type must be at most ${MAX_EVENT_TYPE_LENGTH} printable characters`);
+    throw new InvalidEventError(
+      index,
+      `type must be at most ${MAX_EVENT_TYPE_LENGTH} printable characters`,
+    );
   }
   if (id !== undefined && !isUuid(id)) {
     throw new InvalidEventError(index, `id ${JSON.stringify(id) ?? String(id)} is not a UUID`);
   }
   if (
     schemaVersion !== undefined &&
-    !(typeof schemaVersion === 'number' && Number.isSafeInteger(schemaVersion) && schemaVersion >= 1)
+    !(
+      typeof schemaVersion === 'number' &&
+      Number.isSafeInteger(schemaVersion) &&
+      schemaVersion >= 1
+    )
   ) {
     throw new InvalidEventError(index, 'schemaVersion must be an integer >= 1');
   }
-  if (!('data' in event)) throw new InvalidEventError(index, 'data is missing (use null for no data)');
+  if (!('data' in event))
+    throw new InvalidEventError(index, 'data is missing (use null for no data)');
   const data = encodeAt(event.data, `$[${index}].data`);
   const meta = encodeAt(checkMetadata(metadata, index), `$[${index}].metadata`);
   const size = Buffer.byteLength(data) + Buffer.byteLength(meta);
@@ -184,7 +210,10 @@ export function prepareStreamMetadata(metadata: unknown): string {
   };
   positiveInt('maxCount', 1);
   positiveInt('truncateBefore', 0);
-  if (m.maxAge !== undefined && !(typeof m.maxAge === 'number' && Number.isFinite(m.maxAge) && m.maxAge > 0)) {
+  if (
+    m.maxAge !== undefined &&
+    !(typeof m.maxAge === 'number' && Number.isFinite(m.maxAge) && m.maxAge > 0)
+  ) {
     throw new InvalidArgumentError('metadata.maxAge', 'must be a number of seconds > 0');
   }
   return encodeJson(m, '$.metadata');
@@ -199,7 +228,10 @@ export function assertLimit(limit: unknown): asserts limit is number | undefined
 }
 
 /** Checks a `from` option (a revision or position, or 'start'/'end'). */
-export function assertFrom(from: unknown, what: string): asserts from is number | 'start' | 'end' | undefined {
+export function assertFrom(
+  from: unknown,
+  what: string,
+): asserts from is number | 'start' | 'end' | undefined {
   if (from === undefined || from === 'start' || from === 'end') return;
   if (!(typeof from === 'number' && Number.isSafeInteger(from) && from >= 0)) {
     throw new InvalidArgumentError('from', `must be a ${what} >= 0, 'start' or 'end'`);
@@ -207,7 +239,15 @@ export function assertFrom(from: unknown, what: string): asserts from is number 
 }
 
 /** Checks a direction option. */
-export function assertDirection(direction: unknown): asserts direction is 'forward' | 'backward' | undefined {
+export function assertDirection(
+  direction: unknown,
+): asserts direction is 'forward' | 'backward' | undefined {
   if (direction === undefined || direction === 'forward' || direction === 'backward') return;
   throw new InvalidArgumentError('direction', "must be 'forward' or 'backward'");
+}
+
+/** `Array.isArray` without widening the element type to `any`. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- documents intent: a T[] or anything else
+function isArray<T>(value: readonly T[] | unknown): value is readonly T[] {
+  return Array.isArray(value);
 }

@@ -31,13 +31,21 @@ export interface EventStoreHarness {
   durable: boolean;
 }
 
-const ev = (type: string, data: unknown = { n: 1 }, extra: Partial<EventInput> = {}): EventInput => ({
+const ev = (
+  type: string,
+  data: unknown = { n: 1 },
+  extra: Partial<EventInput> = {},
+): EventInput => ({
   type,
   data,
   ...extra,
 });
 
-async function expectCode(promise: Promise<unknown>, code: string, cls?: new (...a: never[]) => Error) {
+async function expectCode(
+  promise: Promise<unknown>,
+  code: string,
+  cls?: new (...a: never[]) => Error,
+) {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
@@ -95,8 +103,19 @@ export function describeEventStoreConformance(
         const clock = new ManualClock(Date.parse('2026-05-01T10:00:00.123Z'));
         const s = await open({ clock });
         const id = newId();
-        const data = { text: 'naïve ☕ 🚀 "quotes" \\ \u0000 nul', nested: { list: [1, 2.5, -3, null, true] }, empty: {} };
-        const metadata = { correlationId: 'c-1', causationId: 'k-1', actor: 'alice', tenant: 't1', traceparent: '00-abc', custom: { a: [1] } };
+        const data = {
+          text: 'naïve ☕ 🚀 "quotes" \\ \u0000 nul',
+          nested: { list: [1, 2.5, -3, null, true] },
+          empty: {},
+        };
+        const metadata = {
+          correlationId: 'c-1',
+          causationId: 'k-1',
+          actor: 'alice',
+          tenant: 't1',
+          traceparent: '00-abc',
+          custom: { a: [1] },
+        };
         await s.append('env-1', [{ id, type: 'thing.happened', data, metadata, schemaVersion: 3 }]);
         const [e] = await collect(s.readStream('env-1'));
         expect(e).toEqual({
@@ -116,7 +135,9 @@ export function describeEventStoreConformance(
         await store.append('gen-1', [ev('a', null), ev('b', 'text'), ev('c', 42)]);
         const events = await collect(store.readStream('gen-1'));
         for (const e of events) {
-          expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+          expect(e.id).toMatch(
+            /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+          );
           expect(e.schemaVersion).toBe(1);
           expect(e.metadata).toEqual({});
         }
@@ -154,7 +175,9 @@ export function describeEventStoreConformance(
         );
         expect(e).toMatchObject({ expected: 'stream_exists', actual: 'no_stream' });
         await store.append('s-2', [ev('a')]);
-        await expect(store.append('s-2', [ev('b')], { expectedRevision: 'stream_exists' })).resolves.toMatchObject({
+        await expect(
+          store.append('s-2', [ev('b')], { expectedRevision: 'stream_exists' }),
+        ).resolves.toMatchObject({
           revision: 1,
         });
       });
@@ -162,17 +185,25 @@ export function describeEventStoreConformance(
       it('an exact revision must match the last event', async () => {
         await store.append('s-3', [ev('a'), ev('b'), ev('c')]);
         for (const wrong of [0, 1, 3, 10]) {
-          const e = await expectCode(store.append('s-3', [ev('d')], { expectedRevision: wrong }), ErrorCode.WRONG_EXPECTED_REVISION);
+          const e = await expectCode(
+            store.append('s-3', [ev('d')], { expectedRevision: wrong }),
+            ErrorCode.WRONG_EXPECTED_REVISION,
+          );
           expect(e).toMatchObject({ expected: wrong, actual: 2 });
         }
-        await expectCode(store.append('new-s', [ev('d')], { expectedRevision: 0 }), ErrorCode.WRONG_EXPECTED_REVISION);
+        await expectCode(
+          store.append('new-s', [ev('d')], { expectedRevision: 0 }),
+          ErrorCode.WRONG_EXPECTED_REVISION,
+        );
         const r = await store.append('s-3', [ev('d')], { expectedRevision: 2 });
         expect(r.revision).toBe(3);
       });
 
       it("'any' (the default) appends wherever the stream is", async () => {
         expect((await store.append('s-4', [ev('a')])).revision).toBe(0);
-        expect((await store.append('s-4', [ev('b')], { expectedRevision: 'any' })).revision).toBe(1);
+        expect((await store.append('s-4', [ev('b')], { expectedRevision: 'any' })).revision).toBe(
+          1,
+        );
       });
 
       it('a re-append of stored ids at the same place is an idempotent success', async () => {
@@ -182,7 +213,9 @@ export function describeEventStoreConformance(
         expect(again).toEqual(first);
         await store.append('idem-1', [ev('c')]);
         // Still a retry of the first write, even though the stream has moved on since.
-        expect(await store.append('idem-1', batch, { expectedRevision: 'no_stream' })).toEqual(first);
+        expect(await store.append('idem-1', batch, { expectedRevision: 'no_stream' })).toEqual(
+          first,
+        );
         expect(await store.append('idem-1', batch, { expectedRevision: 'any' })).toEqual(first);
         const events = await collect(store.readStream('idem-1'));
         expect(events.map((e) => e.type)).toEqual(['a', 'b', 'c']);
@@ -202,10 +235,25 @@ export function describeEventStoreConformance(
         const a = newId();
         const b = newId();
         await store.append('dup-1', [ev('a', 1, { id: a }), ev('b', 1, { id: b })]);
-        await expectCode(store.append('dup-2', [ev('a', 1, { id: a })]), ErrorCode.DUPLICATE_EVENT_ID, DuplicateEventIdError);
-        await expectCode(store.append('dup-1', [ev('a', 1, { id: a }), ev('n', 1, { id: newId() })]), ErrorCode.DUPLICATE_EVENT_ID);
-        await expectCode(store.append('dup-1', [ev('b', 1, { id: b }), ev('a', 1, { id: a })]), ErrorCode.DUPLICATE_EVENT_ID);
-        await expectCode(store.append('dup-1', [ev('a', 1, { id: a }), ev('b', 1, { id: b })], { expectedRevision: 5 }), ErrorCode.DUPLICATE_EVENT_ID);
+        await expectCode(
+          store.append('dup-2', [ev('a', 1, { id: a })]),
+          ErrorCode.DUPLICATE_EVENT_ID,
+          DuplicateEventIdError,
+        );
+        await expectCode(
+          store.append('dup-1', [ev('a', 1, { id: a }), ev('n', 1, { id: newId() })]),
+          ErrorCode.DUPLICATE_EVENT_ID,
+        );
+        await expectCode(
+          store.append('dup-1', [ev('b', 1, { id: b }), ev('a', 1, { id: a })]),
+          ErrorCode.DUPLICATE_EVENT_ID,
+        );
+        await expectCode(
+          store.append('dup-1', [ev('a', 1, { id: a }), ev('b', 1, { id: b })], {
+            expectedRevision: 5,
+          }),
+          ErrorCode.DUPLICATE_EVENT_ID,
+        );
         expect(await store.headPosition()).toBe(2);
       });
 
@@ -218,20 +266,26 @@ export function describeEventStoreConformance(
 
       it('the same id twice in one append is refused', async () => {
         const id = newId();
-        await expectCode(store.append('dup-3', [ev('a', 1, { id }), ev('b', 1, { id })]), ErrorCode.INVALID_EVENT, InvalidEventError);
+        await expectCode(
+          store.append('dup-3', [ev('a', 1, { id }), ev('b', 1, { id })]),
+          ErrorCode.INVALID_EVENT,
+          InvalidEventError,
+        );
         expect(await store.headPosition()).toBe(0);
       });
 
       it('concurrent appends expecting the same revision have exactly one winner', async () => {
         await store.append('race-1', [ev('start')]);
         const results = await Promise.allSettled(
-          Array.from({ length: 20 }, (_, i) => store.append('race-1', [ev('move', i)], { expectedRevision: 0 })),
+          Array.from({ length: 20 }, (_, i) =>
+            store.append('race-1', [ev('move', i)], { expectedRevision: 0 }),
+          ),
         );
         const won = results.filter((r) => r.status === 'fulfilled');
-        const lost = results.filter((r) => r.status === 'rejected');
+        const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
         expect(won).toHaveLength(1);
         expect(lost).toHaveLength(19);
-        for (const l of lost) expect((l as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+        for (const l of lost) expect(l.reason).toBeInstanceOf(WrongExpectedRevisionError);
         expect((await collect(store.readStream('race-1'))).map((e) => e.revision)).toEqual([0, 1]);
       });
 
@@ -257,13 +311,20 @@ export function describeEventStoreConformance(
           store.append('iso-1', [ev('c')], { expectedRevision: 0 }),
         ];
         const results = await Promise.allSettled(calls);
-        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+        expect(results.map((r) => r.status)).toEqual([
+          'fulfilled',
+          'rejected',
+          'fulfilled',
+          'fulfilled',
+        ]);
         expect((await collect(store.readAll())).map((e) => e.type)).toEqual(['a', 'x', 'y', 'c']);
       });
 
       it('many concurrent appends to distinct streams all land with distinct positions', async () => {
         const results = await Promise.all(
-          Array.from({ length: 100 }, (_, i) => store.append(`many-${i % 10}`, [ev('e', i), ev('f', i)])),
+          Array.from({ length: 100 }, (_, i) =>
+            store.append(`many-${i % 10}`, [ev('e', i), ev('f', i)]),
+          ),
         );
         const positions = results.map((r) => r.position).sort((a, b) => a - b);
         expect(new Set(positions).size).toBe(100);
@@ -323,7 +384,10 @@ export function describeEventStoreConformance(
 
     describe('readStream', () => {
       beforeEach(async () => {
-        await store.append('r-1', Array.from({ length: 10 }, (_, i) => ev('e', i)));
+        await store.append(
+          'r-1',
+          Array.from({ length: 10 }, (_, i) => ev('e', i)),
+        );
       });
       const revs = async (opts: Parameters<EventStore['readStream']>[1]) =>
         (await collect(store.readStream('r-1', opts))).map((e) => e.revision);
@@ -352,10 +416,12 @@ export function describeEventStoreConformance(
         });
       });
 
-      it('rejects bad options with INVALID_ARGUMENT', async () => {
+      it('rejects bad options with INVALID_ARGUMENT', () => {
         expect(() => store.readStream('r-1', { from: -1 })).toThrow(InvalidArgumentError);
         expect(() => store.readStream('r-1', { limit: 1.5 })).toThrow(InvalidArgumentError);
-        expect(() => store.readStream('r-1', { direction: 'sideways' as never })).toThrow(InvalidArgumentError);
+        expect(() => store.readStream('r-1', { direction: 'sideways' as never })).toThrow(
+          InvalidArgumentError,
+        );
         expect(() => store.readStream('')).toThrow(InvalidStreamNameError);
       });
     });
@@ -383,8 +449,12 @@ export function describeEventStoreConformance(
         expect(await read({ filter: { types: ['order.placed'] } })).toEqual([1, 4, 5]);
         expect(await read({ filter: { types: ['cart.opened', 'order.paid'] } })).toEqual([2, 3]);
         expect(await read({ filter: { streamPrefix: 'order-' } })).toEqual([1, 2, 4]);
-        expect(await read({ filter: { streamPrefix: 'order-', types: ['order.placed'] } })).toEqual([1, 4]);
-        expect(await read({ filter: { streamPrefix: 'order-' }, direction: 'backward', limit: 1 })).toEqual([4]);
+        expect(await read({ filter: { streamPrefix: 'order-', types: ['order.placed'] } })).toEqual(
+          [1, 4],
+        );
+        expect(
+          await read({ filter: { streamPrefix: 'order-' }, direction: 'backward', limit: 1 }),
+        ).toEqual([4]);
         expect(await read({ filter: { types: [] } })).toEqual([]);
       });
 
@@ -397,7 +467,9 @@ export function describeEventStoreConformance(
       it('rejects bad options with INVALID_ARGUMENT', () => {
         expect(() => store.readAll({ from: -2 })).toThrow(InvalidArgumentError);
         expect(() => store.readAll({ filter: { types: [''] } })).toThrow(InvalidArgumentError);
-        expect(() => store.readAll({ filter: { streamPrefix: 5 as never } })).toThrow(InvalidArgumentError);
+        expect(() => store.readAll({ filter: { streamPrefix: 5 as never } })).toThrow(
+          InvalidArgumentError,
+        );
       });
 
       it('streams more events than one page holds, in order', async () => {
@@ -409,7 +481,9 @@ export function describeEventStoreConformance(
           expected += 1;
         }
         expect(expected).toBe(2506);
-        const back = await collect(store.readAll({ direction: 'backward', filter: { types: ['bulk'] } }));
+        const back = await collect(
+          store.readAll({ direction: 'backward', filter: { types: ['bulk'] } }),
+        );
         expect(back).toHaveLength(2500);
         expect(back[0]?.position).toBe(2505);
         const stream = await collect(store.readStream('bulk-3', { from: 1 }));
@@ -422,12 +496,22 @@ export function describeEventStoreConformance(
         await store.append('d-1', [ev('a'), ev('b')]);
         await store.deleteStream('d-1');
         expect(await collect(store.readStream('d-1'))).toEqual([]);
-        expect(await store.streamInfo('d-1')).toMatchObject({ exists: false, deleted: 'soft', revision: 1 });
+        expect(await store.streamInfo('d-1')).toMatchObject({
+          exists: false,
+          deleted: 'soft',
+          revision: 1,
+        });
         await store.deleteStream('d-1'); // already soft-deleted: nothing to do
         const r = await store.append('d-1', [ev('c')], { expectedRevision: 'no_stream' });
         expect(r.revision).toBe(2);
-        expect((await collect(store.readStream('d-1'))).map((e) => [e.type, e.revision])).toEqual([['c', 2]]);
-        expect(await store.streamInfo('d-1')).toMatchObject({ exists: true, deleted: false, revision: 2 });
+        expect((await collect(store.readStream('d-1'))).map((e) => [e.type, e.revision])).toEqual([
+          ['c', 2],
+        ]);
+        expect(await store.streamInfo('d-1')).toMatchObject({
+          exists: true,
+          deleted: false,
+          revision: 2,
+        });
         // The global log keeps every event.
         expect((await collect(store.readAll())).map((e) => e.type)).toEqual(['a', 'b', 'c']);
       });
@@ -435,16 +519,32 @@ export function describeEventStoreConformance(
       it('soft-deleted streams count as absent for expected revisions', async () => {
         await store.append('d-2', [ev('a')]);
         await store.deleteStream('d-2', { expectedRevision: 0 });
-        await expectCode(store.append('d-2', [ev('b')], { expectedRevision: 0 }), ErrorCode.WRONG_EXPECTED_REVISION);
-        await expectCode(store.append('d-2', [ev('b')], { expectedRevision: 'stream_exists' }), ErrorCode.WRONG_EXPECTED_REVISION);
+        await expectCode(
+          store.append('d-2', [ev('b')], { expectedRevision: 0 }),
+          ErrorCode.WRONG_EXPECTED_REVISION,
+        );
+        await expectCode(
+          store.append('d-2', [ev('b')], { expectedRevision: 'stream_exists' }),
+          ErrorCode.WRONG_EXPECTED_REVISION,
+        );
       });
 
       it('hard delete tombstones the stream for good', async () => {
         await store.append('d-3', [ev('a')]);
         await store.deleteStream('d-3', { hard: true });
         expect(await store.streamInfo('d-3')).toMatchObject({ exists: false, deleted: 'hard' });
-        await expectCode(store.append('d-3', [ev('b')]), ErrorCode.STREAM_DELETED, StreamDeletedError);
-        await expectCode(store.appendMany([{ stream: 'd-4', events: [ev('b')] }, { stream: 'd-3', events: [ev('b')] }]), ErrorCode.STREAM_DELETED);
+        await expectCode(
+          store.append('d-3', [ev('b')]),
+          ErrorCode.STREAM_DELETED,
+          StreamDeletedError,
+        );
+        await expectCode(
+          store.appendMany([
+            { stream: 'd-4', events: [ev('b')] },
+            { stream: 'd-3', events: [ev('b')] },
+          ]),
+          ErrorCode.STREAM_DELETED,
+        );
         await expectCode(collect(store.readStream('d-3')), ErrorCode.STREAM_DELETED);
         await expectCode(store.deleteStream('d-3'), ErrorCode.STREAM_DELETED);
         await expectCode(store.setStreamMetadata('d-3', { a: 1 }), ErrorCode.STREAM_DELETED);
@@ -456,19 +556,35 @@ export function describeEventStoreConformance(
 
       it('checks the expected revision and refuses to soft-delete a missing stream', async () => {
         await store.append('d-6', [ev('a'), ev('b')]);
-        await expectCode(store.deleteStream('d-6', { expectedRevision: 0 }), ErrorCode.WRONG_EXPECTED_REVISION);
-        await expectCode(store.deleteStream('nothing-here'), ErrorCode.STREAM_NOT_FOUND, StreamNotFoundError);
+        await expectCode(
+          store.deleteStream('d-6', { expectedRevision: 0 }),
+          ErrorCode.WRONG_EXPECTED_REVISION,
+        );
+        await expectCode(
+          store.deleteStream('nothing-here'),
+          ErrorCode.STREAM_NOT_FOUND,
+          StreamNotFoundError,
+        );
         expect((await store.streamInfo('d-6')).exists).toBe(true);
       });
     });
 
     describe('stream metadata', () => {
       it('maxCount and truncateBefore limit what a stream read shows', async () => {
-        await store.append('md-1', Array.from({ length: 10 }, (_, i) => ev('e', i)));
+        await store.append(
+          'md-1',
+          Array.from({ length: 10 }, (_, i) => ev('e', i)),
+        );
         await store.setStreamMetadata('md-1', { maxCount: 3, owner: 'team-a' });
         expect((await collect(store.readStream('md-1'))).map((e) => e.revision)).toEqual([7, 8, 9]);
-        expect((await collect(store.readStream('md-1', { direction: 'backward' }))).map((e) => e.revision)).toEqual([9, 8, 7]);
-        expect((await collect(store.readStream('md-1', { from: 0, limit: 2 }))).map((e) => e.revision)).toEqual([7, 8]);
+        expect(
+          (await collect(store.readStream('md-1', { direction: 'backward' }))).map(
+            (e) => e.revision,
+          ),
+        ).toEqual([9, 8, 7]);
+        expect(
+          (await collect(store.readStream('md-1', { from: 0, limit: 2 }))).map((e) => e.revision),
+        ).toEqual([7, 8]);
         await store.setStreamMetadata('md-1', { truncateBefore: 8 });
         expect((await collect(store.readStream('md-1'))).map((e) => e.revision)).toEqual([8, 9]);
         expect((await store.streamInfo('md-1')).metadata).toEqual({ truncateBefore: 8 });
@@ -498,10 +614,20 @@ export function describeEventStoreConformance(
         });
         await store.append('md-3', [ev('a')], { expectedRevision: 'no_stream' });
         expect((await store.streamInfo('md-3')).metadata).toEqual({ owner: 'x', tags: ['a'] });
-        for (const bad of [{ maxCount: 0 }, { maxCount: 1.5 }, { maxAge: -1 }, { truncateBefore: -1 }, { x: 1n }]) {
-          await expect(store.setStreamMetadata('md-3', bad as never)).rejects.toBeInstanceOf(CausewayError);
+        for (const bad of [
+          { maxCount: 0 },
+          { maxCount: 1.5 },
+          { maxAge: -1 },
+          { truncateBefore: -1 },
+          { x: 1n },
+        ]) {
+          await expect(store.setStreamMetadata('md-3', bad as never)).rejects.toBeInstanceOf(
+            CausewayError,
+          );
         }
-        await expect(store.setStreamMetadata('md-3', null as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(store.setStreamMetadata('md-3', null as never)).rejects.toBeInstanceOf(
+          InvalidArgumentError,
+        );
       });
     });
 
@@ -512,7 +638,11 @@ export function describeEventStoreConformance(
 
       it('refuses bad stream names', async () => {
         for (const name of ['', 'x'.repeat(201), '$system', 'tab\there', 42, null, undefined]) {
-          await expectCode(store.append(name as string, [ev('a')]), ErrorCode.INVALID_STREAM_NAME, InvalidStreamNameError);
+          await expectCode(
+            store.append(name as string, [ev('a')]),
+            ErrorCode.INVALID_STREAM_NAME,
+            InvalidStreamNameError,
+          );
         }
       });
 
@@ -536,7 +666,11 @@ export function describeEventStoreConformance(
           null,
         ];
         for (const b of bad) {
-          await expectCode(store.append('b-2', [ev('ok'), b as EventInput]), ErrorCode.INVALID_EVENT, InvalidEventError);
+          await expectCode(
+            store.append('b-2', [ev('ok'), b as EventInput]),
+            ErrorCode.INVALID_EVENT,
+            InvalidEventError,
+          );
         }
       });
 
@@ -556,22 +690,39 @@ export function describeEventStoreConformance(
           [{ s: Symbol('s') }, '$[0].data.s'],
         ];
         for (const [data, path] of cases) {
-          const e = await expectCode(store.append('b-3', [{ type: 'a', data }]), ErrorCode.NOT_JSON, NotJsonError);
+          const e = await expectCode(
+            store.append('b-3', [{ type: 'a', data }]),
+            ErrorCode.NOT_JSON,
+            NotJsonError,
+          );
           expect((e as NotJsonError).path).toBe(path);
         }
-        await expectCode(store.append('b-3', [{ type: 'a', data: 1, metadata: { big: 1n } }]), ErrorCode.NOT_JSON);
+        await expectCode(
+          store.append('b-3', [{ type: 'a', data: 1, metadata: { big: 1n } }]),
+          ErrorCode.NOT_JSON,
+        );
       });
 
       it('refuses events over the size limit, which is configurable', async () => {
-        const e = await expectCode(store.append('b-4', [ev('a', 'x'.repeat(1024 * 1024))]), ErrorCode.EVENT_TOO_LARGE, EventTooLargeError);
+        const e = await expectCode(
+          store.append('b-4', [ev('a', 'x'.repeat(1024 * 1024))]),
+          ErrorCode.EVENT_TOO_LARGE,
+          EventTooLargeError,
+        );
         expect(e).toMatchObject({ index: 0, limit: 1024 * 1024 });
         const small = await open({ maxEventBytes: 100 });
-        await expectCode(small.append('b-4', [ev('a', 'x'.repeat(50)), ev('a', 'x'.repeat(200))]), ErrorCode.EVENT_TOO_LARGE);
+        await expectCode(
+          small.append('b-4', [ev('a', 'x'.repeat(50)), ev('a', 'x'.repeat(200))]),
+          ErrorCode.EVENT_TOO_LARGE,
+        );
       });
 
       it('refuses bad expected revisions', async () => {
         for (const bad of [-1, 1.5, 'latest', null]) {
-          await expectCode(store.append('b-5', [ev('a')], { expectedRevision: bad as never }), ErrorCode.INVALID_ARGUMENT);
+          await expectCode(
+            store.append('b-5', [ev('a')], { expectedRevision: bad as never }),
+            ErrorCode.INVALID_ARGUMENT,
+          );
         }
       });
 
@@ -579,7 +730,10 @@ export function describeEventStoreConformance(
         await store.close();
         expect(store.isClosed).toBe(true);
         await expectCode(store.append('b-6', [ev('a')]), ErrorCode.STORE_CLOSED, StoreClosedError);
-        await expectCode(store.appendMany([{ stream: 'b-6', events: [ev('a')] }]), ErrorCode.STORE_CLOSED);
+        await expectCode(
+          store.appendMany([{ stream: 'b-6', events: [ev('a')] }]),
+          ErrorCode.STORE_CLOSED,
+        );
         expect(() => store.readAll()).toThrow(StoreClosedError);
         expect(() => store.readStream('b-6')).toThrow(StoreClosedError);
         await expectCode(store.streamInfo('b-6'), ErrorCode.STORE_CLOSED);
@@ -602,14 +756,20 @@ export function describeEventStoreConformance(
         await store.deleteStream('p-3', { hard: true });
         await store.close();
         const again = await open();
-        expect((await collect(again.readStream('p-1'))).map((e) => e.data)).toEqual([{ x: 1 }, { n: 1 }]);
+        expect((await collect(again.readStream('p-1'))).map((e) => e.data)).toEqual([
+          { x: 1 },
+          { n: 1 },
+        ]);
         expect((await again.streamInfo('p-2')).metadata).toEqual({ owner: 'z' });
         await expectCode(again.append('p-3', [ev('d')]), ErrorCode.STREAM_DELETED);
         expect((await again.append('p-1', [ev('c')], { expectedRevision: 1 })).position).toBe(4);
       });
 
       it('an iteration in progress fails with STORE_CLOSED once the store closes', async () => {
-        await store.append('it-1', Array.from({ length: 1500 }, (_, i) => ev('e', i)));
+        await store.append(
+          'it-1',
+          Array.from({ length: 1500 }, (_, i) => ev('e', i)),
+        );
         const it = store.readAll()[Symbol.asyncIterator]();
         await it.next();
         await store.close();

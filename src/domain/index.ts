@@ -1,0 +1,2 @@
+/** Deciders, command handling, snapshots and specifications (the write side). */
+export {};

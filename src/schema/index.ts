@@ -1,0 +1,2 @@
+/** Schema registry, validation, compatibility and upcasting. */
+export {};
