@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+interface ExportTarget {
+  types: string;
+  import: string;
+}
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  exports: Record<string, ExportTarget | string>;
+};
+
+const toSource = (distPath: string) =>
+  new URL(`../${distPath.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')}`, import.meta.url);
+
+describe('package exports map', () => {
+  it('offers exactly the documented entry points', () => {
+    expect(Object.keys(pkg.exports).sort()).toEqual([
+      '.',
+      './package.json',
+      './postgres',
+      './sqlite',
+    ]);
+  });
+
+  for (const [entry, target] of Object.entries(pkg.exports)) {
+    if (typeof target === 'string') continue;
+    it(`${entry} points at a built file of an existing source module, with types beside it`, () => {
+      expect(target.import).toMatch(/^\.\/dist\/.+\.js$/);
+      expect(target.types).toBe(target.import.replace(/\.js$/, '.d.ts'));
+      expect(existsSync(toSource(target.import))).toBe(true);
+    });
+  }
+
+  it('the core entry exports named values only, and no driver', async () => {
+    const core = (await import('../src/index.js')) as Record<string, unknown>;
+    expect('default' in core).toBe(false);
+    for (const name of [
+      'openEventStore',
+      'MemoryEventStore',
+      'CausewayError',
+      'WrongExpectedRevisionError',
+      'collect',
+      'newId',
+      'encodeJson',
+    ]) {
+      expect(core[name], name).toBeDefined();
+    }
+    expect(core.SqliteEventStore).toBeUndefined();
+    expect(core.PostgresEventStore).toBeUndefined();
+  });
+
+  it('the adapter entries export their store classes', async () => {
+    const sqlite = (await import('../src/adapters/sqlite/index.js')) as Record<string, unknown>;
+    const postgres = (await import('../src/adapters/postgres/index.js')) as Record<string, unknown>;
+    expect(typeof sqlite.SqliteEventStore).toBe('function');
+    expect(typeof postgres.PostgresEventStore).toBe('function');
+    expect('default' in sqlite || 'default' in postgres).toBe(false);
+  });
+
+  it('the core entry does not load a database driver when imported', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script =
+      "await import('./src/index.ts'); const { createRequire } = await import('node:module');" +
+      'const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /node_modules[\\\\/](better-sqlite3|pg)[\\\\/]/.test(k));' +
+      'console.log(JSON.stringify(loaded));';
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: new URL('..', import.meta.url),
+        encoding: 'utf8',
+      },
+    );
+    expect(JSON.parse(out.trim())).toEqual([]);
+  });
+});
