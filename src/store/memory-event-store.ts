@@ -6,13 +6,28 @@ import {
   planAppends,
   planDelete,
   resolveOutcome,
+  streamNames,
   type StoredEventRef,
+  type StreamState,
 } from './append-plan.js';
 import type { UnitResult } from './append-queue.js';
 import { BaseEventStore, type StoredStream } from './base-event-store.js';
 import type { DeleteStreamOptions, EventStoreOptions } from './event-store.js';
 import type { AllWindow, StreamWindow } from './reading.js';
 import type { PreparedAppend } from './validation.js';
+
+/** An event as the memory store keeps it: encoded, so readers never share one object. */
+interface StoredRecord {
+  id: string;
+  type: string;
+  stream: string;
+  revision: number;
+  position: number;
+  data: string;
+  metadata: string;
+  schemaVersion: number;
+  recordedAt: number;
+}
 
 interface MemoryStream extends StoredStream {
   /** Positions of the stream's events, by revision. */
@@ -29,7 +44,7 @@ interface MemoryStream extends StoredStream {
  * ```
  */
 export class MemoryEventStore extends BaseEventStore {
-  private readonly log: RecordedEvent[] = [];
+  private readonly log: StoredRecord[] = [];
   private readonly streams = new Map<string, MemoryStream>();
   private readonly ids = new Map<string, StoredEventRef>();
 
@@ -38,26 +53,26 @@ export class MemoryEventStore extends BaseEventStore {
   }
 
   protected writeBatch(units: PreparedAppend[][]): Promise<UnitResult[]> {
-    const plan = planAppends(
-      units,
-      new Map([...this.streams].map(([k, v]) => [k, v.state])),
-      this.ids,
-    );
+    const states = new Map<string, StreamState>();
+    for (const name of streamNames(units)) {
+      const s = this.streams.get(name);
+      if (s) states.set(name, s.state);
+    }
+    const plan = planAppends(units, states, this.ids);
     const base = this.log.length;
     const recordedAt = this.clock.now();
     plan.rows.forEach((row, i) => {
       const position = base + 1 + i;
-      const event: RecordedEvent = {
+      const event: StoredRecord = {
         id: row.event.id,
         type: row.event.type,
         stream: row.stream,
         revision: row.revision,
         position,
-        // Stored encoded and decoded per read, so readers never share (or mutate) one object.
         data: row.event.data,
-        metadata: row.event.metadata as unknown as RecordedEvent['metadata'],
+        metadata: row.event.metadata,
         schemaVersion: row.event.schemaVersion,
-        recordedAt: new Date(recordedAt),
+        recordedAt,
       };
       this.log.push(event);
       this.ids.set(event.id, { stream: row.stream, revision: row.revision, position });
@@ -99,8 +114,7 @@ export class MemoryEventStore extends BaseEventStore {
       const position = s.positions[r];
       if (position === undefined) continue;
       const event = this.log[position - 1];
-      if (!event || (w.minRecordedAt !== undefined && event.recordedAt.getTime() < w.minRecordedAt))
-        continue;
+      if (!event || (w.minRecordedAt !== undefined && event.recordedAt < w.minRecordedAt)) continue;
       page.push(materialise(event));
       if (page.length === size) break;
     }
@@ -168,11 +182,11 @@ export class MemoryEventStore extends BaseEventStore {
   }
 }
 
-function materialise(stored: RecordedEvent): RecordedEvent {
+function materialise(stored: StoredRecord): RecordedEvent {
   return {
     ...stored,
-    data: decodeJson(stored.data as string),
-    metadata: decodeJson(stored.metadata as unknown as string),
-    recordedAt: new Date(stored.recordedAt.getTime()),
+    data: decodeJson(stored.data),
+    metadata: decodeJson(stored.metadata),
+    recordedAt: new Date(stored.recordedAt),
   };
 }
