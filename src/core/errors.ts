@@ -32,9 +32,13 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * ```
  */
 export class CausewayError extends Error {
-  readonly code: ErrorCode;
+  /**
+   * Stable code: one of {@link ErrorCode} or of a module's own code map (e.g. the domain's
+   * and the schema registry's).
+   */
+  readonly code: string;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

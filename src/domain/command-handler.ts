@@ -1,0 +1,348 @@
+import { systemClock, type Clock } from '../core/clock.js';
+import type { EventInput, EventMetadata } from '../core/envelope.js';
+import { WrongExpectedRevisionError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { EventStore, ExpectedRevision } from '../store/event-store.js';
+import {
+  backoffDelay,
+  resolveBackoff,
+  type BackoffOptions,
+  type ResolvedBackoff,
+} from './backoff.js';
+import { eventMetadataFor, normaliseCommand, type Command } from './command.js';
+import { initialStateOf, type Decider, type DomainEvent } from './decider.js';
+import { InvalidDecisionError, SnapshotsNotConfiguredError } from './domain-errors.js';
+import { everyNEvents, type SnapshotPolicy } from './snapshot-policy.js';
+import type { Snapshot, SnapshotStore } from './snapshot-store.js';
+
+/** How a command handler uses snapshots. */
+export interface SnapshotOptions {
+  store: SnapshotStore;
+  /**
+   * The version key of the state (e.g. `'order@3'`). Change it whenever `evolve` or the
+   * state's shape changes: snapshots saved under another key are then ignored.
+   */
+  stateVersion: string;
+  /** When to save snapshots on its own. Default: `everyNEvents(100)`. */
+  policy?: SnapshotPolicy;
+  /**
+   * Called when saving a snapshot after a command fails. The command has succeeded by then
+   * (its events are stored), so the error is not thrown; the next load reads more events.
+   * Default: ignore it.
+   */
+  onError?: (error: unknown, stream: string) => void;
+}
+
+/** Options of {@link CommandHandler}. */
+export interface CommandHandlerOptions<C extends Command, E extends DomainEvent, S> {
+  store: EventStore;
+  decider: Decider<C, E, S>;
+  /** Snapshots to load from and save to; none by default. */
+  snapshots?: SnapshotOptions;
+  /** Retries after a concurrent write; see {@link BackoffOptions}. */
+  retry?: BackoffOptions;
+  /** Source of snapshots' `takenAt`. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** The state of one stream as a command handler loads it. */
+export interface LoadedState<S> {
+  state: S;
+  /** Revision of the last event folded (or covered by the snapshot), `null` if none. */
+  revision: number | null;
+  /** Global position of the last event read, when an event was read. */
+  position: number | null;
+  /** Revision the snapshot used covers, or -1 when no snapshot was used. */
+  snapshotRevision: number;
+  /** Events read from the store (the tail after the snapshot, or the whole stream). */
+  eventsRead: number;
+}
+
+/**
+ * An event as a command appended it: what was written plus its place in the log. Its
+ * `schemaVersion` is the one the decider set, if it set one (a schema-aware store stamps
+ * the latest registered version otherwise).
+ */
+export type AppendedEvent<E extends DomainEvent = DomainEvent> = E extends DomainEvent
+  ? {
+      id: string;
+      type: E['type'];
+      stream: string;
+      revision: number;
+      position: number;
+      data: E['data'];
+      metadata: EventMetadata;
+      schemaVersion?: number;
+    }
+  : never;
+
+/** What handling a command came to. */
+export interface CommandResult<E extends DomainEvent, S> {
+  /** The state after the command's events. */
+  state: S;
+  /** The events appended, in order; empty when the decider decided nothing. */
+  events: AppendedEvent<E>[];
+  /** The stream's revision afterwards; `null` when it still has no events. */
+  revision: number | null;
+  /**
+   * Global position of the stream's last event afterwards (the last appended one, when
+   * events were appended): what a read-your-writes wait waits for. `null` when the stream
+   * has no events.
+   */
+  position: number | null;
+  /** Tries it took (1 when no concurrent write got in the way). */
+  attempts: number;
+}
+
+/**
+ * Runs commands against a decider: loads the stream's state (newest valid snapshot plus the
+ * events after it), decides, and appends the events with the exact expected revision. When a
+ * concurrent write got in first (`WrongExpectedRevisionError`) it waits a jittered,
+ * exponentially growing delay and tries again from a fresh load, up to `retry.attempts`
+ * tries; a conflict that outlasts them is thrown.
+ *
+ * The command's metadata flows onto every event; the command's id becomes each event's
+ * `causationId`, and `correlationId` defaults to the command's or, failing that, its id.
+ * An error thrown by `decide` is thrown back unchanged, with nothing appended.
+ *
+ * @example
+ * ```ts
+ * const orders = new CommandHandler({ store, decider: orderDecider });
+ * const { state, events, position } = await orders.handle('order-42', {
+ *   type: 'order.place',
+ *   data: { customerId: 'c-7', lines: [{ sku: 'tea', quantity: 2, unitPrice: 450 }] },
+ *   metadata: { actor: 'alice' },
+ * });
+ * ```
+ */
+export class CommandHandler<C extends Command, E extends DomainEvent, S> {
+  private readonly store: EventStore;
+  private readonly decider: Decider<C, E, S>;
+  private readonly snapshots: (SnapshotOptions & { policy: SnapshotPolicy }) | undefined;
+  private readonly retry: ResolvedBackoff;
+  private readonly clock: Clock;
+
+  constructor(options: CommandHandlerOptions<C, E, S>) {
+    this.store = options.store;
+    this.decider = options.decider;
+    this.retry = resolveBackoff(options.retry);
+    this.clock = options.clock ?? systemClock;
+    this.snapshots = options.snapshots && {
+      ...options.snapshots,
+      policy: options.snapshots.policy ?? everyNEvents(100),
+    };
+  }
+
+  /**
+   * Handles one command against `stream`.
+   *
+   * @throws {InvalidCommandError} when the command is malformed (nothing is read or written).
+   * @throws whatever `decide` throws, unchanged.
+   * @throws {WrongExpectedRevisionError} when concurrent writes outlast the retries.
+   * @throws {InvalidDecisionError} when `decide` returns something other than an array of
+   *   `{ type, data }`.
+   */
+  async handle(stream: string, command: C): Promise<CommandResult<E, S>> {
+    const normalised = normaliseCommand(command);
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.load(stream);
+      const decided = await this.decider.decide(normalised, loaded.state);
+      checkDecision(normalised.type, decided);
+      if (decided.length === 0) {
+        return {
+          state: loaded.state,
+          events: [],
+          revision: loaded.revision,
+          position: await this.lastPosition(stream, loaded),
+          attempts: attempt,
+        };
+      }
+      const inputs: (EventInput & { id: string })[] = decided.map((event) => {
+        const input: EventInput & { id: string } = {
+          id: event.id ?? newId(),
+          type: event.type,
+          data: event.data,
+          metadata: eventMetadataFor(normalised, event.metadata),
+        };
+        if (event.schemaVersion !== undefined) input.schemaVersion = event.schemaVersion;
+        return input;
+      });
+      const expectedRevision: ExpectedRevision = loaded.revision ?? 'no_stream';
+      let appended: { revision: number; position: number };
+      try {
+        appended = await this.store.append(stream, inputs, { expectedRevision });
+      } catch (error) {
+        if (error instanceof WrongExpectedRevisionError && attempt < this.retry.attempts) {
+          await this.retry.sleep(backoffDelay(attempt, this.retry));
+          continue;
+        }
+        throw error;
+      }
+      const first = inputs.length - 1;
+      const events = inputs.map((input, i) => {
+        const event = {
+          ...input,
+          stream,
+          revision: appended.revision - first + i,
+          position: appended.position - first + i,
+        };
+        return event as unknown as AppendedEvent<E>;
+      });
+      let state = loaded.state;
+      // The appended events carry type and data like E, plus the envelope, as read-back events do.
+      for (const event of events) state = this.decider.evolve(state, event as unknown as E);
+      await this.maybeSnapshot(
+        stream,
+        state,
+        appended.revision,
+        loaded.snapshotRevision,
+        events.length,
+      );
+      return {
+        state,
+        events,
+        revision: appended.revision,
+        position: appended.position,
+        attempts: attempt,
+      };
+    }
+  }
+
+  /**
+   * Loads the current state of `stream`: the newest snapshot saved under the configured
+   * state version key, if it is still valid, then the events after it (or the whole stream).
+   *
+   * A snapshot is not used when the stream no longer reaches its revision, or when the
+   * stream was soft-deleted after it was taken (its history is hidden, so the state must be
+   * folded from the visible events only).
+   */
+  async load(stream: string): Promise<LoadedState<S>> {
+    let state = initialStateOf(this.decider);
+    let revision: number | null = null;
+    let position: number | null = null;
+    let snapshotRevision = -1;
+    let eventsRead = 0;
+    if (this.snapshots) {
+      const snapshot = await this.snapshots.store.load<S>(stream, this.snapshots.stateVersion);
+      if (snapshot && (await this.snapshotApplies(stream, snapshot))) {
+        state = snapshot.state;
+        revision = snapshot.revision;
+        snapshotRevision = snapshot.revision;
+      }
+    }
+    const options = revision === null ? {} : { from: revision + 1 };
+    for await (const event of this.store.readStream(stream, options)) {
+      // Recorded events carry type and data like E, plus the envelope.
+      state = this.decider.evolve(state, event as unknown as E);
+      revision = event.revision;
+      position = event.position;
+      eventsRead++;
+    }
+    if (revision === null) {
+      // Nothing visible: either a new stream, or one whose events its metadata hides
+      // (maxAge, truncateBefore), which an append must still expect by revision.
+      const info = await this.store.streamInfo(stream);
+      if (info.exists && info.revision !== null) revision = info.revision;
+    }
+    return { state, revision, position, snapshotRevision, eventsRead };
+  }
+
+  /**
+   * Saves the current state of `stream` as a snapshot, whatever the policy, and returns it;
+   * undefined when the stream has no events.
+   *
+   * @throws {SnapshotsNotConfiguredError} when the handler has no snapshot store.
+   */
+  async snapshot(stream: string): Promise<Snapshot<S> | undefined> {
+    if (!this.snapshots) throw new SnapshotsNotConfiguredError();
+    const loaded = await this.load(stream);
+    if (loaded.revision === null) return undefined;
+    const snapshot: Snapshot<S> = {
+      revision: loaded.revision,
+      stateVersion: this.snapshots.stateVersion,
+      state: loaded.state,
+      takenAt: new Date(this.clock.now()),
+    };
+    await this.snapshots.store.save(stream, snapshot);
+    return snapshot;
+  }
+
+  private async snapshotApplies(stream: string, snapshot: Snapshot): Promise<boolean> {
+    const info = await this.store.streamInfo(stream);
+    if (!info.exists || info.revision === null || info.revision < snapshot.revision) return false;
+    const truncateBefore = info.metadata.truncateBefore ?? 0;
+    // A soft delete hides revisions below truncateBefore; a snapshot of them must not return.
+    return truncateBefore === 0 || truncateBefore <= snapshot.revision;
+  }
+
+  private async maybeSnapshot(
+    stream: string,
+    state: S,
+    revision: number,
+    snapshotRevision: number,
+    appended: number,
+  ): Promise<void> {
+    const snapshots = this.snapshots;
+    if (!snapshots?.policy.shouldSnapshot({ stream, revision, snapshotRevision, appended })) return;
+    try {
+      await snapshots.store.save(stream, {
+        revision,
+        stateVersion: snapshots.stateVersion,
+        state,
+        takenAt: new Date(this.clock.now()),
+      });
+    } catch (error) {
+      snapshots.onError?.(error, stream);
+    }
+  }
+
+  /** Position of the stream's last event when the load did not read it (snapshot covered it). */
+  private async lastPosition(stream: string, loaded: LoadedState<S>): Promise<number | null> {
+    if (loaded.position !== null || loaded.revision === null) return loaded.position;
+    for await (const event of this.store.readStream(stream, { direction: 'backward', limit: 1 })) {
+      return event.position;
+    }
+    return null;
+  }
+}
+
+/**
+ * Handles one command with a handler made for the call. Prefer a long-lived
+ * {@link CommandHandler} when handling many.
+ *
+ * @example
+ * ```ts
+ * const result = await handleCommand({ store, decider: orderDecider }, 'order-42', command);
+ * ```
+ */
+export function handleCommand<C extends Command, E extends DomainEvent, S>(
+  options: CommandHandlerOptions<C, E, S>,
+  stream: string,
+  command: C,
+): Promise<CommandResult<E, S>> {
+  return new CommandHandler(options).handle(stream, command);
+}
+
+function checkDecision(
+  commandType: string,
+  decided: unknown,
+): asserts decided is readonly DomainEvent[] {
+  if (!Array.isArray(decided)) {
+    throw new InvalidDecisionError(commandType, 'decide must return an array of events');
+  }
+  (decided as unknown[]).forEach((event, index) => {
+    if (typeof event !== 'object' || event === null) {
+      throw new InvalidDecisionError(commandType, `event ${index} is not an object { type, data }`);
+    }
+    const { type } = event as { type?: unknown };
+    if (typeof type !== 'string' || type.length === 0) {
+      throw new InvalidDecisionError(commandType, `event ${index} has no type`);
+    }
+    if (!('data' in event)) {
+      throw new InvalidDecisionError(
+        commandType,
+        `event ${index} (${type}) has no data (use null for none)`,
+      );
+    }
+  });
+}

@@ -1,0 +1,11 @@
+import { MemorySchemaStorage } from '../../src/index.js';
+import { describeSchemaStorageConformance } from './schema-storage.suite.js';
+
+describeSchemaStorageConformance('memory', () => {
+  // One instance stands for one database: every open shares it.
+  const storage = new MemorySchemaStorage();
+  return Promise.resolve({
+    open: () => Promise.resolve(storage),
+    cleanup: () => Promise.resolve(),
+  });
+});

@@ -1,0 +1,10 @@
+import { MemorySnapshotStore } from '../../src/index.js';
+import { describeSnapshotStoreConformance } from './snapshot-store.suite.js';
+
+describeSnapshotStoreConformance('memory', () =>
+  Promise.resolve({
+    durable: false,
+    open: () => Promise.resolve(new MemorySnapshotStore()),
+    cleanup: () => Promise.resolve(),
+  }),
+);
