@@ -1,0 +1,616 @@
+import { DatabaseError, Pool, escapeIdentifier, type PoolClient, type QueryArrayConfig } from 'pg';
+import type { RecordedEvent } from '../../core/envelope.js';
+import {
+  CausewayError,
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreUnavailableError,
+  StreamDeletedError,
+} from '../../core/errors.js';
+import { encodeJson } from '../../core/json-codec.js';
+import {
+  clientIds,
+  planAppends,
+  planDelete,
+  resolveOutcome,
+  streamNames,
+  Deleted,
+  type DeletedFlag,
+  type StoredEventRef,
+  type StreamState,
+} from '../../store/append-plan.js';
+import type { UnitResult } from '../../store/append-queue.js';
+import { BaseEventStore, type StoredStream } from '../../store/base-event-store.js';
+import type {
+  DeleteStreamOptions,
+  EventStoreOptions,
+  StreamMetadata,
+} from '../../store/event-store.js';
+import type { AllWindow, StreamWindow } from '../../store/reading.js';
+import type { PreparedAppend } from '../../store/validation.js';
+import { migrateEventStore } from './postgres-migrations.js';
+
+/** Options of {@link PostgresEventStore.open}. */
+export interface PostgresEventStoreOptions extends EventStoreOptions {
+  /**
+   * The PostgreSQL schema holding the store's tables, created if missing. Default: the
+   * URL's `?schema=` parameter, else `public`.
+   */
+  schema?: string;
+  /** Most connections in the pool. Default 10. */
+  maxConnections?: number;
+  /**
+   * For tests: `beforeCommit` is awaited inside every append transaction that writes
+   * events, after positions are allocated and just before COMMIT. Delaying there holds the
+   * commit-order lock; throwing there rolls the whole batch back and rejects its appends
+   * with that error.
+   */
+  hooks?: {
+    beforeCommit?: () => Promise<void>;
+  };
+}
+
+/** Default size of the connection pool. */
+const DEFAULT_MAX_CONNECTIONS = 10;
+
+/**
+ * How often a batch is re-planned after losing a race with another process (a unique key
+ * or deadlock error). Each retry sees the winner's committed state, so one or two suffice.
+ */
+const MAX_ATTEMPTS = 5;
+
+/** SQLSTATEs after which re-running the whole batch gives the right answer. */
+const RETRYABLE = new Set([
+  '23505', // unique_violation: another process wrote the same stream revision or event id
+  '40P01', // deadlock_detected
+  '40001', // serialization_failure
+]);
+
+/** Longest identifier PostgreSQL keeps without truncating (NAMEDATALEN - 1 bytes). */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/** Query parameters the `pg` driver reads from a connection URL; others are removed. */
+const DRIVER_URL_PARAMS = new Set([
+  'host',
+  'port',
+  'user',
+  'password',
+  'db',
+  'encoding',
+  'ssl',
+  'sslmode',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'options',
+  'client_encoding',
+  'replication',
+  'application_name',
+  'fallback_application_name',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+]);
+
+/** Column list of event reads, and the row it gives in array mode. */
+const EVENT_COLUMNS =
+  'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+type EventRow = [string, string, string, string, string, unknown, unknown, number, Date];
+
+/** Carries an error thrown by `hooks.beforeCommit`, which is passed on unchanged. */
+class HookError extends Error {}
+
+/**
+ * An event store in PostgreSQL (13 or newer), for several processes sharing one database.
+ *
+ * Every append transaction allocates its positions from a one-row counter as its last write
+ * before COMMIT. That row lock makes transactions commit in position order, so a reader that
+ * has seen position p never later finds a newly committed event below p, and positions have
+ * no gaps (see `docs/postgres-ordering.md`). Concurrent appends in one process share one
+ * transaction (group commit). Reads are keyset-paged: no cursor or connection is held while
+ * the caller consumes a page.
+ *
+ * @example
+ * ```ts
+ * import { PostgresEventStore } from 'causeway/postgres';
+ *
+ * const store = await PostgresEventStore.open('postgres://app@db:5432/shop?schema=events');
+ * await store.append('order-42', [{ type: 'order.placed', data: { total: 10 } }], {
+ *   expectedRevision: 'no_stream',
+ * });
+ * await store.close();
+ * ```
+ */
+export class PostgresEventStore extends BaseEventStore {
+  private readonly sql: ReturnType<typeof statements>;
+  private readonly beforeCommit: (() => Promise<void>) | undefined;
+
+  private constructor(
+    private readonly pool: Pool,
+    /** The PostgreSQL schema holding the tables. */
+    readonly schema: string,
+    options: PostgresEventStoreOptions,
+  ) {
+    super(options);
+    this.sql = statements(schema);
+    this.beforeCommit = options.hooks?.beforeCommit;
+  }
+
+  /**
+   * Connects, creates or migrates the store's tables, and returns the open store.
+   *
+   * @param url `postgres://user:password@host:5432/database`, optionally with `?schema=name`
+   *   and any parameter the `pg` driver understands (such as `sslmode`).
+   * @throws {StoreUnavailableError} when the server cannot be reached or refuses the
+   *   connection (the driver's error is the `cause`).
+   * @throws {SchemaTooNewError} when a newer Causeway migrated the schema further.
+   */
+  static async open(
+    url: string,
+    options: PostgresEventStoreOptions = {},
+  ): Promise<PostgresEventStore> {
+    const { connectionString, schema: urlSchema } = splitPostgresUrl(url);
+    const schema = options.schema ?? urlSchema ?? 'public';
+    assertSchemaName(schema);
+    const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new InvalidArgumentError('maxConnections', 'must be an integer >= 1');
+    }
+    const pool = new Pool({ connectionString, max, pipeline: true });
+    // An idle connection that breaks (server restart, network) is dropped by the pool and
+    // replaced on next use; without a listener the error would end the process.
+    pool.on('error', () => undefined);
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new StoreUnavailableError(
+        `Cannot connect to PostgreSQL at ${redact(connectionString)}: ${messageOf(error)}`,
+        error,
+      );
+    }
+    try {
+      await migrateEventStore(client, schema);
+      client.release();
+    } catch (error) {
+      client.release(true);
+      await pool.end().catch(() => undefined);
+      if (error instanceof CausewayError) throw error;
+      throw new StoreUnavailableError(
+        `Cannot prepare schema "${schema}" at ${redact(connectionString)}: ${messageOf(error)}`,
+        error,
+      );
+    }
+    return new PostgresEventStore(pool, schema, options);
+  }
+
+  protected async writeBatch(units: PreparedAppend[][]): Promise<UnitResult[]> {
+    const names = streamNames(units);
+    const ids = clientIds(units);
+    const client = await this.connect();
+    let broken: Error | undefined;
+    let lastConflict: unknown;
+    try {
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        try {
+          return await this.tryWriteBatch(client, units, names, ids);
+        } catch (error) {
+          broken = await rollback(client);
+          if (broken) throw error;
+          if (isRetryable(error)) {
+            lastConflict = error;
+            continue;
+          }
+          throw error;
+        }
+      }
+    } catch (error) {
+      if (error instanceof HookError) throw error.cause;
+      throw this.unavailable('append', error);
+    } finally {
+      client.release(broken);
+    }
+    throw new StoreUnavailableError(
+      `Append still conflicted with other writers after ${MAX_ATTEMPTS} attempts`,
+      lastConflict,
+    );
+  }
+
+  /**
+   * One attempt at a batch: lock the streams, plan in JS, write, commit. The connection is
+   * pipelined, so this costs two round trips: BEGIN + lock (+ id lookup), then stream upsert
+   * + event insert + COMMIT (three with a `beforeCommit` hook, which runs before COMMIT).
+   */
+  private async tryWriteBatch(
+    client: PoolClient,
+    units: PreparedAppend[][],
+    names: string[],
+    ids: string[],
+  ): Promise<UnitResult[]> {
+    // Locked in name order, so two batches sharing streams cannot deadlock on them.
+    const [, locked, found] = await Promise.all([
+      client.query('BEGIN'),
+      client.query<[string, string, DeletedFlag]>(arrayQuery(this.sql.lockStreams, [names])),
+      ids.length > 0
+        ? client.query<[string, string, string, string]>(arrayQuery(this.sql.findIds, [ids]))
+        : undefined,
+    ]);
+    const streams = new Map<string, StreamState>();
+    for (const [name, revision, deleted] of locked.rows) {
+      streams.set(name, { revision: Number(revision), deleted });
+    }
+    // The id lookup runs after the lock statement, with a fresh snapshot: a batch whose
+    // locks we waited for has committed by then, so its ids are seen. Ids committed by a
+    // batch that shared no locked stream may be missed; the insert's unique key on id then
+    // fails and the batch is re-planned.
+    const stored = new Map<string, StoredEventRef>();
+    for (const [id, stream, revision, position] of found?.rows ?? []) {
+      stored.set(id, { stream, revision: Number(revision), position: Number(position) });
+    }
+    const plan = planAppends(units, streams, stored);
+    if (plan.rows.length === 0) {
+      await client.query('ROLLBACK');
+      return plan.outcomes.map((o) => (o.ok ? resolveOutcome(o, 0) : o.error));
+    }
+
+    const written = [...plan.streams.keys()].sort();
+    const n = plan.rows.length;
+    const eventIds = new Array<string>(n);
+    const eventStreams = new Array<string>(n);
+    const revisions = new Array<number>(n);
+    const types = new Array<string>(n);
+    const data = new Array<string>(n);
+    const metadata = new Array<string>(n);
+    const versions = new Array<number>(n);
+    plan.rows.forEach((row, i) => {
+      eventIds[i] = row.event.id;
+      eventStreams[i] = row.stream;
+      revisions[i] = row.revision;
+      types[i] = row.event.type;
+      data[i] = row.event.data;
+      metadata[i] = row.event.metadata;
+      versions[i] = row.event.schemaVersion;
+    });
+    const recordedAt = new Date(this.clock.now());
+    // Streams first. One that did not exist when locked may have been created since: by
+    // another append (the event insert then fails on (stream, revision)) or as a tombstone
+    // (the upsert then fails, see `upsertStreams`). Either way the batch is re-planned.
+    // Doing this before taking the counter means its holder never waits on a stream row.
+    const upsert = client.query({
+      ...this.sql.upsertStreams,
+      values: [written, written.map((name) => plan.streams.get(name)?.revision ?? -1)],
+    });
+    // Positions last: from here to COMMIT this transaction holds the counter row, so
+    // transactions commit in position order (see docs/postgres-ordering.md).
+    const insert = client.query<[string]>(
+      arrayQuery(this.sql.insertEvents, [
+        n,
+        eventIds,
+        eventStreams,
+        revisions,
+        types,
+        data,
+        metadata,
+        versions,
+        recordedAt,
+      ]),
+    );
+    let base: number;
+    if (this.beforeCommit) {
+      const [, inserted] = await Promise.all([upsert, insert]);
+      base = Number(inserted.rows[0]?.[0]);
+      try {
+        await this.beforeCommit();
+      } catch (error) {
+        throw new HookError('beforeCommit failed', { cause: error });
+      }
+      await client.query('COMMIT');
+    } else {
+      // COMMIT goes in the same round trip. Should either write fail, the transaction is
+      // already aborted and this COMMIT only ends it, writing nothing; the failure itself
+      // comes back from that write's own promise.
+      const [, inserted] = await Promise.all([upsert, insert, client.query('COMMIT')]);
+      base = Number(inserted.rows[0]?.[0]);
+    }
+    return plan.outcomes.map((o) => (o.ok ? resolveOutcome(o, base) : o.error));
+  }
+
+  protected async loadStream(stream: string): Promise<StoredStream | undefined> {
+    const [row] = await this.read<[string, DeletedFlag, StreamMetadata | null]>(
+      this.sql.loadStream,
+      [stream],
+    );
+    if (!row) return undefined;
+    return { state: { revision: Number(row[0]), deleted: row[1] }, metadata: row[2] ?? {} };
+  }
+
+  protected async fetchStreamPage(
+    stream: string,
+    w: StreamWindow,
+    next: number,
+    size: number,
+  ): Promise<RecordedEvent[]> {
+    const minRecordedAt = w.minRecordedAt === undefined ? null : new Date(w.minRecordedAt);
+    const query = w.forward ? this.sql.streamForward : this.sql.streamBackward;
+    const rows = await this.read<EventRow>(query, [stream, next, w.lowest, minRecordedAt, size]);
+    return rows.map(toEvent);
+  }
+
+  protected async fetchAllPage(w: AllWindow, next: number, size: number): Promise<RecordedEvent[]> {
+    const query = w.forward ? this.sql.allForward : this.sql.allBackward;
+    const rows = await this.read<EventRow>(query, [
+      next,
+      w.types ?? null,
+      w.streamPrefix ?? null,
+      size,
+    ]);
+    return rows.map(toEvent);
+  }
+
+  protected async deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void> {
+    const client = await this.connect();
+    let broken: Error | undefined;
+    try {
+      // Make sure there is a row to lock, so a concurrent append creating the stream waits
+      // for this delete (or this delete for it); the rollback below removes it if unused.
+      const [, , locked] = await Promise.all([
+        client.query('BEGIN'),
+        client.query({ ...this.sql.ensureStream, values: [stream] }),
+        client.query<[string, DeletedFlag, StreamMetadata | null]>(
+          arrayQuery(this.sql.lockStream, [stream]),
+        ),
+      ]);
+      const row = locked.rows[0];
+      const state = row ? { revision: Number(row[0]), deleted: row[1] } : undefined;
+      const plan = planDelete(stream, state, row?.[2] ?? {}, options);
+      if (!plan.changed) {
+        await client.query('ROLLBACK');
+        return;
+      }
+      const metadata = plan.metadata ? encodeJson(plan.metadata) : null;
+      await Promise.all([
+        client.query({ ...this.sql.markDeleted, values: [stream, plan.deleted, metadata] }),
+        client.query('COMMIT'),
+      ]);
+    } catch (error) {
+      broken = await rollback(client);
+      if (error instanceof CausewayError) throw error;
+      throw this.unavailable('deleteStream', error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  protected async setStreamMetadataNow(stream: string, metadataJson: string): Promise<void> {
+    // One statement: it creates the row or locks and updates it, unless it is a tombstone.
+    let count: number | null;
+    try {
+      count = (await this.pool.query({ ...this.sql.setMetadata, values: [stream, metadataJson] }))
+        .rowCount;
+    } catch (error) {
+      throw this.unavailable('setStreamMetadata', error);
+    }
+    if (count === 0) throw new StreamDeletedError(stream);
+  }
+
+  protected async readHeadPosition(): Promise<number> {
+    const [row] = await this.read<[string]>(this.sql.headPosition, []);
+    return Number(row?.[0] ?? 0);
+  }
+
+  protected async release(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async connect(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw this.unavailable('connect', error);
+    }
+  }
+
+  private async read<R extends unknown[]>(query: Statement, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(arrayQuery(query, values))).rows;
+    } catch (error) {
+      throw this.unavailable('read', error);
+    }
+  }
+
+  private unavailable(operation: string, error: unknown): Error {
+    if (error instanceof CausewayError) return error;
+    if (this.isClosed) return new StoreClosedError();
+    return new StoreUnavailableError(`PostgreSQL ${operation} failed: ${messageOf(error)}`, error);
+  }
+}
+
+/** A named (server-side prepared) statement. */
+interface Statement {
+  name: string;
+  text: string;
+}
+
+/** The store's SQL for one schema. Names are per connection, and a pool serves one schema. */
+function statements(schema: string) {
+  const s = escapeIdentifier(schema);
+  const streams = `${s}.causeway_streams`;
+  const events = `${s}.causeway_events`;
+  const log = `${s}.causeway_log`;
+  const st = (name: string, text: string): Statement => ({ name: `causeway.${name}`, text });
+  return {
+    lockStreams: st(
+      'lock_streams',
+      `SELECT name, revision, deleted FROM ${streams} WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
+    ),
+    findIds: st(
+      'find_ids',
+      `SELECT id::text, stream, revision, position FROM ${events} WHERE id = ANY($1::uuid[])`,
+    ),
+    upsertStreams: st(
+      'upsert_streams',
+      // A tombstone met here (set since the rows were locked) would be NULLed: the NOT NULL
+      // violation aborts the transaction, which matters because COMMIT is already on its way.
+      `INSERT INTO ${streams} AS s (name, revision)
+       SELECT * FROM unnest($1::text[], $2::bigint[])
+       ON CONFLICT (name) DO UPDATE SET revision = EXCLUDED.revision,
+         deleted = CASE WHEN s.deleted = ${Deleted.hard} THEN NULL ELSE ${Deleted.none} END`,
+    ),
+    insertEvents: st(
+      'insert_events',
+      `WITH alloc AS (
+         UPDATE ${log} SET position = position + $1::bigint WHERE id = 1
+         RETURNING position - $1::bigint AS base
+       ), ins AS (
+         INSERT INTO ${events} (${EVENT_COLUMNS})
+         SELECT alloc.base + r.n, r.id, r.stream, r.revision, r.type, r.data, r.metadata, r.schema_version, $9::timestamptz
+         FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[])
+           WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, n)
+       )
+       SELECT base FROM alloc`,
+    ),
+    loadStream: st(
+      'load_stream',
+      `SELECT revision, deleted, metadata FROM ${streams} WHERE name = $1`,
+    ),
+    lockStream: st(
+      'lock_stream',
+      `SELECT revision, deleted, metadata FROM ${streams} WHERE name = $1 FOR UPDATE`,
+    ),
+    ensureStream: st(
+      'ensure_stream',
+      `INSERT INTO ${streams} (name, revision) VALUES ($1, -1) ON CONFLICT (name) DO NOTHING`,
+    ),
+    markDeleted: st(
+      'mark_deleted',
+      `UPDATE ${streams} SET deleted = $2, metadata = coalesce($3::json, metadata) WHERE name = $1`,
+    ),
+    setMetadata: st(
+      'set_metadata',
+      `INSERT INTO ${streams} AS s (name, revision, metadata) VALUES ($1, -1, $2::json)
+       ON CONFLICT (name) DO UPDATE SET metadata = EXCLUDED.metadata WHERE s.deleted <> 2`,
+    ),
+    headPosition: st('head_position', `SELECT position FROM ${log} WHERE id = 1`),
+    streamForward: st(
+      'stream_forward',
+      `SELECT ${EVENT_COLUMNS} FROM ${events}
+       WHERE stream = $1 AND revision >= $2::bigint AND revision >= $3::bigint
+         AND ($4::timestamptz IS NULL OR recorded_at >= $4::timestamptz)
+       ORDER BY revision LIMIT $5`,
+    ),
+    streamBackward: st(
+      'stream_backward',
+      `SELECT ${EVENT_COLUMNS} FROM ${events}
+       WHERE stream = $1 AND revision <= $2::bigint AND revision >= $3::bigint
+         AND ($4::timestamptz IS NULL OR recorded_at >= $4::timestamptz)
+       ORDER BY revision DESC LIMIT $5`,
+    ),
+    allForward: st(
+      'all_forward',
+      `SELECT ${EVENT_COLUMNS} FROM ${events}
+       WHERE position >= $1::bigint
+         AND ($2::text[] IS NULL OR type = ANY($2::text[]))
+         AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
+       ORDER BY position LIMIT $4`,
+    ),
+    allBackward: st(
+      'all_backward',
+      `SELECT ${EVENT_COLUMNS} FROM ${events}
+       WHERE position <= $1::bigint
+         AND ($2::text[] IS NULL OR type = ANY($2::text[]))
+         AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
+       ORDER BY position DESC LIMIT $4`,
+    ),
+  };
+}
+
+/** A named statement whose rows come back as arrays (cheaper than one object per row). */
+function arrayQuery(query: Statement, values: unknown[]): QueryArrayConfig {
+  return { name: query.name, text: query.text, values, rowMode: 'array' };
+}
+
+function toEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row[1],
+    type: row[4],
+    stream: row[2],
+    revision: Number(row[3]),
+    position: Number(row[0]),
+    data: row[5],
+    metadata: row[6] as RecordedEvent['metadata'],
+    schemaVersion: row[7],
+    recordedAt: row[8],
+  };
+}
+
+/** Rolls back; returns the error if that failed too, so the connection is discarded. */
+async function rollback(client: PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  if (!(error instanceof DatabaseError)) return false;
+  if (error.code !== undefined && RETRYABLE.has(error.code)) return true;
+  // The upsert met a tombstone set after the batch was planned (see `upsertStreams`).
+  return error.code === '23502' && error.column === 'deleted' && error.table === 'causeway_streams';
+}
+
+/**
+ * Splits a PostgreSQL URL into the connection string handed to the driver and Causeway's own
+ * `schema` parameter. Query parameters the `pg` driver does not read are dropped, so they
+ * never reach the server. Internal to this adapter; exported for its tests.
+ *
+ * @example
+ * ```ts
+ * splitPostgresUrl('postgres://app@db/shop?schema=events&sslmode=require&x=1');
+ * // { connectionString: 'postgres://app@db/shop?sslmode=require', schema: 'events' }
+ * ```
+ */
+export function splitPostgresUrl(url: string): {
+  connectionString: string;
+  schema: string | undefined;
+} {
+  const q = url.indexOf('?');
+  if (q < 0) return { connectionString: url, schema: undefined };
+  const params = new URLSearchParams(url.slice(q + 1));
+  const schema = params.get('schema') ?? undefined;
+  const kept = new URLSearchParams();
+  for (const [key, value] of params) if (DRIVER_URL_PARAMS.has(key)) kept.append(key, value);
+  const query = kept.toString();
+  return { connectionString: url.slice(0, q) + (query ? `?${query}` : ''), schema };
+}
+
+function assertSchemaName(schema: unknown): asserts schema is string {
+  if (
+    typeof schema !== 'string' ||
+    schema.length === 0 ||
+    schema.includes('\u0000') ||
+    Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES
+  ) {
+    throw new InvalidArgumentError(
+      'schema',
+      `must be a non-empty name of at most ${MAX_IDENTIFIER_BYTES} bytes without NUL`,
+    );
+  }
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map((e) => messageOf(e)).join('; ');
+  }
+  return error instanceof Error ? error.message || error.constructor.name : String(error);
+}
