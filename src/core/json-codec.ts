@@ -14,7 +14,12 @@ import { NotJsonError } from './errors.js';
  * ```
  */
 export function encodeJson(value: unknown, root = '$'): string {
-  check(value, root, new Set());
+  try {
+    walk(value, []);
+  } catch (error) {
+    if (error instanceof Refusal) throw new NotJsonError(root + formatPath(error.path), error.reason);
+    throw error;
+  }
   return JSON.stringify(value);
 }
 
@@ -23,60 +28,78 @@ export function decodeJson<T = unknown>(text: string): T {
   return JSON.parse(text) as T;
 }
 
-function check(value: unknown, path: string, ancestors: Set<object>): void {
+/**
+ * Thrown inside the walk and completed with the path on the way out, so the common case
+ * (nothing wrong) never builds a path string.
+ */
+class Refusal {
+  readonly path: (string | number)[] = [];
+  constructor(readonly reason: string) {}
+}
+
+function refusalOf(value: unknown): Refusal | undefined {
   switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return;
     case 'number':
-      if (!Number.isFinite(value)) {
-        throw new NotJsonError(path, `${String(value)} is not a JSON number`);
-      }
-      return;
+      return Number.isFinite(value) ? undefined : new Refusal(`${String(value)} is not a JSON number`);
     case 'undefined':
-      throw new NotJsonError(path, 'undefined is not a JSON value (use null)');
+      return new Refusal('undefined is not a JSON value (use null)');
     case 'bigint':
-      throw new NotJsonError(path, 'BigInt has no JSON form (store it as a string)');
+      return new Refusal('BigInt has no JSON form (store it as a string)');
     case 'function':
-      throw new NotJsonError(path, 'functions have no JSON form');
+      return new Refusal('functions have no JSON form');
     case 'symbol':
-      throw new NotJsonError(path, 'symbols have no JSON form');
-    case 'object':
-      break;
+      return new Refusal('symbols have no JSON form');
+    default:
+      return undefined;
+  }
+}
+
+function walk(value: unknown, ancestors: object[]): void {
+  if (typeof value !== 'object') {
+    const refusal = refusalOf(value);
+    if (refusal) throw refusal;
+    return;
   }
   if (value === null) return;
-  const obj = value;
-  if (ancestors.has(obj)) throw new NotJsonError(path, 'the value contains a cycle');
-  ancestors.add(obj);
-  if (Array.isArray(obj)) {
-    const arr = obj as unknown[];
+  if (ancestors.includes(value)) throw new Refusal('the value contains a cycle');
+  ancestors.push(value);
+  if (Array.isArray(value)) {
+    const arr = value as unknown[];
     for (let i = 0; i < arr.length; i++) {
-      if (!(i in arr))
-        throw new NotJsonError(
-          `${path}[${i}]`,
-          'sparse arrays have holes JSON would fill with null',
-        );
-      check(arr[i], `${path}[${i}]`, ancestors);
+      const child = arr[i];
+      if (typeof child === 'string' || typeof child === 'boolean') continue;
+      try {
+        if (child === undefined && !(i in arr)) throw new Refusal('sparse arrays have holes JSON would fill with null');
+        walk(child, ancestors);
+      } catch (error) {
+        if (error instanceof Refusal) error.path.unshift(i);
+        throw error;
+      }
     }
   } else {
-    const proto: unknown = Object.getPrototypeOf(obj);
+    const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      const name = (obj.constructor as { name?: string } | undefined)?.name ?? 'object';
-      const hint = obj instanceof Date ? ' (store date.toISOString() or a number)' : '';
-      throw new NotJsonError(
-        path,
-        `a ${name} is not a plain object and would not read back as one${hint}`,
-      );
+      const name = (value.constructor as { name?: string } | undefined)?.name ?? 'object';
+      const hint = value instanceof Date ? ' (store date.toISOString() or a number)' : '';
+      throw new Refusal(`a ${name} is not a plain object and would not read back as one${hint}`);
     }
-    for (const key of Object.keys(obj)) {
-      const child = (obj as Record<string, unknown>)[key];
-      if (child === undefined) continue;
-      check(
-        child,
-        /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`,
-        ancestors,
-      );
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const child = (value as Record<string, unknown>)[key];
+      if (child === undefined || typeof child === 'string' || typeof child === 'boolean') continue;
+      try {
+        walk(child, ancestors);
+      } catch (error) {
+        if (error instanceof Refusal) error.path.unshift(key);
+        throw error;
+      }
     }
   }
-  ancestors.delete(obj);
+  ancestors.pop();
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`))
+    .join('');
 }

@@ -20,7 +20,7 @@ import { AppendQueue, type UnitResult } from './append-queue.js';
 import {
   allWindow,
   checkReadStream,
-  paged,
+  pagedIterable,
   streamWindow,
   type AllWindow,
   type StreamWindow,
@@ -112,43 +112,41 @@ export abstract class BaseEventStore implements EventStore {
   readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     this.assertOpen();
     checkReadStream(stream, options);
-    return this.streamEvents(stream, options);
-  }
-
-  private async *streamEvents(
-    stream: string,
-    options: ReadStreamOptions,
-  ): AsyncGenerator<RecordedEvent> {
-    this.assertOpen();
-    const row = await this.loadStream(stream);
-    const window = streamWindow(stream, row?.state, row?.metadata ?? {}, options, this.clock.now());
-    if (!window) return;
-    let next = window.start;
-    yield* paged(window.limit, async (size) => {
-      if (window.forward ? next > Number.MAX_SAFE_INTEGER : next < window.lowest) return [];
-      this.assertOpen();
-      const page = await this.fetchStreamPage(stream, window, next, size);
-      const last = page[page.length - 1];
-      if (last) next = window.forward ? last.revision + 1 : last.revision - 1;
-      return page;
+    return pagedIterable(options.limit ?? Number.MAX_SAFE_INTEGER, () => {
+      let window: StreamWindow | undefined;
+      let next = 0;
+      let loaded = false;
+      return async (size) => {
+        this.assertOpen();
+        if (!loaded) {
+          loaded = true;
+          const row = await this.loadStream(stream);
+          window = streamWindow(stream, row?.state, row?.metadata ?? {}, options, this.clock.now());
+          if (window) next = window.start;
+        }
+        if (!window || (window.forward ? next > Number.MAX_SAFE_INTEGER : next < window.lowest))
+          return [];
+        const page = await this.fetchStreamPage(stream, window, next, size);
+        const last = page[page.length - 1];
+        if (last) next = window.forward ? last.revision + 1 : last.revision - 1;
+        return page;
+      };
     });
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     this.assertOpen();
     const window = allWindow(options);
-    return this.allEvents(window);
-  }
-
-  private async *allEvents(window: AllWindow): AsyncGenerator<RecordedEvent> {
-    let next = window.start;
-    yield* paged(window.limit, async (size) => {
-      if (window.forward ? next > Number.MAX_SAFE_INTEGER - 1 : next < 1) return [];
-      this.assertOpen();
-      const page = await this.fetchAllPage(window, next, size);
-      const last = page[page.length - 1];
-      if (last) next = window.forward ? last.position + 1 : last.position - 1;
-      return page;
+    return pagedIterable(window.limit, () => {
+      let next = window.start;
+      return async (size) => {
+        if (window.forward ? next > Number.MAX_SAFE_INTEGER - 1 : next < 1) return [];
+        this.assertOpen();
+        const page = await this.fetchAllPage(window, next, size);
+        const last = page[page.length - 1];
+        if (last) next = window.forward ? last.position + 1 : last.position - 1;
+        return page;
+      };
     });
   }
 

@@ -160,9 +160,15 @@ function prepareEvent(event: EventInput, index: number, maxEventBytes: number): 
   if (!('data' in event))
     throw new InvalidEventError(index, 'data is missing (use null for no data)');
   const data = encodeAt(event.data, `$[${index}].data`);
-  const meta = encodeAt(checkMetadata(metadata, index), `$[${index}].metadata`);
-  const size = Buffer.byteLength(data) + Buffer.byteLength(meta);
-  if (size > maxEventBytes) throw new EventTooLargeError(index, size, maxEventBytes);
+  const meta =
+    metadata === undefined || metadata === null
+      ? '{}'
+      : encodeAt(checkMetadata(metadata, index), `$[${index}].metadata`);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only measure exactly when that could matter.
+  if ((data.length + meta.length) * 3 > maxEventBytes) {
+    const size = Buffer.byteLength(data) + Buffer.byteLength(meta);
+    if (size > maxEventBytes) throw new EventTooLargeError(index, size, maxEventBytes);
+  }
   return {
     id: id === undefined ? newId() : id.toLowerCase(),
     clientId: id !== undefined,

@@ -11,7 +11,12 @@ import {
   streamNames,
   clientIds,
 } from '../../store/append-plan.js';
-import type { DeletedFlag, StoredEventRef, StreamState } from '../../store/append-plan.js';
+import type {
+  DeletedFlag,
+  PlannedRow,
+  StoredEventRef,
+  StreamState,
+} from '../../store/append-plan.js';
 import type { UnitResult } from '../../store/append-queue.js';
 import { BaseEventStore, type StoredStream } from '../../store/base-event-store.js';
 import type { DeleteStreamOptions, EventStoreOptions } from '../../store/event-store.js';
@@ -32,6 +37,8 @@ export interface SqliteEventStoreOptions extends EventStoreOptions {
 }
 
 type Row = [number, string, string, number, string, string, string, number, number];
+/** Rows per multi-row INSERT statement (9 parameters each). */
+const INSERT_CHUNK = 32;
 const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
 
 /**
@@ -67,6 +74,9 @@ export class SqliteEventStore extends BaseEventStore {
       ),
       head: db.prepare<[], { head: number }>(
         'SELECT coalesce(max(position), 0) AS head FROM causeway_events',
+      ),
+      insertChunk: db.prepare(
+        `INSERT INTO causeway_events (${COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
       ),
       insertEvent: db.prepare(
         `INSERT INTO causeway_events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -143,20 +153,22 @@ export class SqliteEventStore extends BaseEventStore {
     const base = plan.rows.length > 0 ? (s.head.get()?.head ?? 0) : 0;
     if (plan.rows.length > 0) {
       const recordedAt = this.clock.now();
-      plan.rows.forEach((row, i) => {
-        const e = row.event;
-        s.insertEvent.run(
-          base + 1 + i,
-          e.id,
-          row.stream,
-          row.revision,
-          e.type,
-          e.data,
-          e.metadata,
-          e.schemaVersion,
-          recordedAt,
-        );
-      });
+      // Rows go in chunks of a multi-row INSERT: one statement step per chunk instead of
+      // one per event is what lets a batched append run near the raw driver's speed.
+      const rows = plan.rows;
+      const params: unknown[] = [];
+      let i = 0;
+      for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
+        params.length = 0;
+        for (let j = i; j < i + INSERT_CHUNK; j++)
+          pushRow(params, rows[j] as PlannedRow, base + 1 + j, recordedAt);
+        s.insertChunk.run(params);
+      }
+      for (; i < rows.length; i++) {
+        params.length = 0;
+        pushRow(params, rows[i] as PlannedRow, base + 1 + i, recordedAt);
+        s.insertEvent.run(params);
+      }
       for (const [name, state] of plan.streams) s.upsertStream.run(name, state.revision);
     }
     return plan.outcomes.map((o) => (o.ok ? resolveOutcome(o, base) : o.error));
@@ -259,6 +271,21 @@ export class SqliteEventStore extends BaseEventStore {
   }
 }
 
+function pushRow(params: unknown[], row: PlannedRow, position: number, recordedAt: number): void {
+  const e = row.event;
+  params.push(
+    position,
+    e.id,
+    row.stream,
+    row.revision,
+    e.type,
+    e.data,
+    e.metadata,
+    e.schemaVersion,
+    recordedAt,
+  );
+}
+
 function toEvent(r: Row): RecordedEvent {
   return {
     id: r[1],
@@ -267,7 +294,7 @@ function toEvent(r: Row): RecordedEvent {
     revision: r[3],
     position: r[0],
     data: JSON.parse(r[5]) as unknown,
-    metadata: JSON.parse(r[6]) as RecordedEvent['metadata'],
+    metadata: r[6] === '{}' ? {} : (JSON.parse(r[6]) as RecordedEvent['metadata']),
     schemaVersion: r[7],
     recordedAt: new Date(r[8]),
   };
