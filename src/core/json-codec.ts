@@ -32,9 +32,11 @@ export function decodeJson<T = unknown>(text: string): T {
  * Thrown inside the walk and completed with the path on the way out, so the common case
  * (nothing wrong) never builds a path string.
  */
-class Refusal {
+class Refusal extends Error {
   readonly path: (string | number)[] = [];
-  constructor(readonly reason: string) {}
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
 function refusalOf(value: unknown): Refusal | undefined {
