@@ -52,8 +52,12 @@ describe('package exports map', () => {
   it('the adapter entries export their store classes', async () => {
     const sqlite = (await import('../src/adapters/sqlite/index.js')) as Record<string, unknown>;
     const postgres = (await import('../src/adapters/postgres/index.js')) as Record<string, unknown>;
-    expect(typeof sqlite.SqliteEventStore).toBe('function');
-    expect(typeof postgres.PostgresEventStore).toBe('function');
+    for (const name of ['SqliteEventStore', 'SqliteSnapshotStore', 'SqliteSchemaStorage']) {
+      expect(typeof sqlite[name], name).toBe('function');
+    }
+    for (const name of ['PostgresEventStore', 'PostgresSnapshotStore', 'PostgresSchemaStorage']) {
+      expect(typeof postgres[name], name).toBe('function');
+    }
     expect('default' in sqlite || 'default' in postgres).toBe(false);
   });
 

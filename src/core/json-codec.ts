@@ -17,7 +17,8 @@ export function encodeJson(value: unknown, root = '$'): string {
   try {
     walk(value, []);
   } catch (error) {
-    if (error instanceof Refusal) throw new NotJsonError(root + formatPath(error.path), error.reason);
+    if (error instanceof Refusal)
+      throw new NotJsonError(root + formatPath(error.path), error.reason);
     throw error;
   }
   return JSON.stringify(value);
@@ -42,7 +43,9 @@ class Refusal extends Error {
 function refusalOf(value: unknown): Refusal | undefined {
   switch (typeof value) {
     case 'number':
-      return Number.isFinite(value) ? undefined : new Refusal(`${String(value)} is not a JSON number`);
+      return Number.isFinite(value)
+        ? undefined
+        : new Refusal(`${String(value)} is not a JSON number`);
     case 'undefined':
       return new Refusal('undefined is not a JSON value (use null)');
     case 'bigint':
@@ -71,7 +74,8 @@ function walk(value: unknown, ancestors: object[]): void {
       const child = arr[i];
       if (typeof child === 'string' || typeof child === 'boolean') continue;
       try {
-        if (child === undefined && !(i in arr)) throw new Refusal('sparse arrays have holes JSON would fill with null');
+        if (child === undefined && !(i in arr))
+          throw new Refusal('sparse arrays have holes JSON would fill with null');
         walk(child, ancestors);
       } catch (error) {
         if (error instanceof Refusal) error.path.unshift(i);
@@ -102,6 +106,12 @@ function walk(value: unknown, ancestors: object[]): void {
 
 function formatPath(path: readonly (string | number)[]): string {
   return path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`))
+    .map((p) =>
+      typeof p === 'number'
+        ? `[${p}]`
+        : /^[A-Za-z_$][\w$]*$/.test(p)
+          ? `.${p}`
+          : `[${JSON.stringify(p)}]`,
+    )
     .join('');
 }

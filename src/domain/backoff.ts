@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../core/errors.js';
  * retry, so contending writers spread out instead of colliding again.
  */
 export interface BackoffOptions {
-  /** Tries in all, the first included (default 10; 1 means no retry). */
+  /** Tries in all, the first included (default 20, enough for 16 callers racing on one aggregate; 1 means no retry). */
   attempts?: number;
   /** Delay cap of the first retry, in ms (default 5). */
   baseDelayMs?: number;
@@ -34,7 +34,7 @@ export function sleepFor(ms: number): Promise<void> {
  */
 export function resolveBackoff(options: BackoffOptions = {}): ResolvedBackoff {
   const resolved: ResolvedBackoff = {
-    attempts: options.attempts ?? 10,
+    attempts: options.attempts ?? 20,
     baseDelayMs: options.baseDelayMs ?? 5,
     maxDelayMs: options.maxDelayMs ?? 1000,
     sleep: options.sleep ?? sleepFor,

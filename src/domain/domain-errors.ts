@@ -1,8 +1,8 @@
-import { CausewayError, type ErrorCode } from '../core/errors.js';
+import { CausewayError } from '../core/errors.js';
 
 /**
  * Stable error codes of the domain module (deciders, command handling, snapshots). Like
- * {@link ErrorCode}, a code never changes meaning once published.
+ * the core's `ErrorCode`, a code never changes meaning once published.
  */
 export const DomainErrorCode = {
   INVALID_COMMAND: 'INVALID_COMMAND',
@@ -16,14 +16,6 @@ export const DomainErrorCode = {
 export type DomainErrorCode = (typeof DomainErrorCode)[keyof typeof DomainErrorCode];
 
 /**
- * `CausewayError` types its `code` with the core's code map; the domain codes are strings of
- * the same kind that the core map does not list, hence the cast.
- */
-function code(value: DomainErrorCode): ErrorCode {
-  return value as unknown as ErrorCode;
-}
-
-/**
  * A command was not an object `{ type, data, id?, metadata? }` with a non-empty string type,
  * a UUID id (if any) and string values for the well-known metadata keys.
  */
@@ -32,7 +24,7 @@ export class InvalidCommandError extends CausewayError {
     /** What was wrong with it. */
     readonly reason: string,
   ) {
-    super(code(DomainErrorCode.INVALID_COMMAND), `Invalid command: ${reason}`);
+    super(DomainErrorCode.INVALID_COMMAND, `Invalid command: ${reason}`);
   }
 }
 
@@ -48,7 +40,7 @@ export class InvalidCommandError extends CausewayError {
 export class UnknownCommandError extends CausewayError {
   constructor(readonly commandType: string) {
     super(
-      code(DomainErrorCode.UNKNOWN_COMMAND),
+      DomainErrorCode.UNKNOWN_COMMAND,
       `No decider handles commands of type ${JSON.stringify(commandType)}`,
     );
   }
@@ -64,7 +56,7 @@ export class InvalidDecisionError extends CausewayError {
     readonly reason: string,
   ) {
     super(
-      code(DomainErrorCode.INVALID_DECISION),
+      DomainErrorCode.INVALID_DECISION,
       `The decision for command ${JSON.stringify(commandType)} is invalid: ${reason}`,
     );
   }
@@ -78,7 +70,7 @@ export class InvalidSnapshotError extends CausewayError {
     options?: { cause?: unknown },
   ) {
     super(
-      code(DomainErrorCode.INVALID_SNAPSHOT),
+      DomainErrorCode.INVALID_SNAPSHOT,
       `Invalid snapshot of stream "${stream}": ${reason}`,
       options,
     );
@@ -89,7 +81,7 @@ export class InvalidSnapshotError extends CausewayError {
 export class SnapshotsNotConfiguredError extends CausewayError {
   constructor() {
     super(
-      code(DomainErrorCode.SNAPSHOTS_NOT_CONFIGURED),
+      DomainErrorCode.SNAPSHOTS_NOT_CONFIGURED,
       'This command handler has no snapshot store: pass { snapshots: { store, stateVersion } }',
     );
   }

@@ -1,10 +1,10 @@
-import { CausewayError, type ErrorCode } from '../core/errors.js';
+import { CausewayError } from '../core/errors.js';
 import type { CompatibilityIssue, CompatibilityMode } from './compatibility.js';
 import type { ValidationIssue } from './schema-validator.js';
 
 /**
  * Stable error codes of the schema module (registry, validation, upcasting). Like
- * {@link ErrorCode}, a code never changes meaning once published.
+ * the core's `ErrorCode`, a code never changes meaning once published.
  */
 export const SchemaErrorCode = {
   INVALID_SCHEMA: 'INVALID_SCHEMA',
@@ -21,14 +21,6 @@ export const SchemaErrorCode = {
 /** One of the values of {@link SchemaErrorCode}. */
 export type SchemaErrorCode = (typeof SchemaErrorCode)[keyof typeof SchemaErrorCode];
 
-/**
- * `CausewayError` types its `code` with the core's code map; the schema codes are strings of
- * the same kind that the core map does not list, hence the cast.
- */
-function code(value: SchemaErrorCode): ErrorCode {
-  return value as unknown as ErrorCode;
-}
-
 /** A schema could not be used: not JSON Schema, not representable, or refused by ajv. */
 export class InvalidSchemaError extends CausewayError {
   constructor(
@@ -36,11 +28,7 @@ export class InvalidSchemaError extends CausewayError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(
-      code(SchemaErrorCode.INVALID_SCHEMA),
-      `Invalid schema for "${eventType}": ${reason}`,
-      options,
-    );
+    super(SchemaErrorCode.INVALID_SCHEMA, `Invalid schema for "${eventType}": ${reason}`, options);
   }
 }
 
@@ -56,7 +44,7 @@ export class IncompatibleSchemaError extends CausewayError {
     readonly issues: readonly CompatibilityIssue[],
   ) {
     super(
-      code(SchemaErrorCode.INCOMPATIBLE_SCHEMA),
+      SchemaErrorCode.INCOMPATIBLE_SCHEMA,
       `Cannot register version ${version} of "${eventType}": it breaks ${mode} compatibility with version ${version - 1}:\n` +
         issues.map((i) => `  - ${i.direction}: ${i.path}: ${i.message}`).join('\n'),
     );
@@ -74,7 +62,7 @@ export class SchemaConflictError extends CausewayError {
     reason: string,
   ) {
     super(
-      code(SchemaErrorCode.SCHEMA_CONFLICT),
+      SchemaErrorCode.SCHEMA_CONFLICT,
       `Cannot register version ${version} of "${eventType}": ${reason}`,
     );
   }
@@ -89,7 +77,7 @@ export class UnknownSchemaVersionError extends CausewayError {
     readonly known: readonly number[],
   ) {
     super(
-      code(SchemaErrorCode.UNKNOWN_SCHEMA_VERSION),
+      SchemaErrorCode.UNKNOWN_SCHEMA_VERSION,
       `Version ${version} of "${eventType}" is not registered (registered: ${known.length ? known.join(', ') : 'none'})`,
     );
   }
@@ -103,7 +91,7 @@ export class UnregisteredEventTypeError extends CausewayError {
     readonly index: number,
   ) {
     super(
-      code(SchemaErrorCode.UNREGISTERED_EVENT_TYPE),
+      SchemaErrorCode.UNREGISTERED_EVENT_TYPE,
       `Event at index ${index} has type "${eventType}", which has no registered schema (the store is strict)`,
     );
   }
@@ -127,7 +115,7 @@ export interface EventValidationFailure {
 export class SchemaValidationError extends CausewayError {
   constructor(readonly failures: readonly EventValidationFailure[]) {
     super(
-      code(SchemaErrorCode.SCHEMA_VALIDATION_FAILED),
+      SchemaErrorCode.SCHEMA_VALIDATION_FAILED,
       `${failures.length} event(s) do not match their schema; nothing was written:\n` +
         failures
           .map(
@@ -143,7 +131,7 @@ export class SchemaValidationError extends CausewayError {
 /** An upcaster definition was malformed or duplicated. */
 export class InvalidUpcasterError extends CausewayError {
   constructor(reason: string) {
-    super(code(SchemaErrorCode.INVALID_UPCASTER), `Invalid upcaster: ${reason}`);
+    super(SchemaErrorCode.INVALID_UPCASTER, `Invalid upcaster: ${reason}`);
   }
 }
 
@@ -160,7 +148,7 @@ export class UpcasterMissingError extends CausewayError {
     readonly missingFrom: number,
   ) {
     super(
-      code(SchemaErrorCode.UPCASTER_MISSING),
+      SchemaErrorCode.UPCASTER_MISSING,
       `Cannot upcast event ${eventId} (${eventType}) from v${storedVersion} to v${targetVersion}: no upcaster from v${missingFrom} to v${missingFrom + 1}`,
     );
   }
@@ -177,7 +165,7 @@ export class UpcastFailedError extends CausewayError {
     options?: { cause?: unknown },
   ) {
     super(
-      code(SchemaErrorCode.UPCAST_FAILED),
+      SchemaErrorCode.UPCAST_FAILED,
       `Upcasting event ${eventId} (${eventType}) from v${fromVersion} to v${toVersion} failed: ${reason}`,
       options,
     );

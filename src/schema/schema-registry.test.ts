@@ -292,6 +292,52 @@ describe('SchemaRegistry', () => {
       expect(() => registry.validate('nope', {})).toThrow(UnknownSchemaVersionError);
     });
 
+    it('checks standard formats by default', async () => {
+      const registry = await SchemaRegistry.open();
+      await registry.register('customer.registered', {
+        type: 'object',
+        properties: {
+          email: { type: 'string', format: 'email' },
+          id: { type: 'string', format: 'uuid' },
+          at: { type: 'string', format: 'date-time' },
+          site: { type: 'string', format: 'uri' },
+          custom: { type: 'string', format: 'not-a-known-format' },
+        },
+      });
+      const good = {
+        email: 'ada@example.com',
+        id: '0193a2b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b',
+        at: '2026-03-01T12:00:00Z',
+        site: 'https://example.com/a',
+        custom: 'anything: unknown formats are ignored',
+      };
+      expect(registry.validate('customer.registered', good)).toMatchObject({ valid: true });
+      expect(
+        registry.validate('customer.registered', {
+          email: 'ada',
+          id: 'nope',
+          at: '2026-02-30T25:00:00Z',
+          site: 'not a uri',
+        }).issues,
+      ).toEqual([
+        { path: '$.email', message: 'must match format "email"' },
+        { path: '$.id', message: 'must match format "uuid"' },
+        { path: '$.at', message: 'must match format "date-time"' },
+        { path: '$.site', message: 'must match format "uri"' },
+      ]);
+    });
+
+    it('reports a failed zod string format once, by its format', async () => {
+      const registry = await SchemaRegistry.open();
+      await registry.register('customer.registered', z.object({ email: z.email() }));
+      expect(registry.validate('customer.registered', { email: 'ada@' }).issues).toEqual([
+        { path: '$.email', message: 'must match format "email"' },
+      ]);
+      expect(registry.validate('customer.registered', { email: 'ada@example.com' }).valid).toBe(
+        true,
+      );
+    });
+
     it('uses formats added through configureAjv', async () => {
       const registry = await SchemaRegistry.open({
         configureAjv: (ajv) => ajv.addFormat('sku', /^[A-Z]{3}-\d+$/),

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type Options as AjvOptions, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import ajvFormats from 'ajv-formats';
 import type { JsonSchema } from './json-schema.js';
 import { InvalidSchemaError } from './schema-errors.js';
 
@@ -24,9 +25,8 @@ const DIALECTS: [RegExp, AjvClass, string][] = [
 /** Options of {@link SchemaValidator}. */
 export interface SchemaValidatorOptions {
   /**
-   * Called with each ajv instance created (one per JSON Schema dialect in use), e.g. to add
-   * formats with `ajv-formats`. Without it, `format` is not checked (zod still emits a
-   * `pattern` for its string formats, which is).
+   * Called with each ajv instance created (one per JSON Schema dialect in use), after the
+   * standard formats are added, e.g. to add formats of your own with `ajv.addFormat`.
    */
   configureAjv?: (ajv: Ajv) => void;
 }
@@ -34,7 +34,9 @@ export interface SchemaValidatorOptions {
 /**
  * Compiles JSON Schemas with ajv (once per schema) and validates data against them,
  * reporting every failing path. The dialect follows the schema's `$schema`: draft-07,
- * 2019-09, or 2020-12 (also when there is none).
+ * 2019-09, or 2020-12 (also when there is none). The standard `format`s (`email`, `uuid`,
+ * `date-time`, `uri`...; those of `ajv-formats`, in full mode) are checked; a format this
+ * process does not know is ignored, so schemas stored by newer code still compile.
  */
 export class SchemaValidator {
   private readonly instances = new Map<string, Ajv>();
@@ -105,6 +107,8 @@ export class SchemaValidator {
         addUsedSchema: false,
       };
       ajv = new AjvOf(options);
+      // ajv-formats is CommonJS: under NodeNext its default export is the module object.
+      ajvFormats.default(ajv);
       this.options.configureAjv?.(ajv);
       this.instances.set(name, ajv);
     }
@@ -115,7 +119,13 @@ export class SchemaValidator {
 function toIssues(errors: readonly ErrorObject[]): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const seen = new Set<string>();
+  // zod emits a `pattern` next to each string `format`: when the format fails, its message
+  // says it plainly and the generated regular expression adds nothing.
+  const formatFailed = new Set(
+    errors.filter((e) => e.keyword === 'format').map((e) => e.instancePath),
+  );
   for (const error of errors) {
+    if (error.keyword === 'pattern' && formatFailed.has(error.instancePath)) continue;
     let path = pointerToPath(error.instancePath);
     let message = error.message ?? `fails ${error.keyword}`;
     const params = error.params as Record<string, unknown>;

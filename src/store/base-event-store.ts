@@ -1,22 +1,26 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RecordedEvent } from '../core/envelope.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
-import { StoreClosedError } from '../core/errors.js';
+import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
 import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
+  CommitListener,
   DeleteStreamOptions,
-  EventStore,
   EventStoreOptions,
   ReadAllOptions,
   ReadStreamOptions,
+  StoreTransaction,
   StreamInfo,
   StreamMetadata,
+  TransactionalEventStore,
 } from './event-store.js';
 import type { EventInput } from '../core/envelope.js';
 import { Deleted, type StreamState } from './append-plan.js';
 import { AppendQueue, type UnitResult } from './append-queue.js';
+import type { BaseStoreTransaction } from './store-transaction.js';
 import {
   allWindow,
   checkReadStream,
@@ -33,6 +37,7 @@ import {
   prepareStreamMetadata,
   type PreparedAppend,
 } from './validation.js';
+import type { WriteLock } from './write-lock.js';
 
 /** A stream's stored row, as adapters load it. */
 export interface StoredStream {
@@ -40,20 +45,42 @@ export interface StoredStream {
   metadata: StreamMetadata;
 }
 
+/** Marks the async context of a running transaction, to refuse the store's own writes in it. */
+interface TransactionScope {
+  store: object;
+  active: boolean;
+}
+
+const transactionScope = new AsyncLocalStorage<TransactionScope>();
+
 /**
  * The part of every adapter that is not about its database: argument checking, group commit,
- * paging, and the closed state. Adapters supply the storage primitives.
+ * paging, commit notification, the transaction frame and the closed state. Adapters supply
+ * the storage primitives.
  */
-export abstract class BaseEventStore implements EventStore {
+export abstract class BaseEventStore<
+  Tx extends StoreTransaction = StoreTransaction,
+> implements TransactionalEventStore<Tx> {
   protected readonly clock: Clock;
   protected readonly maxEventBytes: number;
   private closed = false;
   private readonly queue: AppendQueue;
+  private readonly watchers = new Set<CommitListener>();
+  private openTransactions = 0;
+  /** Highest position passed to watchers so far. */
+  protected notifiedPosition = 0;
 
-  protected constructor(options: EventStoreOptions = {}) {
+  /**
+   * @param writeLock for adapters whose connection cannot run two write transactions at
+   *   once: held around every write and around each whole transaction.
+   */
+  protected constructor(
+    options: EventStoreOptions = {},
+    private readonly writeLock?: WriteLock,
+  ) {
     this.clock = options.clock ?? systemClock;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-    this.queue = new AppendQueue((units) => this.writeBatch(units));
+    this.queue = new AppendQueue((units) => this.writeAndNotify(units));
   }
 
   /** Writes a batch of units in one transaction (see `planAppends`). */
@@ -77,6 +104,18 @@ export abstract class BaseEventStore implements EventStore {
   protected abstract setStreamMetadataNow(stream: string, metadataJson: string): Promise<void>;
   protected abstract readHeadPosition(): Promise<number>;
   protected abstract release(): Promise<void>;
+  /**
+   * Runs `work` in a database transaction and commits it, or rolls back and rethrows. Called
+   * holding the write lock (if any). The adapter ends `tx` before committing; the caller
+   * notifies watchers and runs the commit callbacks.
+   */
+  protected abstract runTransaction<T>(
+    work: (tx: Tx) => Promise<T>,
+  ): Promise<{ result: T; tx: BaseStoreTransaction }>;
+  /** First watcher arrived: start listening to other processes' commits (if the adapter can). */
+  protected startWatching(): void {}
+  /** Last watcher left, or the store is closing: stop listening. */
+  protected stopWatching(): Promise<void> | void {}
 
   /** True once `close()` was called. */
   get isClosed(): boolean {
@@ -93,6 +132,7 @@ export abstract class BaseEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.assertOpen();
+    if (this.openTransactions > 0) this.assertOutsideTransaction('append', 'tx.append');
     const prepared = prepareAppend(
       stream,
       events,
@@ -106,6 +146,7 @@ export abstract class BaseEventStore implements EventStore {
 
   async appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     this.assertOpen();
+    if (this.openTransactions > 0) this.assertOutsideTransaction('appendMany', 'tx.appendMany');
     return this.queue.enqueue(prepareAppendMany(requests, this.maxEventBytes));
   }
 
@@ -177,24 +218,113 @@ export abstract class BaseEventStore implements EventStore {
 
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.assertOpen();
+    if (this.openTransactions > 0) this.assertOutsideTransaction('deleteStream');
     assertStreamName(stream);
     // Deletes wait for queued appends so they apply in the order they were called.
     await this.queue.drained();
-    await this.deleteStreamNow(stream, options);
+    await this.exclusive(() => this.deleteStreamNow(stream, options));
   }
 
   async setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
     this.assertOpen();
+    if (this.openTransactions > 0) this.assertOutsideTransaction('setStreamMetadata');
     assertStreamName(stream);
     const json = prepareStreamMetadata(metadata);
     await this.queue.drained();
-    await this.setStreamMetadataNow(stream, json);
+    await this.exclusive(() => this.setStreamMetadataNow(stream, json));
+  }
+
+  async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    if (this.openTransactions > 0) this.assertOutsideTransaction('transaction');
+    if (typeof work !== 'function')
+      throw new InvalidArgumentError('work', 'transaction needs a function (tx) => Promise');
+    const scope: TransactionScope = { store: this, active: true };
+    const { result, tx } = await this.exclusive(async () => {
+      this.openTransactions += 1;
+      try {
+        return await transactionScope.run(scope, () => this.runTransaction(work));
+      } finally {
+        scope.active = false;
+        this.openTransactions -= 1;
+      }
+    });
+    if (tx.lastPosition > 0 && this.watchers.size > 0) this.notifyCommitted(tx.lastPosition);
+    tx.committed();
+    return result;
+  }
+
+  watch(listener: CommitListener): () => void {
+    this.assertOpen();
+    if (typeof listener !== 'function')
+      throw new InvalidArgumentError('listener', 'watch needs a function (position) => void');
+    // Wrapped, so one function watching twice is two independent registrations.
+    const entry: CommitListener = (position) => listener(position);
+    this.watchers.add(entry);
+    if (this.watchers.size === 1) this.startWatching();
+    return () => {
+      if (this.watchers.delete(entry) && this.watchers.size === 0 && !this.closed)
+        void this.stopWatching();
+    };
+  }
+
+  /** Tells the watchers that events up to `position` (0: unknown) are committed. */
+  protected notifyCommitted(position: number): void {
+    if (position > this.notifiedPosition) this.notifiedPosition = position;
+    for (const watcher of [...this.watchers]) {
+      try {
+        watcher(position);
+      } catch {
+        // A watcher's failure is its own; it must not fail the commit that was reported.
+      }
+    }
+  }
+
+  /** True while at least one watcher is registered. */
+  protected get watched(): boolean {
+    return this.watchers.size > 0;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.queue.drained();
-    await this.release();
+    if (this.watchers.size > 0) {
+      await this.stopWatching();
+      this.notifyCommitted(0);
+      this.watchers.clear();
+    }
+    // Waits for a running transaction to end before the connection goes away.
+    await this.exclusive(() => this.release());
+  }
+
+  private async writeAndNotify(units: PreparedAppend[][]): Promise<UnitResult[]> {
+    const results = await this.exclusive(() => this.writeBatch(units));
+    if (this.watchers.size > 0) {
+      let head = 0;
+      for (const r of results)
+        if (!(r instanceof Error)) for (const a of r) if (a.position > head) head = a.position;
+      if (head > 0) this.notifyCommitted(head);
+    }
+    return results;
+  }
+
+  /** Runs a write holding the write lock, when the adapter has one. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.writeLock ? this.writeLock.run(work) : work();
+  }
+
+  /**
+   * The store's own writes wait for a running transaction (SQLite, memory) or for its locks
+   * (PostgreSQL), so one called from inside a transaction's work would never finish.
+   */
+  private assertOutsideTransaction(operation: string, instead?: string): void {
+    const scope = transactionScope.getStore();
+    if (scope?.store === this && scope.active) {
+      throw new InvalidArgumentError(
+        'call',
+        `store.${operation}() inside a transaction of the same store would wait for that transaction forever; ${instead ? `use ${instead}() instead` : 'do it outside the transaction'}`,
+      );
+    }
   }
 }

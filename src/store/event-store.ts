@@ -105,6 +105,44 @@ export interface DeleteStreamOptions {
 }
 
 /**
+ * Told that events were committed. `position` is a hint: the highest position the store knows
+ * to be committed when it calls, or 0 when it does not know (after reconnecting, say). A
+ * listener must be quick and must not throw: it is called synchronously, right after a
+ * commit. It is also called once when the store closes, so a reader waiting on it looks
+ * again and finds the store closed.
+ */
+export type CommitListener = (position: number) => void;
+
+/**
+ * One unit of work on a store's database (see {@link EventStore.transaction}). What its work
+ * writes, appends included, commits together or not at all. Each adapter's transaction adds
+ * access to its database (`database` on SQLite, `client` on PostgreSQL), so components keeping
+ * tables there (checkpoints, read models, parked events) write in the same commit.
+ */
+export interface StoreTransaction {
+  /**
+   * Appends inside the transaction, with the same checks and results as
+   * {@link EventStore.append}; other readers see the events once the transaction commits.
+   */
+  append(
+    stream: string,
+    events: readonly EventInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
+  /** {@link EventStore.appendMany}, inside the transaction. */
+  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
+  /**
+   * Runs `callback` right after the transaction commits (never if it rolls back), in the
+   * order registered. Meant for in-process effects that must follow the commit, such as
+   * updating an in-memory read model. The commit stands even if a callback throws; the first
+   * error is then thrown by `transaction()`.
+   */
+  onCommit(callback: () => void): void;
+  /** False once the transaction has ended; using it then throws. */
+  readonly active: boolean;
+}
+
+/**
  * The event store port. Every adapter (memory, SQLite, PostgreSQL) implements it and passes
  * `test/conformance/event-store.suite.ts`.
  *
@@ -153,11 +191,48 @@ export interface EventStore {
   /** Replaces a stream's metadata. The stream need not have events yet. */
   setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
 
+  /**
+   * Calls `listener` after events are committed, by this process or, on durable adapters,
+   * by others (SQLite: by polling the head position; PostgreSQL: `LISTEN/NOTIFY`, polling
+   * while the listening connection is down), until the returned function is called. Live
+   * subscriptions wait on it instead of polling. Optional: a reader of a store without it
+   * polls {@link EventStore.headPosition}.
+   */
+  watch?(listener: CommitListener): () => void;
+
+  /**
+   * Runs `work` in one transaction of the store's database and commits when it resolves;
+   * rolls back, and rethrows, when it rejects. Appends through `tx` and every write made on
+   * the adapter's own connection (`tx.database`, `tx.client`) commit together. Calling the
+   * store's own write methods from inside `work` throws (use `tx`); reads see committed
+   * events only. Optional: every Causeway adapter has it.
+   *
+   * @example
+   * ```ts
+   * await store.transaction(async (tx) => {
+   *   await tx.append('order-42', [{ type: 'order.shipped', data: {} }], { expectedRevision: 3 });
+   *   // ...and the same adapter's checkpoint or read-model writes, given `tx`
+   * });
+   * ```
+   */
+  transaction?<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+
   /** Releases every connection and handle. Later calls fail with `StoreClosedError`. */
   close(): Promise<void>;
 
   /** True once `close()` has been called. */
   readonly isClosed: boolean;
+}
+
+/**
+ * A store with both seams of the read side: notification of commits and units of work. Every
+ * Causeway adapter is one; `Tx` is its transaction type.
+ */
+export interface TransactionalEventStore<
+  Tx extends StoreTransaction = StoreTransaction,
+> extends EventStore {
+  watch(listener: CommitListener): () => void;
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
 }
 
 /** Settings every adapter accepts. */

@@ -12,9 +12,16 @@ import {
 } from './append-plan.js';
 import type { UnitResult } from './append-queue.js';
 import { BaseEventStore, type StoredStream } from './base-event-store.js';
-import type { DeleteStreamOptions, EventStoreOptions } from './event-store.js';
+import type {
+  AppendResult,
+  DeleteStreamOptions,
+  EventStoreOptions,
+  StoreTransaction,
+} from './event-store.js';
 import type { AllWindow, StreamWindow } from './reading.js';
+import { BaseStoreTransaction } from './store-transaction.js';
 import type { PreparedAppend } from './validation.js';
+import { WriteLock } from './write-lock.js';
 
 /** An event as the memory store keeps it: encoded, so readers never share one object. */
 interface StoredRecord {
@@ -38,6 +45,10 @@ interface MemoryStream extends StoredStream {
  * An event store in process memory: the reference for the append and read semantics, and
  * the store to use in unit tests. Nothing survives the process.
  *
+ * A transaction holds the store's writes back until it ends and applies its appends when it
+ * commits (readers never see them before); `tx.onCommit` does the same for in-memory
+ * effects such as read models and checkpoints.
+ *
  * @example
  * ```ts
  * const store = new MemoryEventStore();
@@ -49,7 +60,43 @@ export class MemoryEventStore extends BaseEventStore {
   private readonly ids = new Map<string, StoredEventRef>();
 
   constructor(options: EventStoreOptions = {}) {
-    super(options);
+    super(options, new WriteLock());
+  }
+
+  protected async runTransaction<T>(
+    work: (tx: StoreTransaction) => Promise<T>,
+  ): Promise<{ result: T; tx: BaseStoreTransaction }> {
+    const tx = new MemoryTransaction(this.maxEventBytes, (units) => this.planStaged(units));
+    let result: T;
+    try {
+      result = await work(tx);
+    } finally {
+      tx.end();
+    }
+    // The write lock has been held throughout, so the staged units plan now exactly as
+    // they did when they were appended.
+    if (tx.staged.length > 0) {
+      const outcomes = await this.writeBatch(tx.staged);
+      if (outcomes.some((o) => o instanceof Error))
+        throw new Error('internal: a staged append failed at commit');
+    }
+    return { result, tx };
+  }
+
+  /**
+   * Plans `units` (the last one new, the others already accepted by a transaction) against
+   * the committed log, without writing: the last unit's results, or its error.
+   */
+  private planStaged(units: PreparedAppend[][]): AppendResult[] | Error {
+    const states = new Map<string, StreamState>();
+    for (const name of streamNames(units)) {
+      const s = this.streams.get(name);
+      if (s) states.set(name, s.state);
+    }
+    const plan = planAppends(units, states, this.ids);
+    const last = plan.outcomes[plan.outcomes.length - 1];
+    if (!last) return new Error('internal: nothing planned');
+    return last.ok ? resolveOutcome(last, this.log.length) : last.error;
   }
 
   protected writeBatch(units: PreparedAppend[][]): Promise<UnitResult[]> {
@@ -179,6 +226,26 @@ export class MemoryEventStore extends BaseEventStore {
 
   protected release(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/** A memory store transaction: appends are planned at once and written when it commits. */
+class MemoryTransaction extends BaseStoreTransaction {
+  /** The units accepted so far, in order. */
+  readonly staged: PreparedAppend[][] = [];
+
+  constructor(
+    maxEventBytes: number,
+    private readonly plan: (units: PreparedAppend[][]) => AppendResult[] | Error,
+  ) {
+    super(maxEventBytes);
+  }
+
+  protected writeUnit(unit: PreparedAppend[]): Promise<AppendResult[]> {
+    const outcome = this.plan([...this.staged, unit]);
+    if (outcome instanceof Error) return Promise.reject(outcome);
+    this.staged.push(unit);
+    return Promise.resolve(outcome);
   }
 }
 

@@ -16,7 +16,9 @@ describe('the demo that npm start runs', () => {
     const demo = new URL('../../examples/store-demo.ts', import.meta.url).pathname;
     const first = await run(process.execPath, ['--import', 'tsx', demo], { env });
     expect(first.stdout).toMatch(/one writer won at revision 2/);
-    expect(first.stdout).toMatch(/the other got WRONG_EXPECTED_REVISION: expected 1, stream is at 2/);
+    expect(first.stdout).toMatch(
+      /the other got WRONG_EXPECTED_REVISION: expected 1, stream is at 2/,
+    );
     expect(first.stdout).toMatch(/position (\d+) === \1/);
     expect(first.stdout).toMatch(/orders placed in this store so far: 1; log head at position 4/);
     const second = await run(process.execPath, ['--import', 'tsx', demo], { env });

@@ -5,3 +5,9 @@
  */
 export { PostgresEventStore } from './postgres-event-store.js';
 export type { PostgresEventStoreOptions } from './postgres-event-store.js';
+export { PostgresSnapshotStore } from './postgres-snapshot-store.js';
+export type { PostgresSnapshotStoreOptions } from './postgres-snapshot-store.js';
+export { PostgresSchemaStorage } from './postgres-schema-storage.js';
+export type { PostgresSchemaStorageOptions } from './postgres-schema-storage.js';
+export type { PostgresComponentSource } from './postgres-component.js';
+export { migratePostgres } from './postgres-migrations.js';

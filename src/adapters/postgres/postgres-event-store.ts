@@ -1,4 +1,11 @@
-import { DatabaseError, Pool, escapeIdentifier, type PoolClient, type QueryArrayConfig } from 'pg';
+import {
+  DatabaseError,
+  Pool,
+  escapeIdentifier,
+  escapeLiteral,
+  type PoolClient,
+  type QueryArrayConfig,
+} from 'pg';
 import type { RecordedEvent } from '../../core/envelope.js';
 import {
   CausewayError,
@@ -22,13 +29,22 @@ import {
 import type { UnitResult } from '../../store/append-queue.js';
 import { BaseEventStore, type StoredStream } from '../../store/base-event-store.js';
 import type {
+  AppendResult,
   DeleteStreamOptions,
   EventStoreOptions,
+  StoreTransaction,
   StreamMetadata,
 } from '../../store/event-store.js';
 import type { AllWindow, StreamWindow } from '../../store/reading.js';
+import { BaseStoreTransaction } from '../../store/store-transaction.js';
 import type { PreparedAppend } from '../../store/validation.js';
+import {
+  PostgresCommitListener,
+  commitChannel,
+  type CommitListenerState,
+} from './postgres-commit-listener.js';
 import { migrateEventStore } from './postgres-migrations.js';
+import { assertSchemaName, messageOf, redact } from './postgres-support.js';
 
 /** Options of {@link PostgresEventStore.open}. */
 export interface PostgresEventStoreOptions extends EventStoreOptions {
@@ -48,7 +64,66 @@ export interface PostgresEventStoreOptions extends EventStoreOptions {
   hooks?: {
     beforeCommit?: () => Promise<void>;
   };
+  /**
+   * Whether append transactions send a `NOTIFY` that watchers in other processes receive
+   * (default true). `NOTIFY` serialises the commits of notifying transactions database-wide
+   * (the store's commits are serialised per schema anyway); with many stores in one
+   * database, `false` avoids that, and watchers then poll the head position instead.
+   */
+  notify?: boolean;
+  /** How {@link PostgresEventStore.watch} learns of other processes' commits. */
+  listen?: {
+    /** Head-position polling interval while the listening connection is down, in ms (default 500). */
+    pollIntervalMs?: number;
+    /** First delay before listening again after the connection dropped, in ms (default 500). */
+    reconnectDelayMs?: number;
+  };
 }
+
+/**
+ * A transaction of a {@link PostgresEventStore}: a pooled connection inside `BEGIN`. Queries
+ * run on `client` while the work runs are part of the transaction.
+ *
+ * Appending takes the store's commit-order lock (see `docs/postgres-ordering.md`) and holds
+ * it until the transaction ends, stalling every other writer of the schema meanwhile:
+ * append last, and keep transactions that append short.
+ *
+ * @example
+ * ```ts
+ * await store.transaction(async (tx) => {
+ *   await tx.client.query('UPDATE order_totals SET total = total + $2 WHERE id = $1', [id, n]);
+ * });
+ * ```
+ */
+export interface PostgresTransaction extends StoreTransaction {
+  /** The connection, inside the transaction. Do not keep it past the transaction. */
+  readonly client: PoolClient;
+}
+
+/** How an append batch is framed: its own transaction, or a savepoint of the caller's. */
+interface BatchFrame {
+  begin: string;
+  /** Ends it after writing. */
+  end: string;
+  /** Ends it when there was nothing to write. */
+  empty: string;
+  /** Undoes it after a failure. */
+  undo: string;
+}
+
+const OWN_TRANSACTION: BatchFrame = {
+  begin: 'BEGIN',
+  end: 'COMMIT',
+  empty: 'ROLLBACK',
+  undo: 'ROLLBACK',
+};
+
+const SAVEPOINT: BatchFrame = {
+  begin: 'SAVEPOINT causeway_append',
+  end: 'RELEASE SAVEPOINT causeway_append',
+  empty: 'RELEASE SAVEPOINT causeway_append',
+  undo: 'ROLLBACK TO SAVEPOINT causeway_append',
+};
 
 /** Default size of the connection pool. */
 const DEFAULT_MAX_CONNECTIONS = 10;
@@ -67,7 +142,6 @@ const RETRYABLE = new Set([
 ]);
 
 /** Longest identifier PostgreSQL keeps without truncating (NAMEDATALEN - 1 bytes). */
-const MAX_IDENTIFIER_BYTES = 63;
 
 /** Query parameters the `pg` driver reads from a connection URL; others are removed. */
 const DRIVER_URL_PARAMS = new Set([
@@ -124,19 +198,134 @@ class HookError extends Error {}
  * await store.close();
  * ```
  */
-export class PostgresEventStore extends BaseEventStore {
+export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
   private readonly sql: ReturnType<typeof statements>;
   private readonly beforeCommit: (() => Promise<void>) | undefined;
+  private readonly listenOptions: {
+    pollIntervalMs: number;
+    reconnectDelayMs: number;
+    listen: boolean;
+  };
+  private listener: PostgresCommitListener | undefined;
 
   private constructor(
-    private readonly pool: Pool,
+    /**
+     * The store's connection pool. Causeway components keeping tables beside the events
+     * (snapshots, schema storage) can share it: `PostgresSnapshotStore.open(store)`.
+     */
+    readonly pool: Pool,
     /** The PostgreSQL schema holding the tables. */
     readonly schema: string,
     options: PostgresEventStoreOptions,
   ) {
     super(options);
-    this.sql = statements(schema);
+    this.sql = statements(schema, options.notify === false ? undefined : commitChannel(schema));
     this.beforeCommit = options.hooks?.beforeCommit;
+    this.listenOptions = {
+      pollIntervalMs: options.listen?.pollIntervalMs ?? 500,
+      reconnectDelayMs: options.listen?.reconnectDelayMs ?? 500,
+      // Without NOTIFY from the writers (configured alike), LISTEN would hear nothing.
+      listen: options.notify !== false,
+    };
+  }
+
+  /**
+   * How watchers learn of other processes' commits right now: `'listening'` (LISTEN),
+   * `'polling'` (the listening connection is down; polling the head until it is back),
+   * `'connecting'`, or `'idle'` (nobody watches).
+   */
+  get watchState(): CommitListenerState {
+    return this.listener?.state ?? 'idle';
+  }
+
+  protected override startWatching(): void {
+    this.listener = new PostgresCommitListener({
+      connection: { connectionString: this.pool.options.connectionString },
+      channel: commitChannel(this.schema),
+      readHead: () => this.readHeadPosition(),
+      onCommit: (position) => this.notifyCommitted(position),
+      ...this.listenOptions,
+    });
+    this.listener.start();
+  }
+
+  protected override async stopWatching(): Promise<void> {
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.stop();
+  }
+
+  protected async runTransaction<T>(
+    work: (tx: PostgresTransaction) => Promise<T>,
+  ): Promise<{ result: T; tx: BaseStoreTransaction }> {
+    const client = await this.connect();
+    const tx = new PostgresStoreTransaction(this.maxEventBytes, client, (unit) =>
+      this.writeInTransaction(client, unit),
+    );
+    let committed = false;
+    try {
+      try {
+        await client.query('BEGIN');
+      } catch (error) {
+        throw this.unavailable('transaction', error);
+      }
+      const result = await work(tx);
+      tx.end();
+      let outcome: string;
+      try {
+        outcome = (await client.query('COMMIT')).command;
+      } catch (error) {
+        throw this.unavailable('commit', error);
+      }
+      // COMMIT of a transaction that an earlier statement aborted answers ROLLBACK.
+      if (outcome !== 'COMMIT')
+        throw new StoreUnavailableError(
+          'PostgreSQL rolled the transaction back: a statement in it failed and the error was caught',
+        );
+      committed = true;
+      return { result, tx };
+    } finally {
+      tx.end();
+      if (!committed) await rollback(client);
+      // After a failure the connection is discarded, so nothing the failed work may still be
+      // doing with it (a handler that timed out, say) reaches a later transaction.
+      client.release(committed ? undefined : true);
+    }
+  }
+
+  /** One append unit inside a caller's transaction, in a savepoint that a conflict rolls back. */
+  private async writeInTransaction(
+    client: PoolClient,
+    unit: PreparedAppend[],
+  ): Promise<AppendResult[]> {
+    const units = [unit];
+    const names = streamNames(units);
+    const ids = clientIds(units);
+    let lastConflict: unknown;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      let result: UnitResult | undefined;
+      try {
+        [result] = await this.tryWriteBatch(client, units, names, ids, SAVEPOINT);
+      } catch (error) {
+        try {
+          await client.query(SAVEPOINT.undo);
+        } catch (undoError) {
+          throw this.unavailable('append', undoError);
+        }
+        if (isRetryable(error)) {
+          lastConflict = error;
+          continue;
+        }
+        throw this.unavailable('append', error);
+      }
+      if (result instanceof Error) throw result;
+      if (!result) throw new Error('internal: append produced no result');
+      return result;
+    }
+    throw new StoreUnavailableError(
+      `Append still conflicted with other writers after ${MAX_ATTEMPTS} attempts`,
+      lastConflict,
+    );
   }
 
   /**
@@ -230,10 +419,11 @@ export class PostgresEventStore extends BaseEventStore {
     units: PreparedAppend[][],
     names: string[],
     ids: string[],
+    frame: BatchFrame = OWN_TRANSACTION,
   ): Promise<UnitResult[]> {
     // Locked in name order, so two batches sharing streams cannot deadlock on them.
     const [, locked, found] = await Promise.all([
-      client.query('BEGIN'),
+      client.query(frame.begin),
       client.query<[string, string, DeletedFlag]>(arrayQuery(this.sql.lockStreams, [names])),
       ids.length > 0
         ? client.query<[string, string, string, string]>(arrayQuery(this.sql.findIds, [ids]))
@@ -253,7 +443,7 @@ export class PostgresEventStore extends BaseEventStore {
     }
     const plan = planAppends(units, streams, stored);
     if (plan.rows.length === 0) {
-      await client.query('ROLLBACK');
+      await client.query(frame.empty);
       return plan.outcomes.map((o) => (o.ok ? resolveOutcome(o, 0) : o.error));
     }
 
@@ -300,7 +490,7 @@ export class PostgresEventStore extends BaseEventStore {
       ]),
     );
     let base: number;
-    if (this.beforeCommit) {
+    if (this.beforeCommit && frame === OWN_TRANSACTION) {
       const [, inserted] = await Promise.all([upsert, insert]);
       base = Number(inserted.rows[0]?.[0]);
       try {
@@ -313,7 +503,7 @@ export class PostgresEventStore extends BaseEventStore {
       // COMMIT goes in the same round trip. Should either write fail, the transaction is
       // already aborted and this COMMIT only ends it, writing nothing; the failure itself
       // comes back from that write's own promise.
-      const [, inserted] = await Promise.all([upsert, insert, client.query('COMMIT')]);
+      const [, inserted] = await Promise.all([upsert, insert, client.query(frame.end)]);
       base = Number(inserted.rows[0]?.[0]);
     }
     return plan.outcomes.map((o) => (o.ok ? resolveOutcome(o, base) : o.error));
@@ -435,8 +625,12 @@ interface Statement {
   text: string;
 }
 
-/** The store's SQL for one schema. Names are per connection, and a pool serves one schema. */
-function statements(schema: string) {
+/**
+ * The store's SQL for one schema. Names are per connection, and a pool serves one schema.
+ * With a `channel`, the statement allocating positions also queues a `NOTIFY` carrying the
+ * new head, which PostgreSQL delivers when (and only if) the transaction commits.
+ */
+function statements(schema: string, channel: string | undefined) {
   const s = escapeIdentifier(schema);
   const streams = `${s}.causeway_streams`;
   const events = `${s}.causeway_events`;
@@ -461,7 +655,7 @@ function statements(schema: string) {
          deleted = CASE WHEN s.deleted = ${Deleted.hard} THEN NULL ELSE ${Deleted.none} END`,
     ),
     insertEvents: st(
-      'insert_events',
+      channel === undefined ? 'insert_events' : 'insert_events_notify',
       `WITH alloc AS (
          UPDATE ${log} SET position = position + $1::bigint WHERE id = 1
          RETURNING position - $1::bigint AS base
@@ -471,7 +665,7 @@ function statements(schema: string) {
          FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[])
            WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, n)
        )
-       SELECT base FROM alloc`,
+       SELECT base${channel === undefined ? '' : `, pg_notify(${escapeLiteral(channel)}, (base + $1::bigint)::text)`} FROM alloc`,
     ),
     loadStream: st(
       'load_stream',
@@ -589,28 +783,41 @@ export function splitPostgresUrl(url: string): {
   return { connectionString: url.slice(0, q) + (query ? `?${query}` : ''), schema };
 }
 
-function assertSchemaName(schema: unknown): asserts schema is string {
-  if (
-    typeof schema !== 'string' ||
-    schema.length === 0 ||
-    schema.includes('\u0000') ||
-    Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES
+/** A transaction of the PostgreSQL store; appends go through the store's savepoint writer. */
+class PostgresStoreTransaction extends BaseStoreTransaction implements PostgresTransaction {
+  /**
+   * The connection, guarded: once the transaction has ended its queries throw, so work that
+   * outlives its transaction (a handler that timed out) can never run a statement outside
+   * it, nor in a later transaction on the same connection.
+   */
+  readonly client: PoolClient;
+
+  constructor(
+    maxEventBytes: number,
+    connection: PoolClient,
+    private readonly writer: (unit: PreparedAppend[]) => Promise<AppendResult[]>,
   ) {
-    throw new InvalidArgumentError(
-      'schema',
-      `must be a non-empty name of at most ${MAX_IDENTIFIER_BYTES} bytes without NUL`,
-    );
+    super(maxEventBytes);
+    this.client = new Proxy(connection, {
+      get: (target, property) => {
+        if (property === 'query' || property === 'release') {
+          return (...args: unknown[]): unknown => {
+            this.assertActive();
+            if (property === 'release')
+              throw new InvalidArgumentError(
+                'tx.client',
+                'belongs to its transaction: do not release it',
+              );
+            return (target.query as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
   }
-}
 
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return error.errors.map((e) => messageOf(e)).join('; ');
+  protected writeUnit(unit: PreparedAppend[]): Promise<AppendResult[]> {
+    return this.writer(unit);
   }
-  return error instanceof Error ? error.message || error.constructor.name : String(error);
 }

@@ -64,7 +64,25 @@ export function eventStoreMigrations(schema: string): Migration[] {
  * @throws {SchemaTooNewError} when the schema was migrated further than this code knows
  *   (nothing is changed then).
  */
-export async function migrateEventStore(client: ClientBase, schema: string): Promise<void> {
+export function migrateEventStore(client: ClientBase, schema: string): Promise<void> {
+  return migratePostgres(client, schema, EVENT_STORE_COMPONENT, eventStoreMigrations(schema));
+}
+
+/**
+ * Brings one component's tables in `schema` up to date, creating the schema and the version
+ * table if missing. It runs in one transaction under an advisory lock per schema, so every
+ * component migrates in turn, once, whichever processes open the schema at the same time.
+ * Snapshots, schema storage and later components migrate through it under their own name.
+ *
+ * @param client a connection not inside a transaction; left outside one on return
+ * @throws {SchemaTooNewError} when the component was migrated further than this code knows.
+ */
+export async function migratePostgres(
+  client: ClientBase,
+  schema: string,
+  component: string,
+  migrations: readonly Migration[],
+): Promise<void> {
   const s = escapeIdentifier(schema);
   const versionTable = `${s}.${SCHEMA_VERSION_TABLE}`;
   await client.query('BEGIN');
@@ -86,9 +104,9 @@ export async function migrateEventStore(client: ClientBase, schema: string): Pro
     }
     const current = await client.query<{ version: number }>(
       `SELECT version FROM ${versionTable} WHERE component = $1`,
-      [EVENT_STORE_COMPONENT],
+      [component],
     );
-    const pending = pendingMigrations(current.rows[0]?.version ?? 0, eventStoreMigrations(schema));
+    const pending = pendingMigrations(current.rows[0]?.version ?? 0, migrations);
     for (const migration of pending) {
       for (const statement of migration.statements) await client.query(statement);
     }
@@ -97,7 +115,7 @@ export async function migrateEventStore(client: ClientBase, schema: string): Pro
       await client.query(
         `INSERT INTO ${versionTable} (component, version) VALUES ($1, $2)
          ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, applied_at = now()`,
-        [EVENT_STORE_COMPONENT, last.version],
+        [component, last.version],
       );
     }
     await client.query('COMMIT');

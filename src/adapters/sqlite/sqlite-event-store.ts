@@ -1,8 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RecordedEvent } from '../../core/envelope.js';
-import { StoreUnavailableError, StreamDeletedError } from '../../core/errors.js';
+import {
+  InvalidArgumentError,
+  StoreUnavailableError,
+  StreamDeletedError,
+} from '../../core/errors.js';
 import {
   Deleted,
   planAppends,
@@ -19,9 +23,16 @@ import type {
 } from '../../store/append-plan.js';
 import type { UnitResult } from '../../store/append-queue.js';
 import { BaseEventStore, type StoredStream } from '../../store/base-event-store.js';
-import type { DeleteStreamOptions, EventStoreOptions } from '../../store/event-store.js';
+import type {
+  AppendResult,
+  DeleteStreamOptions,
+  EventStoreOptions,
+  StoreTransaction,
+} from '../../store/event-store.js';
 import { parseStreamMetadata, type AllWindow, type StreamWindow } from '../../store/reading.js';
+import { BaseStoreTransaction } from '../../store/store-transaction.js';
 import type { PreparedAppend } from '../../store/validation.js';
+import { WriteLock } from '../../store/write-lock.js';
 import { migrateSqlite, sqliteEventStoreMigrations } from './sqlite-migrations.js';
 
 /** Options of {@link SqliteEventStore.open}. */
@@ -34,6 +45,32 @@ export interface SqliteEventStoreOptions extends EventStoreOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /** How long a writer waits for another process's write lock, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * While someone {@link SqliteEventStore.watch}es, how often the store looks for events
+   * committed by other processes on the same file, in ms (default 100). Commits made through
+   * this store are reported at once.
+   */
+  pollIntervalMs?: number;
+}
+
+/**
+ * A transaction of a {@link SqliteEventStore}. Statements run on `database` while the
+ * transaction's work runs are part of it.
+ *
+ * @example
+ * ```ts
+ * await store.transaction(async (tx) => {
+ *   tx.database.prepare('INSERT INTO order_totals (id, total) VALUES (?, ?)').run(id, total);
+ *   await tx.append('order-42', [{ type: 'order.totalled', data: { total } }]);
+ * });
+ * ```
+ */
+export interface SqliteTransaction extends StoreTransaction {
+  /**
+   * The connection the transaction runs on: a second connection to the store's file (the
+   * store's own `database` for `:memory:`). Do not keep it past the transaction.
+   */
+  readonly database: Database.Database;
 }
 
 type Row = [number, string, string, number, string, string, string, number, number];
@@ -41,10 +78,95 @@ type Row = [number, string, string, number, string, string, string, number, numb
 const INSERT_CHUNK = 32;
 const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
 
+/** The store's statements, prepared on one connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    stream: db.prepare<
+      [string],
+      { revision: number; deleted: DeletedFlag; metadata: string | null }
+    >('SELECT revision, deleted, metadata FROM causeway_streams WHERE name = ?'),
+    eventById: db.prepare<[string], StoredEventRef>(
+      'SELECT stream, revision, position FROM causeway_events WHERE id = ?',
+    ),
+    head: db.prepare<[], { head: number }>(
+      'SELECT coalesce(max(position), 0) AS head FROM causeway_events',
+    ),
+    insertChunk: db.prepare(
+      `INSERT INTO causeway_events (${COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    ),
+    insertEvent: db.prepare(
+      `INSERT INTO causeway_events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    upsertStream: db.prepare(
+      `INSERT INTO causeway_streams (name, revision, deleted) VALUES (?, ?, 0)
+       ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, deleted = 0`,
+    ),
+    setDeleted: db.prepare(
+      `INSERT INTO causeway_streams (name, revision, deleted, metadata) VALUES (?, -1, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET deleted = excluded.deleted, metadata = excluded.metadata`,
+    ),
+    setMetadata: db.prepare(
+      `INSERT INTO causeway_streams (name, revision, deleted, metadata) VALUES (?, -1, 0, ?)
+       ON CONFLICT (name) DO UPDATE SET metadata = excluded.metadata`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** The write lock shared by the stores of this process open on one file. */
+interface FileLock {
+  lock: WriteLock;
+  release: () => void;
+  /** The file's resolved path (transactions open a second connection to it). */
+  path: string;
+}
+
+/**
+ * One write lock per database file in this process, shared by every store open on it: a
+ * transaction holds SQLite's write lock across awaits, and a second store of the same
+ * process writing meanwhile would otherwise block the event loop in SQLite's busy wait.
+ */
+const fileLocks = new Map<string, { lock: WriteLock; users: number }>();
+
+function takeFileLock(db: Database.Database): FileLock {
+  if (db.memory) return { lock: new WriteLock(), release: () => undefined, path: db.name };
+  const key = realpathSync(db.name);
+  let entry = fileLocks.get(key);
+  if (!entry) {
+    entry = { lock: new WriteLock(), users: 0 };
+    fileLocks.set(key, entry);
+  }
+  entry.users += 1;
+  const taken = entry;
+  return {
+    lock: taken.lock,
+    path: key,
+    release: () => {
+      taken.users -= 1;
+      if (taken.users === 0 && fileLocks.get(key) === taken) fileLocks.delete(key);
+    },
+  };
+}
+
+/** The connection transactions run on, with its statements. */
+interface TransactionConnection {
+  db: Database.Database;
+  statements: Statements;
+  /** Writes units in a savepoint of the open transaction. */
+  write: (units: PreparedAppend[][]) => UnitResult[];
+}
+
 /**
  * The embedded event store: one SQLite file in WAL mode, the default adapter. Several
  * processes may open the same file; writes are serialised by SQLite's write lock and
  * concurrent appends within a process share one transaction (group commit).
+ *
+ * {@link SqliteEventStore.transaction} runs on a second connection to the file, holding
+ * SQLite's write lock until it ends; the store's own writes wait for it (in this process, on
+ * an asynchronous lock; in others, in SQLite's busy timeout), and its readers keep seeing
+ * only committed data. Components that write to the store's `database` themselves must do
+ * so inside a transaction (on `tx.database`), never beside one.
  *
  * @example
  * ```ts
@@ -52,49 +174,33 @@ const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_ve
  * const store = SqliteEventStore.open('./data/events.db');
  * ```
  */
-export class SqliteEventStore extends BaseEventStore {
-  private readonly statements;
+export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
+  private readonly statements: Statements;
   private readonly cachedReads = new Map<string, Database.Statement<unknown[], Row>>();
   private readonly writeTransaction: (units: PreparedAppend[][]) => UnitResult[];
+  private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
+  private readonly busyTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private transactionConnection: TransactionConnection | undefined;
+  private poller: ReturnType<typeof setInterval> | undefined;
+  private readonly fileLock: FileLock;
 
   private constructor(
     /** The open database. Causeway components that keep tables in the same file use it. */
     readonly database: Database.Database,
     options: SqliteEventStoreOptions,
+    fileLock: FileLock,
   ) {
-    super(options);
-    const db = database;
-    this.statements = {
-      stream: db.prepare<
-        [string],
-        { revision: number; deleted: DeletedFlag; metadata: string | null }
-      >('SELECT revision, deleted, metadata FROM causeway_streams WHERE name = ?'),
-      eventById: db.prepare<[string], StoredEventRef>(
-        'SELECT stream, revision, position FROM causeway_events WHERE id = ?',
-      ),
-      head: db.prepare<[], { head: number }>(
-        'SELECT coalesce(max(position), 0) AS head FROM causeway_events',
-      ),
-      insertChunk: db.prepare(
-        `INSERT INTO causeway_events (${COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      ),
-      insertEvent: db.prepare(
-        `INSERT INTO causeway_events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      upsertStream: db.prepare(
-        `INSERT INTO causeway_streams (name, revision, deleted) VALUES (?, ?, 0)
-         ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, deleted = 0`,
-      ),
-      setDeleted: db.prepare(
-        `INSERT INTO causeway_streams (name, revision, deleted, metadata) VALUES (?, -1, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET deleted = excluded.deleted, metadata = excluded.metadata`,
-      ),
-      setMetadata: db.prepare(
-        `INSERT INTO causeway_streams (name, revision, deleted, metadata) VALUES (?, -1, 0, ?)
-         ON CONFLICT (name) DO UPDATE SET metadata = excluded.metadata`,
-      ),
-    };
-    const transaction = db.transaction((units: PreparedAppend[][]) => this.writeNow(units));
+    super(options, fileLock.lock);
+    this.fileLock = fileLock;
+    this.synchronous = options.synchronous ?? 'FULL';
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    const statements = prepareStatements(database);
+    this.statements = statements;
+    const transaction = database.transaction((units: PreparedAppend[][]) =>
+      this.writeNow(statements, units),
+    );
     this.writeTransaction = (units) => transaction.immediate(units);
   }
 
@@ -118,11 +224,13 @@ export class SqliteEventStore extends BaseEventStore {
       );
     }
     try {
+      const interval = options.pollIntervalMs;
+      if (interval !== undefined && !(Number.isFinite(interval) && interval > 0))
+        throw new InvalidArgumentError('pollIntervalMs', 'must be a number of milliseconds > 0');
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      configure(db, options.synchronous ?? 'FULL', options.busyTimeoutMs ?? 5000);
       migrateSqlite(db, 'event-store', sqliteEventStoreMigrations);
-      return new SqliteEventStore(db, options);
+      return new SqliteEventStore(db, options, takeFileLock(db));
     } catch (error) {
       db.close();
       throw error;
@@ -137,8 +245,100 @@ export class SqliteEventStore extends BaseEventStore {
     }
   }
 
-  private writeNow(units: PreparedAppend[][]): UnitResult[] {
-    const s = this.statements;
+  protected runTransaction<T>(
+    work: (tx: SqliteTransaction) => Promise<T>,
+  ): Promise<{ result: T; tx: BaseStoreTransaction }> {
+    let connection: TransactionConnection;
+    try {
+      connection = this.openTransactionConnection();
+      connection.db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      if (this.transactionConnection) this.abandon(this.transactionConnection);
+      return Promise.reject(unavailable('begin a transaction', error));
+    }
+    const tx = new SqliteStoreTransaction(this.maxEventBytes, connection);
+    return work(tx).then(
+      (result) => {
+        tx.end();
+        try {
+          connection.db.exec('COMMIT');
+        } catch (error) {
+          this.abandon(connection);
+          throw unavailable('commit a transaction', error);
+        }
+        return { result, tx };
+      },
+      (error: unknown) => {
+        tx.end();
+        this.abandon(connection);
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Rolls back and closes the transaction's connection, so nothing the failed work may still
+   * be doing with it (a handler that timed out, say) can reach a later transaction.
+   */
+  private abandon(connection: TransactionConnection): void {
+    try {
+      if (connection.db.open && connection.db.inTransaction) connection.db.exec('ROLLBACK');
+    } catch {
+      // Closing the connection below rolls back whatever is left.
+    }
+    if (this.transactionConnection === connection) this.transactionConnection = undefined;
+    if (connection.db !== this.database && connection.db.open) connection.db.close();
+  }
+
+  private openTransactionConnection(): TransactionConnection {
+    if (this.transactionConnection?.db.open) return this.transactionConnection;
+    let db = this.database;
+    // A private in-memory database has no file to open twice: transactions share the
+    // store's connection, and its readers see their writes before they commit.
+    if (!this.database.memory) {
+      db = new Database(this.fileLock.path, { fileMustExist: true });
+      try {
+        configure(db, this.synchronous, this.busyTimeoutMs);
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    }
+    const statements = db === this.database ? this.statements : prepareStatements(db);
+    // Called inside the open transaction, a better-sqlite3 transaction is a savepoint.
+    const savepoint = db.transaction((units: PreparedAppend[][]) =>
+      this.writeNow(statements, units),
+    );
+    this.transactionConnection = { db, statements, write: (units) => savepoint(units) };
+    return this.transactionConnection;
+  }
+
+  protected override startWatching(): void {
+    const head = this.statements.head.get()?.head ?? 0;
+    if (head > this.notifiedPosition) this.notifiedPosition = head;
+    this.poller = setInterval(() => this.poll(), this.pollIntervalMs);
+    // Watching alone never keeps the process alive.
+    this.poller.unref();
+  }
+
+  protected override stopWatching(): void {
+    clearInterval(this.poller);
+    this.poller = undefined;
+  }
+
+  /** Other processes' commits show as a head beyond what was last reported. */
+  private poll(): void {
+    if (this.isClosed || !this.database.open) return;
+    let head: number;
+    try {
+      head = this.statements.head.get()?.head ?? 0;
+    } catch {
+      return; // The next tick looks again.
+    }
+    if (head > this.notifiedPosition) this.notifyCommitted(head);
+  }
+
+  private writeNow(s: Statements, units: PreparedAppend[][]): UnitResult[] {
     const states = new Map<string, StreamState>();
     for (const name of streamNames(units)) {
       const row = s.stream.get(name);
@@ -266,9 +466,53 @@ export class SqliteEventStore extends BaseEventStore {
   }
 
   protected release(): Promise<void> {
+    if (this.transactionConnection) this.abandon(this.transactionConnection);
     this.database.close();
+    this.fileLock.release();
     return Promise.resolve();
   }
+}
+
+/** A transaction of the SQLite store: each append runs in a savepoint of it. */
+class SqliteStoreTransaction extends BaseStoreTransaction implements SqliteTransaction {
+  constructor(
+    maxEventBytes: number,
+    private readonly connection: TransactionConnection,
+  ) {
+    super(maxEventBytes);
+  }
+
+  get database(): Database.Database {
+    return this.connection.db;
+  }
+
+  protected writeUnit(unit: PreparedAppend[]): Promise<AppendResult[]> {
+    try {
+      const [result] = this.connection.write([unit]);
+      if (result instanceof Error) return Promise.reject(result);
+      if (!result) throw new Error('internal: append produced no result');
+      return Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+/** Per-connection settings (the journal mode belongs to the file and is set once). */
+function configure(
+  db: Database.Database,
+  synchronous: 'FULL' | 'NORMAL' | 'OFF',
+  busyTimeoutMs: number,
+): void {
+  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+}
+
+function unavailable(operation: string, error: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(
+    `SQLite could not ${operation}: ${error instanceof Error ? error.message : String(error)}`,
+    error,
+  );
 }
 
 function pushRow(params: unknown[], row: PlannedRow, position: number, recordedAt: number): void {

@@ -1,0 +1,47 @@
+import type { StorePeerFactory, StoreTarget } from './store-peer.js';
+
+/** A peer that could not be loaded, and why (printed, never silently dropped). */
+export interface UnavailablePeer {
+  name: string;
+  reason: string;
+}
+
+/**
+ * The peers compared on each engine. Each sits in its own folder with its own
+ * `package.json`, so its pinned dependencies (and their peer ranges) never meet Causeway's.
+ * They load lazily: a peer whose native driver is missing is reported, not fatal.
+ */
+const peerModules: Record<
+  StoreTarget['kind'],
+  { name: string; load: () => Promise<StorePeerFactory> }[]
+> = {
+  sqlite: [
+    {
+      name: 'Emmett (SQLite)',
+      load: async () => (await import('./emmett-sqlite/emmett-sqlite-peer.js')).emmettSqlitePeer,
+    },
+  ],
+  postgres: [
+    {
+      name: 'Emmett (PostgreSQL)',
+      load: async () =>
+        (await import('./emmett-postgresql/emmett-postgresql-peer.js')).emmettPostgresqlPeer,
+    },
+  ],
+};
+
+/** Loads the peers for one engine. */
+export async function loadPeers(
+  engine: StoreTarget['kind'],
+): Promise<{ peers: StorePeerFactory[]; unavailable: UnavailablePeer[] }> {
+  const peers: StorePeerFactory[] = [];
+  const unavailable: UnavailablePeer[] = [];
+  for (const entry of peerModules[engine]) {
+    try {
+      peers.push(await entry.load());
+    } catch (error) {
+      unavailable.push({ name: entry.name, reason: (error as Error).message });
+    }
+  }
+  return { peers, unavailable };
+}

@@ -1,0 +1,29 @@
+import type { BenchEvent } from '../peers/store-peer.js';
+
+const TYPES = ['order.placed', 'order.item-added', 'order.paid', 'order.shipped'] as const;
+const WAREHOUSES = ['north-1', 'north-2', 'south-1', 'east-3'] as const;
+const NOTES = [
+  'gift wrap please, leave at the back door',
+  'call before delivery, ring twice and wait',
+  'no substitutions, deliver after 6 pm only',
+] as const;
+
+/**
+ * The `n`-th benchmark event: an order event whose data is about 200 bytes of JSON, with
+ * values that differ from event to event (so nothing compresses or caches unrealistically).
+ */
+export function benchEvent(n: number): BenchEvent {
+  return {
+    type: TYPES[n % TYPES.length] as string,
+    data: {
+      orderId: `order-${String(n).padStart(10, '0')}`,
+      customerId: `customer-${String(n % 100_003).padStart(6, '0')}`,
+      sku: `SKU-${String((n * 7919) % 1_000_000).padStart(6, '0')}`,
+      quantity: 1 + (n % 9),
+      unitPriceCents: 100 + ((n * 31) % 99_900),
+      currency: 'EUR',
+      warehouse: WAREHOUSES[n % WAREHOUSES.length],
+      note: NOTES[n % NOTES.length],
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { newId } from '../../src/index.js';
+import type { BenchEvent } from '../peers/store-peer.js';
+import { benchEvent } from './event-data.js';
+import type { StoreSizes } from './sizes.js';
+
+/** One append of a workload, with the exact revision the stream is expected to be at. */
+export interface PlannedAppend {
+  stream: string;
+  events: BenchEvent[];
+  /** Revision of the stream's last event before this append; -1 for a new stream. */
+  expectedRevision: number;
+}
+
+/** A row of the raw baseline tables: the same columns as the adapters' events table. */
+export interface RawRow {
+  position: number;
+  id: string;
+  stream: string;
+  revision: number;
+  type: string;
+  /** JSON text, exactly what was appended. */
+  data: string;
+  metadata: string;
+  schemaVersion: number;
+  recordedAt: number;
+}
+
+/** Everything the store workloads write, fixed before any timing starts. */
+export interface StorePlan {
+  sequential: PlannedAppend[];
+  batched: PlannedAppend[];
+  /** One list of appends per writer; each writer owns its streams. */
+  concurrent: PlannedAppend[][];
+  longStream: PlannedAppend[];
+  /** Name of the stream workload 5 reads. */
+  longStreamName: string;
+  /** The same events as rows, in the order the phases write them. */
+  rows: {
+    sequential: RawRow[];
+    batched: RawRow[];
+    /** Rows written without timing, so the raw table ends up holding what the store holds. */
+    rest: RawRow[];
+  };
+}
+
+/** Appends per long-stream write (it is set up, not timed). */
+const LONG_STREAM_BATCH = 100;
+
+/** Builds the plan for the given sizes. Event data is deterministic; ids are fresh. */
+export function buildPlan(sizes: StoreSizes): StorePlan {
+  let n = 0;
+  const nextEvent = (): BenchEvent => benchEvent(n++);
+
+  const sequential: PlannedAppend[] = [];
+  const { appends: seqAppends, streams } = sizes.sequential;
+  for (let i = 0; i < seqAppends; i++) {
+    const revision = Math.floor(i / streams);
+    sequential.push({
+      stream: `seq-${i % streams}`,
+      events: [nextEvent()],
+      expectedRevision: revision - 1,
+    });
+  }
+
+  const batched: PlannedAppend[] = [];
+  for (let i = 0; i < sizes.batched.appends; i++) {
+    const events = Array.from({ length: sizes.batched.eventsPerAppend }, nextEvent);
+    batched.push({ stream: `batch-${i}`, events, expectedRevision: -1 });
+  }
+
+  const { writers, appends: concAppends, streamsPerWriter } = sizes.concurrent;
+  const concurrent: PlannedAppend[][] = [];
+  for (let w = 0; w < writers; w++) {
+    const count = Math.floor(concAppends / writers) + (w < concAppends % writers ? 1 : 0);
+    const mine: PlannedAppend[] = [];
+    for (let i = 0; i < count; i++) {
+      mine.push({
+        stream: `conc-${w}-${i % streamsPerWriter}`,
+        events: [nextEvent()],
+        expectedRevision: Math.floor(i / streamsPerWriter) - 1,
+      });
+    }
+    concurrent.push(mine);
+  }
+
+  const longStreamName = 'long-0';
+  const longStream: PlannedAppend[] = [];
+  for (let r = 0; r < sizes.longStream; r += LONG_STREAM_BATCH) {
+    const size = Math.min(LONG_STREAM_BATCH, sizes.longStream - r);
+    longStream.push({
+      stream: longStreamName,
+      events: Array.from({ length: size }, nextEvent),
+      expectedRevision: r - 1,
+    });
+  }
+
+  let position = 0;
+  const recordedAt = Date.now();
+  const toRows = (appends: readonly PlannedAppend[]): RawRow[] =>
+    appends.flatMap((a) =>
+      a.events.map((e, i) => ({
+        position: ++position,
+        id: newId(),
+        stream: a.stream,
+        revision: a.expectedRevision + 1 + i,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: '{}',
+        schemaVersion: 1,
+        recordedAt,
+      })),
+    );
+  return {
+    sequential,
+    batched,
+    concurrent,
+    longStream,
+    longStreamName,
+    rows: {
+      sequential: toRows(sequential),
+      batched: toRows(batched),
+      rest: [...toRows(concurrent.flat()), ...toRows(longStream)],
+    },
+  };
+}
+
+/** How many events a list of appends carries. */
+export function eventCount(appends: readonly PlannedAppend[]): number {
+  return appends.reduce((sum, a) => sum + a.events.length, 0);
+}

@@ -1,0 +1,27 @@
+import type { RawRow } from './plan.js';
+
+/**
+ * The floor the store is measured against: the same rows written to and read from a table
+ * identical to the adapter's events table (same columns and indexes), with the raw driver
+ * and nothing else — no stream table, no concurrency check, no envelope.
+ */
+export interface RawBaseline {
+  /** Label of the driver, e.g. `better-sqlite3`. */
+  readonly driver: string;
+  /** How the baseline is set up, printed with results. */
+  readonly notes: string;
+  /** Inserts the rows into the mirror table, each in a transaction of its own. */
+  insertOnePerTransaction(rows: readonly RawRow[]): Promise<void>;
+  /** Inserts the rows into the mirror table in transactions of `size` rows. */
+  insertInTransactionsOf(rows: readonly RawRow[], size: number): Promise<void>;
+  /** Inserts the rows into a separate, empty copy of the table in one transaction. */
+  insertAllInOneTransaction(rows: readonly RawRow[]): Promise<void>;
+  /**
+   * Selects `count` rows of the mirror table from position `from` on, in position order,
+   * in one query; resolves with the row count.
+   */
+  selectRange(from: number, count: number): Promise<number>;
+  /** Selects one stream's rows from the mirror table in revision order. */
+  selectStream(stream: string): Promise<number>;
+  close(): Promise<void>;
+}

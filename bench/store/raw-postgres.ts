@@ -1,0 +1,121 @@
+import pg from 'pg';
+import type { RawRow } from './plan.js';
+import type { RawBaseline } from './raw-baseline.js';
+
+const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+/** Rows per statement when loading everything in one transaction. */
+const LOAD_CHUNK = 1000;
+
+/**
+ * The PostgreSQL baseline: one `pg` client, tables made `LIKE` the adapter's
+ * `causeway_events INCLUDING ALL` (same columns, types, constraints and indexes). Single
+ * rows go in with a prepared INSERT; batches with one multi-row INSERT over unnest()ed
+ * arrays, as a good hand-written loader would.
+ *
+ * @param schema an empty schema for the baseline's tables
+ * @param storeSchema the schema of an opened Causeway store, whose table is copied
+ */
+export async function openRawPostgres(
+  url: string,
+  schema: string,
+  storeSchema: string,
+): Promise<RawBaseline> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const id = pg.escapeIdentifier;
+  const mirror = `${id(schema)}.bench_raw_events`;
+  const copy = `${id(schema)}.bench_raw_events_copy`;
+  try {
+    for (const table of [mirror, copy]) {
+      await client.query(
+        `CREATE TABLE ${table} (LIKE ${id(storeSchema)}.causeway_events INCLUDING ALL)`,
+      );
+    }
+  } catch (error) {
+    await client.end();
+    throw error;
+  }
+  const insertOne = {
+    name: 'bench.raw_insert_one',
+    text: `INSERT INTO ${mirror} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  };
+  const unnestInsert = (table: string, name: string) => ({
+    name,
+    text: `INSERT INTO ${table} (${COLUMNS})
+           SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
+                                $6::json[], $7::json[], $8::int[], $9::timestamptz[])`,
+  });
+  const insertManyMirror = unnestInsert(mirror, 'bench.raw_insert_many');
+  const insertManyCopy = unnestInsert(copy, 'bench.raw_insert_many_copy');
+  const columns = (rows: readonly RawRow[]): unknown[] => [
+    rows.map((r) => r.position),
+    rows.map((r) => r.id),
+    rows.map((r) => r.stream),
+    rows.map((r) => r.revision),
+    rows.map((r) => r.type),
+    rows.map((r) => r.data),
+    rows.map((r) => r.metadata),
+    rows.map((r) => r.schemaVersion),
+    rows.map((r) => new Date(r.recordedAt)),
+  ];
+  return {
+    driver: 'pg',
+    notes:
+      'raw: one pg client, table LIKE causeway_events INCLUDING ALL; rows pre-encoded (JSON text, ids); autocommit prepared INSERT per row, one INSERT ... SELECT unnest(arrays) per 100 rows, 1,000-row unnest INSERTs in one transaction',
+    async insertOnePerTransaction(rows) {
+      for (const r of rows) {
+        await client.query({
+          ...insertOne,
+          values: [
+            r.position,
+            r.id,
+            r.stream,
+            r.revision,
+            r.type,
+            r.data,
+            r.metadata,
+            r.schemaVersion,
+            new Date(r.recordedAt),
+          ],
+        });
+      }
+    },
+    async insertInTransactionsOf(rows, size) {
+      // One statement is one transaction.
+      for (let i = 0; i < rows.length; i += size) {
+        await client.query({ ...insertManyMirror, values: columns(rows.slice(i, i + size)) });
+      }
+    },
+    async insertAllInOneTransaction(rows) {
+      await client.query('BEGIN');
+      try {
+        for (let i = 0; i < rows.length; i += LOAD_CHUNK) {
+          await client.query({ ...insertManyCopy, values: columns(rows.slice(i, i + LOAD_CHUNK)) });
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    },
+    async selectRange(from, count) {
+      const result = await client.query({
+        name: 'bench.raw_select_range',
+        text: `SELECT ${COLUMNS} FROM ${mirror} WHERE position >= $1 ORDER BY position LIMIT $2`,
+        values: [from, count],
+        rowMode: 'array',
+      });
+      return result.rows.length;
+    },
+    async selectStream(stream) {
+      const result = await client.query({
+        name: 'bench.raw_select_stream',
+        text: `SELECT ${COLUMNS} FROM ${mirror} WHERE stream = $1 ORDER BY revision`,
+        values: [stream],
+        rowMode: 'array',
+      });
+      return result.rows.length;
+    },
+    close: () => client.end(),
+  };
+}

@@ -1,0 +1,279 @@
+import { formatCount, formatMiB, formatRatio, formatTable, type Column } from '../lib/table.js';
+import { median } from '../lib/timing.js';
+import { eventCount, type StorePlan } from './plan.js';
+import type { ReadMemoryResult } from './read-memory.js';
+import { RAW, type MeasureId, type Measured } from './recorder.js';
+import { CAUSEWAY, type EngineOutcome } from './run-engine.js';
+
+/** Causeway must be at least this many times faster than the best peer, on every workload. */
+export const PEER_BAR = 2;
+
+/** A bar a ratio must clear. */
+interface Bar {
+  min: number;
+  /** Whether the ratio must be strictly above `min`. */
+  strict: boolean;
+}
+
+/** One workload's numbers across stores, medians of the runs. */
+export interface WorkloadSummary {
+  workload: string;
+  title: string;
+  events: number;
+  causeway: Stat;
+  baseline: Stat & { measure: MeasureId; label: string };
+  /** Causeway's rate over the baseline's. */
+  vsBaseline: number | undefined;
+  baselineBar: (Bar & { met: boolean | undefined }) | undefined;
+  peers: (Stat & { name: string; causewayRatio: number | undefined })[];
+  /** Causeway's rate over the best peer's (the fastest that completed). */
+  vsBestPeer: number | undefined;
+  peerBar: (Bar & { met: boolean | undefined }) | undefined;
+}
+
+/** Median events/s of one store on one measurement, with the runs behind it. */
+export interface Stat {
+  median: number | undefined;
+  runs: number[];
+  errors: string[];
+}
+
+/** An engine's summary: the workload rows and the baseline-only measurement. */
+export interface EngineSummary {
+  engine: string;
+  workloads: WorkloadSummary[];
+  allInOneTransaction: Stat;
+}
+
+interface RowSpec {
+  workload: 'sequential' | 'batched' | 'concurrent' | 'readAll' | 'readStream';
+  title: string;
+  events: number;
+  baseline: MeasureId;
+  label: string;
+  bar?: Bar;
+}
+
+function rowSpecs(plan: StorePlan): RowSpec[] {
+  const c = (n: number) => formatCount(n);
+  const batch = plan.batched[0]?.events.length ?? 0;
+  return [
+    {
+      workload: 'sequential',
+      title: `1 ${c(plan.sequential.length)} sequential appends`,
+      events: plan.sequential.length,
+      baseline: 'onePerTransaction',
+      label: '1 row/tx',
+    },
+    {
+      workload: 'batched',
+      title: `2 ${c(plan.batched.length)} appends of ${batch}`,
+      events: eventCount(plan.batched),
+      baseline: 'transactionsOf100',
+      label: '100 rows/tx',
+      bar: { min: 0.7, strict: false },
+    },
+    {
+      workload: 'concurrent',
+      title: `3 ${plan.concurrent.length} writers, ${c(plan.concurrent.flat().length)} appends`,
+      events: plan.concurrent.flat().length,
+      baseline: 'onePerTransaction',
+      label: '1 row/tx',
+      // Group commit must beat paying one commit per event.
+      bar: { min: 1, strict: true },
+    },
+    {
+      workload: 'readAll',
+      title: `4 readAll of ${c(eventCount(plan.batched))}`,
+      events: eventCount(plan.batched),
+      baseline: 'selectAll',
+      label: 'full select',
+    },
+    {
+      workload: 'readStream',
+      title: `5 readStream of ${c(eventCount(plan.longStream))}`,
+      events: eventCount(plan.longStream),
+      baseline: 'selectStream',
+      label: 'stream select',
+    },
+  ];
+}
+
+function stat(m: Measured | undefined): Stat {
+  const rates = Object.values(m?.rates ?? {});
+  return {
+    median: rates.length > 0 ? median(rates) : undefined,
+    runs: rates,
+    errors: Object.values(m?.errors ?? {}),
+  };
+}
+
+/**
+ * The median over runs of a's rate divided by b's in the same run. Pairing by run cancels
+ * most of the drift between runs on a shared machine, which a ratio of medians would not.
+ */
+function pairedRatio(a: Measured | undefined, b: Measured | undefined): number | undefined {
+  if (!a || !b) return undefined;
+  const ratios: number[] = [];
+  for (const [run, rate] of Object.entries(a.rates)) {
+    const other = b.rates[Number(run)];
+    if (other !== undefined && other > 0) ratios.push(rate / other);
+  }
+  return ratios.length > 0 ? median(ratios) : undefined;
+}
+
+function check(value: number | undefined, bar: Bar | undefined) {
+  if (!bar) return undefined;
+  return {
+    ...bar,
+    met: value === undefined ? undefined : bar.strict ? value > bar.min : value >= bar.min,
+  };
+}
+
+/** Medians and ratios of an engine that ran. */
+export function summarize(
+  outcome: EngineOutcome & { status: 'ran' },
+  plan: StorePlan,
+): EngineSummary {
+  const measured = (store: string, m: MeasureId) => outcome.results[store]?.[m];
+  const of = (store: string, m: MeasureId) => stat(measured(store, m));
+  const peerNames = outcome.stores.filter((s) => s !== CAUSEWAY);
+  const workloads = rowSpecs(plan).map((spec): WorkloadSummary => {
+    const causeway = of(CAUSEWAY, spec.workload);
+    const baseline = of(RAW, spec.baseline);
+    const vsBaseline = pairedRatio(measured(CAUSEWAY, spec.workload), measured(RAW, spec.baseline));
+    const peers = peerNames.map((name) => ({
+      name,
+      ...of(name, spec.workload),
+      causewayRatio: pairedRatio(measured(CAUSEWAY, spec.workload), measured(name, spec.workload)),
+    }));
+    // The best peer is the fastest one (by median of the runs it completed).
+    const best = peers
+      .filter((p) => p.median !== undefined && p.causewayRatio !== undefined)
+      .sort((a, b) => (b.median as number) - (a.median as number))[0];
+    const vsBestPeer = best?.causewayRatio;
+    return {
+      workload: spec.workload,
+      title: spec.title,
+      events: spec.events,
+      causeway,
+      baseline: { ...baseline, measure: spec.baseline, label: spec.label },
+      vsBaseline,
+      baselineBar: check(vsBaseline, spec.bar),
+      peers,
+      vsBestPeer,
+      peerBar:
+        vsBestPeer === undefined ? undefined : check(vsBestPeer, { min: PEER_BAR, strict: false }),
+    };
+  });
+  return { engine: outcome.engine, workloads, allInOneTransaction: of(RAW, 'allInOneTransaction') };
+}
+
+const ENGINE_TITLES: Record<string, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+
+/** The printed report of one engine. */
+export function formatEngine(outcome: EngineOutcome, plan: StorePlan): string {
+  const title = ENGINE_TITLES[outcome.engine] ?? outcome.engine;
+  if (outcome.status === 'skipped') {
+    return `${title}: SKIPPED (${outcome.reason})`;
+  }
+  const summary = summarize(outcome, plan);
+  const peerNames = outcome.stores.filter((s) => s !== CAUSEWAY);
+  const columns: Column[] = [
+    { header: 'workload' },
+    { header: 'Causeway', align: 'right' },
+    { header: `raw ${outcome.rawDriver}`, align: 'right' },
+    { header: '', align: 'left' },
+    { header: 'vs raw', align: 'right' },
+    { header: 'bar' },
+    ...peerNames.flatMap((n): Column[] => [
+      { header: n, align: 'right' },
+      { header: `vs ${n}`, align: 'right' },
+    ]),
+  ];
+  const rows = summary.workloads.map((wl) => [
+    wl.title,
+    cell(wl.causeway),
+    cell(wl.baseline),
+    wl.baseline.label,
+    formatRatio(wl.vsBaseline),
+    barCell(wl.baselineBar),
+    ...wl.peers.flatMap((p) => [
+      cell(p),
+      p.causewayRatio === undefined
+        ? '-'
+        : `${formatRatio(p.causewayRatio)}${p.errors.length > 0 ? '*' : ''}${p.causewayRatio >= PEER_BAR ? '' : ' <2x'}`,
+    ]),
+  ]);
+  const partial = summary.workloads.some((wl) =>
+    [wl.causeway, wl.baseline, ...wl.peers].some(
+      (st) => st.errors.length > 0 && st.median !== undefined,
+    ),
+  );
+  const lines = [
+    `${title}: events/s, median of ${outcome.runs} run${outcome.runs === 1 ? '' : 's'}, each on a fresh database; ratios are medians of per-run ratios`,
+    '',
+    formatTable(columns, rows),
+    ...(partial ? ['* median of the runs that completed (failures listed below)'] : []),
+    '',
+    `raw, all ${formatCount(eventCount(plan.batched))} rows of workload 2 in one transaction: ${cell(summary.allInOneTransaction)} events/s`,
+  ];
+  for (const note of outcome.notes) lines.push(`note: ${note}`);
+  for (const u of outcome.unavailablePeers) lines.push(`!! ${u.name} not run: ${u.reason}`);
+  for (const wl of summary.workloads) {
+    for (const s of [
+      { name: CAUSEWAY, ...wl.causeway },
+      { name: 'raw', ...wl.baseline },
+      ...wl.peers,
+    ]) {
+      if (s.errors.length > 0) {
+        const distinct = [...new Set(s.errors)];
+        lines.push(
+          `!! ${s.name}, workload ${wl.title}: failed in ${s.errors.length} of ${outcome.runs} runs: ${distinct.join(' / ')}`,
+        );
+      }
+    }
+  }
+  const missed = summary.workloads.flatMap((wl) => [
+    ...(wl.baselineBar?.met === false
+      ? [
+          `workload ${wl.title}: ${formatRatio(wl.vsBaseline)} of raw, bar ${barText(wl.baselineBar)}`,
+        ]
+      : []),
+    ...(wl.peerBar?.met === false
+      ? [`workload ${wl.title}: ${formatRatio(wl.vsBestPeer)} of the best peer, bar >=${PEER_BAR}x`]
+      : []),
+  ]);
+  lines.push(missed.length === 0 ? 'bars: all met' : `bars MISSED:\n  ${missed.join('\n  ')}`);
+  return lines.join('\n');
+}
+
+/** The printed report of the bounded-memory read. */
+export function formatMemory(result: ReadMemoryResult): string {
+  return [
+    `SQLite bounded-memory read: readAll of ${formatCount(result.events)} events in a fresh process`,
+    `  database ${formatMiB(result.databaseBytes)}; RSS before ${formatMiB(result.rssBeforeBytes)}, ` +
+      `peak ${formatMiB(result.rssPeakBytes)}, growth ${formatMiB(result.rssGrowthBytes)}; ` +
+      `${formatCount(result.readEventsPerSecond)} events/s (generated in ${(result.generateMs / 1000).toFixed(1)} s)`,
+    `  RSS after each tenth of the read (MiB): ${mibList(result.rssByTenthBytes)}`,
+    `  live heap after a full GC at each tenth, second read (MiB): ${mibList(result.liveHeapByTenthBytes)}`,
+  ].join('\n');
+}
+
+function mibList(bytes: readonly number[]): string {
+  return bytes.map((b) => (b / 1024 / 1024).toFixed(0)).join(', ');
+}
+
+function cell(s: Stat): string {
+  if (s.median === undefined) return s.errors.length > 0 ? 'failed' : '-';
+  return `${formatCount(s.median)}${s.errors.length > 0 ? '*' : ''}`;
+}
+
+function barText(bar: Bar): string {
+  return `${bar.strict ? '>' : '>='}${bar.min}x`;
+}
+
+function barCell(bar: (Bar & { met: boolean | undefined }) | undefined): string {
+  if (!bar) return '';
+  return `${barText(bar)} ${bar.met === undefined ? '?' : bar.met ? 'ok' : 'MISSED'}`;
+}

@@ -1,0 +1,180 @@
+import { escapeIdentifier, type QueryArrayConfig } from 'pg';
+import { StoreClosedError } from '../../core/errors.js';
+import {
+  assertStateVersion,
+  prepareSnapshot,
+  type Snapshot,
+  type SnapshotStore,
+} from '../../domain/snapshot-store.js';
+import type { Migration } from '../../store/migrations.js';
+import { assertStreamName } from '../../store/validation.js';
+import {
+  connectPostgresComponent,
+  type PostgresComponentConnection,
+  type PostgresComponentOptions,
+  type PostgresComponentSource,
+} from './postgres-component.js';
+
+/** The name under which the snapshot table records its schema version. */
+const COMPONENT = 'snapshots';
+
+/**
+ * The snapshot table, version by version, for a given PostgreSQL schema. Never edit a
+ * published step: add one.
+ *
+ * The state is `json`, not `jsonb`: written verbatim with only a syntax check (nothing
+ * queries inside it), and strings holding `\u0000`, which `jsonb` refuses, are kept.
+ */
+function snapshotMigrations(schema: string): Migration[] {
+  const s = escapeIdentifier(schema);
+  return [
+    {
+      version: 1,
+      description: 'snapshots',
+      statements: [
+        `CREATE TABLE ${s}.causeway_snapshots (
+          stream text NOT NULL,
+          state_version text NOT NULL,
+          revision bigint NOT NULL,
+          state json NOT NULL,
+          taken_at timestamptz NOT NULL,
+          PRIMARY KEY (stream, state_version)
+        )`,
+      ],
+    },
+  ];
+}
+
+/** Options of {@link PostgresSnapshotStore.open}. */
+export type PostgresSnapshotStoreOptions = PostgresComponentOptions;
+
+type Row = [string, unknown, Date];
+
+/**
+ * Snapshots in the event store's PostgreSQL database and schema, in their own table
+ * (`causeway_snapshots`, migrated as the `snapshots` component).
+ *
+ * Saving is one upsert that keeps the higher revision, so concurrent savers in any process
+ * never replace a newer snapshot with an older one. Statements are prepared once per
+ * connection.
+ *
+ * @example
+ * ```ts
+ * import { PostgresEventStore, PostgresSnapshotStore } from 'causeway/postgres';
+ *
+ * const url = 'postgres://app@db:5432/shop?schema=events';
+ * const store = await PostgresEventStore.open(url);
+ * const snapshots = await PostgresSnapshotStore.open(url);
+ * const orders = new CommandHandler({
+ *   store,
+ *   decider: orderDecider,
+ *   snapshots: { store: snapshots, stateVersion: 'order@1' },
+ * });
+ * // ...
+ * await snapshots.close();
+ * await store.close();
+ * ```
+ */
+export class PostgresSnapshotStore implements SnapshotStore {
+  private readonly sql: ReturnType<typeof statements>;
+
+  private constructor(private readonly connection: PostgresComponentConnection) {
+    this.sql = statements(connection.schema);
+  }
+
+  /**
+   * Connects to the event store's database and schema, creates or migrates the
+   * snapshot table in the schema, and returns the open store.
+   *
+   * @param source the event store's URL (`postgres://user:password@host:5432/database`,
+   *   optionally with `?schema=name`; a pool is opened, and ended by `close()`), or an open
+   *   `PostgresEventStore` (or any `{ pool, schema }`), whose pool is shared and left open
+   * @throws {StoreUnavailableError} when the server cannot be reached or the table prepared.
+   * @throws {SchemaTooNewError} when a newer Causeway migrated the snapshot table.
+   */
+  static async open(
+    source: PostgresComponentSource,
+    options: PostgresSnapshotStoreOptions = {},
+  ): Promise<PostgresSnapshotStore> {
+    const connection = await connectPostgresComponent(
+      source,
+      options,
+      COMPONENT,
+      snapshotMigrations,
+    );
+    return new PostgresSnapshotStore(connection);
+  }
+
+  /** The PostgreSQL schema holding the table. */
+  get schema(): string {
+    return this.connection.schema;
+  }
+
+  async load<S = unknown>(stream: string, stateVersion: string): Promise<Snapshot<S> | undefined> {
+    assertStreamName(stream);
+    assertStateVersion(stream, stateVersion);
+    const [row] = await this.query<Row>('load', this.sql.load, [stream, stateVersion]);
+    if (!row) return undefined;
+    // The driver parses `json` on every read: each load hands out a fresh state.
+    return { revision: Number(row[0]), stateVersion, state: row[1] as S, takenAt: row[2] };
+  }
+
+  async save(stream: string, snapshot: Snapshot): Promise<void> {
+    const s = prepareSnapshot(stream, snapshot);
+    await this.query('save', this.sql.save, [
+      s.stream,
+      s.stateVersion,
+      s.revision,
+      s.state,
+      new Date(s.takenAt),
+    ]);
+  }
+
+  async delete(stream: string): Promise<void> {
+    assertStreamName(stream);
+    await this.query('delete', this.sql.delete, [stream]);
+  }
+
+  /**
+   * Closes the store: ends its pool if it opened one (a shared pool stays open). Later calls
+   * fail with `StoreClosedError`.
+   */
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  private async query<R extends unknown[]>(
+    operation: string,
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]> {
+    if (this.connection.closed) throw new StoreClosedError();
+    const config: QueryArrayConfig = { ...statement, values, rowMode: 'array' };
+    try {
+      return (await this.connection.pool.query<R>(config)).rows;
+    } catch (error) {
+      throw this.connection.failure(operation, error);
+    }
+  }
+}
+
+/** The store's SQL for one schema, as named (server-side prepared) statements. */
+function statements(schema: string) {
+  const table = `${escapeIdentifier(schema)}.causeway_snapshots`;
+  const st = (name: string, text: string) => ({ name: `causeway.snapshots.${name}`, text });
+  return {
+    load: st(
+      'load',
+      `SELECT revision, state, taken_at FROM ${table} WHERE stream = $1 AND state_version = $2`,
+    ),
+    save: st(
+      'save',
+      `INSERT INTO ${table} AS t (stream, state_version, revision, state, taken_at)
+       VALUES ($1, $2, $3, $4::json, $5)
+       ON CONFLICT (stream, state_version) DO UPDATE
+         SET revision = EXCLUDED.revision, state = EXCLUDED.state, taken_at = EXCLUDED.taken_at
+         WHERE EXCLUDED.revision >= t.revision`,
+    ),
+    delete: st('delete', `DELETE FROM ${table} WHERE stream = $1`),
+  };
+}

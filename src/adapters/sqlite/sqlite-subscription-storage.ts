@@ -1,0 +1,146 @@
+import type Database from 'better-sqlite3';
+import { InvalidArgumentError, StoreClosedError } from '../../core/errors.js';
+import type { Migration } from '../../store/migrations.js';
+import type { SubscriptionStorage } from '../../subscriptions/subscription-storage.js';
+import { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
+import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
+import { SqliteInboxStore } from './sqlite-inbox-store.js';
+import { SqliteLeaseStore } from './sqlite-lease-store.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import { SqliteParkedEventStore } from './sqlite-parked-event-store.js';
+
+/** The name under which the subscription tables record their schema version. */
+export const SQLITE_SUBSCRIPTIONS_COMPONENT = 'subscriptions';
+
+/**
+ * The subscription tables (checkpoints, parked events, leases, inbox), version by version.
+ * Never edit a published step: add one.
+ */
+export const sqliteSubscriptionMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'checkpoints, parked events, leases, inbox',
+    statements: [
+      `CREATE TABLE causeway_checkpoints (
+         name TEXT PRIMARY KEY,
+         position INTEGER NOT NULL,
+         updated_at INTEGER NOT NULL
+       ) WITHOUT ROWID`,
+      // A rowid table: error stacks can be long, and SQLite keeps long rows out of its key b-tree.
+      `CREATE TABLE causeway_parked_events (
+         subscription TEXT NOT NULL,
+         position INTEGER NOT NULL,
+         event_id TEXT NOT NULL,
+         stream TEXT NOT NULL,
+         type TEXT NOT NULL,
+         reason TEXT NOT NULL,
+         error_name TEXT NOT NULL,
+         error_message TEXT NOT NULL,
+         error_stack TEXT,
+         error_code TEXT,
+         attempts INTEGER NOT NULL,
+         parked_at INTEGER NOT NULL,
+         retry_requested INTEGER NOT NULL DEFAULT 0,
+         PRIMARY KEY (subscription, position)
+       )`,
+      `CREATE INDEX causeway_parked_events_retry ON causeway_parked_events (subscription, position)
+         WHERE retry_requested = 1`,
+      `CREATE TABLE causeway_leases (
+         name TEXT PRIMARY KEY,
+         owner TEXT NOT NULL,
+         expires_at INTEGER NOT NULL,
+         acquired_at INTEGER NOT NULL
+       ) WITHOUT ROWID`,
+      `CREATE TABLE causeway_inbox (
+         consumer TEXT NOT NULL,
+         event_id TEXT NOT NULL,
+         processed_at INTEGER NOT NULL,
+         PRIMARY KEY (consumer, event_id)
+       ) WITHOUT ROWID`,
+    ],
+  },
+];
+
+/**
+ * Creates or migrates the subscription tables in the store's file. The migration runs in a
+ * transaction of the store, so it never competes with the store's other writers.
+ *
+ * @throws {SchemaTooNewError} when a newer Causeway migrated the tables.
+ */
+export async function migrateSqliteSubscriptionTables(store: SqliteEventStore): Promise<void> {
+  await store.transaction((tx) => {
+    migrateSqlite(tx.database, SQLITE_SUBSCRIPTIONS_COMPONENT, sqliteSubscriptionMigrations);
+    return Promise.resolve();
+  });
+}
+
+/**
+ * Subscription storage in the store's SQLite file: checkpoints, parked events, leases and the
+ * inbox, in their own tables (migrated as the `subscriptions` component). Handlers get
+ * SQLite transactions (`tx.database`), so SQL read models commit with their checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { SqliteEventStore, sqliteSubscriptionStorage } from 'causeway/sqlite';
+ * import { Subscription } from 'causeway';
+ *
+ * const store = SqliteEventStore.open('./data/events.db');
+ * const storage = await sqliteSubscriptionStorage(store);
+ * const totals = new Subscription({ name: 'order-totals', storage, handler });
+ * await totals.start();
+ * ```
+ */
+export async function sqliteSubscriptionStorage(
+  store: SqliteEventStore,
+): Promise<SubscriptionStorage<SqliteTransaction>> {
+  await migrateSqliteSubscriptionTables(store);
+  return {
+    store,
+    checkpoints: new SqliteCheckpointStore(store),
+    parked: new SqliteParkedEventStore(store),
+    leases: new SqliteLeaseStore(store),
+    inbox: new SqliteInboxStore(store),
+  };
+}
+
+/**
+ * What the SQLite subscription components share: statements prepared once per connection
+ * (the store's, for reads; a transaction's, for writes) and the rule that every write runs
+ * in a transaction of the store.
+ */
+export class SqliteStatementCache<S> {
+  private readonly prepared = new WeakMap<Database.Database, S>();
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    private readonly prepare: (db: Database.Database) => S,
+  ) {}
+
+  /** Statements on the store's connection, for reads (committed data only). */
+  reading(): S {
+    if (this.store.isClosed || !this.store.database.open) throw new StoreClosedError();
+    return this.on(this.store.database);
+  }
+
+  /** Runs `work` in `tx`, or in a transaction of its own. */
+  write<T>(tx: SqliteTransaction | undefined, work: (statements: S) => T): Promise<T> {
+    if (!tx) return this.store.transaction((own) => Promise.resolve(work(this.on(own.database))));
+    return new Promise((resolve) => {
+      if (!tx.active)
+        throw new InvalidArgumentError(
+          'tx',
+          'the transaction has already committed or rolled back',
+        );
+      resolve(work(this.on(tx.database)));
+    });
+  }
+
+  private on(db: Database.Database): S {
+    let statements = this.prepared.get(db);
+    if (!statements) {
+      statements = this.prepare(db);
+      this.prepared.set(db, statements);
+    }
+    return statements;
+  }
+}

@@ -1,0 +1,28 @@
+import type { StoreTransaction } from '../store/event-store.js';
+
+/** Where a subscription has got to. */
+export interface Checkpoint {
+  /** Position of the last event handled (or passed over by its filter); 0 for none. */
+  position: number;
+  /** When it was last saved. */
+  updatedAt: Date;
+}
+
+/**
+ * Checkpoints of subscriptions, per subscription name, kept in the event store's database so
+ * that a handler's effects and its checkpoint commit in one transaction. Implemented for
+ * memory, SQLite and PostgreSQL (see `SubscriptionStorage`).
+ *
+ * Every write takes an optional transaction `tx` of the same store: given, the write commits
+ * (or rolls back) with it; omitted, it commits on its own.
+ */
+export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction> {
+  /** The subscription's checkpoint, or undefined if it has none yet. */
+  load(name: string): Promise<Checkpoint | undefined>;
+  /** Sets the subscription's checkpoint to `position` (forward or back). */
+  save(name: string, position: number, tx?: Tx): Promise<void>;
+  /** Forgets the subscription's checkpoint: it starts afresh (from its `from`) next time. */
+  delete(name: string, tx?: Tx): Promise<void>;
+  /** Every stored checkpoint, by name. */
+  list(): Promise<({ name: string } & Checkpoint)[]>;
+}

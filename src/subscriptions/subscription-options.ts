@@ -1,0 +1,213 @@
+import { hostname } from 'node:os';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import type { RecordedEvent } from '../core/envelope.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { resolveBackoff, type BackoffOptions, type ResolvedBackoff } from '../domain/backoff.js';
+import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
+import { PAGE_SIZE } from '../store/reading.js';
+import type { EventHandler } from './event-handler.js';
+import type { SubscriptionStorage } from './subscription-storage.js';
+import { assertMilliseconds, assertName, assertPosition } from './validation.js';
+
+/** Where a subscription without a checkpoint begins. */
+export type SubscriptionStart =
+  /** With the first event of the log. */
+  | 'start'
+  /** With the first event committed after it first starts (that point is saved at once). */
+  | 'end'
+  /** With the first event after this position. */
+  | { after: number };
+
+/** A logger the subscription reports to (pino's shape: `logger.warn(fields, message)`). */
+export interface SubscriptionLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** How a subscription makes sure it runs in one process at a time. */
+export interface SubscriptionLeaseOptions {
+  /** How long a lease lasts unless renewed, in ms (default 30,000); renewed every third of it. */
+  ttlMs?: number;
+  /**
+   * When another process holds the lease: `false` (default) makes `start()` fail with
+   * `SubscriptionLeasedError`; `true` makes it wait (state `'waiting-for-lease'`) and take
+   * over once the lease is released or expires.
+   */
+  wait?: boolean;
+  /** While waiting, how often to try for the lease, in ms (default 1,000). */
+  retryIntervalMs?: number;
+}
+
+/** Options of {@link Subscription}. */
+export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransaction> {
+  /** Names the subscription's checkpoint, lease and parked events. */
+  name: string;
+  /** Where checkpoints, parked events and leases live, and whose store is read. */
+  storage: SubscriptionStorage<Tx>;
+  /** Handles each event (see {@link EventHandler}). */
+  handler: EventHandler<Tx>;
+  /**
+   * The store to read events from: by default `storage.store`. Give a wrapper of that same
+   * store here (one that upcasts, say) to receive what it reads.
+   */
+  source?: EventStore;
+  /** Where to begin when there is no checkpoint (default `'start'`). */
+  from?: SubscriptionStart;
+  /** Only events of these types / streams, filtered by the store. */
+  filter?: ReadAllFilter;
+  /**
+   * Only events for which this returns true, filtered in process after reading (consumer
+   * groups use it to pick a partition). Events it rejects still move the checkpoint on.
+   */
+  where?: (event: RecordedEvent) => boolean;
+  /**
+   * Events read per batch, at most 1,000 (default 100). A batch is handled in one
+   * transaction when every handler call succeeds, event by event otherwise. It bounds memory:
+   * nothing more is read until the batch is done.
+   */
+  batchSize?: number;
+  /**
+   * Retries of a failing event (`attempts` in all, default 5, with exponential backoff and
+   * full jitter from `baseDelayMs` 100 to `maxDelayMs` 30,000) before it is parked. Also how
+   * often a database failure is retried before the subscription stops.
+   */
+  retry?: BackoffOptions;
+  /** Longest a handler may take on one event, in ms (default 30,000). */
+  handlerTimeoutMs?: number;
+  /** The exclusive lease; `false` to run without one (never both for one name!). */
+  lease?: SubscriptionLeaseOptions | false;
+  /** Source of lease and parking times. Default: the system clock. */
+  clock?: Clock;
+  /** Where to report parked events, retries and stops. Default: nowhere. */
+  logger?: SubscriptionLogger;
+  /**
+   * How often an idle subscription looks for retry requests made by other processes (and
+   * polls a store that cannot be watched), in ms (default 1,000).
+   */
+  idleCheckIntervalMs?: number;
+  /** Identifies this runner in leases. Default: host, process id and a random suffix. */
+  owner?: string;
+}
+
+/** {@link SubscriptionOptions} checked, with every default filled in. */
+export interface ResolvedSubscriptionOptions<Tx extends StoreTransaction> {
+  name: string;
+  storage: SubscriptionStorage<Tx>;
+  handler: EventHandler<Tx>;
+  source: EventStore;
+  from: SubscriptionStart;
+  filter: ReadAllFilter | undefined;
+  where: ((event: RecordedEvent) => boolean) | undefined;
+  batchSize: number;
+  retry: ResolvedBackoff;
+  handlerTimeoutMs: number;
+  lease: Required<SubscriptionLeaseOptions> | false;
+  clock: Clock;
+  logger: SubscriptionLogger | undefined;
+  idleCheckIntervalMs: number;
+  owner: string;
+}
+
+/** Defaults of the retry policy of subscriptions. */
+export const SUBSCRIPTION_RETRY_DEFAULTS = { attempts: 5, baseDelayMs: 100, maxDelayMs: 30_000 };
+
+/**
+ * Checks subscription options and fills in the defaults.
+ *
+ * @throws {InvalidArgumentError} naming the first bad option.
+ */
+export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
+  options: SubscriptionOptions<Tx>,
+): ResolvedSubscriptionOptions<Tx> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('options', 'must be an object { name, storage, handler, ... }');
+  assertName(options.name);
+  const storage = options.storage;
+  if (
+    typeof storage !== 'object' ||
+    storage === null ||
+    !storage.store ||
+    !storage.checkpoints ||
+    !storage.parked ||
+    !storage.leases
+  )
+    throw new InvalidArgumentError(
+      'storage',
+      'must be subscription storage, as made by memorySubscriptionStorage / sqliteSubscriptionStorage / postgresSubscriptionStorage',
+    );
+  if (typeof storage.store.transaction !== 'function')
+    throw new InvalidArgumentError('storage', 'its store has no transaction()');
+  if (typeof options.handler !== 'function')
+    throw new InvalidArgumentError('handler', 'must be a function (event, context) => ...');
+  const source = options.source ?? storage.store;
+  if (typeof source !== 'object' || source === null || typeof source.readAll !== 'function')
+    throw new InvalidArgumentError('source', 'must be an event store');
+  const from = options.from ?? 'start';
+  if (from !== 'start' && from !== 'end') {
+    if (typeof from !== 'object' || from === null)
+      throw new InvalidArgumentError('from', "must be 'start', 'end' or { after: position }");
+    assertPosition(from.after, 'from.after');
+  }
+  checkFilter(options.filter);
+  if (options.where !== undefined && typeof options.where !== 'function')
+    throw new InvalidArgumentError('where', 'must be a function (event) => boolean');
+  const batchSize = options.batchSize ?? 100;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > PAGE_SIZE)
+    throw new InvalidArgumentError('batchSize', `must be an integer from 1 to ${PAGE_SIZE}`);
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? 30_000;
+  assertMilliseconds(handlerTimeoutMs, 'handlerTimeoutMs');
+  const idleCheckIntervalMs = options.idleCheckIntervalMs ?? 1000;
+  assertMilliseconds(idleCheckIntervalMs, 'idleCheckIntervalMs');
+  let lease: Required<SubscriptionLeaseOptions> | false = false;
+  if (options.lease !== false) {
+    const l = options.lease ?? {};
+    if (typeof l !== 'object' || l === null)
+      throw new InvalidArgumentError('lease', 'must be false or { ttlMs, wait, retryIntervalMs }');
+    lease = {
+      ttlMs: l.ttlMs ?? 30_000,
+      wait: l.wait ?? false,
+      retryIntervalMs: l.retryIntervalMs ?? 1000,
+    };
+    assertMilliseconds(lease.ttlMs, 'lease.ttlMs');
+    assertMilliseconds(lease.retryIntervalMs, 'lease.retryIntervalMs');
+    if (typeof lease.wait !== 'boolean')
+      throw new InvalidArgumentError('lease.wait', 'must be a boolean');
+  }
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${newId().slice(-12)}`;
+  assertName(owner, 'owner');
+  return {
+    name: options.name,
+    storage,
+    handler: options.handler,
+    source,
+    from,
+    filter: options.filter,
+    where: options.where,
+    batchSize,
+    retry: resolveBackoff({ ...SUBSCRIPTION_RETRY_DEFAULTS, ...options.retry }),
+    handlerTimeoutMs,
+    lease,
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
+    idleCheckIntervalMs,
+    owner,
+  };
+}
+
+function checkFilter(filter: ReadAllFilter | undefined): void {
+  if (filter === undefined) return;
+  if (typeof filter !== 'object' || filter === null)
+    throw new InvalidArgumentError('filter', 'must be an object { types, streamPrefix }');
+  const types: unknown = filter.types;
+  if (
+    types !== undefined &&
+    (!Array.isArray(types) || types.some((t) => typeof t !== 'string' || t.length === 0))
+  )
+    throw new InvalidArgumentError('filter', 'filter.types must be an array of non-empty strings');
+  const prefix: unknown = filter.streamPrefix;
+  if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length === 0))
+    throw new InvalidArgumentError('filter', 'filter.streamPrefix must be a non-empty string');
+}

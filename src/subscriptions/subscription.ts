@@ -1,0 +1,828 @@
+import type { RecordedEvent } from '../core/envelope.js';
+import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
+import { backoffDelay } from '../domain/backoff.js';
+import type { StoreTransaction } from '../store/event-store.js';
+import { toHandlerResult, type HandlerContext, type HandlerResult } from './event-handler.js';
+import type { Lease } from './lease-store.js';
+import type {
+  ListParkedOptions,
+  ParkReason,
+  ParkedError,
+  ParkedEvent,
+  ParkedSelection,
+} from './parked-event-store.js';
+import {
+  CheckpointAheadError,
+  HandlerCommitFailedError,
+  HandlerTimeoutError,
+  LeaseLostError,
+  NonErrorThrownError,
+  ParkedEventMissingError,
+  SubscriptionLeasedError,
+  SubscriptionStoppedByHandlerError,
+  WaitTimeoutError,
+} from './subscription-errors.js';
+import {
+  resolveSubscriptionOptions,
+  type ResolvedSubscriptionOptions,
+  type SubscriptionOptions,
+} from './subscription-options.js';
+import { assertPosition } from './validation.js';
+import { WakeSignal } from './wake-signal.js';
+
+/**
+ * Where a subscription is in its life:
+ * - `'starting'`: taking the lease and loading the checkpoint;
+ * - `'waiting-for-lease'`: another process runs it (only with `lease.wait`);
+ * - `'catching-up'`: delivering stored events, not yet at the end of the log;
+ * - `'live'`: has reached the end of the log and delivers new events as they commit;
+ * - `'stopping'`: finishing the event in hand;
+ * - `'stopped'`: not running; `error` says why if it stopped on its own.
+ *
+ * `'catching-up'` and `'live'` are the running states.
+ */
+export type SubscriptionState =
+  'starting' | 'waiting-for-lease' | 'catching-up' | 'live' | 'stopping' | 'stopped';
+
+/** An event the subscription is retrying. */
+export interface FailingEvent {
+  position: number;
+  eventId: string;
+  /** Attempts made so far. */
+  attempt: number;
+  error: Error;
+}
+
+/** A snapshot of a subscription's state (see {@link Subscription.status}). */
+export interface SubscriptionStatus {
+  name: string;
+  state: SubscriptionState;
+  /** True while catching up or live. */
+  running: boolean;
+  /** Position of the last event handled or passed over; 0 before the first. */
+  position: number;
+  /** Why it stopped, when it stopped on its own (or failed to start). */
+  error: Error | undefined;
+  /** The event being retried, while one is. */
+  failing: FailingEvent | undefined;
+  /** Who holds the lease, while waiting for it. */
+  leaseHolder: Lease | undefined;
+}
+
+/** The outcome of one handler call: its result, or its failure. */
+type Outcome = HandlerResult | { action: 'failed'; error: Error };
+
+/** How far a handling transaction got: a failure at `'commit'` is the handler's to bear. */
+type Stage = 'begin' | 'handler' | 'progress' | 'commit';
+
+/** Thrown inside a transaction to roll it back when a handler did not acknowledge. */
+class RollBack extends Error {}
+const ROLL_BACK = new RollBack('the handler did not acknowledge: rolling back');
+
+/** Once position moves this far past the checkpoint on filtered-out events alone, it is saved. */
+const PROGRESS_SAVE_GAP = 1000;
+
+/** The minimal event reference parking needs. */
+type EventRef = Pick<RecordedEvent, 'position' | 'id' | 'stream' | 'type'>;
+
+/**
+ * Delivers the store's log to a handler, in position order, at least once, from a checkpoint
+ * kept per name: it catches up on stored events, then follows new commits live (woken by the
+ * store's `watch`). Each event is handled in a transaction of the store that also saves the
+ * checkpoint, so effects the handler makes through `ctx.tx` happen exactly once.
+ *
+ * A failing event is retried with backoff, then parked (see `listParked`, `retryParked`,
+ * `skipParked`), and the subscription moves on. A lease in the database keeps two processes
+ * from running the same subscription at once. It never stops quietly: `status` says why.
+ *
+ * @example
+ * ```ts
+ * const store = SqliteEventStore.open('./data/events.db');
+ * const subscription = new Subscription({
+ *   name: 'order-totals',
+ *   storage: await sqliteSubscriptionStorage(store),
+ *   filter: { types: ['order.placed'] },
+ *   handler: (event, { tx }) => {
+ *     tx.database.prepare('INSERT INTO order_totals (id, total) VALUES (?, ?)').run(event.stream, 1);
+ *   },
+ * });
+ * await subscription.start();
+ * // ...
+ * await subscription.stop();
+ * ```
+ */
+export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
+  /** The subscription's name. */
+  readonly name: string;
+  /** This runner's identity in the lease. */
+  readonly owner: string;
+  private readonly o: ResolvedSubscriptionOptions<Tx>;
+  private current: SubscriptionStatus;
+  private readonly listeners = new Set<(status: SubscriptionStatus) => void>();
+  private life: { started: Promise<void>; done: Promise<void> } | undefined;
+  private stopRequested = false;
+  /** Why the subscription must stop, when something other than `stop()` decided it. */
+  private stopError: Error | undefined;
+  private stopped: Promise<void> = Promise.resolve();
+  private signalStopped: () => void = () => undefined;
+  private readonly wake = new WakeSignal();
+  private unwatch: (() => void) | undefined;
+  private renewTimer: ReturnType<typeof setInterval> | undefined;
+  private renewing = false;
+  private handlerAbort: AbortController | undefined;
+  private position = 0;
+  private savedPosition = 0;
+  private retryCheckDue = true;
+  private lastRetryCheck = 0;
+
+  constructor(options: SubscriptionOptions<Tx>) {
+    this.o = resolveSubscriptionOptions(options);
+    this.name = this.o.name;
+    this.owner = this.o.owner;
+    this.current = {
+      name: this.name,
+      state: 'stopped',
+      running: false,
+      position: 0,
+      error: undefined,
+      failing: undefined,
+      leaseHolder: undefined,
+    };
+  }
+
+  /** The subscription's state now (a copy). */
+  get status(): SubscriptionStatus {
+    return { ...this.current };
+  }
+
+  /**
+   * Calls `listener` with the new status on every change (state, position, failures) until
+   * the returned function is called. Listeners must not throw.
+   */
+  onStatus(listener: (status: SubscriptionStatus) => void): () => void {
+    if (typeof listener !== 'function')
+      throw new InvalidArgumentError('listener', 'must be a function (status) => void');
+    const entry = (status: SubscriptionStatus) => listener(status);
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
+  }
+
+  /**
+   * Starts delivering: takes the lease, loads the checkpoint and begins catching up.
+   * Resolves once running (or once stopped, if `stop()` came first); with `lease.wait`, that
+   * is after the lease was obtained. Calling it while started returns the same promise.
+   *
+   * @throws {SubscriptionLeasedError} when another process holds the lease (without `lease.wait`).
+   * @throws {CheckpointAheadError} when the checkpoint is beyond the end of the store.
+   */
+  start(): Promise<void> {
+    if (this.life) return this.life.started;
+    this.stopRequested = false;
+    this.stopError = undefined;
+    this.stopped = new Promise((resolve) => (this.signalStopped = resolve));
+    let markStarted: () => void = () => undefined;
+    let failStart: (error: Error) => void = () => undefined;
+    const started = new Promise<void>((resolve, reject) => {
+      markStarted = resolve;
+      failStart = reject;
+    });
+    this.life = { started, done: this.live(markStarted, failStart) };
+    return started;
+  }
+
+  /**
+   * Stops: no new event is started, the one in hand is finished (its handler's `signal` is
+   * aborted), the lease is released. Resolves once stopped. A later `start()` resumes from
+   * the checkpoint.
+   */
+  async stop(): Promise<void> {
+    const life = this.life;
+    if (!life) return;
+    this.requestStop();
+    await life.done;
+  }
+
+  /**
+   * Resolves once the subscription has handled (or passed over) every event up to
+   * `position`; rejects if it stops first or `timeoutMs` passes (default 30,000).
+   *
+   * @throws {WaitTimeoutError}
+   */
+  waitForPosition(position: number, options: { timeoutMs?: number } = {}): Promise<void> {
+    assertPosition(position);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    return new Promise((resolve, reject) => {
+      const wait: { timer?: ReturnType<typeof setTimeout> } = {};
+      const check = (status: SubscriptionStatus): boolean => {
+        if (status.position >= position) {
+          finish();
+          resolve();
+          return true;
+        }
+        if (status.state === 'stopped') {
+          finish();
+          reject(
+            status.error ??
+              new WaitTimeoutError(
+                this.name,
+                position,
+                status.position,
+                'the subscription is stopped',
+              ),
+          );
+          return true;
+        }
+        return false;
+      };
+      const unsubscribe = this.onStatus((status) => void check(status));
+      const finish = () => {
+        unsubscribe();
+        clearTimeout(wait.timer);
+      };
+      if (check(this.current)) return;
+      wait.timer = setTimeout(() => {
+        finish();
+        reject(
+          new WaitTimeoutError(
+            this.name,
+            position,
+            this.current.position,
+            `${timeoutMs} ms passed`,
+          ),
+        );
+      }, timeoutMs);
+    });
+  }
+
+  /** This subscription's parked events, in position order. */
+  listParked(options?: ListParkedOptions): Promise<ParkedEvent[]> {
+    return this.o.storage.parked.list(this.name, options);
+  }
+
+  /** How many events this subscription has parked. */
+  parkedCount(): Promise<number> {
+    return this.o.storage.parked.count(this.name);
+  }
+
+  /**
+   * Hands parked events back to the handler, with their attempt count reset: they are
+   * retried by the running subscription (wherever it runs) soon, or at its next start.
+   * A success removes them; a failure parks them again. Returns how many were marked.
+   */
+  async retryParked(which: ParkedSelection): Promise<number> {
+    const marked = await this.o.storage.parked.requestRetry(this.name, which);
+    this.retryCheckDue = true;
+    this.wake.set();
+    return marked;
+  }
+
+  /** Removes parked events without handling them. Returns how many were removed. */
+  skipParked(which: ParkedSelection): Promise<number> {
+    return this.o.storage.parked.remove(this.name, which);
+  }
+
+  private async live(markStarted: () => void, failStart: (error: Error) => void): Promise<void> {
+    let error: Error | undefined;
+    let started = false;
+    this.update({
+      state: 'starting',
+      error: undefined,
+      failing: undefined,
+      leaseHolder: undefined,
+    });
+    try {
+      const leased = await this.acquireLease();
+      if (leased && !this.stopRequested) {
+        await this.begin();
+        if (!this.stopRequested) {
+          this.update({ state: 'catching-up', leaseHolder: undefined });
+          started = true;
+          markStarted();
+          await this.loop();
+          await this.saveLaggingProgress();
+        }
+      }
+      if (this.stopError) throw this.stopError;
+    } catch (e) {
+      error = e instanceof Error ? e : new NonErrorThrownError(e);
+      this.o.logger?.error(
+        { subscription: this.name, err: error, position: this.position },
+        'subscription stopped on error',
+      );
+    } finally {
+      this.unwatch?.();
+      this.unwatch = undefined;
+      clearInterval(this.renewTimer);
+      this.renewTimer = undefined;
+      if (this.o.lease) {
+        await this.o.storage.leases.release(this.name, this.owner).catch(() => undefined);
+      }
+      this.life = undefined;
+      this.update({
+        state: 'stopped',
+        error,
+        failing: error ? this.current.failing : undefined,
+        leaseHolder: undefined,
+      });
+      this.signalStopped();
+      if (started || !error) markStarted();
+      else failStart(error);
+    }
+  }
+
+  /** Takes the lease; with `wait`, until it is free. False if stopped while waiting. */
+  private async acquireLease(): Promise<boolean> {
+    const lease = this.o.lease;
+    if (!lease) return true;
+    for (;;) {
+      const got = await this.o.storage.leases.acquire(
+        this.name,
+        this.owner,
+        lease.ttlMs,
+        this.o.clock.now(),
+      );
+      if (got.acquired) break;
+      if (!lease.wait)
+        throw new SubscriptionLeasedError(this.name, got.holder.owner, got.holder.expiresAt);
+      this.update({ state: 'waiting-for-lease', leaseHolder: got.holder });
+      await this.idle(lease.retryIntervalMs);
+      if (this.stopRequested) return false;
+    }
+    this.renewTimer = setInterval(() => void this.renewLease(), Math.max(1, lease.ttlMs / 3));
+    this.renewTimer.unref();
+    return true;
+  }
+
+  private async renewLease(): Promise<void> {
+    const lease = this.o.lease;
+    if (!lease || this.renewing || this.stopRequested) return;
+    this.renewing = true;
+    try {
+      const held = await this.o.storage.leases.renew(
+        this.name,
+        this.owner,
+        lease.ttlMs,
+        this.o.clock.now(),
+      );
+      if (!held && !this.stopRequested) this.fail(new LeaseLostError(this.name, this.owner));
+    } catch (error) {
+      // The database may be briefly unreachable; the fence in every commit keeps this safe.
+      this.o.logger?.warn({ subscription: this.name, err: error }, 'could not renew the lease');
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  /** Loads the checkpoint (or applies `from`) and starts watching the store. */
+  private async begin(): Promise<void> {
+    const { storage, source } = this.o;
+    const checkpoint = await storage.checkpoints.load(this.name);
+    const head = await source.headPosition();
+    let position: number;
+    if (checkpoint) {
+      if (checkpoint.position > head)
+        throw new CheckpointAheadError(this.name, checkpoint.position, head);
+      position = checkpoint.position;
+    } else if (this.o.from === 'start') {
+      position = 0;
+    } else if (this.o.from === 'end') {
+      position = head;
+      // Saved at once, so that what commits while it is down is delivered after a restart.
+      await storage.store.transaction(async (tx) => {
+        await this.fence(tx);
+        await storage.checkpoints.save(this.name, position, tx);
+      });
+    } else {
+      if (this.o.from.after > head)
+        throw new CheckpointAheadError(this.name, this.o.from.after, head);
+      position = this.o.from.after;
+    }
+    this.position = position;
+    this.savedPosition = checkpoint ? checkpoint.position : this.o.from === 'end' ? position : 0;
+    this.update({ position });
+    const watchable = typeof source.watch === 'function' ? source : storage.store;
+    this.unwatch = watchable.watch?.((committed) => {
+      if (committed === 0 || committed > this.position) this.wake.set();
+    });
+  }
+
+  /** Reads and handles batches until stopped; retries database failures with backoff. */
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopRequested) {
+      try {
+        await this.step();
+        failures = 0;
+      } catch (error) {
+        if (this.stopRequested) return;
+        if (isFatal(error)) throw error;
+        failures += 1;
+        if (failures >= this.o.retry.attempts) throw error;
+        this.o.logger?.warn(
+          { subscription: this.name, err: error, attempt: failures },
+          'subscription failed to read or commit; retrying',
+        );
+        await this.pause(backoffDelay(failures, this.o.retry));
+      }
+    }
+  }
+
+  /** One turn: pending parked retries, then one batch, or a wait for new commits. */
+  private async step(): Promise<void> {
+    this.wake.reset();
+    if (this.retryCheckDue || Date.now() - this.lastRetryCheck >= this.o.idleCheckIntervalMs) {
+      this.retryCheckDue = false;
+      this.lastRetryCheck = Date.now();
+      await this.retryRequestedParked();
+      if (this.stopRequested) return;
+    }
+    const { source, filter, batchSize } = this.o;
+    // With a filter, the head read first bounds what an empty read proves was passed over.
+    const head = filter ? await source.headPosition() : 0;
+    const read: RecordedEvent[] = [];
+    for await (const event of source.readAll({
+      from: this.position + 1,
+      filter,
+      limit: batchSize,
+    }))
+      read.push(event);
+    if (this.stopRequested) return;
+    const last = read[read.length - 1];
+    if (!last) {
+      if (this.current.state === 'catching-up') this.update({ state: 'live' });
+      if (head > this.position) await this.passOver(head);
+      if (!this.stopRequested) await this.idle(this.o.idleCheckIntervalMs);
+      return;
+    }
+    const where = this.o.where;
+    const deliver = where ? read.filter((event) => where(event)) : read;
+    await this.handleBatch(deliver);
+    if (!this.stopRequested && last.position > this.position) await this.passOver(last.position);
+  }
+
+  /** Moves past events that are not delivered; saved once far enough from the checkpoint. */
+  private async passOver(position: number): Promise<void> {
+    this.position = position;
+    this.update({ position });
+    if (position - this.savedPosition >= PROGRESS_SAVE_GAP) await this.saveLaggingProgress();
+  }
+
+  /** Saves the position if the checkpoint is behind it (events passed over). */
+  private async saveLaggingProgress(): Promise<void> {
+    if (this.position <= this.savedPosition || this.stopError) return;
+    const position = this.position;
+    await this.o.storage.store.transaction(async (tx) => {
+      await this.saveProgress(tx, position);
+    });
+    this.savedPosition = Math.max(this.savedPosition, position);
+  }
+
+  /**
+   * Handles a batch in one transaction while every handler call acknowledges; at the first
+   * that does not (or a failed commit), rolls back and goes event by event, the failed call
+   * counting as that event's first attempt.
+   */
+  private async handleBatch(events: RecordedEvent[]): Promise<void> {
+    let from = 0;
+    let prior: Outcome | undefined;
+    const last = events[events.length - 1];
+    if (events.length > 1 && last) {
+      const at = { stage: 'begin' as Stage };
+      let failedAt = -1;
+      try {
+        await this.o.storage.store.transaction(async (tx) => {
+          at.stage = 'handler';
+          for (const [i, event] of events.entries()) {
+            if (this.stopRequested) throw ROLL_BACK;
+            const outcome = await this.invoke(event, tx, 1, false);
+            if (outcome.action !== 'ack') {
+              failedAt = i;
+              prior = outcome;
+              throw ROLL_BACK;
+            }
+          }
+          at.stage = 'progress';
+          await this.saveProgress(tx, last.position);
+          at.stage = 'commit';
+        });
+        this.advanced(last.position);
+        return;
+      } catch (error) {
+        if (error !== ROLL_BACK && at.stage !== 'commit') throw error;
+        if (this.stopRequested) return;
+      }
+      // Events before the failed one succeeded but were rolled back with it: handled again.
+      if (failedAt > 0) {
+        for (const event of events.slice(0, failedAt)) {
+          if (this.stopRequested) return;
+          await this.handleOne(event, undefined, undefined);
+        }
+      }
+      from = Math.max(failedAt, 0);
+    }
+    for (const [i, event] of events.slice(from).entries()) {
+      if (this.stopRequested) return;
+      await this.handleOne(event, undefined, i === 0 ? prior : undefined);
+    }
+  }
+
+  /**
+   * Handles one event until it is acknowledged, skipped or parked: retries with backoff,
+   * parks after the last attempt. `parked` is set when retrying a parked event.
+   */
+  private async handleOne(
+    event: RecordedEvent,
+    parked: ParkedEvent | undefined,
+    prior: Outcome | undefined,
+  ): Promise<void> {
+    let attempt = 0;
+    let outcome = prior;
+    for (;;) {
+      attempt += 1;
+      if (outcome === undefined) {
+        if (this.stopRequested) return;
+        outcome = await this.attempt(event, attempt, parked);
+      }
+      switch (outcome.action) {
+        case 'ack':
+          if (this.current.failing) this.update({ failing: undefined });
+          return;
+        case 'skip':
+          await this.commitSkip(event, parked);
+          this.o.logger?.info(
+            { subscription: this.name, position: event.position, reason: outcome.reason },
+            'handler skipped an event',
+          );
+          return;
+        case 'park':
+          await this.commitPark(event, parked, 'requested', attempt, {
+            name: 'ParkRequested',
+            message: outcome.reason,
+          });
+          return;
+        case 'stop':
+          throw new SubscriptionStoppedByHandlerError(this.name, event.position, outcome.reason);
+        case 'retry':
+        case 'failed': {
+          // A failure while stopping (often the abort itself) is left for the next run.
+          if (this.stopRequested) return;
+          const error =
+            outcome.action === 'failed' ? outcome.error : retryRequested(outcome.reason);
+          this.update({
+            failing: { position: event.position, eventId: event.id, attempt, error },
+          });
+          if (attempt >= this.o.retry.attempts) {
+            await this.commitPark(event, parked, 'failed', attempt, errorRecord(error));
+            return;
+          }
+          this.o.logger?.warn(
+            { subscription: this.name, position: event.position, attempt, err: error },
+            'handler failed; retrying',
+          );
+          await this.pause(backoffDelay(attempt, this.o.retry));
+          outcome = undefined;
+        }
+      }
+    }
+  }
+
+  /** One handler call in its own transaction, which also records the progress. */
+  private async attempt(
+    event: RecordedEvent,
+    attempt: number,
+    parked: ParkedEvent | undefined,
+  ): Promise<Outcome> {
+    let outcome: Outcome | undefined;
+    const at = { stage: 'begin' as Stage };
+    try {
+      await this.o.storage.store.transaction(async (tx) => {
+        at.stage = 'handler';
+        outcome = await this.invoke(event, tx, attempt, parked !== undefined);
+        if (outcome.action !== 'ack') throw ROLL_BACK;
+        at.stage = 'progress';
+        if (parked) {
+          await this.fence(tx);
+          await this.o.storage.parked.remove(this.name, [event.position], tx);
+        } else {
+          await this.saveProgress(tx, event.position);
+        }
+        at.stage = 'commit';
+      });
+    } catch (error) {
+      if (error === ROLL_BACK && outcome) return outcome;
+      if (at.stage === 'commit')
+        return { action: 'failed', error: new HandlerCommitFailedError(event.position, error) };
+      throw error;
+    }
+    if (!parked) this.advanced(event.position);
+    return { action: 'ack' };
+  }
+
+  /** Calls the handler with a timeout; never throws, failures are outcomes. */
+  private async invoke(
+    event: RecordedEvent,
+    tx: Tx,
+    attempt: number,
+    retryingParked: boolean,
+  ): Promise<Outcome> {
+    const controller = new AbortController();
+    this.handlerAbort = controller;
+    if (this.stopRequested) controller.abort(new Error('the subscription is stopping'));
+    const context: HandlerContext<Tx> = {
+      tx,
+      subscription: this.name,
+      attempt,
+      retryingParked,
+      signal: controller.signal,
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new HandlerTimeoutError(this.name, event.position, this.o.handlerTimeoutMs);
+          controller.abort(error);
+          reject(error);
+        }, this.o.handlerTimeoutMs);
+      });
+      const handled = (async () => this.o.handler(event, context))();
+      return toHandlerResult(await Promise.race([handled, timeout]));
+    } catch (thrown) {
+      return {
+        action: 'failed',
+        error: thrown instanceof Error ? thrown : new NonErrorThrownError(thrown),
+      };
+    } finally {
+      clearTimeout(timer);
+      if (this.handlerAbort === controller) this.handlerAbort = undefined;
+    }
+  }
+
+  private async commitSkip(event: RecordedEvent, parked: ParkedEvent | undefined): Promise<void> {
+    const { storage } = this.o;
+    await storage.store.transaction(async (tx) => {
+      if (parked) {
+        await this.fence(tx);
+        await storage.parked.remove(this.name, [event.position], tx);
+      } else {
+        await this.saveProgress(tx, event.position);
+      }
+    });
+    if (!parked) this.advanced(event.position);
+    else if (this.current.failing) this.update({ failing: undefined });
+  }
+
+  private async commitPark(
+    event: EventRef,
+    parked: ParkedEvent | undefined,
+    reason: ParkReason,
+    attempts: number,
+    error: ParkedError,
+  ): Promise<void> {
+    const { storage } = this.o;
+    await storage.store.transaction(async (tx) => {
+      await this.fence(tx);
+      await storage.parked.park(
+        this.name,
+        {
+          position: event.position,
+          eventId: event.id,
+          stream: event.stream,
+          type: event.type,
+          reason,
+          error,
+          attempts,
+          parkedAt: new Date(this.o.clock.now()),
+        },
+        tx,
+      );
+      if (!parked) await storage.checkpoints.save(this.name, event.position, tx);
+    });
+    this.o.logger?.warn(
+      {
+        subscription: this.name,
+        position: event.position,
+        eventId: event.id,
+        reason,
+        attempts,
+        error,
+      },
+      'event parked',
+    );
+    if (!parked) this.advanced(event.position);
+    else if (this.current.failing) this.update({ failing: undefined });
+  }
+
+  /** Retries the parked events someone asked to retry, in position order. */
+  private async retryRequestedParked(): Promise<void> {
+    const { storage, source } = this.o;
+    let after = 0;
+    for (;;) {
+      const entries = await storage.parked.list(this.name, {
+        retryRequested: true,
+        after,
+        limit: this.o.batchSize,
+      });
+      if (entries.length === 0) return;
+      for (const entry of entries) {
+        if (this.stopRequested) return;
+        after = entry.position;
+        let event: RecordedEvent | undefined;
+        for await (const e of source.readAll({ from: entry.position, limit: 1 })) event = e;
+        if (!event || event.position !== entry.position || event.id !== entry.eventId) {
+          const missing = new ParkedEventMissingError(this.name, entry.position, entry.eventId);
+          await this.commitPark(
+            { position: entry.position, id: entry.eventId, stream: entry.stream, type: entry.type },
+            entry,
+            'failed',
+            1,
+            errorRecord(missing),
+          );
+          continue;
+        }
+        await this.handleOne(event, entry, undefined);
+      }
+    }
+  }
+
+  /** Checkpoint write with the lease fence, inside `tx`. */
+  private async saveProgress(tx: Tx, position: number): Promise<void> {
+    await this.fence(tx);
+    await this.o.storage.checkpoints.save(this.name, position, tx);
+  }
+
+  private async fence(tx: Tx): Promise<void> {
+    if (this.o.lease) await this.o.storage.leases.assertHeld(this.name, this.owner, tx);
+  }
+
+  private advanced(position: number): void {
+    if (position > this.position) this.position = position;
+    if (position > this.savedPosition) this.savedPosition = position;
+    this.update({ position: this.position, failing: undefined });
+  }
+
+  /** Stops the subscription on its own, with `error` as the reason. */
+  private fail(error: Error): void {
+    this.stopError ??= error;
+    this.requestStop();
+  }
+
+  private requestStop(): void {
+    if (this.stopRequested) return;
+    this.stopRequested = true;
+    if (this.current.state !== 'stopped') this.update({ state: 'stopping' });
+    this.signalStopped();
+    this.wake.set();
+    this.handlerAbort?.abort(new Error('the subscription is stopping'));
+  }
+
+  /** Waits `ms` on the retry policy's sleep, or until stopped. */
+  private async pause(ms: number): Promise<void> {
+    await Promise.race([this.o.retry.sleep(ms), this.stopped]);
+  }
+
+  /** Waits until woken (a commit, a retry request, stop) or `ms` pass. */
+  private idle(ms: number): Promise<void> {
+    return this.wake.wait(ms);
+  }
+
+  private update(change: Partial<SubscriptionStatus>): void {
+    const next = { ...this.current, ...change };
+    next.running = next.state === 'catching-up' || next.state === 'live';
+    this.current = next;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener({ ...next });
+      } catch {
+        // A listener's failure is its own; the subscription carries on.
+      }
+    }
+  }
+}
+
+/** Errors after which retrying cannot help: the subscription stops at once. */
+function isFatal(error: unknown): boolean {
+  return (
+    error instanceof LeaseLostError ||
+    error instanceof SubscriptionStoppedByHandlerError ||
+    error instanceof CheckpointAheadError ||
+    error instanceof StoreClosedError ||
+    error instanceof InvalidArgumentError
+  );
+}
+
+function retryRequested(reason: string): Error {
+  const error = new Error(`The handler asked to retry: ${reason}`);
+  error.name = 'RetryRequested';
+  return error;
+}
+
+/** What is stored about an error with a parked event. */
+function errorRecord(error: Error): ParkedError {
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: error.message,
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
+}

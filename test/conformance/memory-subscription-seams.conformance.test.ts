@@ -1,0 +1,10 @@
+import { MemoryEventStore } from '../../src/index.js';
+import { describeSubscriptionSeamsConformance } from './subscription-seams.suite.js';
+
+describeSubscriptionSeamsConformance('memory', () =>
+  Promise.resolve({
+    durable: false,
+    open: () => Promise.resolve(new MemoryEventStore()),
+    cleanup: () => Promise.resolve(),
+  }),
+);

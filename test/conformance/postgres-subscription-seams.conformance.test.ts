@@ -1,0 +1,24 @@
+import { describe } from 'vitest';
+import { PostgresEventStore } from '../../src/adapters/postgres/index.js';
+import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
+import { describeSubscriptionSeamsConformance } from './subscription-seams.suite.js';
+
+const available = await pgAvailable();
+
+describe.skipIf(!available)('postgres', () => {
+  describeSubscriptionSeamsConformance('postgres', () => {
+    const schema = randomSchemaName();
+    return Promise.resolve({
+      durable: true,
+      open: () => PostgresEventStore.open(pgUrl, { schema, maxConnections: 4 }),
+      watching: async (store) => {
+        const deadline = Date.now() + 10_000;
+        while ((store as PostgresEventStore).watchState !== 'listening') {
+          if (Date.now() > deadline) throw new Error('the store never started listening');
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      },
+      cleanup: () => dropSchema(schema),
+    });
+  });
+});

@@ -1,0 +1,24 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
+import { SqliteSchemaStorage } from '../../src/adapters/sqlite/sqlite-schema-storage.js';
+import { describeSchemaStorageConformance } from './schema-storage.suite.js';
+
+describeSchemaStorageConformance('sqlite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'causeway-sqlite-schemas-'));
+  const file = join(dir, 'events.db');
+  const opened: SqliteEventStore[] = [];
+  return Promise.resolve({
+    // Each open is a new connection to the file, as another process's would be.
+    open: () => {
+      const events = SqliteEventStore.open(file);
+      opened.push(events);
+      return Promise.resolve(SqliteSchemaStorage.open(events));
+    },
+    cleanup: async () => {
+      await Promise.all(opened.map((events) => events.close()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+});
