@@ -42,6 +42,9 @@ export type {
   ReadStreamOptions,
   StreamInfo,
   StreamMetadata,
+  CommitListener,
+  StoreTransaction,
+  TransactionalEventStore,
 } from './store/event-store.js';
 export { MemoryEventStore } from './store/memory-event-store.js';
 export { collect } from './store/collect.js';
@@ -55,3 +58,4 @@ export type { OpenEventStoreOptions } from './open-event-store.js';
 // Curated per module in each module's index.ts.
 export * from './domain/index.js';
 export * from './schema/index.js';
+export * from './subscriptions/index.js';

@@ -4,8 +4,13 @@ import type { ReadAllOptions, ReadStreamOptions, StreamMetadata } from './event-
 import { Deleted, type StreamState } from './append-plan.js';
 import { assertDirection, assertFrom, assertLimit, assertStreamName } from './validation.js';
 
-/** Events fetched per round trip by streamed reads. */
+/** Events fetched by the first round trip of a streamed read. */
 export const PAGE_SIZE = 1000;
+/**
+ * Largest page: pages double from {@link PAGE_SIZE} up to this, so long reads take few round
+ * trips while memory stays bounded (a few MiB of events at most).
+ */
+export const MAX_PAGE_SIZE = 8000;
 
 /** The revisions (and age) of a stream that a `readStream` call may show. */
 export interface StreamWindow {
@@ -148,6 +153,7 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
   private page: T[] = [];
   private index = 0;
   private last = false;
+  private pageSize = PAGE_SIZE;
 
   constructor(
     private remaining: number,
@@ -157,7 +163,8 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
   async next(): Promise<IteratorResult<T>> {
     if (this.index >= this.page.length) {
       if (this.last || this.remaining <= 0) return this.finish();
-      const size = Math.min(PAGE_SIZE, this.remaining);
+      const size = Math.min(this.pageSize, this.remaining);
+      this.pageSize = Math.min(this.pageSize * 2, MAX_PAGE_SIZE);
       this.page = await this.fetch(size);
       this.index = 0;
       this.remaining -= this.page.length;

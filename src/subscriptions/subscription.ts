@@ -282,6 +282,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
   }
 
   private async live(markStarted: () => void, failStart: (error: Error) => void): Promise<void> {
+    // This run's own: a listener may start the next run as soon as this one reports 'stopped'.
+    const signalStopped = this.signalStopped;
     let error: Error | undefined;
     let started = false;
     this.update({
@@ -324,7 +326,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         failing: error ? this.current.failing : undefined,
         leaseHolder: undefined,
       });
-      this.signalStopped();
+      signalStopped();
       if (started || !error) markStarted();
       else failStart(error);
     }

@@ -1,6 +1,7 @@
 /**
  * A level-triggered wake-up for one waiter: `set()` before or during `wait()` ends the wait;
- * `reset()` forgets earlier `set()`s. Waiting with a timeout never holds the process open.
+ * `reset()` forgets earlier `set()`s. The timer of a wait is an ordinary one: a running
+ * subscription keeps its process alive, as a server does, until it is stopped.
  */
 export class WakeSignal {
   private pending = false;
@@ -27,7 +28,6 @@ export class WakeSignal {
         if (this.waiter === done) this.waiter = undefined;
         resolve();
       }, ms);
-      timer.unref();
       const done = () => {
         clearTimeout(timer);
         resolve();

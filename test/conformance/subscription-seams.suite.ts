@@ -189,6 +189,19 @@ export function describeSubscriptionSeamsConformance(
         expect(next.position).toBe(2);
       });
 
+      it('rolls back when its work throws synchronously, and stays usable', async () => {
+        const boom = new Error('thrown at once');
+        await expect(
+          store.transaction(() => {
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        await expect(
+          store.transaction((tx) => tx.append('t-1', [ev('t.a')])),
+        ).resolves.toMatchObject({ position: 1 });
+        await expect(store.append('t-1', [ev('t.b')])).resolves.toMatchObject({ position: 2 });
+      });
+
       it('checks expected revisions inside; a failed append leaves the rest usable', async () => {
         await store.append('t-1', [ev('t.a')]);
         const position = await store.transaction(async (tx) => {

@@ -7,10 +7,7 @@ import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgre
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
 import type { EventStore, RecordedEvent } from '../../src/index.js';
-import {
-  Subscription,
-  type SubscriptionLeaseOptions,
-} from '../../src/subscriptions/index.js';
+import { Subscription, type SubscriptionLeaseOptions } from '../../src/subscriptions/index.js';
 import { pgUrl } from './postgres.js';
 
 /** What the read model holds, in a comparable order. */
@@ -35,6 +32,8 @@ export interface BalanceBackend {
 export interface ProjectionOptions {
   /** A pause in every handler call, in ms, so that a kill lands mid-way. */
   delayMs?: number;
+  /** Called by the handler once it has written an event's effects (not yet committed). */
+  onHandled?: (position: number) => void;
   batchSize?: number;
   lease?: SubscriptionLeaseOptions;
 }
@@ -72,13 +71,12 @@ async function openSqlite(file: string): Promise<BalanceBackend> {
           position INTEGER PRIMARY KEY, event_id TEXT NOT NULL)`);
         return Promise.resolve();
       }),
-    subscribe: (name, prefix, { delayMs = 0, ...options }) =>
+    subscribe: (name, prefix, { delayMs = 0, onHandled, ...options }) =>
       new Subscription({
         ...options,
         name,
         storage,
         handler: async (event: RecordedEvent, { tx }) => {
-          if (delayMs > 0) await pause(delayMs);
           tx.database
             .prepare(
               `INSERT INTO ${prefix}balances (account, total, events) VALUES (?, ?, 1)
@@ -88,6 +86,9 @@ async function openSqlite(file: string): Promise<BalanceBackend> {
           tx.database
             .prepare(`INSERT INTO ${prefix}applied (position, event_id) VALUES (?, ?)`)
             .run(event.position, event.id);
+          // After writing, so that a kill lands with the transaction's writes made.
+          onHandled?.(event.position);
+          if (delayMs > 0) await pause(delayMs);
         },
       }),
     read: (prefix) =>
@@ -99,7 +100,9 @@ async function openSqlite(file: string): Promise<BalanceBackend> {
           .raw(true)
           .all(),
         applied: store.database
-          .prepare<[], { position: number }>(`SELECT position FROM ${prefix}applied ORDER BY position`)
+          .prepare<[], { position: number }>(
+            `SELECT position FROM ${prefix}applied ORDER BY position`,
+          )
           .all()
           .map((r) => r.position),
       }),
@@ -119,13 +122,12 @@ async function openPostgres(schema: string): Promise<BalanceBackend> {
       await store.pool.query(`CREATE TABLE IF NOT EXISTS ${s}.${prefix}applied (
         position bigint PRIMARY KEY, event_id text NOT NULL)`);
     },
-    subscribe: (name, prefix, { delayMs = 0, ...options }) =>
+    subscribe: (name, prefix, { delayMs = 0, onHandled, ...options }) =>
       new Subscription({
         ...options,
         name,
         storage,
         handler: async (event: RecordedEvent, { tx }) => {
-          if (delayMs > 0) await pause(delayMs);
           await tx.client.query(
             `INSERT INTO ${s}.${prefix}balances AS b (account, total, events) VALUES ($1, $2, 1)
              ON CONFLICT (account) DO UPDATE SET total = b.total + EXCLUDED.total, events = b.events + 1`,
@@ -135,6 +137,8 @@ async function openPostgres(schema: string): Promise<BalanceBackend> {
             `INSERT INTO ${s}.${prefix}applied (position, event_id) VALUES ($1, $2)`,
             [event.position, event.id],
           );
+          onHandled?.(event.position);
+          if (delayMs > 0) await pause(delayMs);
         },
       }),
     read: async (prefix) => {

@@ -11,3 +11,15 @@ export { PostgresSchemaStorage } from './postgres-schema-storage.js';
 export type { PostgresSchemaStorageOptions } from './postgres-schema-storage.js';
 export type { PostgresComponentSource } from './postgres-component.js';
 export { migratePostgres } from './postgres-migrations.js';
+export type { PostgresTransaction } from './postgres-event-store.js';
+export type { CommitListenerState } from './postgres-commit-listener.js';
+export {
+  postgresSubscriptionStorage,
+  migratePostgresSubscriptionTables,
+  postgresSubscriptionMigrations,
+  POSTGRES_SUBSCRIPTIONS_COMPONENT,
+} from './postgres-subscription-storage.js';
+export { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
+export { PostgresParkedEventStore } from './postgres-parked-event-store.js';
+export { PostgresLeaseStore } from './postgres-lease-store.js';
+export { PostgresInboxStore } from './postgres-inbox-store.js';

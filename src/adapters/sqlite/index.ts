@@ -7,3 +7,14 @@ export type { SqliteEventStoreOptions } from './sqlite-event-store.js';
 export { migrateSqlite } from './sqlite-migrations.js';
 export { SqliteSnapshotStore } from './sqlite-snapshot-store.js';
 export { SqliteSchemaStorage } from './sqlite-schema-storage.js';
+export type { SqliteTransaction } from './sqlite-event-store.js';
+export {
+  sqliteSubscriptionStorage,
+  migrateSqliteSubscriptionTables,
+  sqliteSubscriptionMigrations,
+  SQLITE_SUBSCRIPTIONS_COMPONENT,
+} from './sqlite-subscription-storage.js';
+export { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
+export { SqliteParkedEventStore } from './sqlite-parked-event-store.js';
+export { SqliteLeaseStore } from './sqlite-lease-store.js';
+export { SqliteInboxStore } from './sqlite-inbox-store.js';

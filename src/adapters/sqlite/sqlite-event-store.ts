@@ -257,7 +257,9 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
       return Promise.reject(unavailable('begin a transaction', error));
     }
     const tx = new SqliteStoreTransaction(this.maxEventBytes, connection);
-    return work(tx).then(
+    // Called from an async function: whatever `work` throws, even synchronously, rolls back.
+    const running = (async () => work(tx))();
+    return running.then(
       (result) => {
         tx.end();
         try {
