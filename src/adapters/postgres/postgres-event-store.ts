@@ -23,6 +23,7 @@ import {
   streamNames,
   Deleted,
   type DeletedFlag,
+  type PlannedRow,
   type StoredEventRef,
   type StreamState,
 } from '../../store/append-plan.js';
@@ -435,36 +436,11 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     if (typeof expected !== 'number' && expected !== 'no_stream') return undefined;
     const first = typeof expected === 'number' ? expected + 1 : 0;
     const n = append.events.length;
-    const ids = new Array<string>(n);
-    const streams = new Array<string>(n);
-    const revisions = new Array<number>(n);
-    const types = new Array<string>(n);
-    const data = new Array<string>(n);
-    const metadata = new Array<string>(n);
-    const versions = new Array<number>(n);
-    append.events.forEach((e, i) => {
-      ids[i] = e.id;
-      streams[i] = append.stream;
-      revisions[i] = first + i;
-      types[i] = e.type;
-      data[i] = e.data;
-      metadata[i] = e.metadata;
-      versions[i] = e.schemaVersion;
-    });
+    const columns = eventColumns(
+      append.events.map((event, i) => ({ stream: append.stream, revision: first + i, event })),
+    );
     const last = first + n - 1;
-    const values: unknown[] = [
-      n,
-      ids,
-      streams,
-      revisions,
-      types,
-      data,
-      metadata,
-      versions,
-      new Date(this.clock.now()),
-      last,
-      append.stream,
-    ];
+    const values: unknown[] = [n, ...columns, new Date(this.clock.now()), last, append.stream];
     let statement = this.sql.fastAppendNew;
     if (typeof expected === 'number') {
       statement = this.sql.fastAppendExisting;
@@ -524,22 +500,7 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
 
     const written = [...plan.streams.keys()].sort();
     const n = plan.rows.length;
-    const eventIds = new Array<string>(n);
-    const eventStreams = new Array<string>(n);
-    const revisions = new Array<number>(n);
-    const types = new Array<string>(n);
-    const data = new Array<string>(n);
-    const metadata = new Array<string>(n);
-    const versions = new Array<number>(n);
-    plan.rows.forEach((row, i) => {
-      eventIds[i] = row.event.id;
-      eventStreams[i] = row.stream;
-      revisions[i] = row.revision;
-      types[i] = row.event.type;
-      data[i] = row.event.data;
-      metadata[i] = row.event.metadata;
-      versions[i] = row.event.schemaVersion;
-    });
+    const columns = eventColumns(plan.rows);
     const recordedAt = new Date(this.clock.now());
     // Streams first. One that did not exist when locked may have been created since: by
     // another append (the event insert then fails on (stream, revision)) or as a tombstone
@@ -552,17 +513,7 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     // Positions last: from here to COMMIT this transaction holds the counter row, so
     // transactions commit in position order (see docs/postgres-ordering.md).
     const insert = client.query<[string]>(
-      arrayQuery(this.sql.insertEvents, [
-        n,
-        eventIds,
-        eventStreams,
-        revisions,
-        types,
-        data,
-        metadata,
-        versions,
-        recordedAt,
-      ]),
+      arrayQuery(this.sql.insertEvents, [n, ...columns, recordedAt]),
     );
     let base: number;
     if (this.beforeCommit && frame === OWN_TRANSACTION) {
@@ -829,6 +780,28 @@ function statements(schema: string, channel: string | undefined) {
 /** A named statement whose rows come back as arrays (cheaper than one object per row). */
 function arrayQuery(query: Statement, values: unknown[]): QueryArrayConfig {
   return { name: query.name, text: query.text, values, rowMode: 'array' };
+}
+
+/** The events' columns as arrays, for one INSERT over `unnest`. */
+function eventColumns(rows: readonly PlannedRow[]): unknown[][] {
+  const n = rows.length;
+  const ids = new Array<string>(n);
+  const streams = new Array<string>(n);
+  const revisions = new Array<number>(n);
+  const types = new Array<string>(n);
+  const data = new Array<string>(n);
+  const metadata = new Array<string>(n);
+  const versions = new Array<number>(n);
+  rows.forEach((row, i) => {
+    ids[i] = row.event.id;
+    streams[i] = row.stream;
+    revisions[i] = row.revision;
+    types[i] = row.event.type;
+    data[i] = row.event.data;
+    metadata[i] = row.event.metadata;
+    versions[i] = row.event.schemaVersion;
+  });
+  return [ids, streams, revisions, types, data, metadata, versions];
 }
 
 function toEvent(row: EventRow): RecordedEvent {
