@@ -309,6 +309,16 @@ export abstract class BaseEventStore<
     return results;
   }
 
+  /**
+   * Runs `work` while none of this store's appends, deletes or transactions is writing. For
+   * Causeway components that write to the store's own database outside its transactions
+   * (snapshots and schema storage on SQLite), so they never meet a busy database file.
+   */
+  async withWriteLock<T>(work: () => T | Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.exclusive(async () => work());
+  }
+
   /** Runs a write holding the write lock, when the adapter has one. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     return this.writeLock ? this.writeLock.run(work) : work();

@@ -55,7 +55,11 @@ export class SqliteSchemaStorage implements SchemaStorage {
     compatibility: CompatibilityMode | undefined,
   ) => boolean;
 
-  private constructor(private readonly database: Database.Database) {
+  private constructor(
+    private readonly database: Database.Database,
+    /** Runs a write; with an event store, under its write lock (see `withWriteLock`). */
+    private readonly write: <T>(work: () => T) => Promise<T>,
+  ) {
     this.statements = {
       list: database.prepare<[], SchemaRow>(
         'SELECT type, version, schema, registered_at FROM causeway_event_schemas',
@@ -100,7 +104,12 @@ export class SqliteSchemaStorage implements SchemaStorage {
     const database = source instanceof SqliteEventStore ? source.database : source;
     if (!database.open) throw new StoreClosedError();
     migrateSqlite(database, COMPONENT, migrations);
-    return new SqliteSchemaStorage(database);
+    return new SqliteSchemaStorage(
+      database,
+      source instanceof SqliteEventStore
+        ? (work) => source.withWriteLock(work)
+        : (work) => new Promise((resolve) => resolve(work())),
+    );
   }
 
   listSchemas(): Promise<SchemaRecord[]> {
@@ -118,7 +127,7 @@ export class SqliteSchemaStorage implements SchemaStorage {
   }
 
   insertSchema(record: SchemaRecord, compatibility?: CompatibilityMode): Promise<boolean> {
-    return new Promise((resolve) => {
+    return this.write(() => {
       const row: SchemaRow = {
         type: record.type,
         version: record.version,
@@ -126,7 +135,7 @@ export class SqliteSchemaStorage implements SchemaStorage {
         registered_at: record.registeredAt.getTime(),
       };
       this.assertOpen();
-      resolve(this.insert(row, compatibility));
+      return this.insert(row, compatibility);
     });
   }
 
@@ -139,10 +148,9 @@ export class SqliteSchemaStorage implements SchemaStorage {
   }
 
   setCompatibility(type: string, mode: CompatibilityMode): Promise<void> {
-    return new Promise((resolve) => {
+    return this.write(() => {
       this.assertOpen();
       this.statements.setMode.run(type, mode);
-      resolve();
     });
   }
 

@@ -33,6 +33,32 @@ describe('SqliteSnapshotStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('waits for a transaction in progress instead of meeting a busy file', async () => {
+    const snapshots = SqliteSnapshotStore.open(events);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inTransaction!: () => void;
+    const started = new Promise<void>((resolve) => (inTransaction = resolve));
+    const tx = events.transaction(async (t) => {
+      await t.append('held-1', [{ type: 'held', data: null }]);
+      inTransaction();
+      await held;
+    });
+    await started;
+    const order: string[] = [];
+    const save = snapshots
+      .save('order-1', { revision: 0, stateVersion: 'v1', state: { n: 1 }, takenAt: new Date(0) })
+      .then(() => order.push('saved'));
+    // The save is queued behind the transaction: it must not have run (or failed) yet.
+    await Promise.resolve();
+    order.push('releasing');
+    release();
+    await tx;
+    await save;
+    expect(order).toEqual(['releasing', 'saved']);
+    expect(await snapshots.load('order-1', 'v1')).toMatchObject({ revision: 0, state: { n: 1 } });
+  });
+
   it('keeps its table in the event store file, migrated as its own component', () => {
     SqliteSnapshotStore.open(events);
     SqliteSnapshotStore.open(events);

@@ -62,7 +62,11 @@ type Row = { revision: number; state: string; taken_at: number };
 export class SqliteSnapshotStore implements SnapshotStore {
   private readonly statements;
 
-  private constructor(private readonly database: Database.Database) {
+  private constructor(
+    private readonly database: Database.Database,
+    /** Runs a write; with an event store, under its write lock (see `withWriteLock`). */
+    private readonly write: <T>(work: () => T) => Promise<T>,
+  ) {
     this.statements = {
       load: database.prepare<[string, string], Row>(
         `SELECT revision, state, taken_at FROM causeway_snapshots
@@ -90,7 +94,12 @@ export class SqliteSnapshotStore implements SnapshotStore {
     const database = source instanceof SqliteEventStore ? source.database : source;
     if (!database.open) throw new StoreClosedError();
     migrateSqlite(database, COMPONENT, migrations);
-    return new SqliteSnapshotStore(database);
+    return new SqliteSnapshotStore(
+      database,
+      source instanceof SqliteEventStore
+        ? (work) => source.withWriteLock(work)
+        : (work) => new Promise((resolve) => resolve(work())),
+    );
   }
 
   load<S = unknown>(stream: string, stateVersion: string): Promise<Snapshot<S> | undefined> {
@@ -112,20 +121,18 @@ export class SqliteSnapshotStore implements SnapshotStore {
   }
 
   save(stream: string, snapshot: Snapshot): Promise<void> {
-    return new Promise((resolve) => {
+    return this.write(() => {
       const s = prepareSnapshot(stream, snapshot);
       this.assertOpen();
       this.statements.save.run(s.stream, s.stateVersion, s.revision, s.state, s.takenAt);
-      resolve();
     });
   }
 
   delete(stream: string): Promise<void> {
-    return new Promise((resolve) => {
+    return this.write(() => {
       assertStreamName(stream);
       this.assertOpen();
       this.statements.delete.run(stream);
-      resolve();
     });
   }
 
