@@ -7,7 +7,7 @@ import type { BenchmarkEntry } from './lib/benchmark.js';
 /**
  * Every benchmark, by the name given on the command line. To add one, write
  * `bench/<name>.ts` exporting `run(argv)` (see `lib/benchmark.ts`) and add an entry here.
- * Still to come: `projections`, `saga`, `nexmark`.
+ * Still to come: `saga`, `nexmark`.
  */
 const benchmarks: Record<string, BenchmarkEntry> = {
   store: {
@@ -19,6 +19,11 @@ const benchmarks: Record<string, BenchmarkEntry> = {
     summary:
       'command handling: aggregate loads with and without snapshots, contention (--adapter sqlite|postgres, --runs N)',
     load: () => import('./commands.js'),
+  },
+  projections: {
+    summary:
+      'projections: catch-up of an async SQL projection vs a raw read, live append-to-handler latency at 1,000 events/s (--adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
+    load: () => import('./projections.js'),
   },
 };
 

@@ -59,3 +59,4 @@ export type { OpenEventStoreOptions } from './open-event-store.js';
 export * from './domain/index.js';
 export * from './schema/index.js';
 export * from './subscriptions/index.js';
+export * from './projections/index.js';

@@ -141,19 +141,24 @@ export class ProjectionStoppedError extends CausewayError {
   }
 }
 
-/** A projection did not reach the position waited for within the timeout. */
+/**
+ * A projection did not get where a caller waited for it to (a position, for read-your-writes;
+ * or the end of a rebuild) within the timeout.
+ */
 export class ProjectionWaitTimeoutError extends CausewayError {
   constructor(
     readonly projection: string,
-    /** The position waited for. */
-    readonly position: number,
+    /** The position waited for; undefined when waiting for a rebuild to switch in. */
+    readonly position: number | undefined,
     /** Where the projection's serving read model was when the wait ended. */
     readonly reached: number,
     readonly timeoutMs: number,
   ) {
     super(
       ProjectionErrorCode.PROJECTION_WAIT_TIMEOUT,
-      `Projection "${projection}" did not reach position ${position} within ${timeoutMs} ms (it is at ${reached})`,
+      position === undefined
+        ? `Projection "${projection}" did not finish its rebuild within ${timeoutMs} ms (its serving read model is at position ${reached})`
+        : `Projection "${projection}" did not reach position ${position} within ${timeoutMs} ms (it is at ${reached})`,
     );
   }
 }

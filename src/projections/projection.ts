@@ -17,8 +17,6 @@ export interface ApplyContext {
   projection: string;
   /** The version being built or maintained (an old and a new one may run side by side). */
   version: number;
-  /** `'inline'` inside an append's transaction; `'async'` in a subscription's. */
-  mode: ProjectionMode;
   /** 1 on the first try of this event, then 2, 3... (async mode; always 1 inline). */
   attempt: number;
   /** Aborted when the call timed out or the projection is stopping: stop work then. */
@@ -63,9 +61,10 @@ export interface ProjectionDefinition<RM> {
   readonly streamPrefix?: string;
   /**
    * Creates the read model's tables or collections (named with `rm.table(...)`), inside a
-   * transaction: if it throws, nothing it created is kept.
+   * transaction: if it throws (or rejects), nothing it created is kept. What it returns is
+   * awaited, then ignored.
    */
-  setup(readModel: RM): void | Promise<void>;
+  setup(readModel: RM): unknown;
   /**
    * Applies one event to the read model, inside the transaction that also records the
    * projection's progress (or, inline, the append). Return nothing. In async mode a
@@ -93,20 +92,28 @@ const TABLE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
  *
  * @throws {InvalidArgumentError} naming the first bad field.
  */
-export function defineProjection<RM>(definition: ProjectionDefinition<RM>): ProjectionDefinition<RM> {
+export function defineProjection<RM>(
+  definition: ProjectionDefinition<RM>,
+): ProjectionDefinition<RM> {
   checkDefinition(definition);
   return definition;
 }
 
 /** Throws unless `definition` is a usable projection definition. */
-export function checkDefinition(definition: unknown): asserts definition is ProjectionDefinition<unknown> {
+export function checkDefinition(
+  definition: unknown,
+): asserts definition is ProjectionDefinition<unknown> {
   if (typeof definition !== 'object' || definition === null)
     throw new InvalidArgumentError(
       'projection',
       'must be an object { name, version, handles, setup, apply }',
     );
   const d = definition as Partial<ProjectionDefinition<unknown>>;
-  if (typeof d.name !== 'string' || d.name.length > MAX_PROJECTION_NAME_LENGTH || !NAME.test(d.name))
+  if (
+    typeof d.name !== 'string' ||
+    d.name.length > MAX_PROJECTION_NAME_LENGTH ||
+    !NAME.test(d.name)
+  )
     throw new InvalidArgumentError(
       'projection.name',
       `${JSON.stringify(d.name) ?? String(d.name)} must be lowercase letters and digits in dash-separated words (order-totals), at most ${MAX_PROJECTION_NAME_LENGTH} characters`,
@@ -135,9 +142,15 @@ export function checkDefinition(definition: unknown): asserts definition is Proj
       `${where}: must be a non-empty array of event types`,
     );
   if (d.streamPrefix !== undefined && (typeof d.streamPrefix !== 'string' || d.streamPrefix === ''))
-    throw new InvalidArgumentError('projection.streamPrefix', `${where}: must be a non-empty string`);
+    throw new InvalidArgumentError(
+      'projection.streamPrefix',
+      `${where}: must be a non-empty string`,
+    );
   if (typeof d.setup !== 'function')
-    throw new InvalidArgumentError('projection.setup', `${where}: must be a function (readModel) => void`);
+    throw new InvalidArgumentError(
+      'projection.setup',
+      `${where}: must be a function (readModel) => void`,
+    );
   if (typeof d.apply !== 'function')
     throw new InvalidArgumentError(
       'projection.apply',
@@ -196,6 +209,17 @@ export function buildTableName(build: ProjectionBuild, table?: string): string {
 export function belongsToBuild(build: ProjectionBuild, physical: string): boolean {
   const namespace = buildNamespace(build);
   return physical === namespace || physical.startsWith(`${namespace}__`);
+}
+
+/** The prefix shared by the tables of every build of projection `name` (`order_totals_v`). */
+export function projectionTablePrefix(name: string): string {
+  return `${name.replace(/-/g, '_')}_v`;
+}
+
+/** Whether `table` is a table (or collection) name of some build of projection `name`. */
+export function isProjectionTable(name: string, table: string): boolean {
+  const prefix = projectionTablePrefix(name);
+  return table.startsWith(prefix) && /^\d+(r\d+)?(__.+)?$/.test(table.slice(prefix.length));
 }
 
 /** Whether a projection handles `event` (its types and stream prefix). */

@@ -23,3 +23,8 @@ export { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
 export { PostgresParkedEventStore } from './postgres-parked-event-store.js';
 export { PostgresLeaseStore } from './postgres-lease-store.js';
 export { PostgresInboxStore } from './postgres-inbox-store.js';
+export {
+  postgresProjectionStore,
+  migratePostgresProjectionTables,
+} from './postgres-projection-store.js';
+export type { PostgresReadModel } from './postgres-read-model.js';

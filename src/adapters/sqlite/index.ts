@@ -18,3 +18,5 @@ export { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
 export { SqliteParkedEventStore } from './sqlite-parked-event-store.js';
 export { SqliteLeaseStore } from './sqlite-lease-store.js';
 export { SqliteInboxStore } from './sqlite-inbox-store.js';
+export { sqliteProjectionStore, migrateSqliteProjectionTables } from './sqlite-projection-store.js';
+export type { SqliteReadModel } from './sqlite-read-model.js';

@@ -1,0 +1,305 @@
+import type Database from 'better-sqlite3';
+import type { RecordedEvent } from '../../core/envelope.js';
+import { InvalidArgumentError, StoreClosedError } from '../../core/errors.js';
+import {
+  belongsToBuild,
+  buildTableName,
+  isProjectionTable,
+  projectionTablePrefix,
+  type ProjectionBuild,
+  type ProjectionMode,
+} from '../../projections/projection.js';
+import type {
+  BuildStatus,
+  ProjectionRecord,
+  ProjectionStore,
+} from '../../projections/projection-store.js';
+import type { Migration } from '../../store/migrations.js';
+import type { SubscriptionStorage } from '../../subscriptions/subscription-storage.js';
+import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import type { SqliteReadModel } from './sqlite-read-model.js';
+import { sqliteSubscriptionStorage } from './sqlite-subscription-storage.js';
+
+/** The name under which the projection registry records its schema version. */
+export const SQLITE_PROJECTIONS_COMPONENT = 'projections';
+
+/** The projection registry, version by version. Never edit a published step: add one. */
+export const sqliteProjectionMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'projection builds',
+    statements: [
+      `CREATE TABLE causeway_projections (
+         name TEXT NOT NULL,
+         version INTEGER NOT NULL,
+         build INTEGER NOT NULL,
+         mode TEXT NOT NULL,
+         status TEXT NOT NULL,
+         frozen_at INTEGER,
+         created_at INTEGER NOT NULL,
+         switched_at INTEGER,
+         PRIMARY KEY (name, version, build)
+       ) WITHOUT ROWID`,
+    ],
+  },
+];
+
+interface RecordRow {
+  name: string;
+  version: number;
+  build: number;
+  mode: ProjectionMode;
+  status: BuildStatus;
+  frozen_at: number | null;
+  created_at: number;
+  switched_at: number | null;
+}
+
+type EventRow = [number, string, string, number, string, string, string, number, number];
+
+const RECORD_COLUMNS = 'name, version, build, mode, status, frozen_at, created_at, switched_at';
+const EVENT_COLUMNS =
+  'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+
+function prepare(db: Database.Database) {
+  return {
+    all: db.prepare<[], RecordRow>(
+      `SELECT ${RECORD_COLUMNS} FROM causeway_projections ORDER BY name, version, build`,
+    ),
+    named: db.prepare<[string], RecordRow>(
+      `SELECT ${RECORD_COLUMNS} FROM causeway_projections
+       WHERE name IN (SELECT value FROM json_each(?)) ORDER BY name, version, build`,
+    ),
+    put: db.prepare(
+      `INSERT INTO causeway_projections (${RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (name, version, build) DO UPDATE SET mode = excluded.mode,
+         status = excluded.status, frozen_at = excluded.frozen_at,
+         created_at = excluded.created_at, switched_at = excluded.switched_at`,
+    ),
+    delete: db.prepare<[string, number, number]>(
+      'DELETE FROM causeway_projections WHERE name = ? AND version = ? AND build = ?',
+    ),
+    head: db.prepare<[], { head: number }>(
+      'SELECT coalesce(max(position), 0) AS head FROM causeway_events',
+    ),
+    after: db
+      .prepare<[number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE position > ? ORDER BY position`,
+      )
+      .raw(true),
+    tables: db.prepare<[number, string], { name: string; type: string }>(
+      `SELECT name, type FROM sqlite_master
+       WHERE type IN ('table', 'view') AND substr(name, 1, ?) = ? ORDER BY name`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * Projections over a {@link SqliteEventStore}: read models are SQL tables in the store's file
+ * ({@link SqliteReadModel}), beside the projection registry (`causeway_projections`) and the
+ * subscription tables. Inline projections write in the append's transaction, async ones in
+ * their subscription's, with the checkpoint.
+ */
+class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, SqliteReadModel> {
+  private readonly prepared = new WeakMap<Database.Database, Statements>();
+  private readonly userStatements = new WeakMap<
+    Database.Database,
+    Map<string, Database.Statement>
+  >();
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    readonly storage: SubscriptionStorage<SqliteTransaction>,
+  ) {}
+
+  listBuilds(name?: string): Promise<ProjectionRecord[]> {
+    return new Promise((resolve) => {
+      const s = this.reading();
+      const rows = name === undefined ? s.all.all() : s.named.all(JSON.stringify([name]));
+      resolve(rows.map(toRecord));
+    });
+  }
+
+  buildsIn(tx: SqliteTransaction, names: readonly string[]): Promise<ProjectionRecord[]> {
+    return new Promise((resolve) => {
+      resolve(this.in(tx).named.all(JSON.stringify(names)).map(toRecord));
+    });
+  }
+
+  putBuild(tx: SqliteTransaction, r: ProjectionRecord): Promise<void> {
+    return new Promise((resolve) => {
+      this.in(tx).put.run(
+        r.name,
+        r.version,
+        r.build,
+        r.mode,
+        r.status,
+        r.frozenAt,
+        r.createdAt.getTime(),
+        r.switchedAt?.getTime() ?? null,
+      );
+      resolve();
+    });
+  }
+
+  deleteBuild(tx: SqliteTransaction, build: ProjectionBuild): Promise<void> {
+    return new Promise((resolve) => {
+      this.in(tx).delete.run(build.name, build.version, build.build);
+      resolve();
+    });
+  }
+
+  lockLog(tx: SqliteTransaction): Promise<number> {
+    // The transaction began IMMEDIATE: it holds the file's write lock until it ends.
+    return new Promise((resolve) => resolve(this.in(tx).head.get()?.head ?? 0));
+  }
+
+  bind(tx: SqliteTransaction, build: ProjectionBuild): SqliteReadModel {
+    return this.handle(tx.database, build);
+  }
+
+  async read<T>(
+    build: ProjectionBuild,
+    query: (readModel: SqliteReadModel) => T | Promise<T>,
+  ): Promise<T> {
+    if (this.store.isClosed) throw new StoreClosedError();
+    return query(this.handle(this.store.database, build));
+  }
+
+  drop(tx: SqliteTransaction, build: ProjectionBuild): Promise<void> {
+    return new Promise((resolve) => {
+      const prefix = projectionTablePrefix(build.name);
+      for (const { name, type } of this.in(tx).tables.all(prefix.length, prefix)) {
+        if (!belongsToBuild(build, name)) continue;
+        tx.database.exec(`DROP ${type === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS "${name}"`);
+      }
+      resolve();
+    });
+  }
+
+  tables(name: string): Promise<string[]> {
+    return new Promise((resolve) => {
+      const prefix = projectionTablePrefix(name);
+      resolve(
+        this.reading()
+          .tables.all(prefix.length, prefix)
+          .map((r) => r.name)
+          .filter((t) => isProjectionTable(name, t)),
+      );
+    });
+  }
+
+  appended(tx: SqliteTransaction, after: number): Promise<RecordedEvent[]> {
+    // The transaction's own connection sees the events it appended before they commit.
+    return new Promise((resolve) => resolve(this.in(tx).after.all(after).map(toEvent)));
+  }
+
+  isMissingTable(error: unknown): boolean {
+    return error instanceof Error && /no such table/i.test(error.message);
+  }
+
+  private handle(database: Database.Database, build: ProjectionBuild): SqliteReadModel {
+    return {
+      version: build.version,
+      database,
+      table: (name?: string) => buildTableName(build, name),
+      prepare: <P extends unknown[], R>(sql: string) => {
+        let cache = this.userStatements.get(database);
+        if (!cache)
+          this.userStatements.set(database, (cache = new Map<string, Database.Statement>()));
+        let statement = cache.get(sql);
+        if (!statement) cache.set(sql, (statement = database.prepare(sql)));
+        return statement as Database.Statement<P, R>;
+      },
+    };
+  }
+
+  private reading(): Statements {
+    if (this.store.isClosed || !this.store.database.open) throw new StoreClosedError();
+    return this.on(this.store.database);
+  }
+
+  private in(tx: SqliteTransaction): Statements {
+    if (!tx.active)
+      throw new InvalidArgumentError('tx', 'the transaction has already committed or rolled back');
+    return this.on(tx.database);
+  }
+
+  private on(db: Database.Database): Statements {
+    let statements = this.prepared.get(db);
+    if (!statements) {
+      statements = prepare(db);
+      this.prepared.set(db, statements);
+    }
+    return statements;
+  }
+}
+
+/**
+ * Creates or migrates the projection registry in the store's file, in a transaction of the
+ * store.
+ *
+ * @throws {SchemaTooNewError} when a newer Causeway migrated it.
+ */
+export async function migrateSqliteProjectionTables(store: SqliteEventStore): Promise<void> {
+  await store.transaction((tx) => {
+    migrateSqlite(tx.database, SQLITE_PROJECTIONS_COMPONENT, sqliteProjectionMigrations);
+    return Promise.resolve();
+  });
+}
+
+/**
+ * Projections over a SQLite store: SQL read models in the store's file, written in the same
+ * transactions as the events (inline) or the checkpoints (async). Migrates the projection and
+ * subscription tables first; pass `storage` to share subscription storage already made.
+ *
+ * @example
+ * ```ts
+ * import { SqliteEventStore, sqliteProjectionStore } from 'causeway/sqlite';
+ * import { Projector } from 'causeway';
+ *
+ * const store = SqliteEventStore.open('./data/events.db');
+ * const projector = new Projector({ store: await sqliteProjectionStore(store), projections: [totals] });
+ * await projector.start();
+ * ```
+ */
+export async function sqliteProjectionStore(
+  store: SqliteEventStore,
+  options: { storage?: SubscriptionStorage<SqliteTransaction> } = {},
+): Promise<ProjectionStore<SqliteTransaction, SqliteReadModel>> {
+  const storage = options.storage ?? (await sqliteSubscriptionStorage(store));
+  if (storage.store !== store)
+    throw new InvalidArgumentError('storage', 'must be subscription storage of the same store');
+  await migrateSqliteProjectionTables(store);
+  return new SqliteProjectionStore(store, storage);
+}
+
+function toRecord(r: RecordRow): ProjectionRecord {
+  return {
+    name: r.name,
+    version: r.version,
+    build: r.build,
+    mode: r.mode,
+    status: r.status,
+    frozenAt: r.frozen_at,
+    createdAt: new Date(r.created_at),
+    switchedAt: r.switched_at === null ? null : new Date(r.switched_at),
+  };
+}
+
+function toEvent(r: EventRow): RecordedEvent {
+  return {
+    id: r[1],
+    type: r[4],
+    stream: r[2],
+    revision: r[3],
+    position: r[0],
+    data: JSON.parse(r[5]) as unknown,
+    metadata: JSON.parse(r[6]) as RecordedEvent['metadata'],
+    schemaVersion: r[7],
+    recordedAt: new Date(r[8]),
+  };
+}

@@ -1,0 +1,47 @@
+/** Projections: read models kept inline or by subscriptions, rebuilds, status, read-your-writes. */
+export {
+  MAX_PROJECTION_NAME_LENGTH,
+  MAX_PROJECTION_VERSION,
+  MAX_TABLE_NAME_LENGTH,
+  buildNamespace,
+  buildSubscriptionName,
+  buildTableName,
+  defineProjection,
+} from './projection.js';
+export type {
+  ApplyContext,
+  ProjectionBuild,
+  ProjectionDefinition,
+  ProjectionMode,
+} from './projection.js';
+export { Projector } from './projector.js';
+export type { ProjectorOptions, QueryOptions } from './projector.js';
+export type { ProjectionSubscriptionOptions } from './projection-runtime.js';
+export { InlineProjections } from './inline-projections.js';
+export type {
+  ProjectionLag,
+  ProjectionState,
+  ProjectionStatus,
+  QueryResult,
+  RebuildStatus,
+} from './projection-status.js';
+export type {
+  AppendedEvents,
+  BuildStatus,
+  ProjectionRecord,
+  ProjectionStore,
+} from './projection-store.js';
+export type { DocumentCollection, DocumentReadModel } from './document-read-model.js';
+export { memoryProjectionStore } from './memory-projection-store.js';
+export {
+  DuplicateProjectionError,
+  ProjectionApplyError,
+  ProjectionErrorCode,
+  ProjectionModeConflictError,
+  ProjectionNotReadyError,
+  ProjectionOutdatedError,
+  ProjectionSetupError,
+  ProjectionStoppedError,
+  ProjectionWaitTimeoutError,
+  UnknownProjectionError,
+} from './projection-errors.js';

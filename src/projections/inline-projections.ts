@@ -1,0 +1,230 @@
+import type { EventInput, RecordedEvent } from '../core/envelope.js';
+import { newId } from '../core/ids.js';
+import type {
+  AppendOptions,
+  AppendRequest,
+  AppendResult,
+  CommitListener,
+  DeleteStreamOptions,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoreTransaction,
+  StreamInfo,
+  StreamMetadata,
+  TransactionalEventStore,
+} from '../store/event-store.js';
+import { applyInline } from './apply-inline.js';
+import { handlesEvent, type ProjectionDefinition } from './projection.js';
+import type { ProjectionRuntime } from './projection-runtime.js';
+import type { ProjectionRecord, ProjectionStore } from './projection-store.js';
+
+/** The builds one transaction applies inline, found at its first append. */
+interface InlineState<RM> {
+  /** The last position committed before the transaction, then the last it appended. */
+  after: number;
+  targets: { record: ProjectionRecord; definition: ProjectionDefinition<RM> }[];
+}
+
+/**
+ * The event store as seen through a projector (`projector.store`): every append, and every
+ * append made with `tx.append` in its `transaction()`, also applies the inline projections to
+ * the appended events, in the same transaction. Reads, watching and the rest go to the store
+ * unchanged.
+ *
+ * The trade-off of inline projections: the read model is never behind the log, but a
+ * projection that fails (throws, times out, returns something else than nothing) fails the
+ * append, which is rolled back with a `ProjectionApplyError`; and an append holds the store's
+ * write lock (SQLite) or commit-order lock (PostgreSQL) while the projections run. Every
+ * writer of the store must append through a projector that defines its inline projections;
+ * an append made on the store directly is not applied.
+ *
+ * @example
+ * ```ts
+ * const projector = new Projector({ store: await sqliteProjectionStore(store), projections: [totals] });
+ * await projector.start();
+ * const { position } = await projector.store.append('order-42', [placed]);
+ * ```
+ */
+export class InlineProjections<
+  Tx extends StoreTransaction,
+  RM,
+> implements TransactionalEventStore<Tx> {
+  constructor(
+    private readonly inner: TransactionalEventStore<Tx>,
+    private readonly projections: ProjectionStore<Tx, RM>,
+    private readonly runtimes: readonly ProjectionRuntime<Tx, RM>[],
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** True once the underlying store is closed. */
+  get isClosed(): boolean {
+    return this.inner.isClosed;
+  }
+
+  /** {@link EventStore.append}, with the inline projections applied in its transaction. */
+  append(
+    stream: string,
+    events: readonly EventInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    if (!this.hasInline()) return this.inner.append(stream, events, options);
+    return this.inner.transaction((tx) => this.wrap(tx).append(stream, events, options));
+  }
+
+  /** {@link EventStore.appendMany}, with the inline projections applied in its transaction. */
+  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (!this.hasInline()) return this.inner.appendMany(requests);
+    return this.inner.transaction((tx) => this.wrap(tx).appendMany(requests));
+  }
+
+  /**
+   * {@link EventStore.transaction}: appends made with `tx.append` / `tx.appendMany` are applied
+   * to the inline projections in the same transaction.
+   */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.inner.transaction((tx) => work(this.wrap(tx)));
+  }
+
+  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
+    return this.inner.readStream(stream, options);
+  }
+
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    return this.inner.readAll(options);
+  }
+
+  headPosition(): Promise<number> {
+    return this.inner.headPosition();
+  }
+
+  streamInfo(stream: string): Promise<StreamInfo> {
+    return this.inner.streamInfo(stream);
+  }
+
+  deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
+    return this.inner.deleteStream(stream, options);
+  }
+
+  setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
+    return this.inner.setStreamMetadata(stream, metadata);
+  }
+
+  watch(listener: CommitListener): () => void {
+    return this.inner.watch(listener);
+  }
+
+  /** Closes the underlying store (stop the projector first). */
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private hasInline(): boolean {
+    return this.runtimes.some((r) => r.mayApplyInline());
+  }
+
+  /** `tx`, with appends that apply the inline projections. */
+  private wrap(tx: Tx): Tx {
+    let state: InlineState<RM> | undefined;
+    const begin = async (): Promise<InlineState<RM>> => {
+      if (state) return state;
+      const after = await this.projections.lockLog(tx);
+      const records = await this.projections.buildsIn(
+        tx,
+        this.runtimes.map((r) => r.name),
+      );
+      const targets: InlineState<RM>['targets'] = [];
+      for (const runtime of this.runtimes) {
+        const target = await runtime.inlineTarget(tx, records, after);
+        if (target) targets.push(target);
+      }
+      state = { after, targets };
+      return state;
+    };
+    const appendAll = async (
+      requests: readonly AppendRequest[],
+      write: (withIds: AppendRequest[]) => Promise<AppendResult[]>,
+    ): Promise<AppendResult[]> => {
+      const current = await begin();
+      // Ids are given here, so the events can be told apart from stored ones by id.
+      const withIds = requests.map((r) => ({ ...r, events: withEventIds(r.events) }));
+      const results = await write(withIds);
+      if (current.targets.length === 0) return results;
+      const appended = await this.projections.appended(
+        tx,
+        current.after,
+        withIds.map((r, i) => ({
+          stream: r.stream,
+          events: r.events,
+          result: results[i] as AppendResult,
+        })),
+      );
+      for (const event of appended) {
+        if (event.position > current.after) current.after = event.position;
+        for (const { record, definition } of current.targets) {
+          if (!handlesEvent(definition, event)) continue;
+          await applyInline(
+            definition,
+            record,
+            event,
+            this.projections.bind(tx, record),
+            this.timeoutMs,
+          );
+        }
+      }
+      if (appended.length > 0) tx.onCommit(() => this.notifyAll());
+      return results;
+    };
+    const append = async (
+      stream: string,
+      events: readonly EventInput[],
+      options?: AppendOptions,
+    ) => {
+      const [result] = await appendAll(
+        [
+          {
+            stream,
+            events,
+            ...(options?.expectedRevision === undefined
+              ? {}
+              : { expectedRevision: options.expectedRevision }),
+          },
+        ],
+        async ([request]) => [await tx.append(stream, (request as AppendRequest).events, options)],
+      );
+      return result as AppendResult;
+    };
+    const appendMany = (requests: readonly AppendRequest[]) =>
+      Array.isArray(requests) && requests.every(isObject)
+        ? appendAll(requests, (withIds) => tx.appendMany(withIds))
+        : tx.appendMany(requests);
+    const bound = new Map<PropertyKey, unknown>();
+    return new Proxy(tx, {
+      get(target, property) {
+        if (property === 'append') return append;
+        if (property === 'appendMany') return appendMany;
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        let fn = bound.get(property);
+        if (!fn)
+          bound.set(property, (fn = (value as (...args: unknown[]) => unknown).bind(target)));
+        return fn;
+      },
+    });
+  }
+
+  private notifyAll(): void {
+    for (const runtime of this.runtimes) runtime.notify();
+  }
+}
+
+/** The events, each with an id (a new UUIDv7 where none was given). Bad input passes as is. */
+function withEventIds(events: readonly EventInput[]): readonly EventInput[] {
+  if (!Array.isArray(events)) return events;
+  return events.map((e: EventInput) =>
+    typeof e === 'object' && e !== null && e.id === undefined ? { ...e, id: newId() } : e,
+  );
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}

@@ -1,0 +1,927 @@
+import type { Clock } from '../core/clock.js';
+import type { RecordedEvent } from '../core/envelope.js';
+import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
+import { nack, type EventHandler } from '../subscriptions/event-handler.js';
+import { NonErrorThrownError } from '../subscriptions/subscription-errors.js';
+import type {
+  SubscriptionLogger,
+  SubscriptionOptions,
+} from '../subscriptions/subscription-options.js';
+import { Subscription, type SubscriptionStatus } from '../subscriptions/subscription.js';
+import { applyInline } from './apply-inline.js';
+import {
+  buildKey,
+  buildSubscriptionName,
+  type ProjectionBuild,
+  type ProjectionDefinition,
+  type ProjectionMode,
+} from './projection.js';
+import {
+  ProjectionModeConflictError,
+  ProjectionNotReadyError,
+  ProjectionOutdatedError,
+  ProjectionSetupError,
+  ProjectionStoppedError,
+  ProjectionWaitTimeoutError,
+} from './projection-errors.js';
+import type {
+  ProjectionLag,
+  ProjectionStatus,
+  QueryResult,
+  RebuildStatus,
+} from './projection-status.js';
+import type { ProjectionRecord, ProjectionStore } from './projection-store.js';
+
+/** Subscription settings a projector passes on to the subscriptions of its projections. */
+export type ProjectionSubscriptionOptions<Tx extends StoreTransaction> = Omit<
+  SubscriptionOptions<Tx>,
+  'name' | 'storage' | 'handler' | 'filter' | 'where' | 'from'
+>;
+
+/** What every runtime of a projector shares. */
+export interface RuntimeContext<Tx extends StoreTransaction, RM> {
+  store: ProjectionStore<Tx, RM>;
+  subscription: ProjectionSubscriptionOptions<Tx>;
+  /** Where events are read from (the store, or a wrapper of it that upcasts). */
+  source: EventStore;
+  clock: Clock;
+  retiredGraceMs: number;
+  inlineTimeoutMs: number;
+  pollIntervalMs: number;
+  logger: SubscriptionLogger | undefined;
+}
+
+/** A build this process runs with a subscription. */
+interface Run<Tx extends StoreTransaction, RM> {
+  record: ProjectionRecord;
+  definition: ProjectionDefinition<RM>;
+  subscription: Subscription<Tx>;
+  unlisten: () => void;
+}
+
+/** The mode of a definition (`'async'` unless it says otherwise). */
+export function modeOf(definition: ProjectionDefinition<unknown>): ProjectionMode {
+  return definition.mode ?? 'async';
+}
+
+/** The store filter that reads only what a definition handles. */
+export function filterOf(definition: ProjectionDefinition<unknown>): ReadAllFilter {
+  return definition.streamPrefix === undefined
+    ? { types: definition.handles }
+    : { types: definition.handles, streamPrefix: definition.streamPrefix };
+}
+
+function sameBuild(a: ProjectionBuild, b: ProjectionBuild): boolean {
+  return a.name === b.name && a.version === b.version && a.build === b.build;
+}
+
+function identity(record: ProjectionBuild): ProjectionBuild {
+  return { name: record.name, version: record.version, build: record.build };
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new NonErrorThrownError(value);
+}
+
+/**
+ * One projection in a projector: its definitions (the newest is the target; older ones may
+ * keep an old serving build up to date during a rebuild), the builds it runs here, and the
+ * logic of setting up, switching and dropping builds. Internal to the projector.
+ */
+export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
+  readonly target: ProjectionDefinition<RM>;
+  private records: ProjectionRecord[] = [];
+  private readonly runs = new Map<string, Run<Tx, RM>>();
+  private started = false;
+  private error: Error | undefined;
+  private readonly listeners = new Set<() => void>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private switching = false;
+  private switchAgain = false;
+  /** True from a switch's commit until the replaced build is dropped. */
+  private settling = false;
+  private readonly dropTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(
+    readonly name: string,
+    /** Definitions by version. */
+    readonly definitions: ReadonlyMap<number, ProjectionDefinition<RM>>,
+    private readonly ctx: RuntimeContext<Tx, RM>,
+  ) {
+    const newest = Math.max(...definitions.keys());
+    this.target = definitions.get(newest) as ProjectionDefinition<RM>;
+  }
+
+  /**
+   * Sets up what is missing (a first build, or a build of a new version), cleans up what is
+   * left over, and starts the subscriptions of the builds it runs. On failure it stops again,
+   * keeps the error for `status()`, and throws it.
+   */
+  start(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.started) return;
+      this.error = undefined;
+      try {
+        await this.prepare();
+        this.started = true;
+        await this.runBuilds();
+      } catch (thrown) {
+        const error = toError(thrown);
+        await this.halt();
+        this.error = error;
+        this.notify();
+        throw error;
+      }
+      this.notify();
+    });
+  }
+
+  /** Stops the subscriptions it runs. Inline builds stay maintained by appends. */
+  stop(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.halt();
+      this.notify();
+    });
+  }
+
+  /**
+   * Starts a new build of the newest version beside the serving one (a rebuild by hand), or
+   * returns the build already in progress.
+   */
+  rebuild(): Promise<ProjectionBuild> {
+    return this.exclusive(async () => {
+      if (!this.started)
+        throw new ProjectionStoppedError(this.name, 'start the projector before rebuilding');
+      const pending = this.pendingRun();
+      if (pending) return identity(pending.record);
+      const records = await this.ctx.store.listBuilds(this.name);
+      const build = nextBuild(records, this.name, this.target.version);
+      await this.createBuild(this.target, build, true);
+      this.records = await this.ctx.store.listBuilds(this.name);
+      const created = this.records.find((r) => sameBuild(r, build));
+      if (!created) throw new Error(`internal: build ${buildKey(build)} was not registered`);
+      await this.cleanUp();
+      await this.run(created, this.target);
+      this.notify();
+      return build;
+    });
+  }
+
+  /** Calls `listener` on every change of progress, state or builds, until unsubscribed. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The projection's status, read from the database and this process's subscriptions. */
+  async status(): Promise<ProjectionStatus> {
+    const { store } = this.ctx;
+    const records = await this.refresh();
+    const head = await store.storage.store.headPosition();
+    const serving = records.find((r) => r.status === 'serving');
+    const building = latestBuilding(records);
+    const position = serving ? await this.positionOf(serving, head) : 0;
+    const servingRun = serving && this.runs.get(buildKey(serving));
+    const servingError = servingRun?.subscription.status.error;
+    let rebuild: RebuildStatus | undefined;
+    if (building) {
+      const run = this.runs.get(buildKey(building));
+      const at = await this.positionOf(building, head);
+      rebuild = {
+        version: building.version,
+        build: building.build,
+        position: at,
+        lag: await this.lag(at, head),
+        parked: await store.storage.parked.count(buildSubscriptionName(building)),
+        error: run?.subscription.status.error,
+      };
+    }
+    const error = this.error ?? servingError;
+    return {
+      name: this.name,
+      mode: modeOf(this.target),
+      version: serving?.version,
+      build: serving?.build,
+      state: this.stateOf(serving, building, error),
+      position,
+      head,
+      lag: await this.lag(position, head),
+      parked:
+        serving && serving.mode === 'async'
+          ? await store.storage.parked.count(buildSubscriptionName(serving))
+          : 0,
+      error,
+      rebuild,
+    };
+  }
+
+  /**
+   * Runs `query` on the serving read model; with `minPosition`, once it has reached that
+   * position. The position returned is read before the data, so the data holds at least
+   * every event up to it.
+   */
+  async query<T>(
+    query: (readModel: RM) => T | Promise<T>,
+    options: { minPosition?: number; timeoutMs?: number } = {},
+  ): Promise<QueryResult<T>> {
+    const { store } = this.ctx;
+    if (options.minPosition !== undefined)
+      await this.waitFor(options.minPosition, options.timeoutMs);
+    for (let attempt = 1; ; attempt++) {
+      const records = await this.refresh();
+      const serving = records.find((r) => r.status === 'serving');
+      if (!serving) throw new ProjectionNotReadyError(this.name);
+      const position = await this.positionOf(serving);
+      try {
+        const data = await store.read(identity(serving), query);
+        return { data, position, version: serving.version };
+      } catch (error) {
+        // The build was retired and dropped between finding it and reading it: read the new one.
+        if (attempt === 1 && store.isMissingTable(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Resolves once the serving read model has reached `position`. Woken by the progress of the
+   * subscriptions this process runs and by the store's commit notifications; a serving build
+   * run by another process is looked at every `pollIntervalMs`.
+   *
+   * @throws {ProjectionWaitTimeoutError} after `timeoutMs` (default 30,000).
+   * @throws {ProjectionStoppedError} when the serving build's subscription here stops on an error.
+   */
+  waitFor(position: number, timeoutMs = 30_000): Promise<void> {
+    return this.waitUntil(
+      async () => {
+        const serving = this.records.find((r) => r.status === 'serving');
+        const reached = serving ? await this.positionOf(serving) : 0;
+        return { done: reached >= position, reached };
+      },
+      (reached) => new ProjectionWaitTimeoutError(this.name, position, reached, timeoutMs),
+      timeoutMs,
+    );
+  }
+
+  /**
+   * Resolves once no build that this process runs is pending (a rebuild has switched in).
+   *
+   * @throws {ProjectionWaitTimeoutError} after `timeoutMs` (default 30,000).
+   * @throws {ProjectionStoppedError} when the rebuild's subscription stops on an error.
+   */
+  switched(timeoutMs = 30_000): Promise<void> {
+    return this.waitUntil(
+      () => {
+        const pending = this.pendingRun();
+        const error = pending?.subscription.status.error;
+        if (error)
+          throw new ProjectionStoppedError(
+            this.name,
+            `its rebuild stopped: ${error.message}`,
+            error,
+          );
+        return Promise.resolve({ done: pending === undefined && !this.settling, reached: 0 });
+      },
+      () => {
+        const serving = this.records.find((r) => r.status === 'serving');
+        const run = serving && this.runs.get(buildKey(serving));
+        return new ProjectionWaitTimeoutError(
+          this.name,
+          undefined,
+          run?.subscription.status.position ?? 0,
+          timeoutMs,
+        );
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The subscriptions of the builds this process runs (serving and pending). */
+  subscriptions(): Subscription<Tx>[] {
+    return [...this.runs.values()].map((r) => r.subscription);
+  }
+
+  /** Asks for a switch attempt (after parked events of the pending build were handled). */
+  nudge(): void {
+    this.scheduleSwitch();
+  }
+
+  /**
+   * The builds an append must apply inline, as `tx` sees the registry: the serving build,
+   * when it is inline and maintained. A serving build of an older version that this process
+   * has no definition for is frozen at `after` (see {@link ProjectionRecord.frozenAt}).
+   *
+   * @throws {ProjectionOutdatedError} when the serving build is newer than this process knows.
+   */
+  async inlineTarget(
+    tx: Tx,
+    records: readonly ProjectionRecord[],
+    after: number,
+  ): Promise<{ record: ProjectionRecord; definition: ProjectionDefinition<RM> } | undefined> {
+    const serving = records.find((r) => r.name === this.name && r.status === 'serving');
+    if (!serving || serving.mode !== 'inline' || serving.frozenAt !== null) return undefined;
+    const definition = this.definitions.get(serving.version);
+    if (definition) {
+      if (modeOf(definition) !== 'inline')
+        throw new ProjectionModeConflictError(
+          this.name,
+          serving.version,
+          'inline',
+          modeOf(definition),
+        );
+      return { record: serving, definition };
+    }
+    if (serving.version > this.target.version)
+      throw new ProjectionOutdatedError(this.name, this.target.version, serving.version);
+    // An old version this process cannot maintain: it stops here, and says so.
+    await this.ctx.store.putBuild(tx, { ...serving, frozenAt: after });
+    return undefined;
+  }
+
+  /**
+   * Whether appends may have to apply this projection inline: it defines an inline version,
+   * or an inline build was serving when last looked at (it must then be maintained or frozen).
+   */
+  mayApplyInline(): boolean {
+    for (const definition of this.definitions.values())
+      if (modeOf(definition) === 'inline') return true;
+    return this.records.some((r) => r.status === 'serving' && r.mode === 'inline');
+  }
+
+  /** Tells waiters that inline read models moved (an append through the projector committed). */
+  notify(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  private async prepare(): Promise<void> {
+    const { store } = this.ctx;
+    const records = await store.listBuilds(this.name);
+    const serving = records.find((r) => r.status === 'serving');
+    if (serving && serving.version > this.target.version)
+      throw new ProjectionOutdatedError(this.name, this.target.version, serving.version);
+    for (const record of records) {
+      const definition = this.definitions.get(record.version);
+      if (record.status !== 'retired' && definition && modeOf(definition) !== record.mode)
+        throw new ProjectionModeConflictError(
+          this.name,
+          record.version,
+          record.mode,
+          modeOf(definition),
+        );
+    }
+    if (!serving || serving.version < this.target.version) {
+      if (!latestBuilding(records, this.target.version))
+        await this.createBuild(
+          this.target,
+          nextBuild(records, this.name, this.target.version),
+          false,
+        );
+    }
+    await this.cleanUp();
+    this.records = await store.listBuilds(this.name);
+  }
+
+  /**
+   * Registers `build` and runs the definition's `setup` for it, in one transaction: a setup
+   * that fails leaves nothing behind. It serves at once when nothing else does and there is
+   * nothing to catch up on (async builds catch up while serving); otherwise it is a build.
+   */
+  private async createBuild(
+    definition: ProjectionDefinition<RM>,
+    build: ProjectionBuild,
+    besideServing: boolean,
+  ): Promise<void> {
+    const { store, clock } = this.ctx;
+    const mode = modeOf(definition);
+    let inSetup = false;
+    try {
+      await store.storage.store.transaction(async (tx) => {
+        const head = await store.lockLog(tx);
+        const current = await store.buildsIn(tx, [this.name]);
+        // Another process may have set it (or another build of the version) up meanwhile.
+        if (current.some((r) => sameBuild(r, build))) return;
+        if (!besideServing && latestBuilding(current, build.version)) return;
+        const serving = current.find((r) => r.status === 'serving');
+        if (!besideServing && serving && serving.version >= build.version) return;
+        const status = !serving && (mode === 'async' || head === 0) ? 'serving' : 'building';
+        inSetup = true;
+        await definition.setup(store.bind(tx, build));
+        const now = new Date(clock.now());
+        await store.putBuild(tx, {
+          ...build,
+          mode,
+          status,
+          frozenAt: null,
+          createdAt: now,
+          switchedAt: status === 'serving' ? now : null,
+        });
+      });
+    } catch (error) {
+      if (inSetup) throw new ProjectionSetupError(this.name, build.version, error);
+      throw error;
+    }
+  }
+
+  /** Runs the serving build (when async and defined here) and the pending build. */
+  private async runBuilds(): Promise<void> {
+    const serving = this.records.find((r) => r.status === 'serving');
+    if (serving && serving.mode === 'async') {
+      const definition = this.definitions.get(serving.version);
+      if (definition) await this.run(serving, definition);
+    }
+    const pending = latestBuilding(this.records, this.target.version);
+    if (pending) await this.run(pending, this.target);
+  }
+
+  private async run(record: ProjectionRecord, definition: ProjectionDefinition<RM>): Promise<void> {
+    const { store } = this.ctx;
+    const subscription = new Subscription<Tx>({
+      ...this.ctx.subscription,
+      source: this.ctx.source,
+      name: buildSubscriptionName(record),
+      storage: store.storage,
+      filter: filterOf(definition),
+      from: 'start',
+      handler: this.handlerFor(record, definition),
+    });
+    const run: Run<Tx, RM> = { record, definition, subscription, unlisten: () => undefined };
+    run.unlisten = subscription.onStatus((status) => this.onRunStatus(run, status));
+    this.runs.set(buildKey(record), run);
+    await startSubscription(subscription);
+  }
+
+  private handlerFor(
+    record: ProjectionRecord,
+    definition: ProjectionDefinition<RM>,
+  ): EventHandler<Tx> {
+    const { store } = this.ctx;
+    // Whether the build is still current, looked up once per transaction (per batch).
+    const current = new WeakMap<object, boolean>();
+    return async (event, context) => {
+      let ok = current.get(context.tx);
+      if (ok === undefined) {
+        const records = await store.buildsIn(context.tx, [this.name]);
+        const mine = records.find((r) => sameBuild(r, record));
+        ok = mine !== undefined && mine.status !== 'retired';
+        current.set(context.tx, ok);
+      }
+      if (!ok)
+        return nack.stop(`build ${buildKey(record)} of projection "${this.name}" was retired`);
+      return definition.apply(event, store.bind(context.tx, record), {
+        projection: this.name,
+        version: record.version,
+        attempt: context.attempt,
+        signal: context.signal,
+      });
+    };
+  }
+
+  private onRunStatus(run: Run<Tx, RM>, status: SubscriptionStatus): void {
+    this.notify();
+    if (run.record.status === 'building' && status.state === 'live') this.scheduleSwitch();
+  }
+
+  private scheduleSwitch(): void {
+    if (this.switching) {
+      this.switchAgain = true;
+      return;
+    }
+    this.switching = true;
+    void (async () => {
+      try {
+        do {
+          this.switchAgain = false;
+          await this.exclusive(() => this.trySwitch());
+        } while (this.switchAgain);
+      } catch (error) {
+        this.ctx.logger?.warn(
+          { projection: this.name, err: error },
+          'projection switch failed; it is tried again when the rebuild moves on',
+        );
+      } finally {
+        this.switching = false;
+      }
+    })();
+  }
+
+  /** Switches the pending build in, once it has caught up and has nothing parked. */
+  private async trySwitch(): Promise<void> {
+    const pending = this.pendingRun();
+    if (!this.started || !pending || pending.subscription.status.state !== 'live') return;
+    const parked = await this.ctx.store.storage.parked.count(buildSubscriptionName(pending.record));
+    if (parked > 0) return;
+    if (modeOf(pending.definition) === 'inline') await this.switchInline(pending);
+    else await this.switchAsync(pending);
+  }
+
+  private async switchAsync(pending: Run<Tx, RM>): Promise<void> {
+    const { store } = this.ctx;
+    const records = await store.listBuilds(this.name);
+    const serving = records.find((r) => r.status === 'serving');
+    // Never switch to a read model behind the one serving: positions seen by readers only grow.
+    if (serving && pending.subscription.status.position < (await this.positionOf(serving))) return;
+    const switched = await this.commitSwitch(pending, () => Promise.resolve());
+    if (switched) await this.afterSwitch(pending);
+  }
+
+  /**
+   * An inline build takes over from inside the append path, so its subscription stops first;
+   * the events committed since it stopped are applied in the switching transaction, which holds
+   * back appends: the first append after it is applied to the new build inline.
+   */
+  private async switchInline(pending: Run<Tx, RM>): Promise<void> {
+    const { store, source, inlineTimeoutMs } = this.ctx;
+    await pending.subscription.stop();
+    const from = pending.subscription.status.position;
+    let switched = false;
+    try {
+      switched = await this.commitSwitch(pending, async (tx, head) => {
+        if (head <= from) return;
+        const readModel = store.bind(tx, pending.record);
+        for await (const event of source.readAll({
+          from: from + 1,
+          filter: filterOf(pending.definition),
+        })) {
+          if (event.position > head) break;
+          await applyInline(pending.definition, pending.record, event, readModel, inlineTimeoutMs);
+        }
+      });
+    } catch (error) {
+      this.ctx.logger?.warn(
+        { projection: this.name, err: error },
+        'switching to the rebuilt inline projection failed; the rebuild resumes',
+      );
+    }
+    if (switched) {
+      await this.afterSwitch(pending);
+      return;
+    }
+    if (this.started) await startSubscription(pending.subscription);
+  }
+
+  /** The switch itself: in one transaction holding back appends, the pending build serves. */
+  private async commitSwitch(
+    pending: Run<Tx, RM>,
+    catchUp: (tx: Tx, head: number) => Promise<void>,
+  ): Promise<boolean> {
+    const { store, clock } = this.ctx;
+    return store.storage.store.transaction(async (tx) => {
+      const head = await store.lockLog(tx);
+      const current = await store.buildsIn(tx, [this.name]);
+      const mine = current.find((r) => sameBuild(r, pending.record));
+      if (!mine || mine.status !== 'building') return false;
+      await catchUp(tx, head);
+      const now = new Date(clock.now());
+      for (const r of current)
+        if (r.status === 'serving')
+          await store.putBuild(tx, { ...r, status: 'retired', switchedAt: now });
+      await store.putBuild(tx, { ...mine, status: 'serving', switchedAt: now });
+      if (mine.mode === 'inline')
+        await store.storage.checkpoints.delete(buildSubscriptionName(mine), tx);
+      return true;
+    });
+  }
+
+  private async afterSwitch(pending: Run<Tx, RM>): Promise<void> {
+    this.settling = true;
+    try {
+      const key = buildKey(pending.record);
+      pending.record = { ...pending.record, status: 'serving' };
+      if (modeOf(pending.definition) === 'inline') {
+        pending.unlisten();
+        this.runs.delete(key);
+      }
+      for (const [other, run] of [...this.runs]) {
+        if (other === key) continue;
+        run.unlisten();
+        this.runs.delete(other);
+        await run.subscription.stop();
+      }
+      this.ctx.logger?.info(
+        { projection: this.name, version: pending.record.version, build: pending.record.build },
+        'projection switched to its new build',
+      );
+      this.records = await this.ctx.store.listBuilds(this.name);
+      await this.cleanUp();
+    } finally {
+      this.settling = false;
+      this.notify();
+    }
+  }
+
+  /**
+   * Drops retired builds whose grace period has passed (and schedules the others), and builds
+   * left behind by older or superseded rebuilds.
+   */
+  private async cleanUp(): Promise<void> {
+    const records = await this.ctx.store.listBuilds(this.name);
+    const pending = latestBuilding(records, this.target.version);
+    const now = this.ctx.clock.now();
+    for (const record of records) {
+      if (record.status === 'retired') {
+        const due = (record.switchedAt?.getTime() ?? 0) + this.ctx.retiredGraceMs;
+        if (due <= now) await this.dropBuild(record);
+        else this.scheduleDrop(record, due - now);
+      } else if (
+        record.status === 'building' &&
+        (record.version < this.target.version ||
+          (record.version === this.target.version && pending && record.build < pending.build))
+      ) {
+        await this.dropBuild(record);
+      }
+    }
+    this.records = await this.ctx.store.listBuilds(this.name);
+  }
+
+  private scheduleDrop(record: ProjectionRecord, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.dropTimers.delete(timer);
+      this.exclusive(() => this.dropBuild(record)).catch((error: unknown) =>
+        this.ctx.logger?.warn(
+          { projection: this.name, err: error },
+          'could not drop a retired projection build; it is dropped at the next start',
+        ),
+      );
+    }, delayMs);
+    timer.unref();
+    this.dropTimers.add(timer);
+  }
+
+  /** Drops a build's read model, its registration, checkpoint and parked events, together. */
+  private async dropBuild(record: ProjectionRecord): Promise<void> {
+    const { store } = this.ctx;
+    const run = this.runs.get(buildKey(record));
+    if (run) {
+      run.unlisten();
+      this.runs.delete(buildKey(record));
+      await run.subscription.stop();
+    }
+    const name = buildSubscriptionName(record);
+    await store.storage.store.transaction(async (tx) => {
+      const current = await store.buildsIn(tx, [this.name]);
+      const mine = current.find((r) => sameBuild(r, record));
+      if (mine?.status === 'serving') return;
+      await store.drop(tx, identity(record));
+      if (mine) await store.deleteBuild(tx, identity(record));
+      await store.storage.checkpoints.delete(name, tx);
+      await store.storage.parked.remove(name, 'all', tx);
+    });
+  }
+
+  private async halt(): Promise<void> {
+    this.started = false;
+    for (const timer of this.dropTimers) clearTimeout(timer);
+    this.dropTimers.clear();
+    const runs = [...this.runs.values()];
+    this.runs.clear();
+    for (const run of runs) {
+      await run.subscription.stop();
+      run.unlisten();
+    }
+  }
+
+  private pendingRun(): Run<Tx, RM> | undefined {
+    for (const run of this.runs.values()) if (run.record.status === 'building') return run;
+    return undefined;
+  }
+
+  /** How far a build has got: inline serving builds are as far as the log (or frozen). */
+  private async positionOf(record: ProjectionRecord, head?: number): Promise<number> {
+    if (record.mode === 'inline' && record.status === 'serving')
+      return record.frozenAt ?? head ?? (await this.ctx.store.storage.store.headPosition());
+    const run = this.runs.get(buildKey(record));
+    if (run?.subscription.status.running) return run.subscription.status.position;
+    const { storage } = this.ctx.store;
+    const checkpoint =
+      (await storage.checkpoints.load(buildSubscriptionName(record)))?.position ?? 0;
+    // Run elsewhere: its checkpoint trails the events it passes over (saved every so often),
+    // but the read model is as fresh as the first event after it that it would apply.
+    const definition = this.definitions.get(record.version);
+    if (!definition) return checkpoint;
+    const last = head ?? (await storage.store.headPosition());
+    for await (const next of this.ctx.source.readAll({
+      from: checkpoint + 1,
+      filter: filterOf(definition),
+      limit: 1,
+    }))
+      return Math.max(checkpoint, Math.min(next.position - 1, last));
+    return Math.max(checkpoint, last);
+  }
+
+  private async lag(position: number, head: number): Promise<ProjectionLag> {
+    const events = Math.max(0, head - position);
+    if (events === 0) return { events, seconds: 0 };
+    let oldest: RecordedEvent | undefined;
+    for await (const event of this.ctx.store.storage.store.readAll({
+      from: position + 1,
+      limit: 1,
+    }))
+      oldest = event;
+    const seconds = oldest
+      ? Math.max(0, (this.ctx.clock.now() - oldest.recordedAt.getTime()) / 1000)
+      : 0;
+    return { events, seconds };
+  }
+
+  private stateOf(
+    serving: ProjectionRecord | undefined,
+    building: ProjectionRecord | undefined,
+    error: Error | undefined,
+  ): ProjectionStatus['state'] {
+    if (error || !this.started) return 'stopped';
+    if (building) return serving ? 'rebuilding' : 'catching-up';
+    if (!serving) return 'stopped';
+    if (serving.mode === 'inline') return 'running';
+    const run = this.runs.get(buildKey(serving));
+    if (!run) return 'running';
+    const state = run.subscription.status.state;
+    if (state === 'live') return 'running';
+    if (state === 'waiting-for-lease') return 'standby';
+    if (state === 'stopped' || state === 'stopping') return 'stopped';
+    return 'catching-up';
+  }
+
+  /**
+   * Waits, re-checking on every change this process sees and on commits; polls when the
+   * serving build runs elsewhere (its progress is only visible in the database).
+   */
+  private waitUntil(
+    check: () => Promise<{ done: boolean; reached: number }>,
+    timeout: (reached: number) => Error,
+    timeoutMs: number,
+  ): Promise<void> {
+    const store = this.ctx.store.storage.store;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let checking = false;
+      let again = false;
+      let reached = 0;
+      const cleanups: (() => void)[] = [];
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        for (const cleanup of cleanups) cleanup();
+        if (error) reject(error);
+        else resolve();
+      };
+      const run = async () => {
+        if (settled) return;
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = true;
+        try {
+          do {
+            again = false;
+            const result = await check();
+            reached = result.reached;
+            if (result.done) return finish();
+            if (this.servingStopError()) {
+              // Perhaps another process switched and retired it: look again first.
+              await this.refresh();
+              const stopped = this.servingStopError();
+              if (stopped) return finish(stopped);
+              again = true;
+            }
+          } while (again && !settled);
+        } catch (error) {
+          finish(toError(error));
+        } finally {
+          checking = false;
+        }
+      };
+      const poll = async () => {
+        if (settled || !this.servingRunsElsewhere()) return;
+        await this.refresh();
+        await run();
+      };
+      const listen = () => {
+        cleanups.push(this.onChange(() => void run()));
+        // Commits by other processes move inline read models: the store reports them.
+        if (this.records.some((r) => r.status === 'serving' && r.mode === 'inline'))
+          cleanups.push(store.watch(() => void run()));
+        const poller = setInterval(
+          () => void poll().catch(() => undefined),
+          this.ctx.pollIntervalMs,
+        );
+        cleanups.push(() => clearInterval(poller));
+        const timer = setTimeout(() => finish(timeout(reached)), timeoutMs);
+        cleanups.push(() => clearTimeout(timer));
+      };
+      // Most waits are over at once (an inline read model, a subscription already there):
+      // look first, and listen only if needed, then look again for what came meanwhile.
+      check().then(
+        (first) => {
+          reached = first.reached;
+          if (first.done) return finish();
+          listen();
+          void run();
+        },
+        (error: unknown) => finish(toError(error)),
+      );
+    });
+  }
+
+  /**
+   * Reads the registry again, and brings the builds this process runs in line with it:
+   * another process may have switched (a build it ran here now serves, or was retired).
+   */
+  private async refresh(): Promise<ProjectionRecord[]> {
+    const records = await this.ctx.store.listBuilds(this.name);
+    this.records = records;
+    for (const [key, run] of [...this.runs]) {
+      const record = records.find((r) => sameBuild(r, run.record));
+      if (record && record.status === run.record.status) continue;
+      if (record?.status === 'serving' && record.mode === 'async') {
+        run.record = record;
+        continue;
+      }
+      // Retired, dropped, or an inline build now maintained by appends: not run here any more.
+      run.unlisten();
+      this.runs.delete(key);
+      run.subscription.stop().catch(() => undefined);
+    }
+    return records;
+  }
+
+  /** Why the serving build's subscription here stopped, if it stopped on an error. */
+  private servingStopError(): Error | undefined {
+    const serving = this.records.find((r) => r.status === 'serving');
+    const run = serving && this.runs.get(buildKey(serving));
+    const error = run?.subscription.status.error;
+    return error && new ProjectionStoppedError(this.name, error.message, error);
+  }
+
+  /** True when nothing in this process reports the serving build's progress. */
+  private servingRunsElsewhere(): boolean {
+    const serving = this.records.find((r) => r.status === 'serving');
+    if (!serving) return true;
+    if (serving.mode === 'inline') return false;
+    return !this.runs.get(buildKey(serving))?.subscription.status.running;
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work, work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The newest build in progress (of `version`, if given). */
+function latestBuilding(
+  records: readonly ProjectionRecord[],
+  version?: number,
+): ProjectionRecord | undefined {
+  let latest: ProjectionRecord | undefined;
+  for (const r of records) {
+    if (r.status !== 'building' || (version !== undefined && r.version !== version)) continue;
+    if (
+      !latest ||
+      r.version > latest.version ||
+      (r.version === latest.version && r.build > latest.build)
+    )
+      latest = r;
+  }
+  return latest;
+}
+
+/** The next build of `version`: one past every build of it ever registered and still known. */
+function nextBuild(
+  records: readonly ProjectionRecord[],
+  name: string,
+  version: number,
+): ProjectionBuild {
+  let build = 0;
+  for (const r of records) if (r.version === version && r.build > build) build = r.build;
+  return { name, version, build: build + 1 };
+}
+
+/**
+ * Starts a subscription and resolves once it runs, or once it waits for a lease another
+ * process holds (it then takes over by itself when that one stops or dies).
+ */
+async function startSubscription<Tx extends StoreTransaction>(
+  subscription: Subscription<Tx>,
+): Promise<void> {
+  const started = subscription.start();
+  let unlisten: () => void = () => undefined;
+  const waiting = new Promise<void>((resolve) => {
+    unlisten = subscription.onStatus((status) => {
+      if (status.state === 'waiting-for-lease') resolve();
+    });
+  });
+  try {
+    await Promise.race([started, waiting]);
+  } finally {
+    unlisten();
+    // A later failure to start shows in the status.
+    started.catch(() => undefined);
+  }
+}

@@ -1,0 +1,148 @@
+import { hostname } from 'node:os';
+import type { Clock } from '../core/clock.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { StoreTransaction } from '../store/event-store.js';
+import {
+  assertGroupName,
+  assertMemberId,
+  type GroupMembershipStore,
+} from './group-membership-store.js';
+import { assertPartitionCount } from './partition.js';
+import {
+  resolveSubscriptionOptions,
+  type ResolvedSubscriptionOptions,
+  type SubscriptionOptions,
+} from './subscription-options.js';
+import { assertMilliseconds } from './validation.js';
+
+/**
+ * Options of {@link ConsumerGroup}. Besides its own, it takes the options of `Subscription`
+ * that shape how each partition handles events (`handler`, `storage`, `from`, `filter`,
+ * `where`, `batchSize`, `retry`, `handlerTimeoutMs`, `source`, `clock`, `logger`,
+ * `idleCheckIntervalMs`), with the same meaning and defaults.
+ */
+export interface ConsumerGroupOptions<Tx extends StoreTransaction = StoreTransaction> extends Pick<
+  SubscriptionOptions<Tx>,
+  | 'storage'
+  | 'handler'
+  | 'source'
+  | 'from'
+  | 'filter'
+  | 'where'
+  | 'batchSize'
+  | 'retry'
+  | 'handlerTimeoutMs'
+  | 'clock'
+  | 'logger'
+  | 'idleCheckIntervalMs'
+> {
+  /**
+   * The group's name (1–190 characters). Its partitions are subscriptions named
+   * `<name>#<partition>`: their checkpoints, leases and parked events go by those names.
+   */
+  name: string;
+  /**
+   * How many partitions the group's streams are hashed into (1–1,024), fixed when the group
+   * is first started: a member started with another count fails. It caps how many members
+   * can share the work; each partition reads the whole log and keeps its share, so choose a
+   * small multiple of the most members you expect (8 to 32 is typical).
+   */
+  partitions: number;
+  /** Where the members of groups are recorded (the same database as `storage`). */
+  membership: GroupMembershipStore;
+  /**
+   * This member's id in the group (at most 180 characters), unique among live members.
+   * Default: host, process id and a random suffix.
+   */
+  memberId?: string;
+  /**
+   * How long a member and its partition leases last without a heartbeat, in ms (default
+   * 30,000): a member that dies loses its partitions to the others this long after its last
+   * heartbeat at most (plus a heartbeat interval to notice).
+   */
+  leaseTtlMs?: number;
+  /**
+   * How often a member heartbeats and looks for members joining or leaving, in ms (default a
+   * tenth of `leaseTtlMs`; at most a third of it). It bounds how soon a join or a graceful
+   * leave is acted on.
+   */
+  heartbeatIntervalMs?: number;
+}
+
+/** {@link ConsumerGroupOptions} checked, with every default filled in. */
+export interface ResolvedConsumerGroupOptions<Tx extends StoreTransaction> {
+  name: string;
+  partitions: number;
+  membership: GroupMembershipStore;
+  memberId: string;
+  leaseTtlMs: number;
+  heartbeatIntervalMs: number;
+  /** How often a partition waiting for its lease tries again, in ms. */
+  leaseRetryIntervalMs: number;
+  clock: Clock;
+  /**
+   * What every partition's subscription shares, checked (as for partition 0); the name,
+   * `where`, `from`, lease and owner are set per partition.
+   */
+  resolved: ResolvedSubscriptionOptions<Tx>;
+}
+
+/**
+ * Checks consumer group options and fills in the defaults.
+ *
+ * @throws {InvalidArgumentError} naming the first bad option.
+ */
+export function resolveConsumerGroupOptions<Tx extends StoreTransaction>(
+  options: ConsumerGroupOptions<Tx>,
+): ResolvedConsumerGroupOptions<Tx> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError(
+      'options',
+      'must be an object { name, partitions, storage, membership, handler, ... }',
+    );
+  assertGroupName(options.name, 'name');
+  assertPartitionCount(options.partitions);
+  const membership = options.membership;
+  if (
+    typeof membership !== 'object' ||
+    membership === null ||
+    typeof membership.heartbeat !== 'function' ||
+    typeof membership.members !== 'function' ||
+    typeof membership.define !== 'function'
+  )
+    throw new InvalidArgumentError(
+      'membership',
+      'must be a group membership store, as made by new MemoryGroupMembershipStore() / sqliteGroupMembership / postgresGroupMembership',
+    );
+  const memberId = options.memberId ?? `${hostname()}:${process.pid}:${newId().slice(-12)}`;
+  assertMemberId(memberId, 'memberId');
+  const leaseTtlMs = options.leaseTtlMs ?? 30_000;
+  assertMilliseconds(leaseTtlMs, 'leaseTtlMs');
+  const heartbeatIntervalMs =
+    options.heartbeatIntervalMs ?? Math.max(1, Math.floor(leaseTtlMs / 10));
+  assertMilliseconds(heartbeatIntervalMs, 'heartbeatIntervalMs');
+  if (heartbeatIntervalMs * 3 > leaseTtlMs)
+    throw new InvalidArgumentError(
+      'heartbeatIntervalMs',
+      `must be at most a third of leaseTtlMs (${leaseTtlMs}), so a member survives a missed heartbeat`,
+    );
+  const leaseRetryIntervalMs = Math.max(1, Math.floor(heartbeatIntervalMs / 2));
+  const resolved = resolveSubscriptionOptions<Tx>({
+    ...options,
+    name: `${options.name}#0`,
+    lease: { ttlMs: leaseTtlMs, wait: true, retryIntervalMs: leaseRetryIntervalMs },
+    owner: `${memberId}/instance`,
+  });
+  return {
+    name: options.name,
+    partitions: options.partitions,
+    membership,
+    memberId,
+    leaseTtlMs,
+    heartbeatIntervalMs,
+    leaseRetryIntervalMs,
+    clock: resolved.clock,
+    resolved,
+  };
+}

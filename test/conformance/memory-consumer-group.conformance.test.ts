@@ -1,0 +1,36 @@
+import { MemoryEventStore } from '../../src/index.js';
+import type { StoreTransaction } from '../../src/store/event-store.js';
+import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
+import { MemoryGroupMembershipStore } from '../../src/subscriptions/memory-group-membership-store.js';
+import { describeConsumerGroupConformance } from './consumer-group.suite.js';
+
+describeConsumerGroupConformance<StoreTransaction>('memory', () => {
+  // The memory adapter's "table": rows applied when the transaction commits.
+  const rows = new Map<string, number>();
+  const pending = new WeakMap<StoreTransaction, Set<string>>();
+  return Promise.resolve({
+    durable: false,
+    open: () => {
+      const store = new MemoryEventStore();
+      return Promise.resolve({
+        store,
+        storage: memorySubscriptionStorage(store),
+        membership: new MemoryGroupMembershipStore(),
+      });
+    },
+    sink: {
+      setup: () => Promise.resolve(),
+      write: (tx, key, value) =>
+        new Promise<void>((resolve) => {
+          let keys = pending.get(tx);
+          if (!keys) pending.set(tx, (keys = new Set()));
+          if (rows.has(key) || keys.has(key)) throw new Error(`duplicate key ${key}`);
+          keys.add(key);
+          tx.onCommit(() => rows.set(key, value));
+          resolve();
+        }),
+      read: () => Promise.resolve(new Map(rows)),
+    },
+    cleanup: () => Promise.resolve(),
+  });
+});

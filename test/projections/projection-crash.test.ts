@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EventStore } from '../../src/index.js';
+import { BALANCES, openBalances, readBalances } from './balance-projection.js';
+
+const worker = fileURLToPath(new URL('./projection-worker.ts', import.meta.url));
+
+/**
+ * Runs the worker on `file`. With `killAt`, SIGKILLs it once it has written the rows of the
+ * event at that position (inside a transaction not yet committed) and resolves with the last
+ * committed position it reported; otherwise waits for it to catch up and exit cleanly.
+ */
+function runWorker(file: string, killAt?: number): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, file, killAt === undefined ? 'until-caught-up' : 'run'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let buffer = '';
+  let stderr = '';
+  let last = 0;
+  let done = false;
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code, signal) => {
+      if (killAt !== undefined && signal === 'SIGKILL') resolve(last);
+      else if (killAt === undefined && code === 0 && done) resolve(last);
+      else reject(new Error(`worker ended unexpectedly (${code ?? signal}): ${stderr}`));
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line === 'done') {
+          done = true;
+          continue;
+        }
+        const [what, value] = line.split(' ');
+        if (what === 'position') last = Number(value);
+        else if (what === 'applied' && killAt !== undefined && Number(value) >= killAt)
+          child.kill('SIGKILL');
+      }
+    });
+  });
+}
+
+/** Appends `count` deposits and withdrawals over 40 accounts, ten streams per append. */
+async function deposit(store: EventStore, count: number): Promise<number> {
+  const head = await store.headPosition();
+  for (let i = head; i < head + count; i += 10) {
+    await store.appendMany(
+      Array.from({ length: 10 }, (_, j) => ({
+        stream: `account-${(i + j) % 40}`,
+        events: [{ type: 'money.moved', data: { amount: ((i + j) % 7) - 3 } }],
+      })),
+    );
+  }
+  return head + count;
+}
+
+describe('projection crash safety', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'causeway-projection-crash-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('SQLite: an async SQL projection SIGKILLed mid-way resumes to a read model equal to a fresh rebuild', async () => {
+    const file = join(dir, 'events.db');
+    const { store, projector } = await openBalances(file, {
+      subscription: { lease: { ttlMs: 1000, wait: true, retryIntervalMs: 50 } },
+    });
+    try {
+      await deposit(store, 1500);
+      // Killed with the rows of an uncommitted batch written: they must vanish with it.
+      const first = await runWorker(file, 405);
+      expect(first).toBeGreaterThanOrEqual(390);
+      expect(first).toBeLessThan(405);
+      await deposit(store, 500);
+      const second = await runWorker(file, 1207);
+      expect(second).toBeGreaterThanOrEqual(1190);
+      expect(second).toBeLessThan(1207);
+      const head = await deposit(store, 500);
+      expect(await runWorker(file)).toBe(head);
+
+      const resumed = await readBalances(projector);
+      expect(resumed.position).toBe(head);
+      expect(resumed.data.applied).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+      expect(resumed.data.balances.reduce((n, [, , events]) => n + events, 0)).toBe(head);
+
+      // A fresh rebuild from position 1, by hand, beside the resumed read model.
+      await projector.start();
+      const status = await projector.status(BALANCES);
+      expect(status).toMatchObject({ state: 'running', position: head, parked: 0 });
+      const build = await projector.rebuild(BALANCES);
+      expect(build.build).toBe(2);
+      await projector.switched(BALANCES, { timeoutMs: 60_000 });
+      const rebuilt = await readBalances(projector);
+      expect(rebuilt.build).toBe(2);
+      expect(rebuilt.data).toEqual(resumed.data);
+    } finally {
+      await projector.stop();
+      await store.close();
+    }
+  });
+});
