@@ -109,13 +109,15 @@ export function resolveConsumerGroupOptions<Tx extends StoreTransaction>(
     membership === null ||
     typeof membership.heartbeat !== 'function' ||
     typeof membership.members !== 'function' ||
-    typeof membership.define !== 'function'
+    typeof membership.define !== 'function' ||
+    typeof membership.leave !== 'function'
   )
     throw new InvalidArgumentError(
       'membership',
       'must be a group membership store, as made by new MemoryGroupMembershipStore() / sqliteGroupMembership / postgresGroupMembership',
     );
-  const memberId = options.memberId ?? `${hostname()}:${process.pid}:${newId().slice(-12)}`;
+  const memberId =
+    options.memberId ?? `${hostname().slice(0, 120)}:${process.pid}:${newId().slice(-12)}`;
   assertMemberId(memberId, 'memberId');
   const leaseTtlMs = options.leaseTtlMs ?? 30_000;
   assertMilliseconds(leaseTtlMs, 'leaseTtlMs');

@@ -9,7 +9,13 @@ export type {
   SubscriptionStart,
 } from './subscription-options.js';
 export { ack, nack, toHandlerResult } from './event-handler.js';
-export type { EventHandler, HandlerContext, HandlerResult } from './event-handler.js';
+export type {
+  BatchHandler,
+  BatchHandlerContext,
+  EventHandler,
+  HandlerContext,
+  HandlerResult,
+} from './event-handler.js';
 export {
   CheckpointAheadError,
   HandlerCommitFailedError,
@@ -49,3 +55,26 @@ export { MemoryLeaseStore } from './memory-lease-store.js';
 export { MemoryInboxStore } from './memory-inbox-store.js';
 export { memorySubscriptionStorage } from './memory-subscription-storage.js';
 export { MAX_SUBSCRIPTION_NAME_LENGTH } from './validation.js';
+export { ConsumerGroup } from './consumer-group.js';
+export type {
+  ConsumerGroupState,
+  ConsumerGroupStatus,
+  GroupPartitionStatus,
+} from './consumer-group.js';
+export type { ConsumerGroupOptions } from './consumer-group-options.js';
+export {
+  ConsumerGroupErrorCode,
+  MemberIdInUseError,
+  PartitionCountMismatchError,
+} from './consumer-group-errors.js';
+export { MAX_PARTITIONS, fnv1a32, partitionOf } from './partition.js';
+export { assignPartitions } from './partition-assignment.js';
+export { MAX_GROUP_NAME_LENGTH, MAX_MEMBER_ID_LENGTH } from './group-membership-store.js';
+export type {
+  GroupDefinition,
+  GroupMember,
+  GroupMembershipStore,
+  HeartbeatResult,
+  StoredGroupDefinition,
+} from './group-membership-store.js';
+export { MemoryGroupMembershipStore } from './memory-group-membership-store.js';

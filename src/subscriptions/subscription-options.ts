@@ -7,7 +7,7 @@ import { newId } from '../core/ids.js';
 import { resolveBackoff, type BackoffOptions, type ResolvedBackoff } from '../domain/backoff.js';
 import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
 import { PAGE_SIZE } from '../store/reading.js';
-import type { EventHandler } from './event-handler.js';
+import type { BatchHandler, EventHandler } from './event-handler.js';
 import type { SubscriptionStorage } from './subscription-storage.js';
 import { assertMilliseconds, assertName, assertPosition } from './validation.js';
 
@@ -50,6 +50,11 @@ export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransact
   /** Handles each event (see {@link EventHandler}). */
   handler: EventHandler<Tx>;
   /**
+   * Handles a batch of two or more events in one call, tried first on each batch (see
+   * {@link BatchHandler}); when it does not acknowledge, the batch goes to `handler`.
+   */
+  batchHandler?: BatchHandler<Tx>;
+  /**
    * The store to read events from: by default `storage.store`. Give a wrapper of that same
    * store here (one that upcasts, say) to receive what it reads.
    */
@@ -75,7 +80,7 @@ export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransact
    * often a database failure is retried before the subscription stops.
    */
   retry?: BackoffOptions;
-  /** Longest a handler may take on one event, in ms (default 30,000). */
+  /** Longest a handler may take on one event (a batch handler on one batch), in ms (default 30,000). */
   handlerTimeoutMs?: number;
   /** The exclusive lease; `false` to run without one (never both for one name!). */
   lease?: SubscriptionLeaseOptions | false;
@@ -97,6 +102,7 @@ export interface ResolvedSubscriptionOptions<Tx extends StoreTransaction> {
   name: string;
   storage: SubscriptionStorage<Tx>;
   handler: EventHandler<Tx>;
+  batchHandler: BatchHandler<Tx> | undefined;
   source: EventStore;
   from: SubscriptionStart;
   filter: ReadAllFilter | undefined;
@@ -142,6 +148,8 @@ export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
     throw new InvalidArgumentError('storage', 'its store has no transaction()');
   if (typeof options.handler !== 'function')
     throw new InvalidArgumentError('handler', 'must be a function (event, context) => ...');
+  if (options.batchHandler !== undefined && typeof options.batchHandler !== 'function')
+    throw new InvalidArgumentError('batchHandler', 'must be a function (events, context) => ...');
   const source = options.source ?? storage.store;
   if (typeof source !== 'object' || source === null || typeof source.readAll !== 'function')
     throw new InvalidArgumentError('source', 'must be an event store');
@@ -182,6 +190,7 @@ export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
     name: options.name,
     storage,
     handler: options.handler,
+    batchHandler: options.batchHandler,
     source,
     from,
     filter: options.filter,

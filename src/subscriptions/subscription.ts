@@ -2,7 +2,12 @@ import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
 import { backoffDelay } from '../domain/backoff.js';
 import type { StoreTransaction } from '../store/event-store.js';
-import { toHandlerResult, type HandlerContext, type HandlerResult } from './event-handler.js';
+import {
+  toHandlerResult,
+  type BatchHandlerContext,
+  type HandlerContext,
+  type HandlerResult,
+} from './event-handler.js';
 import type { Lease } from './lease-store.js';
 import type {
   ListParkedOptions,
@@ -82,6 +87,19 @@ const ROLL_BACK = new RollBack('the handler did not acknowledge: rolling back');
 /** Once position moves this far past the checkpoint on filtered-out events alone, it is saved. */
 const PROGRESS_SAVE_GAP = 1000;
 
+/**
+ * The handler call in hand. Its `AbortController` is made only if the handler reads
+ * `ctx.signal` (most never do); until then an abort is only recorded in `reason`. `expire`
+ * is set while the call's promise is pending: the watchdog ends the call through it.
+ */
+interface Call {
+  position: number;
+  deadline: number;
+  controller: AbortController | undefined;
+  reason: Error | undefined;
+  expire: ((error: Error) => void) | undefined;
+}
+
 /** The minimal event reference parking needs. */
 type EventRef = Pick<RecordedEvent, 'position' | 'id' | 'stream' | 'type'>;
 
@@ -129,7 +147,14 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
   private unwatch: (() => void) | undefined;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   private renewing = false;
-  private handlerAbort: AbortController | undefined;
+  /** The handler call in hand, if any. */
+  private call: Call | undefined;
+  /**
+   * One timer watches the deadline of whichever call is in hand: armed by the first call that
+   * does not return at once, it re-arms itself for the call then in hand when it fires early,
+   * and is cleared after each batch. A timer per event would cost more than most handlers.
+   */
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
   private position = 0;
   private savedPosition = 0;
   private retryCheckDue = true;
@@ -316,6 +341,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       this.unwatch = undefined;
       clearInterval(this.renewTimer);
       this.renewTimer = undefined;
+      this.disarmWatchdog();
       if (this.o.lease) {
         await this.o.storage.leases.release(this.name, this.owner).catch(() => undefined);
       }
@@ -431,6 +457,14 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
 
   /** One turn: pending parked retries, then one batch, or a wait for new commits. */
   private async step(): Promise<void> {
+    try {
+      await this.stepOnce();
+    } finally {
+      this.disarmWatchdog();
+    }
+  }
+
+  private async stepOnce(): Promise<void> {
     this.wake.reset();
     if (this.retryCheckDue || Date.now() - this.lastRetryCheck >= this.o.idleCheckIntervalMs) {
       this.retryCheckDue = false;
@@ -488,6 +522,10 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     let from = 0;
     let prior: Outcome | undefined;
     const last = events[events.length - 1];
+    if (events.length > 1 && last && this.o.batchHandler) {
+      if (await this.handleWhole(events, last.position)) return;
+      if (this.stopRequested) return;
+    }
     if (events.length > 1 && last) {
       const at = { stage: 'begin' as Stage };
       let failedAt = -1;
@@ -496,7 +534,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
           at.stage = 'handler';
           for (const [i, event] of events.entries()) {
             if (this.stopRequested) throw ROLL_BACK;
-            const outcome = await this.invoke(event, tx, 1, false);
+            const invoked = this.invoke(event, tx, 1, false);
+            const outcome = invoked instanceof Promise ? await invoked : invoked;
             if (outcome.action !== 'ack') {
               failedAt = i;
               prior = outcome;
@@ -526,6 +565,49 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       if (this.stopRequested) return;
       await this.handleOne(event, undefined, i === 0 ? prior : undefined);
     }
+  }
+
+  /**
+   * Hands the whole batch to the batch handler in one transaction with the checkpoint. True
+   * when committed; false when the batch handler did not acknowledge (or the commit failed),
+   * and the batch is to go to the event handler.
+   */
+  private async handleWhole(events: RecordedEvent[], last: number): Promise<boolean> {
+    const batchHandler = this.o.batchHandler;
+    if (!batchHandler) return false;
+    const at = { stage: 'begin' as Stage };
+    let outcome: Outcome | undefined;
+    try {
+      await this.o.storage.store.transaction(async (tx) => {
+        at.stage = 'handler';
+        const call = this.startCall(events[0]?.position ?? last);
+        const context = this.contextOf(call, {
+          tx,
+          subscription: this.name,
+        }) as BatchHandlerContext<Tx>;
+        const invoked = this.run(call, () => batchHandler(events, context));
+        outcome = invoked instanceof Promise ? await invoked : invoked;
+        if (outcome.action !== 'ack') throw ROLL_BACK;
+        at.stage = 'progress';
+        await this.saveProgress(tx, last);
+        at.stage = 'commit';
+      });
+    } catch (error) {
+      if (error !== ROLL_BACK && at.stage !== 'commit') throw error;
+      if (!this.stopRequested)
+        this.o.logger?.warn(
+          {
+            subscription: this.name,
+            position: events[0]?.position,
+            err: outcome?.action === 'failed' ? outcome.error : error,
+            result: outcome?.action,
+          },
+          'batch handler did not acknowledge; handing the batch to the event handler',
+        );
+      return false;
+    }
+    this.advanced(last);
+    return true;
   }
 
   /**
@@ -599,7 +681,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     try {
       await this.o.storage.store.transaction(async (tx) => {
         at.stage = 'handler';
-        outcome = await this.invoke(event, tx, attempt, parked !== undefined);
+        const invoked = this.invoke(event, tx, attempt, parked !== undefined);
+        outcome = invoked instanceof Promise ? await invoked : invoked;
         if (outcome.action !== 'ack') throw ROLL_BACK;
         at.stage = 'progress';
         if (parked) {
@@ -620,43 +703,108 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     return { action: 'ack' };
   }
 
-  /** Calls the handler with a timeout; never throws, failures are outcomes. */
-  private async invoke(
+  /**
+   * Calls the handler with a timeout; never throws, failures are outcomes. A handler that
+   * returns at once (no promise) gets its outcome back at once, without a turn of the
+   * event loop.
+   */
+  private invoke(
     event: RecordedEvent,
     tx: Tx,
     attempt: number,
     retryingParked: boolean,
-  ): Promise<Outcome> {
-    const controller = new AbortController();
-    this.handlerAbort = controller;
-    if (this.stopRequested) controller.abort(new Error('the subscription is stopping'));
-    const context: HandlerContext<Tx> = {
+  ): Outcome | Promise<Outcome> {
+    const call = this.startCall(event.position);
+    const context = this.contextOf(call, {
       tx,
       subscription: this.name,
       attempt,
       retryingParked,
-      signal: controller.signal,
+    }) as HandlerContext<Tx>;
+    return this.run(call, () => this.o.handler(event, context));
+  }
+
+  /** Makes `call` the one in hand; a call made while stopping starts aborted. */
+  private startCall(position: number): Call {
+    const call: Call = {
+      position,
+      deadline: 0,
+      controller: undefined,
+      reason: this.stopRequested ? stoppingError() : undefined,
+      expire: undefined,
     };
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.call = call;
+    return call;
+  }
+
+  /** `fields`, with a `signal` made on first read (aborted at once if the call already was). */
+  private contextOf<T extends object>(call: Call, fields: T): T & { signal: AbortSignal } {
+    return Object.defineProperty(fields, 'signal', {
+      enumerable: true,
+      get: () => signalOf(call),
+    }) as T & { signal: AbortSignal };
+  }
+
+  /** Runs `handle` as `call`: its result checked, its promise (if any) bounded by the timeout. */
+  private run(call: Call, handle: () => unknown): Outcome | Promise<Outcome> {
+    const started = performance.now();
+    let returned: unknown;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new HandlerTimeoutError(this.name, event.position, this.o.handlerTimeoutMs);
-          controller.abort(error);
-          reject(error);
-        }, this.o.handlerTimeoutMs);
-      });
-      const handled = (async () => this.o.handler(event, context))();
-      return toHandlerResult(await Promise.race([handled, timeout]));
+      returned = handle();
     } catch (thrown) {
-      return {
-        action: 'failed',
-        error: thrown instanceof Error ? thrown : new NonErrorThrownError(thrown),
-      };
-    } finally {
-      clearTimeout(timer);
-      if (this.handlerAbort === controller) this.handlerAbort = undefined;
+      this.endCall(call);
+      return failure(thrown);
     }
+    if (!isPromiseLike(returned)) {
+      this.endCall(call);
+      return outcomeOf(returned);
+    }
+    return new Promise<Outcome>((resolve) => {
+      let settled = false;
+      const settle = (outcome: Outcome) => {
+        if (settled) return;
+        settled = true;
+        call.expire = undefined;
+        this.endCall(call);
+        resolve(outcome);
+      };
+      call.expire = (error) => settle({ action: 'failed', error });
+      call.deadline = started + this.o.handlerTimeoutMs;
+      this.armWatchdog(call.deadline);
+      returned.then(
+        (value) => settle(outcomeOf(value)),
+        (thrown) => settle(failure(thrown)),
+      );
+    });
+  }
+
+  private endCall(call: Call): void {
+    if (this.call === call) this.call = undefined;
+  }
+
+  private armWatchdog(deadline: number): void {
+    if (this.watchdog !== undefined) return;
+    const delay = Math.max(1, Math.ceil(deadline - performance.now()));
+    this.watchdog = setTimeout(() => this.onWatchdog(), delay);
+  }
+
+  /** Times out the call in hand if its deadline passed; otherwise waits for it (or stands down). */
+  private onWatchdog(): void {
+    this.watchdog = undefined;
+    const call = this.call;
+    if (!call?.expire) return;
+    if (performance.now() < call.deadline) {
+      this.armWatchdog(call.deadline);
+      return;
+    }
+    const error = new HandlerTimeoutError(this.name, call.position, this.o.handlerTimeoutMs);
+    abortCall(call, error);
+    call.expire(error);
+  }
+
+  private disarmWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
   }
 
   private async commitSkip(event: RecordedEvent, parked: ParkedEvent | undefined): Promise<void> {
@@ -774,7 +922,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     if (this.current.state !== 'stopped') this.update({ state: 'stopping' });
     this.signalStopped();
     this.wake.set();
-    this.handlerAbort?.abort(new Error('the subscription is stopping'));
+    if (this.call) abortCall(this.call, stoppingError());
   }
 
   /** Waits `ms` on the retry policy's sleep, or until stopped. */
@@ -799,6 +947,51 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       }
     }
   }
+}
+
+function stoppingError(): Error {
+  return new Error('the subscription is stopping');
+}
+
+/** The call's signal, made now if the handler is the first to ask for it. */
+function signalOf(call: Call): AbortSignal {
+  if (!call.controller) {
+    call.controller = new AbortController();
+    if (call.reason) call.controller.abort(call.reason);
+  }
+  return call.controller.signal;
+}
+
+/** Aborts the call's signal, or records why for when the handler first reads it. */
+function abortCall(call: Call, reason: Error): void {
+  if (call.controller) {
+    if (!call.controller.signal.aborted) call.controller.abort(reason);
+  } else {
+    call.reason ??= reason;
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function outcomeOf(value: unknown): Outcome {
+  try {
+    return toHandlerResult(value);
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+function failure(thrown: unknown): Outcome {
+  return {
+    action: 'failed',
+    error: thrown instanceof Error ? thrown : new NonErrorThrownError(thrown),
+  };
 }
 
 /** Errors after which retrying cannot help: the subscription stops at once. */

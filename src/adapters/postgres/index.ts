@@ -28,3 +28,10 @@ export {
   migratePostgresProjectionTables,
 } from './postgres-projection-store.js';
 export type { PostgresReadModel } from './postgres-read-model.js';
+export {
+  PostgresGroupMembershipStore,
+  postgresGroupMembership,
+  migratePostgresGroupTables,
+  postgresGroupMigrations,
+  POSTGRES_GROUPS_COMPONENT,
+} from './postgres-group-membership-store.js';

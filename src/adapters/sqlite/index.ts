@@ -20,3 +20,10 @@ export { SqliteLeaseStore } from './sqlite-lease-store.js';
 export { SqliteInboxStore } from './sqlite-inbox-store.js';
 export { sqliteProjectionStore, migrateSqliteProjectionTables } from './sqlite-projection-store.js';
 export type { SqliteReadModel } from './sqlite-read-model.js';
+export {
+  SqliteGroupMembershipStore,
+  sqliteGroupMembership,
+  migrateSqliteGroupTables,
+  sqliteGroupMigrations,
+  SQLITE_GROUPS_COMPONENT,
+} from './sqlite-group-membership-store.js';
