@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../core/envelope.js';
-import { toHandlerResult } from '../subscriptions/event-handler.js';
+import { toHandlerResult, type HandlerResult } from '../subscriptions/event-handler.js';
 import {
   HandlerTimeoutError,
   InvalidHandlerResultError,
@@ -21,6 +21,47 @@ export async function applyInline<RM>(
   readModel: RM,
   timeoutMs: number,
 ): Promise<void> {
+  await callInline(build, event, timeoutMs, (signal) =>
+    definition.apply(event, readModel, {
+      projection: build.name,
+      version: build.version,
+      attempt: 1,
+      signal,
+    }),
+  );
+}
+
+/**
+ * Applies the events of one append to a build: with `applyBatch` in one call when the
+ * definition has it and there are several, otherwise with `apply` one by one. Failures are
+ * as {@link applyInline}'s; a failed batch names its first event.
+ */
+export async function applyInlineAll<RM>(
+  definition: ProjectionDefinition<RM>,
+  build: ProjectionBuild,
+  events: readonly RecordedEvent[],
+  readModel: RM,
+  timeoutMs: number,
+): Promise<void> {
+  const [first] = events;
+  if (!first) return;
+  const applyBatch = definition.applyBatch?.bind(definition);
+  if (!applyBatch || events.length === 1) {
+    for (const event of events) await applyInline(definition, build, event, readModel, timeoutMs);
+    return;
+  }
+  await callInline(build, first, timeoutMs, (signal) =>
+    applyBatch(events, readModel, { projection: build.name, version: build.version, signal }),
+  );
+}
+
+/** Runs `call` with a timeout; anything but a plain acknowledgement throws. */
+async function callInline(
+  build: ProjectionBuild,
+  event: RecordedEvent,
+  timeoutMs: number,
+  call: (signal: AbortSignal) => void | HandlerResult | Promise<void | HandlerResult>,
+): Promise<void> {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -35,13 +76,7 @@ export async function applyInline<RM>(
         reject(error);
       }, timeoutMs);
     });
-    const applied = (async () =>
-      definition.apply(event, readModel, {
-        projection: build.name,
-        version: build.version,
-        attempt: 1,
-        signal: controller.signal,
-      }))();
+    const applied = (async () => call(controller.signal))();
     const result = await Promise.race([applied, timeout]);
     // Inline, there is no later: only a plain acknowledgement will do.
     if (result !== undefined && toHandlerResult(result).action !== 'ack')

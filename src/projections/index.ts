@@ -9,6 +9,7 @@ export {
   defineProjection,
 } from './projection.js';
 export type {
+  ApplyBatchContext,
   ApplyContext,
   ProjectionBuild,
   ProjectionDefinition,

@@ -13,7 +13,7 @@ import type {
   StreamMetadata,
   TransactionalEventStore,
 } from '../store/event-store.js';
-import { applyInline } from './apply-inline.js';
+import { applyInlineAll } from './apply-inline.js';
 import { handlesEvent, type ProjectionDefinition } from './projection.js';
 import type { ProjectionRuntime } from './projection-runtime.js';
 import type { ProjectionRecord, ProjectionStore } from './projection-store.js';
@@ -160,16 +160,19 @@ export class InlineProjections<
       );
       for (const event of appended) {
         if (event.position > current.after) current.after = event.position;
-        for (const { record, definition } of current.targets) {
-          if (!handlesEvent(definition, event)) continue;
-          await applyInline(
-            definition,
-            record,
-            event,
-            this.projections.bind(tx, record),
-            this.timeoutMs,
-          );
-        }
+      }
+      // Each read model gets the append's events in position order, in one call when its
+      // definition has `applyBatch`.
+      for (const { record, definition } of current.targets) {
+        const mine = appended.filter((event) => handlesEvent(definition, event));
+        if (mine.length === 0) continue;
+        await applyInlineAll(
+          definition,
+          record,
+          mine,
+          this.projections.bind(tx, record),
+          this.timeoutMs,
+        );
       }
       if (appended.length > 0) tx.onCommit(() => this.notifyAll());
       return results;

@@ -1,7 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
-import { nack, type EventHandler } from '../subscriptions/event-handler.js';
+import {
+  nack,
+  type BatchHandler,
+  type EventHandler,
+  type HandlerContext,
+} from '../subscriptions/event-handler.js';
 import { NonErrorThrownError } from '../subscriptions/subscription-errors.js';
 import type {
   SubscriptionLogger,
@@ -35,7 +40,7 @@ import type { ProjectionRecord, ProjectionStore } from './projection-store.js';
 /** Subscription settings a projector passes on to the subscriptions of its projections. */
 export type ProjectionSubscriptionOptions<Tx extends StoreTransaction> = Omit<
   SubscriptionOptions<Tx>,
-  'name' | 'storage' | 'handler' | 'filter' | 'where' | 'from'
+  'name' | 'storage' | 'handler' | 'batchHandler' | 'filter' | 'where' | 'from'
 >;
 
 /** What every runtime of a projector shares. */
@@ -448,7 +453,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       storage: store.storage,
       filter: filterOf(definition),
       from: 'start',
-      handler: this.handlerFor(record, definition),
+      ...this.handlersFor(record, definition),
     });
     const run: Run<Tx, RM> = { record, definition, subscription, unlisten: () => undefined };
     run.unlisten = subscription.onStatus((status) => this.onRunStatus(run, status));
@@ -456,30 +461,60 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     await startSubscription(subscription);
   }
 
-  private handlerFor(
+  /**
+   * The event handler and, when the definition has `applyBatch`, the batch handler of a
+   * build's subscription. Whether the build is still current is looked up once per
+   * transaction (per batch); after that, a synchronous `apply` is called without a turn of
+   * the event loop.
+   */
+  private handlersFor(
     record: ProjectionRecord,
     definition: ProjectionDefinition<RM>,
-  ): EventHandler<Tx> {
+  ): { handler: EventHandler<Tx>; batchHandler?: BatchHandler<Tx> } {
     const { store } = this.ctx;
-    // Whether the build is still current, looked up once per transaction (per batch).
-    const current = new WeakMap<object, boolean>();
-    return async (event, context) => {
-      let ok = current.get(context.tx);
-      if (ok === undefined) {
-        const records = await store.buildsIn(context.tx, [this.name]);
-        const mine = records.find((r) => sameBuild(r, record));
-        ok = mine !== undefined && mine.status !== 'retired';
-        current.set(context.tx, ok);
-      }
-      if (!ok)
-        return nack.stop(`build ${buildKey(record)} of projection "${this.name}" was retired`);
-      return definition.apply(event, store.bind(context.tx, record), {
+    const bound = new WeakMap<object, RM | null>();
+    const lookUp = async (tx: Tx): Promise<RM | null> => {
+      const records = await store.buildsIn(tx, [this.name]);
+      const mine = records.find((r) => sameBuild(r, record));
+      const readModel =
+        mine !== undefined && mine.status !== 'retired' ? store.bind(tx, record) : null;
+      bound.set(tx, readModel);
+      return readModel;
+    };
+    const retired = () => `build ${buildKey(record)} of projection "${this.name}" was retired`;
+    const apply = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) =>
+      readModel === null
+        ? nack.stop(retired())
+        : definition.apply(event, readModel, {
+            projection: this.name,
+            version: record.version,
+            attempt: context.attempt,
+            // Read through, so that the signal is only made if `apply` asks for it.
+            get signal() {
+              return context.signal;
+            },
+          });
+    const handler: EventHandler<Tx> = (event, context) => {
+      const readModel = bound.get(context.tx);
+      if (readModel !== undefined) return apply(event, readModel, context);
+      return lookUp(context.tx).then((rm) => apply(event, rm, context));
+    };
+    const applyBatch = definition.applyBatch?.bind(definition);
+    if (!applyBatch) return { handler };
+    const batchHandler: BatchHandler<Tx> = async (events, context) => {
+      const cached = bound.get(context.tx);
+      const readModel = cached === undefined ? await lookUp(context.tx) : cached;
+      // Event by event, the build's retirement stops the subscription.
+      if (readModel === null) return nack.retry(retired());
+      return applyBatch(events, readModel, {
         projection: this.name,
         version: record.version,
-        attempt: context.attempt,
-        signal: context.signal,
+        get signal() {
+          return context.signal;
+        },
       });
     };
+    return { handler, batchHandler };
   }
 
   private onRunStatus(run: Run<Tx, RM>, status: SubscriptionStatus): void {

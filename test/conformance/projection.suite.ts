@@ -152,7 +152,8 @@ export function describeProjectionConformance<Tx extends StoreTransaction, RM>(
 
     /**
      * A tally projection. `before` runs ahead of counting each event, and may throw, hang or
-     * return something (which is then returned from `apply`).
+     * return something (which is then returned from `apply`). With `batched`, it also has an
+     * `applyBatch` that calls `batched` with the events, then counts them one after another.
      */
     const tally = (
       options: {
@@ -161,9 +162,18 @@ export function describeProjectionConformance<Tx extends StoreTransaction, RM>(
         name?: string;
         before?: (event: RecordedEvent) => unknown;
         setup?: (readModel: RM) => void | Promise<void>;
+        batched?: (events: readonly RecordedEvent[]) => void;
       } = {},
     ): ProjectionDefinition<RM> =>
       defineProjection<RM>({
+        ...(options.batched
+          ? {
+              applyBatch: async (events: readonly RecordedEvent[], rm: RM) => {
+                options.batched?.(events);
+                for (const event of events) await harness.model.add(rm, event);
+              },
+            }
+          : {}),
         name: options.name ?? NAME,
         version: options.version ?? 1,
         mode: options.mode ?? 'async',
@@ -250,6 +260,25 @@ export function describeProjectionConformance<Tx extends StoreTransaction, RM>(
         expect(after.position).toBe(5);
         expect(after.data).toEqual(expectedTally(await all()));
         expect((await p.status(NAME)).state).toBe('running');
+      });
+
+      it('hands applyBatch the events of one append, with the same read model as apply', async () => {
+        const batches: number[][] = [];
+        const p = projector([
+          tally({
+            mode: 'inline',
+            batched: (events) => batches.push(events.map((e) => e.position)),
+          }),
+        ]);
+        await p.start();
+        await p.store.append('cart-1', [item(1)]);
+        await p.store.appendMany([
+          { stream: 'cart-2', events: [item(5), { type: 'item.viewed', data: {} }] },
+          { stream: 'cart-1', events: [item(7), item(8)] },
+        ]);
+        // One event is applied with apply; the three of the second append in one call.
+        expect(batches).toEqual([[2, 4, 5]]);
+        expect((await read(p)).data).toEqual(expectedTally(await all()));
       });
 
       it('hands apply the events as readers of the log see them', async () => {
@@ -389,6 +418,43 @@ export function describeProjectionConformance<Tx extends StoreTransaction, RM>(
         expect(status.state).toBe('running');
         expect(status.lag.events).toBe(0);
         expect(status.position).toBe(position);
+      });
+
+      it('hands applyBatch whole batches, with the same read model as apply, falling back to apply when a batch fails', async () => {
+        await appendItems(main.store, 250);
+        const sizes: number[] = [];
+        let failed = false;
+        let failedSize = 0;
+        const p = projector(
+          [
+            tally(),
+            tally({
+              name: 'tally-batched',
+              batched: (events) => {
+                if (!failed && events.some((e) => e.position === 100)) {
+                  failed = true;
+                  failedSize = events.length;
+                  throw new Error('this batch fails once');
+                }
+                sizes.push(events.length);
+              },
+            }),
+          ],
+          { subscription: { batchSize: 40, retry: instantRetry(2) } },
+        );
+        await p.start();
+        const head = await main.store.headPosition();
+        await p.waitFor(NAME, head, { timeoutMs: 15_000 });
+        await p.waitFor('tally-batched', head, { timeoutMs: 15_000 });
+        const expected = expectedTally(await all());
+        expect((await read(p)).data).toEqual(expected);
+        const batched = await p.query('tally-batched', (rm) => harness.model.read(rm));
+        expect(batched.data).toEqual(expected);
+        expect(failed).toBe(true);
+        // Every batch but the failed one (applied event by event instead) went in one call.
+        expect(sizes.every((n) => n > 1 && n <= 40)).toBe(true);
+        expect(sizes.reduce((a, b) => a + b, 0) + failedSize).toBe(expected.applied.length);
+        expect(await p.listParked('tally-batched')).toEqual([]);
       });
 
       it('applies each event exactly once across restarts', async () => {

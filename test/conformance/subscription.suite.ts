@@ -415,6 +415,37 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       expect([...rows.keys()].map(Number).sort((a, b) => a - b)).toEqual([1, 2, 3, 5]);
     });
 
+    it('hands a batch handler whole batches, and the handler a batch it did not acknowledge', async () => {
+      await append(12);
+      const batches: number[][] = [];
+      const handled: number[] = [];
+      const names: string[] = [];
+      const subscription = subscribe({
+        batchSize: 4,
+        handler: recording([], (event) => void handled.push(event.position)),
+        batchHandler: async (events, context) => {
+          const positions = events.map((e) => e.position);
+          names.push(context.subscription);
+          // Writes what it can, then fails on the batch holding 6 (rolled back) and nacks 10's.
+          for (const p of positions) await harness.sink.write(context.tx, String(p), p);
+          if (positions.includes(6)) throw new Error('batch failed after writing');
+          if (positions.includes(10)) return nack.retry('one by one, please');
+          batches.push(positions);
+        },
+      });
+      await subscription.start();
+      await subscription.waitForPosition(12);
+      expect(batches).toEqual([[1, 2, 3, 4]]);
+      expect(names).toEqual(['sub', 'sub', 'sub']);
+      expect(handled).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+      const rows = await harness.sink.read(main.store);
+      expect([...rows.keys()].map(Number).sort((a, b) => a - b)).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+      ]);
+      expect(await subscription.parkedCount()).toBe(0);
+      expect((await main.storage.checkpoints.load('sub'))?.position).toBe(12);
+    });
+
     it('acts on nack results at once, rolling back what the handler wrote', async () => {
       await append(7);
       const calls: [number, number][] = [];
