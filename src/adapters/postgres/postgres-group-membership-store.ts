@@ -1,5 +1,4 @@
 import { escapeIdentifier } from 'pg';
-import { CausewayError, StoreClosedError, StoreUnavailableError } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
 import {
   assertDefineArguments,
@@ -15,9 +14,8 @@ import {
 } from '../../subscriptions/group-membership-store.js';
 import { assertName } from '../../subscriptions/validation.js';
 import type { PostgresEventStore } from './postgres-event-store.js';
-import { migratePostgres } from './postgres-migrations.js';
+import { migrateStoreComponent } from './postgres-migrations.js';
 import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';
-import { messageOf } from './postgres-support.js';
 
 /** The name under which the consumer group tables record their schema version. */
 export const POSTGRES_GROUPS_COMPONENT = 'consumer-groups';
@@ -60,30 +58,13 @@ export function postgresGroupMigrations(schema: string): Migration[] {
  * @throws {SchemaTooNewError} when a newer Causeway migrated the tables.
  * @throws {StoreUnavailableError} when the tables cannot be prepared.
  */
-export async function migratePostgresGroupTables(store: PostgresEventStore): Promise<void> {
-  if (store.isClosed) throw new StoreClosedError();
-  let client;
-  try {
-    client = await store.pool.connect();
-  } catch (error) {
-    throw new StoreUnavailableError(`Cannot connect to PostgreSQL: ${messageOf(error)}`, error);
-  }
-  try {
-    await migratePostgres(
-      client,
-      store.schema,
-      POSTGRES_GROUPS_COMPONENT,
-      postgresGroupMigrations(store.schema),
-    );
-    client.release();
-  } catch (error) {
-    client.release(true);
-    if (error instanceof CausewayError) throw error;
-    throw new StoreUnavailableError(
-      `Cannot prepare the consumer group tables in schema "${store.schema}": ${messageOf(error)}`,
-      error,
-    );
-  }
+export function migratePostgresGroupTables(store: PostgresEventStore): Promise<void> {
+  return migrateStoreComponent(
+    store,
+    POSTGRES_GROUPS_COMPONENT,
+    postgresGroupMigrations(store.schema),
+    'consumer group',
+  );
 }
 
 /**

@@ -1,5 +1,7 @@
-import { escapeIdentifier, type ClientBase } from 'pg';
+import { escapeIdentifier, type ClientBase, type Pool } from 'pg';
+import { CausewayError, StoreClosedError, StoreUnavailableError } from '../../core/errors.js';
 import { pendingMigrations, type Migration } from '../../store/migrations.js';
+import { messageOf } from './postgres-support.js';
 
 /** The name under which the event store records its schema version. */
 export const EVENT_STORE_COMPONENT = 'event-store';
@@ -122,5 +124,40 @@ export async function migratePostgres(
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Creates or migrates one component's tables in an open store's schema, on one of the store's
+ * pooled connections: what each Causeway component beside the events (subscriptions,
+ * projections, consumer groups) runs when it is first used.
+ *
+ * @param what names the tables in error messages, e.g. `'projection'`.
+ * @throws {SchemaTooNewError} when a newer Causeway migrated the component's tables.
+ * @throws {StoreUnavailableError} when the tables cannot be prepared.
+ */
+export async function migrateStoreComponent(
+  store: { readonly pool: Pool; readonly schema: string; readonly isClosed: boolean },
+  component: string,
+  migrations: readonly Migration[],
+  what: string,
+): Promise<void> {
+  if (store.isClosed) throw new StoreClosedError();
+  let client;
+  try {
+    client = await store.pool.connect();
+  } catch (error) {
+    throw new StoreUnavailableError(`Cannot connect to PostgreSQL: ${messageOf(error)}`, error);
+  }
+  try {
+    await migratePostgres(client, store.schema, component, migrations);
+    client.release();
+  } catch (error) {
+    client.release(true);
+    if (error instanceof CausewayError) throw error;
+    throw new StoreUnavailableError(
+      `Cannot prepare the ${what} tables in schema "${store.schema}": ${messageOf(error)}`,
+      error,
+    );
   }
 }

@@ -22,7 +22,7 @@ import type {
 import type { Migration } from '../../store/migrations.js';
 import type { SubscriptionStorage } from '../../subscriptions/subscription-storage.js';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
-import { migratePostgres } from './postgres-migrations.js';
+import { migrateStoreComponent } from './postgres-migrations.js';
 import type { PostgresReadModel } from './postgres-read-model.js';
 import { postgresSubscriptionStorage } from './postgres-subscription-storage.js';
 import { messageOf } from './postgres-support.js';
@@ -286,30 +286,13 @@ function statements(s: string) {
  * @throws {SchemaTooNewError} when a newer Causeway migrated it.
  * @throws {StoreUnavailableError} when it cannot be prepared.
  */
-export async function migratePostgresProjectionTables(store: PostgresEventStore): Promise<void> {
-  if (store.isClosed) throw new StoreClosedError();
-  let client: PoolClient;
-  try {
-    client = await store.pool.connect();
-  } catch (error) {
-    throw new StoreUnavailableError(`Cannot connect to PostgreSQL: ${messageOf(error)}`, error);
-  }
-  try {
-    await migratePostgres(
-      client,
-      store.schema,
-      POSTGRES_PROJECTIONS_COMPONENT,
-      postgresProjectionMigrations(store.schema),
-    );
-    client.release();
-  } catch (error) {
-    client.release(true);
-    if (error instanceof CausewayError) throw error;
-    throw new StoreUnavailableError(
-      `Cannot prepare the projection tables in schema "${store.schema}": ${messageOf(error)}`,
-      error,
-    );
-  }
+export function migratePostgresProjectionTables(store: PostgresEventStore): Promise<void> {
+  return migrateStoreComponent(
+    store,
+    POSTGRES_PROJECTIONS_COMPONENT,
+    postgresProjectionMigrations(store.schema),
+    'projection',
+  );
 }
 
 /**

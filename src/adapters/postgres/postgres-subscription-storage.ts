@@ -11,7 +11,7 @@ import { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { PostgresInboxStore } from './postgres-inbox-store.js';
 import { PostgresLeaseStore } from './postgres-lease-store.js';
-import { migratePostgres } from './postgres-migrations.js';
+import { migrateStoreComponent } from './postgres-migrations.js';
 import { PostgresParkedEventStore } from './postgres-parked-event-store.js';
 import { messageOf } from './postgres-support.js';
 
@@ -77,30 +77,13 @@ export function postgresSubscriptionMigrations(schema: string): Migration[] {
  * @throws {SchemaTooNewError} when a newer Causeway migrated the tables.
  * @throws {StoreUnavailableError} when the tables cannot be prepared.
  */
-export async function migratePostgresSubscriptionTables(store: PostgresEventStore): Promise<void> {
-  if (store.isClosed) throw new StoreClosedError();
-  let client;
-  try {
-    client = await store.pool.connect();
-  } catch (error) {
-    throw new StoreUnavailableError(`Cannot connect to PostgreSQL: ${messageOf(error)}`, error);
-  }
-  try {
-    await migratePostgres(
-      client,
-      store.schema,
-      POSTGRES_SUBSCRIPTIONS_COMPONENT,
-      postgresSubscriptionMigrations(store.schema),
-    );
-    client.release();
-  } catch (error) {
-    client.release(true);
-    if (error instanceof CausewayError) throw error;
-    throw new StoreUnavailableError(
-      `Cannot prepare the subscription tables in schema "${store.schema}": ${messageOf(error)}`,
-      error,
-    );
-  }
+export function migratePostgresSubscriptionTables(store: PostgresEventStore): Promise<void> {
+  return migrateStoreComponent(
+    store,
+    POSTGRES_SUBSCRIPTIONS_COMPONENT,
+    postgresSubscriptionMigrations(store.schema),
+    'subscription',
+  );
 }
 
 /**
