@@ -51,6 +51,28 @@ describe('SQLite schema migrations', () => {
     check.close();
   });
 
+  it('opens an up-to-date file while another store in the process holds a write transaction', async () => {
+    const file = join(dir, 'e.db');
+    const writer = SqliteEventStore.open(file);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inTransaction!: () => void;
+    const started = new Promise<void>((resolve) => (inTransaction = resolve));
+    const tx = writer.transaction(async (t) => {
+      await t.append('held-1', [{ type: 'held', data: null }]);
+      inTransaction();
+      await held;
+    });
+    await started;
+    const reader = SqliteEventStore.open(file, { busyTimeoutMs: 200 });
+    expect(await reader.headPosition()).toBe(0);
+    release();
+    await tx;
+    expect(await reader.headPosition()).toBe(1);
+    await reader.close();
+    await writer.close();
+  });
+
   it('uses WAL and synchronous=FULL by default, configurable', () => {
     const store = SqliteEventStore.open(join(dir, 'c.db'));
     expect(store.database.pragma('journal_mode', { simple: true })).toBe('wal');

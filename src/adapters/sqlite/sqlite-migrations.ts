@@ -42,6 +42,10 @@ export function migrateSqlite(
   component: string,
   migrations: readonly Migration[],
 ): void {
+  // Already up to date: nothing to write, so no write lock to wait for. Opening a store on a
+  // file that another connection is writing to (even in this process) then never blocks.
+  const current = readVersion(db, component);
+  if (current !== undefined && pendingMigrations(current, migrations).length === 0) return;
   db.exec(`CREATE TABLE IF NOT EXISTS causeway_schema_version (
     component TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -63,4 +67,18 @@ export function migrateSqlite(
       ).run(component, last.version, Date.now());
     }
   }).immediate();
+}
+
+/** The component's recorded version, 0 if it has none, undefined if there is no table yet. */
+function readVersion(db: Database.Database, component: string): number | undefined {
+  const table = db
+    .prepare(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'causeway_schema_version'",
+    )
+    .get();
+  if (!table) return undefined;
+  const row = db
+    .prepare('SELECT version FROM causeway_schema_version WHERE component = ?')
+    .get(component) as { version: number } | undefined;
+  return row?.version ?? 0;
 }
