@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SchemaTooNewError } from '../../core/errors.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { sqliteEventStoreMigrations } from './sqlite-migrations.js';
+import { holdTransaction } from '../../../test/support/hold-transaction.js';
 
 describe('SQLite schema migrations', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-migrate-'));
@@ -54,20 +55,10 @@ describe('SQLite schema migrations', () => {
   it('opens an up-to-date file while another store in the process holds a write transaction', async () => {
     const file = join(dir, 'e.db');
     const writer = SqliteEventStore.open(file);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let inTransaction!: () => void;
-    const started = new Promise<void>((resolve) => (inTransaction = resolve));
-    const tx = writer.transaction(async (t) => {
-      await t.append('held-1', [{ type: 'held', data: null }]);
-      inTransaction();
-      await held;
-    });
-    await started;
+    const tx = await holdTransaction(writer);
     const reader = SqliteEventStore.open(file, { busyTimeoutMs: 200 });
     expect(await reader.headPosition()).toBe(0);
-    release();
-    await tx;
+    await tx.release();
     expect(await reader.headPosition()).toBe(1);
     await reader.close();
     await writer.close();

@@ -9,6 +9,7 @@ import { everyNEvents } from '../../domain/snapshot-policy.js';
 import { orderDecider, type OrderCommand } from '../../../examples/shop/order-decider.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteSnapshotStore } from './sqlite-snapshot-store.js';
+import { holdTransaction } from '../../../test/support/hold-transaction.js';
 
 const snap = (revision: number) => ({
   revision,
@@ -35,16 +36,7 @@ describe('SqliteSnapshotStore', () => {
 
   it('waits for a transaction in progress instead of meeting a busy file', async () => {
     const snapshots = SqliteSnapshotStore.open(events);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let inTransaction!: () => void;
-    const started = new Promise<void>((resolve) => (inTransaction = resolve));
-    const tx = events.transaction(async (t) => {
-      await t.append('held-1', [{ type: 'held', data: null }]);
-      inTransaction();
-      await held;
-    });
-    await started;
+    const tx = await holdTransaction(events);
     const order: string[] = [];
     const save = snapshots
       .save('order-1', { revision: 0, stateVersion: 'v1', state: { n: 1 }, takenAt: new Date(0) })
@@ -52,8 +44,7 @@ describe('SqliteSnapshotStore', () => {
     // The save is queued behind the transaction: it must not have run (or failed) yet.
     await Promise.resolve();
     order.push('releasing');
-    release();
-    await tx;
+    await tx.release();
     await save;
     expect(order).toEqual(['releasing', 'saved']);
     expect(await snapshots.load('order-1', 'v1')).toMatchObject({ revision: 0, state: { n: 1 } });
