@@ -150,7 +150,7 @@ export interface StoreTransaction {
  * ```ts
  * const store = await openEventStore('sqlite:./data/events.db');
  * await store.append('order-42', [{ type: 'order.placed', data: { total: 10 } }], { expectedRevision: 'no_stream' });
- * for await (const event of store.readStream('order-42')) console.log(event.type);
+ * for await (const event of store.readStream('order-42')) handle(event);
  * await store.close();
  * ```
  */
