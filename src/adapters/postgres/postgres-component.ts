@@ -1,4 +1,4 @@
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type QueryArrayConfig } from 'pg';
 import {
   CausewayError,
   InvalidArgumentError,
@@ -7,7 +7,7 @@ import {
 } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
 import { splitPostgresUrl } from './postgres-event-store.js';
-import { migratePostgres } from './postgres-migrations.js';
+import { migrateOnPool } from './postgres-migrations.js';
 import { assertSchemaName, messageOf, redact } from './postgres-support.js';
 
 /**
@@ -40,6 +40,12 @@ export interface PostgresComponentConnection {
   readonly closed: boolean;
   /** Wraps a driver error for `operation`, or says the store is closed. */
   failure(operation: string, error: unknown): Error;
+  /** Runs a named statement, rows as arrays; driver errors become {@link failure}s. */
+  query<R extends unknown[]>(
+    operation: string,
+    statement: { name: string; text: string },
+    values: unknown[],
+  ): Promise<R[]>;
   /** Ends the pool if the store opened it; later calls fail as closed either way. */
   close(): Promise<void>;
 }
@@ -81,43 +87,41 @@ export async function connectPostgresComponent(
     where = '';
   }
   const release = () => (owned ? pool.end().catch(() => undefined) : Promise.resolve());
-  let client: PoolClient;
   try {
-    client = await pool.connect();
+    await migrateOnPool(pool, schema, component, migrations(schema), component, where);
   } catch (error) {
     await release();
-    throw new StoreUnavailableError(
-      `Cannot connect to PostgreSQL${where}: ${messageOf(error)}`,
-      error,
-    );
-  }
-  try {
-    await migratePostgres(client, schema, component, migrations(schema));
-    client.release();
-  } catch (error) {
-    client.release(true);
-    await release();
-    if (error instanceof CausewayError) throw error;
-    throw new StoreUnavailableError(
-      `Cannot prepare the ${component} tables in schema "${schema}"${where}: ${messageOf(error)}`,
-      error,
-    );
+    throw error;
   }
   let closed = false;
   const isClosed = () => closed || pool.ending || pool.ended;
+  const failure = (operation: string, error: unknown): Error => {
+    if (error instanceof CausewayError) return error;
+    if (isClosed()) return new StoreClosedError();
+    return new StoreUnavailableError(
+      `PostgreSQL ${component} ${operation} failed: ${messageOf(error)}`,
+      error,
+    );
+  };
   return {
     pool,
     schema,
     get closed() {
       return isClosed();
     },
-    failure(operation, error) {
-      if (error instanceof CausewayError) return error;
-      if (isClosed()) return new StoreClosedError();
-      return new StoreUnavailableError(
-        `PostgreSQL ${component} ${operation} failed: ${messageOf(error)}`,
-        error,
-      );
+    failure,
+    async query<R extends unknown[]>(
+      operation: string,
+      statement: { name: string; text: string },
+      values: unknown[],
+    ): Promise<R[]> {
+      if (isClosed()) throw new StoreClosedError();
+      const config: QueryArrayConfig = { ...statement, values, rowMode: 'array' };
+      try {
+        return (await pool.query<R>(config)).rows;
+      } catch (error) {
+        throw failure(operation, error);
+      }
     },
     async close() {
       if (closed) return;

@@ -128,13 +128,49 @@ export async function migratePostgres(
 }
 
 /**
- * Creates or migrates one component's tables in an open store's schema, on one of the store's
- * pooled connections: what each Causeway component beside the events (subscriptions,
- * projections, consumer groups) runs when it is first used.
+ * Creates or migrates one component's tables in `schema` on one connection of `pool`.
  *
  * @param what names the tables in error messages, e.g. `'projection'`.
+ * @param where says where the server is, for error messages (the redacted URL, or nothing).
  * @throws {SchemaTooNewError} when a newer Causeway migrated the component's tables.
- * @throws {StoreUnavailableError} when the tables cannot be prepared.
+ * @throws {StoreUnavailableError} when the server cannot be reached or the tables prepared.
+ */
+export async function migrateOnPool(
+  pool: Pool,
+  schema: string,
+  component: string,
+  migrations: readonly Migration[],
+  what: string,
+  where = '',
+): Promise<void> {
+  let client;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new StoreUnavailableError(
+      `Cannot connect to PostgreSQL${where}: ${messageOf(error)}`,
+      error,
+    );
+  }
+  try {
+    await migratePostgres(client, schema, component, migrations);
+    client.release();
+  } catch (error) {
+    client.release(true);
+    if (error instanceof CausewayError) throw error;
+    throw new StoreUnavailableError(
+      `Cannot prepare the ${what} tables in schema "${schema}"${where}: ${messageOf(error)}`,
+      error,
+    );
+  }
+}
+
+/**
+ * Creates or migrates one component's tables in an open store's schema, on the store's pool:
+ * what each Causeway component beside the events (subscriptions, projections, consumer
+ * groups) runs when it is first used.
+ *
+ * @throws {StoreClosedError} when the store is closed.
  */
 export async function migrateStoreComponent(
   store: { readonly pool: Pool; readonly schema: string; readonly isClosed: boolean },
@@ -143,21 +179,5 @@ export async function migrateStoreComponent(
   what: string,
 ): Promise<void> {
   if (store.isClosed) throw new StoreClosedError();
-  let client;
-  try {
-    client = await store.pool.connect();
-  } catch (error) {
-    throw new StoreUnavailableError(`Cannot connect to PostgreSQL: ${messageOf(error)}`, error);
-  }
-  try {
-    await migratePostgres(client, store.schema, component, migrations);
-    client.release();
-  } catch (error) {
-    client.release(true);
-    if (error instanceof CausewayError) throw error;
-    throw new StoreUnavailableError(
-      `Cannot prepare the ${what} tables in schema "${store.schema}": ${messageOf(error)}`,
-      error,
-    );
-  }
+  await migrateOnPool(store.pool, store.schema, component, migrations, what);
 }

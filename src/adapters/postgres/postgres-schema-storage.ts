@@ -1,5 +1,4 @@
-import { escapeIdentifier, type QueryArrayConfig } from 'pg';
-import { StoreClosedError } from '../../core/errors.js';
+import { escapeIdentifier } from 'pg';
 import { encodeJson } from '../../core/json-codec.js';
 import type { CompatibilityMode } from '../../schema/compatibility.js';
 import type { JsonSchema } from '../../schema/json-schema.js';
@@ -143,18 +142,12 @@ export class PostgresSchemaStorage implements SchemaStorage {
     return this.connection.close();
   }
 
-  private async query<R extends unknown[]>(
+  private query<R extends unknown[]>(
     operation: string,
     statement: { name: string; text: string },
     values: unknown[],
   ): Promise<R[]> {
-    if (this.connection.closed) throw new StoreClosedError();
-    const config: QueryArrayConfig = { ...statement, values, rowMode: 'array' };
-    try {
-      return (await this.connection.pool.query<R>(config)).rows;
-    } catch (error) {
-      throw this.connection.failure(operation, error);
-    }
+    return this.connection.query<R>(operation, statement, values);
   }
 }
 
