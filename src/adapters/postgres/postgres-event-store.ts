@@ -177,9 +177,10 @@ const EVENT_COLUMNS =
  * What reads select: `recorded_at` comes back as epoch milliseconds, a float the driver turns
  * into a number far faster than it parses timestamp text (a quarter of a long read's time).
  */
-const READ_COLUMNS =
+export const READ_COLUMNS =
   'position, id, stream, revision, type, data, metadata, schema_version, (extract(epoch FROM recorded_at) * 1000)::float8';
-type EventRow = [string, string, string, string, string, unknown, unknown, number, number];
+/** An events-table row as reads select it ({@link READ_COLUMNS}, array mode). */
+export type EventRow = [string, string, string, string, string, unknown, unknown, number, number];
 
 /** Carries an error thrown by `hooks.beforeCommit`, which is passed on unchanged. */
 class HookError extends Error {}
@@ -804,7 +805,8 @@ function eventColumns(rows: readonly PlannedRow[]): unknown[][] {
   return [ids, streams, revisions, types, data, metadata, versions];
 }
 
-function toEvent(row: EventRow): RecordedEvent {
+/** Decodes an events-table row (for Causeway components reading the same schema). */
+export function toEvent(row: EventRow): RecordedEvent {
   return {
     id: row[1],
     type: row[4],

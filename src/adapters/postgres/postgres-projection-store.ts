@@ -21,7 +21,13 @@ import type {
 } from '../../projections/projection-store.js';
 import type { Migration } from '../../store/migrations.js';
 import type { SubscriptionStorage } from '../../subscriptions/subscription-storage.js';
-import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
+import {
+  READ_COLUMNS,
+  toEvent,
+  type EventRow,
+  type PostgresEventStore,
+  type PostgresTransaction,
+} from './postgres-event-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
 import type { PostgresReadModel } from './postgres-read-model.js';
 import { postgresSubscriptionStorage } from './postgres-subscription-storage.js';
@@ -65,12 +71,8 @@ interface RecordRow {
   switched_at: Date | null;
 }
 
-type EventRow = [string, string, string, string, string, unknown, unknown, number, number];
-
 const RECORD_COLUMNS = 'name, version, build, mode, status, frozen_at, created_at, switched_at';
 /** As the store reads them: `recorded_at` as epoch milliseconds, rounded like its reads. */
-const EVENT_COLUMNS =
-  'position, id, stream, revision, type, data, metadata, schema_version, (extract(epoch FROM recorded_at) * 1000)::float8';
 
 /**
  * Projections over a {@link PostgresEventStore}: read models are tables in the store's schema
@@ -266,7 +268,7 @@ function statements(s: string) {
     lockLog: st('lock_log', `SELECT position FROM ${s}.causeway_log WHERE id = 1 FOR UPDATE`),
     after: st(
       'after',
-      `SELECT ${EVENT_COLUMNS} FROM ${s}.causeway_events WHERE position > $1::bigint ORDER BY position`,
+      `SELECT ${READ_COLUMNS} FROM ${s}.causeway_events WHERE position > $1::bigint ORDER BY position`,
     ),
     tables: st(
       'tables',
@@ -331,19 +333,5 @@ function toRecord(r: RecordRow): ProjectionRecord {
     frozenAt: r.frozen_at === null ? null : Number(r.frozen_at),
     createdAt: r.created_at,
     switchedAt: r.switched_at,
-  };
-}
-
-function toEvent(row: EventRow): RecordedEvent {
-  return {
-    id: row[1],
-    type: row[4],
-    stream: row[2],
-    revision: Number(row[3]),
-    position: Number(row[0]),
-    data: row[5],
-    metadata: row[6] as RecordedEvent['metadata'],
-    schemaVersion: row[7],
-    recordedAt: new Date(Math.round(row[8])),
   };
 }

@@ -73,10 +73,14 @@ export interface SqliteTransaction extends StoreTransaction {
   readonly database: Database.Database;
 }
 
-type Row = [number, string, string, number, string, string, string, number, number];
+/** An events-table row as reads select it ({@link EVENT_COLUMNS}, raw mode). */
+export type EventRow = [number, string, string, number, string, string, string, number, number];
+type Row = EventRow;
 /** Rows per multi-row INSERT statement (9 parameters each). */
 const INSERT_CHUNK = 32;
-const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+/** The events-table columns reads select, in {@link EventRow} order. */
+export const EVENT_COLUMNS =
+  'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
 
 /** The store's statements, prepared on one connection. */
 function prepareStatements(db: Database.Database) {
@@ -92,10 +96,10 @@ function prepareStatements(db: Database.Database) {
       'SELECT coalesce(max(position), 0) AS head FROM causeway_events',
     ),
     insertChunk: db.prepare(
-      `INSERT INTO causeway_events (${COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO causeway_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     ),
     insertEvent: db.prepare(
-      `INSERT INTO causeway_events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO causeway_events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     upsertStream: db.prepare(
       `INSERT INTO causeway_streams (name, revision, deleted) VALUES (?, ?, 0)
@@ -396,8 +400,8 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
   ): Promise<RecordedEvent[]> {
     const age = w.minRecordedAt !== undefined;
     const sql = w.forward
-      ? `SELECT ${COLUMNS} FROM causeway_events WHERE stream = ? AND revision >= ?${age ? ' AND recorded_at >= ?' : ''} ORDER BY revision LIMIT ?`
-      : `SELECT ${COLUMNS} FROM causeway_events WHERE stream = ? AND revision <= ? AND revision >= ?${age ? ' AND recorded_at >= ?' : ''} ORDER BY revision DESC LIMIT ?`;
+      ? `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE stream = ? AND revision >= ?${age ? ' AND recorded_at >= ?' : ''} ORDER BY revision LIMIT ?`
+      : `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE stream = ? AND revision <= ? AND revision >= ?${age ? ' AND recorded_at >= ?' : ''} ORDER BY revision DESC LIMIT ?`;
     const params: unknown[] = w.forward ? [stream, next] : [stream, next, w.lowest];
     if (age) params.push(w.minRecordedAt);
     params.push(size);
@@ -416,7 +420,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
       params.push(w.streamPrefix.length, w.streamPrefix);
     }
     params.push(size);
-    const sql = `SELECT ${COLUMNS} FROM causeway_events WHERE ${where.join(' AND ')} ORDER BY position ${w.forward ? 'ASC' : 'DESC'} LIMIT ?`;
+    const sql = `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE ${where.join(' AND ')} ORDER BY position ${w.forward ? 'ASC' : 'DESC'} LIMIT ?`;
     return Promise.resolve(this.read(sql, params));
   }
 
@@ -532,7 +536,8 @@ function pushRow(params: unknown[], row: PlannedRow, position: number, recordedA
   );
 }
 
-function toEvent(r: Row): RecordedEvent {
+/** Decodes an events-table row (for Causeway components reading the same file). */
+export function toEvent(r: Row): RecordedEvent {
   return {
     id: r[1],
     type: r[4],

@@ -16,7 +16,13 @@ import type {
 } from '../../projections/projection-store.js';
 import type { Migration } from '../../store/migrations.js';
 import type { SubscriptionStorage } from '../../subscriptions/subscription-storage.js';
-import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
+import {
+  EVENT_COLUMNS,
+  toEvent,
+  type EventRow,
+  type SqliteEventStore,
+  type SqliteTransaction,
+} from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import type { SqliteReadModel } from './sqlite-read-model.js';
 import { sqliteSubscriptionStorage } from './sqlite-subscription-storage.js';
@@ -56,11 +62,7 @@ interface RecordRow {
   switched_at: number | null;
 }
 
-type EventRow = [number, string, string, number, string, string, string, number, number];
-
 const RECORD_COLUMNS = 'name, version, build, mode, status, frozen_at, created_at, switched_at';
-const EVENT_COLUMNS =
-  'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
 
 function prepare(db: Database.Database) {
   return {
@@ -287,19 +289,5 @@ function toRecord(r: RecordRow): ProjectionRecord {
     frozenAt: r.frozen_at,
     createdAt: new Date(r.created_at),
     switchedAt: r.switched_at === null ? null : new Date(r.switched_at),
-  };
-}
-
-function toEvent(r: EventRow): RecordedEvent {
-  return {
-    id: r[1],
-    type: r[4],
-    stream: r[2],
-    revision: r[3],
-    position: r[0],
-    data: JSON.parse(r[5]) as unknown,
-    metadata: JSON.parse(r[6]) as RecordedEvent['metadata'],
-    schemaVersion: r[7],
-    recordedAt: new Date(r[8]),
   };
 }
