@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,48 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventStore } from '../../src/index.js';
 import { BALANCES, openBalances, readBalances } from './balance-projection.js';
+import { runWorkerUntil } from '../support/crash.js';
 
 const worker = fileURLToPath(new URL('./projection-worker.ts', import.meta.url));
 
-/**
- * Runs the worker on `file`. With `killAt`, SIGKILLs it once it has written the rows of the
- * event at that position (inside a transaction not yet committed) and resolves with the last
- * committed position it reported; otherwise waits for it to catch up and exit cleanly.
- */
+/** Runs the projection worker on `file` (see `runWorkerUntil`), killed once it applied `killAt`. */
 function runWorker(file: string, killAt?: number): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', worker, file, killAt === undefined ? 'until-caught-up' : 'run'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let buffer = '';
-  let stderr = '';
-  let last = 0;
-  let done = false;
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code, signal) => {
-      if (killAt !== undefined && signal === 'SIGKILL') resolve(last);
-      else if (killAt === undefined && code === 0 && done) resolve(last);
-      else reject(new Error(`worker ended unexpectedly (${code ?? signal}): ${stderr}`));
-    });
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line === 'done') {
-          done = true;
-          continue;
-        }
-        const [what, value] = line.split(' ');
-        if (what === 'position') last = Number(value);
-        else if (what === 'applied' && killAt !== undefined && Number(value) >= killAt)
-          child.kill('SIGKILL');
-      }
-    });
-  });
+  return runWorkerUntil(worker, [file], 'applied', killAt);
 }
 
 /** Appends `count` deposits and withdrawals over 40 accounts, ten streams per append. */

@@ -92,3 +92,50 @@ export async function verifyAfterCrash(
   }
   return { events: all.length };
 }
+
+/**
+ * Runs a worker script that prints `position <p>` after each commit, `<progress> <p>` after
+ * writing (not yet committing) the effects of the event at p, and `done` before a clean exit.
+ * With `killAt`, SIGKILLs it once it reports `<progress>` at or past that position and
+ * resolves with the last committed position it reported; otherwise waits for a clean exit.
+ */
+export function runWorkerUntil(
+  script: string,
+  args: readonly string[],
+  progress: string,
+  killAt?: number,
+): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, ...args, killAt === undefined ? 'until-caught-up' : 'run'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let buffer = '';
+  let stderr = '';
+  let last = 0;
+  let done = false;
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code, signal) => {
+      if (killAt !== undefined && signal === 'SIGKILL') resolve(last);
+      else if (killAt === undefined && code === 0 && done) resolve(last);
+      else reject(new Error(`worker ended unexpectedly (${code ?? signal}): ${stderr}`));
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line === 'done') {
+          done = true;
+          continue;
+        }
+        const [what, value] = line.split(' ');
+        if (what === 'position') last = Number(value);
+        else if (what === progress && killAt !== undefined && Number(value) >= killAt)
+          child.kill('SIGKILL');
+      }
+    });
+  });
+}
