@@ -37,6 +37,8 @@ export type {
   EventStore,
   EventStoreOptions,
   ExpectedRevision,
+  ListStreamsOptions,
+  StreamSummary,
   ReadAllFilter,
   ReadAllOptions,
   ReadStreamOptions,

@@ -18,6 +18,11 @@ import { assertExpectedRevision, assertStreamName } from './validation.js';
 export const Deleted = { none: 0, soft: 1, hard: 2 } as const;
 export type DeletedFlag = (typeof Deleted)[keyof typeof Deleted];
 
+/** How the port reports a stored deleted flag. */
+export function deletedLabel(flag: DeletedFlag): false | 'soft' | 'hard' {
+  return flag === Deleted.hard ? 'hard' : flag === Deleted.soft ? 'soft' : false;
+}
+
 /** A stream's row as adapters store it. */
 export interface StreamState {
   /** Revision of the last event ever written, -1 if none. */

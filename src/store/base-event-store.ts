@@ -10,24 +10,28 @@ import type {
   CommitListener,
   DeleteStreamOptions,
   EventStoreOptions,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
   StoreTransaction,
   StreamInfo,
   StreamMetadata,
+  StreamSummary,
   TransactionalEventStore,
 } from './event-store.js';
 import type { EventInput } from '../core/envelope.js';
-import { Deleted, type StreamState } from './append-plan.js';
+import { deletedLabel, type StreamState } from './append-plan.js';
 import { AppendQueue, type UnitResult } from './append-queue.js';
 import type { BaseStoreTransaction } from './store-transaction.js';
 import {
   allWindow,
+  checkListStreams,
   checkReadStream,
   pagedIterable,
   streamWindow,
   type AllWindow,
   type StreamWindow,
+  type StreamsQuery,
 } from './reading.js';
 import {
   DEFAULT_MAX_EVENT_BYTES,
@@ -100,6 +104,8 @@ export abstract class BaseEventStore<
     next: number,
     size: number,
   ): Promise<RecordedEvent[]>;
+  /** Up to `size` streams of `query`, ordered by name in code point order. */
+  protected abstract fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]>;
   protected abstract deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void>;
   protected abstract setStreamMetadataNow(stream: string, metadataJson: string): Promise<void>;
   protected abstract readHeadPosition(): Promise<number>;
@@ -201,12 +207,7 @@ export abstract class BaseEventStore<
     assertStreamName(stream);
     const row = await this.loadStream(stream);
     const revision = row && row.state.revision >= 0 ? row.state.revision : null;
-    const deleted =
-      row?.state.deleted === Deleted.hard
-        ? 'hard'
-        : row?.state.deleted === Deleted.soft
-          ? 'soft'
-          : false;
+    const deleted = row ? deletedLabel(row.state.deleted) : false;
     return {
       stream,
       exists: revision !== null && deleted === false,
@@ -214,6 +215,21 @@ export abstract class BaseEventStore<
       deleted,
       metadata: row?.metadata ?? {},
     };
+  }
+
+  listStreams(options: ListStreamsOptions = {}): AsyncIterable<StreamSummary> {
+    this.assertOpen();
+    const query = checkListStreams(options);
+    return pagedIterable(options.limit ?? Number.MAX_SAFE_INTEGER, () => {
+      let after = query.after;
+      return async (size) => {
+        this.assertOpen();
+        const page = await this.fetchStreamsPage({ ...query, after }, size);
+        const last = page[page.length - 1];
+        if (last) after = last.stream;
+        return page;
+      };
+    });
   }
 
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {

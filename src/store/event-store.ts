@@ -93,6 +93,28 @@ export interface StreamInfo {
   metadata: StreamMetadata;
 }
 
+/** Options of {@link EventStore.listStreams}. */
+export interface ListStreamsOptions {
+  /** Only streams whose name starts with this (e.g. a category `order-`). */
+  prefix?: string;
+  /** Continue after this stream name (exclusive): the last name of the previous page. */
+  after?: string;
+  /** At most this many streams. Default: all. */
+  limit?: number;
+  /** Also list soft-deleted and tombstoned streams. Default false. */
+  includeDeleted?: boolean;
+}
+
+/** One stream as {@link EventStore.listStreams} reports it. */
+export interface StreamSummary {
+  stream: string;
+  /** Revision of the stream's last event. */
+  revision: number;
+  /** Position of the stream's last event in the global log. */
+  lastPosition: number;
+  deleted: false | 'soft' | 'hard';
+}
+
 /** Options of {@link EventStore.deleteStream}. */
 export interface DeleteStreamOptions {
   expectedRevision?: ExpectedRevision;
@@ -185,6 +207,17 @@ export interface EventStore {
   headPosition(): Promise<number>;
 
   streamInfo(stream: string): Promise<StreamInfo>;
+
+  /**
+   * Lists the streams that have events, ordered by name (Unicode code point order, the same
+   * on every adapter), streamed in pages. Streams that only have metadata are not listed.
+   *
+   * @example
+   * ```ts
+   * for await (const s of store.listStreams({ prefix: 'order-', limit: 50 })) show(s.stream);
+   * ```
+   */
+  listStreams(options?: ListStreamsOptions): AsyncIterable<StreamSummary>;
 
   deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void>;
 

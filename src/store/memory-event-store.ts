@@ -3,6 +3,7 @@ import { decodeJson } from '../core/json-codec.js';
 import { StreamDeletedError } from '../core/errors.js';
 import {
   Deleted,
+  deletedLabel,
   planAppends,
   planDelete,
   resolveOutcome,
@@ -17,8 +18,14 @@ import type {
   DeleteStreamOptions,
   EventStoreOptions,
   StoreTransaction,
+  StreamSummary,
 } from './event-store.js';
-import type { AllWindow, StreamWindow } from './reading.js';
+import {
+  compareCodePoints,
+  type AllWindow,
+  type StreamWindow,
+  type StreamsQuery,
+} from './reading.js';
 import { BaseStoreTransaction } from './store-transaction.js';
 import type { PreparedAppend } from './validation.js';
 import { WriteLock } from './write-lock.js';
@@ -182,6 +189,31 @@ export class MemoryEventStore extends BaseEventStore {
       if (types && !types.has(event.type)) continue;
       if (w.streamPrefix !== undefined && !event.stream.startsWith(w.streamPrefix)) continue;
       page.push(materialise(event));
+      if (page.length === size) break;
+    }
+    return Promise.resolve(page);
+  }
+
+  protected fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
+    const { prefix, after, includeDeleted } = query;
+    const names = [...this.streams.keys()]
+      .filter(
+        (name) =>
+          (prefix === undefined || name.startsWith(prefix)) &&
+          (after === undefined || compareCodePoints(name, after) > 0),
+      )
+      .sort(compareCodePoints);
+    const page: StreamSummary[] = [];
+    for (const name of names) {
+      const s = this.streams.get(name);
+      if (!s || s.state.revision < 0) continue;
+      if (!includeDeleted && s.state.deleted !== Deleted.none) continue;
+      page.push({
+        stream: name,
+        revision: s.state.revision,
+        lastPosition: s.positions[s.state.revision] ?? 0,
+        deleted: deletedLabel(s.state.deleted),
+      });
       if (page.length === size) break;
     }
     return Promise.resolve(page);

@@ -1,6 +1,11 @@
 import { decodeJson } from '../core/json-codec.js';
 import { InvalidArgumentError, StreamDeletedError } from '../core/errors.js';
-import type { ReadAllOptions, ReadStreamOptions, StreamMetadata } from './event-store.js';
+import type {
+  ListStreamsOptions,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StreamMetadata,
+} from './event-store.js';
 import { Deleted, type StreamState } from './append-plan.js';
 import { assertDirection, assertFrom, assertLimit, assertStreamName } from './validation.js';
 
@@ -193,4 +198,60 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
 /** Parses stored stream metadata text. */
 export function parseStreamMetadata(text: string | null | undefined): StreamMetadata {
   return text ? decodeJson<StreamMetadata>(text) : {};
+}
+
+/** A validated page request of `listStreams`. */
+export interface StreamsQuery {
+  prefix: string | undefined;
+  /** Exclusive lower bound: the last name of the previous page. */
+  after: string | undefined;
+  includeDeleted: boolean;
+}
+
+/** Validates listStreams options up front so bad calls fail before any I/O. */
+export function checkListStreams(options: ListStreamsOptions): StreamsQuery {
+  for (const key of ['prefix', 'after'] as const) {
+    const value: unknown = options[key];
+    if (value !== undefined && typeof value !== 'string')
+      throw new InvalidArgumentError(key, 'must be a string');
+  }
+  assertLimit(options.limit);
+  if (options.includeDeleted !== undefined && typeof options.includeDeleted !== 'boolean')
+    throw new InvalidArgumentError('includeDeleted', 'must be a boolean');
+  return {
+    prefix: options.prefix === '' ? undefined : options.prefix,
+    after: options.after,
+    includeDeleted: options.includeDeleted ?? false,
+  };
+}
+
+/**
+ * Orders strings by Unicode code point, as SQLite's BINARY collation and PostgreSQL's "C"
+ * collation do on UTF-8 (JavaScript's `<` compares UTF-16 code units, which differs for
+ * characters beyond U+FFFF).
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.codePointAt(i) as number;
+    const y = b.codePointAt(i) as number;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * The smallest string above every string that starts with `prefix` in code point order, or
+ * undefined when there is none cheaply (a prefix ending in U+10FFFF, or in a lone surrogate):
+ * the upper bound of an index range scan.
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const chars = [...prefix];
+  const last = chars.pop();
+  if (last === undefined) return undefined;
+  const code = last.codePointAt(0) as number;
+  if (code >= 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return undefined;
+  const next = code === 0xd7ff ? 0xe000 : code + 1;
+  return chars.join('') + String.fromCodePoint(next);
 }

@@ -491,6 +491,87 @@ export function describeEventStoreConformance(
       });
     });
 
+    describe('listStreams', () => {
+      it('lists streams with events in code point order, with revision and last position', async () => {
+        // '\u{1F600}' sorts after '\uFFFD' by code point but before it by UTF-16 unit.
+        const names = ['order-b', 'order-a', 'cart-1', 'order-\uFFFD', 'order-\u{1F600}'];
+        for (const name of names) await store.append(name, [ev('x')]);
+        await store.append('order-a', [ev('y'), ev('z')]);
+        await store.setStreamMetadata('order-meta-only', { maxCount: 3 });
+        const listed = await collect(store.listStreams());
+        expect(listed).toEqual([
+          { stream: 'cart-1', revision: 0, lastPosition: 3, deleted: false },
+          { stream: 'order-a', revision: 2, lastPosition: 7, deleted: false },
+          { stream: 'order-b', revision: 0, lastPosition: 1, deleted: false },
+          { stream: 'order-\uFFFD', revision: 0, lastPosition: 4, deleted: false },
+          { stream: 'order-\u{1F600}', revision: 0, lastPosition: 5, deleted: false },
+        ]);
+      });
+
+      it('filters by prefix and pages with after and limit', async () => {
+        for (const name of ['order-1', 'order-2', 'order-3', 'orders-x', 'order', 'ordeq-1', 'p-1'])
+          await store.append(name, [ev('x')]);
+        const names = async (options: Parameters<EventStore['listStreams']>[0]) =>
+          (await collect(store.listStreams(options))).map((s) => s.stream);
+        expect(await names({ prefix: 'order-' })).toEqual(['order-1', 'order-2', 'order-3']);
+        expect(await names({ prefix: 'order' })).toEqual([
+          'order',
+          'order-1',
+          'order-2',
+          'order-3',
+          'orders-x',
+        ]);
+        expect(await names({ prefix: 'order-', limit: 2 })).toEqual(['order-1', 'order-2']);
+        expect(await names({ prefix: 'order-', after: 'order-2' })).toEqual(['order-3']);
+        expect(await names({ after: 'orders-x' })).toEqual(['p-1']);
+        expect(await names({ prefix: 'zzz' })).toEqual([]);
+        expect(await names({ prefix: 'order-', limit: 0 })).toEqual([]);
+      });
+
+      it('streams a long listing in pages, each name once', async () => {
+        const count = 2_500;
+        await store.appendMany(
+          Array.from({ length: count }, (_, i) => ({
+            stream: `s-${String(i).padStart(5, '0')}`,
+            events: [ev('x')],
+          })),
+        );
+        const listed = await collect(store.listStreams({ prefix: 's-' }));
+        expect(listed).toHaveLength(count);
+        expect(new Set(listed.map((s) => s.stream)).size).toBe(count);
+        expect(listed.map((s) => s.stream)).toEqual([...listed.map((s) => s.stream)].sort());
+      });
+
+      it('hides deleted streams unless asked, and marks them', async () => {
+        await store.append('keep-1', [ev('a')]);
+        await store.append('soft-1', [ev('a'), ev('b')]);
+        await store.append('hard-1', [ev('a')]);
+        await store.deleteStream('soft-1');
+        await store.deleteStream('hard-1', { hard: true });
+        await store.deleteStream('never-written', { hard: true });
+        expect((await collect(store.listStreams())).map((s) => s.stream)).toEqual(['keep-1']);
+        expect(await collect(store.listStreams({ includeDeleted: true }))).toEqual([
+          { stream: 'hard-1', revision: 0, lastPosition: 4, deleted: 'hard' },
+          { stream: 'keep-1', revision: 0, lastPosition: 1, deleted: false },
+          { stream: 'soft-1', revision: 1, lastPosition: 3, deleted: 'soft' },
+        ]);
+      });
+
+      it('refuses bad options before reading', () => {
+        for (const bad of [
+          { prefix: 3 },
+          { after: null },
+          { limit: -1 },
+          { limit: 1.5 },
+          { includeDeleted: 'yes' },
+        ]) {
+          expect(() => store.listStreams(bad as never), JSON.stringify(bad)).toThrow(
+            expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error,
+          );
+        }
+      });
+    });
+
     describe('deleteStream', () => {
       it('soft delete hides the stream; a later append revives it, continuing revisions', async () => {
         await store.append('d-1', [ev('a'), ev('b')]);

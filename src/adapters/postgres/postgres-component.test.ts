@@ -1,3 +1,4 @@
+import { eventStoreMigrations } from './postgres-migrations.js';
 import { Pool, escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaTooNewError, StoreClosedError, StoreUnavailableError } from '../../core/errors.js';
@@ -46,7 +47,7 @@ describe.skipIf(!available)('PostgreSQL snapshot store and schema storage', () =
       `SELECT component, version FROM ${escapeIdentifier(schema)}.causeway_schema_version ORDER BY component`,
     );
     expect(rows).toEqual([
-      { component: 'event-store', version: 1 },
+      { component: 'event-store', version: eventStoreMigrations(schema).length },
       { component: 'schema-registry', version: 1 },
       { component: 'snapshots', version: 1 },
     ]);

@@ -22,6 +22,7 @@ import {
   resolveOutcome,
   streamNames,
   Deleted,
+  deletedLabel,
   type DeletedFlag,
   type PlannedRow,
   type StoredEventRef,
@@ -35,8 +36,14 @@ import type {
   EventStoreOptions,
   StoreTransaction,
   StreamMetadata,
+  StreamSummary,
 } from '../../store/event-store.js';
-import type { AllWindow, StreamWindow } from '../../store/reading.js';
+import {
+  prefixUpperBound,
+  type AllWindow,
+  type StreamWindow,
+  type StreamsQuery,
+} from '../../store/reading.js';
 import { BaseStoreTransaction } from '../../store/store-transaction.js';
 import type { PreparedAppend } from '../../store/validation.js';
 import {
@@ -568,6 +575,51 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     return rows.map(toEvent);
   }
 
+  protected async fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
+    // COLLATE "C" compares UTF-8 bytes (code point order, as the port promises) and matches
+    // the causeway_streams_name_c index, so a page is one index range scan. The text is built
+    // per shape rather than prepared with "$n IS NULL OR" guards, which a generic plan could
+    // not turn into a range.
+    const where = ['s.revision >= 0'];
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}::text`;
+    };
+    if (!query.includeDeleted) where.push('s.deleted = 0');
+    if (query.after !== undefined) where.push(`s.name COLLATE "C" > ${param(query.after)}`);
+    if (query.prefix !== undefined) {
+      where.push(`s.name COLLATE "C" >= ${param(query.prefix)}`);
+      const upper = prefixUpperBound(query.prefix);
+      where.push(
+        upper !== undefined
+          ? `s.name COLLATE "C" < ${param(upper)}`
+          : `starts_with(s.name, ${param(query.prefix)})`,
+      );
+    }
+    values.push(size);
+    const text = `SELECT s.name, s.revision, s.deleted, coalesce(e.position, 0)
+      FROM ${this.sql.streamsTable} s
+      LEFT JOIN ${this.sql.eventsTable} e ON e.stream = s.name AND e.revision = s.revision
+      WHERE ${where.join(' AND ')}
+      ORDER BY s.name COLLATE "C" LIMIT $${values.length}::int`;
+    try {
+      const result = await this.pool.query<[string, string, DeletedFlag, string]>({
+        text,
+        values,
+        rowMode: 'array',
+      });
+      return result.rows.map(([name, revision, deleted, position]) => ({
+        stream: name,
+        revision: Number(revision),
+        lastPosition: Number(position),
+        deleted: deletedLabel(deleted),
+      }));
+    } catch (error) {
+      throw this.unavailable('read', error);
+    }
+  }
+
   protected async deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void> {
     const client = await this.connect();
     let broken: Error | undefined;
@@ -677,6 +729,8 @@ function statements(schema: string, channel: string | undefined) {
      )
      SELECT base${channel === undefined ? '' : `, pg_notify(${escapeLiteral(channel)}, (base + $1::bigint)::text)`} FROM alloc`;
   return {
+    streamsTable: streams,
+    eventsTable: events,
     lockStreams: st(
       'lock_streams',
       `SELECT name, revision, deleted FROM ${streams} WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,

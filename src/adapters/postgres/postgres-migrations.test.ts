@@ -9,7 +9,13 @@ import {
   randomSchemaName,
 } from '../../../test/support/postgres.js';
 import { PostgresEventStore } from './postgres-event-store.js';
-import { EVENT_STORE_COMPONENT, eventStoreMigrations } from './postgres-migrations.js';
+import pg from 'pg';
+import { collect } from '../../store/collect.js';
+import {
+  EVENT_STORE_COMPONENT,
+  eventStoreMigrations,
+  migratePostgres,
+} from './postgres-migrations.js';
 
 const available = await pgAvailable();
 
@@ -54,7 +60,7 @@ describe.skipIf(!available)('PostgreSQL event store migrations', () => {
 
   it('lets several processes open a fresh schema at once', async () => {
     const stores = await Promise.all(Array.from({ length: 4 }, () => open()));
-    expect(await version()).toEqual([{ version: 1 }]);
+    expect(await version()).toEqual([{ version: eventStoreMigrations(schema).length }]);
     expect(
       await pgExec(`SELECT id, position FROM ${escapeIdentifier(schema)}.causeway_log`),
     ).toEqual([{ id: 1, position: '0' }]);
@@ -90,7 +96,28 @@ describe.skipIf(!available)('PostgreSQL event store migrations', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(SchemaTooNewError);
-    expect(error).toMatchObject({ code: 'SCHEMA_TOO_NEW', found: 99, supported: 1 });
+    expect(error).toMatchObject({
+      code: 'SCHEMA_TOO_NEW',
+      found: 99,
+      supported: eventStoreMigrations(schema).length,
+    });
     expect(await version()).toEqual([{ version: 99 }]);
+  });
+
+  it('upgrades a version 1 schema with its events to the current version', async () => {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    try {
+      await migratePostgres(client, schema, EVENT_STORE_COMPONENT, [
+        eventStoreMigrations(schema)[0]!,
+      ]);
+    } finally {
+      await client.end();
+    }
+    expect(await version()).toEqual([{ version: 1 }]);
+    const store = await open();
+    expect(await version()).toEqual([{ version: eventStoreMigrations(schema).length }]);
+    await store.append('order-1', [{ type: 'a', data: 1 }]);
+    expect((await collect(store.listStreams())).map((s) => s.stream)).toEqual(['order-1']);
   });
 });

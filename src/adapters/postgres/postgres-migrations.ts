@@ -51,6 +51,13 @@ export function eventStoreMigrations(schema: string): Migration[] {
         `INSERT INTO ${s}.causeway_log (id, position) VALUES (1, 0)`,
       ],
     },
+    {
+      version: 2,
+      description: 'stream names in code point order, for listStreams',
+      statements: [
+        `CREATE INDEX causeway_streams_name_c ON ${s}.causeway_streams (name COLLATE "C")`,
+      ],
+    },
   ];
 }
 

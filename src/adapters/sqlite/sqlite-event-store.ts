@@ -9,6 +9,7 @@ import {
 } from '../../core/errors.js';
 import {
   Deleted,
+  deletedLabel,
   planAppends,
   planDelete,
   resolveOutcome,
@@ -28,8 +29,15 @@ import type {
   DeleteStreamOptions,
   EventStoreOptions,
   StoreTransaction,
+  StreamSummary,
 } from '../../store/event-store.js';
-import { parseStreamMetadata, type AllWindow, type StreamWindow } from '../../store/reading.js';
+import {
+  parseStreamMetadata,
+  prefixUpperBound,
+  type AllWindow,
+  type StreamWindow,
+  type StreamsQuery,
+} from '../../store/reading.js';
 import { BaseStoreTransaction } from '../../store/store-transaction.js';
 import type { PreparedAppend } from '../../store/validation.js';
 import { WriteLock } from '../../store/write-lock.js';
@@ -118,6 +126,14 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** A row of a listStreams page. */
+interface StreamListRow {
+  name: string;
+  revision: number;
+  deleted: DeletedFlag;
+  position: number;
+}
+
 /** The write lock shared by the stores of this process open on one file. */
 interface FileLock {
   lock: WriteLock;
@@ -181,6 +197,10 @@ interface TransactionConnection {
 export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
   private readonly statements: Statements;
   private readonly cachedReads = new Map<string, Database.Statement<unknown[], Row>>();
+  private readonly cachedStreamLists = new Map<
+    string,
+    Database.Statement<unknown[], StreamListRow>
+  >();
   private readonly writeTransaction: (units: PreparedAppend[][]) => UnitResult[];
   private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
   private readonly busyTimeoutMs: number;
@@ -417,11 +437,49 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
     }
     if (w.streamPrefix !== undefined) {
       where.push('substr(stream, 1, ?) = ?');
-      params.push(w.streamPrefix.length, w.streamPrefix);
+      // substr counts characters (code points), not UTF-16 units.
+      params.push([...w.streamPrefix].length, w.streamPrefix);
     }
     params.push(size);
     const sql = `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE ${where.join(' AND ')} ORDER BY position ${w.forward ? 'ASC' : 'DESC'} LIMIT ?`;
     return Promise.resolve(this.read(sql, params));
+  }
+
+  protected fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
+    // BINARY collation compares UTF-8 bytes: code point order, as the port promises.
+    const where = ['s.revision >= 0'];
+    const params: unknown[] = [];
+    if (!query.includeDeleted) where.push('s.deleted = 0');
+    if (query.after !== undefined) {
+      where.push('s.name > ?');
+      params.push(query.after);
+    }
+    if (query.prefix !== undefined) {
+      where.push('s.name >= ?');
+      params.push(query.prefix);
+      const upper = prefixUpperBound(query.prefix);
+      if (upper !== undefined) where.push('s.name < ?');
+      else where.push('substr(s.name, 1, ?) = ?');
+      params.push(...(upper !== undefined ? [upper] : [[...query.prefix].length, query.prefix]));
+    }
+    params.push(size);
+    const sql = `SELECT s.name, s.revision, s.deleted, coalesce(e.position, 0) AS position
+      FROM causeway_streams s
+      LEFT JOIN causeway_events e ON e.stream = s.name AND e.revision = s.revision
+      WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`;
+    let stmt = this.cachedStreamLists.get(sql);
+    if (!stmt) {
+      stmt = this.database.prepare<unknown[], StreamListRow>(sql);
+      this.cachedStreamLists.set(sql, stmt);
+    }
+    return Promise.resolve(
+      stmt.all(...params).map((row) => ({
+        stream: row.name,
+        revision: row.revision,
+        lastPosition: row.position,
+        deleted: deletedLabel(row.deleted),
+      })),
+    );
   }
 
   private read(sql: string, params: unknown[]): RecordedEvent[] {
