@@ -16,8 +16,10 @@ describe('package exports map', () => {
   it('offers exactly the documented entry points', () => {
     expect(Object.keys(pkg.exports).sort()).toEqual([
       '.',
+      './nats',
       './package.json',
       './postgres',
+      './server',
       './sqlite',
     ]);
   });
