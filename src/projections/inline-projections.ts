@@ -6,11 +6,13 @@ import type {
   AppendResult,
   CommitListener,
   DeleteStreamOptions,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
   StoreTransaction,
   StreamInfo,
   StreamMetadata,
+  StreamSummary,
   TransactionalEventStore,
 } from '../store/event-store.js';
 import { applyInlineAll } from './apply-inline.js';
@@ -99,6 +101,10 @@ export class InlineProjections<
 
   streamInfo(stream: string): Promise<StreamInfo> {
     return this.inner.streamInfo(stream);
+  }
+
+  listStreams(options?: ListStreamsOptions): AsyncIterable<StreamSummary> {
+    return this.inner.listStreams(options);
   }
 
   deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {

@@ -5,10 +5,12 @@ import type {
   AppendResult,
   DeleteStreamOptions,
   EventStore,
+  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
   StreamInfo,
   StreamMetadata,
+  StreamSummary,
 } from '../store/event-store.js';
 import {
   SchemaValidationError,
@@ -129,6 +131,10 @@ class SchemaAwareStore implements SchemaAwareEventStore {
 
   streamInfo(stream: string): Promise<StreamInfo> {
     return this.inner.streamInfo(stream);
+  }
+
+  listStreams(options?: ListStreamsOptions): AsyncIterable<StreamSummary> {
+    return this.inner.listStreams(options);
   }
 
   deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
