@@ -1,0 +1,504 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import {
+  ClosedConnectionError,
+  connect,
+  nanos,
+  type NatsConnection,
+} from '@nats-io/transport-node';
+import { SpanKind } from '@opentelemetry/api';
+import type { RecordedEvent } from '../../core/envelope.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import {
+  backoffDelay,
+  resolveBackoff,
+  sleepFor,
+  type ResolvedBackoff,
+} from '../../domain/backoff.js';
+import { withSpan } from '../../observability/tracing.js';
+import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
+import type { ListParkedOptions, ParkedSelection } from '../../subscriptions/parked-event-store.js';
+import {
+  BusClosedError,
+  BusUnavailableError,
+  GroupAlreadySubscribedError,
+  MessageTooLargeError,
+} from '../../bus/bus-errors.js';
+import {
+  decodeBusMessage,
+  encodeBusMessage,
+  newCounters,
+  parkMessage,
+  resolveBusSubscribeOptions,
+  retryParkedMessages,
+  runDelivery,
+  type BusCounters,
+  type ResolvedBusSubscribeOptions,
+} from '../../bus/bus-delivery.js';
+import type {
+  BusSubscribeOptions,
+  BusSubscription,
+  BusSubscriptionStatus,
+  MessageBus,
+  PublishReceipt,
+} from '../../bus/message-bus.js';
+import {
+  DEFAULT_SUBJECT_PREFIX,
+  assertSubjectPrefix,
+  matchSubject,
+  relativeSubject,
+  subjectToken,
+} from '../../bus/subject.js';
+
+/** Options of {@link NatsMessageBus.open}. */
+export interface NatsMessageBusOptions {
+  /** A connection made with `connect` of `@nats-io/transport-node`; the caller closes it. */
+  connection: NatsConnection;
+  /**
+   * The JetStream stream holding this store's messages (one stream per store), created when
+   * missing with subjects `<prefix>.>`. Letters, digits, `_` and `-`.
+   */
+  stream: string;
+  /** Subject prefix (default `causeway`); give each store its own. */
+  prefix?: string;
+  /** The stream's deduplication window, in ms (default 120,000): a republished id inside it is dropped. */
+  duplicateWindowMs?: number;
+  /** How long one publish waits for the broker's acknowledgement, in ms (default 5,000). */
+  publishTimeoutMs?: number;
+  /**
+   * Retries of a publish the broker did not acknowledge (broker down or restarting): `attempts`
+   * in all (default 5), with backoff from `baseDelayMs` (default 100) to `maxDelayMs`
+   * (default 2,000). Then it fails with `BusUnavailableError`.
+   */
+  publishRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** How long the broker waits for a member's answer before redelivering, in ms (default 30,000). */
+  ackWaitMs?: number;
+  /** Messages a member pulls ahead of handling (default 32). */
+  prefetch?: number;
+  /** Where to store the stream: `'file'` (default) or `'memory'`. */
+  storage?: 'file' | 'memory';
+  logger?: SubscriptionLogger;
+}
+
+interface NatsMember {
+  o: ResolvedBusSubscribeOptions;
+  counters: BusCounters;
+  stopped: boolean;
+  error: Error | undefined;
+  controller: AbortController;
+  messages: ConsumerMessages;
+  loop: Promise<void>;
+  /** Patterns checked in process when the server filters on `<prefix>.>` only. */
+  localPatterns: readonly string[] | undefined;
+}
+
+/**
+ * The message bus on NATS JetStream (`causeway/nats`): one stream per store with subjects
+ * `<prefix>.<category>.<type>`, the event id as `Nats-Msg-Id` (the broker drops a republish
+ * within the duplicate window), one durable pull consumer per group shared by its members,
+ * explicit ack, `nak(delay)` with backoff, and parking (then `term`) after `maxDeliveries`.
+ *
+ * @example
+ * ```ts
+ * const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+ * const bus = await NatsMessageBus.open({ connection: nc, stream: 'SHOP', prefix: 'shop' });
+ * await bus.subscribe({ group: 'billing', subjects: ['order.>'], handler });
+ * ```
+ */
+export class NatsMessageBus implements MessageBus {
+  readonly prefix: string;
+  /** The JetStream stream's name. */
+  readonly stream: string;
+  private readonly members = new Set<NatsMember>();
+  private closed = false;
+  private readonly publishRetry: ResolvedBackoff;
+  private ownsConnection = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly o: Required<
+      Pick<NatsMessageBusOptions, 'stream' | 'publishTimeoutMs' | 'ackWaitMs' | 'prefetch'>
+    > & { prefix: string; logger: SubscriptionLogger | undefined },
+    publishRetry: ResolvedBackoff,
+  ) {
+    this.prefix = o.prefix;
+    this.stream = o.stream;
+    this.publishRetry = publishRetry;
+  }
+
+  /**
+   * Connects to NATS (reconnecting forever) and opens the bus on a connection of its own,
+   * closed by `close()`. The stream is created when it does not exist (or its duplicate
+   * window and subjects widened to these options when it does).
+   *
+   * @example
+   * ```ts
+   * const bus = await NatsMessageBus.connect('nats://127.0.0.1:4222', { stream: 'SHOP', prefix: 'shop' });
+   * ```
+   * @throws {BusUnavailableError} when the server or JetStream cannot be reached.
+   */
+  static async connect(
+    servers: string | string[],
+    options: Omit<NatsMessageBusOptions, 'connection'>,
+  ): Promise<NatsMessageBus> {
+    let nc: NatsConnection;
+    try {
+      // Reconnect forever: a broker that restarts is waited for, never given up on.
+      nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    } catch (error) {
+      throw new BusUnavailableError(
+        `Could not connect to NATS at ${String(servers)}: ${message(error)}`,
+        error,
+      );
+    }
+    try {
+      const bus = await NatsMessageBus.open({ ...options, connection: nc });
+      bus.ownsConnection = true;
+      return bus;
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the bus on a connection of the caller's, who closes it after `close()`.
+   *
+   * @throws {InvalidArgumentError} for bad options; {@link BusUnavailableError} when JetStream cannot be reached.
+   */
+  static async open(options: NatsMessageBusOptions): Promise<NatsMessageBus> {
+    if (typeof options !== 'object' || options === null || !options.connection)
+      throw new InvalidArgumentError('options', 'must be { connection, stream, ... }');
+    const prefix = options.prefix ?? DEFAULT_SUBJECT_PREFIX;
+    assertSubjectPrefix(prefix);
+    if (typeof options.stream !== 'string' || !/^[A-Za-z0-9_-]{1,200}$/.test(options.stream))
+      throw new InvalidArgumentError(
+        'stream',
+        'must be 1 to 200 ASCII letters, digits, "_" or "-"',
+      );
+    const duplicateWindowMs = positive(options.duplicateWindowMs ?? 120_000, 'duplicateWindowMs');
+    const publishTimeoutMs = positive(options.publishTimeoutMs ?? 5000, 'publishTimeoutMs');
+    const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs');
+    const prefetch = positive(options.prefetch ?? 32, 'prefetch');
+    const publishRetry = resolveBackoff({
+      attempts: 5,
+      baseDelayMs: 100,
+      maxDelayMs: 2000,
+      ...options.publishRetry,
+    });
+    const nc = options.connection;
+    let jsm: JetStreamManager;
+    try {
+      jsm = await jetstreamManager(nc);
+      const config = {
+        name: options.stream,
+        subjects: [`${prefix}.>`],
+        duplicate_window: nanos(duplicateWindowMs),
+        storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      };
+      const existing = await jsm.streams.info(options.stream).catch((error: unknown) => {
+        if (error instanceof JetStreamApiError && error.code === 10059) return undefined;
+        throw error;
+      });
+      if (!existing) await jsm.streams.add(config);
+      else if (
+        !existing.config.subjects?.includes(`${prefix}.>`) ||
+        existing.config.duplicate_window < config.duplicate_window
+      )
+        await jsm.streams.update(options.stream, {
+          subjects: [...new Set([...(existing.config.subjects ?? []), `${prefix}.>`])],
+          duplicate_window: Math.max(existing.config.duplicate_window, config.duplicate_window),
+        });
+    } catch (error) {
+      throw new BusUnavailableError(
+        `Could not open JetStream stream "${options.stream}": ${message(error)}`,
+        error,
+      );
+    }
+    return new NatsMessageBus(
+      nc,
+      jetstream(nc),
+      jsm,
+      {
+        stream: options.stream,
+        prefix,
+        publishTimeoutMs,
+        ackWaitMs,
+        prefetch,
+        logger: options.logger,
+      },
+      publishRetry,
+    );
+  }
+
+  publish(event: RecordedEvent): Promise<PublishReceipt> {
+    const subject = `${this.prefix}.${relativeSubject(event)}`;
+    return withSpan(
+      'causeway.bus.publish',
+      {
+        kind: SpanKind.PRODUCER,
+        traceparent: event.metadata.traceparent,
+        attributes: { 'messaging.destination.name': subject, 'messaging.message.id': event.id },
+      },
+      async () => {
+        if (this.closed || this.nc.isClosed()) throw new BusClosedError();
+        const bytes = encodeBusMessage(event);
+        const limit = this.nc.info?.max_payload;
+        if (limit !== undefined && bytes.byteLength > limit)
+          throw new MessageTooLargeError(event.id, bytes.byteLength, limit);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const ack = await this.js.publish(subject, bytes, {
+              msgID: event.id,
+              timeout: this.o.publishTimeoutMs,
+            });
+            return { subject, sequence: ack.seq, duplicate: ack.duplicate };
+          } catch (error) {
+            if (this.closed || this.nc.isClosed() || error instanceof ClosedConnectionError)
+              throw new BusClosedError();
+            if (isTooLarge(error))
+              throw new MessageTooLargeError(event.id, bytes.byteLength, limit ?? bytes.byteLength);
+            if (attempt >= this.publishRetry.attempts)
+              throw new BusUnavailableError(
+                `The broker did not acknowledge event ${event.id} after ${attempt} attempts: ${message(error)}`,
+                error,
+              );
+            this.o.logger?.warn(
+              { eventId: event.id, attempt, err: error },
+              'publish not acknowledged; retrying',
+            );
+            await sleepFor(backoffDelay(attempt, this.publishRetry) + 1);
+          }
+        }
+      },
+    );
+  }
+
+  async subscribe(options: BusSubscribeOptions): Promise<BusSubscription> {
+    if (this.closed) throw new BusClosedError();
+    const o = resolveBusSubscribeOptions(options);
+    const durable = subjectToken(o.group);
+    const single = o.subjects.length === 1 ? o.subjects[0] : undefined;
+    const filter = `${this.prefix}.${single ?? '>'}`;
+    try {
+      const existing = await this.jsm.consumers.info(this.stream, durable).catch((e: unknown) => {
+        if (e instanceof JetStreamApiError && e.code === 10014) return undefined;
+        throw e;
+      });
+      if (existing) {
+        if ((existing.config.filter_subject ?? `${this.prefix}.>`) !== filter)
+          throw new GroupAlreadySubscribedError(
+            o.group,
+            `its consumer filters ${existing.config.filter_subject ?? '(nothing)'}, not ${filter}`,
+          );
+      } else {
+        const config: Partial<ConsumerConfig> = {
+          durable_name: durable,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: nanos(this.o.ackWaitMs),
+          // Parking is decided here, after maxDeliveries; the broker never drops a message.
+          max_deliver: -1,
+          max_ack_pending: 10_000,
+          filter_subject: filter,
+          deliver_policy: o.from === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+        };
+        await this.jsm.consumers.add(this.stream, config);
+      }
+    } catch (error) {
+      if (error instanceof GroupAlreadySubscribedError) throw error;
+      throw new BusUnavailableError(
+        `Could not create consumer "${durable}" on stream "${this.stream}": ${message(error)}`,
+        error,
+      );
+    }
+    const consumer = await this.js.consumers.get(this.stream, durable);
+    const messages = await consumer.consume({ max_messages: this.o.prefetch });
+    const member: NatsMember = {
+      o,
+      counters: newCounters(),
+      stopped: false,
+      error: undefined,
+      controller: new AbortController(),
+      messages,
+      loop: Promise.resolve(),
+      localPatterns: single === undefined ? o.subjects : undefined,
+    };
+    member.loop = this.run(member);
+    this.members.add(member);
+    return {
+      group: o.group,
+      status: (): BusSubscriptionStatus => ({
+        group: o.group,
+        running: !member.stopped,
+        error: member.error,
+        ...member.counters,
+      }),
+      listParked: (opts?: ListParkedOptions) => o.parked.list(o.group, opts),
+      parkedCount: () => o.parked.count(o.group),
+      retryParked: (which: ParkedSelection) =>
+        retryParkedMessages(o, member.counters, which, (p) => this.find(p), relativeSubject),
+      skipParked: (which: ParkedSelection) => o.parked.remove(o.group, which),
+      stop: () => this.stopMember(member),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.members].map((m) => this.stopMember(m)));
+    if (this.ownsConnection) await this.nc.close();
+  }
+
+  /** The connection the bus publishes and consumes on. */
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
+  private async stopMember(member: NatsMember): Promise<void> {
+    if (!member.stopped) {
+      member.stopped = true;
+      member.controller.abort();
+      member.messages.stop();
+    }
+    this.members.delete(member);
+    await member.loop;
+  }
+
+  private async run(member: NatsMember): Promise<void> {
+    try {
+      for await (const m of member.messages) {
+        // Pulled ahead but not started: hand it back at once rather than after ack_wait.
+        if (member.stopped) m.nak();
+        else await this.handle(member, m);
+      }
+    } catch (error) {
+      member.error = error instanceof Error ? error : new Error(String(error));
+      member.stopped = true;
+      member.o.logger?.error({ group: member.o.group, err: error }, 'bus member stopped on error');
+    }
+  }
+
+  private async handle(member: NatsMember, m: JsMsg): Promise<void> {
+    const { o, counters } = member;
+    const event = decodeBusMessage(m.data);
+    if (!event) {
+      counters.undecodable += 1;
+      o.logger?.error(
+        { group: o.group, subject: m.subject, sequence: m.seq },
+        'bus message is not a Causeway envelope: terminated',
+      );
+      m.term('not a Causeway event envelope');
+      return;
+    }
+    const subject = m.subject.slice(this.prefix.length + 1);
+    if (member.localPatterns && !member.localPatterns.some((p) => matchSubject(p, subject))) {
+      m.ack();
+      return;
+    }
+    const attempt = m.info.deliveryCount;
+    try {
+      if (attempt > o.maxDeliveries) {
+        // Delivered before without an answer (a member crashed or stopped mid-handling).
+        await parkMessage(
+          o,
+          event,
+          'failed',
+          new Error(`delivered ${attempt - 1} times without an answer`),
+          attempt - 1,
+        );
+        counters.parked += 1;
+        m.term('parked');
+        return;
+      }
+      // A handler slower than ackWaitMs keeps the message: tell the broker it is in hand.
+      const heartbeat = setInterval(() => m.working(), Math.max(50, this.o.ackWaitMs / 3));
+      let outcome: Awaited<ReturnType<typeof runDelivery>>;
+      try {
+        outcome = await runDelivery(o, counters, {
+          event,
+          subject,
+          attempt,
+          retryingParked: false,
+          signal: member.controller.signal,
+        });
+      } finally {
+        clearInterval(heartbeat);
+      }
+      switch (outcome.action) {
+        case 'ack':
+          m.ack();
+          break;
+        case 'parked':
+          m.term('parked');
+          break;
+        case 'retry':
+          m.nak(outcome.delayMs);
+          break;
+        case 'stop':
+          m.nak();
+          member.error = new Error(`stopped by its handler: ${outcome.reason}`);
+          member.stopped = true;
+          member.controller.abort();
+          member.messages.stop();
+          break;
+      }
+    } catch (error) {
+      // Parking failed: the message stays with the broker and comes back later.
+      o.logger?.error({ group: o.group, err: error }, 'could not park a bus message');
+      m.nak(o.backoff.maxDelayMs);
+    }
+  }
+
+  /** Finds a parked message's event in the stream, by its subject and id. */
+  private async find(parked: { eventId: string; stream: string; type: string }) {
+    const subject = `${this.prefix}.${relativeSubject(parked)}`;
+    const consumer = await this.js.consumers.get(this.stream, { filter_subjects: subject });
+    try {
+      for (;;) {
+        const batch = await consumer.fetch({ max_messages: 256, expires: 2000 });
+        let got = 0;
+        for await (const m of batch) {
+          got += 1;
+          const event = decodeBusMessage(m.data);
+          if (event?.id === parked.eventId) return event;
+          if (m.info.pending === 0) return undefined;
+        }
+        if (got === 0) return undefined;
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new InvalidArgumentError(name, 'must be an integer >= 1');
+  return value;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The client refuses payloads over `max_payload`; JetStream answers 10054 over `max_msg_size`. */
+function isTooLarge(error: unknown): boolean {
+  if (error instanceof JetStreamApiError && error.code === 10054) return true;
+  return (
+    error instanceof Error &&
+    /max_payload|maximum payload|message size exceeds/i.test(error.message)
+  );
+}

@@ -1,0 +1,10 @@
+import { InProcessBus } from '../../src/bus/index.js';
+import { describeMessageBusConformance } from './message-bus.suite.js';
+
+describeMessageBusConformance('in-process', () =>
+  Promise.resolve({
+    bus: new InProcessBus({ prefix: 'test', maxPayloadBytes: 64 * 1024 }),
+    maxPayloadBytes: 64 * 1024,
+    cleanup: () => Promise.resolve(),
+  }),
+);

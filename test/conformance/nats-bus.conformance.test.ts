@@ -1,0 +1,29 @@
+import { describe } from 'vitest';
+import { NatsMessageBus } from '../../src/adapters/nats/index.js';
+import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
+import { describeMessageBusConformance } from './message-bus.suite.js';
+
+const available = await natsAvailable();
+
+describe.skipIf(!available)('nats', () => {
+  describeMessageBusConformance('nats', async () => {
+    const nc = await connectNats();
+    const stream = randomNatsName('BUS');
+    // Pull one message at a time so members of a group visibly share the work.
+    const bus = await NatsMessageBus.open({
+      connection: nc,
+      stream,
+      prefix: stream.toLowerCase(),
+      prefetch: 1,
+      storage: 'memory',
+    });
+    return {
+      bus,
+      maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+      cleanup: async () => {
+        await deleteNatsStream(nc, stream);
+        await nc.close();
+      },
+    };
+  });
+});
