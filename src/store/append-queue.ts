@@ -16,8 +16,15 @@ interface Pending {
 /**
  * Group commit. Appends arriving while a batch is being written wait and then go together
  * in the next batch, so N concurrent callers share one transaction and one fsync instead of
- * paying N. A lone caller is never delayed: with nothing in flight its append is written at
- * the end of the current tick (which also coalesces appends issued in the same tick).
+ * paying N. A lone caller is barely delayed: with nothing in flight its append is written
+ * when `schedule` runs the flush — at the end of the current tick by default, which coalesces
+ * appends issued in the same tick.
+ *
+ * A writer that commits synchronously (SQLite) blocks the event loop while it writes, so no
+ * append can arrive during a batch; requests arriving from the network then come in one
+ * I/O callback each, and a microtask flush would commit each alone. Such a writer schedules
+ * with `setImmediate`, which runs after every I/O callback of the loop's poll phase: all of
+ * them share one commit.
  */
 export class AppendQueue {
   private pending: Pending[] = [];
@@ -28,6 +35,7 @@ export class AppendQueue {
   constructor(
     private readonly write: BatchWriter,
     private readonly maxUnitsPerBatch = 256,
+    private readonly schedule: (flush: () => void) => void = queueMicrotask,
   ) {}
 
   /** Queues one unit (an append, or an appendMany's parts) and resolves with its results. */
@@ -37,7 +45,7 @@ export class AppendQueue {
       if (!this.flushing) {
         this.flushing = true;
         this.idle = new Promise((r) => (this.markIdle = r));
-        queueMicrotask(() => void this.flush());
+        this.schedule(() => void this.flush());
       }
     });
   }

@@ -84,7 +84,19 @@ export abstract class BaseEventStore<
   ) {
     this.clock = options.clock ?? systemClock;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-    this.queue = new AppendQueue((units) => this.writeAndNotify(units));
+    this.queue = new AppendQueue(
+      (units) => this.writeAndNotify(units),
+      undefined,
+      (flush) => this.scheduleFlush(flush),
+    );
+  }
+
+  /**
+   * When queued appends are written (see `AppendQueue`): at the end of the current tick by
+   * default. An adapter whose commits are synchronous overrides this with `setImmediate`.
+   */
+  protected scheduleFlush(flush: () => void): void {
+    queueMicrotask(flush);
   }
 
   /** Writes a batch of units in one transaction (see `planAppends`). */

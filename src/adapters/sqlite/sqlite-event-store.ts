@@ -445,6 +445,15 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
     return Promise.resolve(this.read(sql, params));
   }
 
+  /**
+   * better-sqlite3 commits synchronously, blocking the event loop, so appends from separate
+   * I/O callbacks (HTTP requests) never overlap a batch; flushing after the poll phase lets
+   * all of a loop turn's arrivals share one commit and one fsync.
+   */
+  protected override scheduleFlush(flush: () => void): void {
+    setImmediate(flush);
+  }
+
   protected fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
     // BINARY collation compares UTF-8 bytes: code point order, as the port promises.
     const where = ['s.revision >= 0'];
