@@ -9,10 +9,16 @@ import {
   type BackoffOptions,
   type ResolvedBackoff,
 } from './backoff.js';
-import { eventMetadataFor, normaliseCommand, type Command } from './command.js';
+import {
+  eventMetadataFor,
+  normaliseCommand,
+  type Command,
+  type NormalisedCommand,
+} from './command.js';
 import { initialStateOf, type Decider, type DomainEvent } from './decider.js';
 import { InvalidDecisionError, SnapshotsNotConfiguredError } from './domain-errors.js';
 import { everyNEvents, type SnapshotPolicy } from './snapshot-policy.js';
+import { currentTraceparent, withSpan } from '../observability/tracing.js';
 import type { Snapshot, SnapshotStore } from './snapshot-store.js';
 
 /** How a command handler uses snapshots. */
@@ -144,6 +150,27 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
    */
   async handle(stream: string, command: C): Promise<CommandResult<E, S>> {
     const normalised = normaliseCommand(command);
+    const traceparent = normalised.metadata.traceparent;
+    // The command's span is a child of the trace the command carries (e.g. a saga's step),
+    // and the events it appends carry the span's own context on.
+    return withSpan(
+      'causeway.command.handle',
+      {
+        attributes: {
+          'causeway.command.type': normalised.type,
+          'causeway.command.id': normalised.id,
+          'causeway.stream': stream,
+        },
+        traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+      },
+      () => this.handleTraced(stream, normalised),
+    );
+  }
+
+  private async handleTraced(
+    stream: string,
+    normalised: NormalisedCommand<C>,
+  ): Promise<CommandResult<E, S>> {
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.load(stream);
       const decided = await this.decider.decide(normalised, loaded.state);
@@ -162,7 +189,7 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
           id: event.id ?? newId(),
           type: event.type,
           data: event.data,
-          metadata: eventMetadataFor(normalised, event.metadata),
+          metadata: withTraceparent(eventMetadataFor(normalised, event.metadata), event.metadata),
         };
         if (event.schemaVersion !== undefined) input.schemaVersion = event.schemaVersion;
         return input;
@@ -345,4 +372,15 @@ function checkDecision(
       );
     }
   });
+}
+
+/**
+ * The metadata with the active span's `traceparent` (the command's span), replacing one the
+ * command carried: the events were written by this span, so what they cause hangs under it.
+ * An event the decider stamped with its own trace context keeps it.
+ */
+function withTraceparent(metadata: EventMetadata, own: EventMetadata | undefined): EventMetadata {
+  if (own?.traceparent !== undefined) return metadata;
+  const traceparent = currentTraceparent();
+  return traceparent === undefined ? metadata : { ...metadata, traceparent };
 }

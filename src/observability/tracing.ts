@@ -1,4 +1,6 @@
 import {
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
   context,
@@ -108,3 +110,63 @@ export function withSpan<T>(
 }
 
 export { SpanKind };
+
+/**
+ * Runs `work` inside a new span like {@link withSpan}, but without forcing it to be async: a
+ * synchronous `work` runs and ends its span at once (so a hot, synchronous path such as a
+ * projection's `apply` keeps running without a turn of the event loop), a promise-returning
+ * one ends it when the promise settles. With no OpenTelemetry SDK registered it only calls
+ * `work` (no span, no context switch), as it runs once per event on hot paths.
+ */
+export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => T): T {
+  // With no SDK registered every span is a no-op: skip making one (this runs per event).
+  if (tracingDisabled()) return work(NO_SPAN);
+  const tracer = trace.getTracer(TRACER_NAME);
+  const parent = parentContext(options.traceparent);
+  const span = tracer.startSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {} },
+    parent,
+  );
+  const fail = (error: unknown): never => {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    span.end();
+    throw error;
+  };
+  let result: T;
+  try {
+    result = context.with(trace.setSpan(parent, span), () => work(span));
+  } catch (error) {
+    return fail(error);
+  }
+  if (isPromiseLike(result)) {
+    return Promise.resolve(result).then((value) => {
+      span.end();
+      return value;
+    }, fail) as T;
+  }
+  span.end();
+  return result;
+}
+
+/** The API's own no-op provider, which a global provider delegates to until an SDK registers. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** True while no OpenTelemetry SDK is registered: spans would record nothing. */
+function tracingDisabled(): boolean {
+  const provider = trace.getTracerProvider();
+  return provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_PROVIDER;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

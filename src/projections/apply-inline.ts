@@ -7,6 +7,8 @@ import {
 } from '../subscriptions/subscription-errors.js';
 import type { ProjectionBuild, ProjectionDefinition } from './projection.js';
 import { ProjectionApplyError } from './projection-errors.js';
+import { inSpan } from '../observability/tracing.js';
+import { applySpanOptions } from '../observability/apply-span.js';
 
 /**
  * Applies one event to a build inside the caller's transaction, where nothing can be retried
@@ -22,12 +24,14 @@ export async function applyInline<RM>(
   timeoutMs: number,
 ): Promise<void> {
   await callInline(build, event, timeoutMs, (signal) =>
-    definition.apply(event, readModel, {
-      projection: build.name,
-      version: build.version,
-      attempt: 1,
-      signal,
-    }),
+    inSpan('causeway.projection.apply', applySpanOptions(build.name, build.version, event), () =>
+      definition.apply(event, readModel, {
+        projection: build.name,
+        version: build.version,
+        attempt: 1,
+        signal,
+      }),
+    ),
   );
 }
 
@@ -51,7 +55,12 @@ export async function applyInlineAll<RM>(
     return;
   }
   await callInline(build, first, timeoutMs, (signal) =>
-    applyBatch(events, readModel, { projection: build.name, version: build.version, signal }),
+    inSpan(
+      'causeway.projection.apply',
+      applySpanOptions(build.name, build.version, first, events.length),
+      () =>
+        applyBatch(events, readModel, { projection: build.name, version: build.version, signal }),
+    ),
   );
 }
 

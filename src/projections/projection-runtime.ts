@@ -36,6 +36,8 @@ import type {
   RebuildStatus,
 } from './projection-status.js';
 import type { ProjectionRecord, ProjectionStore } from './projection-store.js';
+import { inSpan } from '../observability/tracing.js';
+import { applySpanOptions } from '../observability/apply-span.js';
 
 /** Subscription settings a projector passes on to the subscriptions of its projections. */
 export type ProjectionSubscriptionOptions<Tx extends StoreTransaction> = Omit<
@@ -485,15 +487,20 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     const apply = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) =>
       readModel === null
         ? nack.stop(retired())
-        : definition.apply(event, readModel, {
-            projection: this.name,
-            version: record.version,
-            attempt: context.attempt,
-            // Read through, so that the signal is only made if `apply` asks for it.
-            get signal() {
-              return context.signal;
-            },
-          });
+        : inSpan(
+            'causeway.projection.apply',
+            applySpanOptions(this.name, record.version, event),
+            () =>
+              definition.apply(event, readModel, {
+                projection: this.name,
+                version: record.version,
+                attempt: context.attempt,
+                // Read through, so that the signal is only made if `apply` asks for it.
+                get signal() {
+                  return context.signal;
+                },
+              }),
+          );
     const handler: EventHandler<Tx> = (event, context) => {
       const readModel = bound.get(context.tx);
       if (readModel !== undefined) return apply(event, readModel, context);
@@ -506,13 +513,21 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       const readModel = cached === undefined ? await lookUp(context.tx) : cached;
       // Event by event, the build's retirement stops the subscription.
       if (readModel === null) return nack.retry(retired());
-      return applyBatch(events, readModel, {
-        projection: this.name,
-        version: record.version,
-        get signal() {
-          return context.signal;
-        },
-      });
+      const [first] = events;
+      const batch = () =>
+        applyBatch(events, readModel, {
+          projection: this.name,
+          version: record.version,
+          get signal() {
+            return context.signal;
+          },
+        });
+      if (!first) return batch();
+      return inSpan(
+        'causeway.projection.apply',
+        applySpanOptions(this.name, record.version, first, events.length),
+        batch,
+      );
     };
     return { handler, batchHandler };
   }

@@ -1,0 +1,282 @@
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type CounterConfiguration,
+} from 'prom-client';
+import type { ProjectionStatus } from '../projections/projection-status.js';
+import type { SagaQuery, SagaStatus } from '../sagas/saga-view.js';
+
+/** Options of {@link CausewayMetrics}. */
+export interface CausewayMetricsOptions {
+  /**
+   * Where the metrics are registered. Default: a new registry of their own, never prom-client's
+   * global one, so two servers (or tests) in one process do not collide.
+   */
+  registry?: Registry;
+  /** Also collect Node.js process metrics (heap, event-loop lag, CPU). Default true. */
+  processMetrics?: boolean;
+  /**
+   * Most saga instances read per scrape to count saga states (default 10,000): the count is
+   * paged through `SagaQuery.listInstances`, and stops there so a scrape stays cheap.
+   */
+  sagaScanLimit?: number;
+}
+
+/** Something whose lag behind the log and parked events are reported (a subscription). */
+export interface LagSource {
+  name: string;
+  /** Position the consumer has reached (0 before its first event). */
+  position(): number | Promise<number>;
+  /** How many events it has parked. */
+  parkedCount(): Promise<number>;
+}
+
+/** What the metrics need of a projector: its statuses. */
+export interface ProjectionStatusSource {
+  statuses(): Promise<ProjectionStatus[]>;
+}
+
+/** Latency buckets of appends and HTTP requests, in seconds (0.5 ms to 10 s). */
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+const SAGA_STATUSES: readonly SagaStatus[] = [
+  'running',
+  'completed',
+  'compensating',
+  'compensated',
+  'failed',
+];
+
+/**
+ * Causeway's Prometheus metrics, on a registry of their own: appends (count, events, latency),
+ * HTTP requests (count and duration by route and status), access denials, and, read at scrape
+ * time from what is registered with `track*`, the head position, projection and subscription
+ * lag, parked events and saga instances by state.
+ *
+ * @example
+ * ```ts
+ * const metrics = new CausewayMetrics();
+ * const store = instrumentEventStore(sqliteStore, { metrics });
+ * metrics.trackHead(() => store.headPosition());
+ * const text = await metrics.registry.metrics(); // Prometheus text format
+ * ```
+ */
+export class CausewayMetrics {
+  /** The registry holding every metric below; serve `registry.metrics()` at `/metrics`. */
+  readonly registry: Registry;
+  /** `causeway_appends_total{result}`: append calls, by `ok` / the error's code. */
+  readonly appends: Counter<'result'>;
+  /** `causeway_events_appended_total`: events written by successful appends. */
+  readonly eventsAppended: Counter;
+  /** `causeway_append_duration_seconds{result}`: latency of append calls. */
+  readonly appendDuration: Histogram<'result'>;
+  /** `causeway_http_requests_total{method,route,status}`. */
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  /** `causeway_http_request_duration_seconds{method,route,status}`. */
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** `causeway_access_denials_total{permission,reason}`: refused requests (401/403). */
+  readonly accessDenials: Counter<'permission' | 'reason'>;
+
+  private head: (() => Promise<number>) | undefined;
+  private readonly projectors: ProjectionStatusSource[] = [];
+  private readonly subscriptions: LagSource[] = [];
+  private readonly sagas: SagaQuery[] = [];
+  private readonly sagaScanLimit: number;
+
+  constructor(options: CausewayMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    this.sagaScanLimit = options.sagaScanLimit ?? 10_000;
+    const registers = [this.registry];
+    const counter = <L extends string>(config: CounterConfiguration<L>) =>
+      new Counter<L>({ ...config, registers });
+    this.appends = counter({
+      name: 'causeway_appends_total',
+      help: 'Append calls, by result (ok or the error code)',
+      labelNames: ['result'],
+    });
+    this.eventsAppended = counter({
+      name: 'causeway_events_appended_total',
+      help: 'Events written by successful appends',
+    });
+    this.appendDuration = new Histogram({
+      name: 'causeway_append_duration_seconds',
+      help: 'Latency of append calls, in seconds',
+      labelNames: ['result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.httpRequests = counter({
+      name: 'causeway_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+    });
+    this.httpDuration = new Histogram({
+      name: 'causeway_http_request_duration_seconds',
+      help: 'HTTP request duration, in seconds, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.accessDenials = counter({
+      name: 'causeway_access_denials_total',
+      help: 'Requests refused by the access guard, by permission and reason',
+      labelNames: ['permission', 'reason'],
+    });
+    // The gauges below are read when scraped, from the sources registered with track*.
+    const head = () => this.head;
+    const { projectors, subscriptions, sagas, sagaScanLimit } = this;
+    new Gauge({
+      name: 'causeway_head_position',
+      help: 'Position of the last committed event of the store',
+      registers,
+      async collect() {
+        const read = head();
+        if (read) this.set(await read());
+      },
+    });
+    // One status read fills every projection gauge, when the first of them is collected.
+    const projectionGauge = (name: string, help: string, collect?: () => Promise<void>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['projection'],
+        registers,
+        ...(collect ? { collect } : {}),
+      });
+    const projection: Record<
+      'lagEvents' | 'lagSeconds' | 'position' | 'parked',
+      Gauge<'projection'>
+    > = {} as never;
+    projection.lagEvents = projectionGauge(
+      'causeway_projection_lag_events',
+      'Events committed after the serving read model of each projection',
+      async () => {
+        const statuses = (await Promise.all(projectors.map((p) => p.statuses()))).flat();
+        for (const gauge of Object.values(projection)) gauge.reset();
+        for (const status of statuses) {
+          const labels = { projection: status.name };
+          projection.lagEvents.set(labels, status.lag.events);
+          projection.lagSeconds.set(labels, status.lag.seconds);
+          projection.position.set(labels, status.position);
+          projection.parked.set(labels, status.parked);
+        }
+      },
+    );
+    projection.lagSeconds = projectionGauge(
+      'causeway_projection_lag_seconds',
+      'Age of the oldest event a projection has not applied yet, in seconds',
+    );
+    projection.position = projectionGauge(
+      'causeway_projection_position',
+      'Position the serving read model of each projection has reached',
+    );
+    projection.parked = projectionGauge(
+      'causeway_projection_parked_events',
+      'Events parked by the serving build of each projection',
+    );
+    new Gauge({
+      name: 'causeway_subscription_lag_events',
+      help: 'Events committed after the position each subscription has reached',
+      labelNames: ['subscription'],
+      registers,
+      async collect() {
+        this.reset();
+        const read = head();
+        if (!read || subscriptions.length === 0) return;
+        const position = await read();
+        for (const source of subscriptions) {
+          this.set(
+            { subscription: source.name },
+            Math.max(0, position - (await source.position())),
+          );
+        }
+      },
+    });
+    new Gauge({
+      name: 'causeway_subscription_parked_events',
+      help: 'Events parked (dead-lettered) by each subscription',
+      labelNames: ['subscription'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const source of subscriptions) {
+          this.set({ subscription: source.name }, await source.parkedCount());
+        }
+      },
+    });
+    new Gauge({
+      name: 'causeway_saga_instances',
+      help: 'Saga instances by saga and status (counted up to the scan limit per scrape)',
+      labelNames: ['saga', 'status'],
+      registers,
+      async collect() {
+        this.reset();
+        const counts = new Map<string, Record<SagaStatus, number>>();
+        for (const query of sagas) {
+          let after: string | undefined;
+          let seen = 0;
+          while (seen < sagaScanLimit) {
+            const limit = Math.min(500, sagaScanLimit - seen);
+            const page = await query.listInstances(
+              after === undefined ? { limit } : { limit, after },
+            );
+            for (const instance of page) {
+              let byStatus = counts.get(instance.saga);
+              if (!byStatus) {
+                byStatus = Object.fromEntries(SAGA_STATUSES.map((s) => [s, 0])) as Record<
+                  SagaStatus,
+                  number
+                >;
+                counts.set(instance.saga, byStatus);
+              }
+              byStatus[instance.status] = (byStatus[instance.status] ?? 0) + 1;
+            }
+            seen += page.length;
+            if (page.length < limit) break;
+            after = page[page.length - 1]?.id;
+          }
+        }
+        for (const [saga, byStatus] of counts) {
+          for (const status of SAGA_STATUSES) this.set({ saga, status }, byStatus[status]);
+        }
+      },
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Reports the store's head position (and makes subscription lag computable). */
+  trackHead(head: () => Promise<number>): this {
+    this.head = head;
+    return this;
+  }
+
+  /** Reports lag, position and parked events of a projector's projections. */
+  trackProjections(projector: ProjectionStatusSource): this {
+    this.projectors.push(projector);
+    return this;
+  }
+
+  /** Reports lag and parked events of a subscription. */
+  trackSubscription(source: LagSource): this {
+    this.subscriptions.push(source);
+    return this;
+  }
+
+  /** Reports saga instances by saga and status. */
+  trackSagas(query: SagaQuery): this {
+    this.sagas.push(query);
+    return this;
+  }
+
+  /** Records one append call: its duration, its result and how many events it wrote. */
+  observeAppend(seconds: number, result: string, events: number): void {
+    this.appends.inc({ result });
+    this.appendDuration.observe({ result }, seconds);
+    if (result === 'ok') this.eventsAppended.inc(events);
+  }
+}

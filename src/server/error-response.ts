@@ -1,0 +1,128 @@
+import { CausewayError, ErrorCode } from '../core/errors.js';
+import { SchemaErrorCode } from '../schema/schema-errors.js';
+import { ProjectionErrorCode } from '../projections/projection-errors.js';
+import { SubscriptionErrorCode } from '../subscriptions/subscription-errors.js';
+import { HttpError, ServerErrorCode } from './server-errors.js';
+
+/** The body of every error response. */
+export interface ErrorBody {
+  error: { code: string; message: string; details: unknown };
+}
+
+/** An error as the server answers it. */
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  /** True when the failure is the server's own (500): log it with its stack. */
+  internal: boolean;
+}
+
+/** HTTP status of each code of the errors the server passes on from the library. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  [ErrorCode.WRONG_EXPECTED_REVISION]: 409,
+  [ErrorCode.STREAM_DELETED]: 410,
+  [ErrorCode.STREAM_NOT_FOUND]: 404,
+  [ErrorCode.INVALID_STREAM_NAME]: 400,
+  [ErrorCode.INVALID_EVENT]: 400,
+  [ErrorCode.EMPTY_APPEND]: 400,
+  [ErrorCode.NOT_JSON]: 400,
+  [ErrorCode.EVENT_TOO_LARGE]: 413,
+  [ErrorCode.DUPLICATE_EVENT_ID]: 409,
+  [ErrorCode.INVALID_ARGUMENT]: 400,
+  [ErrorCode.STORE_CLOSED]: 503,
+  [ErrorCode.STORE_UNAVAILABLE]: 503,
+  [ErrorCode.SCHEMA_TOO_NEW]: 503,
+  [SchemaErrorCode.SCHEMA_VALIDATION_FAILED]: 422,
+  [SchemaErrorCode.UNREGISTERED_EVENT_TYPE]: 422,
+  [SchemaErrorCode.UNKNOWN_SCHEMA_VERSION]: 422,
+  [SchemaErrorCode.INCOMPATIBLE_SCHEMA]: 422,
+  [SchemaErrorCode.INVALID_SCHEMA]: 422,
+  [SchemaErrorCode.SCHEMA_CONFLICT]: 409,
+  [SchemaErrorCode.UPCASTER_MISSING]: 500,
+  [SchemaErrorCode.UPCAST_FAILED]: 500,
+  [ProjectionErrorCode.UNKNOWN_PROJECTION]: 404,
+  [ProjectionErrorCode.PROJECTION_NOT_READY]: 503,
+  [ProjectionErrorCode.PROJECTION_STOPPED]: 503,
+  [SubscriptionErrorCode.PARKED_EVENT_MISSING]: 404,
+};
+
+/** Fastify's own errors (parsing, limits, validation), as the server names them. */
+const FASTIFY_ERRORS: Readonly<Record<string, { status: number; code: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: ServerErrorCode.BODY_TOO_LARGE },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: ServerErrorCode.UNSUPPORTED_MEDIA_TYPE },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: ServerErrorCode.INVALID_REQUEST },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: ServerErrorCode.MALFORMED_JSON },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: ServerErrorCode.MALFORMED_JSON },
+  FST_ERR_VALIDATION: { status: 400, code: ServerErrorCode.INVALID_REQUEST },
+};
+
+/**
+ * Turns anything thrown while handling a request into the status and `{ error }` body to
+ * answer. Causeway errors keep their code and message; anything unexpected becomes a bare 500
+ * (its message and stack stay in the log).
+ */
+export function errorResponse(error: unknown): ErrorResponse {
+  if (error instanceof HttpError) {
+    return respond(error.status, error.code, error.message, error.details ?? null);
+  }
+  if (error instanceof CausewayError) {
+    const status = STATUS_BY_CODE[error.code] ?? 400;
+    if (status >= 500 && status !== 503) {
+      return {
+        ...respond(500, ServerErrorCode.INTERNAL, 'Internal server error', null),
+        internal: true,
+      };
+    }
+    return respond(status, error.code, error.message, causewayDetails(error));
+  }
+  const fastifyError = error as {
+    code?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+    validation?: unknown;
+  };
+  if (typeof fastifyError?.code === 'string') {
+    const known = FASTIFY_ERRORS[fastifyError.code];
+    if (known) {
+      const message =
+        fastifyError.code === 'FST_ERR_VALIDATION'
+          ? `Invalid request: ${String(fastifyError.message)}`
+          : String(fastifyError.message);
+      return respond(
+        known.status,
+        known.code,
+        message,
+        fastifyError.code === 'FST_ERR_VALIDATION' ? { validation: fastifyError.validation } : null,
+      );
+    }
+  }
+  if (error instanceof SyntaxError) {
+    return respond(400, ServerErrorCode.MALFORMED_JSON, 'The body is not valid JSON', null);
+  }
+  // A client error fastify raised that is not in the table (a bad URL, say): keep its status.
+  const status = typeof fastifyError?.statusCode === 'number' ? fastifyError.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    return respond(status, ServerErrorCode.INVALID_REQUEST, String(fastifyError.message), null);
+  }
+  return {
+    ...respond(500, ServerErrorCode.INTERNAL, 'Internal server error', null),
+    internal: true,
+  };
+}
+
+function respond(status: number, code: string, message: string, details: unknown): ErrorResponse {
+  return { status, body: { error: { code, message, details } }, internal: false };
+}
+
+/** The data fields of a Causeway error (stream, expected, actual, failures...), without stack or cause. */
+function causewayDetails(error: CausewayError): unknown {
+  const details: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'code' || key === 'name' || key === 'cause' || key === 'stack') continue;
+    if (value instanceof Date) details[key] = value.toISOString();
+    else if (value instanceof Error) continue;
+    else if (typeof value !== 'function' && typeof value !== 'symbol' && typeof value !== 'bigint')
+      details[key] = value;
+  }
+  return Object.keys(details).length === 0 ? null : details;
+}

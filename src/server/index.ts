@@ -1,0 +1,49 @@
+/** The HTTP server: JSON API, server-sent events, CloudEvents ingest, metrics, admin UI. */
+export { createServer, DEFAULT_BODY_LIMIT, isLoopback } from './create-server.js';
+export type { CausewayServer, ServerAddress } from './create-server.js';
+export { parkedSubscription } from './server-options.js';
+export type {
+  AggregateFold,
+  ServerOptions,
+  ServerProjector,
+  ServerSubscription,
+  TlsOptions,
+} from './server-options.js';
+export {
+  AccessDeniedError,
+  HttpError,
+  InsecureListenError,
+  InvalidCloudEventError,
+  InvalidRequestError,
+  NotConfiguredError,
+  NotFoundError,
+  NotReadyError,
+  ServerErrorCode,
+} from './server-errors.js';
+export { errorResponse } from './error-response.js';
+export type { ErrorBody, ErrorResponse } from './error-response.js';
+export {
+  CLOUDEVENT_ID_NAMESPACE,
+  CLOUDEVENTS_BATCH_JSON,
+  CLOUDEVENTS_JSON,
+  STREAM_EXTENSION,
+  binaryCloudEvent,
+  mapCloudEvent,
+} from './cloud-events.js';
+export type { MappedCloudEvent } from './cloud-events.js';
+export { eventJson } from './event-json.js';
+export type { EventJson } from './event-json.js';
+export { openApiDocument } from './openapi.js';
+export type { OpenApiDocument } from './openapi.js';
+export { ADMIN_RESOURCE } from './route-context.js';
+export { streamParam } from './stream-param.js';
+export {
+  CausewayMetrics,
+  createLogger,
+  currentTraceparent,
+  eventLogFields,
+  instrumentEventStore,
+  tracedEventStore,
+  withSpan,
+} from '../observability/index.js';
+export type { CausewayMetricsOptions, CreateLoggerOptions } from '../observability/index.js';

@@ -1,0 +1,212 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { AccessGuard, Permission, Principal } from '../security/access-guard.js';
+import type { CausewayMetrics } from '../observability/metrics.js';
+import { SpanKind, withSpan } from '../observability/tracing.js';
+import type { EventStore } from '../store/event-store.js';
+import type { EventInput, EventMetadata } from '../core/envelope.js';
+import { errorResponse } from './error-response.js';
+import { AccessDeniedError, HttpError, ServerErrorCode } from './server-errors.js';
+import type { ServerOptions } from './server-options.js';
+
+/** HTTP methods the API uses. */
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** One documented response of a route. */
+export interface RouteResponse {
+  description: string;
+  /** JSON Schema of the body (of `contentType`, default `application/json`). */
+  schema?: object;
+  contentType?: string;
+}
+
+/**
+ * A route of the API: what fastify needs (method, URL, request schemas, handler), plus what
+ * the OpenAPI document says of it. Who may call it is decided by `access`:
+ * - `'public'`: anyone, without authentication (health and readiness probes, the OpenAPI document);
+ * - `'admin'`: callers the guard allows `admin` on {@link ADMIN_RESOURCE};
+ * - `'stream'`: the handler checks per stream with {@link RouteContext.authorize}.
+ */
+export interface RouteSpec {
+  method: RouteMethod;
+  url: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  access: 'public' | 'admin' | 'stream';
+  params?: object;
+  querystring?: object;
+  headers?: object;
+  body?: object;
+  /** Media types the body may have (default: `application/json` when there is a body). */
+  consumes?: readonly string[];
+  responses: Record<number, RouteResponse>;
+  handler(request: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+}
+
+/** The resource admin routes (projections, parked events, sagas, schemas, stats, metrics) check. */
+export const ADMIN_RESOURCE = '$admin';
+
+/** The error response every route may answer with, for the OpenAPI document. */
+export const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'details'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+    },
+  },
+} as const;
+
+/** What route modules share: the store, the options, the guard seam and the route table. */
+export class RouteContext {
+  /** Every API route registered, in order, for the OpenAPI document. */
+  readonly routes: RouteSpec[] = [];
+  private readonly principals = new WeakMap<FastifyRequest, Principal | undefined>();
+
+  constructor(
+    readonly app: FastifyInstance,
+    readonly store: EventStore,
+    readonly options: ServerOptions,
+    readonly guard: AccessGuard,
+    readonly metrics: CausewayMetrics,
+    readonly logger: Logger | undefined,
+  ) {}
+
+  /** Registers an API route. */
+  route(spec: RouteSpec): void {
+    this.routes.push(spec);
+    const consumes = spec.body ? (spec.consumes ?? ['application/json']) : undefined;
+    const schema: Record<string, object> = {};
+    if (spec.params) schema.params = spec.params;
+    if (spec.querystring) schema.querystring = spec.querystring;
+    if (spec.headers) schema.headers = spec.headers;
+    // A body of another media type (CloudEvents' binary mode) is checked by its handler.
+    if (spec.body && consumes?.every((type) => type.includes('json'))) schema.body = spec.body;
+    this.app.route({
+      method: spec.method,
+      url: spec.url,
+      schema,
+      config: { causeway: { access: spec.access } },
+      preValidation: consumes
+        ? (request, _reply, done) => {
+            if (acceptsMediaType(request, consumes)) return done();
+            done(
+              new HttpError(
+                415,
+                ServerErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                `This route takes ${consumes.join(' or ')}, not ${request.headers['content-type'] ?? 'a body without a content type'}`,
+                { accepted: consumes },
+              ),
+            );
+          }
+        : undefined,
+      handler: (request, reply) =>
+        withSpan(
+          'causeway.http.request',
+          {
+            kind: SpanKind.SERVER,
+            traceparent: headerValue(request.headers.traceparent),
+            attributes: {
+              'http.request.method': spec.method,
+              'http.route': spec.url,
+              'causeway.request.id': request.id,
+            },
+          },
+          async (span) => {
+            try {
+              if (spec.access === 'admin') this.authorize(request, 'admin', ADMIN_RESOURCE);
+              const result = await spec.handler(request, reply);
+              span.setAttribute('http.response.status_code', reply.statusCode);
+              return result;
+            } catch (error) {
+              span.setAttribute('http.response.status_code', errorResponse(error).status);
+              throw error;
+            }
+          },
+        ),
+    });
+  }
+
+  /** Authenticates the request once (the `onRequest` hook calls this). */
+  async authenticate(request: FastifyRequest): Promise<void> {
+    const principal = await this.guard.authenticate({
+      headers: request.headers,
+      remoteAddress: request.ip,
+    });
+    this.principals.set(request, principal);
+  }
+
+  /** The authenticated caller of `request` (undefined: anonymous). */
+  principal(request: FastifyRequest): Principal | undefined {
+    return this.principals.get(request);
+  }
+
+  /** May the caller do `permission` on `resource`? */
+  can(request: FastifyRequest, permission: Permission, resource: string): boolean {
+    return this.guard.can(this.principal(request), permission, resource);
+  }
+
+  /**
+   * Throws 401/403 unless the caller may do `permission` on `resource`; denials are counted
+   * and logged (who, what, which request; never any data).
+   */
+  authorize(request: FastifyRequest, permission: Permission, resource: string): void {
+    if (this.can(request, permission, resource)) return;
+    const principal = this.principal(request);
+    this.denied(request, permission, principal ? 'forbidden' : 'unauthenticated', resource);
+    throw new AccessDeniedError(permission, resource, principal !== undefined);
+  }
+
+  /**
+   * The events with the caller's identity in their metadata: `actor` defaults to the
+   * principal's id, and a caller bound to a tenant gets its `tenant` stamped on every event (an
+   * event naming another tenant is refused with 403, and counted as a denial).
+   */
+  stamp(request: FastifyRequest, events: readonly EventInput[]): EventInput[] {
+    const principal = this.principal(request);
+    if (!principal) return [...events];
+    return events.map((event) => {
+      const metadata: EventMetadata = { ...event.metadata };
+      if (principal.tenant !== undefined) {
+        if (metadata.tenant !== undefined && metadata.tenant !== principal.tenant) {
+          this.denied(request, 'write', 'tenant', metadata.tenant);
+          throw new HttpError(
+            403,
+            ServerErrorCode.FORBIDDEN,
+            'An event names a tenant other than the caller’s',
+            { permission: 'write', resource: '$tenant' },
+          );
+        }
+        metadata.tenant = principal.tenant;
+      }
+      metadata.actor ??= principal.id;
+      return { ...event, metadata };
+    });
+  }
+
+  /** Counts and logs one denial. */
+  denied(request: FastifyRequest, permission: string, reason: string, resource: string): void {
+    this.metrics.accessDenials.inc({ permission, reason });
+    request.log.warn(
+      { permission, resource, reason, principal: this.principal(request)?.id },
+      'access denied',
+    );
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** True when the request's content type is one of `accepted` (parameters ignored). */
+function acceptsMediaType(request: FastifyRequest, accepted: readonly string[]): boolean {
+  const raw = request.headers['content-type'];
+  // No body at all is the handler's (or the schema's) business, not a media type mismatch.
+  if (raw === undefined) return request.body === undefined || request.body === null;
+  const type = raw.split(';')[0]!.trim().toLowerCase();
+  return accepted.some((a) => a === '*/*' || a === type);
+}

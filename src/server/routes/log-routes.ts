@@ -1,0 +1,200 @@
+import type { RecordedEvent } from '../../core/envelope.js';
+import type { ReadAllFilter } from '../../store/event-store.js';
+import { EVENT_JSON_SCHEMA, eventJson } from '../event-json.js';
+import type { RouteContext } from '../route-context.js';
+import { NotFoundError } from '../server-errors.js';
+import { DEFAULT_PAGE, ERROR_DESCRIPTIONS, MAX_PAGE } from './stream-routes.js';
+import { ERROR_SCHEMA } from '../route-context.js';
+
+/** Query parameters of the filtered global log (`/all`, `/subscribe`). */
+export const LOG_FILTER_PROPERTIES = {
+  types: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'Only these event types (repeat the parameter, or separate with commas)',
+  },
+  prefix: { type: 'string', description: 'Only streams whose name starts with this' },
+} as const;
+
+/** The store filter of a `types` / `prefix` query. */
+export function logFilter(query: { types?: string[]; prefix?: string }): ReadAllFilter {
+  const filter: ReadAllFilter = {};
+  const types = (query.types ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  if (types.length > 0) filter.types = types;
+  if (query.prefix !== undefined && query.prefix !== '') filter.streamPrefix = query.prefix;
+  return filter;
+}
+
+const error = (status: number) => ({
+  description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+  schema: ERROR_SCHEMA,
+});
+
+/** The global log routes: `/all` and `/events/:position` (an event with its causation chain). */
+export function registerLogRoutes(ctx: RouteContext): void {
+  const { store } = ctx;
+
+  ctx.route({
+    method: 'GET',
+    url: '/all',
+    operationId: 'readAll',
+    summary: 'Read the global log',
+    description:
+      'One page of the log in position order (or backward), filtered by types and stream prefix. Events the caller may not read are left out. `next` is the `from` of the next page, or null when the page ended the log.',
+    tags: ['log'],
+    access: 'stream',
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        from: { type: 'integer', minimum: 0, description: 'First position (inclusive)' },
+        direction: { type: 'string', enum: ['forward', 'backward'], default: 'forward' },
+        limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE },
+        ...LOG_FILTER_PROPERTIES,
+      },
+    },
+    responses: {
+      200: {
+        description: 'A page of the log',
+        schema: {
+          type: 'object',
+          properties: {
+            events: { type: 'array', items: EVENT_JSON_SCHEMA },
+            next: { type: ['integer', 'null'] },
+            head: { type: 'integer' },
+          },
+        },
+      },
+      400: error(400),
+      401: error(401),
+    },
+    async handler(request) {
+      const query = request.query as {
+        from?: number;
+        direction: 'forward' | 'backward';
+        limit: number;
+        types?: string[];
+        prefix?: string;
+      };
+      const head = await store.headPosition();
+      const events: RecordedEvent[] = [];
+      let scanned = 0;
+      let last: RecordedEvent | undefined;
+      for await (const event of store.readAll({
+        from: query.from ?? (query.direction === 'forward' ? 'start' : 'end'),
+        direction: query.direction,
+        filter: logFilter(query),
+        limit: query.limit,
+      })) {
+        scanned++;
+        last = event;
+        if (ctx.can(request, 'read', event.stream)) events.push(event);
+      }
+      let next: number | null = null;
+      if (last && scanned === query.limit) {
+        next = query.direction === 'forward' ? last.position + 1 : last.position - 1;
+        if (next < 1) next = null;
+      }
+      return { events: events.map(eventJson), next, head };
+    },
+  });
+
+  ctx.route({
+    method: 'GET',
+    url: '/events/:position',
+    operationId: 'getEvent',
+    summary: 'One event with its causation chain',
+    description:
+      "The event at a position, the chain of events that caused it (following `metadata.causationId` to an event's `id`, nearest first) and the events it caused, directly or not (each with `causationId` pointing into the set). The search scans at most `window` events before and after the event; a chain reaching beyond it, or through a command rather than an event, ends there. Events the caller may not read are left out.",
+    tags: ['log'],
+    access: 'stream',
+    params: {
+      type: 'object',
+      required: ['position'],
+      properties: { position: { type: 'integer', minimum: 1 } },
+    },
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { window: { type: 'integer', minimum: 0, maximum: 10_000 } },
+    },
+    responses: {
+      200: {
+        description: 'The event and its causation chain',
+        schema: {
+          type: 'object',
+          properties: {
+            event: EVENT_JSON_SCHEMA,
+            causedBy: { type: 'array', items: EVENT_JSON_SCHEMA },
+            caused: { type: 'array', items: EVENT_JSON_SCHEMA },
+            scanned: {
+              type: 'object',
+              properties: { from: { type: 'integer' }, to: { type: 'integer' } },
+            },
+          },
+        },
+      },
+      400: error(400),
+      401: error(401),
+      403: error(403),
+      404: error(404),
+    },
+    async handler(request) {
+      const { position } = request.params as { position: number };
+      const window =
+        (request.query as { window?: number }).window ?? ctx.options.causationWindow ?? 1000;
+      let event: RecordedEvent | undefined;
+      for await (const found of store.readAll({ from: position, limit: 1 })) event = found;
+      if (!event || event.position !== position)
+        throw new NotFoundError(`No event at position ${position}`, { position });
+      ctx.authorize(request, 'read', event.stream);
+
+      // Up the chain: the events before, by id, then follow causationId while it finds one.
+      const before = new Map<string, RecordedEvent>();
+      let from = position;
+      if (window > 0 && position > 1) {
+        for await (const e of store.readAll({
+          from: position - 1,
+          direction: 'backward',
+          limit: window,
+        })) {
+          before.set(e.id, e);
+          from = e.position;
+        }
+      }
+      const causedBy: RecordedEvent[] = [];
+      const seen = new Set<string>([event.id]);
+      for (let cause = before.get(event.metadata.causationId ?? ''); cause;) {
+        if (seen.has(cause.id)) break;
+        seen.add(cause.id);
+        causedBy.push(cause);
+        cause = before.get(cause.metadata.causationId ?? '');
+      }
+
+      // Down: every later event whose cause is the event or one of its effects.
+      const effects = new Set<string>([event.id]);
+      const caused: RecordedEvent[] = [];
+      let to = position;
+      if (window > 0) {
+        for await (const e of store.readAll({ from: position + 1, limit: window })) {
+          to = e.position;
+          const causationId = e.metadata.causationId;
+          if (causationId !== undefined && effects.has(causationId)) {
+            effects.add(e.id);
+            caused.push(e);
+          }
+        }
+      }
+      const readable = (e: RecordedEvent) => ctx.can(request, 'read', e.stream);
+      return {
+        event: eventJson(event),
+        causedBy: causedBy.filter(readable).map(eventJson),
+        caused: caused.filter(readable).map(eventJson),
+        scanned: { from, to },
+      };
+    },
+  });
+}

@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import type { EventStore } from '../store/event-store.js';
+import type { ProjectionStatus } from '../projections/projection-status.js';
+import type { ProjectionBuild } from '../projections/projection.js';
+import type {
+  ListParkedOptions,
+  ParkedEvent,
+  ParkedEventStore,
+  ParkedSelection,
+} from '../subscriptions/parked-event-store.js';
+import type { SagaQuery } from '../sagas/saga-view.js';
+import type { SchemaRegistry } from '../schema/schema-registry.js';
+import type { AccessGuard } from '../security/access-guard.js';
+import type { CausewayMetrics } from '../observability/metrics.js';
+
+/** What the server needs of a projector (`Projector` is one). */
+export interface ServerProjector {
+  readonly names: string[];
+  status(name: string): Promise<ProjectionStatus>;
+  statuses(): Promise<ProjectionStatus[]>;
+  rebuild(name: string): Promise<ProjectionBuild>;
+  listParked(name: string, options?: ListParkedOptions): Promise<ParkedEvent[]>;
+  retryParked(name: string, which: ParkedSelection): Promise<number>;
+  skipParked(name: string, which: ParkedSelection): Promise<number>;
+}
+
+/**
+ * A subscription whose parked events the server lists, retries and skips, and whose lag it
+ * reports. A `Subscription` is one; {@link parkedSubscription} makes one from a parked event
+ * store and a subscription name, for subscriptions running in another process.
+ */
+export interface ServerSubscription {
+  readonly name: string;
+  listParked(options?: ListParkedOptions): Promise<ParkedEvent[]>;
+  parkedCount(): Promise<number>;
+  retryParked(which: ParkedSelection): Promise<number>;
+  skipParked(which: ParkedSelection): Promise<number>;
+  /** Where it is, when it runs in this process (lag is reported from `position`). */
+  readonly status?: { readonly position: number; readonly state: string } | undefined;
+}
+
+/**
+ * A {@link ServerSubscription} over a parked event store, for a subscription named `name`
+ * that may run elsewhere: a retry marks the events, and the running subscription picks them
+ * up (at the latest at its next start).
+ */
+export function parkedSubscription(
+  name: string,
+  parked: ParkedEventStore,
+  position?: () => number,
+): ServerSubscription {
+  return {
+    name,
+    listParked: (options) => parked.list(name, options),
+    parkedCount: () => parked.count(name),
+    retryParked: (which) => parked.requestRetry(name, which),
+    skipParked: (which) => parked.remove(name, which),
+    ...(position
+      ? {
+          get status() {
+            return { position: position(), state: 'unknown' };
+          },
+        }
+      : {}),
+  };
+}
+
+/** How to fold one category of streams into state, for time travel (`GET /streams/:stream/state`). */
+export interface AggregateFold {
+  initialState: unknown;
+  // The state and event types differ by aggregate; the server only passes them through.
+  evolve(state: never, event: never): unknown;
+}
+
+/** TLS material: PEM text, buffers, or paths of PEM files. */
+export interface TlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** The event store served (any adapter). */
+  store: EventStore;
+  /** Projectors whose projections are listed, rebuilt and whose parked events are managed. */
+  projectors?: readonly ServerProjector[];
+  /** Subscriptions whose parked events are managed and whose lag is reported. */
+  subscriptions?: readonly ServerSubscription[];
+  /** Saga instances (list, detail, and saga states in the metrics). */
+  sagas?: SagaQuery;
+  /**
+   * The schema registry: served under `/schemas`, and appends over HTTP are validated against
+   * it (422 on failure) unless `validateAppends` is false.
+   */
+  schemas?: SchemaRegistry;
+  /** Validate appended events whose type has a schema. Default true when `schemas` is given. */
+  validateAppends?: boolean;
+  /**
+   * Folds by stream category (the part of the name before the first `-`: `order` for
+   * `order-42`), for `GET /streams/:stream/state?revision=N`.
+   */
+  aggregates?: Readonly<Record<string, AggregateFold>>;
+  /** Who may do what. Default `openAccess` (then `listen` keeps to loopback addresses). */
+  guard?: AccessGuard;
+  /** Allow `listen` on a non-loopback address with `openAccess`. Default false. */
+  allowInsecure?: boolean;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsOptions;
+  /** Where request and server logs go (pino). Default: none; `createLogger()` makes one. */
+  logger?: Logger;
+  /** Prometheus metrics. Default: a new {@link CausewayMetrics} on its own registry. */
+  metrics?: CausewayMetrics;
+  /** Largest request body, in bytes. Default 4 MiB. */
+  bodyLimit?: number;
+  /**
+   * Extra readiness check for `GET /ready` (besides the store being open and the server not
+   * closing). Return false, or throw, for 503.
+   */
+  ready?: () => boolean | Promise<boolean>;
+  /** Serve the admin UI at `/`. Default true. */
+  adminUi?: boolean;
+  /** Interval of SSE keep-alive comments, in ms. Default 15,000. */
+  sseHeartbeatMs?: number;
+  /** How often the store is polled for new events when it cannot `watch`, in ms. Default 250. */
+  pollIntervalMs?: number;
+  /** How many events around an event `GET /events/:position` scans for its causation chain. Default 1,000. */
+  causationWindow?: number;
+  /** How often the head position is sampled for `/stats`, in ms. Default 1,000; 0 turns it off. */
+  statsSampleMs?: number;
+}
