@@ -4,6 +4,9 @@
  * module provides the implementations (API keys, JWTs, access rules, tenants).
  */
 
+import type { RecordedEvent } from '../core/envelope.js';
+import type { EventStore } from '../store/event-store.js';
+
 /** What a caller may do to a stream. `admin` covers projections, parked events, sagas, schemas. */
 export type Permission = 'read' | 'write' | 'delete' | 'admin';
 
@@ -33,6 +36,18 @@ export interface AccessGuard {
   authenticate(request: GuardRequest): Promise<Principal | undefined>;
   /** May `principal` (undefined: anonymous) do `permission` on `stream`? */
   can(principal: Principal | undefined, permission: Permission, stream: string): boolean;
+  /**
+   * Optional: may `principal` see this event? Stricter than `can(read, event.stream)` for a
+   * caller bound to a tenant (the event's `metadata.tenant` must match too). Edges filtering
+   * the global log or subscriptions use it when present.
+   */
+  canRead?(principal: Principal | undefined, event: RecordedEvent): boolean;
+  /**
+   * Optional: the store as `principal` may use it (for a caller bound to a tenant, a view that
+   * stamps `metadata.tenant` on appends and refuses other tenants' streams). Edges append
+   * through it when present.
+   */
+  storeFor?(principal: Principal | undefined, store: EventStore): EventStore;
 }
 
 /** A guard that lets everyone do everything: the default when no security is configured. */

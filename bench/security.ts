@@ -1,0 +1,294 @@
+/**
+ * The security benchmark, on SQLite and PostgreSQL: what encrypting personal fields and
+ * hash-chaining streams cost.
+ *
+ * Four modes on the same data, each on a fresh database, in turn within every run:
+ * - **plain**: the store as is (the baseline);
+ * - **encrypted**: `encryptedEventStore` (two personal fields per event, AES-256-GCM, a data
+ *   key per customer from the key store in the same database);
+ * - **chained**: `integrityEventStore` (a SHA-256 hash chain per stream);
+ * - **both**: encryption over hash chains, as recommended.
+ *
+ * Workloads, in events/s: sequential single-event appends round-robin over 50 streams (what a
+ * command handler does; each costs a commit, so disk flushes dominate), sequential appends of
+ * 50-event batches (where the CPU cost of hashing and encrypting shows), then reading the
+ * whole log through the mode's store (decrypting in the encrypted modes) several times. Each
+ * chained append reads its stream's head once, then hits the in-process head cache. The
+ * order of the modes rotates from run to run, so drift does not favour one.
+ *
+ * `npm run bench -- security [--adapter sqlite|postgres] [--runs N] [--events N]`; PostgreSQL
+ * comes from `CAUSEWAY_PG_URL`. The table shows medians of the runs and each mode's rate as a
+ * ratio of plain's in the same run.
+ */
+import { parseArgs } from 'node:util';
+import { PostgresEventStore } from '../src/adapters/postgres/postgres-event-store.js';
+import { PostgresKeyStore } from '../src/adapters/postgres/postgres-key-store.js';
+import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
+import { SqliteKeyStore } from '../src/adapters/sqlite/sqlite-key-store.js';
+import {
+  encryptedEventStore,
+  generateMasterKey,
+  integrityEventStore,
+  type DataKeyStore,
+  type EventInput,
+  type EventStore,
+} from '../src/index.js';
+import { machineInfo, writeResults } from './lib/results.js';
+import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { measure, median, perSecond } from './lib/timing.js';
+import { benchEvent } from './store/event-data.js';
+import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
+
+const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const ENGINES = ['sqlite', 'postgres'] as const;
+type Engine = (typeof ENGINES)[number];
+const MODES = ['plain', 'encrypted', 'chained', 'both'] as const;
+type Mode = (typeof MODES)[number];
+
+const STREAMS = 50;
+const BATCH = 50;
+const CUSTOMERS = 200;
+const READ_PASSES = 5;
+
+const masterKey = generateMasterKey('bench-1');
+const personal = {
+  // Every benchmark event type carries the customer's delivery note and warehouse as personal.
+  ...Object.fromEntries(
+    ['order.placed', 'order.item-added', 'order.paid', 'order.shipped'].map((type) => [
+      type,
+      { subject: '$.customerId', fields: ['$.note', '$.warehouse'] },
+    ]),
+  ),
+};
+
+/** The `n`-th event: about 200 bytes, one of {@link CUSTOMERS} customers. */
+function event(n: number): EventInput {
+  const base = benchEvent(n);
+  return {
+    type: base.type,
+    data: { ...(base.data as object), customerId: `customer-${n % CUSTOMERS}` },
+  };
+}
+
+interface Opened {
+  raw: EventStore;
+  keys: DataKeyStore;
+  close(): Promise<void>;
+}
+
+interface Rates {
+  /** Events/s appended one per append. */
+  singlePerSecond: number;
+  /** Events/s appended {@link BATCH} per append. */
+  batchPerSecond: number;
+  /** Events/s read. */
+  readsPerSecond: number;
+}
+
+const RATE_KEYS = ['singlePerSecond', 'batchPerSecond', 'readsPerSecond'] as const;
+
+async function wrap(mode: Mode, opened: Opened): Promise<EventStore> {
+  if (mode === 'plain') return opened.raw;
+  if (mode === 'chained') return integrityEventStore(opened.raw);
+  const inner = mode === 'both' ? integrityEventStore(opened.raw) : opened.raw;
+  return encryptedEventStore(inner, { keyStore: opened.keys, masterKey, personal });
+}
+
+async function runMode(mode: Mode, opened: Opened, events: number): Promise<Rates> {
+  const store = await wrap(mode, opened);
+  const singles = Math.max(STREAMS, Math.floor(events / 4));
+  const single = await measure(async () => {
+    for (let n = 0; n < singles; n++) await store.append(`order-${n % STREAMS}`, [event(n)]);
+    return singles;
+  });
+  const batch = await measure(async () => {
+    let n = singles;
+    for (let b = 0; n < singles + events; b++) {
+      const batchEvents = Array.from({ length: BATCH }, (_, i) => event(n + i));
+      await store.append(`order-${b % STREAMS}`, batchEvents);
+      n += BATCH;
+    }
+    return n - singles;
+  });
+  const total = singles + batch.items;
+  const reads = await measure(async () => {
+    let read = 0;
+    for (let pass = 0; pass < READ_PASSES; pass++) for await (const _ of store.readAll()) read++;
+    return read;
+  });
+  if (reads.items !== total * READ_PASSES)
+    throw new Error(`${mode}: read ${reads.items} events, expected ${total * READ_PASSES}`);
+  return {
+    singlePerSecond: perSecond(single),
+    batchPerSecond: perSecond(batch),
+    readsPerSecond: perSecond(reads),
+  };
+}
+
+type EngineOutcome =
+  | { engine: Engine; status: 'skipped'; reason: string }
+  | {
+      engine: Engine;
+      status: 'measured';
+      runs: Record<Mode, Rates>[];
+      median: Record<Mode, Rates>;
+      /** Median over runs of each mode's rate divided by plain's in the same run. */
+      ratios: Record<Mode, Rates>;
+    };
+
+async function runEngine(
+  engine: Engine,
+  runs: number,
+  events: number,
+  postgresUrl: string,
+  progress: (line: string) => void,
+): Promise<EngineOutcome> {
+  if (engine === 'postgres') {
+    const reason = await postgresUnreachable(postgresUrl);
+    if (reason !== undefined)
+      return { engine, status: 'skipped', reason: `${redactUrl(postgresUrl)}: ${reason}` };
+  }
+  const results: Record<Mode, Rates>[] = [];
+  for (let run = 1; run <= runs; run++) {
+    const targets =
+      engine === 'sqlite'
+        ? await sqliteTargets()
+        : await postgresTargets(postgresUrl, `causeway_bench_security_${run}`);
+    try {
+      const perMode = {} as Record<Mode, Rates>;
+      // Rotate the order of the modes from run to run.
+      const order = MODES.map((_, i) => MODES[(i + run - 1) % MODES.length] as Mode);
+      for (const mode of order) {
+        const target = await targets.forStore(mode);
+        let opened: Opened;
+        if (target.kind === 'sqlite') {
+          const raw = SqliteEventStore.open(target.file);
+          opened = { raw, keys: SqliteKeyStore.open(raw), close: () => raw.close() };
+        } else {
+          const raw = await PostgresEventStore.open(target.url, { schema: target.schema });
+          const keys = await PostgresKeyStore.open(raw);
+          opened = {
+            raw,
+            keys,
+            close: async () => {
+              await keys.close();
+              await raw.close();
+            },
+          };
+        }
+        try {
+          perMode[mode] = await runMode(mode, opened, events);
+        } finally {
+          await opened.close();
+        }
+        progress(
+          `${engine} run ${run}/${runs} ${mode}: ${formatCount(perMode[mode].singlePerSecond)} single, ${formatCount(perMode[mode].batchPerSecond)} batched appended/s, ${formatCount(perMode[mode].readsPerSecond)} read/s`,
+        );
+      }
+      results.push(perMode);
+    } finally {
+      await targets.cleanup();
+    }
+  }
+  const rates = (value: (key: keyof Rates) => number): Rates => ({
+    singlePerSecond: value('singlePerSecond'),
+    batchPerSecond: value('batchPerSecond'),
+    readsPerSecond: value('readsPerSecond'),
+  });
+  const summarise = (value: (r: Record<Mode, Rates>, mode: Mode, key: keyof Rates) => number) =>
+    Object.fromEntries(
+      MODES.map((m) => [m, rates((k) => median(results.map((r) => value(r, m, k))))]),
+    ) as Record<Mode, Rates>;
+  return {
+    engine,
+    status: 'measured',
+    runs: results,
+    median: summarise((r, m, k) => r[m][k]),
+    ratios: summarise((r, m, k) => r[m][k] / r.plain[k]),
+  };
+}
+
+function formatReport(outcomes: readonly EngineOutcome[]): string {
+  const rows: string[][] = [];
+  for (const o of outcomes) {
+    if (o.status === 'skipped') {
+      rows.push([o.engine, 'SKIPPED', '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
+    for (const mode of MODES)
+      rows.push([
+        o.engine,
+        mode,
+        ...RATE_KEYS.flatMap((k) => [
+          formatCount(o.median[mode][k]),
+          formatRatio(o.ratios[mode][k]),
+        ]),
+      ]);
+  }
+  return formatTable(
+    [
+      { header: 'engine' },
+      { header: 'mode' },
+      { header: 'single appends ev/s', align: 'right' },
+      { header: 'vs plain', align: 'right' },
+      { header: `batch-${BATCH} appends ev/s`, align: 'right' },
+      { header: 'vs plain', align: 'right' },
+      { header: 'reads ev/s', align: 'right' },
+      { header: 'vs plain', align: 'right' },
+    ],
+    rows,
+  );
+}
+
+/** Runs the benchmark (see the module comment). */
+export async function run(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      adapter: { type: 'string' },
+      runs: { type: 'string', default: '5' },
+      events: { type: 'string', default: '4000' },
+    },
+    strict: true,
+  });
+  const engines = values.adapter === undefined ? [...ENGINES] : [values.adapter];
+  for (const e of engines)
+    if (!(ENGINES as readonly string[]).includes(e))
+      throw new Error(`--adapter must be one of ${ENGINES.join(', ')}, not "${e}"`);
+  const runs = Number(values.runs);
+  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be an integer >= 1');
+  const events = Number(values.events);
+  if (!Number.isSafeInteger(events) || events < STREAMS)
+    throw new Error(`--events must be an integer >= ${STREAMS}`);
+  const postgresUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+  const machine = machineInfo();
+  console.log(
+    `security benchmark on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; ` +
+      `${formatCount(Math.max(STREAMS, Math.floor(events / 4)))} single-event appends and ${formatCount(events)} events in batches of ${BATCH} over ${STREAMS} streams, ${READ_PASSES} full reads, ${runs} run${runs === 1 ? '' : 's'}`,
+  );
+  const started = performance.now();
+  const outcomes: EngineOutcome[] = [];
+  for (const engine of engines as Engine[]) {
+    const outcome = await runEngine(engine, runs, events, postgresUrl, progress);
+    if (outcome.status === 'skipped') progress(`!! ${engine} SKIPPED: ${outcome.reason}`);
+    outcomes.push(outcome);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\n${formatReport(outcomes)}\n`);
+  const path = await writeResults('security', {
+    options: {
+      runs,
+      events,
+      engines,
+      streams: STREAMS,
+      batch: BATCH,
+      customers: CUSTOMERS,
+      readPasses: READ_PASSES,
+    },
+    engines: outcomes,
+    durationSeconds: seconds,
+  });
+  console.log(`results written to ${path} (${seconds.toFixed(0)} s)`);
+}

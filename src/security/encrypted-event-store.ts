@@ -1,0 +1,577 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import type { EventInput, RecordedEvent } from '../core/envelope.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type {
+  AppendOptions,
+  AppendRequest,
+  AppendResult,
+  EventStore,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoreTransaction,
+} from '../store/event-store.js';
+import type { DataKeyStore, StoredDataKey } from './data-key-store.js';
+import {
+  formatFieldPath,
+  getField,
+  parseFieldPath,
+  setField,
+  type FieldPath,
+} from './field-paths.js';
+import { attempt, ForwardingEventStore, isList } from './forwarding-event-store.js';
+import {
+  makeKeyCheck,
+  matchesKeyCheck,
+  open,
+  parseMasterKey,
+  seal,
+  unwrapDataKey,
+  wrapDataKey,
+  type MasterKey,
+  type MasterKeyConfig,
+} from './master-key.js';
+import { assertSubject } from './memory-data-key-store.js';
+import {
+  DecryptionError,
+  EncryptionError,
+  MasterKeyUnavailableError,
+  SecurityConfigError,
+  SubjectForgottenError,
+  WrongMasterKeyError,
+} from './security-errors.js';
+
+/** What a personal field reads as once its subject is forgotten (or to callers not allowed). */
+export const REDACTED = '[redacted]';
+
+/** Prefix of an encrypted field value: version 1, AES-256-GCM. */
+const CIPHER_PREFIX = 'cw1:';
+
+/** Type of the audit event appended by {@link EncryptedEventStore.forgetSubject}. */
+export const SUBJECT_FORGOTTEN_EVENT = 'subject.forgotten';
+
+/** Which fields of one event type are personal, and whose they are. */
+export interface PersonalDataPolicy {
+  /**
+   * The subject the fields belong to: a field path into the data (`$.customerId`) or a
+   * function of the event. Its data key encrypts them. Use an opaque id, not an e-mail: the
+   * subject is stored in clear (in metadata and the key store).
+   */
+  subject: string | ((event: EventInput) => unknown);
+  /** Paths of the personal fields (`$.email`, `$.address`). Absent fields are skipped. */
+  fields: readonly string[];
+}
+
+/** Options of {@link encryptedEventStore}. */
+export interface EncryptedEventStoreOptions {
+  /** Where data keys live: the same database as the events. */
+  keyStore: DataKeyStore;
+  /** The master key that wraps new data keys. */
+  masterKey: MasterKeyConfig | MasterKey;
+  /** Older master keys, still able to unwrap data keys until {@link EncryptedEventStore.rotateMasterKey}. */
+  previousMasterKeys?: readonly (MasterKeyConfig | MasterKey)[];
+  /** Personal fields by event type. */
+  personal: Readonly<Record<string, PersonalDataPolicy>>;
+  /** What a redacted field reads as. Default {@link REDACTED}. */
+  redaction?: unknown;
+  /** Stream receiving `subject.forgotten` audit events. Default `security-audit`. */
+  auditStream?: string;
+  /**
+   * How long an unwrapped data key is kept in memory, in ms (default 10,000). Another process
+   * that forgets a subject is noticed here within this time.
+   */
+  keyCacheMs?: number;
+  /**
+   * What a read does with a field that does not decrypt (tampered ciphertext, or ciphertext
+   * copied from another event): `'throw'` a {@link DecryptionError} (default: loud), or
+   * `'redact'` it and list it in `metadata.encryption.undecryptable`, so one bad event
+   * cannot stop a projection.
+   */
+  onUndecryptable?: 'throw' | 'redact';
+  clock?: Clock;
+}
+
+/** What `metadata.encryption` holds on an event with encrypted fields. */
+export interface EncryptionMetadata {
+  v: 1;
+  subject: string;
+  /** Paths of the fields encrypted. */
+  fields: string[];
+  /** Set on read when the fields could not be decrypted (forgotten subject, or not allowed). */
+  redacted?: true;
+  /** Set on read (with `onUndecryptable: 'redact'`): fields whose ciphertext did not decrypt. */
+  undecryptable?: string[];
+}
+
+/** Result of {@link EncryptedEventStore.forgetSubject}. */
+export interface ForgetResult {
+  /** True when a key was destroyed by this call (false: none, or already forgotten). */
+  keyDestroyed: boolean;
+  /** Position of the `subject.forgotten` audit event. */
+  position: number;
+}
+
+interface CompiledPolicy {
+  subject: (event: EventInput) => unknown;
+  fields: FieldPath[];
+}
+
+interface Shared {
+  keyStore: DataKeyStore;
+  current: MasterKey;
+  masters: Map<string, MasterKey>;
+  policies: Map<string, CompiledPolicy>;
+  redaction: unknown;
+  auditStream: string;
+  keyCacheMs: number;
+  onUndecryptable: 'throw' | 'redact';
+  clock: Clock;
+  /** Unwrapped keys (null: forgotten), with when they were fetched. */
+  cache: Map<string, { key: Buffer | null; at: number }>;
+}
+
+/**
+ * Wraps `store` so fields marked personal are encrypted at rest (AES-256-GCM) with a data key
+ * per subject, kept wrapped by the master key in `keyStore`, and decrypted on read. Checks the
+ * master key against the key check stored with the data keys first and fails fast
+ * ({@link WrongMasterKeyError}) before anything is written when it does not match.
+ *
+ * Compose it outside {@link integrityEventStore} (`encryptedEventStore(integrityEventStore(raw))`)
+ * so hash chains cover the ciphertext and forgetting a subject never breaks them.
+ *
+ * @example
+ * ```ts
+ * const keyStore = SqliteKeyStore.open(raw);
+ * const store = await encryptedEventStore(raw, {
+ *   keyStore,
+ *   masterKey: { id: '2026-01', key: process.env.MASTER_KEY! },
+ *   personal: { 'customer.registered': { subject: '$.customerId', fields: ['$.email', '$.name'] } },
+ * });
+ * await store.forgetSubject('customer-7');
+ * ```
+ */
+export async function encryptedEventStore(
+  store: EventStore,
+  options: EncryptedEventStoreOptions,
+): Promise<EncryptedEventStore> {
+  const shared = compile(options);
+  await checkMasterKeys(shared, options);
+  return new EncryptedEventStore(store, shared, true);
+}
+
+/** The store returned by {@link encryptedEventStore}. */
+export class EncryptedEventStore extends ForwardingEventStore {
+  /** @internal use {@link encryptedEventStore}. */
+  constructor(
+    inner: EventStore,
+    private readonly shared: Shared,
+    /** False: personal fields read as redacted (a view for callers not allowed to see them). */
+    readonly reveals: boolean,
+  ) {
+    super(inner);
+  }
+
+  /** A view of the same store whose reads never decrypt: personal fields read as redacted. */
+  withoutDecryption(): EncryptedEventStore {
+    return new EncryptedEventStore(this.inner, this.shared, false);
+  }
+
+  override append(
+    stream: string,
+    events: readonly EventInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    return attempt(async () => this.inner.append(stream, await this.encryptAll(events), options));
+  }
+
+  override appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    return attempt(async () => this.inner.appendMany(await this.encryptRequests(requests)));
+  }
+
+  override async *readStream(
+    stream: string,
+    options?: ReadStreamOptions,
+  ): AsyncIterable<RecordedEvent> {
+    for await (const event of this.inner.readStream(stream, options)) yield this.decrypt(event);
+  }
+
+  override async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    for await (const event of this.inner.readAll(options)) yield this.decrypt(event);
+  }
+
+  /**
+   * Forgets `subject`: destroys its data key (leaving a tombstone, so no new key is made for
+   * it and appends of its personal data are refused) and appends a `subject.forgotten` audit
+   * event to the audit stream. Its events stay in the log; their personal fields read as
+   * redacted from now on, here at once and in other processes within `keyCacheMs`.
+   * Idempotent: forgetting again appends another audit event, destroying nothing.
+   */
+  async forgetSubject(
+    subject: string,
+    details: { actor?: string; reason?: string } = {},
+  ): Promise<ForgetResult> {
+    assertSubject(subject);
+    const { keyStore, clock, cache, auditStream } = this.shared;
+    const at = new Date(clock.now());
+    const keyDestroyed = await keyStore.forget(subject, at);
+    cache.set(subject, { key: null, at: clock.now() });
+    const result = await this.inner.append(auditStream, [
+      {
+        type: SUBJECT_FORGOTTEN_EVENT,
+        data: {
+          subject,
+          keyDestroyed,
+          forgottenAt: at.toISOString(),
+          ...(details.reason !== undefined ? { reason: details.reason } : {}),
+        },
+        metadata: details.actor !== undefined ? { actor: details.actor } : {},
+      },
+    ]);
+    return { keyDestroyed, position: result.position };
+  }
+
+  /**
+   * Re-wraps every data key not wrapped by the current master key with it (master key
+   * rotation), using the previous master keys to unwrap. Safe to run again after a crash.
+   * Afterwards the old master keys can be retired ({@link EncryptedEventStore.retireMasterKey}).
+   *
+   * @returns how many keys were re-wrapped.
+   */
+  async rotateMasterKey(batchSize = 500): Promise<number> {
+    const { keyStore, current, masters } = this.shared;
+    let rewrapped = 0;
+    let after: string | undefined;
+    for (;;) {
+      const keys = await keyStore.list({
+        excludeMasterKeyId: current.id,
+        limit: batchSize,
+        ...(after !== undefined ? { after } : {}),
+      });
+      if (keys.length === 0) return rewrapped;
+      for (const key of keys) {
+        const dataKey = this.unwrap(key, masters);
+        const wrapped = wrapDataKey(current, key.subject, dataKey);
+        if (await keyStore.rewrap(key.subject, key.masterKeyId, wrapped, current.id))
+          rewrapped += 1;
+        after = key.subject;
+      }
+    }
+  }
+
+  /**
+   * Removes an old master key's key check once no data key is wrapped by it any more, so it
+   * is no longer accepted at start-up.
+   *
+   * @throws {InvalidArgumentError} for the current key, or while keys still use it.
+   */
+  async retireMasterKey(masterKeyId: string): Promise<void> {
+    const { keyStore, current } = this.shared;
+    if (masterKeyId === current.id)
+      throw new InvalidArgumentError('masterKeyId', 'the current master key cannot be retired');
+    const left = await keyStore.list({ excludeMasterKeyId: current.id, limit: 1 });
+    if (left.length > 0)
+      throw new InvalidArgumentError(
+        'masterKeyId',
+        'some data keys are still wrapped by older master keys: run rotateMasterKey first',
+      );
+    await keyStore.removeKeyCheck(masterKeyId);
+  }
+
+  protected override wrapTransaction(tx: StoreTransaction): StoreTransaction {
+    return {
+      append: async (stream, events, options) =>
+        tx.append(stream, await this.encryptAll(events), options),
+      appendMany: async (requests) => tx.appendMany(await this.encryptRequests(requests)),
+      onCommit: (callback) => tx.onCommit(callback),
+      get active() {
+        return tx.active;
+      },
+    };
+  }
+
+  private async encryptRequests(requests: readonly AppendRequest[]): Promise<AppendRequest[]> {
+    if (!Array.isArray(requests)) return requests as AppendRequest[];
+    const out: AppendRequest[] = [];
+    for (const request of requests as AppendRequest[])
+      out.push(
+        typeof request === 'object' && request !== null
+          ? { ...request, events: await this.encryptAll(request.events) }
+          : request,
+      );
+    return out;
+  }
+
+  private async encryptAll(events: readonly EventInput[]): Promise<EventInput[]> {
+    // Malformed lists are left for the inner store to refuse with its own typed errors.
+    if (!Array.isArray(events)) return events as EventInput[];
+    const out: EventInput[] = [];
+    for (const [index, event] of (events as EventInput[]).entries())
+      out.push(await this.encrypt(event, index));
+    return out;
+  }
+
+  private async encrypt(input: EventInput, index: number): Promise<EventInput> {
+    if (typeof input !== 'object' || input === null) return input;
+    // `metadata.encryption` is this decorator's to write: a caller's own would make readers
+    // try to decrypt fields that were never encrypted.
+    const event = stripEncryption(input);
+    const policy = this.shared.policies.get(event.type);
+    if (!policy) return event;
+    const present = policy.fields.filter((path) => getField(event.data, path).found);
+    if (present.length === 0) return event;
+    const subject = policy.subject(event);
+    if (typeof subject !== 'string' || subject === '' || subject.length > 200)
+      throw new EncryptionError(
+        index,
+        'its personal fields have no subject (a string of 1-200 characters)',
+      );
+    const key = await this.keyFor(subject, true);
+    if (key === null) throw new SubjectForgottenError(index);
+    const id = event.id ?? newId();
+    let data = event.data;
+    for (const path of present) {
+      const { value } = getField(data, path);
+      const plaintext = Buffer.from(JSON.stringify(value) ?? 'null', 'utf8');
+      const sealed = seal(key, plaintext, `${id}\n${formatFieldPath(path)}`);
+      data = setField(data, path, CIPHER_PREFIX + sealed.toString('base64'));
+    }
+    const encryption: EncryptionMetadata = { v: 1, subject, fields: present.map(formatFieldPath) };
+    return { ...event, id, data, metadata: { ...event.metadata, encryption } };
+  }
+
+  /** The event as this view shows it: decrypted, redacted, or as stored when not personal. */
+  private decrypt(event: RecordedEvent): RecordedEvent | Promise<RecordedEvent> {
+    const info = readEncryption(event.metadata.encryption);
+    if (!info) return event;
+    if (!this.reveals) return this.reveal(event, info, null);
+    // Most reads find the key cached: stay synchronous then (no promise per event).
+    const cached = this.cachedKey(info.subject);
+    if (cached !== undefined) return this.reveal(event, info, cached);
+    return this.keyFor(info.subject, false).then((key) => this.reveal(event, info, key));
+  }
+
+  private reveal(
+    event: RecordedEvent,
+    info: EncryptionMetadata,
+    key: Buffer | null,
+  ): RecordedEvent {
+    let data = event.data;
+    const undecryptable: string[] = [];
+    for (const text of info.fields) {
+      const path = storedPath(text);
+      if (!path) continue;
+      const { found, value } = getField(data, path);
+      if (!found) continue;
+      if (key === null) {
+        data = setField(data, path, this.shared.redaction);
+        continue;
+      }
+      const opened =
+        typeof value === 'string' && value.startsWith(CIPHER_PREFIX)
+          ? open(
+              key,
+              Buffer.from(value.slice(CIPHER_PREFIX.length), 'base64'),
+              `${event.id}\n${text}`,
+            )
+          : undefined;
+      if (!opened) {
+        if (this.shared.onUndecryptable === 'throw') throw new DecryptionError(event.id, text);
+        data = setField(data, path, this.shared.redaction);
+        undecryptable.push(text);
+        continue;
+      }
+      data = setField(data, path, JSON.parse(opened.toString('utf8')));
+    }
+    const metadata =
+      key === null
+        ? { ...event.metadata, encryption: { ...info, redacted: true } }
+        : undecryptable.length > 0
+          ? { ...event.metadata, encryption: { ...info, undecryptable } }
+          : event.metadata;
+    return { ...event, data, metadata };
+  }
+
+  /** The cached key (null: forgotten) while fresh, `undefined` on a miss. */
+  private cachedKey(subject: string): Buffer | null | undefined {
+    const cached = this.shared.cache.get(subject);
+    if (cached && this.shared.clock.now() - cached.at < this.shared.keyCacheMs) return cached.key;
+    return undefined;
+  }
+
+  /**
+   * The subject's data key, from the cache or the key store; `null` when forgotten (or, on
+   * read, never created). With `create`, a missing key is made and stored.
+   */
+  private async keyFor(subject: string, create: boolean): Promise<Buffer | null> {
+    const { cache, clock, keyStore, current, masters } = this.shared;
+    // Only real keys and tombstones are cached, never "no key yet", so a key made by another
+    // process is found at once.
+    const cached = this.cachedKey(subject);
+    if (cached !== undefined) return cached;
+    let entry = await keyStore.get(subject);
+    if (!entry && create) {
+      const dataKey = randomBytes(32);
+      const stored: StoredDataKey = {
+        subject,
+        masterKeyId: current.id,
+        wrappedKey: wrapDataKey(current, subject, dataKey),
+        createdAt: new Date(clock.now()),
+      };
+      entry = await keyStore.create(stored);
+    }
+    if (!entry) return null;
+    const key = entry.state === 'forgotten' ? null : this.unwrap(entry, masters);
+    if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string);
+    cache.set(subject, { key, at: clock.now() });
+    return key;
+  }
+
+  private unwrap(entry: StoredDataKey, masters: Map<string, MasterKey>): Buffer {
+    const master = masters.get(entry.masterKeyId);
+    if (!master) throw new MasterKeyUnavailableError(entry.masterKeyId);
+    const key = unwrapDataKey(master, entry.subject, entry.wrappedKey);
+    if (!key) throw new WrongMasterKeyError(master.id, 'a data key does not unwrap with it');
+    return key;
+  }
+}
+
+const parsedPaths = new Map<string, FieldPath>();
+
+/**
+ * A stored field path, parsed once per process (reads parse the same few paths again and
+ * again); `undefined` for one that is not a field path (metadata written by someone else).
+ */
+function storedPath(text: unknown): FieldPath | undefined {
+  if (typeof text !== 'string') return undefined;
+  let path = parsedPaths.get(text);
+  if (!path) {
+    try {
+      path = parseFieldPath(text);
+    } catch {
+      return undefined;
+    }
+    if (parsedPaths.size < 10_000) parsedPaths.set(text, path);
+  }
+  return path;
+}
+
+function stripEncryption(event: EventInput): EventInput {
+  const metadata: unknown = event.metadata;
+  if (typeof metadata !== 'object' || metadata === null || !('encryption' in metadata))
+    return event;
+  const { encryption: _encryption, ...rest } = metadata as Record<string, unknown>;
+  return { ...event, metadata: rest };
+}
+
+function readEncryption(value: unknown): EncryptionMetadata | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const info = value as Partial<EncryptionMetadata>;
+  if (info.v !== 1 || typeof info.subject !== 'string' || !Array.isArray(info.fields))
+    return undefined;
+  return info as EncryptionMetadata;
+}
+
+function compile(options: EncryptedEventStoreOptions): Shared {
+  if (typeof options !== 'object' || options === null)
+    throw new SecurityConfigError('encryption', 'options are required');
+  const { keyStore } = options;
+  if (typeof keyStore?.get !== 'function')
+    throw new SecurityConfigError('encryption.keyStore', 'must be a data key store');
+  const asKey = (k: MasterKeyConfig | MasterKey, path: string): MasterKey =>
+    typeof k?.key === 'string'
+      ? parseMasterKey(k as MasterKeyConfig, path)
+      : checkKey(k as MasterKey, path);
+  const current = asKey(options.masterKey, 'encryption.masterKey');
+  const masters = new Map<string, MasterKey>([[current.id, current]]);
+  for (const [i, k] of (options.previousMasterKeys ?? []).entries()) {
+    const key = asKey(k, `encryption.previousMasterKeys[${i}]`);
+    if (masters.has(key.id))
+      throw new SecurityConfigError(
+        `encryption.previousMasterKeys[${i}].id`,
+        `"${key.id}" is given twice`,
+      );
+    masters.set(key.id, key);
+  }
+  const policies = new Map<string, CompiledPolicy>();
+  for (const [type, policy] of Object.entries(options.personal ?? {})) {
+    const where = `encryption.personal[${JSON.stringify(type)}]`;
+    if (
+      typeof policy !== 'object' ||
+      policy === null ||
+      !isList(policy.fields) ||
+      policy.fields.length === 0
+    )
+      throw new SecurityConfigError(`${where}.fields`, 'must list at least one field path');
+    const fields = policy.fields.map((f, i) => parseFieldPath(f, `${where}.fields[${i}]`));
+    let subject: (event: EventInput) => unknown;
+    if (typeof policy.subject === 'function') subject = policy.subject;
+    else if (typeof policy.subject === 'string') {
+      const path = parseFieldPath(policy.subject, `${where}.subject`);
+      if (fields.some((f) => formatFieldPath(f) === formatFieldPath(path)))
+        throw new SecurityConfigError(
+          `${where}.subject`,
+          'the subject cannot be one of the encrypted fields',
+        );
+      subject = (event) => getField(event.data, path).value;
+    } else throw new SecurityConfigError(`${where}.subject`, 'must be a field path or a function');
+    policies.set(type, { subject, fields });
+  }
+  const keyCacheMs = options.keyCacheMs ?? 10_000;
+  if (!Number.isFinite(keyCacheMs) || keyCacheMs < 0)
+    throw new SecurityConfigError('encryption.keyCacheMs', 'must be a number >= 0');
+  return {
+    keyStore,
+    current,
+    masters,
+    policies,
+    redaction: options.redaction === undefined ? REDACTED : options.redaction,
+    auditStream: options.auditStream ?? 'security-audit',
+    keyCacheMs,
+    onUndecryptable: options.onUndecryptable === 'redact' ? 'redact' : 'throw',
+    clock: options.clock ?? systemClock,
+    cache: new Map(),
+  };
+}
+
+function checkKey(key: MasterKey, path: string): MasterKey {
+  if (
+    typeof key !== 'object' ||
+    key === null ||
+    typeof key.id !== 'string' ||
+    !(key.key instanceof Uint8Array) ||
+    key.key.length !== 32
+  )
+    throw new SecurityConfigError(path, 'must be { id, key } with a 32-byte key');
+  return key;
+}
+
+/**
+ * Fails fast unless the configured master keys match the stored key checks; stores the current
+ * key's check when it is new (first start, or the start of a rotation vouched for by a
+ * previous key that matched).
+ */
+async function checkMasterKeys(shared: Shared, options: EncryptedEventStoreOptions): Promise<void> {
+  void options;
+  const { keyStore, current, masters } = shared;
+  const checks = await keyStore.keyChecks();
+  let matched = 0;
+  for (const check of checks) {
+    const master = masters.get(check.masterKeyId);
+    if (!master) continue;
+    if (!matchesKeyCheck(master, check.value))
+      throw new WrongMasterKeyError(
+        master.id,
+        'it does not match the key check stored with the data keys',
+      );
+    matched += 1;
+  }
+  if (checks.some((c) => c.masterKeyId === current.id)) return;
+  if (checks.length > 0 && matched === 0)
+    throw new WrongMasterKeyError(
+      current.id,
+      `the data keys belong to other master keys (${checks.map((c) => c.masterKeyId).join(', ')}); give one of them as a previous key to rotate`,
+    );
+  await keyStore.addKeyCheck({ masterKeyId: current.id, value: makeKeyCheck(current) });
+}

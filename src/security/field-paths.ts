@@ -1,0 +1,45 @@
+import { SecurityConfigError } from './security-errors.js';
+
+/**
+ * A field path into an event's data: `$.email`, `$.address.street` or `address.street`.
+ * Only object keys (no array indexes or wildcards): a personal field is a named field.
+ */
+export type FieldPath = readonly string[];
+
+/** Parses a dotted field path. */
+export function parseFieldPath(path: string, where = 'path'): FieldPath {
+  if (typeof path !== 'string') throw new SecurityConfigError(where, 'must be a string');
+  const body = path.startsWith('$.') ? path.slice(2) : path;
+  const parts = body.split('.');
+  if (body === '' || parts.some((p) => p === '' || p === '__proto__'))
+    throw new SecurityConfigError(where, `${JSON.stringify(path)} is not a field path like $.a.b`);
+  return parts;
+}
+
+/** The canonical text of a path (`$.a.b`). */
+export function formatFieldPath(path: FieldPath): string {
+  return `$.${path.join('.')}`;
+}
+
+/** The value at `path`, and whether it is there. */
+export function getField(data: unknown, path: FieldPath): { found: boolean; value?: unknown } {
+  let current: unknown = data;
+  for (const part of path) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current))
+      return { found: false };
+    if (!Object.prototype.hasOwnProperty.call(current, part)) return { found: false };
+    current = (current as Record<string, unknown>)[part];
+  }
+  return { found: true, value: current };
+}
+
+/**
+ * A copy of `data` with `path` set to `value`: objects along the path are copied, the rest
+ * shared. The path must exist.
+ */
+export function setField(data: unknown, path: FieldPath, value: unknown): unknown {
+  const [head, ...rest] = path;
+  if (head === undefined) return value;
+  const object = data as Record<string, unknown>;
+  return { ...object, [head]: setField(object[head], rest, value) };
+}

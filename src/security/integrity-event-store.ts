@@ -1,0 +1,381 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { EventInput, RecordedEvent } from '../core/envelope.js';
+import { DuplicateEventIdError, WrongExpectedRevisionError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type {
+  AppendOptions,
+  AppendRequest,
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  StoreTransaction,
+} from '../store/event-store.js';
+import { attempt, ForwardingEventStore } from './forwarding-event-store.js';
+import {
+  GENESIS_HASH,
+  linkHash,
+  readIntegrity,
+  signHash,
+  withoutIntegrity,
+  type IntegrityMetadata,
+} from './hash-chain.js';
+import { assertExpectedRevision } from '../store/validation.js';
+import { IntegrityConflictError, SecurityConfigError } from './security-errors.js';
+
+/** Options of {@link integrityEventStore}. */
+export interface IntegrityEventStoreOptions {
+  /** Ed25519 private key (KeyObject or PKCS#8 PEM): each link's hash is signed with it. */
+  signingKey?: KeyObject | string;
+  /** Id of the signing key, stored with each signature (`kid`). */
+  keyId?: string;
+  /** Attempts of one append racing other writers of its stream (default 10). */
+  maxAttempts?: number;
+}
+
+/** Where a stream's chain ends. */
+interface ChainHead {
+  /** Revision of the stream's last event, or null when it never had one. */
+  revision: number | null;
+  /** True when the stream has visible events (what `'no_stream'` checks). */
+  exists: boolean;
+  hash: string;
+}
+
+const MAX_CACHED_HEADS = 10_000;
+
+/**
+ * Wraps `store` so every stream is a hash chain: each appended event gets
+ * `metadata.integrity = { v, hash, prev, sig?, kid? }`, where `hash` covers its content and
+ * `prev` (the previous event's hash), optionally signed with Ed25519. {@link verifyStore}
+ * checks the chains.
+ *
+ * Ordering with concurrent writers: an append reads where its stream's chain ends, then
+ * appends with exactly that expected revision, so two writers can never both link to the same
+ * predecessor: the loser gets a conflict and, when its own expectation was `'any'` or
+ * `'stream_exists'`, re-reads the head and tries again (up to `maxAttempts`); with a numeric
+ * or `'no_stream'` expectation the conflict is the caller's to handle, as without chaining.
+ * Writers that bypass this decorator break the chain, and `verifyStore` reports it.
+ *
+ * @example
+ * ```ts
+ * const store = integrityEventStore(raw, { signingKey: readFileSync('signing.pem', 'utf8') });
+ * await store.append('order-1', [{ type: 'order.placed', data: {} }]);
+ * ```
+ */
+export function integrityEventStore(
+  store: EventStore,
+  options: IntegrityEventStoreOptions = {},
+): IntegrityEventStore {
+  return new IntegrityEventStore(store, options);
+}
+
+/** The store returned by {@link integrityEventStore}. */
+export class IntegrityEventStore extends ForwardingEventStore {
+  private readonly signingKey: KeyObject | undefined;
+  private readonly keyId: string | undefined;
+  private readonly maxAttempts: number;
+  private readonly heads = new Map<string, ChainHead>();
+  /** Tail of each stream's queue of appends in this process. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(inner: EventStore, options: IntegrityEventStoreOptions = {}) {
+    super(inner);
+    if (options.signingKey !== undefined) {
+      try {
+        this.signingKey =
+          typeof options.signingKey === 'string'
+            ? createPrivateKey(options.signingKey)
+            : options.signingKey;
+      } catch (error) {
+        throw new SecurityConfigError('integrity.signingKey', 'is not a private key', {
+          cause: error,
+        });
+      }
+      if (this.signingKey.asymmetricKeyType !== 'ed25519' || this.signingKey.type !== 'private')
+        throw new SecurityConfigError('integrity.signingKey', 'must be an Ed25519 private key');
+    }
+    this.keyId = options.keyId;
+    this.maxAttempts = options.maxAttempts ?? 10;
+    if (!Number.isSafeInteger(this.maxAttempts) || this.maxAttempts < 1)
+      throw new SecurityConfigError('integrity.maxAttempts', 'must be an integer >= 1');
+  }
+
+  override append(
+    stream: string,
+    events: readonly EventInput[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    // Malformed lists go straight to the inner store, which refuses them with its own errors.
+    if (!Array.isArray(events) || events.length === 0 || typeof stream !== 'string')
+      return this.inner.append(stream, events, options);
+    return this.serialized([stream], async () => {
+      const expected = options.expectedRevision ?? 'any';
+      assertExpectedRevision(expected);
+      for (let round = 1; ; round++) {
+        const head = await this.head(stream);
+        const chained = this.chain(stream, head, events, expected);
+        try {
+          const result = await this.inner.append(stream, chained.events, {
+            expectedRevision: chained.expectedRevision,
+          });
+          this.remember(stream, { revision: result.revision, exists: true, hash: chained.last });
+          return result;
+        } catch (error) {
+          this.heads.delete(stream);
+          if (error instanceof DuplicateEventIdError) {
+            const replayed = await this.replayed(stream, events);
+            if (replayed) return replayed;
+          }
+          if (!retriable(error, expected)) throw error;
+          if (round >= this.maxAttempts) throw new IntegrityConflictError(stream, round);
+          await backoff(round);
+        }
+      }
+    });
+  }
+
+  override appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (!Array.isArray(requests)) return this.inner.appendMany(requests);
+    const streams = (requests as AppendRequest[]).map((r) =>
+      typeof r === 'object' && r !== null ? r.stream : '',
+    );
+    return this.serialized(streams, async () => {
+      for (let round = 1; ; round++) {
+        const overlay = new Map<string, ChainHead>();
+        const planned: AppendRequest[] = [];
+        for (const request of requests as AppendRequest[]) {
+          if (
+            typeof request !== 'object' ||
+            request === null ||
+            !Array.isArray(request.events) ||
+            request.events.length === 0
+          ) {
+            planned.push(request);
+            continue;
+          }
+          const head = overlay.get(request.stream) ?? (await this.head(request.stream));
+          const chained = this.chain(
+            request.stream,
+            head,
+            request.events,
+            request.expectedRevision ?? 'any',
+          );
+          planned.push({
+            stream: request.stream,
+            events: chained.events,
+            expectedRevision: chained.expectedRevision,
+          });
+          overlay.set(request.stream, {
+            revision: firstRevision(head) + request.events.length - 1,
+            exists: true,
+            hash: chained.last,
+          });
+        }
+        try {
+          const results = await this.inner.appendMany(planned);
+          for (const [stream, head] of overlay) this.remember(stream, head);
+          return results;
+        } catch (error) {
+          for (const stream of overlay.keys()) this.heads.delete(stream);
+          const allRetriable = (requests as AppendRequest[]).every((r) =>
+            retriable(error, r.expectedRevision ?? 'any'),
+          );
+          if (!allRetriable) throw error;
+          if (round >= this.maxAttempts)
+            throw new IntegrityConflictError((requests[0] as AppendRequest).stream, round);
+          await backoff(round);
+        }
+      }
+    });
+  }
+
+  protected override wrapTransaction(tx: StoreTransaction): StoreTransaction {
+    // Heads of streams appended in this transaction, not yet visible to reads.
+    const overlay = new Map<string, ChainHead>();
+    const appendOne = async (request: AppendRequest): Promise<AppendResult> => {
+      if (!Array.isArray(request.events) || request.events.length === 0)
+        return tx.append(request.stream, request.events, {
+          expectedRevision: request.expectedRevision ?? 'any',
+        });
+      const head = overlay.get(request.stream) ?? (await this.head(request.stream));
+      const chained = this.chain(
+        request.stream,
+        head,
+        request.events,
+        request.expectedRevision ?? 'any',
+      );
+      try {
+        const result = await tx.append(request.stream, chained.events, {
+          expectedRevision: chained.expectedRevision,
+        });
+        const next = { revision: result.revision, exists: true, hash: chained.last };
+        overlay.set(request.stream, next);
+        tx.onCommit(() => this.remember(request.stream, next));
+        return result;
+      } catch (error) {
+        this.heads.delete(request.stream);
+        throw error;
+      }
+    };
+    return {
+      append: (stream, events, options) =>
+        appendOne({ stream, events, expectedRevision: options?.expectedRevision ?? 'any' }),
+      appendMany: async (requests) => {
+        const results: AppendResult[] = [];
+        for (const request of requests) results.push(await appendOne(request));
+        return results;
+      },
+      onCommit: (callback) => tx.onCommit(callback),
+      get active() {
+        return tx.active;
+      },
+    };
+  }
+
+  /**
+   * Runs `work` after this process's earlier appends to the same streams: writers in one
+   * process take turns instead of racing, so only other processes cause retries. Locks are
+   * taken in name order, so two multi-stream appends cannot wait for each other.
+   */
+  private serialized<T>(streams: readonly string[], work: () => Promise<T>): Promise<T> {
+    const names = [...new Set(streams)].sort();
+    const before = Promise.all(
+      names.map((n) => this.queues.get(n)?.catch(() => undefined) ?? Promise.resolve()),
+    );
+    const run = before.then(() => attempt(work));
+    const tail = run.catch(() => undefined);
+    for (const name of names) this.queues.set(name, tail);
+    void tail.then(() => {
+      for (const name of names) if (this.queues.get(name) === tail) this.queues.delete(name);
+    });
+    return run;
+  }
+
+  /** Checks the caller's expectation against the head and links the events onto it. */
+  private chain(
+    stream: string,
+    head: ChainHead,
+    events: readonly EventInput[],
+    expected: ExpectedRevision,
+  ): { events: EventInput[]; expectedRevision: ExpectedRevision; last: string } {
+    const actual = head.exists && head.revision !== null ? head.revision : 'no_stream';
+    const ok =
+      expected === 'any' ||
+      (expected === 'no_stream' && !head.exists) ||
+      (expected === 'stream_exists' && head.exists) ||
+      expected === actual;
+    // Anything else malformed (a bad expectation) goes to the inner store to refuse.
+    if (
+      !ok &&
+      (typeof expected === 'number' || expected === 'no_stream' || expected === 'stream_exists')
+    )
+      throw new WrongExpectedRevisionError(stream, expected, actual);
+    let prev = head.hash;
+    let revision = firstRevision(head);
+    const out = events.map((event) => {
+      if (typeof event !== 'object' || event === null) return event;
+      const id = event.id ?? newId();
+      const metadata = withoutIntegrity({ ...(event.metadata ?? {}) });
+      const hash = linkHash(
+        {
+          stream,
+          revision,
+          id,
+          type: event.type,
+          schemaVersion: event.schemaVersion ?? 1,
+          data: event.data,
+          metadata,
+        },
+        prev,
+      );
+      const integrity: IntegrityMetadata = { v: 1, hash, prev };
+      if (this.signingKey) {
+        integrity.sig = signHash(hash, this.signingKey);
+        if (this.keyId !== undefined) integrity.kid = this.keyId;
+      }
+      prev = hash;
+      revision += 1;
+      return { ...event, id, metadata: { ...metadata, integrity } };
+    });
+    return {
+      events: out,
+      expectedRevision: head.exists && head.revision !== null ? head.revision : 'no_stream',
+      last: prev,
+    };
+  }
+
+  /**
+   * The original result when `events` (with client ids) are exactly the stream's last events:
+   * a retried append, which the chain would otherwise place after them and the store refuse
+   * as a duplicate. Keeps retries idempotent, as they are without chaining.
+   */
+  private async replayed(
+    stream: string,
+    events: readonly EventInput[],
+  ): Promise<AppendResult | undefined> {
+    const ids = events.map((e) => e.id);
+    if (ids.some((id) => typeof id !== 'string')) return undefined;
+    const tail: RecordedEvent[] = [];
+    for await (const event of this.inner.readStream(stream, {
+      direction: 'backward',
+      limit: events.length,
+    }))
+      tail.unshift(event);
+    const last = tail[tail.length - 1];
+    if (!last || tail.length !== ids.length || tail.some((e, i) => e.id !== ids[i]))
+      return undefined;
+    return { stream, revision: last.revision, position: last.position };
+  }
+
+  /** Where the stream's chain ends now (from the cache, else from the store). */
+  private async head(stream: string): Promise<ChainHead> {
+    const cached = this.heads.get(stream);
+    if (cached) return cached;
+    let last: RecordedEvent | undefined;
+    for await (const event of this.inner.readStream(stream, { direction: 'backward', limit: 1 }))
+      last = event;
+    if (last) return { revision: last.revision, exists: true, hash: hashOf(last) };
+    const info = await this.inner.streamInfo(stream);
+    if (info.revision === null) return { revision: null, exists: false, hash: GENESIS_HASH };
+    // Soft-deleted (or otherwise hidden) events still anchor the chain: find the last one.
+    for await (const event of this.inner.readAll({
+      direction: 'backward',
+      filter: { streamPrefix: stream },
+    }))
+      if (event.stream === stream)
+        return { revision: event.revision, exists: info.exists, hash: hashOf(event) };
+    return { revision: info.revision, exists: info.exists, hash: GENESIS_HASH };
+  }
+
+  private remember(stream: string, head: ChainHead): void {
+    this.heads.delete(stream);
+    if (this.heads.size >= MAX_CACHED_HEADS)
+      this.heads.delete(this.heads.keys().next().value as string);
+    this.heads.set(stream, head);
+  }
+}
+
+/** The hash the next link must name as `prev`: the event's own, or genesis for an unchained one. */
+function hashOf(event: RecordedEvent): string {
+  return readIntegrity(event.metadata.integrity)?.hash ?? GENESIS_HASH;
+}
+
+/**
+ * A short random pause before retrying a lost race, growing with the round, so a writer whose
+ * cached head keeps it ahead cannot starve another process's writer.
+ */
+function backoff(round: number): Promise<void> {
+  const ms = Math.random() * Math.min(100, 2 ** round);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function firstRevision(head: ChainHead): number {
+  return head.revision === null ? 0 : head.revision + 1;
+}
+
+function retriable(error: unknown, expected: unknown): boolean {
+  return (
+    error instanceof WrongExpectedRevisionError &&
+    (expected === 'any' || expected === 'stream_exists')
+  );
+}

@@ -1,0 +1,222 @@
+import type { EventInput, RecordedEvent } from '../core/envelope.js';
+import { StoreClosedError } from '../core/errors.js';
+import type {
+  AppendOptions,
+  AppendRequest,
+  AppendResult,
+  CommitListener,
+  DeleteStreamOptions,
+  EventStore,
+  ListStreamsOptions,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoreTransaction,
+  StreamInfo,
+  StreamMetadata,
+  StreamSummary,
+} from '../store/event-store.js';
+import { attempt, isList } from './forwarding-event-store.js';
+import { TenantForbiddenError } from './security-errors.js';
+import { assertTenantId, tenantPrefix } from './tenants.js';
+
+/**
+ * A view of `store` for callers bound to one tenant. A stream belongs to tenant `t` when its
+ * name starts with `t:` (see {@link tenantStream}); its events must also carry
+ * `metadata.tenant === t`.
+ *
+ * - Appends go only to the tenant's streams; each event's `metadata.tenant` is set to the
+ *   tenant, and an event that already names another tenant is refused
+ *   ({@link TenantForbiddenError}, nothing written).
+ * - `readStream`, `streamInfo`, `deleteStream`, `setStreamMetadata` refuse other streams.
+ * - `readAll` and `listStreams` yield only the tenant's streams and events (a stream-prefix
+ *   filter is narrowed to the tenant's namespace); `limit` counts what is yielded.
+ * - `headPosition` is the store's: positions are global, so a tenant can tell that others
+ *   write, never what.
+ *
+ * `close()` closes the view only; the shared store stays open for other tenants.
+ *
+ * @example
+ * ```ts
+ * const acme = tenantScopedStore(store, 'acme');
+ * await acme.append('acme:order-1', [{ type: 'order.placed', data: {} }]); // metadata.tenant = 'acme'
+ * await acme.append('globex:order-1', [...]); // throws TenantForbiddenError
+ * ```
+ */
+export function tenantScopedStore(store: EventStore, tenant: string): TenantScopedStore {
+  return new TenantScopedStore(store, tenant);
+}
+
+/** The store returned by {@link tenantScopedStore}. */
+export class TenantScopedStore implements EventStore {
+  private closed = false;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly inner: EventStore,
+    /** The tenant this view is bound to. */
+    readonly tenant: string,
+  ) {
+    assertTenantId(tenant);
+    this.prefix = tenantPrefix(tenant);
+    if (typeof inner.watch === 'function') {
+      const watch = inner.watch.bind(inner);
+      this.watch = (listener: CommitListener) => watch(listener);
+    }
+    if (typeof inner.transaction === 'function') {
+      const transaction = inner.transaction.bind(inner);
+      this.transaction = <T>(work: (tx: StoreTransaction) => Promise<T>) =>
+        transaction((tx) => work(this.scopeTransaction(tx)));
+    }
+  }
+
+  readonly watch?: (listener: CommitListener) => () => void;
+  readonly transaction?: <T>(work: (tx: StoreTransaction) => Promise<T>) => Promise<T>;
+
+  get isClosed(): boolean {
+    return this.closed || this.inner.isClosed;
+  }
+
+  append(
+    stream: string,
+    events: readonly EventInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    return this.run(() => this.inner.append(stream, this.stamp(stream, events), options));
+  }
+
+  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    return this.run(() => this.inner.appendMany(this.stampRequests(requests)));
+  }
+
+  async *readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
+    this.assertUsable(stream);
+    for await (const event of this.inner.readStream(stream, options))
+      if (event.metadata.tenant === this.tenant) yield event;
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.assertOpen();
+    const prefix = narrowPrefix(options.filter?.streamPrefix, this.prefix);
+    if (prefix === undefined) return;
+    const { limit, ...rest } = options;
+    let left = limit ?? Number.POSITIVE_INFINITY;
+    if (left <= 0) return;
+    for await (const event of this.inner.readAll({
+      ...rest,
+      filter: { ...rest.filter, streamPrefix: prefix },
+    })) {
+      if (event.metadata.tenant !== this.tenant || !event.stream.startsWith(this.prefix)) continue;
+      yield event;
+      if (--left <= 0) return;
+    }
+  }
+
+  async *listStreams(options: ListStreamsOptions = {}): AsyncIterable<StreamSummary> {
+    this.assertOpen();
+    const prefix = narrowPrefix(options.prefix, this.prefix);
+    if (prefix === undefined) return;
+    yield* this.inner.listStreams({ ...options, prefix });
+  }
+
+  headPosition(): Promise<number> {
+    return this.run(() => this.inner.headPosition());
+  }
+
+  streamInfo(stream: string): Promise<StreamInfo> {
+    return this.run(() => {
+      this.assertUsable(stream);
+      return this.inner.streamInfo(stream);
+    });
+  }
+
+  deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
+    return this.run(() => {
+      this.assertUsable(stream);
+      return this.inner.deleteStream(stream, options);
+    });
+  }
+
+  setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
+    return this.run(() => {
+      this.assertUsable(stream);
+      return this.inner.setStreamMetadata(stream, metadata);
+    });
+  }
+
+  /** Closes this view; the underlying store stays open. */
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  private scopeTransaction(tx: StoreTransaction): StoreTransaction {
+    return {
+      append: (stream, events, options) =>
+        attempt(() => tx.append(stream, this.stamp(stream, events), options)),
+      appendMany: (requests) => attempt(() => tx.appendMany(this.stampRequests(requests))),
+      onCommit: (callback) => tx.onCommit(callback),
+      get active() {
+        return tx.active;
+      },
+    };
+  }
+
+  private stampRequests(requests: readonly AppendRequest[]): AppendRequest[] {
+    if (!isList(requests)) return requests as AppendRequest[];
+    return requests.map((r) => ({ ...r, events: this.stamp(r.stream, r.events) }));
+  }
+
+  /** Checks the stream and every event's tenant; returns copies with the tenant set. */
+  private stamp(stream: string, events: readonly EventInput[]): EventInput[] {
+    this.assertUsable(stream);
+    // The inner store reports malformed lists with its own typed errors.
+    if (!isList(events)) return events as EventInput[];
+    return events.map((event) => {
+      if (typeof event !== 'object' || event === null) return event;
+      const metadata: unknown = event.metadata;
+      if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null))
+        return event;
+      const tenant = (metadata as Record<string, unknown> | undefined)?.tenant;
+      if (tenant !== undefined && tenant !== this.tenant)
+        throw new TenantForbiddenError(
+          this.tenant,
+          stream,
+          'an event names another tenant in its metadata',
+        );
+      return { ...event, metadata: { ...event.metadata, tenant: this.tenant } };
+    });
+  }
+
+  private assertUsable(stream: string): void {
+    this.assertOpen();
+    if (typeof stream !== 'string' || !stream.startsWith(this.prefix))
+      throw new TenantForbiddenError(
+        this.tenant,
+        String(stream),
+        `the tenant's streams are named "${this.prefix}<name>"`,
+      );
+  }
+
+  private assertOpen(): void {
+    if (this.isClosed) throw new StoreClosedError();
+  }
+
+  private run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      this.assertOpen();
+      return work();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+/**
+ * The narrower of a caller's stream prefix and the tenant's: `undefined` when they cannot
+ * both hold (a prefix pointing into another tenant's namespace).
+ */
+function narrowPrefix(requested: string | undefined, own: string): string | undefined {
+  if (requested === undefined || requested === '' || own.startsWith(requested)) return own;
+  if (requested.startsWith(own)) return requested;
+  return undefined;
+}
