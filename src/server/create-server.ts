@@ -16,6 +16,7 @@ import { registerLogRoutes } from './routes/log-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
 import { SseSessions, registerSubscribeRoute } from './routes/subscribe-route.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
+import { securityErrorStatus } from '../security/security-errors.js';
 import { HttpError, InsecureListenError, ServerErrorCode } from './server-errors.js';
 import type { ServerOptions, TlsOptions } from './server-options.js';
 import { registerAdminUi } from './ui/admin-ui.js';
@@ -136,8 +137,10 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
           ? (error as { code: string }).code
           : ServerErrorCode.UNAUTHENTICATED;
       ctx.denied(request, 'authenticate', code, request.routeOptions.url ?? request.url);
+      // 401 unless the guard's error says otherwise (431 for oversized credentials).
+      const status = securityErrorStatus[code] ?? 401;
       throw new HttpError(
-        401,
+        status === 431 ? 431 : 401,
         code,
         error instanceof Error ? error.message : 'Authentication failed',
       );

@@ -2,6 +2,7 @@ import { CausewayError, ErrorCode } from '../core/errors.js';
 import { SchemaErrorCode } from '../schema/schema-errors.js';
 import { ProjectionErrorCode } from '../projections/projection-errors.js';
 import { SubscriptionErrorCode } from '../subscriptions/subscription-errors.js';
+import { securityErrorStatus } from '../security/security-errors.js';
 import { HttpError, ServerErrorCode } from './server-errors.js';
 
 /** The body of every error response. */
@@ -44,6 +45,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ProjectionErrorCode.PROJECTION_NOT_READY]: 503,
   [ProjectionErrorCode.PROJECTION_STOPPED]: 503,
   [SubscriptionErrorCode.PARKED_EVENT_MISSING]: 404,
+  ...securityErrorStatus,
 };
 
 /** Fastify's own errors (parsing, limits, validation), as the server names them. */

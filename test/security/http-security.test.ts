@@ -198,7 +198,7 @@ describe('security over HTTP', () => {
   it('refuses oversized credential headers', async () => {
     await refusedWithoutChange(
       () => post('order-1', event, { authorization: `Bearer ${'x'.repeat(9000)}` }),
-      401,
+      431,
       'AUTH_HEADER_TOO_LARGE',
     );
     // Beyond Node's own header limit the request never reaches a route.
