@@ -1,0 +1,153 @@
+import { escapeIdentifier } from 'pg';
+import type { Migration } from '../../store/migrations.js';
+import {
+  assertCheckpointData,
+  assertJobName,
+  decodePosition,
+  encodePosition,
+  type StreamCheckpoint,
+  type StreamCheckpointData,
+  type StreamStateStore,
+} from '../../streams/stream-state-store.js';
+import type { SourcePosition } from '../../streams/stream-source.js';
+import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
+import { migrateStoreComponent } from './postgres-migrations.js';
+import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';
+
+/** The name under which the stream-job tables record their schema version. */
+export const POSTGRES_STREAMS_COMPONENT = 'streams';
+
+/** The stream-job tables for a given schema, version by version. Never edit a published step. */
+export function postgresStreamMigrations(schema: string): Migration[] {
+  const s = escapeIdentifier(schema);
+  return [
+    {
+      version: 1,
+      description: 'stream job checkpoints',
+      statements: [
+        `CREATE TABLE ${s}.causeway_stream_checkpoints (
+          job text PRIMARY KEY,
+          position text,
+          watermark bigint,
+          state text NOT NULL,
+          updated_at timestamptz NOT NULL
+        )`,
+      ],
+    },
+  ];
+}
+
+/** Stream-job checkpoints in the store's PostgreSQL schema, on its pool. */
+class PostgresStreamStateStore implements StreamStateStore<PostgresTransaction> {
+  private readonly db: PostgresSubscriptionTables;
+  private readonly sql;
+
+  constructor(readonly store: PostgresEventStore) {
+    this.db = new PostgresSubscriptionTables(store);
+    const table = this.db.table('causeway_stream_checkpoints');
+    this.sql = {
+      load: this.db.statement(
+        'stream_checkpoint_load',
+        `SELECT position, watermark, state, updated_at FROM ${table} WHERE job = $1`,
+      ),
+      save: this.db.statement(
+        'stream_checkpoint_save',
+        `INSERT INTO ${table} (job, position, watermark, state, updated_at) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (job) DO UPDATE SET position = EXCLUDED.position, watermark = EXCLUDED.watermark,
+           state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
+      ),
+      delete: this.db.statement('stream_checkpoint_delete', `DELETE FROM ${table} WHERE job = $1`),
+      list: this.db.statement(
+        'stream_checkpoint_list',
+        `SELECT job, position, watermark, octet_length(state) AS bytes, updated_at FROM ${table} ORDER BY job`,
+      ),
+    };
+  }
+
+  async load(job: string): Promise<StreamCheckpoint | undefined> {
+    assertJobName(job);
+    const { rows } = await this.db.query<{
+      position: string | null;
+      watermark: string | null;
+      state: string;
+      updated_at: Date;
+    }>('stream checkpoint load', this.sql.load, [job]);
+    const row = rows[0];
+    return (
+      row && {
+        position: decodePosition(row.position),
+        watermark: row.watermark === null ? null : Number(row.watermark),
+        state: row.state,
+        updatedAt: row.updated_at,
+      }
+    );
+  }
+
+  async save(
+    job: string,
+    checkpoint: StreamCheckpointData,
+    tx?: PostgresTransaction,
+  ): Promise<void> {
+    assertJobName(job);
+    assertCheckpointData(checkpoint);
+    await this.db.query(
+      'stream checkpoint save',
+      this.sql.save,
+      [job, encodePosition(checkpoint.position), checkpoint.watermark, checkpoint.state],
+      tx,
+    );
+  }
+
+  async delete(job: string, tx?: PostgresTransaction): Promise<void> {
+    assertJobName(job);
+    await this.db.query('stream checkpoint delete', this.sql.delete, [job], tx);
+  }
+
+  async list(): Promise<
+    {
+      job: string;
+      position: SourcePosition | undefined;
+      watermark: number | null;
+      bytes: number;
+      updatedAt: Date;
+    }[]
+  > {
+    const { rows } = await this.db.query<{
+      job: string;
+      position: string | null;
+      watermark: string | null;
+      bytes: number;
+      updated_at: Date;
+    }>('stream checkpoint list', this.sql.list, []);
+    return rows.map((r) => ({
+      job: r.job,
+      position: decodePosition(r.position),
+      watermark: r.watermark === null ? null : Number(r.watermark),
+      bytes: Number(r.bytes),
+      updatedAt: r.updated_at,
+    }));
+  }
+}
+
+/**
+ * Stream-job checkpoint storage in the store's PostgreSQL schema, migrated first (component
+ * `streams`). A job's derived events and its checkpoint then commit in one transaction.
+ *
+ * @throws {SchemaTooNewError} when a newer Causeway migrated the tables.
+ * @example
+ * ```ts
+ * const store = await PostgresEventStore.open(url);
+ * const job = new StreamJob({ name: 'sales', source: storeSource(store), checkpoints: await postgresStreamStateStore(store) });
+ * ```
+ */
+export async function postgresStreamStateStore(
+  store: PostgresEventStore,
+): Promise<StreamStateStore<PostgresTransaction>> {
+  await migrateStoreComponent(
+    store,
+    POSTGRES_STREAMS_COMPONENT,
+    postgresStreamMigrations(store.schema),
+    'stream',
+  );
+  return new PostgresStreamStateStore(store);
+}

@@ -1,0 +1,148 @@
+import type Database from 'better-sqlite3';
+import type { Migration } from '../../store/migrations.js';
+import {
+  assertCheckpointData,
+  assertJobName,
+  decodePosition,
+  encodePosition,
+  type StreamCheckpoint,
+  type StreamCheckpointData,
+  type StreamStateStore,
+} from '../../streams/stream-state-store.js';
+import type { SourcePosition } from '../../streams/stream-source.js';
+import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+
+/** The name under which the stream-job tables record their schema version. */
+export const SQLITE_STREAMS_COMPONENT = 'streams';
+
+/** The stream-job tables, version by version. Never edit a published step: add one. */
+export const sqliteStreamMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'stream job checkpoints',
+    statements: [
+      // A rowid table: operator state can be large, and SQLite keeps long rows out of its key b-tree.
+      `CREATE TABLE causeway_stream_checkpoints (
+         job TEXT PRIMARY KEY,
+         position TEXT,
+         watermark INTEGER,
+         state TEXT NOT NULL,
+         updated_at INTEGER NOT NULL
+       )`,
+    ],
+  },
+];
+
+type Row = { position: string | null; watermark: number | null; state: string; updated_at: number };
+
+function prepare(db: Database.Database) {
+  return {
+    load: db.prepare<[string], Row>(
+      'SELECT position, watermark, state, updated_at FROM causeway_stream_checkpoints WHERE job = ?',
+    ),
+    save: db.prepare<[string, string | null, number | null, string, number]>(
+      `INSERT INTO causeway_stream_checkpoints (job, position, watermark, state, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (job) DO UPDATE SET position = excluded.position, watermark = excluded.watermark,
+         state = excluded.state, updated_at = excluded.updated_at`,
+    ),
+    delete: db.prepare<[string]>('DELETE FROM causeway_stream_checkpoints WHERE job = ?'),
+    list: db.prepare<
+      [],
+      {
+        job: string;
+        position: string | null;
+        watermark: number | null;
+        bytes: number;
+        updated_at: number;
+      }
+    >(
+      'SELECT job, position, watermark, length(CAST(state AS BLOB)) AS bytes, updated_at FROM causeway_stream_checkpoints ORDER BY job',
+    ),
+  };
+}
+
+/** Stream-job checkpoints in the store's SQLite file (`causeway_stream_checkpoints`). */
+class SqliteStreamStateStore implements StreamStateStore<SqliteTransaction> {
+  private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
+
+  constructor(readonly store: SqliteEventStore) {
+    this.sql = new SqliteStatementCache(store, prepare);
+  }
+
+  load(job: string): Promise<StreamCheckpoint | undefined> {
+    return new Promise((resolve) => {
+      assertJobName(job);
+      const row = this.sql.reading().load.get(job);
+      resolve(
+        row && {
+          position: decodePosition(row.position),
+          watermark: row.watermark,
+          state: row.state,
+          updatedAt: new Date(row.updated_at),
+        },
+      );
+    });
+  }
+
+  async save(job: string, checkpoint: StreamCheckpointData, tx?: SqliteTransaction): Promise<void> {
+    assertJobName(job);
+    assertCheckpointData(checkpoint);
+    const position = encodePosition(checkpoint.position);
+    const now = Date.now();
+    await this.sql.write(tx, (s) =>
+      s.save.run(job, position, checkpoint.watermark, checkpoint.state, now),
+    );
+  }
+
+  async delete(job: string, tx?: SqliteTransaction): Promise<void> {
+    assertJobName(job);
+    await this.sql.write(tx, (s) => s.delete.run(job));
+  }
+
+  list(): Promise<
+    {
+      job: string;
+      position: SourcePosition | undefined;
+      watermark: number | null;
+      bytes: number;
+      updatedAt: Date;
+    }[]
+  > {
+    return new Promise((resolve) => {
+      resolve(
+        this.sql
+          .reading()
+          .list.all()
+          .map((r) => ({
+            job: r.job,
+            position: decodePosition(r.position),
+            watermark: r.watermark,
+            bytes: r.bytes,
+            updatedAt: new Date(r.updated_at),
+          })),
+      );
+    });
+  }
+}
+
+/**
+ * Stream-job checkpoint storage in the store's SQLite file, migrated first (component
+ * `streams`). A job's derived events and its checkpoint then commit in one transaction.
+ *
+ * @example
+ * ```ts
+ * const store = SqliteEventStore.open('./data/events.db');
+ * const job = new StreamJob({ name: 'sales', source: storeSource(store), checkpoints: await sqliteStreamStateStore(store) });
+ * ```
+ */
+export async function sqliteStreamStateStore(
+  store: SqliteEventStore,
+): Promise<StreamStateStore<SqliteTransaction>> {
+  await store.transaction((tx) => {
+    migrateSqlite(tx.database, SQLITE_STREAMS_COMPONENT, sqliteStreamMigrations);
+    return Promise.resolve();
+  });
+  return new SqliteStreamStateStore(store);
+}

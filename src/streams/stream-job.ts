@@ -1,0 +1,750 @@
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { withSpan } from '../observability/tracing.js';
+import type { StoreTransaction } from '../store/event-store.js';
+import { SinkOperator, operatorFailure } from './basic-operators.js';
+import {
+  NO_OUTPUT,
+  fanOut,
+  outputTo,
+  type InvalidElement,
+  type LateElement,
+  type Operator,
+  type OperatorContext,
+  type Output,
+  type StatefulOperator,
+  type TimedOutMatch,
+} from './operator.js';
+import { decodeState, encodeState } from './state-codec.js';
+import { Stream, StreamGraph, type StreamNode } from './stream.js';
+import {
+  InvalidStreamDefinitionError,
+  StreamCommitFailedError,
+  StreamJobStateError,
+  StreamStateMismatchError,
+  StreamStateNotJsonError,
+  StreamWaitTimeoutError,
+} from './stream-errors.js';
+import type { StreamSink } from './stream-sink.js';
+import type { SourcePosition, StreamSource } from './stream-source.js';
+import { assertJobName, type StreamStateStore } from './stream-state-store.js';
+
+/**
+ * Where an element's event time comes from: a function of the element (a number of ms, a
+ * `Date` or an ISO-8601 string), or the name of a field (`'data.at'` reads a nested one).
+ * Default: the element's `recordedAt` (store events).
+ */
+export type TimestampOption<T> = ((value: T) => unknown) | string;
+
+/** Options of the watermark (see the stream-processing guide). */
+export interface WatermarkOptions {
+  /**
+   * Bounded out-of-orderness, in ms (default 0): the watermark is `maxTs - bound - 1`, so an
+   * element up to `bound` ms older than the newest one seen is still on time.
+   */
+  outOfOrdernessMs?: number;
+  /**
+   * After this long without elements (by the job's clock), event time follows the clock:
+   * the watermark becomes `maxTs + idle - bound - 1`, so an idle source cannot hold windows
+   * and timeouts back forever. Default: never.
+   */
+  idleTimeoutMs?: number;
+}
+
+/** A logger the job reports to (pino's shape). */
+export interface StreamJobLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Options of {@link StreamJob}. */
+export interface StreamJobOptions<T, Tx extends StoreTransaction = StoreTransaction> {
+  /** Names the job's checkpoint, errors and metrics. */
+  name: string;
+  source: StreamSource<T>;
+  timestamp?: TimestampOption<T>;
+  watermark?: WatermarkOptions;
+  /**
+   * Elements timestamped more than this far ahead of the clock go to the `invalid` output
+   * (reason `future-timestamp`) instead of pushing the watermark out of reach. Default one
+   * day; `Infinity` accepts any.
+   */
+  maxFutureMs?: number;
+  /**
+   * Checkpoint storage: the job restores its state and source position from it at start,
+   * and commits its results with its state in one transaction of its store. Without it the
+   * job keeps state in memory only.
+   */
+  checkpoints?: StreamStateStore<Tx>;
+  /** At least this many source elements between checkpoints (default 1: every batch). */
+  checkpointEveryElements?: number;
+  /** Most elements read per batch (default 500). */
+  batchSize?: number;
+  /** Source of "now": idleness and future timestamps. Default: the system clock. */
+  clock?: Clock;
+  /** How often the job checks idleness on its own, in ms (default 1,000; 0: only `tick()`). */
+  idleCheckIntervalMs?: number;
+  logger?: StreamJobLogger;
+}
+
+/** Where a job is in its life. */
+export type StreamJobState =
+  'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
+
+/** What {@link StreamJob.status} reports. */
+export interface StreamJobStatus {
+  name: string;
+  state: StreamJobState;
+  /** Source position of the last element processed. */
+  position: SourcePosition | undefined;
+  /** Source position of the last checkpoint committed. */
+  committedPosition: SourcePosition | undefined;
+  /** The job's watermark (event time), `-Infinity` before the first element. */
+  watermark: number;
+  /** Largest event time seen. */
+  maxTimestamp: number;
+  /** Elements the source holds beyond `position` (when the source can tell). */
+  lag: number | undefined;
+  /** How far the watermark is behind the clock, in ms. */
+  watermarkLagMs: number;
+  /** Entries of keyed state: windows, buffered elements, partial matches, keyed values. */
+  stateSize: number;
+  /** Source elements processed (since this start). */
+  processed: number;
+  /** Results handed to sinks and committed (since this start). */
+  emitted: number;
+  /** Elements refused as late (since the state was created: checkpointed). */
+  late: number;
+  /** Elements refused as invalid, by reason (checkpointed). */
+  invalid: { total: number; 'no-timestamp': number; 'future-timestamp': number; 'bad-key': number };
+  /** Partial pattern matches timed out (checkpointed). */
+  timedOut: number;
+  checkpoints: number;
+  error: Error | undefined;
+}
+
+interface Counters {
+  late: number;
+  invalid: { total: number; 'no-timestamp': number; 'future-timestamp': number; 'bad-key': number };
+  timedOut: number;
+}
+
+interface Snapshot {
+  v: 1;
+  shape: string;
+  maxTs: number;
+  wm: number;
+  counters: Counters;
+  ops: unknown[];
+}
+
+/**
+ * A stream-processing job: a source, a dataflow built from {@link StreamJob.input}, sinks.
+ * Runs on event time with watermarks; with checkpoints, results and state commit together
+ * (exactly-once through the store). Build the dataflow, then `start()` (runs in the
+ * background) or `run()` (until a bounded source ends).
+ *
+ * @example
+ * ```ts
+ * const job = new StreamJob({ name: 'sales-per-minute', source: storeSource(store), checkpoints });
+ * job.input
+ *   .filter((e) => e.type === 'order.placed')
+ *   .keyBy((e) => e.data.category)
+ *   .window(tumbling({ size: minutes(1) }))
+ *   .aggregate(sum((e) => e.data.total))
+ *   .to(storeSink({ store, stream: (r) => `sales-${r.key}`, event: (r) => ({ type: 'sales.totalled', data: r }) }));
+ * await job.start();
+ * ```
+ */
+export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
+  readonly name: string;
+  /** The source's elements, with their event times. */
+  readonly input: Stream<T>;
+  /** Elements too late for the operator that received them (see {@link LateElement}). */
+  readonly late: Stream<LateElement>;
+  /** Elements refused at run time: no usable timestamp, a far-future one, a bad key. */
+  readonly invalid: Stream<InvalidElement>;
+  /** Partial pattern matches that timed out (see {@link TimedOutMatch}). */
+  readonly timedOut: Stream<TimedOutMatch>;
+
+  private readonly graph: StreamGraph;
+  private readonly source: StreamSource<T>;
+  private readonly clock: Clock;
+  private readonly extract: (value: T) => unknown;
+  private readonly bound: number;
+  private readonly idleTimeout: number;
+  private readonly maxFuture: number;
+  private readonly batchSize: number;
+  private readonly every: number;
+  private readonly idleInterval: number;
+  private readonly checkpoints: StreamStateStore<Tx> | undefined;
+  private readonly logger: StreamJobLogger | undefined;
+
+  private state: StreamJobState = 'created';
+  private error: Error | undefined;
+  private roots!: { input: Output; late: Output; invalid: Output; timedOut: Output };
+  private stateful: StatefulOperator[] = [];
+  private sinks: { sink: StreamSink<unknown>; op: SinkOperator }[] = [];
+  private counters: Counters = emptyCounters();
+  private wm = Number.NEGATIVE_INFINITY;
+  private maxTs = Number.NEGATIVE_INFINITY;
+  private lastArrival: number | undefined;
+  private now = 0;
+  private position: SourcePosition | undefined;
+  private committed: SourcePosition | undefined;
+  private sinceCheckpoint = 0;
+  private dirty = false;
+  private processed = 0;
+  private emitted = 0;
+  private checkpointCount = 0;
+  private head: SourcePosition | undefined;
+  private lock: Promise<unknown> = Promise.resolve();
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(options: StreamJobOptions<T, Tx>) {
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidStreamDefinitionError('options', 'must be { name, source, ... }');
+    assertJobName(options.name);
+    this.name = options.name;
+    const source = options.source;
+    if (typeof source !== 'object' || source === null || typeof source.read !== 'function')
+      throw new InvalidStreamDefinitionError(
+        'source',
+        'must be a stream source (storeSource, arraySource, iterableSource, queueSource)',
+      );
+    this.source = source;
+    this.clock = options.clock ?? systemClock;
+    this.extract = timestampExtractor(options.timestamp);
+    const w = options.watermark ?? {};
+    this.bound = nonNegative('watermark.outOfOrdernessMs', w.outOfOrdernessMs ?? 0);
+    this.idleTimeout =
+      w.idleTimeoutMs === undefined
+        ? Number.POSITIVE_INFINITY
+        : positive('watermark.idleTimeoutMs', w.idleTimeoutMs);
+    this.maxFuture =
+      options.maxFutureMs === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : nonNegative('maxFutureMs', options.maxFutureMs ?? 86_400_000);
+    this.batchSize = positive('batchSize', options.batchSize ?? 500);
+    this.every = positive('checkpointEveryElements', options.checkpointEveryElements ?? 1);
+    this.idleInterval = nonNegative('idleCheckIntervalMs', options.idleCheckIntervalMs ?? 1000);
+    const cp = options.checkpoints;
+    if (
+      cp !== undefined &&
+      (typeof cp !== 'object' ||
+        cp === null ||
+        typeof cp.save !== 'function' ||
+        typeof cp.store?.transaction !== 'function')
+    )
+      throw new InvalidStreamDefinitionError(
+        'checkpoints',
+        'must be stream state storage (memoryStreamStateStore, sqliteStreamStateStore, postgresStreamStateStore)',
+      );
+    this.checkpoints = cp;
+    this.logger = options.logger;
+    this.graph = new StreamGraph(this.name);
+    const root = (kind: string) =>
+      this.graph.add({
+        kind,
+        name: kind,
+        stateful: false,
+        parents: [],
+        create: () => {
+          throw new Error('internal: roots are made by the job');
+        },
+      });
+    this.input = new Stream<T>(this.graph, root('source'));
+    this.late = new Stream<LateElement>(this.graph, root('late'));
+    this.invalid = new Stream<InvalidElement>(this.graph, root('invalid'));
+    this.timedOut = new Stream<TimedOutMatch>(this.graph, root('timed-out'));
+  }
+
+  /** The job's state, counters and metrics now. */
+  status(): StreamJobStatus {
+    let stateSize = 0;
+    for (const op of this.stateful) stateSize += op.stateSize();
+    const lag =
+      typeof this.head === 'number' && typeof this.position === 'number'
+        ? Math.max(0, this.head - this.position)
+        : typeof this.head === 'number' && this.position === undefined
+          ? this.head
+          : undefined;
+    return {
+      name: this.name,
+      state: this.state,
+      position: this.position,
+      committedPosition: this.committed,
+      watermark: this.wm,
+      maxTimestamp: this.maxTs,
+      lag,
+      watermarkLagMs: this.clock.now() - this.wm,
+      stateSize,
+      processed: this.processed,
+      emitted: this.emitted,
+      late: this.counters.late,
+      invalid: { ...this.counters.invalid },
+      timedOut: this.counters.timedOut,
+      checkpoints: this.checkpointCount,
+      error: this.error,
+    };
+  }
+
+  /**
+   * Builds the operators, restores the checkpoint (if any) and starts reading in the
+   * background. Resolves once running; a job stopped or failed can be started again, and
+   * resumes from its last checkpoint.
+   *
+   * @throws {StreamStateMismatchError} when the checkpoint is of a differently shaped job.
+   */
+  async start(): Promise<void> {
+    if (this.state === 'starting' || this.state === 'running' || this.state === 'stopping')
+      throw new StreamJobStateError(this.name, this.state, 'it is already running');
+    this.state = 'starting';
+    this.error = undefined;
+    try {
+      this.build();
+      let after: SourcePosition | undefined;
+      if (this.checkpoints) {
+        const cp = await this.checkpoints.load(this.name);
+        if (cp) {
+          this.restore(cp.state);
+          after = cp.position;
+          this.position = after;
+          this.committed = after;
+        }
+      }
+      this.abort = new AbortController();
+      this.state = 'running';
+      // Restored event time may be idle from the start: count idleness from now.
+      this.lastArrival = this.maxTs === Number.NEGATIVE_INFINITY ? undefined : this.clock.now();
+      if (this.idleInterval > 0 && this.idleTimeout !== Number.POSITIVE_INFINITY) {
+        this.timer = setInterval(() => void this.tick().catch(() => undefined), this.idleInterval);
+        this.timer.unref();
+      }
+      this.loop = this.readLoop(after, this.abort.signal);
+    } catch (error) {
+      this.state = 'failed';
+      this.error = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+  }
+
+  /** Starts and waits until the source ends (bounded sources) or the job stops or fails. */
+  async run(): Promise<void> {
+    await this.start();
+    await this.loop;
+    if (this.state === 'failed' && this.error) throw this.error;
+  }
+
+  /** Stops reading, finishes the batch in hand and commits it. */
+  async stop(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    this.state = 'stopping';
+    this.abort?.abort();
+    await this.loop;
+    if (this.state === 'stopping') this.state = 'stopped';
+  }
+
+  /**
+   * Checks idleness against the clock now (the job also does so every
+   * `idleCheckIntervalMs`): after `idleTimeoutMs` without elements, the watermark follows
+   * the clock, firing windows and timeouts, and their results are committed.
+   */
+  tick(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.state !== 'running') return;
+      const now = this.clock.now();
+      if (this.lastArrival === undefined || this.maxTs === Number.NEGATIVE_INFINITY) return;
+      const idle = now - this.lastArrival;
+      if (idle < this.idleTimeout) return;
+      try {
+        this.advanceTo(this.maxTs + idle - this.bound - 1);
+        await this.commit(true);
+      } catch (error) {
+        this.fail(error);
+      }
+    });
+  }
+
+  /** Resolves once the job has committed the source position `position` (or beyond). */
+  waitForPosition(position: number, options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const at = typeof this.committed === 'number' ? this.committed : 0;
+        if (at >= position) {
+          done();
+          resolve();
+          return true;
+        }
+        if (this.state === 'failed' || this.state === 'stopped' || this.state === 'finished') {
+          done();
+          reject(
+            new StreamWaitTimeoutError(
+              this.name,
+              position,
+              at,
+              `the job is ${this.state}${this.error ? `: ${this.error.message}` : ''}`,
+            ),
+          );
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        done();
+        const at = typeof this.committed === 'number' ? this.committed : 0;
+        reject(new StreamWaitTimeoutError(this.name, position, at, `not within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      if (!check()) this.waiters.add(check);
+    });
+  }
+
+  private build(): void {
+    this.graph.frozen = true;
+    const counters = (this.counters = emptyCounters());
+    this.wm = Number.NEGATIVE_INFINITY;
+    this.maxTs = Number.NEGATIVE_INFINITY;
+    this.position = undefined;
+    this.committed = undefined;
+    this.processed = 0;
+    this.emitted = 0;
+    this.sinceCheckpoint = 0;
+    this.dirty = false;
+    const ops = new Map<number, Operator>();
+    const sinks: { sink: StreamSink<unknown>; op: SinkOperator }[] = [];
+    const stateful: StatefulOperator[] = [];
+    const outputs = new Map<number, Output>();
+    const outputOf = (node: StreamNode): Output =>
+      fanOut(
+        (this.graph.consumers.get(node.id) ?? []).map((c) =>
+          outputTo(ops.get(c.node.id) as Operator, c.input),
+        ),
+      );
+    const ctx: OperatorContext = {
+      job: this.name,
+      late: (e) => {
+        counters.late++;
+        this.roots.late.emit(e, e.timestamp, undefined);
+      },
+      invalid: (e) => {
+        counters.invalid.total++;
+        counters.invalid[e.reason]++;
+        this.roots.invalid.emit(e, this.maxTs, undefined);
+      },
+      timedOut: (m) => {
+        counters.timedOut++;
+        this.roots.timedOut.emit(m, m.timedOutAt, undefined);
+      },
+    };
+    for (let i = this.graph.nodes.length - 1; i >= 0; i--) {
+      const node = this.graph.nodes[i] as StreamNode;
+      if (node.parents.length === 0) {
+        outputs.set(node.id, outputOf(node));
+        continue;
+      }
+      if (node.sink) {
+        const op = new SinkOperator();
+        ops.set(node.id, op);
+        sinks.push({ sink: node.sink, op });
+        continue;
+      }
+      const op = node.create(outputOf(node), ctx, node);
+      ops.set(node.id, op);
+      if (node.stateful) stateful.push(op as StatefulOperator);
+    }
+    stateful.reverse();
+    sinks.reverse();
+    const out = (kind: string) =>
+      outputs.get(
+        (this.graph.nodes.find((n) => n.kind === kind && n.parents.length === 0) as StreamNode).id,
+      ) ?? NO_OUTPUT;
+    this.roots = {
+      input: out('source'),
+      late: out('late'),
+      invalid: out('invalid'),
+      timedOut: out('timed-out'),
+    };
+    this.stateful = stateful;
+    this.sinks = sinks;
+  }
+
+  private shape(): string {
+    return this.graph.nodes
+      .filter((n) => n.stateful)
+      .map((n) => n.kind)
+      .join(',');
+  }
+
+  private restore(text: string): void {
+    const snap = decodeState(text) as Snapshot;
+    const shape = this.shape();
+    if (snap.v !== 1 || snap.shape !== shape || snap.ops.length !== this.stateful.length)
+      throw new StreamStateMismatchError(this.name, String(snap.shape), shape);
+    this.maxTs = snap.maxTs;
+    this.wm = snap.wm;
+    this.counters.late = snap.counters.late;
+    this.counters.timedOut = snap.counters.timedOut;
+    Object.assign(this.counters.invalid, snap.counters.invalid);
+    this.stateful.forEach((op, i) => op.restore(snap.ops[i]));
+  }
+
+  private async readLoop(after: SourcePosition | undefined, signal: AbortSignal): Promise<void> {
+    let ended = false;
+    try {
+      for await (const batch of this.source.read({ after, batchSize: this.batchSize, signal })) {
+        await this.exclusive(() => this.processBatch(batch.items, batch.position));
+        if (this.state !== 'running') break;
+      }
+      ended = this.currentState() === 'running';
+      if (ended && this.source.bounded) {
+        // Bounded input: event time ends, every window and timeout fires (Flink's MAX_WATERMARK).
+        await this.exclusive(async () => {
+          this.advanceTo(Number.POSITIVE_INFINITY);
+          await this.commit(true);
+        });
+      } else if (this.dirty || this.sinceCheckpoint > 0) {
+        await this.exclusive(() => this.commit(true));
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = undefined;
+    }
+    if (this.currentState() === 'running')
+      this.state = ended && this.source.bounded ? 'finished' : 'stopped';
+    this.notify();
+  }
+
+  private async processBatch(
+    items: readonly T[],
+    position: SourcePosition | undefined,
+  ): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'stopping') return;
+    const now = (this.now = this.clock.now());
+    const input = this.roots.input;
+    const limit =
+      this.maxFuture === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : now + this.maxFuture;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as T;
+      const ts = this.timestampOf(item);
+      if (ts === undefined) continue;
+      if (ts > limit) {
+        this.refuse(
+          item,
+          'future-timestamp',
+          `timestamp ${new Date(ts).toISOString()} is more than ${this.maxFuture} ms ahead of the clock`,
+        );
+        continue;
+      }
+      input.emit(item, ts, undefined);
+      if (ts > this.maxTs) {
+        this.maxTs = ts;
+        const wm = ts - this.bound - 1;
+        if (wm > this.wm) {
+          this.wm = wm;
+          this.advanceAll(wm);
+        }
+      }
+    }
+    this.processed += items.length;
+    // An empty batch that moves the position on (events a filter left out) still counts.
+    this.sinceCheckpoint += items.length > 0 || position === this.position ? items.length : 1;
+    if (items.length > 0) this.lastArrival = now;
+    if (position !== undefined) this.position = position;
+    if (this.source.head) this.head = await this.source.head();
+    await this.commit(false);
+  }
+
+  private timestampOf(item: T): number | undefined {
+    let raw: unknown;
+    try {
+      raw = this.extract(item);
+    } catch (error) {
+      throw operatorFailure(this.name, 'timestamp', error);
+    }
+    const ts =
+      typeof raw === 'number'
+        ? raw
+        : raw instanceof Date
+          ? raw.getTime()
+          : typeof raw === 'string'
+            ? Date.parse(raw)
+            : Number.NaN;
+    if (Number.isSafeInteger(ts)) return ts;
+    this.refuse(
+      item,
+      'no-timestamp',
+      `no usable timestamp (got ${raw === null ? 'null' : typeof raw === 'number' ? String(raw) : typeof raw})`,
+    );
+    return undefined;
+  }
+
+  private refuse(item: T, reason: InvalidElement['reason'], detail: string): void {
+    this.counters.invalid.total++;
+    this.counters.invalid[reason]++;
+    this.roots.invalid.emit(
+      { reason, operator: 'source', value: item, detail } satisfies InvalidElement,
+      this.maxTs,
+      undefined,
+    );
+  }
+
+  private advanceTo(wm: number): void {
+    if (wm <= this.wm) return;
+    this.wm = wm;
+    this.advanceAll(wm);
+    this.dirty = true;
+  }
+
+  private advanceAll(wm: number): void {
+    this.roots.input.advance(wm);
+    this.roots.late.advance(wm);
+    this.roots.invalid.advance(wm);
+    this.roots.timedOut.advance(wm);
+  }
+
+  /** Flushes sink buffers and, when due, checkpoints: in one transaction if checkpointing. */
+  private async commit(force: boolean): Promise<void> {
+    const pending = this.sinks.filter((s) => s.op.buffer.length > 0);
+    if (!this.checkpoints) {
+      for (const s of pending) {
+        const items = s.op.buffer;
+        s.op.buffer = [];
+        if (s.sink.write) await s.sink.write(items, { tx: undefined, job: this.name });
+        s.sink.committed?.(items);
+        this.emitted += items.length;
+      }
+      this.committed = this.position;
+      this.sinceCheckpoint = 0;
+      this.dirty = false;
+      if (this.committed !== undefined) this.source.committed?.(this.committed);
+      this.notify();
+      return;
+    }
+    if (!force && this.sinceCheckpoint < this.every) return;
+    if (!force && this.sinceCheckpoint === 0 && pending.length === 0) return;
+    let state: string;
+    try {
+      state = encodeState({
+        v: 1,
+        shape: this.shape(),
+        maxTs: this.maxTs,
+        wm: this.wm,
+        counters: this.counters,
+        ops: this.stateful.map((op) => op.snapshot()),
+      } satisfies Snapshot);
+    } catch (error) {
+      throw new StreamStateNotJsonError(this.name, error);
+    }
+    const batches = pending.map((s) => {
+      const items = s.op.buffer;
+      s.op.buffer = [];
+      return { sink: s.sink, items };
+    });
+    const checkpoints = this.checkpoints;
+    const position = this.position;
+    const results = batches.reduce((n, b) => n + b.items.length, 0);
+    try {
+      // One span per checkpoint, not per element: the derived events carry its traceparent.
+      await withSpan(
+        'causeway.stream.checkpoint',
+        { attributes: { 'causeway.stream.job': this.name, 'causeway.stream.results': results } },
+        () =>
+          checkpoints.store.transaction(async (tx) => {
+            for (const b of batches)
+              if (b.sink.write) await b.sink.write(b.items, { tx, job: this.name });
+            await checkpoints.save(
+              this.name,
+              { position, watermark: Number.isSafeInteger(this.wm) ? this.wm : null, state },
+              tx,
+            );
+          }),
+      );
+    } catch (error) {
+      // Nothing of this checkpoint committed; the in-memory state is ahead of the stored one,
+      // so the job stops and a restart resumes from the last checkpoint.
+      throw new StreamCommitFailedError(this.name, error);
+    }
+    for (const b of batches) {
+      b.sink.committed?.(b.items);
+      this.emitted += b.items.length;
+    }
+    this.committed = position;
+    this.sinceCheckpoint = 0;
+    this.dirty = false;
+    this.checkpointCount++;
+    if (position !== undefined) this.source.committed?.(position);
+    this.notify();
+  }
+
+  /** The state, read afresh (awaits in between may have changed it). */
+  private currentState(): StreamJobState {
+    return this.state;
+  }
+
+  private fail(error: unknown): void {
+    this.error = error instanceof Error ? error : new Error(String(error));
+    this.state = 'failed';
+    this.abort?.abort();
+    this.logger?.error({ job: this.name, err: this.error }, 'stream job failed');
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const check of [...this.waiters]) check();
+  }
+
+  private exclusive<R>(work: () => Promise<R>): Promise<R> {
+    const run = this.lock.then(work, work);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function emptyCounters(): Counters {
+  return {
+    late: 0,
+    invalid: { total: 0, 'no-timestamp': 0, 'future-timestamp': 0, 'bad-key': 0 },
+    timedOut: 0,
+  };
+}
+
+function timestampExtractor<T>(option: TimestampOption<T> | undefined): (value: T) => unknown {
+  if (option === undefined) return (v) => (v as { recordedAt?: unknown } | null)?.recordedAt;
+  if (typeof option === 'function') return option;
+  if (typeof option !== 'string' || option.length === 0)
+    throw new InvalidStreamDefinitionError(
+      'timestamp',
+      "must be a function or a field path such as 'data.at'",
+    );
+  const path = option.split('.');
+  return (v) => {
+    let x: unknown = v;
+    for (const p of path) {
+      if (typeof x !== 'object' || x === null) return undefined;
+      x = (x as Record<string, unknown>)[p];
+    }
+    return x;
+  };
+}
+
+function nonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new InvalidStreamDefinitionError(name, 'must be an integer >= 0');
+  return value;
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw new InvalidStreamDefinitionError(name, 'must be an integer >= 1');
+  return value;
+}

@@ -1,0 +1,92 @@
+import type { StoreTransaction, TransactionalEventStore } from '../store/event-store.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { SourcePosition } from './stream-source.js';
+
+/** What a job saves at each checkpoint. */
+export interface StreamCheckpointData {
+  /** The source position its state includes (undefined when the source has none). */
+  position: SourcePosition | undefined;
+  /** The job's watermark (null before the first, or when not finite). */
+  watermark: number | null;
+  /** The encoded operator state (opaque text). */
+  state: string;
+}
+
+/** A stored checkpoint. */
+export interface StreamCheckpoint extends StreamCheckpointData {
+  updatedAt: Date;
+}
+
+/**
+ * Stream-job checkpoints (operator state with its source position), kept in the event store's
+ * database so a job's output events and its checkpoint commit in one transaction. Made by
+ * `memoryStreamStateStore(store)`, `sqliteStreamStateStore(store)` (`causeway/sqlite`) or
+ * `postgresStreamStateStore(store)` (`causeway/postgres`); each passes
+ * `test/conformance/stream-state.suite.ts`.
+ */
+export interface StreamStateStore<Tx extends StoreTransaction = StoreTransaction> {
+  /** The store whose transactions carry the checkpoints. */
+  readonly store: TransactionalEventStore<Tx>;
+  load(job: string): Promise<StreamCheckpoint | undefined>;
+  /** Saves (replaces) the job's checkpoint; with `tx`, it commits with it. */
+  save(job: string, checkpoint: StreamCheckpointData, tx?: Tx): Promise<void>;
+  /** Forgets the job's checkpoint: it starts afresh next time. */
+  delete(job: string, tx?: Tx): Promise<void>;
+  /** Every stored checkpoint's job, position, watermark, size and time. */
+  list(): Promise<
+    {
+      job: string;
+      position: SourcePosition | undefined;
+      watermark: number | null;
+      bytes: number;
+      updatedAt: Date;
+    }[]
+  >;
+}
+
+/** Longest job name, in characters. */
+export const MAX_STREAM_JOB_NAME_LENGTH = 200;
+
+/** Throws unless `job` is a usable job name. */
+export function assertJobName(job: unknown): asserts job is string {
+  if (typeof job !== 'string' || job.length === 0 || job.length > MAX_STREAM_JOB_NAME_LENGTH)
+    throw new InvalidArgumentError(
+      'job',
+      `must be a non-empty string of at most ${MAX_STREAM_JOB_NAME_LENGTH} characters`,
+    );
+}
+
+/** Throws unless `data` is checkpoint data. */
+export function assertCheckpointData(data: unknown): asserts data is StreamCheckpointData {
+  const d = data as Partial<StreamCheckpointData> | null;
+  if (typeof d !== 'object' || d === null)
+    throw new InvalidArgumentError('checkpoint', 'must be { position, watermark, state }');
+  const p = d.position;
+  if (
+    p !== undefined &&
+    !(typeof p === 'string' || (typeof p === 'number' && Number.isSafeInteger(p) && p >= 0))
+  )
+    throw new InvalidArgumentError(
+      'checkpoint.position',
+      'must be a string, an integer >= 0 or undefined',
+    );
+  if (
+    d.watermark !== null &&
+    !(typeof d.watermark === 'number' && Number.isSafeInteger(d.watermark))
+  )
+    throw new InvalidArgumentError('checkpoint.watermark', 'must be an integer or null');
+  if (typeof d.state !== 'string')
+    throw new InvalidArgumentError('checkpoint.state', 'must be a string');
+}
+
+/** Encodes a source position for storage: numbers as `n:<digits>`, strings as `s:<text>`. */
+export function encodePosition(position: SourcePosition | undefined): string | null {
+  if (position === undefined) return null;
+  return typeof position === 'number' ? `n:${position}` : `s:${position}`;
+}
+
+/** Decodes what {@link encodePosition} wrote. */
+export function decodePosition(text: string | null): SourcePosition | undefined {
+  if (text === null) return undefined;
+  return text.startsWith('n:') ? Number(text.slice(2)) : text.slice(2);
+}

@@ -1,0 +1,24 @@
+import { describe } from 'vitest';
+import { PostgresEventStore, postgresStreamStateStore } from '../../src/adapters/postgres/index.js';
+import type { StreamStateStore } from '../../src/index.js';
+import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
+import { describeStreamStateConformance } from './stream-state.suite.js';
+
+const available = await pgAvailable();
+
+describe.skipIf(!available)('postgres', () => {
+  describeStreamStateConformance('postgres', () => {
+    const schema = randomSchemaName();
+    return Promise.resolve({
+      durable: true,
+      open: async () => {
+        const store = await PostgresEventStore.open(pgUrl, { schema, maxConnections: 4 });
+        return {
+          store,
+          states: (await postgresStreamStateStore(store)) as unknown as StreamStateStore,
+        };
+      },
+      cleanup: () => dropSchema(schema),
+    });
+  });
+});

@@ -1,0 +1,64 @@
+import {
+  StreamJob,
+  arraySource,
+  collectSink,
+  type InvalidElement,
+  type LateElement,
+  type Stream,
+  type StreamJobOptions,
+  type TimedOutMatch,
+} from '../../src/index.js';
+
+/** A test element: key, event time, value. */
+export interface Tick {
+  k: string;
+  t: number;
+  v: number;
+}
+
+/** Shorthand for a test element. */
+export function tick(k: string, t: number, v = 1): Tick {
+  return { k, t, v };
+}
+
+/**
+ * Runs a dataflow over `items` (bounded: every window fires at the end) and returns what the
+ * sink and the side outputs received.
+ */
+export async function runOver<T, R>(
+  items: readonly T[],
+  build: (input: Stream<T>) => Stream<R>,
+  options: Partial<StreamJobOptions<T>> = {},
+): Promise<{
+  results: R[];
+  late: LateElement[];
+  invalid: InvalidElement[];
+  timedOut: TimedOutMatch[];
+  job: StreamJob<T>;
+}> {
+  const job = new StreamJob<T>({
+    name: 'test',
+    source: arraySource(items),
+    timestamp: 't',
+    maxFutureMs: Number.POSITIVE_INFINITY,
+    batchSize: 3,
+    idleCheckIntervalMs: 0,
+    ...options,
+  });
+  const results = collectSink<R>();
+  const late = collectSink<LateElement>();
+  const invalid = collectSink<InvalidElement>();
+  const timedOut = collectSink<TimedOutMatch>();
+  build(job.input).to(results);
+  job.late.to(late);
+  job.invalid.to(invalid);
+  job.timedOut.to(timedOut);
+  await job.run();
+  return {
+    results: results.items,
+    late: late.items,
+    invalid: invalid.items,
+    timedOut: timedOut.items,
+    job,
+  };
+}
