@@ -5,6 +5,18 @@ import {
   type DomainEvent,
 } from '../../src/index.js';
 
+/** The stream of one order: `order-<orderId>`. */
+export function orderStream(orderId: string): string {
+  return `order-${orderId}`;
+}
+
+/** The order id of an order stream (`order-42` gives `42`); undefined for other streams. */
+export function orderIdOf(stream: string): string | undefined {
+  return stream.startsWith('order-') && stream.length > 'order-'.length
+    ? stream.slice('order-'.length)
+    : undefined;
+}
+
 /** One line of an order; `line` numbers are 1-based and never reused. */
 export interface OrderLine {
   line: number;
@@ -19,22 +31,33 @@ export type NewOrderLine = Omit<OrderLine, 'line'>;
 
 /** The commands an order accepts. */
 export type OrderCommand =
-  | Command<'order.place', { customerId: string; lines: NewOrderLine[] }>
+  | Command<
+      'order.place',
+      { customerId: string; lines: NewOrderLine[]; paymentMethod?: string | undefined }
+    >
   | Command<'order.add-line', NewOrderLine>
   | Command<'order.pay', { amount: number }>
   | Command<'order.ship', { trackingNumber: string }>
+  | Command<'order.confirm', Record<string, never>>
+  | Command<'order.complete', { trackingNumber?: string | undefined }>
   | Command<'order.cancel', { reason: string }>;
 
 /** The events an order records. */
 export type OrderEvent =
-  | DomainEvent<'order.placed', { customerId: string; lines: OrderLine[] }>
+  | DomainEvent<
+      'order.placed',
+      { customerId: string; lines: OrderLine[]; paymentMethod?: string | undefined }
+    >
   | DomainEvent<'order.line-added', OrderLine>
   | DomainEvent<'order.paid', { amount: number }>
   | DomainEvent<'order.shipped', { trackingNumber: string }>
+  | DomainEvent<'order.confirmed', Record<string, never>>
+  | DomainEvent<'order.completed', { trackingNumber?: string | undefined }>
   | DomainEvent<'order.cancelled', { reason: string }>;
 
 /** Where an order is in its life. */
-export type OrderStatus = 'none' | 'placed' | 'paid' | 'shipped' | 'cancelled';
+export type OrderStatus =
+  'none' | 'placed' | 'confirmed' | 'paid' | 'shipped' | 'completed' | 'cancelled';
 
 /** An order's state, folded from its events. */
 export interface OrderState {
@@ -85,7 +108,10 @@ function requireStatus(command: OrderCommand, state: OrderState, ...allowed: Ord
 
 /**
  * The order aggregate of the shop example: placed with lines, lines added while unpaid,
- * paid in full, shipped once paid, cancelled before shipping.
+ * paid in full, shipped once paid, cancelled before shipping. The fulfilment process
+ * (`fulfilment-saga.ts`) confirms a placed order once its payment is authorised and completes
+ * it once shipped, or cancels it. Confirming, completing and cancelling again are no-ops, so
+ * a retried command is harmless.
  */
 export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
   initialState,
@@ -98,7 +124,16 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
           throw new OrderRuleError('An order needs at least one line');
         command.data.lines.forEach(checkLine);
         const lines = command.data.lines.map((line, i) => ({ line: i + 1, ...line }));
-        return [{ type: 'order.placed', data: { customerId: command.data.customerId, lines } }];
+        const { customerId, paymentMethod } = command.data;
+        return [
+          {
+            type: 'order.placed',
+            data:
+              paymentMethod === undefined
+                ? { customerId, lines }
+                : { customerId, lines, paymentMethod },
+          },
+        ];
       }
       case 'order.add-line':
         requireStatus(command, state, 'placed');
@@ -118,8 +153,21 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
         if (state.status === 'shipped') return []; // shipping twice is a no-op, not an error
         requireStatus(command, state, 'paid');
         return [{ type: 'order.shipped', data: { trackingNumber: command.data.trackingNumber } }];
+      case 'order.confirm':
+        if (state.status === 'confirmed') return [];
+        requireStatus(command, state, 'placed');
+        return [{ type: 'order.confirmed', data: {} }];
+      case 'order.complete': {
+        if (state.status === 'completed') return [];
+        requireStatus(command, state, 'placed', 'confirmed', 'paid', 'shipped');
+        const trackingNumber = command.data.trackingNumber;
+        return [
+          { type: 'order.completed', data: trackingNumber === undefined ? {} : { trackingNumber } },
+        ];
+      }
       case 'order.cancel':
-        requireStatus(command, state, 'placed', 'paid');
+        if (state.status === 'cancelled') return [];
+        requireStatus(command, state, 'placed', 'confirmed', 'paid');
         return [{ type: 'order.cancelled', data: { reason: command.data.reason } }];
       default:
         throw new UnknownCommandError((command as { type: string }).type);
@@ -140,6 +188,10 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
         return { ...state, status: 'paid' };
       case 'order.shipped':
         return { ...state, status: 'shipped' };
+      case 'order.confirmed':
+        return { ...state, status: 'confirmed' };
+      case 'order.completed':
+        return { ...state, status: 'completed' };
       case 'order.cancelled':
         return { ...state, status: 'cancelled' };
       default:

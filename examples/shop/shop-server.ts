@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import type { Projector } from '../../src/index.js';
+import type { StoreTransaction } from '../../src/store/event-store.js';
+import type { SagaQuery } from '../../src/sagas/saga-view.js';
+import type { StoreContext } from '../../src/cli/store-context.js';
+import { createServer, parkedSubscription } from '../../src/server/index.js';
+import { catalogDecider } from './catalog-decider.js';
+import { inventoryDecider } from './inventory-decider.js';
+import { orderDecider } from './order-decider.js';
+import { paymentDecider } from './payment-decider.js';
+import { shippingDecider } from './shipping-decider.js';
+import type { ShopReadModel } from './shop-read-model.js';
+
+/** The shop's HTTP server. */
+export interface ShopServerHandle {
+  /** The admin UI's address. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startShopServer}. */
+export interface ShopServerOptions {
+  context: StoreContext;
+  projector: Projector<StoreTransaction, ShopReadModel>;
+  /** Subscriptions (by name) whose parked events the admin UI manages, besides projections'. */
+  subscriptions?: readonly string[];
+  sagas?: SagaQuery;
+  port: number;
+  host: string;
+  logger?: Logger;
+}
+
+/**
+ * Serves the HTTP API and the admin UI for the shop: its projections, the parked events of
+ * its subscriptions, the fulfilment saga's instances, and time travel over its aggregates
+ * (`order-`, `product-`, `inventory-`, `payment-`, `shipment-` streams).
+ */
+export async function startShopServer(options: ShopServerOptions): Promise<ShopServerHandle> {
+  const storage = await options.context.subscriptionStorage();
+  const server = await createServer({
+    store: options.context.store,
+    projectors: [options.projector],
+    subscriptions: (options.subscriptions ?? []).map((name) =>
+      parkedSubscription(name, storage.parked),
+    ),
+    ...(options.sagas ? { sagas: options.sagas } : {}),
+    aggregates: {
+      order: orderDecider,
+      product: catalogDecider,
+      inventory: inventoryDecider,
+      payment: paymentDecider,
+      shipment: shippingDecider,
+    },
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  try {
+    const address = await server.listen({ host: options.host, port: options.port });
+    return { url: `${address.url}/`, close: () => server.close() };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+}

@@ -1,0 +1,257 @@
+import type { Logger } from 'pino';
+import { Projector, type ConsumerGroup } from '../../src/index.js';
+import type { StoreTransaction } from '../../src/store/event-store.js';
+import type { SagaQuery } from '../../src/sagas/saga-view.js';
+import type { StoreContext } from '../../src/cli/store-context.js';
+import { productStream } from './catalog-decider.js';
+import { inventoryStream } from './inventory-decider.js';
+import { createOrderNotifier } from './order-notifier.js';
+import { declineAtRate } from './payment-failures.js';
+import { INITIAL_STOCK, SHOP_PRODUCTS } from './shop-catalog.js';
+import { createShopCommands, type ShopCommands } from './shop-commands.js';
+import { shopProjections } from './shop-projections.js';
+import { shopSql, type ShopReadModel } from './shop-read-model.js';
+import { TrafficGenerator, type TrafficStats } from './traffic-generator.js';
+import { startFulfilment, type FulfilmentHandle } from './shop-fulfilment.js';
+import { FULFILMENT_SAGA } from './fulfilment-saga.js';
+import { startShopBus, type ShopBusHandle } from './shop-bus.js';
+import { startShopAnalytics, type ShopAnalytics } from './analytics.js';
+import { startShopServer, type ShopServerHandle } from './shop-server.js';
+
+/** Options of {@link startShop}. */
+export interface StartShopOptions {
+  /** The store and its components (see `openStoreContext`). */
+  context: StoreContext;
+  /** Serve the HTTP API and admin UI on this port (0: any free port; omit: no server). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Generate traffic: orders per second (omit or 0: none). */
+  rate?: number;
+  /** Stop the traffic after this many orders. */
+  orders?: number;
+  /** Stop the traffic after this many milliseconds. */
+  durationMs?: number;
+  /** Share of payment authorisations the simulated provider declines (0 to 1, default 0.1). */
+  paymentFailureRate?: number;
+  /** How long the saga waits for a payment answer before compensating (ms, default 30,000). */
+  paymentTimeoutMs?: number;
+  /** Seed of the traffic's random choices. */
+  seed?: number;
+  /** Add the catalog and stock first (default true; idempotent). */
+  seedCatalog?: boolean;
+  /** This process's id in the consumer groups (default: host, pid, random). */
+  memberId?: string;
+  /** NATS URL: publish the store's events to JetStream through the outbox relay. */
+  bus?: string;
+  /** The JetStream stream the events go to (default `CAUSEWAY_SHOP`)... */
+  busStream?: string;
+  /** ...and the first token of its subjects (default `causeway`). */
+  busPrefix?: string;
+  logger?: Logger;
+}
+
+/** Orders by status, from the order-history read model. */
+export interface OrderCounts {
+  /** Placed and not yet confirmed. */
+  placed: number;
+  completed: number;
+  cancelled: number;
+  /** Every order, whatever its status. */
+  total: number;
+  /** The position the read model had reached. */
+  position: number;
+}
+
+/** A running shop: its parts, and `stop()`. */
+export interface ShopHandle {
+  /** The admin UI's address, when a server runs. */
+  readonly url: string | undefined;
+  readonly commands: ShopCommands;
+  readonly projector: Projector<StoreTransaction, ShopReadModel>;
+  readonly traffic: TrafficGenerator | undefined;
+  /** This process's member of the order notifier's consumer group. */
+  readonly notifier: ConsumerGroup;
+  /** The analytics jobs: sales per category, top products, sessions, fraud alerts. */
+  readonly analytics: ShopAnalytics;
+  /** The outbox relay to NATS, with `bus`. */
+  readonly bus: ShopBusHandle | undefined;
+  /** Saga instances, when the fulfilment saga runs. */
+  readonly sagas: SagaQuery | undefined;
+  /** What is running and what is missing (a part whose module is not there). */
+  readonly parts: Record<string, 'running' | 'missing' | 'off'>;
+  /** Orders by status (from the order-history projection). */
+  orderCounts(): Promise<OrderCounts>;
+  trafficStats(): TrafficStats | undefined;
+  /** Stops everything started here, in reverse order. The store is left open. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the shop example on a store: command handlers for the deciders, the projections
+ * (order history, catalog with stock, customer profiles), the order notifier (a consumer
+ * group), the fulfilment saga, the analytics jobs (in memory, over the live log), the
+ * HTTP server with the admin UI (with `port`), and a traffic generator (with `rate`).
+ *
+ * Several processes may run it on one PostgreSQL database: the projections run in one of
+ * them at a time (the others stand by), the notifier's partitions are shared among them.
+ */
+export async function startShop(options: StartShopOptions): Promise<ShopHandle> {
+  const { context } = options;
+  const store = context.store;
+  const stops: (() => Promise<void>)[] = [];
+  const parts: Record<string, 'running' | 'missing' | 'off'> = {};
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((error: unknown) =>
+        options.logger?.error({ err: error }, 'stopping a part of the shop failed'),
+      );
+    }
+    stops.length = 0;
+  };
+  try {
+    const commands = createShopCommands({
+      store,
+      decline: declineAtRate(options.paymentFailureRate ?? 0.1),
+    });
+    parts.commands = 'running';
+
+    const projector = new Projector<StoreTransaction, ShopReadModel>({
+      store: (await context.projectionStore()) as never,
+      projections: shopProjections,
+      subscription: { lease: { wait: true, ttlMs: 10_000, retryIntervalMs: 500 } },
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    await projector.start();
+    stops.push(() => projector.stop());
+    parts.projections = 'running';
+
+    const notifier = createOrderNotifier({
+      storage: await context.subscriptionStorage(),
+      membership: await context.groupMembership(),
+      ...(options.memberId === undefined ? {} : { memberId: options.memberId }),
+    });
+    await notifier.start();
+    stops.push(() => notifier.stop());
+    parts.notifier = 'running';
+
+    const fulfilment: FulfilmentHandle = await startFulfilment({
+      context,
+      dispatcher: commands.dispatcher,
+      paymentTimeoutMs: options.paymentTimeoutMs ?? 30_000,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    parts.fulfilment = 'running';
+    stops.push(() => fulfilment.stop());
+
+    const analytics = await startShopAnalytics({
+      store,
+      paymentTimeoutMs: options.paymentTimeoutMs ?? 30_000,
+    });
+    stops.push(() => analytics.stop());
+    parts.analytics = 'running';
+
+    let bus: ShopBusHandle | undefined;
+    if (options.bus !== undefined) {
+      const relay = await startShopBus({
+        context,
+        url: options.bus,
+        ...(options.busStream === undefined ? {} : { stream: options.busStream }),
+        ...(options.busPrefix === undefined ? {} : { prefix: options.busPrefix }),
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      bus = relay;
+      stops.push(() => relay.stop());
+      parts.bus = 'running';
+    } else parts.bus = 'off';
+
+    if (options.seedCatalog !== false) await addCatalog(context, commands);
+
+    let server: ShopServerHandle | undefined;
+    if (options.port !== undefined) {
+      server = await startShopServer({
+        context,
+        projector,
+        sagas: fulfilment.sagas,
+        subscriptions: [
+          `saga:${FULFILMENT_SAGA}`,
+          ...Array.from({ length: notifier.partitions }, (_, i) => notifier.partitionName(i)),
+        ],
+        port: options.port,
+        host: options.host ?? '127.0.0.1',
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      parts.server = 'running';
+      const s = server;
+      stops.push(() => s.close());
+    } else parts.server = 'off';
+
+    let traffic: TrafficGenerator | undefined;
+    if (options.rate !== undefined && options.rate > 0) {
+      traffic = new TrafficGenerator({
+        send: commands.send,
+        rate: options.rate,
+        ...(options.orders === undefined ? {} : { orders: options.orders }),
+        ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
+        onError: (error) => options.logger?.warn({ err: error }, 'traffic: an order failed'),
+      });
+      traffic.start();
+      const t = traffic;
+      stops.push(() => t.stop());
+      parts.traffic = 'running';
+    } else parts.traffic = 'off';
+
+    return {
+      url: server?.url,
+      commands,
+      projector,
+      traffic,
+      notifier,
+      analytics,
+      bus,
+      sagas: fulfilment.sagas,
+      parts,
+      orderCounts: () => orderCounts(projector),
+      trafficStats: () => traffic?.stats,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Adds the catalog's products and their first stock, once (the commands are idempotent). */
+async function addCatalog(context: StoreContext, commands: ShopCommands): Promise<void> {
+  for (const product of SHOP_PRODUCTS) {
+    const info = await context.store.streamInfo(productStream(product.sku));
+    if (info.exists) continue;
+    await commands.send('catalog.add-product', product, { actor: 'catalog-seed' });
+    const stock = await context.store.streamInfo(inventoryStream(product.sku));
+    if (!stock.exists)
+      await commands.send(
+        'inventory.restock',
+        { sku: product.sku, quantity: INITIAL_STOCK },
+        { actor: 'catalog-seed' },
+      );
+  }
+}
+
+async function orderCounts(
+  projector: Projector<StoreTransaction, ShopReadModel>,
+): Promise<OrderCounts> {
+  const { data, position } = await projector.query('order-history', (rm) =>
+    shopSql(rm).all<{ status: string; n: number | string }>(
+      `SELECT status, COUNT(*) AS n FROM ${rm.table()} GROUP BY status`,
+    ),
+  );
+  const by = new Map(data.map((r) => [r.status, Number(r.n)]));
+  return {
+    placed: by.get('placed') ?? 0,
+    completed: by.get('completed') ?? 0,
+    cancelled: by.get('cancelled') ?? 0,
+    total: [...by.values()].reduce((a, b) => a + b, 0),
+    position,
+  };
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { CliUsageError } from './cli-errors.js';
+import type { CliIo } from './cli-io.js';
+import { printJsonLine, printLine } from './cli-io.js';
+import { ExitCode } from './exit-codes.js';
+import type { StoreContext } from './store-context.js';
+import { redactUrl } from './stats-command.js';
+
+/** Options of {@link serveStore}. */
+export interface ServeOptions {
+  port: number;
+  host: string;
+  json?: boolean;
+  /** JSON security configuration (API keys, JWT, access rules): see docs/security.md. */
+  securityFile?: string | undefined;
+  /** PEM certificate and key files: serve HTTPS. */
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  /** Listen on a non-loopback address without authentication. */
+  allowInsecure?: boolean | undefined;
+}
+
+/**
+ * Serves the HTTP API and admin UI over any store until SIGINT/SIGTERM: the events, the saga
+ * instances and schema registry in its database, and the parked events of every subscription
+ * checkpointed there when the server starts (whatever process runs them; a retry marks them,
+ * and the running subscription picks them up).
+ */
+export async function serveStore(
+  context: StoreContext,
+  io: CliIo,
+  options: ServeOptions,
+): Promise<ExitCode> {
+  const { createServer, parkedSubscription } = await import('../server/index.js');
+  const guard =
+    options.securityFile === undefined
+      ? undefined
+      : await import('../security/index.js').then(({ createAccessGuard, loadSecurityConfig }) =>
+          createAccessGuard(loadSecurityConfig(options.securityFile as string)),
+        );
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
+    throw new CliUsageError('--tls-cert and --tls-key go together');
+  const { SchemaRegistry } = await import('../schema/schema-registry.js');
+  const storage = await context.subscriptionStorage();
+  const checkpoints = await storage.checkpoints.list();
+  const server = await createServer({
+    store: context.store,
+    subscriptions: checkpoints.map((c) => parkedSubscription(c.name, storage.parked)),
+    sagas: await context.sagaStore(),
+    schemas: await SchemaRegistry.open({ storage: await context.schemaStorage() }),
+    ...(guard === undefined ? {} : { guard }),
+    ...(options.tlsCert === undefined || options.tlsKey === undefined
+      ? {}
+      : { tls: { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } }),
+    allowInsecure: options.allowInsecure === true,
+  });
+  try {
+    const address = await server.listen({ host: options.host, port: options.port });
+    if (options.json)
+      printJsonLine(io, {
+        event: 'listening',
+        url: `${address.url}/`,
+        store: redactUrl(context.url),
+      });
+    else
+      printLine(
+        io,
+        `Causeway serving ${redactUrl(context.url)}\n  admin UI: ${address.url}/\n  Ctrl-C to stop`,
+      );
+    await new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      io.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    return ExitCode.OK;
+  } finally {
+    await server.close();
+  }
+}
