@@ -2,7 +2,9 @@
  * The relay benchmark: outbox relay throughput, store → NATS JetStream, in events per second,
  * beside a raw JetStream publish of the same messages (same encoded envelopes, same
  * `Nats-Msg-Id`, the same number in flight) in the same run: the floor of any relay, since the
- * relay does that publish plus reading the store and saving its checkpoint.
+ * relay does that publish plus reading the store and saving its checkpoint. A third row runs
+ * the relay on a view of the bus without `tail`, so it pipelines without the order chain
+ * (`Nats-Expected-Last-Sequence` / `-Msg-Id`): what the exact order costs, in the same run.
  *
  * Each run appends `--events` events to a fresh SQLite file store (or memory store), then
  * measures a raw publish into a fresh stream and the relay into another fresh stream, in
@@ -21,7 +23,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsMessageBus } from '../src/adapters/nats/index.js';
 import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
 import { sqliteSubscriptionStorage } from '../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { OutboxRelay, encodeBusMessage, subjectFor } from '../src/bus/index.js';
+import { OutboxRelay, encodeBusMessage, subjectFor, type MessageBus } from '../src/bus/index.js';
 import type { RecordedEvent } from '../src/core/envelope.js';
 import { newId } from '../src/core/ids.js';
 import { MemoryEventStore } from '../src/store/memory-event-store.js';
@@ -45,11 +47,16 @@ export interface MeasureRelayOptions {
   inFlight?: number;
   /** NATS server (default `CAUSEWAY_NATS_URL` or `nats://127.0.0.1:4222`). */
   natsUrl?: string;
+  /** Also measure the relay without the order chain (default false; `npm run bench -- relay` sets it). */
+  unordered?: boolean;
 }
 
 /** One row of the relay benchmark. */
 export interface RelayRow {
-  /** `'raw JetStream publish'` (the baseline) or `'outbox relay <adapter> → NATS'`. */
+  /**
+   * `'raw JetStream publish'` (the baseline), `'outbox relay <adapter> → NATS'`, or the same
+   * with `', no order chain'` (the relay on a bus view without `tail`).
+   */
   name: string;
   eventsPerSecond: RateSummary;
   /** Median rate over the baseline's median (1 for the baseline). */
@@ -70,6 +77,7 @@ export async function measureRelay(options: MeasureRelayOptions = {}): Promise<R
   const dir = mkdtempSync(join(tmpdir(), 'causeway-bench-relay-'));
   const raw: number[] = [];
   const relayed: number[] = [];
+  const unordered: number[] = [];
   try {
     for (let run = 0; run < runs; run++) {
       const outbox = await openOutbox(adapter, join(dir, `outbox-${run}.db`));
@@ -85,13 +93,21 @@ export async function measureRelay(options: MeasureRelayOptions = {}): Promise<R
         for await (const e of outbox.storage.store.readAll()) stored.push(e);
         // Warm the connection and JIT once, then alternate which goes first.
         if (run === 0) await rawPublish(nc, stored.slice(0, 2000), inFlight);
-        if (run % 2 === 0) {
-          raw.push(perSecond(await rawPublish(nc, stored, inFlight)));
-          relayed.push(perSecond(await relay(nc, outbox.storage, events, inFlight)));
-        } else {
-          relayed.push(perSecond(await relay(nc, outbox.storage, events, inFlight)));
-          raw.push(perSecond(await rawPublish(nc, stored, inFlight)));
-        }
+        const steps = [
+          async () => raw.push(perSecond(await rawPublish(nc, stored, inFlight))),
+          async () => relayed.push(perSecond(await relay(nc, outbox.storage, events, inFlight))),
+          ...(options.unordered
+            ? [
+                async () =>
+                  unordered.push(
+                    perSecond(
+                      await relay(nc, outbox.storage, events, inFlight, { ordered: false }),
+                    ),
+                  ),
+              ]
+            : []),
+        ];
+        for (let i = 0; i < steps.length; i++) await steps[(run + i) % steps.length]?.();
       } finally {
         await outbox.storage.store.close();
       }
@@ -102,7 +118,7 @@ export async function measureRelay(options: MeasureRelayOptions = {}): Promise<R
   }
   const base = summarizeRates(raw);
   const measured = summarizeRates(relayed);
-  return [
+  const rows: RelayRow[] = [
     { name: 'raw JetStream publish', eventsPerSecond: base, ratio: 1 },
     {
       name: `outbox relay ${adapter} → NATS`,
@@ -110,6 +126,15 @@ export async function measureRelay(options: MeasureRelayOptions = {}): Promise<R
       ratio: measured.median / base.median,
     },
   ];
+  if (unordered.length > 0) {
+    const loose = summarizeRates(unordered);
+    rows.push({
+      name: `outbox relay ${adapter} → NATS, no order chain`,
+      eventsPerSecond: loose,
+      ratio: loose.median / base.median,
+    });
+  }
+  return rows;
 }
 
 async function openOutbox(
@@ -164,13 +189,24 @@ async function relay(
   storage: SubscriptionStorage<StoreTransaction>,
   events: number,
   inFlight: number,
+  options: { ordered?: boolean } = {},
 ) {
   const { stream, prefix } = await freshStream(nc);
   const bus = await NatsMessageBus.open({ connection: nc, stream, prefix });
+  // Without `tail` the relay cannot chain expectations: pipelined as before exact order.
+  const view: MessageBus =
+    options.ordered === false
+      ? {
+          prefix: bus.prefix,
+          publish: (event) => bus.publish(event),
+          subscribe: (o) => bus.subscribe(o),
+          close: () => bus.close(),
+        }
+      : bus;
   const relayer = new OutboxRelay({
     name: `bench-${stream}`,
     storage,
-    bus,
+    bus: view,
     batchSize: 1000,
     maxInFlight: inFlight,
   });
@@ -206,6 +242,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     runs: values.runs === undefined ? 3 : Number(values.runs),
     adapter,
     inFlight: values['in-flight'] === undefined ? 256 : Number(values['in-flight']),
+    unordered: true,
   };
   const rows = await measureRelay(options);
   console.log(

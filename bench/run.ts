@@ -20,10 +20,35 @@ const benchmarks: Record<string, BenchmarkEntry> = {
       'command handling: aggregate loads with and without snapshots, contention (--adapter sqlite|postgres, --runs N)',
     load: () => import('./commands.js'),
   },
+  saga: {
+    summary:
+      'sagas: completed order-fulfilment sagas/s end to end (in process and over NATS) vs the same commands handled directly, plus relay throughput (--adapter sqlite|postgres|all, --orders N, --runs N, --no-nats)',
+    load: () => import('./saga.js'),
+  },
+  relay: {
+    summary:
+      'outbox relay: store → NATS JetStream events/s beside a raw JetStream publish (--events N, --runs N, --adapter sqlite|memory, --in-flight N)',
+    load: () => import('./relay.js'),
+  },
+  nexmark: {
+    summary:
+      'stream processing: Nexmark q0-q11 events/s on one core vs a plain loop and published Flink figures (--events N, --runs N, --queries q0,q5)',
+    load: () => import('./nexmark.js'),
+  },
   projections: {
     summary:
       'projections: catch-up of an async SQL projection vs a raw read, live append-to-handler latency at 1,000 events/s (--adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
     load: () => import('./projections.js'),
+  },
+  http: {
+    summary:
+      'HTTP server: appends/s and p99 latency with 64 concurrent clients (autocannon) vs in-process appends on the same store (--adapter sqlite|postgres|all, --seconds S, --runs N)',
+    load: () => import('./http.js'),
+  },
+  security: {
+    summary:
+      'security: append and read rates with field encryption and hash chains on vs off (--adapter sqlite|postgres, --runs N, --events N)',
+    load: () => import('./security.js'),
   },
 };
 

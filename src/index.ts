@@ -62,3 +62,7 @@ export * from './domain/index.js';
 export * from './schema/index.js';
 export * from './subscriptions/index.js';
 export * from './projections/index.js';
+export * from './security/index.js';
+export * from './sagas/index.js';
+export * from './streams/index.js';
+export * from './bus/index.js';

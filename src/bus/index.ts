@@ -11,7 +11,10 @@ export type {
   MessageBus,
   ParkedRetryResult,
   PublishReceipt,
+  BusLogTail,
+  PublishOptions,
 } from './message-bus.js';
+export { BusPublishErrorCode, BusSequenceMismatchError } from './message-bus.js';
 export { InProcessBus } from './in-process-bus.js';
 export type { InProcessBusOptions } from './in-process-bus.js';
 export {

@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../core/envelope.js';
+import { CausewayError } from '../core/errors.js';
 import type { BackoffOptions } from '../domain/backoff.js';
 import type { HandlerResult } from '../subscriptions/event-handler.js';
 import type {
@@ -98,6 +99,74 @@ export interface PublishReceipt {
   duplicate: boolean;
 }
 
+/** Options of {@link MessageBus.publish}. */
+export interface PublishOptions {
+  /**
+   * Store the message only if the bus's log ends at this sequence now (`0`: the log is
+   * empty); otherwise nothing is stored and the publish fails with
+   * {@link BusSequenceMismatchError}. Chaining it across publishes in flight (the next one
+   * expects the sequence this one will get) makes the log's order exact even when one of
+   * them fails: every later one is refused. The duplicate check comes first: an id the bus
+   * already holds (inside its duplicate window) is acknowledged as a duplicate whatever the
+   * expectation. Honoured by adapters that implement {@link MessageBus.tail}; the others
+   * ignore it.
+   */
+  expectedLastSequence?: number;
+  /**
+   * Store the message only if the log's last message is this event: with
+   * `expectedLastSequence`, a message published by something else can never take the place
+   * of one that failed. Checked after the duplicate check, like `expectedLastSequence`.
+   */
+  expectedLastEventId?: string;
+}
+
+/** Where a bus's log ends (see {@link MessageBus.tail}). */
+export interface BusLogTail {
+  /** The sequence of the last message the log took (`0` when it never took one). */
+  sequence: number;
+  /**
+   * The last message's event id and store position, when that message is still held and
+   * is a Causeway envelope; `undefined` otherwise.
+   */
+  last: { eventId: string; position: number } | undefined;
+}
+
+/** Stable error codes of publishing with an expectation. */
+export const BusPublishErrorCode = {
+  BUS_SEQUENCE_MISMATCH: 'BUS_SEQUENCE_MISMATCH',
+} as const;
+
+/**
+ * A publish with `expectedLastSequence` or `expectedLastEventId` was refused because the
+ * log ends elsewhere (an earlier publish in flight failed, or something else published):
+ * nothing was stored.
+ */
+export class BusSequenceMismatchError extends CausewayError {
+  constructor(
+    readonly eventId: string,
+    /** What the publish expected of the log's end. */
+    readonly expected: PublishOptions,
+    /** The broker's answer, naming where the log ends. */
+    readonly reason: string,
+  ) {
+    super(
+      BusPublishErrorCode.BUS_SEQUENCE_MISMATCH,
+      `Event ${eventId} was not published: it expected the log to end ` +
+        [
+          expected.expectedLastSequence === undefined
+            ? undefined
+            : `at sequence ${expected.expectedLastSequence}`,
+          expected.expectedLastEventId === undefined
+            ? undefined
+            : `with event ${expected.expectedLastEventId}`,
+        ]
+          .filter((x) => x !== undefined)
+          .join(' ') +
+        ` (${reason})`,
+    );
+  }
+}
+
 /** Counters and state of one member of a consumer group. */
 export interface BusSubscriptionStatus {
   group: string;
@@ -170,8 +239,17 @@ export interface MessageBus {
    * @throws {MessageTooLargeError} when the encoded message exceeds the broker's limit.
    * @throws {BusUnavailableError} when the broker did not acknowledge after the retries.
    * @throws {BusClosedError} after `close()`.
+   * @throws {BusSequenceMismatchError} when `options.expectedLastSequence` does not hold.
    */
-  publish(event: RecordedEvent): Promise<PublishReceipt>;
+  publish(event: RecordedEvent, options?: PublishOptions): Promise<PublishReceipt>;
+  /**
+   * Where the log ends now: its last sequence and last event. Adapters with a sequenced,
+   * durable log (NATS JetStream) implement it, and honour `expectedLastSequence`; the outbox
+   * relay then publishes in exact position order (see docs/bus.md).
+   *
+   * @throws {BusUnavailableError} when the broker cannot be asked.
+   */
+  tail?(): Promise<BusLogTail>;
   /** Joins (creating it if needed) a consumer group and starts delivering to `handler`. */
   subscribe(options: BusSubscribeOptions): Promise<BusSubscription>;
   /** Stops every member started through this object and releases the bus. */

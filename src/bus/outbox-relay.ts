@@ -30,7 +30,12 @@ import type { SubscriptionStorage } from '../subscriptions/subscription-storage.
 import { assertMilliseconds, assertName, assertPosition } from '../subscriptions/validation.js';
 import { WakeSignal } from '../subscriptions/wake-signal.js';
 import { BusClosedError, BusErrorCode } from './bus-errors.js';
-import type { MessageBus } from './message-bus.js';
+import {
+  BusSequenceMismatchError,
+  type BusLogTail,
+  type MessageBus,
+  type PublishReceipt,
+} from './message-bus.js';
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions<Tx extends StoreTransaction = StoreTransaction> {
@@ -47,8 +52,10 @@ export interface OutboxRelayOptions<Tx extends StoreTransaction = StoreTransacti
   /** Events read per batch, 1 to 1,000 (default 500). */
   batchSize?: number;
   /**
-   * Publishes awaiting the broker's acknowledgement at once (default 256). `1` publishes
-   * strictly one after another; see docs/bus.md for what a larger window means for order.
+   * Publishes awaiting the broker's acknowledgement at once (default 256). On a bus with a
+   * sequenced log (`bus.tail`, NATS JetStream) the log's order is exactly position order
+   * whatever the window: each publish expects the sequence of the one before it. See
+   * docs/bus.md.
    */
   maxInFlight?: number;
   /**
@@ -118,6 +125,12 @@ export interface RelayParkedRetryResult {
  * the broker drops what it already has (the event id is the deduplication key), and a
  * consumer applying an inbox (`inboxHandler`) makes effects exactly-once end to end.
  *
+ * On a bus with a sequenced log (`bus.tail`: NATS JetStream) the log holds the events in
+ * exactly position order although up to `maxInFlight` publishes are in flight: each expects
+ * the log to end where the one before it will put it, so when one fails the broker refuses
+ * every later one and the relay resumes from the first event not in the log. This assumes
+ * the relay is the only writer of its stream (see docs/bus.md).
+ *
  * An event the broker can never take (too large, say) is parked under the relay's name with
  * the error, like a subscription's failing event, and can be retried or skipped.
  *
@@ -152,6 +165,12 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
   private stopError: Error | undefined;
   private unwatch: (() => void) | undefined;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whether the bus has a sequenced log: publishes are then chained (see {@link Chain}). */
+  private readonly ordered: boolean;
+  /** Where the bus's log ends, as the relay knows it; `undefined` until read (again). */
+  private chain: Chain | undefined;
+  /** Serialises the relay's publishing with `retryParked`, so one chain is never interleaved. */
+  private publishing: Promise<void> = Promise.resolve();
 
   constructor(options: OutboxRelayOptions<Tx>) {
     if (typeof options !== 'object' || options === null)
@@ -175,6 +194,7 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
     if (typeof options.bus?.publish !== 'function')
       throw new InvalidArgumentError('bus', 'must be a MessageBus');
     this.bus = options.bus;
+    this.ordered = typeof options.bus.tail === 'function';
     this.source = options.source ?? storage.store;
     this.filter = options.filter;
     this.batchSize = options.batchSize ?? 500;
@@ -338,7 +358,13 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
   }
 
   /** Publishes parked events again now; those the broker takes leave the parked list. */
-  async retryParked(which: ParkedSelection): Promise<RelayParkedRetryResult> {
+  retryParked(which: ParkedSelection): Promise<RelayParkedRetryResult> {
+    return this.exclusive(() => this.retryParkedNow(which));
+  }
+
+  private async retryParkedNow(which: ParkedSelection): Promise<RelayParkedRetryResult> {
+    // Published out of position order on purpose; the relay's chain is read again after it.
+    this.chain = undefined;
     const wanted = which === 'all' ? undefined : new Set(which);
     const result: RelayParkedRetryResult = { published: 0, failed: 0, missing: 0 };
     let after = 0;
@@ -353,7 +379,11 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
           continue;
         }
         try {
-          await this.bus.publish(event);
+          const tail = this.ordered ? await this.readTail() : undefined;
+          await this.bus.publish(
+            event,
+            tail === undefined ? undefined : { expectedLastSequence: tail.sequence },
+          );
           await this.storage.parked.remove(this.name, [p.position]);
           result.published += 1;
         } catch (error) {
@@ -371,6 +401,41 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       after = last.position;
     }
     return result;
+  }
+
+  /** Runs `fn` when no other publishing of this relay is under way. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const prior = this.publishing;
+    let release: () => void = () => undefined;
+    this.publishing = new Promise<void>((resolve) => (release = resolve));
+    await prior;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  private readTail(): Promise<BusLogTail> {
+    if (!this.bus.tail) throw new Error('the bus has no sequenced log');
+    return this.bus.tail();
+  }
+
+  /**
+   * Reads where the bus's log ends. When its last message is this store's event past the
+   * checkpoint (published before a crash, never checkpointed), every event up to it is in
+   * the log already, since the relay only ever extends the log in position order.
+   */
+  private async chainFrom(tail: BusLogTail): Promise<Chain> {
+    let presentThrough = 0;
+    const last = tail.last;
+    if (last && last.position > this.current.position) {
+      for await (const e of this.source.readAll({ from: last.position, limit: 1 }))
+        if (e.position === last.position && e.id === last.eventId) presentThrough = e.position;
+    }
+    // The first publish expects the sequence only: after a broker restart the broker may no
+    // longer know the id of a message older than its duplicate window.
+    return { next: tail.sequence, lastEventId: undefined, presentThrough, past: tail.sequence - 1 };
   }
 
   /** Skips parked events: they stay in the store but are never published. */
@@ -507,7 +572,24 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       if (!this.stopRequested) await this.wake.wait(this.idleCheckIntervalMs);
       return 0;
     }
-    const { done, parked, failure } = await this.publishAll(batch);
+    const { done, parked, failure } = await this.exclusive(async () => {
+      if (this.ordered && !this.chain) {
+        let tail: BusLogTail;
+        try {
+          tail = await this.readTail();
+        } catch (error) {
+          if (error instanceof BusClosedError) throw error;
+          // The broker cannot say where its log ends: wait for it like for a failed publish.
+          return {
+            done: 0,
+            parked: [],
+            failure: error instanceof Error ? error : new Error(String(error)),
+          };
+        }
+        this.chain = await this.chainFrom(tail);
+      }
+      return this.publishAll(batch);
+    });
     const last = batch[done - 1];
     if (last) await this.save(last.position, parked);
     if (!failure) {
@@ -515,6 +597,12 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       return 0;
     }
     if (failure instanceof BusClosedError) throw failure;
+    // Whatever failed, the log may have moved: read where it ends before publishing again.
+    this.chain = undefined;
+    // Refused because an earlier publish of the window failed for good (parked) or was
+    // stored only on a retry: go on at once from the first event not in the log.
+    if (failure instanceof BusSequenceMismatchError && (done > 0 || parked.length > 0))
+      return previousFailures;
     const failures = previousFailures + 1;
     this.update({
       state: 'waiting-for-broker',
@@ -530,25 +618,54 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
   }
 
   /**
-   * Publishes a batch, at most `maxInFlight` at once, in position order. Returns how many
-   * from the start are settled (acknowledged, or refused for good and to be parked), and
-   * the failure that stopped it, if any.
+   * Publishes a batch, at most `maxInFlight` at once, in position order. On a sequenced bus
+   * each publish expects the log to end where the one before it will put it, so the broker
+   * stores them in exactly this order: once one fails, every later one in flight is refused
+   * and nothing is stored out of order. Events known to be in the log already (see
+   * {@link chainFrom}) expect a sequence the log has passed: the broker answers them as
+   * duplicates (inside its window) or refuses them, and never stores them twice.
+   *
+   * Returns how many from the start are settled (acknowledged, or refused for good and to
+   * be parked), and the failure that stopped it, if any.
    */
   private async publishAll(
     batch: readonly RecordedEvent[],
   ): Promise<{ done: number; parked: { event: RecordedEvent; error: Error }[]; failure?: Error }> {
     const parked: { event: RecordedEvent; error: Error }[] = [];
     let done = 0;
+    const chain = this.chain;
     for (let start = 0; start < batch.length && !this.stopRequested; start += this.maxInFlight) {
       const window = batch.slice(start, start + this.maxInFlight);
-      const results = await Promise.allSettled(window.map((e) => this.bus.publish(e)));
+      let next = chain?.next ?? 0;
+      let lastEventId = chain?.lastEventId;
+      const results = await Promise.allSettled(
+        window.map((e): Promise<PublishReceipt> => {
+          if (!chain) return this.bus.publish(e);
+          if (e.position <= chain.presentThrough)
+            return this.bus.publish(e, { expectedLastSequence: chain.past });
+          const expected = { expectedLastSequence: next++, expectedLastEventId: lastEventId };
+          lastEventId = e.id;
+          return this.bus.publish(e, expected);
+        }),
+      );
       let published = 0;
       let duplicates = 0;
       for (const [i, r] of results.entries()) {
         const event = window[i] as RecordedEvent;
+        const present = chain !== undefined && event.position <= chain.presentThrough;
         if (r.status === 'fulfilled') {
           published += 1;
-          if (r.value.duplicate) duplicates += 1;
+          if (r.value.duplicate || present) duplicates += 1;
+          // A duplicate of an older message leaves the log where it was; our own message
+          // (stored on a first try whose acknowledgement was lost) moves it.
+          if (chain && !present && r.value.sequence > chain.next) {
+            chain.next = r.value.sequence;
+            chain.lastEventId = event.id;
+          }
+        } else if (present && r.reason instanceof BusSequenceMismatchError) {
+          // In the log already, past the duplicate window: acknowledged, not stored again.
+          published += 1;
+          duplicates += 1;
         } else if (refusedForGood(r.reason)) {
           parked.push({ event, error: r.reason as Error });
         } else {
@@ -608,6 +725,20 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       parked: this.current.parked + parked.length,
     });
   }
+}
+
+/**
+ * Where the bus's log ends, as the relay knows it: `next` is the sequence the next new
+ * message expects the log to end at (the last stored), and `lastEventId` the id of that
+ * message when the relay stored it (so a message published by something else cannot fill
+ * the place of one that failed); events up to `presentThrough` are in the log already;
+ * `past` is a sequence the log has passed, which can never hold again.
+ */
+interface Chain {
+  next: number;
+  lastEventId: string | undefined;
+  presentThrough: number;
+  past: number;
 }
 
 /** Errors that end the relay: nothing it waits for can cure them. */

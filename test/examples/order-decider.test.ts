@@ -159,6 +159,41 @@ describe('order decider', () => {
     });
   });
 
+  describe('order.confirm, order.complete and cancelling again', () => {
+    const confirmed: OrderEvent = { type: 'order.confirmed', data: {} };
+    const completed: OrderEvent = { type: 'order.completed', data: { trackingNumber: 'TRK-1' } };
+
+    it('confirms a placed order once', async () => {
+      await given([placed]).when({ type: 'order.confirm', data: {} }).then([confirmed]);
+      await given([placed, confirmed]).when({ type: 'order.confirm', data: {} }).thenNothing();
+      await given([]).when({ type: 'order.confirm', data: {} }).thenThrows(OrderStatusError);
+    });
+
+    it('completes a confirmed order once, and never a cancelled one', async () => {
+      await given([placed, confirmed])
+        .when({ type: 'order.complete', data: { trackingNumber: 'TRK-1' } })
+        .then([completed]);
+      await given([placed, confirmed, completed])
+        .when({ type: 'order.complete', data: {} })
+        .thenNothing();
+      await given([placed, cancelled])
+        .when({ type: 'order.complete', data: {} })
+        .thenThrows(OrderStatusError, (e) => (e as OrderStatusError).status === 'cancelled');
+    });
+
+    it('cancels a confirmed order; cancelling again is a no-op; a completed order stays', async () => {
+      await given([placed, confirmed])
+        .when({ type: 'order.cancel', data: { reason: 'changed mind' } })
+        .then([cancelled]);
+      await given([placed, cancelled])
+        .when({ type: 'order.cancel', data: { reason: 'again' } })
+        .thenNothing();
+      await given([placed, confirmed, completed])
+        .when({ type: 'order.cancel', data: { reason: 'late' } })
+        .thenThrows(OrderStatusError);
+    });
+  });
+
   describe('bad commands', () => {
     it('refuses an unknown command type', async () => {
       await given([placed])

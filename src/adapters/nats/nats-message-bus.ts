@@ -46,12 +46,15 @@ import {
   type BusCounters,
   type ResolvedBusSubscribeOptions,
 } from '../../bus/bus-delivery.js';
-import type {
-  BusSubscribeOptions,
-  BusSubscription,
-  BusSubscriptionStatus,
-  MessageBus,
-  PublishReceipt,
+import {
+  BusSequenceMismatchError,
+  type BusLogTail,
+  type BusSubscribeOptions,
+  type BusSubscription,
+  type BusSubscriptionStatus,
+  type MessageBus,
+  type PublishOptions,
+  type PublishReceipt,
 } from '../../bus/message-bus.js';
 import {
   DEFAULT_SUBJECT_PREFIX,
@@ -108,6 +111,8 @@ interface NatsMember {
  * `<prefix>.<category>.<type>`, the event id as `Nats-Msg-Id` (the broker drops a republish
  * within the duplicate window), one durable pull consumer per group shared by its members,
  * explicit ack, `nak(delay)` with backoff, and parking (then `term`) after `maxDeliveries`.
+ * `tail()` and the publish expectations (`Nats-Expected-Last-Sequence`, `-Last-Msg-Id`) let
+ * the outbox relay keep the stream in exact position order while pipelining.
  *
  * @example
  * ```ts
@@ -244,7 +249,29 @@ export class NatsMessageBus implements MessageBus {
     );
   }
 
-  publish(event: RecordedEvent): Promise<PublishReceipt> {
+  /**
+   * Publishes with the event id as `Nats-Msg-Id`; with `options.expectedLastSequence`, also
+   * as `Nats-Expected-Last-Sequence`: the server checks the id first (a duplicate inside the
+   * window is acknowledged whatever the expectation), then the stream's last sequence, and
+   * refuses the message (`BusSequenceMismatchError`, not retried) when it differs. A publish
+   * whose acknowledgement was lost is retried with the same expectation: if the first try
+   * was stored, the retry is answered as a duplicate, so the expectation never stores twice.
+   */
+  publish(event: RecordedEvent, options?: PublishOptions): Promise<PublishReceipt> {
+    const expected = options?.expectedLastSequence;
+    const expectedId = options?.expectedLastEventId;
+    if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 0))
+      return Promise.reject(
+        new InvalidArgumentError('expectedLastSequence', 'must be an integer >= 0'),
+      );
+    if (expectedId !== undefined && (typeof expectedId !== 'string' || expectedId === ''))
+      return Promise.reject(
+        new InvalidArgumentError('expectedLastEventId', 'must be a non-empty string'),
+      );
+    const expect = {
+      ...(expected === undefined ? {} : { lastSequence: expected }),
+      ...(expectedId === undefined ? {} : { lastMsgID: expectedId }),
+    };
     const subject = `${this.prefix}.${relativeSubject(event)}`;
     return withSpan(
       'causeway.bus.publish',
@@ -264,11 +291,19 @@ export class NatsMessageBus implements MessageBus {
             const ack = await this.js.publish(subject, bytes, {
               msgID: event.id,
               timeout: this.o.publishTimeoutMs,
+              expect,
             });
             return { subject, sequence: ack.seq, duplicate: ack.duplicate };
           } catch (error) {
             if (this.closed || this.nc.isClosed() || error instanceof ClosedConnectionError)
               throw new BusClosedError();
+            // A definite answer: retrying cannot change it while the earlier message is missing.
+            if (isWrongLast(error))
+              throw new BusSequenceMismatchError(
+                event.id,
+                { expectedLastSequence: expected, expectedLastEventId: expectedId },
+                message(error),
+              );
             if (isTooLarge(error))
               throw new MessageTooLargeError(event.id, bytes.byteLength, limit ?? bytes.byteLength);
             if (attempt >= this.publishRetry.attempts)
@@ -285,6 +320,34 @@ export class NatsMessageBus implements MessageBus {
         }
       },
     );
+  }
+
+  /**
+   * Where the stream ends: its last sequence (which survives purges and restarts) and, when
+   * the last message is still held and is a Causeway envelope, its event id and position.
+   *
+   * @throws {BusClosedError} after `close()`; {@link BusUnavailableError} when JetStream cannot be asked.
+   */
+  async tail(): Promise<BusLogTail> {
+    if (this.closed || this.nc.isClosed()) throw new BusClosedError();
+    try {
+      const info = await this.jsm.streams.info(this.stream);
+      const sequence = info.state.last_seq;
+      if (sequence === 0) return { sequence, last: undefined };
+      const stored = await this.jsm.streams.getMessage(this.stream, { seq: sequence });
+      const event = stored ? decodeBusMessage(stored.data) : undefined;
+      return {
+        sequence,
+        last: event ? { eventId: event.id, position: event.position } : undefined,
+      };
+    } catch (error) {
+      if (this.closed || this.nc.isClosed() || error instanceof ClosedConnectionError)
+        throw new BusClosedError();
+      throw new BusUnavailableError(
+        `Could not read where stream "${this.stream}" ends: ${message(error)}`,
+        error,
+      );
+    }
   }
 
   async subscribe(options: BusSubscribeOptions): Promise<BusSubscription> {
@@ -501,4 +564,12 @@ function isTooLarge(error: unknown): boolean {
     error instanceof Error &&
     /max_payload|maximum payload|message size exceeds/i.test(error.message)
   );
+}
+
+/**
+ * JetStream's answer to an expectation not holding: 10071 "wrong last sequence: <seq>"
+ * (`Nats-Expected-Last-Sequence`), 10070 "wrong last msg ID: <id>" (`Nats-Expected-Last-Msg-Id`).
+ */
+function isWrongLast(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.code === 10071 || error.code === 10070);
 }

@@ -24,6 +24,12 @@ export { PostgresParkedEventStore } from './postgres-parked-event-store.js';
 export { PostgresLeaseStore } from './postgres-lease-store.js';
 export { PostgresInboxStore } from './postgres-inbox-store.js';
 export {
+  PostgresSagaStore,
+  postgresSagaStore,
+  postgresSagaMigrations,
+  POSTGRES_SAGAS_COMPONENT,
+} from './postgres-saga-store.js';
+export {
   postgresProjectionStore,
   migratePostgresProjectionTables,
 } from './postgres-projection-store.js';
@@ -35,3 +41,10 @@ export {
   postgresGroupMigrations,
   POSTGRES_GROUPS_COMPONENT,
 } from './postgres-group-membership-store.js';
+export { PostgresKeyStore } from './postgres-key-store.js';
+export type { PostgresKeyStoreOptions } from './postgres-key-store.js';
+export {
+  postgresStreamStateStore,
+  postgresStreamMigrations,
+  POSTGRES_STREAMS_COMPONENT,
+} from './postgres-stream-state-store.js';

@@ -18,6 +18,12 @@ export { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
 export { SqliteParkedEventStore } from './sqlite-parked-event-store.js';
 export { SqliteLeaseStore } from './sqlite-lease-store.js';
 export { SqliteInboxStore } from './sqlite-inbox-store.js';
+export {
+  SqliteSagaStore,
+  sqliteSagaStore,
+  sqliteSagaMigrations,
+  SQLITE_SAGAS_COMPONENT,
+} from './sqlite-saga-store.js';
 export { sqliteProjectionStore, migrateSqliteProjectionTables } from './sqlite-projection-store.js';
 export type { SqliteReadModel } from './sqlite-read-model.js';
 export {
@@ -27,3 +33,9 @@ export {
   sqliteGroupMigrations,
   SQLITE_GROUPS_COMPONENT,
 } from './sqlite-group-membership-store.js';
+export { SqliteKeyStore } from './sqlite-key-store.js';
+export {
+  sqliteStreamStateStore,
+  sqliteStreamMigrations,
+  SQLITE_STREAMS_COMPONENT,
+} from './sqlite-stream-state-store.js';

@@ -1,0 +1,374 @@
+/**
+ * The saga benchmark: completed order-fulfilment sagas per second, end to end, on SQLite and
+ * PostgreSQL.
+ *
+ * - **direct commands** (the baseline): each order's commands (place, reserve, authorise,
+ *   confirm, ship, capture, commit, complete) handled one after another by the same command
+ *   handlers, orders side by side as many at once as the saga runtime dispatches, with no
+ *   saga: the cost of the work itself;
+ * - **saga, in process**: orders placed, the fulfilment saga reacting to their events through
+ *   its subscription (instance, history, outbox and timers written with its checkpoint), the
+ *   outbox dispatching to the in-process dispatcher, until every instance has completed;
+ * - **saga, over NATS**: the same with commands sent by NATS request/reply to a responder
+ *   serving the same handlers (skipped with a note when no NATS server answers).
+ *
+ * With NATS reachable it also reports the outbox relay (store → NATS JetStream, events/s)
+ * beside a raw JetStream publish of the same messages (`measureRelay` of `bench/relay.ts`).
+ *
+ * `npm run bench -- saga [--adapter sqlite|postgres|all] [--orders N] [--runs N] [--no-nats]`;
+ * PostgreSQL comes from `CAUSEWAY_PG_URL`, NATS from `CAUSEWAY_NATS_URL`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { NatsCommandDispatcher, serveNatsCommands } from '../src/adapters/nats/index.js';
+import {
+  PostgresEventStore,
+  postgresSagaStore,
+  postgresSubscriptionStorage,
+} from '../src/adapters/postgres/index.js';
+import {
+  SqliteEventStore,
+  sqliteSagaStore,
+  sqliteSubscriptionStorage,
+} from '../src/adapters/sqlite/index.js';
+import {
+  SagaRuntime,
+  newId,
+  type CommandDispatcher,
+  type CommandEnvelope,
+  type SagaStore,
+  type SubscriptionStorage,
+  type TransactionalEventStore,
+} from '../src/index.js';
+import { createFulfilmentSaga, createShopDispatcher } from '../examples/shop/fulfilment-saga.js';
+import { measureRelay, type RelayRow } from './relay.js';
+import { machineInfo, writeResults } from './lib/results.js';
+import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
+import { postgresUnreachable, redactUrl } from './store/targets.js';
+
+const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const SKUS = Array.from({ length: 20 }, (_, i) => `sku-${i}`);
+/** Orders dispatched side by side: the runtime's outbox concurrency, and the baseline's. */
+const CONCURRENCY = 16;
+
+type Engine = 'sqlite' | 'postgres';
+type Mode = 'direct commands' | 'saga, in process' | 'saga, over NATS';
+
+interface Opened {
+  store: TransactionalEventStore;
+  storage: SubscriptionStorage;
+  sagaStore: SagaStore;
+  close(): Promise<void>;
+}
+
+/** A fresh database of `engine`. */
+async function open(engine: Engine, pgUrl: string, dir: string, name: string): Promise<Opened> {
+  if (engine === 'sqlite') {
+    const store = SqliteEventStore.open(join(dir, `${name}.db`));
+    return {
+      store,
+      storage: (await sqliteSubscriptionStorage(store)) as unknown as SubscriptionStorage,
+      sagaStore: (await sqliteSagaStore(store)) as unknown as SagaStore,
+      close: () => store.close(),
+    };
+  }
+  const schema = `causeway_bench_saga_${name.replace(/[^a-z0-9]/g, '_')}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  const store = await PostgresEventStore.open(pgUrl, { schema, maxConnections: 8 });
+  return {
+    store,
+    storage: (await postgresSubscriptionStorage(store)) as unknown as SubscriptionStorage,
+    sagaStore: (await postgresSagaStore(store)) as unknown as SagaStore,
+    async close() {
+      await store.close();
+      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+const command = (type: string, data: unknown): CommandEnvelope => ({
+  id: newId(),
+  type,
+  data,
+  metadata: {},
+});
+
+function orderLines(i: number) {
+  return [
+    { sku: SKUS[i % SKUS.length] as string, quantity: 1, unitPrice: 450 },
+    { sku: SKUS[(i * 7 + 3) % SKUS.length] as string, quantity: 2, unitPrice: 1200 },
+  ];
+}
+
+async function restock(dispatcher: CommandDispatcher, orders: number): Promise<void> {
+  for (const sku of SKUS)
+    await dispatcher.dispatch(command('inventory.restock', { sku, quantity: orders * 4 }));
+}
+
+/** Runs `work(i)` for i in [0, count), `concurrency` at a time. */
+async function pool(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) await work(i);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+async function check(reply: Promise<{ status: string }>, what: string): Promise<void> {
+  const r = await reply;
+  if (r.status !== 'accepted') throw new Error(`${what} was not accepted: ${JSON.stringify(r)}`);
+}
+
+/** The baseline: every order's commands handled directly, no saga. Returns orders done. */
+async function direct(db: Opened, orders: number): Promise<number> {
+  const d = createShopDispatcher(db.store);
+  await restock(d, orders);
+  const sample = await measure(async () => {
+    await pool(orders, CONCURRENCY, async (i) => {
+      const orderId = `o${i}`;
+      const lines = orderLines(i);
+      await check(
+        d.dispatch(command('order.place', { orderId, customerId: `c${i}`, lines })),
+        'place',
+      );
+      const skus = [...new Set(lines.map((l) => l.sku))];
+      for (const sku of skus) {
+        const quantity = lines.filter((l) => l.sku === sku).reduce((n, l) => n + l.quantity, 0);
+        await check(
+          d.dispatch(command('inventory.reserve', { sku, quantity, orderId })),
+          'reserve',
+        );
+      }
+      const amount = lines.reduce((n, l) => n + l.quantity * l.unitPrice, 0);
+      await check(d.dispatch(command('payment.authorise', { orderId, amount })), 'authorise');
+      await check(d.dispatch(command('order.confirm', { orderId })), 'confirm');
+      await check(
+        d.dispatch(
+          command('shipping.create-shipment', {
+            orderId,
+            lines: skus.map((sku) => ({ sku, quantity: 1 })),
+          }),
+        ),
+        'ship',
+      );
+      await check(d.dispatch(command('payment.capture', { orderId })), 'capture');
+      for (const sku of skus)
+        await check(d.dispatch(command('inventory.commit', { sku, orderId })), 'commit');
+      await check(
+        d.dispatch(command('order.complete', { orderId, trackingNumber: `TRK-${orderId}` })),
+        'complete',
+      );
+    });
+    return orders;
+  });
+  return perSecond(sample);
+}
+
+/** The saga end to end; `dispatcher` wraps the shop's (in process, or over NATS). */
+async function saga(
+  db: Opened,
+  orders: number,
+  dispatcherFor: (
+    shop: CommandDispatcher,
+  ) => Promise<{ dispatcher: CommandDispatcher; close(): Promise<void> }>,
+): Promise<number> {
+  const shop = createShopDispatcher(db.store);
+  await restock(shop, orders);
+  const via = await dispatcherFor(shop);
+  const runtime = new SagaRuntime({
+    storage: db.storage,
+    sagaStore: db.sagaStore,
+    sagas: [createFulfilmentSaga()],
+    dispatcher: via.dispatcher,
+    lease: false,
+    from: 'end',
+    outbox: { concurrency: CONCURRENCY, pollIntervalMs: 50 },
+  });
+  await runtime.start();
+  try {
+    const sample = await measure(async () => {
+      await pool(orders, CONCURRENCY, async (i) => {
+        await check(
+          shop.dispatch(
+            command('order.place', { orderId: `o${i}`, customerId: `c${i}`, lines: orderLines(i) }),
+          ),
+          'place',
+        );
+      });
+      await runtime.runUntilIdle({ timeoutMs: 600_000 });
+      return orders;
+    });
+    const completed = await db.sagaStore.listInstances({ status: 'completed', limit: 1000 });
+    const total = (await db.sagaStore.listInstances({ limit: 1000 })).length;
+    if (total !== Math.min(orders, 1000) || completed.length !== total)
+      throw new Error(`only ${completed.length} of ${orders} sagas completed`);
+    return perSecond(sample);
+  } finally {
+    await runtime.stop();
+    await via.close();
+  }
+}
+
+export async function run(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      adapter: { type: 'string' },
+      orders: { type: 'string' },
+      runs: { type: 'string' },
+      'no-nats': { type: 'boolean' },
+    },
+  });
+  const adapter = values.adapter ?? 'all';
+  if (!['sqlite', 'postgres', 'all'].includes(adapter))
+    throw new Error('--adapter must be sqlite, postgres or all');
+  const orders = values.orders === undefined ? 300 : Number(values.orders);
+  const runs = values.runs === undefined ? 3 : Number(values.runs);
+  if (!Number.isSafeInteger(orders) || orders < 1 || orders > 1000)
+    throw new Error('--orders must be 1..1000');
+  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be >= 1');
+  const pgUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
+  const natsUrl = process.env.CAUSEWAY_NATS_URL ?? 'nats://127.0.0.1:4222';
+  const notes: string[] = [];
+  const engines: Engine[] = adapter === 'all' ? ['sqlite', 'postgres'] : [adapter as Engine];
+  if (engines.includes('postgres')) {
+    const why = await postgresUnreachable(pgUrl);
+    if (why) {
+      notes.push(`PostgreSQL at ${redactUrl(pgUrl)} unreachable (${why}): skipped`);
+      engines.splice(engines.indexOf('postgres'), 1);
+    }
+  }
+  let nc: NatsConnection | undefined;
+  if (!values['no-nats']) {
+    try {
+      nc = await connect({ servers: natsUrl, timeout: 3000 });
+    } catch (error) {
+      notes.push(`NATS at ${natsUrl} unreachable (${(error as Error).message}): NATS rows skipped`);
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'causeway-bench-saga-'));
+  const results: { engine: Engine; mode: Mode; ordersPerSecond: RateSummary; ratio: number }[] = [];
+  let relay: RelayRow[] = [];
+  try {
+    for (const engine of engines) {
+      const rates: Record<Mode, number[]> = {
+        'direct commands': [],
+        'saga, in process': [],
+        'saga, over NATS': [],
+      };
+      for (let r = 0; r < runs; r++) {
+        // Alternate which goes first, so drift over the run does not favour one.
+        const order: Mode[] =
+          r % 2 === 0
+            ? ['direct commands', 'saga, in process']
+            : ['saga, in process', 'direct commands'];
+        if (nc) order.push('saga, over NATS');
+        for (const mode of order) {
+          const db = await open(engine, pgUrl, dir, `${engine}-${r}-${mode.replace(/\W+/g, '-')}`);
+          try {
+            if (mode === 'direct commands') rates[mode].push(await direct(db, orders));
+            else if (mode === 'saga, in process')
+              rates[mode].push(
+                await saga(db, orders, (shop) =>
+                  Promise.resolve({ dispatcher: shop, close: () => Promise.resolve() }),
+                ),
+              );
+            else {
+              const connection = nc as NatsConnection;
+              const prefix = `bench.saga.${newId().slice(-12)}`;
+              rates[mode].push(
+                await saga(db, orders, (shop) => {
+                  const responder = serveNatsCommands({
+                    connection,
+                    prefix,
+                    handle: (c) => shop.dispatch(c),
+                  });
+                  return Promise.resolve({
+                    dispatcher: new NatsCommandDispatcher({
+                      connection,
+                      prefix,
+                      timeoutMs: 10_000,
+                    }),
+                    close: () => responder.stop(),
+                  });
+                }),
+              );
+            }
+          } finally {
+            await db.close();
+          }
+        }
+      }
+      const baseline = summarizeRates(rates['direct commands']);
+      for (const mode of Object.keys(rates) as Mode[]) {
+        if (rates[mode].length === 0) continue;
+        const summary = summarizeRates(rates[mode]);
+        results.push({
+          engine,
+          mode,
+          ordersPerSecond: summary,
+          ratio: summary.median / baseline.median,
+        });
+      }
+    }
+    if (nc) relay = await measureRelay({ events: 10_000, runs, natsUrl });
+  } finally {
+    await nc?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `saga: ${formatCount(orders)} orders per run, ${runs} runs, ${CONCURRENCY} orders at once\n`,
+  );
+  console.log(
+    formatTable(
+      [
+        { header: 'store' },
+        { header: 'mode' },
+        { header: 'orders/s (median)', align: 'right' },
+        { header: 'runs', align: 'right' },
+        { header: 'vs direct', align: 'right' },
+      ],
+      results.map((row) => [
+        row.engine,
+        row.mode,
+        formatCount(row.ordersPerSecond.median),
+        row.ordersPerSecond.runs.map((x) => formatCount(x)).join(' / '),
+        formatRatio(row.ratio),
+      ]),
+    ),
+  );
+  if (relay.length > 0) {
+    console.log('\nrelay (store → NATS JetStream):\n');
+    console.log(
+      formatTable(
+        [
+          { header: 'target' },
+          { header: 'events/s (median)', align: 'right' },
+          { header: 'vs raw', align: 'right' },
+        ],
+        relay.map((r) => [r.name, formatCount(r.eventsPerSecond.median), formatRatio(r.ratio)]),
+      ),
+    );
+  }
+  for (const note of notes) console.log(`note: ${note}`);
+  const file = await writeResults('saga', {
+    machine: machineInfo(),
+    options: { orders, runs, concurrency: CONCURRENCY, adapter },
+    results,
+    relay,
+    notes,
+  });
+  console.log(`\nwrote ${file}`);
+}

@@ -1,0 +1,581 @@
+import { hostname } from 'node:os';
+import { systemClock, type Clock } from '../core/clock.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { backoffDelay, resolveBackoff, type BackoffOptions } from '../domain/backoff.js';
+import type { CommandDispatcher } from '../domain/command-dispatcher.js';
+import type { StoreTransaction } from '../store/event-store.js';
+import { fnv1a32 } from '../subscriptions/partition.js';
+import { Subscription } from '../subscriptions/subscription.js';
+import type {
+  SubscriptionLogger,
+  SubscriptionStart,
+} from '../subscriptions/subscription-options.js';
+import type { SubscriptionStorage } from '../subscriptions/subscription-storage.js';
+import { runChoreography, type ChoreographyDefinition } from './choreography.js';
+import { LeasedLoop } from './leased-loop.js';
+import { sagaEventTypes, type SagaDefinition } from './saga-definition.js';
+import { SagaEngine, type CommandOutcome, type SagaEngineStats } from './saga-engine.js';
+import {
+  InvalidSagaDefinitionError,
+  SagaIdleTimeoutError,
+  SagaRuntimeStateError,
+} from './saga-errors.js';
+import type { OutboxEntry, OutboxUpdate, SagaStore } from './saga-store.js';
+import type { SagaInstanceView, SagaQuery } from './saga-view.js';
+
+/** How the outbox dispatches recorded commands. */
+export interface OutboxOptions {
+  /** Tries per command before it is parked. Default 5. */
+  maxAttempts?: number;
+  /** Delay between tries (exponential, jittered). Default base 100 ms, max 30 s. */
+  backoff?: Pick<BackoffOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>;
+  /** Instances whose commands are dispatched at once. Default 16. */
+  concurrency?: number;
+  /** Commands read per pass. Default 200. */
+  batchSize?: number;
+  /** How often to look for commands recorded by other processes, in ms. Default 1000. */
+  pollIntervalMs?: number;
+}
+
+/** How timers are fired. */
+export interface TimerOptions {
+  /** How often to look for due timers, in ms of real time. Default 1000. */
+  pollIntervalMs?: number;
+  /** Timers fired per pass. Default 100. */
+  batchSize?: number;
+}
+
+/** Options of {@link SagaRuntime}. */
+export interface SagaRuntimeOptions<Tx extends StoreTransaction = StoreTransaction> {
+  /** The store and its subscription storage (checkpoints, parked events, leases). */
+  storage: SubscriptionStorage<Tx>;
+  /** Where instances, timers and the outbox live: the same database as `storage`. */
+  sagaStore: SagaStore<Tx>;
+  /** The process managers to run. */
+  sagas?: readonly SagaDefinition<never>[] | readonly SagaDefinition<unknown>[];
+  /** The choreography handlers to run. */
+  choreography?: readonly ChoreographyDefinition[];
+  /** Where recorded commands go: in process, or over the bus. */
+  dispatcher: CommandDispatcher;
+  /** Time of timers, history and leases. Default: the system clock. */
+  clock?: Clock;
+  logger?: SubscriptionLogger;
+  /** Where new subscriptions begin. Default `'start'`. */
+  from?: SubscriptionStart;
+  /**
+   * Leases, so that in a group of processes each saga, the timers and the outbox are run by
+   * one process at a time (the others stand by). `false` for a single process. Default on.
+   */
+  lease?: { ttlMs?: number; retryIntervalMs?: number } | false;
+  /** Retries of a failing event before it is parked (the subscriptions' backoff). */
+  retry?: BackoffOptions;
+  outbox?: OutboxOptions;
+  timers?: TimerOptions;
+  /** This process's name in leases. Default: host, pid and a random suffix. */
+  owner?: string;
+}
+
+/** A snapshot of a runtime's state. */
+export interface SagaRuntimeStatus {
+  running: boolean;
+  /** Subscription positions, by subscription name. */
+  positions: Record<string, number>;
+  stats: SagaEngineStats & {
+    /** Commands dispatched and accepted. */
+    commandsSent: number;
+    /** Commands their handler rejected. */
+    commandsRejected: number;
+    /** Commands parked (rejected compensations, or undeliverable). */
+    commandsParked: number;
+    /** Dispatch tries that failed (to be tried again). */
+    dispatchFailures: number;
+    /** Timers fired. */
+    timersFired: number;
+  };
+}
+
+/**
+ * Runs sagas and choreography handlers: one {@link Subscription} per saga (`saga:<name>`) and
+ * per handler (`choreography:<name>`), whose transactions write the instance, its history,
+ * its timers and its outgoing commands together with the checkpoint; an outbox loop that
+ * dispatches recorded commands (in order per instance, retried with backoff, idempotent by
+ * command id) and marks them sent; and a timer loop that fires due timers once.
+ *
+ * @example
+ * ```ts
+ * const runtime = new SagaRuntime({ storage, sagaStore, sagas: [fulfilment], dispatcher });
+ * await runtime.start();
+ * const view = await runtime.getInstance('order-fulfilment', 'o-42');
+ * await runtime.stop();
+ * ```
+ */
+export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> implements SagaQuery {
+  /** This process's name in leases. */
+  readonly owner: string;
+  private readonly engine: SagaEngine<Tx>;
+  private readonly subscriptions: Subscription<Tx>[] = [];
+  private readonly outboxLoop: LeasedLoop<Tx>;
+  private readonly timerLoop: LeasedLoop<Tx>;
+  private readonly clock: Clock;
+  private readonly maxAttempts: number;
+  private readonly backoff;
+  private readonly concurrency: number;
+  private readonly outboxBatch: number;
+  private readonly timerBatch: number;
+  /** The sagas run here: the timer loop fires only theirs. */
+  private readonly sagaNames: readonly string[];
+  /** The sagas and handlers run here: the outbox loop dispatches only their commands. */
+  private readonly sourceNames: readonly string[];
+  private started = false;
+  private dispatching: Promise<number> | undefined;
+  private firing: Promise<number> | undefined;
+  private readonly counters = {
+    commandsSent: 0,
+    commandsRejected: 0,
+    commandsParked: 0,
+    dispatchFailures: 0,
+    timersFired: 0,
+  };
+
+  constructor(private readonly options: SagaRuntimeOptions<Tx>) {
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError(
+        'options',
+        'must be an object { storage, sagaStore, sagas, dispatcher }',
+      );
+    if (!options.storage || typeof options.storage.store?.transaction !== 'function')
+      throw new InvalidArgumentError(
+        'storage',
+        'must be subscription storage of a transactional store',
+      );
+    if (!options.sagaStore || typeof options.sagaStore.enqueue !== 'function')
+      throw new InvalidArgumentError('sagaStore', 'must be a saga store');
+    if (!options.dispatcher || typeof options.dispatcher.dispatch !== 'function')
+      throw new InvalidArgumentError('dispatcher', 'must be a command dispatcher');
+    const sagas = options.sagas ?? [];
+    const choreography = options.choreography ?? [];
+    const names = new Set<string>();
+    for (const d of [...sagas, ...choreography]) {
+      if (names.has(d.name))
+        throw new InvalidSagaDefinitionError(d.name, 'two sagas or handlers have this name');
+      names.add(d.name);
+    }
+    this.sagaNames = sagas.map((d) => d.name).sort();
+    this.sourceNames = [...names].sort();
+    this.clock = options.clock ?? systemClock;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId().slice(-12)}`;
+    const outbox = options.outbox ?? {};
+    this.maxAttempts = positiveInt(outbox.maxAttempts ?? 5, 'outbox.maxAttempts');
+    this.concurrency = positiveInt(outbox.concurrency ?? 16, 'outbox.concurrency');
+    this.outboxBatch = positiveInt(outbox.batchSize ?? 200, 'outbox.batchSize');
+    this.timerBatch = positiveInt(options.timers?.batchSize ?? 100, 'timers.batchSize');
+    this.backoff = resolveBackoff({ baseDelayMs: 100, maxDelayMs: 30_000, ...outbox.backoff });
+    this.engine = new SagaEngine(options.sagaStore, sagas, this.clock, options.logger);
+    this.engine.onRecorded = () => {
+      this.outboxLoop.wake();
+      this.timerLoop.wake();
+    };
+    const leaseOptions = options.lease === false ? false : (options.lease ?? {});
+    const ttlMs = leaseOptions === false ? 0 : (leaseOptions.ttlMs ?? 30_000);
+    // Runtimes running other sagas keep their own loops: the lease names say which set.
+    const setKey = fnv1a32(this.sourceNames.join('\u0000')).toString(16);
+    const loopLease = (name: string) =>
+      leaseOptions === false
+        ? (false as const)
+        : { store: options.storage.leases, name, owner: this.owner, ttlMs };
+    this.outboxLoop = new LeasedLoop(
+      'saga outbox',
+      loopLease(`causeway:saga-outbox:${setKey}`),
+      this.clock,
+      positiveInt(outbox.pollIntervalMs ?? 1000, 'outbox.pollIntervalMs'),
+      () => this.dispatchPending(),
+      options.logger,
+    );
+    this.timerLoop = new LeasedLoop(
+      'saga timers',
+      loopLease(`causeway:saga-timers:${setKey}`),
+      this.clock,
+      positiveInt(options.timers?.pollIntervalMs ?? 1000, 'timers.pollIntervalMs'),
+      () => this.fireDueTimers(),
+      options.logger,
+    );
+    const common = {
+      storage: options.storage,
+      from: options.from ?? 'start',
+      clock: this.clock,
+      owner: this.owner,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      lease:
+        leaseOptions === false
+          ? (false as const)
+          : {
+              ttlMs,
+              wait: true,
+              ...(leaseOptions.retryIntervalMs
+                ? { retryIntervalMs: leaseOptions.retryIntervalMs }
+                : {}),
+            },
+    };
+    for (const saga of sagas) {
+      this.subscriptions.push(
+        new Subscription<Tx>({
+          ...common,
+          name: `saga:${saga.name}`,
+          filter: { types: sagaEventTypes(saga) },
+          handler: (event, { tx }) => this.engine.handleEvent(saga, event, tx),
+          // Catching up, a whole batch in one transaction (one commit for many events); any
+          // event that does not simply succeed sends the batch to the event handler.
+          batchHandler: async (events, { tx }) => {
+            for (const event of events) {
+              const result = await this.engine.handleEvent(saga, event, tx);
+              if (result) return result;
+            }
+            return undefined;
+          },
+        }),
+      );
+    }
+    for (const handler of choreography) {
+      this.subscriptions.push(
+        new Subscription<Tx>({
+          ...common,
+          name: `choreography:${handler.name}`,
+          filter: { types: [...handler.handles] },
+          handler: async (event, { tx }) => {
+            if ((await runChoreography(handler, options.sagaStore, event, tx, this.clock)) > 0)
+              tx.onCommit(() => this.outboxLoop.wake());
+          },
+        }),
+      );
+    }
+  }
+
+  /** The runtime's subscriptions (to watch, wait on, or manage their parked events). */
+  get subscriptionList(): readonly Subscription<Tx>[] {
+    return this.subscriptions;
+  }
+
+  /**
+   * Starts the subscriptions and the outbox and timer loops. Resolves once each subscription
+   * runs or waits for its lease (another process runs it).
+   *
+   * @throws {SagaRuntimeStateError} when already started.
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new SagaRuntimeStateError('already started');
+    this.started = true;
+    try {
+      await Promise.all(this.subscriptions.map((s) => startedOrWaiting(s)));
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    this.outboxLoop.start();
+    this.timerLoop.start();
+  }
+
+  /** Stops the subscriptions and loops (work in hand is finished) and gives up the leases. */
+  async stop(): Promise<void> {
+    await Promise.all([
+      ...this.subscriptions.map((s) => s.stop()),
+      this.outboxLoop.stop(),
+      this.timerLoop.stop(),
+    ]);
+    await this.dispatching;
+    await this.firing;
+    this.started = false;
+  }
+
+  /** Where the runtime is and what it has done (counts since this process started it). */
+  get status(): SagaRuntimeStatus {
+    const positions: Record<string, number> = {};
+    for (const s of this.subscriptions) positions[s.name] = s.status.position;
+    return { running: this.started, positions, stats: { ...this.engine.stats, ...this.counters } };
+  }
+
+  listInstances(options?: Parameters<SagaQuery['listInstances']>[0]): Promise<SagaInstanceView[]> {
+    return this.options.sagaStore.listInstances(options);
+  }
+
+  getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {
+    return this.options.sagaStore.getInstance(saga, id);
+  }
+
+  /**
+   * Dispatches the pending commands once (the outbox loop calls it; tests and tools may too):
+   * in recording order per instance, instances side by side. Returns how many dispatch tries
+   * it made. Runs one pass at a time: a call during a pass waits for it and runs another.
+   */
+  dispatchPending(): Promise<number> {
+    const previous = this.dispatching ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(() => this.dispatchPass());
+    this.dispatching = next;
+    void next
+      .finally(() => {
+        if (this.dispatching === next) this.dispatching = undefined;
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Fires the timers due on the runtime's clock (the timer loop calls it; tests call it after
+   * moving a `ManualClock`). Returns how many fired. With leases, only the process holding
+   * the timer lease fires; elsewhere it returns 0.
+   */
+  fireDueTimers(): Promise<number> {
+    const previous = this.firing ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(() => this.firePass());
+    this.firing = next;
+    void next
+      .finally(() => {
+        if (this.firing === next) this.firing = undefined;
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Waits until the subscriptions have handled every stored event, no command is left to
+   * dispatch and no timer is due, dispatching and firing meanwhile.
+   *
+   * @throws {SagaIdleTimeoutError} when that takes longer than `timeoutMs` (default 30,000).
+   * @throws {SagaRuntimeStateError} when the runtime is not started.
+   */
+  async runUntilIdle(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (!this.started) throw new SagaRuntimeStateError('not started');
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const deadline = performance.now() + timeoutMs;
+    const store = this.options.storage.store;
+    for (;;) {
+      const head = await store.headPosition();
+      const left = Math.max(1, deadline - performance.now());
+      try {
+        await Promise.all(
+          this.subscriptions.map((s) => s.waitForPosition(head, { timeoutMs: left })),
+        );
+      } catch (error) {
+        if (performance.now() >= deadline) throw new SagaIdleTimeoutError(timeoutMs);
+        throw error;
+      }
+      const sent = await this.dispatchPending();
+      const fired = await this.fireDueTimers();
+      // The background loops may have done the work this pass found none of: look again.
+      if (
+        sent === 0 &&
+        fired === 0 &&
+        (await store.headPosition()) === head &&
+        !(await this.hasDueWork())
+      )
+        return;
+      if (performance.now() >= deadline) throw new SagaIdleTimeoutError(timeoutMs);
+    }
+  }
+
+  /** Whether a command is due for dispatch, or a timer due to fire, by this process. */
+  private async hasDueWork(): Promise<boolean> {
+    const now = this.clock.now();
+    const { sagaStore } = this.options;
+    if (this.outboxLoop.holds) {
+      const pending = await sagaStore.pendingCommands(this.outboxBatch, this.sourceNames);
+      // An instance's commands wait for its first one: only that one can be due.
+      const seen = new Set<string>();
+      for (const entry of pending) {
+        const key = groupKey(entry);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (entry.nextAttemptAt <= now) return true;
+      }
+    }
+    if (this.timerLoop.holds) return (await sagaStore.dueTimers(now, 1, this.sagaNames)).length > 0;
+    return false;
+  }
+
+  private async firePass(): Promise<number> {
+    if (!(await this.timerLoop.ensureLease())) return 0;
+    const { sagaStore, storage } = this.options;
+    const due = await sagaStore.dueTimers(this.clock.now(), this.timerBatch, this.sagaNames);
+    let fired = 0;
+    for (const timer of due) {
+      try {
+        const done = await storage.store.transaction(async (tx) => {
+          await this.timerLoop.fence(tx);
+          return this.engine.fireTimer(timer, tx);
+        });
+        if (done) fired += 1;
+      } catch (error) {
+        this.options.logger?.error(
+          { saga: timer.saga, instance: timer.instanceId, timer: timer.id, err: error },
+          'firing a timer failed; it stays set and is tried again',
+        );
+      }
+    }
+    this.counters.timersFired += fired;
+    return fired;
+  }
+
+  private async dispatchPass(): Promise<number> {
+    if (!(await this.outboxLoop.ensureLease())) return 0;
+    const pending = await this.options.sagaStore.pendingCommands(
+      this.outboxBatch,
+      this.sourceNames,
+    );
+    const groups = new Map<string, OutboxEntry[]>();
+    for (const entry of pending) {
+      const key = groupKey(entry);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = []));
+      group.push(entry);
+    }
+    const queue = [...groups.values()];
+    let tries = 0;
+    const settled: Settlement[] = [];
+    const worker = async () => {
+      for (let group = queue.shift(); group; group = queue.shift()) {
+        for (const entry of group) {
+          if (entry.nextAttemptAt > this.clock.now()) break;
+          tries += 1;
+          const settlement = await this.dispatchOne(entry);
+          if (!settlement) break;
+          settled.push(settlement);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
+    if (settled.length > 0) await this.settle(settled);
+    return tries;
+  }
+
+  /**
+   * One try of one command: its outcome to record, or undefined when it failed and the
+   * instance's later commands must wait (its retry is recorded already).
+   */
+  private async dispatchOne(entry: OutboxEntry): Promise<Settlement | undefined> {
+    const attempts = entry.attempts + 1;
+    const now = () => this.clock.now();
+    let outcome: CommandOutcome;
+    try {
+      const reply = await this.options.dispatcher.dispatch(entry.command);
+      outcome =
+        reply.status === 'accepted' ? { kind: 'accepted', reply } : { kind: 'rejected', reply };
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.counters.dispatchFailures += 1;
+      if (attempts < this.maxAttempts) {
+        this.options.logger?.warn(
+          { command: entry.command.id, type: entry.command.type, attempts, err: error },
+          'dispatching a command failed; trying again later',
+        );
+        await this.options.sagaStore.settleCommand(entry.command.id, {
+          status: 'pending',
+          attempts,
+          lastError: message,
+          nextAttemptAt: now() + backoffDelay(attempts, this.backoff),
+          settledAt: null,
+          reply: null,
+        });
+        return undefined;
+      }
+      outcome = { kind: 'parked', error: message };
+    }
+    const update: OutboxUpdate = {
+      status:
+        outcome.kind === 'accepted'
+          ? 'sent'
+          : outcome.kind === 'parked' || entry.compensation
+            ? 'parked'
+            : 'rejected',
+      attempts,
+      lastError:
+        outcome.kind === 'parked'
+          ? outcome.error
+          : outcome.kind === 'rejected'
+            ? `${outcome.reply.code}: ${outcome.reply.message}`
+            : null,
+      nextAttemptAt: now(),
+      settledAt: now(),
+      reply: outcome.kind === 'parked' ? null : outcome.reply,
+    };
+    return { entry, outcome, update };
+  }
+
+  /**
+   * Records the outcomes of a pass in one transaction (one commit for many commands). If it
+   * fails, the commands are still pending and are dispatched again, with the same ids.
+   */
+  private async settle(settled: Settlement[]): Promise<void> {
+    // By instance (stable: an instance's commands keep their order), so that two such
+    // transactions lock instances in the same order (PostgreSQL).
+    const ordered = [...settled].sort((a, b) => compareKeys(groupKey(a.entry), groupKey(b.entry)));
+    await this.options.storage.store.transaction(async (tx) => {
+      await this.outboxLoop.fence(tx);
+      for (const { entry, outcome, update } of ordered) {
+        // The instance first: every transaction touching an instance locks it before
+        // anything else of it (PostgreSQL), so two of them never wait on each other in a cycle.
+        await this.engine.commandSettled(entry, outcome, tx);
+        await this.options.sagaStore.settleCommand(entry.command.id, update, tx);
+      }
+    });
+    for (const { entry, update } of ordered) {
+      if (update.status === 'sent') this.counters.commandsSent += 1;
+      else if (update.status === 'rejected') this.counters.commandsRejected += 1;
+      else {
+        this.counters.commandsParked += 1;
+        this.options.logger?.error(
+          { command: entry.command.id, type: entry.command.type, error: update.lastError },
+          'command parked',
+        );
+      }
+    }
+  }
+}
+
+/** A dispatched command's outcome, to record. */
+interface Settlement {
+  entry: OutboxEntry;
+  outcome: CommandOutcome;
+  update: OutboxUpdate;
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Commands of one instance go in order; others are independent. */
+function groupKey(entry: OutboxEntry): string {
+  return entry.instanceId === null
+    ? `\u0001${entry.command.id}`
+    : `${entry.source}\u0000${entry.instanceId}`;
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new InvalidArgumentError(name, 'must be an integer >= 1');
+  return value;
+}
+
+/** Resolves once `subscription` runs, or waits for a lease another process holds. */
+function startedOrWaiting<Tx extends StoreTransaction>(
+  subscription: Subscription<Tx>,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const unsubscribe = subscription.onStatus((status) => {
+      if (status.state === 'waiting-for-lease' || status.running) {
+        unsubscribe();
+        resolve();
+      }
+    });
+    subscription.start().then(
+      () => {
+        unsubscribe();
+        resolve();
+      },
+      (error: unknown) => {
+        unsubscribe();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
