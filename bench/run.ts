@@ -7,7 +7,6 @@ import type { BenchmarkEntry } from './lib/benchmark.js';
 /**
  * Every benchmark, by the name given on the command line. To add one, write
  * `bench/<name>.ts` exporting `run(argv)` (see `lib/benchmark.ts`) and add an entry here.
- * Still to come: `saga`, `nexmark`.
  */
 const benchmarks: Record<string, BenchmarkEntry> = {
   store: {
