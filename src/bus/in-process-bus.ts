@@ -1,10 +1,17 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
+import { ClockTimer } from '../core/clock-timer.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { withSpan } from '../observability/tracing.js';
-import type { ListParkedOptions, ParkedSelection } from '../subscriptions/parked-event-store.js';
+import type {
+  ListParkedOptions,
+  ParkEntry,
+  ParkedEventStore,
+  ParkedSelection,
+} from '../subscriptions/parked-event-store.js';
+import type { StoreTransaction } from '../store/event-store.js';
 import { BusClosedError, GroupAlreadySubscribedError, MessageTooLargeError } from './bus-errors.js';
 import {
   decodeBusMessage,
@@ -39,7 +46,11 @@ export interface InProcessBusOptions {
   duplicateWindowMs?: number;
   /** Largest encoded message accepted, in bytes (default 1 MiB, as NATS's `max_payload`). */
   maxPayloadBytes?: number;
-  /** Source of time for the duplicate window. Default: the system clock. */
+  /**
+   * Source of time for the duplicate window, redelivery delays and parking times. Default:
+   * the system clock. With a `ManualClock`, move it and call
+   * {@link InProcessBus.redeliverDue} to have due redeliveries handed out without waiting.
+   */
   clock?: Clock;
 }
 
@@ -76,7 +87,8 @@ interface Group {
   ready: Redelivery[];
   members: Member[];
   next: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set for the earliest pending redelivery, on the bus's clock. */
+  timer: ClockTimer;
 }
 
 /**
@@ -84,6 +96,8 @@ interface Group {
  * published messages (deduplicated by event id within a window), durable consumer groups
  * whose members share the work, redelivery with backoff, parking after `maxDeliveries`. For
  * tests, single-process applications and as the reference the NATS adapter is checked against.
+ * Every time it reads (duplicate window, redelivery delays, parking times) comes from its
+ * clock, so tests can drive redelivery with a `ManualClock` instead of sleeping.
  *
  * @example
  * ```ts
@@ -100,7 +114,6 @@ export class InProcessBus implements MessageBus {
   private readonly log: LogEntry[] = [];
   private readonly seen = new Map<string, { sequence: number; at: number }>();
   private readonly groups = new Map<string, Group>();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private closed = false;
 
   constructor(options: InProcessBusOptions = {}) {
@@ -121,6 +134,18 @@ export class InProcessBus implements MessageBus {
   /** How many messages the bus holds. */
   get size(): number {
     return this.log.length;
+  }
+
+  /**
+   * Hands the redeliveries due on the bus's clock to idle members now, and returns how many
+   * deliveries it started. The bus's own timer does this when a redelivery falls due; call
+   * it after moving a `ManualClock` (the timer cannot see a clock move). A redelivery is due
+   * once the clock reads the time of its nak plus its backoff delay.
+   */
+  redeliverDue(): number {
+    let started = 0;
+    for (const group of this.groups.values()) started += this.pump(group);
+    return started;
   }
 
   publish(event: RecordedEvent): Promise<PublishReceipt> {
@@ -166,7 +191,7 @@ export class InProcessBus implements MessageBus {
           ready: [],
           members: [],
           next: 0,
-          timer: undefined,
+          timer: new ClockTimer(this.clock, () => this.pumpGroup(o.group)),
         };
         this.groups.set(o.group, group);
       } else if (
@@ -179,7 +204,8 @@ export class InProcessBus implements MessageBus {
         );
       }
       const member: Member = {
-        o,
+        // Parking times come from the bus's clock, as the rest of its time does.
+        o: { ...o, parked: stampedWith(o.parked, this.clock) },
         counters: newCounters(),
         busy: false,
         stopped: false,
@@ -198,8 +224,7 @@ export class InProcessBus implements MessageBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const group of this.groups.values()) group.timer.cancel();
     await Promise.all(
       [...this.groups.values()].flatMap((g) => g.members.map((m) => this.stopMember(g, m))),
     );
@@ -242,25 +267,33 @@ export class InProcessBus implements MessageBus {
     await member.idle;
   }
 
-  /** Hands ready messages to idle members, round robin. */
-  private pump(group: Group): void {
-    if (this.closed) return;
+  /** Pumps a group by name (for its timer, created before the group object exists). */
+  private pumpGroup(name: string): void {
+    const group = this.groups.get(name);
+    if (group) this.pump(group);
+  }
+
+  /** Hands ready messages to idle members, round robin; returns how many it handed out. */
+  private pump(group: Group): number {
+    let started = 0;
+    if (this.closed) return started;
     for (;;) {
       const idle = group.members.filter((m) => !m.busy && !m.stopped);
-      if (idle.length === 0) return;
+      if (idle.length === 0) return started;
       const index = this.take(group);
       if (index === undefined) {
         this.scheduleRedelivery(group);
-        return;
+        return started;
       }
       const member = idle[group.next++ % idle.length] as Member;
+      started += 1;
       void this.deliver(group, member, index);
     }
   }
 
   /** The next message for the group: a due redelivery first, then the log in order. */
   private take(group: Group): number | undefined {
-    const now = Date.now();
+    const now = this.clock.now();
     const due = group.ready.findIndex((r) => r.availableAt <= now);
     if (due >= 0) return group.ready.splice(due, 1)[0]?.index;
     while (group.cursor < this.log.length) {
@@ -312,22 +345,32 @@ export class InProcessBus implements MessageBus {
   }
 
   private redeliver(group: Group, index: number, delayMs: number): void {
-    group.ready.push({ index, availableAt: Date.now() + delayMs });
+    group.ready.push({ index, availableAt: this.clock.now() + delayMs });
   }
 
-  /** Wakes the group when its earliest pending redelivery falls due. */
+  /** Sets the group's timer for its earliest pending redelivery, on the bus's clock. */
   private scheduleRedelivery(group: Group): void {
-    if (group.ready.length === 0 || group.timer || this.closed) return;
+    if (this.closed) return;
+    if (group.ready.length === 0) {
+      group.timer.cancel();
+      return;
+    }
     const due = Math.min(...group.ready.map((r) => r.availableAt));
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(timer);
-        group.timer = undefined;
-        this.pump(group);
-      },
-      Math.max(1, due - Date.now() + 1),
-    );
-    group.timer = timer;
-    this.timers.add(timer);
+    if (group.timer.dueAt !== due) group.timer.setAt(due);
   }
+}
+
+/**
+ * The parked store of a member with every entry stamped with the bus clock's time, so a
+ * parked message carries the same time the rest of the bus reads.
+ */
+function stampedWith(parked: ParkedEventStore, clock: Clock): ParkedEventStore {
+  return {
+    park: (subscription: string, entry: ParkEntry, tx?: StoreTransaction) =>
+      parked.park(subscription, { ...entry, parkedAt: new Date(clock.now()) }, tx),
+    list: (subscription, options) => parked.list(subscription, options),
+    count: (subscription) => parked.count(subscription),
+    requestRetry: (subscription, which, tx) => parked.requestRetry(subscription, which, tx),
+    remove: (subscription, which, tx) => parked.remove(subscription, which, tx),
+  };
 }
