@@ -20,7 +20,7 @@ const MAX_TIMER_DELAY_MS = 2_147_483_647;
  * @example
  * ```ts
  * const clock = new ManualClock(0);
- * const timer = new ClockTimer(clock, () => console.log('due'));
+ * const timer = new ClockTimer(clock, () => fireDue());
  * timer.setAt(500);
  * clock.advance(500);
  * timer.fireIfDue(); // logs 'due', returns true

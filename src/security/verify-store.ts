@@ -70,7 +70,7 @@ export interface VerifyStoreOptions {
  * @example
  * ```ts
  * const report = await verifyStore(store);
- * if (!report.ok) console.error(report.broken); // { stream, revision, position, eventId, reason }
+ * if (!report.ok) reportBroken(report.broken); // { stream, revision, position, eventId, reason }
  * ```
  */
 export async function verifyStore(
