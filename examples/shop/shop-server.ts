@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Projector } from '../../src/index.js';
 import type { StoreTransaction } from '../../src/store/event-store.js';
 import type { SagaQuery } from '../../src/sagas/saga-view.js';
+import type { SagaRuntime } from '../../src/sagas/saga-runtime.js';
+import type { OutboxRelay } from '../../src/bus/outbox-relay.js';
+import { CausewayMetrics } from '../../src/observability/metrics.js';
 import type { StoreContext } from '../../src/cli/store-context.js';
 import { createServer, parkedSubscription } from '../../src/server/index.js';
 import { catalogDecider } from './catalog-decider.js';
@@ -25,6 +28,13 @@ export interface ShopServerOptions {
   /** Subscriptions (by name) whose parked events the admin UI manages, besides projections'. */
   subscriptions?: readonly string[];
   sagas?: SagaQuery;
+  /**
+   * The saga runtime run here: its outcomes and outbox backlog go to `/metrics`, and its
+   * parked commands are served under `/saga-commands`.
+   */
+  sagaRuntime?: SagaRuntime;
+  /** The outbox relay run here (with `--bus`): its progress and state go to `/metrics`. */
+  relay?: OutboxRelay;
   port: number;
   host: string;
   logger?: Logger;
@@ -32,18 +42,24 @@ export interface ShopServerOptions {
 
 /**
  * Serves the HTTP API and the admin UI for the shop: its projections, the parked events of
- * its subscriptions, the fulfilment saga's instances, and time travel over its aggregates
+ * its subscriptions, the fulfilment saga's instances and parked commands (with its runtime's
+ * and the outbox relay's metrics), and time travel over its aggregates
  * (`order-`, `product-`, `inventory-`, `payment-`, `shipment-` streams).
  */
 export async function startShopServer(options: ShopServerOptions): Promise<ShopServerHandle> {
   const storage = await options.context.subscriptionStorage();
+  const metrics = new CausewayMetrics();
+  if (options.sagaRuntime) metrics.trackSagaRuntime(options.sagaRuntime);
+  if (options.relay) metrics.trackRelay(options.relay);
   const server = await createServer({
+    metrics,
     store: options.context.store,
     projectors: [options.projector],
     subscriptions: (options.subscriptions ?? []).map((name) =>
       parkedSubscription(name, storage.parked),
     ),
     ...(options.sagas ? { sagas: options.sagas } : {}),
+    ...(options.sagaRuntime ? { sagaCommands: options.sagaRuntime.parkedCommands } : {}),
     aggregates: {
       order: orderDecider,
       product: catalogDecider,

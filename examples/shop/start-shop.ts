@@ -173,6 +173,8 @@ export async function startShop(options: StartShopOptions): Promise<ShopHandle> 
         context,
         projector,
         sagas: fulfilment.sagas,
+        sagaRuntime: fulfilment.runtime,
+        ...(bus ? { relay: bus.relay } : {}),
         subscriptions: [
           `saga:${FULFILMENT_SAGA}`,
           ...Array.from({ length: notifier.partitions }, (_, i) => notifier.partitionName(i)),

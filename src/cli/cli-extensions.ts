@@ -6,7 +6,14 @@ import { runShop, type RunShopOptions } from './demo-command.js';
 import { ExitCode } from './exit-codes.js';
 import type { ProgramExtension } from './program.js';
 import { rebuildProjection } from './rebuild-command.js';
-import { listSagas, parseSagaStatus, showSaga } from './sagas-command.js';
+import {
+  listParkedCommands,
+  listSagas,
+  parseSagaStatus,
+  settleParkedCommand,
+  showSaga,
+} from './sagas-command.js';
+import { ParkedSagaCommands } from '../sagas/parked-commands.js';
 import { loadShopModule } from './shop-module.js';
 import { serveStore } from './serve-command.js';
 import { verifyExtension } from './verify-command.js';
@@ -88,7 +95,8 @@ function addShopOptions(command: Command, defaultPort: string): Command {
 }
 
 /**
- * The commands beyond the core set: `serve`, `demo`, `projections rebuild`, `sagas list|show`.
+ * The commands beyond the core set: `serve`, `demo`, `projections rebuild`,
+ * `sagas list|show|parked|retry|skip`.
  * They load the server and the shop only when run.
  */
 export function cliExtensions(io: CliIo): ProgramExtension[] {
@@ -203,6 +211,63 @@ export function cliExtensions(io: CliIo): ProgramExtension[] {
             return ExitCode.OK;
           }),
         );
+      // Works on the store directly: a runtime running elsewhere picks a retried command up
+      // at its next outbox poll.
+      const sagaCommands = async (context: StoreContext) =>
+        new ParkedSagaCommands({ store: context.store, sagaStore: await context.sagaStore() });
+      sagas
+        .command('parked')
+        .description('saga outbox commands that were given up (parked), to retry or skip')
+        .option('--saga <name>', 'only commands sent by this saga (or choreography handler)')
+        .option('--instance <id>', 'only commands of this instance')
+        .option('--limit <n>', 'at most this many')
+        .option('--after <seq>', 'continue after this outbox sequence number')
+        .addOption(new Option('--store <url>', 'event store URL'))
+        .addOption(new Option('--json', 'machine-readable JSON output'))
+        .action(
+          async (o: {
+            store?: string;
+            json?: boolean;
+            saga?: string;
+            instance?: string;
+            limit?: string;
+            after?: string;
+          }) =>
+            run(o, async (context, json) => {
+              await listParkedCommands(await sagaCommands(context), io, {
+                ...(o.saga === undefined ? {} : { source: o.saga }),
+                ...(o.instance === undefined ? {} : { instanceId: o.instance }),
+                ...(o.limit === undefined ? {} : { limit: parseCount(o.limit, '--limit', 1) }),
+                ...(o.after === undefined ? {} : { after: parseCount(o.after, '--after', 0) }),
+                json,
+              });
+            }),
+        );
+      for (const action of ['retry', 'skip'] as const) {
+        sagas
+          .command(action)
+          .description(
+            action === 'retry'
+              ? 'send a parked saga command again, with the same command id'
+              : 'give up a parked saga command for good (recorded in its instance)',
+          )
+          .argument('<command-id>', 'id of the parked command (see `sagas parked`)')
+          .option('--reason <text>', 'why, recorded in the instance history')
+          .addOption(new Option('--store <url>', 'event store URL'))
+          .addOption(new Option('--json', 'machine-readable JSON output'))
+          .action(
+            async (commandId: string, o: { store?: string; json?: boolean; reason?: string }) =>
+              run(o, async (context, json) => {
+                await settleParkedCommand(await sagaCommands(context), io, {
+                  action,
+                  commandId,
+                  ...(o.reason === undefined ? {} : { reason: o.reason }),
+                  json,
+                });
+                return ExitCode.OK;
+              }),
+          );
+      }
     },
   ];
 }

@@ -1,5 +1,15 @@
 import type { SagaInstanceView, SagaQuery, SagaStatus } from '../sagas/saga-view.js';
-import { CliNotFoundError, CliUsageError } from './cli-errors.js';
+import type {
+  ListParkedCommandsOptions,
+  ParkedCommandResult,
+  SagaCommandAdmin,
+} from '../sagas/parked-commands.js';
+import {
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
+} from '../sagas/saga-errors.js';
+import type { OutboxEntry } from '../sagas/saga-store.js';
+import { CliConflictError, CliNotFoundError, CliUsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
 import { printJson, printLine, printTable } from './cli-io.js';
 
@@ -73,4 +83,66 @@ export async function showSaga(
     for (const t of instance.timers) printLine(io, `  ${t.type} due ${t.dueAt}`);
   }
   return instance;
+}
+
+/** Lists the parked saga outbox commands (given up: to retry or skip). */
+export async function listParkedCommands(
+  admin: SagaCommandAdmin,
+  io: CliIo,
+  options: ListParkedCommandsOptions & { json?: boolean },
+): Promise<OutboxEntry[]> {
+  const { json, ...query } = options;
+  const commands = await admin.listParked(query);
+  if (json) printJson(io, commands);
+  else if (commands.length === 0) printLine(io, 'no parked saga commands');
+  else
+    printTable(
+      io,
+      ['seq', 'command id', 'type', 'saga', 'instance', 'compensation', 'attempts', 'last error'],
+      commands.map((c) => [
+        String(c.seq),
+        c.command.id,
+        c.command.type,
+        c.source,
+        c.instanceId ?? '-',
+        c.compensation ? 'yes' : 'no',
+        String(c.attempts),
+        c.lastError ?? '',
+      ]),
+    );
+  return commands;
+}
+
+/**
+ * Retries or skips one parked saga command. An unknown id exits NOT_FOUND; a forward command
+ * whose instance has ended cannot be retried and exits CONFLICT.
+ */
+export async function settleParkedCommand(
+  admin: SagaCommandAdmin,
+  io: CliIo,
+  options: { action: 'retry' | 'skip'; commandId: string; reason?: string; json?: boolean },
+): Promise<ParkedCommandResult> {
+  const { action, commandId } = options;
+  const reason = options.reason === undefined ? {} : { reason: options.reason };
+  let result: ParkedCommandResult;
+  try {
+    result =
+      action === 'retry'
+        ? await admin.retry(commandId, reason)
+        : await admin.skip(commandId, reason);
+  } catch (error) {
+    if (error instanceof ParkedCommandNotFoundError)
+      throw new CliNotFoundError('parked saga command', commandId);
+    if (error instanceof ParkedCommandNotRetryableError)
+      throw new CliConflictError(error.message, error);
+    throw error;
+  }
+  if (options.json) printJson(io, result);
+  else {
+    const instance = result.instance
+      ? `; instance ${result.instance.saga} ${result.instance.id} is ${result.instance.status}`
+      : '';
+    printLine(io, `${commandId} ${action === 'retry' ? 'queued again' : 'skipped'}${instance}`);
+  }
+  return result;
 }

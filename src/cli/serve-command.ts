@@ -42,11 +42,14 @@ export async function serveStore(
     throw new CliUsageError('--tls-cert and --tls-key go together');
   const { SchemaRegistry } = await import('../schema/schema-registry.js');
   const storage = await context.subscriptionStorage();
+  const sagaStore = await context.sagaStore();
+  const { ParkedSagaCommands } = await import('../sagas/parked-commands.js');
   const checkpoints = await storage.checkpoints.list();
   const server = await createServer({
     store: context.store,
     subscriptions: checkpoints.map((c) => parkedSubscription(c.name, storage.parked)),
-    sagas: await context.sagaStore(),
+    sagas: sagaStore,
+    sagaCommands: new ParkedSagaCommands({ store: context.store, sagaStore }),
     schemas: await SchemaRegistry.open({ storage: await context.schemaStorage() }),
     ...(guard === undefined ? {} : { guard }),
     ...(options.tlsCert === undefined || options.tlsKey === undefined

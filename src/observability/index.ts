@@ -10,7 +10,13 @@ export {
 } from './tracing.js';
 export type { SpanOptions } from './tracing.js';
 export { CausewayMetrics } from './metrics.js';
-export type { CausewayMetricsOptions, LagSource, ProjectionStatusSource } from './metrics.js';
+export type {
+  CausewayMetricsOptions,
+  LagSource,
+  ProjectionStatusSource,
+  RelaySource,
+  SagaRuntimeSource,
+} from './metrics.js';
 export { instrumentEventStore, tracedEventStore } from './instrument-event-store.js';
 export type { InstrumentOptions } from './instrument-event-store.js';
 export { REDACTED_LOG_PATHS, createLogger, eventLogFields } from './logging.js';

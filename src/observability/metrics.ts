@@ -8,6 +8,8 @@ import {
 } from 'prom-client';
 import type { ProjectionStatus } from '../projections/projection-status.js';
 import type { SagaQuery, SagaStatus } from '../sagas/saga-view.js';
+import type { SagaOutboxCounts, SagaRuntimeStatus } from '../sagas/saga-runtime.js';
+import type { OutboxRelayState, OutboxRelayStatus } from '../bus/outbox-relay.js';
 
 /** Options of {@link CausewayMetrics}. */
 export interface CausewayMetricsOptions {
@@ -39,6 +41,21 @@ export interface ProjectionStatusSource {
   statuses(): Promise<ProjectionStatus[]>;
 }
 
+/** What the metrics read of a saga runtime (`SagaRuntime` is one). */
+export interface SagaRuntimeSource {
+  /** Counts since the runtime started. */
+  readonly status: { readonly stats: SagaRuntimeStatus['stats'] };
+  /** Pending (backlog) and parked outbox commands of the runtime's sagas. */
+  outboxCounts(): Promise<SagaOutboxCounts>;
+}
+
+/** What the metrics read of an outbox relay (`OutboxRelay` is one). */
+export interface RelaySource {
+  status(): OutboxRelayStatus;
+  /** Positions not yet published, read fresh; without it the status's last `lag` is used. */
+  lag?(): Promise<number>;
+}
+
 /** Latency buckets of appends and HTTP requests, in seconds (0.5 ms to 10 s). */
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -52,11 +69,21 @@ const SAGA_STATUSES: readonly SagaStatus[] = [
   'failed',
 ];
 
+const RELAY_STATES: readonly OutboxRelayState[] = [
+  'stopped',
+  'starting',
+  'waiting-for-lease',
+  'running',
+  'waiting-for-broker',
+  'waiting-for-store',
+];
+
 /**
  * Causeway's Prometheus metrics, on a registry of their own: appends (count, events, latency),
  * HTTP requests (count and duration by route and status), access denials, and, read at scrape
  * time from what is registered with `track*`, the head position, projection and subscription
- * lag, parked events and saga instances by state.
+ * lag, parked events, saga instances by state, saga runtime outcomes and outbox backlog, and
+ * the outbox relay's progress and state.
  *
  * @example
  * ```ts
@@ -86,6 +113,8 @@ export class CausewayMetrics {
   private readonly projectors: ProjectionStatusSource[] = [];
   private readonly subscriptions: LagSource[] = [];
   private readonly sagas: SagaQuery[] = [];
+  private readonly sagaRuntimes: SagaRuntimeSource[] = [];
+  private readonly relays: RelaySource[] = [];
   private readonly sagaScanLimit: number;
 
   constructor(options: CausewayMetricsOptions = {}) {
@@ -246,7 +275,188 @@ export class CausewayMetrics {
         }
       },
     });
+    this.registerSagaRuntimeMetrics(registers);
+    this.registerRelayMetrics(registers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * The saga runtimes' counters, read when scraped (summed over the runtimes tracked). They
+   * are counts since each runtime started, so they are exposed as counters.
+   */
+  private registerSagaRuntimeMetrics(registers: Registry[]): void {
+    const runtimes = this.sagaRuntimes;
+    type Stats = SagaRuntimeStatus['stats'];
+    const sum = (key: keyof Stats) =>
+      runtimes.reduce((total, runtime) => total + runtime.status.stats[key], 0);
+    const fromStats = <L extends string>(
+      name: string,
+      help: string,
+      label: L,
+      values: Readonly<Record<string, keyof Stats>>,
+    ) =>
+      new Counter<L>({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          this.reset();
+          if (runtimes.length === 0) return;
+          for (const [value, key] of Object.entries(values))
+            this.inc({ [label]: value } as Partial<Record<L, string>>, sum(key));
+        },
+      });
+    fromStats(
+      'causeway_saga_events_total',
+      'Saga events that did not simply advance an instance, by outcome: started an instance, for an unknown instance, a duplicate delivery, not expected in the step (out of order), or for an instance that had ended',
+      'outcome',
+      {
+        started: 'started',
+        unknown_instance: 'unmatched',
+        duplicate: 'duplicates',
+        out_of_order: 'outOfOrder',
+        after_end: 'afterEnd',
+      },
+    );
+    fromStats(
+      'causeway_saga_timers_total',
+      'Saga timers fired, and of those the ones ignored: for an ended instance, not expected in the step, or of an instance or saga that no longer exists',
+      'outcome',
+      {
+        fired: 'timersFired',
+        after_end: 'timersAfterEnd',
+        unexpected: 'timersUnexpected',
+        orphan: 'orphanTimers',
+      },
+    );
+    fromStats(
+      'causeway_saga_commands_total',
+      'Saga outbox commands by outcome: sent (accepted), rejected by their handler, parked, dispatch tries that failed and are retried, and parked commands requeued by an operator',
+      'outcome',
+      {
+        sent: 'commandsSent',
+        rejected: 'commandsRejected',
+        parked: 'commandsParked',
+        retried: 'dispatchFailures',
+        requeued: 'commandsRequeued',
+      },
+    );
+    new Gauge({
+      name: 'causeway_saga_outbox_commands',
+      help: 'Saga outbox commands waiting: pending (the backlog to dispatch) and parked (waiting for an operator)',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        this.reset();
+        if (runtimes.length === 0) return;
+        const counts = await Promise.all(runtimes.map((r) => r.outboxCounts()));
+        this.set(
+          { status: 'pending' },
+          counts.reduce((n, c) => n + c.pending, 0),
+        );
+        this.set(
+          { status: 'parked' },
+          counts.reduce((n, c) => n + c.parked, 0),
+        );
+      },
+    });
+  }
+
+  /** The outbox relays' status, read when scraped, by relay name. */
+  private registerRelayMetrics(registers: Registry[]): void {
+    const relays = this.relays;
+    const statusCounter = (
+      name: string,
+      help: string,
+      key: 'published' | 'duplicates' | 'parked' | 'failures',
+    ) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['relay'],
+        registers,
+        collect() {
+          this.reset();
+          for (const relay of relays) {
+            const status = relay.status();
+            this.inc({ relay: status.name }, status[key]);
+          }
+        },
+      });
+    statusCounter(
+      'causeway_relay_published_total',
+      'Events the outbox relay published and the broker acknowledged (duplicates included)',
+      'published',
+    );
+    statusCounter(
+      'causeway_relay_duplicates_total',
+      'Of the published events, those the broker already had (a republish after a crash)',
+      'duplicates',
+    );
+    statusCounter(
+      'causeway_relay_parked_total',
+      'Events the outbox relay parked because the broker can never take them',
+      'parked',
+    );
+    statusCounter(
+      'causeway_relay_failures_total',
+      'Failed publishing rounds of the outbox relay (broker down)',
+      'failures',
+    );
+    new Gauge({
+      name: 'causeway_relay_lag_events',
+      help: 'Positions of the store not yet published by the outbox relay',
+      labelNames: ['relay'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const relay of relays) {
+          const status = relay.status();
+          this.set({ relay: status.name }, relay.lag ? await relay.lag() : status.lag);
+        }
+      },
+    });
+    new Gauge({
+      name: 'causeway_relay_position',
+      help: 'Checkpoint of the outbox relay: every event up to it is acknowledged by the broker',
+      labelNames: ['relay'],
+      registers,
+      collect() {
+        this.reset();
+        for (const relay of relays) {
+          const status = relay.status();
+          this.set({ relay: status.name }, status.position);
+        }
+      },
+    });
+    new Gauge({
+      name: 'causeway_relay_up',
+      help: '1 while the outbox relay is publishing, 0 while it waits (broker, store, lease) or is stopped',
+      labelNames: ['relay'],
+      registers,
+      collect() {
+        this.reset();
+        for (const relay of relays) {
+          const status = relay.status();
+          this.set({ relay: status.name }, status.state === 'running' ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'causeway_relay_state',
+      help: 'State of the outbox relay: 1 for the state it is in, 0 for the others',
+      labelNames: ['relay', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const relay of relays) {
+          const status = relay.status();
+          for (const state of RELAY_STATES)
+            this.set({ relay: status.name, state }, status.state === state ? 1 : 0);
+        }
+      },
+    });
   }
 
   /** Reports the store's head position (and makes subscription lag computable). */
@@ -270,6 +480,21 @@ export class CausewayMetrics {
   /** Reports saga instances by saga and status. */
   trackSagas(query: SagaQuery): this {
     this.sagas.push(query);
+    return this;
+  }
+
+  /**
+   * Reports a saga runtime's counters (events by outcome, timers, commands) and its outbox
+   * backlog, read at scrape time. Several runtimes are summed.
+   */
+  trackSagaRuntime(runtime: SagaRuntimeSource): this {
+    this.sagaRuntimes.push(runtime);
+    return this;
+  }
+
+  /** Reports an outbox relay's published count, lag, position and state, read at scrape time. */
+  trackRelay(relay: RelaySource): this {
+    this.relays.push(relay);
     return this;
   }
 

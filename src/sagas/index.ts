@@ -25,6 +25,8 @@ export {
   InvalidSagaDefinitionError,
   InvalidSagaReactionError,
   NoCommandHandlerError,
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
   SagaErrorCode,
   SagaIdleTimeoutError,
   SagaRuntimeStateError,
@@ -51,8 +53,16 @@ export { MemorySagaStore } from './memory-saga-store.js';
 export { SagaEngine } from './saga-engine.js';
 export type { CommandOutcome, SagaEngineStats } from './saga-engine.js';
 export { SagaRuntime } from './saga-runtime.js';
+export { ParkedSagaCommands } from './parked-commands.js';
+export type {
+  ListParkedCommandsOptions,
+  ParkedCommandResult,
+  ParkedSagaCommandsOptions,
+  SagaCommandAdmin,
+} from './parked-commands.js';
 export type {
   OutboxOptions,
+  SagaOutboxCounts,
   SagaRuntimeOptions,
   SagaRuntimeStatus,
   TimerOptions,

@@ -32,6 +32,14 @@ export interface SagaEngineStats {
   duplicates: number;
   /** Events and timers recorded as ignored (unexpected in the step, instance ended). */
   ignored: number;
+  /** Of `ignored`: events not expected in the instance's step (out of order, or late). */
+  outOfOrder: number;
+  /** Of `ignored`: events for an instance that had ended (completed, compensated, failed...). */
+  afterEnd: number;
+  /** Of `ignored`: timers that fired for an instance that had ended. */
+  timersAfterEnd: number;
+  /** Of `ignored`: timers the saga did not expect in the instance's step. */
+  timersUnexpected: number;
   /** Timers that fired for an instance or saga that no longer exists. */
   orphanTimers: number;
 }
@@ -61,6 +69,10 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     unmatched: 0,
     duplicates: 0,
     ignored: 0,
+    outOfOrder: 0,
+    afterEnd: 0,
+    timersAfterEnd: 0,
+    timersUnexpected: 0,
     orphanTimers: 0,
   };
   private readonly byName = new Map<string, SagaDefinition<unknown>>();
@@ -149,12 +161,13 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           return undefined;
         }
         if (record.status !== 'running') {
-          await this.ignore(record, cause, `the instance is ${record.status}`, tx, now);
+          await this.ignore(record, cause, `the instance is ${record.status}`, 'afterEnd', tx, now);
           return undefined;
         }
         const reaction = saga.on?.(event, this.context(record, now));
         if (reaction === undefined) {
-          await this.ignore(record, cause, `not expected in step ${record.step}`, tx, now);
+          const reason = `not expected in step ${record.step}`;
+          await this.ignore(record, cause, reason, 'outOfOrder', tx, now);
           return undefined;
         }
         await this.apply(saga, record, reaction, cause, event.metadata, tx, now);
@@ -175,7 +188,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     const taken = await this.store.takeTimer(timer.id, tx);
     if (!taken) return false;
     if (!saga || !record) {
-      this.stats.orphanTimers += 1;
+      this.count(tx, 'orphanTimers');
       this.logger?.warn(
         { saga: taken.saga, instance: taken.instanceId, timer: taken.id },
         'timer of a saga or instance that does not exist here',
@@ -200,7 +213,8 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           detail: { dueAt: new Date(taken.dueAt).toISOString() },
         };
         if (record.status !== 'running') {
-          await this.ignore(record, cause, `the instance is ${record.status}`, tx, now);
+          const reason = `the instance is ${record.status}`;
+          await this.ignore(record, cause, reason, 'timersAfterEnd', tx, now);
           return true;
         }
         const reaction = saga.onTimer?.(
@@ -208,7 +222,8 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           this.context(record, now),
         );
         if (reaction === undefined) {
-          await this.ignore(record, cause, `not expected in step ${record.step}`, tx, now);
+          const reason = `not expected in step ${record.step}`;
+          await this.ignore(record, cause, reason, 'timersUnexpected', tx, now);
           return true;
         }
         await this.apply(saga, record, reaction, cause, undefined, tx, now);
@@ -314,10 +329,12 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     record: SagaInstanceRecord,
     cause: Cause,
     reason: string,
+    kind: 'outOfOrder' | 'afterEnd' | 'timersAfterEnd' | 'timersUnexpected',
     tx: Tx,
     now: number,
   ) {
     this.count(tx, 'ignored');
+    this.count(tx, kind);
     await this.record(
       record,
       { ...cause, detail: { ...(cause.detail as object | undefined), outcome: 'ignored', reason } },

@@ -12,6 +12,8 @@ export const SagaErrorCode = {
   INVALID_COMMAND_ENVELOPE: 'INVALID_COMMAND_ENVELOPE',
   SAGA_RUNTIME_STATE: 'SAGA_RUNTIME_STATE',
   SAGA_IDLE_TIMEOUT: 'SAGA_IDLE_TIMEOUT',
+  PARKED_COMMAND_NOT_FOUND: 'PARKED_COMMAND_NOT_FOUND',
+  PARKED_COMMAND_NOT_RETRYABLE: 'PARKED_COMMAND_NOT_RETRYABLE',
 } as const;
 
 /** One of the values of {@link SagaErrorCode}. */
@@ -85,6 +87,33 @@ export class SagaIdleTimeoutError extends CausewayError {
     super(
       SagaErrorCode.SAGA_IDLE_TIMEOUT,
       `The sagas did not become idle within ${timeoutMs} ms (events, commands or due timers kept coming)`,
+    );
+  }
+}
+
+/** No parked outbox command has this id (it never existed, or was retried or skipped already). */
+export class ParkedCommandNotFoundError extends CausewayError {
+  constructor(readonly commandId: string) {
+    super(
+      SagaErrorCode.PARKED_COMMAND_NOT_FOUND,
+      `No parked saga command has the id ${JSON.stringify(commandId)}`,
+    );
+  }
+}
+
+/**
+ * A parked command that may not be sent again: a saga's forward command whose instance no
+ * longer runs (its failure started the compensation, so sending it now would redo a step the
+ * compensation undoes). Skip it instead.
+ */
+export class ParkedCommandNotRetryableError extends CausewayError {
+  constructor(
+    readonly commandId: string,
+    readonly reason: string,
+  ) {
+    super(
+      SagaErrorCode.PARKED_COMMAND_NOT_RETRYABLE,
+      `Parked saga command ${JSON.stringify(commandId)} cannot be retried: ${reason}`,
     );
   }
 }

@@ -21,7 +21,14 @@ import {
   SagaIdleTimeoutError,
   SagaRuntimeStateError,
 } from './saga-errors.js';
-import type { OutboxEntry, OutboxUpdate, SagaStore } from './saga-store.js';
+import { ParkedSagaCommands, type SagaCommandAdmin } from './parked-commands.js';
+import {
+  MAX_SAGA_LIST_LIMIT,
+  type OutboxEntry,
+  type OutboxStatus,
+  type OutboxUpdate,
+  type SagaStore,
+} from './saga-store.js';
 import type { SagaInstanceView, SagaQuery } from './saga-view.js';
 
 /** How the outbox dispatches recorded commands. */
@@ -92,7 +99,17 @@ export interface SagaRuntimeStatus {
     dispatchFailures: number;
     /** Timers fired. */
     timersFired: number;
+    /** Parked commands put back in the outbox through {@link SagaRuntime.parkedCommands}. */
+    commandsRequeued: number;
   };
+}
+
+/** How many of a runtime's outbox commands are in a state (see {@link SagaRuntime.outboxCounts}). */
+export interface SagaOutboxCounts {
+  /** Recorded, not yet dispatched (or waiting for another try): the backlog. */
+  pending: number;
+  /** Given up, waiting for an operator (retry or skip). */
+  parked: number;
 }
 
 /**
@@ -136,7 +153,9 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
     commandsParked: 0,
     dispatchFailures: 0,
     timersFired: 0,
+    commandsRequeued: 0,
   };
+  private admin: ParkedSagaCommands<Tx> | undefined;
 
   constructor(private readonly options: SagaRuntimeOptions<Tx>) {
     if (typeof options !== 'object' || options === null)
@@ -293,6 +312,52 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
     const positions: Record<string, number> = {};
     for (const s of this.subscriptions) positions[s.name] = s.status.position;
     return { running: this.started, positions, stats: { ...this.engine.stats, ...this.counters } };
+  }
+
+  /**
+   * List, retry and skip the parked commands (see {@link ParkedSagaCommands} for what happens
+   * to their instances). A retry here wakes this runtime's outbox loop at once.
+   */
+  get parkedCommands(): SagaCommandAdmin {
+    this.admin ??= new ParkedSagaCommands<Tx>({
+      store: this.options.storage.store,
+      sagaStore: this.options.sagaStore,
+      clock: this.clock,
+      onRequeued: () => {
+        this.counters.commandsRequeued += 1;
+        this.outboxLoop.wake();
+      },
+    });
+    return this.admin;
+  }
+
+  /**
+   * Counts the outbox commands of the sagas and handlers run here that are pending (the
+   * backlog) and parked, reading at most `scanLimit` (default 10,000) of each: a bound that
+   * keeps a metrics scrape cheap.
+   */
+  async outboxCounts(scanLimit = 10_000): Promise<SagaOutboxCounts> {
+    const sources = new Set(this.sourceNames);
+    const count = async (status: OutboxStatus) => {
+      let n = 0;
+      let seen = 0;
+      let after: number | undefined;
+      while (seen < scanLimit) {
+        const limit = Math.min(MAX_SAGA_LIST_LIMIT, scanLimit - seen);
+        const page = await this.options.sagaStore.listCommands({
+          status,
+          limit,
+          ...(after === undefined ? {} : { after }),
+        });
+        for (const entry of page) if (sources.has(entry.source)) n += 1;
+        seen += page.length;
+        if (page.length < limit) break;
+        after = page[page.length - 1]?.seq;
+      }
+      return n;
+    };
+    const [pending, parked] = await Promise.all([count('pending'), count('parked')]);
+    return { pending, parked };
   }
 
   listInstances(options?: Parameters<SagaQuery['listInstances']>[0]): Promise<SagaInstanceView[]> {

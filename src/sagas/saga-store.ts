@@ -38,9 +38,11 @@ export interface SagaTimerRecord {
  * - `'sent'`: its handler accepted it;
  * - `'rejected'`: its handler rejected it (a forward command; the saga was told);
  * - `'parked'`: given up: a compensating command its handler rejected, or any command that
- *   could not be delivered within the attempts.
+ *   could not be delivered within the attempts;
+ * - `'skipped'`: a parked command an operator chose not to send again (see
+ *   `ParkedSagaCommands.skip`).
  */
-export type OutboxStatus = 'pending' | 'sent' | 'rejected' | 'parked';
+export type OutboxStatus = 'pending' | 'sent' | 'rejected' | 'parked' | 'skipped';
 
 /** A command in the outbox. */
 export interface OutboxEntry {

@@ -9,6 +9,7 @@ import type {
   ParkedSelection,
 } from '../subscriptions/parked-event-store.js';
 import type { SagaQuery } from '../sagas/saga-view.js';
+import type { SagaCommandAdmin } from '../sagas/parked-commands.js';
 import type { SchemaRegistry } from '../schema/schema-registry.js';
 import type { AccessGuard } from '../security/access-guard.js';
 import type { CausewayMetrics } from '../observability/metrics.js';
@@ -88,6 +89,11 @@ export interface ServerOptions {
   subscriptions?: readonly ServerSubscription[];
   /** Saga instances (list, detail, and saga states in the metrics). */
   sagas?: SagaQuery;
+  /**
+   * Parked saga outbox commands (list, retry, skip under `/saga-commands`): a running
+   * `SagaRuntime`'s `parkedCommands`, or a `ParkedSagaCommands` over the saga store.
+   */
+  sagaCommands?: SagaCommandAdmin;
   /**
    * The schema registry: served under `/schemas`, and appends over HTTP are validated against
    * it (422 on failure) unless `validateAppends` is false.

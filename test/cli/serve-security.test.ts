@@ -18,16 +18,11 @@ describe('causeway serve --security and verify, through the CLI program', () => 
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('serves with the access rules of the security file: anonymous refused, a key let in', async () => {
-    const writer = generateApiKey('writer');
-    const config = join(dir, 'security.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        apiKeys: [{ id: writer.id, hash: writer.hash, roles: ['writer'] }],
-        rules: [{ roles: ['writer'], prefix: 'order-', allow: ['read', 'write'] }],
-      }),
-    );
+  /** Runs `causeway serve` on the test's store with `flags` while `work` uses its address. */
+  async function serving(
+    flags: readonly string[],
+    work: (base: string) => Promise<void>,
+  ): Promise<void> {
     const stop = new AbortController();
     let printed = '';
     let listening: (url: string) => void = () => undefined;
@@ -48,15 +43,34 @@ describe('causeway serve --security and verify, through the CLI program', () => 
       signal: stop.signal,
     };
     const running = runCli(
-      ['serve', '--store', store, '--port', '0', '--json', '--security', config],
+      ['serve', '--store', store, '--port', '0', '--json', ...flags],
       io,
       cliExtensions(io),
     );
     try {
-      const base = await Promise.race([
-        address,
-        running.then((code) => Promise.reject(new Error(`serve exited with ${code}`))),
-      ]);
+      await work(
+        await Promise.race([
+          address,
+          running.then((code) => Promise.reject(new Error(`serve exited with ${code}`))),
+        ]),
+      );
+    } finally {
+      stop.abort();
+    }
+    expect(await running).toBe(0);
+  }
+
+  it('serves with the access rules of the security file: anonymous refused, a key let in', async () => {
+    const writer = generateApiKey('writer');
+    const config = join(dir, 'security.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        apiKeys: [{ id: writer.id, hash: writer.hash, roles: ['writer'] }],
+        rules: [{ roles: ['writer'], prefix: 'order-', allow: ['read', 'write'] }],
+      }),
+    );
+    await serving(['--security', config], async (base) => {
       const body = JSON.stringify({ events: [{ type: 'order.placed', data: {} }] });
       const headers = { 'content-type': 'application/json' };
       const anonymous = await fetch(`${base}streams/order-1`, { method: 'POST', headers, body });
@@ -73,10 +87,15 @@ describe('causeway serve --security and verify, through the CLI program', () => 
         body,
       });
       expect(elsewhere.status).toBe(403);
-    } finally {
-      stop.abort();
-    }
-    expect(await running).toBe(0);
+    });
+  });
+
+  it('serves the parked saga commands of the store', async () => {
+    await serving([], async (base) => {
+      const parked = await fetch(`${base}saga-commands/parked`);
+      expect(parked.status).toBe(200);
+      expect(await parked.json()).toMatchObject({ commands: [] });
+    });
   });
 
   it('runs verify as a command of the program', async () => {

@@ -2,7 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
   ManualClock,
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
+  ParkedSagaCommands,
   SagaRuntime,
+  type CommandDispatcher,
   newId,
   type NewOutboxEntry,
   type SagaInstanceRecord,
@@ -358,6 +362,86 @@ export function describeSagaStoreConformance(
         const all = await parts.sagaStore.listCommands();
         expect(await parts.sagaStore.listCommands({ after: all[0]?.seq ?? 0 })).toHaveLength(1);
       });
+
+      it('lists parked commands; a retry re-queues one with its id, a skip records it', async () => {
+        const parkedUpdate = {
+          status: 'parked' as const,
+          attempts: 3,
+          lastError: 'down',
+          nextAttemptAt: T0,
+          settledAt: T0,
+          reply: null,
+        };
+        const a = command('a.undo', { compensation: true });
+        const b = command('b.undo', { compensation: true });
+        const forward = command('c.do', { instanceId: 'i2' });
+        await inTx(async (tx) => {
+          await parts.sagaStore.saveInstance(
+            instance('s', 'i1', { status: 'failed', failedCompensations: 2 }),
+            tx,
+          );
+          await parts.sagaStore.saveInstance(instance('s', 'i2', { status: 'compensated' }), tx);
+          await parts.sagaStore.enqueue([a, b, forward], tx);
+        });
+        for (const c of [a, b, forward])
+          await parts.sagaStore.settleCommand(c.command.id, parkedUpdate);
+        const admin = new ParkedSagaCommands({
+          store: parts.store,
+          sagaStore: parts.sagaStore,
+          clock: new ManualClock(T0 + 1000),
+        });
+        expect((await admin.listParked()).map((e) => e.command.id)).toEqual(
+          [a, b, forward].map((c) => c.command.id),
+        );
+        expect((await admin.listParked({ instanceId: 'i1' })).map((e) => e.command.type)).toEqual([
+          'a.undo',
+          'b.undo',
+        ]);
+
+        const retried = await admin.retry(a.command.id, { reason: 'service back' });
+        expect(retried).toEqual({
+          commandId: a.command.id,
+          status: 'pending',
+          instance: { saga: 's', id: 'i1', status: 'compensating' },
+        });
+        const [pending] = await parts.sagaStore.pendingCommands(10);
+        expect(pending).toMatchObject({
+          command: { id: a.command.id, type: 'a.undo' },
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: T0 + 1000,
+        });
+        let record = await parts.sagaStore.loadInstance('s', 'i1');
+        expect(record).toMatchObject({ pendingCompensations: 1, failedCompensations: 1 });
+        expect(record?.history.at(-1)).toMatchObject({
+          kind: 'compensation',
+          id: a.command.id,
+          detail: { outcome: 'retry-requested', reason: 'service back' },
+        });
+
+        const skipped = await admin.skip(b.command.id);
+        expect(skipped.status).toBe('skipped');
+        const [asSkipped] = await parts.sagaStore.listCommands({ status: 'skipped' });
+        expect(asSkipped).toMatchObject({ command: { id: b.command.id }, attempts: 3 });
+        record = await parts.sagaStore.loadInstance('s', 'i1');
+        // Still compensating: the retried command has not settled yet.
+        expect(record).toMatchObject({
+          status: 'compensating',
+          pendingCompensations: 1,
+          failedCompensations: 0,
+        });
+        expect(record?.history.at(-1)?.detail).toMatchObject({ outcome: 'skipped' });
+
+        await expect(admin.retry(b.command.id)).rejects.toBeInstanceOf(ParkedCommandNotFoundError);
+        await expect(admin.skip(a.command.id)).rejects.toBeInstanceOf(ParkedCommandNotFoundError);
+        await expect(admin.retry(forward.command.id)).rejects.toBeInstanceOf(
+          ParkedCommandNotRetryableError,
+        );
+        // The refused retry changed nothing.
+        expect((await admin.listParked()).map((e) => e.command.id)).toEqual([forward.command.id]);
+        await expect(admin.retry('')).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(admin.listParked({ limit: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      });
     });
 
     it('keeps instances, timers and commands across a reopen', async (ctx) => {
@@ -424,6 +508,53 @@ export function describeSagaStoreConformance(
             ['order.cancel', 'sent'],
           ]);
           expect(await parts.sagaStore.pendingCommands(10)).toEqual([]);
+        } finally {
+          await runtime.stop();
+        }
+      });
+
+      it('a compensation parked while its handler is down ends compensated once retried', async () => {
+        const clock = new ManualClock(T0);
+        const shop = createShopDispatcher(parts.store);
+        let down = true;
+        const sent: string[] = [];
+        const dispatcher: CommandDispatcher = {
+          dispatch(c) {
+            if (c.type === 'order.cancel') {
+              sent.push(c.id);
+              if (down) return Promise.reject(new Error('order service down'));
+            }
+            return shop.dispatch(c);
+          },
+        };
+        const runtime = new SagaRuntime({
+          storage: parts.storage,
+          sagaStore: parts.sagaStore,
+          sagas: [createFulfilmentSaga({ paymentTimeoutMs: 1000 })],
+          dispatcher,
+          clock,
+          lease: false,
+          outbox: { maxAttempts: 2, backoff: { baseDelayMs: 0 } },
+        });
+        await runtime.start();
+        try {
+          await place('o3', 'declined-card');
+          await runtime.runUntilIdle();
+          expect((await runtime.getInstance('order-fulfilment', 'o3'))?.status).toBe('failed');
+          const [parked, ...others] = await runtime.parkedCommands.listParked();
+          expect(others).toEqual([]);
+          expect(parked?.command.type).toBe('order.cancel');
+          down = false;
+          const result = await runtime.parkedCommands.retry(parked?.command.id ?? '');
+          expect(result.instance?.status).toBe('compensating');
+          await runtime.runUntilIdle();
+          const view = await runtime.getInstance('order-fulfilment', 'o3');
+          expect(view?.status).toBe('compensated');
+          expect(view?.history.map((h) => h.type)).toContain('compensation.compensated');
+          // Three tries of one command, all with its one id.
+          expect(sent).toEqual([parked?.command.id, parked?.command.id, parked?.command.id]);
+          expect(await runtime.parkedCommands.listParked()).toEqual([]);
+          expect(runtime.status.stats.commandsRequeued).toBe(1);
         } finally {
           await runtime.stop();
         }

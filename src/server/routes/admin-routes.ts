@@ -1,10 +1,15 @@
 import type { ProjectionStatus } from '../../projections/projection-status.js';
 import type { ParkedEvent, ParkedSelection } from '../../subscriptions/parked-event-store.js';
 import type { SagaStatus } from '../../sagas/saga-view.js';
+import type { OutboxEntry } from '../../sagas/saga-store.js';
+import {
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
+} from '../../sagas/saga-errors.js';
 import type { CompatibilityMode } from '../../schema/compatibility.js';
 import type { JsonSchema } from '../../schema/json-schema.js';
 import { ERROR_SCHEMA, type RouteContext } from '../route-context.js';
-import { NotConfiguredError, NotFoundError } from '../server-errors.js';
+import { HttpError, NotConfiguredError, NotFoundError } from '../server-errors.js';
 import type { ServerProjector, ServerSubscription } from '../server-options.js';
 import { ERROR_DESCRIPTIONS } from './stream-routes.js';
 
@@ -63,6 +68,26 @@ function errorJson(
 function parkedJson(parked: ParkedEvent): Record<string, unknown> {
   const { stack: _stack, ...error } = parked.error;
   return { ...parked, error, parkedAt: parked.parkedAt.toISOString() };
+}
+
+/** An outbox command as JSON (times as ISO-8601). */
+function outboxJson(entry: OutboxEntry): Record<string, unknown> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    ...entry,
+    nextAttemptAt: iso(entry.nextAttemptAt),
+    createdAt: iso(entry.createdAt),
+    settledAt: iso(entry.settledAt),
+  };
+}
+
+/** The saga command errors with their HTTP status: 404 unknown, 409 not retryable. */
+function sagaCommandError(error: unknown): unknown {
+  if (error instanceof ParkedCommandNotFoundError)
+    return new HttpError(404, error.code, error.message, { commandId: error.commandId });
+  if (error instanceof ParkedCommandNotRetryableError)
+    return new HttpError(409, error.code, error.message, { commandId: error.commandId });
+  return error;
 }
 
 /** Where the parked events of `name` live: a subscription, or a projection's builds. */
@@ -371,6 +396,122 @@ export function registerAdminRoutes(ctx: RouteContext): void {
       return instance;
     },
   });
+
+  const sagaCommands = () => {
+    const admin = ctx.options.sagaCommands;
+    if (!admin) throw new NotConfiguredError('saga command administration');
+    return admin;
+  };
+
+  ctx.route({
+    method: 'GET',
+    url: '/saga-commands/parked',
+    operationId: 'listParkedSagaCommands',
+    summary: 'Saga outbox commands that were given up (parked)',
+    description:
+      'Paged by outbox sequence number: pass the `next` of a page as `after`. Retry or skip each one.',
+    tags: ['sagas'],
+    access: 'admin',
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        source: { type: 'string', minLength: 1 },
+        instance: { type: 'string', minLength: 1 },
+        after: { type: 'integer', minimum: 0 },
+        limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+      },
+    },
+    responses: {
+      200: { description: 'Parked commands, in recording order', schema: { type: 'object' } },
+      ...ADMIN_ERRORS,
+      404: error(404),
+    },
+    async handler(request) {
+      const query = request.query as {
+        source?: string;
+        instance?: string;
+        after?: number;
+        limit: number;
+      };
+      const commands = await sagaCommands().listParked({
+        limit: query.limit,
+        ...(query.source !== undefined ? { source: query.source } : {}),
+        ...(query.instance !== undefined ? { instanceId: query.instance } : {}),
+        ...(query.after !== undefined ? { after: query.after } : {}),
+      });
+      const last = commands[commands.length - 1];
+      return {
+        commands: commands.map(outboxJson),
+        next: last && commands.length === query.limit ? last.seq : null,
+      };
+    },
+  });
+
+  for (const action of ['retry', 'skip'] as const) {
+    ctx.route({
+      method: 'POST',
+      url: `/saga-commands/:commandId/${action}`,
+      operationId: `${action}ParkedSagaCommand`,
+      summary:
+        action === 'retry'
+          ? 'Send a parked saga command again, with the same command id'
+          : 'Give up a parked saga command for good (recorded in its instance)',
+      description:
+        action === 'retry'
+          ? "A retried compensation makes a `failed` instance `compensating` again; it ends `compensated` once the command is accepted. A saga's forward command of an instance that no longer runs cannot be retried (409)."
+          : 'A skipped compensation counts as settled: a `failed` instance with nothing else parked or pending ends `compensated`.',
+      tags: ['sagas'],
+      access: 'admin',
+      params: {
+        type: 'object',
+        required: ['commandId'],
+        properties: { commandId: { type: 'string', minLength: 1, maxLength: 300 } },
+      },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { reason: { type: 'string', maxLength: 1000 } },
+      },
+      responses: {
+        200: {
+          description: 'The command and its instance after the change',
+          schema: {
+            type: 'object',
+            properties: {
+              commandId: { type: 'string' },
+              status: { type: 'string', enum: ['pending', 'skipped'] },
+              instance: { type: ['object', 'null'] },
+            },
+          },
+        },
+        400: error(400),
+        ...ADMIN_ERRORS,
+        404: error(404),
+        409: error(409),
+        415: error(415),
+      },
+      async handler(request) {
+        const { commandId } = request.params as { commandId: string };
+        const { reason } = request.body as { reason?: string };
+        const admin = sagaCommands();
+        const options = reason === undefined ? {} : { reason };
+        try {
+          const result =
+            action === 'retry'
+              ? await admin.retry(commandId, options)
+              : await admin.skip(commandId, options);
+          request.log.info(
+            { commandId, action, instance: result.instance },
+            'saga command handled',
+          );
+          return result;
+        } catch (failure) {
+          throw sagaCommandError(failure);
+        }
+      },
+    });
+  }
 
   const registry = () => {
     const schemas = ctx.options.schemas;
