@@ -159,6 +159,9 @@ export class SseReader {
       open = resolve;
       fail = reject;
     });
+    // A connection closed (or refused) before its headers arrived rejects `opened`; that is
+    // only an error for a caller awaiting `ready()`, never an unhandled rejection.
+    this.opened.catch(() => undefined);
     this.done = (async () => {
       let response: Response;
       try {
