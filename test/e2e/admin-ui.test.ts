@@ -1,8 +1,8 @@
 /**
  * The admin UI end to end: headless Chromium (Debian's `chromium`, driven by playwright-core)
  * against a real server on a temporary SQLite store, seeded with streams, a causation chain,
- * an async projection with a parked event, aggregates for time travel and saga instances
- * (in the store's saga tables).
+ * an async projection with a parked event, aggregates for time travel, saga instances
+ * (in the store's saga tables) and parked saga commands (in the store's saga outbox).
  * Every wait is on a condition of the page (locators), never a fixed sleep.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,9 @@ import type { SqliteReadModel } from '../../src/adapters/sqlite/sqlite-read-mode
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { defineProjection } from '../../src/projections/projection.js';
 import { Projector } from '../../src/projections/projector.js';
-import type { SagaInstanceRecord } from '../../src/sagas/saga-store.js';
+import { newId } from '../../src/core/ids.js';
+import { ParkedSagaCommands } from '../../src/sagas/parked-commands.js';
+import type { NewOutboxEntry, SagaInstanceRecord, SagaStore } from '../../src/sagas/saga-store.js';
 import { createServer, type CausewayServer } from '../../src/server/index.js';
 import { generateApiKey } from '../../src/security/api-keys.js';
 import { createAccessGuard } from '../../src/security/create-access-guard.js';
@@ -109,6 +111,9 @@ describe.skipIf(!available)('admin UI in Chromium', () => {
   let dir: string;
   let store: SqliteEventStore;
   let projector: Projector<SqliteTransaction, SqliteReadModel>;
+  let sagas: SagaStore<SqliteTransaction>;
+  /** Parked saga commands, by command type. */
+  const parkedIds: Record<string, string> = {};
   let server: CausewayServer;
   let url: string;
   /** A second server on the same store, with access control. */
@@ -187,7 +192,7 @@ describe.skipIf(!available)('admin UI in Chromium', () => {
     await projector.start();
 
     // Saga instances in the store's own saga tables, as the saga runtime writes them.
-    const sagas = await sqliteSagaStore(store);
+    sagas = await sqliteSagaStore(store);
     await store.transaction(async (tx) => {
       await sagas.saveInstance(SAGA, tx);
       await sagas.saveInstance(
@@ -207,10 +212,55 @@ describe.skipIf(!available)('admin UI in Chromium', () => {
       );
     });
 
+    // Parked saga commands, as the saga runtime leaves them after its last failed try: two
+    // compensations of a failed instance, and a forward command of a compensated one.
+    const outbox = (type: string, instanceId: string, compensation: boolean): NewOutboxEntry => ({
+      command: { id: newId(), type, data: { orderId: instanceId }, metadata: {} },
+      source: SAGA.saga,
+      instanceId,
+      compensation,
+      createdAt: Date.parse('2026-01-01T11:00:00.000Z'),
+    });
+    const parkedEntries = [
+      outbox('stock.release', 'order-7', true),
+      outbox('payment.refund', 'order-7', true),
+      outbox('shipment.book', 'order-8', false),
+    ];
+    await store.transaction(async (tx) => {
+      await sagas.saveInstance(
+        {
+          ...SAGA,
+          id: 'order-7',
+          status: 'failed',
+          step: 'awaiting-shipment',
+          history: [],
+          failedCompensations: 2,
+        },
+        tx,
+      );
+      await sagas.saveInstance(
+        { ...SAGA, id: 'order-8', status: 'compensated', step: 'awaiting-payment', history: [] },
+        tx,
+      );
+      await sagas.enqueue(parkedEntries, tx);
+    });
+    for (const entry of parkedEntries) {
+      parkedIds[entry.command.type] = entry.command.id;
+      await sagas.settleCommand(entry.command.id, {
+        status: 'parked',
+        attempts: 5,
+        lastError: `${entry.command.type} service down`,
+        nextAttemptAt: Date.parse('2026-01-01T11:05:00.000Z'),
+        settledAt: Date.parse('2026-01-01T11:05:00.000Z'),
+        reply: null,
+      });
+    }
+
     server = await createServer({
       store,
       projectors: [projector],
       sagas,
+      sagaCommands: new ParkedSagaCommands({ store, sagaStore: sagas }),
       aggregates: { order: orderFold },
       statsSampleMs: 200,
     });
@@ -424,6 +474,86 @@ describe.skipIf(!available)('admin UI in Chromium', () => {
     expect(await steps.count()).toBe(SAGA.history.length);
     expect(await steps.nth(3).textContent()).toContain('payment.captured');
     await page.getByText('shipment.timeout').waitFor();
+  });
+
+  it('retries and skips parked saga commands, showing a refused retry', async () => {
+    await open('/sagas', 'Sagas');
+    const section = page.locator('#parked-commands[data-state="ready"]');
+    await section.waitFor();
+    await section
+      .locator('#parked-commands-table caption', { hasText: '3 parked commands' })
+      .waitFor();
+    const row = (type: string) =>
+      section.locator(`#parked-commands-table tr[data-command-id="${parkedIds[type]}"]`);
+    await row('stock.release').getByText('stock.release service down').waitFor();
+    expect(await row('stock.release').textContent()).toContain('compensation');
+
+    // A forward command of an instance that no longer runs cannot be retried: 409, in place.
+    await row('shipment.book')
+      .getByRole('button', { name: /^Retry shipment\.book/ })
+      .click();
+    const refused = section.locator('#parked-commands-error').getByRole('alert');
+    await refused.filter({ hasText: 'Error 409' }).waitFor();
+    expect(await refused.textContent()).toContain('PARKED_COMMAND_NOT_RETRYABLE');
+    const admin = new ParkedSagaCommands({ store, sagaStore: sagas });
+    expect((await admin.listParked()).map((e) => e.command.type)).toContain('shipment.book');
+
+    // Skip with a reason, from the keyboard: the reason lands in the instance's history.
+    await row('stock.release')
+      .getByRole('button', { name: /^Skip stock\.release/ })
+      .click();
+    const reason = row('stock.release').getByLabel('Reason (optional)');
+    const reasonId = await reason.getAttribute('id');
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe(reasonId);
+    await reason.fill('released by hand');
+    await reason.press('Enter');
+    await row('stock.release').waitFor({ state: 'detached' });
+    await section
+      .locator('#parked-commands-table caption', { hasText: '2 parked commands' })
+      .waitFor();
+    await page.getByRole('status').filter({ hasText: 'Skipped stock.release' }).first().waitFor();
+    expect(await section.locator('#parked-commands-error').textContent()).toBe('');
+    const skipped = await sagas.loadInstance(SAGA.saga, 'order-7');
+    // One compensation is still parked: the instance stays failed.
+    expect(skipped?.status).toBe('failed');
+    expect(skipped?.history.at(-1)).toMatchObject({
+      kind: 'compensation',
+      type: 'stock.release',
+      id: parkedIds['stock.release'],
+      detail: { outcome: 'skipped', compensation: true, reason: 'released by hand' },
+    });
+
+    // On the instance's page, only its own parked command; a retry moves it to compensating.
+    await page.locator('#sagas-table').getByRole('link', { name: 'order-7' }).click();
+    await page.getByRole('heading', { level: 1, name: /order-7/ }).waitFor();
+    const own = page.locator('#parked-commands[data-state="ready"] #parked-commands-table');
+    await own.locator('caption', { hasText: '1 parked command' }).waitFor();
+    await own.getByRole('button', { name: /^Retry payment\.refund/ }).click();
+    await page.getByText('No parked command.').waitFor();
+    await page.locator('h1 + .subtitle .badge', { hasText: 'compensating' }).waitFor();
+    const retried = await sagas.loadInstance(SAGA.saga, 'order-7');
+    expect(retried?.status).toBe('compensating');
+    const [pending] = await sagas.listCommands({ instanceId: 'order-7', status: 'pending' });
+    expect(pending).toMatchObject({
+      command: { id: parkedIds['payment.refund'], type: 'payment.refund' },
+      attempts: 0,
+    });
+    expect((await admin.listParked()).map((e) => e.command.type)).toEqual(['shipment.book']);
+  });
+
+  it('hides the parked saga commands on a server that does not manage them', async () => {
+    const bare = await createServer({ store, sagas });
+    try {
+      const bareUrl = (await bare.listen({ host: '127.0.0.1', port: 0 })).url;
+      await page.goto(`${bareUrl}/#/sagas`);
+      await page.locator('#sagas-table').getByRole('link', { name: 'order-2' }).waitFor();
+      const section = page.locator('#parked-commands[data-state="unavailable"]');
+      await section.waitFor({ state: 'attached' });
+      expect(await section.isVisible()).toBe(false);
+      expect(await page.getByRole('alert').count()).toBe(0);
+    } finally {
+      await bare.close();
+    }
   });
 
   it("shows the API's errors with their status, code and message", async () => {

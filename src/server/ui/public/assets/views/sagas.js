@@ -1,10 +1,11 @@
 /**
  * Saga instances: a list filtered by saga and status, and one instance's step timeline,
- * state and pending timers.
+ * state and pending timers; both with the parked saga commands that concern them.
  */
 import { api, listOf, query, seg } from '../api.js';
 import { badge, empty, formatTime, h, jsonView, link, loading, replace } from '../dom.js';
 import { errorBox } from '../error-box.js';
+import { parkedCommandsSection } from './saga-commands.js';
 
 const PAGE = 50;
 const STATUSES = ['running', 'completed', 'compensating', 'compensated', 'failed'];
@@ -70,93 +71,105 @@ export async function sagasView(ctx) {
       h('button', { type: 'submit', class: 'primary' }, 'Filter'),
     ),
     results,
+    // A retry or skip moves an instance on: the list is read again after each.
+    parkedCommandsSection(ctx, { onChange: loadInstances }),
   );
+  await loadInstances();
 
-  let body;
-  try {
-    body = await api(`/sagas${query({ saga, status, after, limit: PAGE })}`, {
-      signal: ctx.signal,
-    });
-  } catch (error) {
-    replace(results, errorBox(error));
-    return;
-  }
-  const instances = listOf(body, ['instances', 'sagas']);
-  if (instances.length === 0) {
-    replace(results, empty(saga || status ? 'No saga instance matches.' : 'No saga instance yet.'));
-    return;
-  }
-  // `next` is the `after` of the next page (null at the end).
-  const next =
-    body && typeof body === 'object' && !Array.isArray(body) && 'next' in body
-      ? typeof body.next === 'string'
-        ? body.next
-        : undefined
-      : instances.length === PAGE
-        ? String(instances[instances.length - 1].id)
-        : undefined;
-  replace(
-    results,
-    h(
-      'div',
-      { class: 'table-wrap' },
+  async function loadInstances() {
+    let body;
+    try {
+      body = await api(`/sagas${query({ saga, status, after, limit: PAGE })}`, {
+        signal: ctx.signal,
+      });
+    } catch (error) {
+      replace(results, errorBox(error));
+      return;
+    }
+    const instances = listOf(body, ['instances', 'sagas']);
+    if (instances.length === 0) {
+      replace(
+        results,
+        empty(saga || status ? 'No saga instance matches.' : 'No saga instance yet.'),
+      );
+      return;
+    }
+    // `next` is the `after` of the next page (null at the end).
+    const next =
+      body && typeof body === 'object' && !Array.isArray(body) && 'next' in body
+        ? typeof body.next === 'string'
+          ? body.next
+          : undefined
+        : instances.length === PAGE
+          ? String(instances[instances.length - 1].id)
+          : undefined;
+    replace(
+      results,
       h(
-        'table',
-        { id: 'sagas-table' },
-        h('caption', null, `${instances.length} instance${instances.length === 1 ? '' : 's'}`),
+        'div',
+        { class: 'table-wrap' },
         h(
-          'thead',
-          null,
+          'table',
+          { id: 'sagas-table' },
+          h('caption', null, `${instances.length} instance${instances.length === 1 ? '' : 's'}`),
           h(
-            'tr',
+            'thead',
             null,
-            h('th', { scope: 'col' }, 'Saga'),
-            h('th', { scope: 'col' }, 'Instance'),
-            h('th', { scope: 'col' }, 'Status'),
-            h('th', { scope: 'col' }, 'Step'),
-            h('th', { scope: 'col' }, 'Started'),
-            h('th', { scope: 'col' }, 'Updated'),
-          ),
-        ),
-        h(
-          'tbody',
-          null,
-          instances.map((instance) =>
             h(
               'tr',
               null,
-              h('td', null, instance.saga),
+              h('th', { scope: 'col' }, 'Saga'),
+              h('th', { scope: 'col' }, 'Instance'),
+              h('th', { scope: 'col' }, 'Status'),
+              h('th', { scope: 'col' }, 'Step'),
+              h('th', { scope: 'col' }, 'Started'),
+              h('th', { scope: 'col' }, 'Updated'),
+            ),
+          ),
+          h(
+            'tbody',
+            null,
+            instances.map((instance) =>
               h(
-                'td',
+                'tr',
                 null,
-                link(
-                  `/sagas/${seg(instance.saga)}/${seg(instance.id)}`,
-                  { class: 'mono' },
-                  instance.id,
+                h('td', null, instance.saga),
+                h(
+                  'td',
+                  null,
+                  link(
+                    `/sagas/${seg(instance.saga)}/${seg(instance.id)}`,
+                    { class: 'mono' },
+                    instance.id,
+                  ),
                 ),
+                h(
+                  'td',
+                  null,
+                  badge(String(instance.status), TONES[String(instance.status)] ?? 'muted'),
+                ),
+                h('td', null, instance.step ?? '—'),
+                h('td', null, formatTime(instance.startedAt)),
+                h('td', null, formatTime(instance.updatedAt)),
               ),
-              h(
-                'td',
-                null,
-                badge(String(instance.status), TONES[String(instance.status)] ?? 'muted'),
-              ),
-              h('td', null, instance.step ?? '—'),
-              h('td', null, formatTime(instance.startedAt)),
-              h('td', null, formatTime(instance.updatedAt)),
             ),
           ),
         ),
       ),
-    ),
-    h(
-      'nav',
-      { class: 'pager', 'aria-label': 'Pages of saga instances' },
-      after ? link(`/sagas${query({ saga, status })}`, { class: 'button' }, 'First page') : null,
-      next
-        ? link(`/sagas${query({ saga, status, after: next })}`, { class: 'button' }, 'Next page →')
-        : null,
-    ),
-  );
+      h(
+        'nav',
+        { class: 'pager', 'aria-label': 'Pages of saga instances' },
+        after ? link(`/sagas${query({ saga, status })}`, { class: 'button' }, 'First page') : null,
+        next
+          ? link(
+              `/sagas${query({ saga, status, after: next })}`,
+              { class: 'button' },
+              'Next page →',
+            )
+          : null,
+      ),
+    );
+  }
 }
 
 /** @param {import('../app.js').ViewContext} ctx */
@@ -165,7 +178,12 @@ export async function sagaView(ctx) {
   const id = ctx.params.id ?? '';
   ctx.title(`${saga} ${id}`);
   const body = h('div', null, loading('Loading the saga instance'));
-  replace(ctx.root, h('p', { class: 'subtitle' }, link('/sagas', null, '← Sagas')), body);
+  replace(
+    ctx.root,
+    h('p', { class: 'subtitle' }, link('/sagas', null, '← Sagas')),
+    body,
+    parkedCommandsSection(ctx, { saga, instance: id, onChange: () => load() }),
+  );
 
   /** `updatedAt` of what is shown: redraw only when the instance moved. */
   let shown;
