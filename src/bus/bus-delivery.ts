@@ -1,4 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { encodeJson } from '../core/json-codec.js';
@@ -37,18 +38,22 @@ export interface ResolvedBusSubscribeOptions {
   backoff: ResolvedBackoff;
   parked: ParkedEventStore;
   logger: SubscriptionLogger | undefined;
+  /** Source of parking times. */
+  clock: Clock;
 }
 
 /** Default deliveries of one message before it is parked. */
 export const DEFAULT_MAX_DELIVERIES = 5;
 
 /**
- * Checks subscribe options and fills in the defaults (shared by every bus adapter).
+ * Checks subscribe options and fills in the defaults (shared by every bus adapter);
+ * `defaultClock` is the bus's clock, used when the options give none.
  *
  * @throws {InvalidArgumentError} or {@link InvalidSubjectPatternError} naming the bad option.
  */
 export function resolveBusSubscribeOptions(
   options: BusSubscribeOptions,
+  defaultClock: Clock = systemClock,
 ): ResolvedBusSubscribeOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError('options', 'must be an object { group, handler, ... }');
@@ -70,6 +75,9 @@ export function resolveBusSubscribeOptions(
   const parked = options.parked ?? new MemoryParkedEventStore();
   if (typeof parked !== 'object' || parked === null || typeof parked.park !== 'function')
     throw new InvalidArgumentError('parked', 'must be a ParkedEventStore');
+  const clock = options.clock ?? defaultClock;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
+    throw new InvalidArgumentError('clock', 'must be a Clock { now(): number }');
   return {
     group: options.group,
     subjects: [...new Set(subjects)],
@@ -81,6 +89,7 @@ export function resolveBusSubscribeOptions(
     backoff: resolveBackoff({ baseDelayMs: 100, maxDelayMs: 30_000, ...options.backoff }),
     parked,
     logger: options.logger,
+    clock,
   };
 }
 
@@ -252,7 +261,7 @@ export async function runDelivery(
   return { action: 'parked' };
 }
 
-/** Records a message as parked under the group's name. */
+/** Records a message as parked under the group's name, stamped with the member's clock. */
 export async function parkMessage(
   o: ResolvedBusSubscribeOptions,
   event: RecordedEvent,
@@ -274,7 +283,7 @@ export async function parkMessage(
       ...(typeof code === 'string' ? { code } : {}),
     },
     attempts: Math.max(1, attempts),
-    parkedAt: new Date(),
+    parkedAt: new Date(o.clock.now()),
   });
   o.logger?.warn(
     { group: o.group, eventId: event.id, position: event.position, err: error, attempts },

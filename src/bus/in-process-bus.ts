@@ -5,13 +5,7 @@ import { ClockTimer } from '../core/clock-timer.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { withSpan } from '../observability/tracing.js';
-import type {
-  ListParkedOptions,
-  ParkEntry,
-  ParkedEventStore,
-  ParkedSelection,
-} from '../subscriptions/parked-event-store.js';
-import type { StoreTransaction } from '../store/event-store.js';
+import type { ListParkedOptions, ParkedSelection } from '../subscriptions/parked-event-store.js';
 import { BusClosedError, GroupAlreadySubscribedError, MessageTooLargeError } from './bus-errors.js';
 import {
   decodeBusMessage,
@@ -180,7 +174,8 @@ export class InProcessBus implements MessageBus {
   subscribe(options: BusSubscribeOptions): Promise<BusSubscription> {
     return new Promise((resolve) => {
       if (this.closed) throw new BusClosedError();
-      const o = resolveBusSubscribeOptions(options);
+      // Parking times come from the bus's clock (unless the member names its own).
+      const o = resolveBusSubscribeOptions(options, this.clock);
       let group = this.groups.get(o.group);
       if (!group) {
         group = {
@@ -204,8 +199,7 @@ export class InProcessBus implements MessageBus {
         );
       }
       const member: Member = {
-        // Parking times come from the bus's clock, as the rest of its time does.
-        o: { ...o, parked: stampedWith(o.parked, this.clock) },
+        o,
         counters: newCounters(),
         busy: false,
         stopped: false,
@@ -358,19 +352,4 @@ export class InProcessBus implements MessageBus {
     const due = Math.min(...group.ready.map((r) => r.availableAt));
     if (group.timer.dueAt !== due) group.timer.setAt(due);
   }
-}
-
-/**
- * The parked store of a member with every entry stamped with the bus clock's time, so a
- * parked message carries the same time the rest of the bus reads.
- */
-function stampedWith(parked: ParkedEventStore, clock: Clock): ParkedEventStore {
-  return {
-    park: (subscription: string, entry: ParkEntry, tx?: StoreTransaction) =>
-      parked.park(subscription, { ...entry, parkedAt: new Date(clock.now()) }, tx),
-    list: (subscription, options) => parked.list(subscription, options),
-    count: (subscription) => parked.count(subscription),
-    requestRetry: (subscription, which, tx) => parked.requestRetry(subscription, which, tx),
-    remove: (subscription, which, tx) => parked.remove(subscription, which, tx),
-  };
 }

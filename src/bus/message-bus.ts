@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../core/envelope.js';
 import { CausewayError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
 import type { BackoffOptions } from '../domain/backoff.js';
 import type { HandlerResult } from '../subscriptions/event-handler.js';
 import type {
@@ -87,6 +88,11 @@ export interface BusSubscribeOptions {
   parked?: ParkedEventStore;
   /** Where to report parked and undecodable messages. Default: nowhere. */
   logger?: SubscriptionLogger;
+  /**
+   * Source of the `parkedAt` time of messages this member parks. Default: the bus's clock
+   * (`clock` of the bus's options), which is the system clock unless one was given there.
+   */
+  clock?: Clock;
 }
 
 /** What the broker answered to a publish. */

@@ -182,6 +182,24 @@ describe('InProcessBus on an injected clock', () => {
     expect(entry?.parkedAt.toISOString()).toBe('2030-07-04T12:00:00.000Z');
   });
 
+  it("stamps a member's parked messages with its own clock when it names one", async () => {
+    const own = new ManualClock(Date.parse('2040-01-01T00:00:00.000Z'));
+    member = await bus.subscribe({
+      group: 'own-clock',
+      clock: own,
+      parked: new MemoryParkedEventStore(),
+      handler: () => nack.park('not for us'),
+    });
+    const m = member;
+    await bus.publish(busEvent('order-1', 'order.placed'));
+    await until(() => m.status().parked === 1, 'the parking');
+    const [entry] = await m.listParked();
+    expect(entry?.parkedAt.toISOString()).toBe('2040-01-01T00:00:00.000Z');
+    await expect(
+      bus.subscribe({ group: 'bad-clock', clock: {} as never, handler: () => undefined }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('keeps published ids for the duplicate window on the clock', async () => {
     const windowed = new InProcessBus({ prefix: 'windowed', clock, duplicateWindowMs: 1_000 });
     try {

@@ -159,6 +159,110 @@ describe('the security seam', () => {
     expect((await http.get('/all')).body.events).toEqual([]);
   });
 
+  describe('/all pages past what the guard hides', () => {
+    type Http = Running['http'];
+    /** Hidden runs (b-, read by admin only) around visible events (a-), as [stream, count]. */
+    const layout: [string, number][] = [
+      ['a-1', 1],
+      ['b-1', 3],
+      ['a-2', 2],
+      ['b-2', 25],
+      ['a-3', 3],
+      ['b-3', 5],
+      ['a-4', 1],
+      ['b-4', 2],
+    ];
+
+    async function fill(http: Http, only?: (stream: string) => boolean): Promise<void> {
+      for (const [stream, count] of layout) {
+        if (only && !only(stream)) continue;
+        const events = Array.from({ length: count }, (_, i) => ({
+          type: 'x.y',
+          data: `${stream}#${i}`,
+        }));
+        expect((await http.post(`/streams/${stream}`, { events }, admin)).status).toBe(201);
+      }
+    }
+
+    /** Every page from the start, following `next` until it is null. */
+    async function pages(http: Http, query: string, headers: Record<string, string> = reader) {
+      const seen: { data: unknown[]; next: number | null; keys: string[] }[] = [];
+      let from = '';
+      for (let i = 0; i < 100; i++) {
+        const reply = await http.get(`/all?${query}${from}`, headers);
+        expect(reply.status).toBe(200);
+        const next = reply.body.next as number | null;
+        seen.push({
+          data: reply.body.events.map((e) => e.data),
+          next,
+          keys: Object.keys(reply.body).sort(),
+        });
+        if (headers === reader)
+          for (const e of reply.body.events) expect(e.stream.startsWith('a-'), e.stream).toBe(true);
+        if (next === null) return seen;
+        from = `&from=${next}`;
+      }
+      throw new Error('/all never ended');
+    }
+
+    const visible = layout
+      .filter(([stream]) => stream.startsWith('a-'))
+      .flatMap(([stream, count]) => Array.from({ length: count }, (_, i) => `${stream}#${i}`));
+
+    it('fills the page to limit, reading past hidden events', async () => {
+      const { http } = await start(new FakeGuard());
+      await fill(http);
+      const page = await http.get('/all?limit=3', reader);
+      expect(page.body.events.map((e) => e.data)).toEqual(visible.slice(0, 3));
+      expect(page.body.next).toBe(page.body.events[2]!.position + 1);
+      // The admin sees the hidden events in between, so the reader's page did skip some.
+      const adminPage = await http.get('/all?limit=3', admin);
+      expect(adminPage.body.events.map((e) => e.stream)).toEqual(['a-1', 'b-1', 'b-1']);
+    });
+
+    it('pages forward and backward through everything visible exactly once, hiding the rest', async () => {
+      const { http } = await start(new FakeGuard());
+      await fill(http);
+      const forward = await pages(http, 'limit=2');
+      expect(forward.flatMap((p) => p.data)).toEqual(visible);
+      for (const p of forward) expect(p.data.length).toBeLessThanOrEqual(2);
+      // 25 hidden events in a row exceed the bound of 10 x 2: one page comes back short, with
+      // a `next` to go on from; the log only ends where `next` is null.
+      const short = forward.filter((p) => p.data.length < 2 && p.next !== null);
+      expect(short.length).toBeGreaterThanOrEqual(1);
+      expect(forward.at(-1)?.next).toBeNull();
+
+      const backward = await pages(http, 'limit=2&direction=backward');
+      expect(backward.flatMap((p) => p.data)).toEqual([...visible].reverse());
+      for (const p of backward) expect(p.data.length).toBeLessThanOrEqual(2);
+
+      const everything = await pages(http, 'limit=7', admin);
+      expect(everything.flatMap((p) => p.data)).toHaveLength(
+        layout.reduce((n, [, count]) => n + count, 0),
+      );
+    });
+
+    it('gives the same pages as a log without the hidden events: nothing leaks, not even by count', async () => {
+      const mixed = await start(new FakeGuard());
+      await fill(mixed.http);
+      const clean = await start(new FakeGuard());
+      await fill(clean.http, (stream) => stream.startsWith('a-'));
+      for (const limit of [3, 4, 7]) {
+        const withHidden = await pages(mixed.http, `limit=${limit}`);
+        const without = await pages(clean.http, `limit=${limit}`);
+        // Same page sizes, same events, same fields: the hidden runs (all shorter than the
+        // scan bound here) change nothing the reader can see but positions.
+        expect(withHidden.map((p) => p.data)).toEqual(without.map((p) => p.data));
+        expect(withHidden.map((p) => p.next === null)).toEqual(without.map((p) => p.next === null));
+        for (const p of [...withHidden, ...without])
+          expect(p.keys).toEqual(['events', 'head', 'next']);
+      }
+      // A caller allowed nothing gets empty pages, and learns no more than that the log goes on.
+      const anonymous = await pages(mixed.http, 'limit=50', {});
+      expect(anonymous.flatMap((p) => p.data)).toEqual([]);
+    });
+  });
+
   it('counts and logs denials, without data', async () => {
     const guard = new FakeGuard();
     const lines: string[] = [];

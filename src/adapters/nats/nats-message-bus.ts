@@ -18,6 +18,7 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import { SpanKind } from '@opentelemetry/api';
+import { systemClock, type Clock } from '../../core/clock.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import {
@@ -92,6 +93,12 @@ export interface NatsMessageBusOptions {
   /** Where to store the stream: `'file'` (default) or `'memory'`. */
   storage?: 'file' | 'memory';
   logger?: SubscriptionLogger;
+  /**
+   * Source of the `parkedAt` time of parked messages (a member's own `clock` subscribe option
+   * wins). Default: the system clock. Redelivery delays and the duplicate window are kept by
+   * the broker, on its own clock.
+   */
+  clock?: Clock;
 }
 
 interface NatsMember {
@@ -136,7 +143,7 @@ export class NatsMessageBus implements MessageBus {
     private readonly jsm: JetStreamManager,
     private readonly o: Required<
       Pick<NatsMessageBusOptions, 'stream' | 'publishTimeoutMs' | 'ackWaitMs' | 'prefetch'>
-    > & { prefix: string; logger: SubscriptionLogger | undefined },
+    > & { prefix: string; logger: SubscriptionLogger | undefined; clock: Clock },
     publishRetry: ResolvedBackoff,
   ) {
     this.prefix = o.prefix;
@@ -198,6 +205,9 @@ export class NatsMessageBus implements MessageBus {
     const publishTimeoutMs = positive(options.publishTimeoutMs ?? 5000, 'publishTimeoutMs');
     const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs');
     const prefetch = positive(options.prefetch ?? 32, 'prefetch');
+    const clock = options.clock ?? systemClock;
+    if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
+      throw new InvalidArgumentError('clock', 'must be a Clock { now(): number }');
     const publishRetry = resolveBackoff({
       attempts: 5,
       baseDelayMs: 100,
@@ -244,6 +254,7 @@ export class NatsMessageBus implements MessageBus {
         ackWaitMs,
         prefetch,
         logger: options.logger,
+        clock,
       },
       publishRetry,
     );
@@ -352,7 +363,7 @@ export class NatsMessageBus implements MessageBus {
 
   async subscribe(options: BusSubscribeOptions): Promise<BusSubscription> {
     if (this.closed) throw new BusClosedError();
-    const o = resolveBusSubscribeOptions(options);
+    const o = resolveBusSubscribeOptions(options, this.o.clock);
     const durable = subjectToken(o.group);
     const single = o.subjects.length === 1 ? o.subjects[0] : undefined;
     const filter = `${this.prefix}.${single ?? '>'}`;

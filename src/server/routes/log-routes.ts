@@ -33,6 +33,14 @@ const error = (status: number) => ({
   schema: ERROR_SCHEMA,
 });
 
+/**
+ * How many events matching its filters one `GET /all` request may examine, per event of its
+ * `limit`: it reads past events the caller may not see until its page is full, the log ends or
+ * `limit * ALL_SCAN_FACTOR` events were examined, so a request costs a bounded amount of work
+ * however much of the log is hidden from the caller.
+ */
+export const ALL_SCAN_FACTOR = 10;
+
 /** The global log routes: `/all` and `/events/:position` (an event with its causation chain). */
 export function registerLogRoutes(ctx: RouteContext): void {
   const { store } = ctx;
@@ -42,8 +50,7 @@ export function registerLogRoutes(ctx: RouteContext): void {
     url: '/all',
     operationId: 'readAll',
     summary: 'Read the global log',
-    description:
-      'One page of the log in position order (or backward), filtered by types and stream prefix. Events the caller may not read are left out. `next` is the `from` of the next page, or null when the page ended the log.',
+    description: `One page of the log in position order (or backward), filtered by types and stream prefix. Events the caller may not read are left out, and reading goes on past them until the page holds \`limit\` events, the log ends (at \`head\`, read when the request starts), or ${ALL_SCAN_FACTOR} × \`limit\` events matching the filters have been examined. \`next\` is the \`from\` of the next page, or null when the page ended the log; a page shorter than \`limit\` with a \`next\` only means the scan bound was reached: page on from \`next\`.`,
     tags: ['log'],
     access: 'stream',
     querystring: {
@@ -79,24 +86,43 @@ export function registerLogRoutes(ctx: RouteContext): void {
         types?: string[];
         prefix?: string;
       };
+      const forward = query.direction === 'forward';
+      // The head is read first and bounds the page: events committed during the request are
+      // left for the next one, so a null `next` means "examined everything up to head".
       const head = await store.headPosition();
+      const budget = query.limit * ALL_SCAN_FACTOR;
       const events: RecordedEvent[] = [];
       let scanned = 0;
       let last: RecordedEvent | undefined;
+      // Whether the log goes on for this caller: a readable event was seen past a full page,
+      // or the scan bound stopped the reading first.
+      let more = false;
       for await (const event of store.readAll({
-        from: query.from ?? (query.direction === 'forward' ? 'start' : 'end'),
+        from: query.from ?? (forward ? 'start' : head > 0 ? head : 'end'),
         direction: query.direction,
         filter: logFilter(query),
-        limit: query.limit,
+        limit: budget,
       })) {
+        if (forward && event.position > head) break;
         scanned++;
         last = event;
-        if (ctx.can(request, 'read', event.stream)) events.push(event);
+        if (!ctx.can(request, 'read', event.stream)) continue;
+        // The page is full; looking one readable event further (past hidden ones) decides
+        // `next`, so hidden events after a page's last one never show as an extra empty page.
+        if (events.length === query.limit) {
+          more = true;
+          break;
+        }
+        events.push(event);
       }
+      if (scanned === budget) more = true;
       let next: number | null = null;
-      if (last && scanned === query.limit) {
-        next = query.direction === 'forward' ? last.position + 1 : last.position - 1;
-        if (next < 1) next = null;
+      // A full page goes on just past its last event (hidden events after it are read again
+      // by the next request); a page the bound cut short goes on past the last event examined.
+      const from = events.length === query.limit ? events[events.length - 1] : last;
+      if (more && from) {
+        next = forward ? from.position + 1 : from.position - 1;
+        if (next < 1 || (forward && from.position >= head)) next = null;
       }
       return { events: events.map(eventJson), next, head };
     },
