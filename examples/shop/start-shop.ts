@@ -14,7 +14,13 @@ import { shopSql, type ShopReadModel } from './shop-read-model.js';
 import { TrafficGenerator, type TrafficStats } from './traffic-generator.js';
 import { startFulfilment, type FulfilmentHandle } from './shop-fulfilment.js';
 import { FULFILMENT_SAGA } from './fulfilment-saga.js';
-import { startShopBus, type ShopBusHandle } from './shop-bus.js';
+import {
+  shopCommandNamespace,
+  startShopBus,
+  startShopCommandBus,
+  type ShopBusHandle,
+  type ShopCommandBusHandle,
+} from './shop-bus.js';
 import { startShopAnalytics, type ShopAnalytics } from './analytics.js';
 import { startShopServer, type ShopServerHandle } from './shop-server.js';
 
@@ -42,12 +48,24 @@ export interface StartShopOptions {
   seedCatalog?: boolean;
   /** This process's id in the consumer groups (default: host, pid, random). */
   memberId?: string;
-  /** NATS URL: publish the store's events to JetStream through the outbox relay. */
+  /**
+   * NATS URL: publish the store's events to JetStream through the outbox relay, and run the
+   * command side over NATS request/reply (every process serves the handlers in a queue group,
+   * the saga dispatches through NATS).
+   */
   bus?: string;
   /** The JetStream stream the events go to (default `CAUSEWAY_SHOP`)... */
   busStream?: string;
   /** ...and the first token of its subjects (default `causeway`). */
   busPrefix?: string;
+  /**
+   * The namespace of the command subjects, `causeway-shop-commands.<namespace>.<type>`
+   * (default: derived from the store, see `shopCommandNamespace`): the processes of one shop
+   * share it, two shops on one NATS server must not.
+   */
+  busCommandNamespace?: string;
+  /** With `bus`: how long the saga waits for a command's reply before trying again (ms, default 10,000). */
+  commandTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -76,6 +94,8 @@ export interface ShopHandle {
   readonly analytics: ShopAnalytics;
   /** The outbox relay to NATS, with `bus`. */
   readonly bus: ShopBusHandle | undefined;
+  /** The command side over NATS (responder and the saga's dispatcher), with `bus`. */
+  readonly commandBus: ShopCommandBusHandle | undefined;
   /** Saga instances, when the fulfilment saga runs. */
   readonly sagas: SagaQuery | undefined;
   /** What is running and what is missing (a part whose module is not there). */
@@ -91,7 +111,9 @@ export interface ShopHandle {
  * Starts the shop example on a store: command handlers for the deciders, the projections
  * (order history, catalog with stock, customer profiles), the order notifier (a consumer
  * group), the fulfilment saga, the analytics jobs (in memory, over the live log), the
- * HTTP server with the admin UI (with `port`), and a traffic generator (with `rate`).
+ * HTTP server with the admin UI (with `port`), and a traffic generator (with `rate`). With
+ * `bus`, events are relayed to NATS JetStream and the saga's commands travel over NATS
+ * request/reply to the handlers of any process of the shop.
  *
  * Several processes may run it on one PostgreSQL database: the projections run in one of
  * them at a time (the others stand by), the notifier's partitions are shared among them.
@@ -116,6 +138,24 @@ export async function startShop(options: StartShopOptions): Promise<ShopHandle> 
     });
     parts.commands = 'running';
 
+    // With a bus, commands travel over NATS: this process serves its handlers to the shop's
+    // queue group, and the saga's commands go to whichever process takes them.
+    let commandBus: ShopCommandBusHandle | undefined;
+    if (options.bus !== undefined) {
+      const served = await startShopCommandBus({
+        url: options.bus,
+        handlers: commands.dispatcher,
+        namespace: options.busCommandNamespace ?? shopCommandNamespace(context),
+        ...(options.busPrefix === undefined ? {} : { eventPrefix: options.busPrefix }),
+        ...(options.commandTimeoutMs === undefined ? {} : { timeoutMs: options.commandTimeoutMs }),
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      commandBus = served;
+      // Stopped after the saga (stops run in reverse): its last commands still get answers.
+      stops.push(() => served.stop());
+      parts.commandBus = 'running';
+    } else parts.commandBus = 'off';
+
     const projector = new Projector<StoreTransaction, ShopReadModel>({
       store: (await context.projectionStore()) as never,
       projections: shopProjections,
@@ -137,7 +177,7 @@ export async function startShop(options: StartShopOptions): Promise<ShopHandle> 
 
     const fulfilment: FulfilmentHandle = await startFulfilment({
       context,
-      dispatcher: commands.dispatcher,
+      dispatcher: commandBus?.dispatcher ?? commands.dispatcher,
       paymentTimeoutMs: options.paymentTimeoutMs ?? 30_000,
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -212,6 +252,7 @@ export async function startShop(options: StartShopOptions): Promise<ShopHandle> 
       notifier,
       analytics,
       bus,
+      commandBus,
       sagas: fulfilment.sagas,
       parts,
       orderCounts: () => orderCounts(projector),

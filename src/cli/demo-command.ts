@@ -45,7 +45,7 @@ export async function runShop(
       .map(([part]) => part);
     say(
       'started',
-      `Causeway shop on ${redactUrl(context.url)}${shop.url ? `\n  admin UI: ${shop.url}` : ''}${missing.length > 0 ? `\n  not in this build: ${missing.join(', ')}` : ''}\n  Ctrl-C to stop`,
+      `Causeway shop on ${redactUrl(context.url)}${shop.url ? `\n  admin UI: ${shop.url}` : ''}${start.bus !== undefined && shop.parts.commandBus === 'running' ? `\n  events and commands over NATS: ${redactUrl(start.bus)}` : ''}${missing.length > 0 ? `\n  not in this build: ${missing.join(', ')}` : ''}\n  Ctrl-C to stop`,
       { url: shop.url ?? null, store: redactUrl(context.url), parts: shop.parts },
     );
     const status = async () => {

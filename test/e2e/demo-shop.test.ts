@@ -20,6 +20,21 @@ import {
 } from '../support/nats.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { cli, until } from '../cli/cli-harness.js';
+import { NatsCommandDispatcher } from '../../src/adapters/nats/nats-commands.js';
+import { NoCommandResponderError } from '../../src/bus/bus-errors.js';
+import {
+  SHOP_COMMAND_SUBJECT_ROOT,
+  shopCommandNamespace,
+  shopCommandPrefix,
+} from '../../examples/shop/shop-bus.js';
+
+/** A command request seen on the wire by the test's monitor subscription. */
+interface SeenCommand {
+  subject: string;
+  id: string;
+  type: string;
+  data: Record<string, unknown> | null;
+}
 
 const execFileAsync = promisify(execFile);
 const repo = new URL('../../', import.meta.url).pathname;
@@ -228,35 +243,217 @@ describe('the shop demo', () => {
     },
   );
 
-  it.skipIf(!nats)('publishes every committed event to NATS JetStream with --bus', async () => {
-    const stream = randomNatsName('SHOP');
-    const context = await openStoreContext(`sqlite:${join(dir, 'bus.db')}`);
-    const nc = await connectNats();
-    const shop = await startShop({
-      context,
-      bus: natsUrl,
-      busStream: stream,
-      busPrefix: stream.toLowerCase(),
-      rate: 5,
-      orders: 2,
-      seed: 5,
-    });
+  it.skipIf(!nats)(
+    "with --bus, relays events to JetStream and sends the saga's commands over NATS, one namespace per store",
+    async () => {
+      // Two shops (two SQLite files) on one NATS server, with a monitor on every shop command.
+      const nc = await connectNats();
+      const seen: SeenCommand[] = [];
+      const monitor = nc.subscribe(`${SHOP_COMMAND_SUBJECT_ROOT}.>`, {
+        callback: (error, msg) => {
+          if (error) return;
+          const command = JSON.parse(msg.string()) as Omit<SeenCommand, 'subject'>;
+          seen.push({ ...command, subject: msg.subject });
+        },
+      });
+      await nc.flush();
+      const streams = [randomNatsName('SHOP'), randomNatsName('SHOP')];
+      const contexts = await Promise.all(
+        ['bus-a.db', 'bus-b.db'].map((file) => openStoreContext(`sqlite:${join(dir, file)}`)),
+      );
+      const shops: Awaited<ReturnType<typeof startShop>>[] = [];
+      try {
+        for (const [i, context] of contexts.entries())
+          shops.push(
+            await startShop({
+              context,
+              bus: natsUrl,
+              busStream: streams[i]!,
+              busPrefix: streams[i]!.toLowerCase(),
+              rate: 10,
+              orders: 3,
+              seed: 5 + i,
+              paymentFailureRate: 0,
+            }),
+          );
+        const prefixes = shops.map((shop) => shop.commandBus!.prefix);
+        // The namespace comes from the store: the same derivation in any process, not shared.
+        expect(prefixes).toEqual(contexts.map((c) => shopCommandPrefix(shopCommandNamespace(c))));
+        expect(prefixes[0]).not.toBe(prefixes[1]);
+
+        for (const [i, shop] of shops.entries()) {
+          const { store } = contexts[i]!;
+          expect(shop.parts).toMatchObject({ bus: 'running', commandBus: 'running' });
+          await shop.traffic!.done();
+          const placed = await waitForEvents(store, 'order.placed', 3, { timeoutMs: 30_000 });
+          const ids = placed.map((e) => e.stream.slice('order-'.length));
+          const settled = async () =>
+            (
+              await collect(
+                store.readAll({ filter: { types: ['order.completed', 'order.cancelled'] } }),
+              )
+            ).length === 3;
+          await until(settled, 'three orders to settle', 60_000);
+          const completed = await collect(
+            store.readAll({ filter: { types: ['order.completed'] } }),
+          );
+          expect(completed.length).toBeGreaterThan(0);
+
+          // Every saga step went over NATS, on this shop's subjects only.
+          const mine = seen.filter((c) => c.subject.startsWith(`${prefixes[i]}.`));
+          const others = seen.filter((c) => !c.subject.startsWith(`${prefixes[i]}.`));
+          for (const event of completed) {
+            const orderId = event.stream.slice('order-'.length);
+            const types = new Set(
+              mine.filter((c) => c.data?.orderId === orderId).map((c) => c.type),
+            );
+            expect([...types]).toEqual(
+              expect.arrayContaining([
+                'inventory.reserve',
+                'payment.authorise',
+                'order.confirm',
+                'payment.capture',
+                'order.complete',
+              ]),
+            );
+            expect(others.some((c) => c.data?.orderId === orderId)).toBe(false);
+          }
+          expect(mine.every((c) => c.subject === `${prefixes[i]}.${c.type}`)).toBe(true);
+          expect(mine.every((c) => ids.includes(c.data?.orderId as string))).toBe(true);
+          // This process answered them (there is no other responder on its subjects).
+          expect(shop.commandBus!.responder.answered).toBeGreaterThanOrEqual(completed.length * 5);
+
+          // And every committed event went to the shop's JetStream stream, once.
+          const head = await store.headPosition();
+          await shop.bus!.relay.waitForPosition(head, { timeoutMs: 30_000 });
+          const jsm = await jetstreamManager(nc);
+          const info = await jsm.streams.info(streams[i]!);
+          expect(info.state.messages).toBeGreaterThanOrEqual(head);
+          expect(info.state.messages).toBe(shop.bus!.relay.status().publishedThrough);
+        }
+      } finally {
+        for (const shop of shops) await shop.stop();
+        for (const context of contexts) await context.close();
+        monitor.unsubscribe();
+        for (const stream of streams) await deleteNatsStream(nc, stream);
+        await nc.close();
+      }
+      // Stopping closed the shops' NATS connections: nothing answers their commands any more.
+      expect(shops.map((shop) => shop.commandBus!.isClosed())).toEqual([true, true]);
+      const probe = await connectNats();
+      try {
+        for (const shop of shops)
+          await expect(
+            new NatsCommandDispatcher({
+              connection: probe,
+              prefix: shop.commandBus!.prefix,
+              timeoutMs: 2000,
+            }).dispatch({ id: 'after-stop', type: 'order.complete', data: {}, metadata: {} }),
+          ).rejects.toBeInstanceOf(NoCommandResponderError);
+      } finally {
+        await probe.close();
+      }
+    },
+  );
+
+  it("refuses command subjects the events' stream would capture, or a bad namespace, and stops what it started", async () => {
+    const context = await openStoreContext(`sqlite:${join(dir, 'bus-bad.db')}`);
     try {
-      expect(shop.parts.bus).toBe('running');
-      await shop.traffic!.done();
-      await waitForEvents(context.store, 'order.placed', 2, { timeoutMs: 30_000 });
-      const head = await context.store.headPosition();
-      await shop.bus!.relay.waitForPosition(head, { timeoutMs: 30_000 });
-      const jsm = await jetstreamManager(nc);
-      const info = await jsm.streams.info(stream);
-      // Each event once (more may have been committed and relayed since `head`).
-      expect(info.state.messages).toBeGreaterThanOrEqual(head);
-      expect(info.state.messages).toBe(shop.bus!.relay.status().publishedThrough);
+      // Validated before connecting: no NATS server is needed to see it refused.
+      for (const bad of [
+        { busPrefix: SHOP_COMMAND_SUBJECT_ROOT },
+        { busPrefix: 'causeway-shop-commands.x', busCommandNamespace: 'x' },
+        { busCommandNamespace: 'two.tokens' },
+      ])
+        await expect(
+          startShop({ context, bus: 'nats://127.0.0.1:1', seedCatalog: false, ...bad }),
+        ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      // The default event prefix (`causeway`) does not take in the command subjects.
+      expect(shopCommandPrefix(shopCommandNamespace(context)).startsWith('causeway.')).toBe(false);
+      // Nothing was left running: the store can be used and closed.
+      expect(await context.store.headPosition()).toBe(0);
     } finally {
-      await shop.stop();
       await context.close();
-      await deleteNatsStream(nc, stream);
-      await nc.close();
     }
   });
+
+  it.skipIf(!nats || !pg)(
+    'with --bus on one PostgreSQL, the handlers of both processes serve the one running saga',
+    async () => {
+      const schema = randomSchemaName();
+      const url = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}schema=${schema}`;
+      const stream = randomNatsName('SHOP');
+      const bus = { bus: natsUrl, busStream: stream, busPrefix: stream.toLowerCase() };
+      const a = await openStoreContext(url);
+      const b = await openStoreContext(url);
+      const nc = await connectNats();
+      const prefix = shopCommandPrefix(shopCommandNamespace(a));
+      const seen: SeenCommand[] = [];
+      const monitor = nc.subscribe(`${prefix}.>`, {
+        callback: (error, msg) => {
+          if (!error)
+            seen.push({ ...(JSON.parse(msg.string()) as SeenCommand), subject: msg.subject });
+        },
+      });
+      await nc.flush();
+      const shopA = await startShop({
+        context: a,
+        memberId: 'member-a',
+        ...bus,
+        paymentFailureRate: 0,
+        rate: 10,
+        orders: 8,
+        seed: 11,
+      });
+      const shopB = await startShop({
+        context: b,
+        memberId: 'member-b',
+        seedCatalog: false,
+        ...bus,
+        paymentFailureRate: 0,
+      });
+      try {
+        // One shop, one namespace: the two processes share the command queue group.
+        expect(shopA.commandBus!.prefix).toBe(prefix);
+        expect(shopB.commandBus!.prefix).toBe(prefix);
+        expect(shopB.commandBus!.queue).toBe(shopA.commandBus!.queue);
+        await shopA.traffic!.done();
+        const settled = async () =>
+          (
+            await collect(
+              a.store.readAll({ filter: { types: ['order.completed', 'order.cancelled'] } }),
+            )
+          ).length === 8;
+        await until(settled, 'eight orders to settle', 90_000);
+        const completed = await collect(
+          a.store.readAll({ filter: { types: ['order.completed'] } }),
+        );
+        expect(completed.length).toBeGreaterThan(0);
+        for (const event of completed)
+          expect(
+            seen.some(
+              (c) =>
+                c.type === 'order.complete' &&
+                c.data?.orderId === event.stream.slice('order-'.length),
+            ),
+          ).toBe(true);
+        // The saga runs in one process at a time (a lease), and its commands (the traffic's
+        // stay in process) were answered by both: NATS spread them over the queue group, so
+        // the handlers of one process served the other's saga.
+        const answered = [shopA, shopB].map((shop) => shop.commandBus!.responder.answered);
+        expect(answered[0]).toBeGreaterThan(0);
+        expect(answered[1]).toBeGreaterThan(0);
+        expect(answered[0]! + answered[1]!).toBeGreaterThanOrEqual(completed.length * 5);
+      } finally {
+        await shopB.stop();
+        await shopA.stop();
+        await b.close();
+        await a.close();
+        await dropSchema(schema);
+        monitor.unsubscribe();
+        await deleteNatsStream(nc, stream);
+        await nc.close();
+      }
+    },
+  );
 });
