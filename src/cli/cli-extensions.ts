@@ -89,7 +89,10 @@ function addShopOptions(command: Command, defaultPort: string): Command {
     .option('--payment-timeout <seconds>', 'payment answer timeout of the fulfilment saga', '30')
     .option('--seed <n>', 'seed of the traffic generator')
     .option('--member-id <id>', 'this process in the consumer groups')
-    .option('--bus <url>', 'NATS URL: publish events to JetStream (nats://127.0.0.1:4222)')
+    .option(
+      '--bus <url>',
+      'NATS URL: events out to JetStream, commands over request/reply (nats://127.0.0.1:4222)',
+    )
     .option('--log-level <level>', 'pino level of logs on stderr', 'warn')
     .option('--status-every <seconds>', 'print a status line this often (0: never)', '5');
 }
