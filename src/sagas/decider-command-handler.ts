@@ -4,6 +4,7 @@ import { CommandHandler, type CommandHandlerOptions } from '../domain/command-ha
 import type { Command } from '../domain/command.js';
 import type { Decider, DomainEvent } from '../domain/decider.js';
 import { InvalidCommandError, InvalidDecisionError } from '../domain/domain-errors.js';
+import type { Snapshot, SnapshotStore } from '../domain/snapshot-store.js';
 import type { EventStore } from '../store/event-store.js';
 import { idempotentDecider, type IdempotentState } from './idempotent-decider.js';
 import type { CommandEnvelopeHandler } from './in-process-command-dispatcher.js';
@@ -37,9 +38,10 @@ class Refused extends Error {
  * concurrent writes outlasting the retries) reject the returned promise, so the dispatcher
  * tries again later with the same id.
  *
- * It takes no snapshot store: the remembered command ids are part of the state it folds, so
- * every load reads the whole stream (keep such streams short-lived, one per order, or per
- * product).
+ * It takes no snapshot store: the remembered command ids are part of the state it folds. It
+ * keeps the state it reached on the streams it commanded last in memory instead, so the next
+ * command on such a stream reads only the events appended since (by anyone); a stream it has
+ * not commanded lately, or one with a `maxAge`, is read whole.
  *
  * @example
  * ```ts
@@ -65,7 +67,11 @@ export function deciderCommandHandler<C extends Command, E extends DomainEvent, 
       }
     },
   };
-  const handler = new CommandHandler({ ...options, decider });
+  const handler = new CommandHandler({
+    ...options,
+    decider,
+    snapshots: { store: new RecentStates(options.store), stateVersion: 'recent', policy: always },
+  });
   return async (envelope) => {
     let stream: string;
     try {
@@ -94,6 +100,53 @@ export function deciderCommandHandler<C extends Command, E extends DomainEvent, 
       }
     }
   };
+}
+
+/** How many streams' states a handler keeps in memory (the least recently saved go first). */
+const RECENT_STREAMS = 1024;
+
+/** Saves the state after every command that appended events. */
+const always = { shouldSnapshot: () => true };
+
+/**
+ * The folded states of the streams a handler commanded last, kept in memory as snapshots so
+ * that a load folds only the events after them: without it, every command on a long-lived
+ * stream (a product's stock) re-reads and re-folds its whole history.
+ */
+class RecentStates implements SnapshotStore {
+  private readonly states = new Map<string, Snapshot<IdempotentState<unknown>>>();
+
+  constructor(private readonly store: EventStore) {}
+
+  async load<T>(stream: string): Promise<Snapshot<T> | undefined> {
+    const snapshot = this.states.get(stream);
+    if (!snapshot) return undefined;
+    // Events that age out must drop out of the fold too: such streams are read whole.
+    const info = await this.store.streamInfo(stream);
+    if (info.metadata.maxAge !== undefined) return undefined;
+    // Folding adds to the set of handled command ids in place: each load gets its own. The
+    // decider's state is shared, as deciders are pure.
+    const state: IdempotentState<unknown> = {
+      state: snapshot.state.state,
+      handled: new Set(snapshot.state.handled),
+    };
+    return { ...snapshot, state: state as T };
+  }
+
+  save(stream: string, snapshot: Snapshot): Promise<void> {
+    this.states.delete(stream);
+    this.states.set(stream, snapshot as Snapshot<IdempotentState<unknown>>);
+    if (this.states.size > RECENT_STREAMS) {
+      const oldest = this.states.keys().next();
+      if (oldest.done !== true) this.states.delete(oldest.value);
+    }
+    return Promise.resolve();
+  }
+
+  delete(stream: string): Promise<void> {
+    this.states.delete(stream);
+    return Promise.resolve();
+  }
 }
 
 function rejection(error: unknown): CommandReply {
