@@ -1,3 +1,4 @@
+import { waitForStatusPosition } from '../subscriptions/wait-for-position.js';
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -20,14 +21,13 @@ import {
   CheckpointAheadError,
   LeaseLostError,
   SubscriptionLeasedError,
-  WaitTimeoutError,
 } from '../subscriptions/subscription-errors.js';
 import type {
   SubscriptionLeaseOptions,
   SubscriptionLogger,
 } from '../subscriptions/subscription-options.js';
 import type { SubscriptionStorage } from '../subscriptions/subscription-storage.js';
-import { assertMilliseconds, assertName, assertPosition } from '../subscriptions/validation.js';
+import { assertMilliseconds, assertName } from '../subscriptions/validation.js';
 import { WakeSignal } from '../subscriptions/wake-signal.js';
 import { BusClosedError, BusErrorCode } from './bus-errors.js';
 import {
@@ -307,44 +307,12 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
    * @throws {WaitTimeoutError}
    */
   waitForPosition(position: number, options: { timeoutMs?: number } = {}): Promise<void> {
-    assertPosition(position);
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    return new Promise((resolve, reject) => {
-      const wait: { timer?: ReturnType<typeof setTimeout> } = {};
-      const check = (s: OutboxRelayStatus): boolean => {
-        if (s.position >= position) {
-          done();
-          resolve();
-          return true;
-        }
-        if (s.state === 'stopped') {
-          done();
-          reject(
-            s.error ??
-              new WaitTimeoutError(this.name, position, s.position, 'the relay is stopped'),
-          );
-          return true;
-        }
-        return false;
-      };
-      const off = this.onStatus((s) => void check(s));
-      const done = () => {
-        off();
-        clearTimeout(wait.timer);
-      };
-      if (check(this.current)) return;
-      wait.timer = setTimeout(() => {
-        done();
-        reject(
-          new WaitTimeoutError(
-            this.name,
-            position,
-            this.current.position,
-            `${timeoutMs} ms passed`,
-          ),
-        );
-      }, timeoutMs);
-    });
+    const source = {
+      name: this.name,
+      current: () => this.current,
+      onStatus: (listener: Parameters<typeof this.onStatus>[0]) => this.onStatus(listener),
+    };
+    return waitForStatusPosition(source, position, options, 'the relay is stopped');
   }
 
   /** Events the relay parked (the broker refused them for good), in position order. */

@@ -1,3 +1,4 @@
+import { waitForStatusPosition } from './wait-for-position.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
 import { backoffDelay } from '../domain/backoff.js';
@@ -25,14 +26,12 @@ import {
   ParkedEventMissingError,
   SubscriptionLeasedError,
   SubscriptionStoppedByHandlerError,
-  WaitTimeoutError,
 } from './subscription-errors.js';
 import {
   resolveSubscriptionOptions,
   type ResolvedSubscriptionOptions,
   type SubscriptionOptions,
 } from './subscription-options.js';
-import { assertPosition } from './validation.js';
 import { WakeSignal } from './wake-signal.js';
 
 /**
@@ -234,49 +233,12 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
    * @throws {WaitTimeoutError}
    */
   waitForPosition(position: number, options: { timeoutMs?: number } = {}): Promise<void> {
-    assertPosition(position);
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    return new Promise((resolve, reject) => {
-      const wait: { timer?: ReturnType<typeof setTimeout> } = {};
-      const check = (status: SubscriptionStatus): boolean => {
-        if (status.position >= position) {
-          finish();
-          resolve();
-          return true;
-        }
-        if (status.state === 'stopped') {
-          finish();
-          reject(
-            status.error ??
-              new WaitTimeoutError(
-                this.name,
-                position,
-                status.position,
-                'the subscription is stopped',
-              ),
-          );
-          return true;
-        }
-        return false;
-      };
-      const unsubscribe = this.onStatus((status) => void check(status));
-      const finish = () => {
-        unsubscribe();
-        clearTimeout(wait.timer);
-      };
-      if (check(this.current)) return;
-      wait.timer = setTimeout(() => {
-        finish();
-        reject(
-          new WaitTimeoutError(
-            this.name,
-            position,
-            this.current.position,
-            `${timeoutMs} ms passed`,
-          ),
-        );
-      }, timeoutMs);
-    });
+    const source = {
+      name: this.name,
+      current: () => this.current,
+      onStatus: (listener: Parameters<typeof this.onStatus>[0]) => this.onStatus(listener),
+    };
+    return waitForStatusPosition(source, position, options, 'the subscription is stopped');
   }
 
   /** This subscription's parked events, in position order. */
