@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -12,69 +10,17 @@ import type { RecordedEvent } from '../../src/core/envelope.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
 import { busEvent, eventually } from '../conformance/message-bus.suite.js';
+import { OwnNatsServer, natsServerInstalled } from './own-nats-server.js';
 
-const serverBinary = '/usr/sbin/nats-server';
 const dir = mkdtempSync(join(tmpdir(), 'causeway-nats-restart-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** A nats-server of this test's own, on its own port and storage directory. */
-class OwnServer {
-  private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    const child = spawn(
-      serverBinary,
-      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(dir, 'store')],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    // Ready once it accepts a connection with JetStream answering.
-    await eventually(async () => {
-      try {
-        const nc = await connect({ servers: `127.0.0.1:${this.port}`, reconnect: false });
-        try {
-          await (await jetstreamManager(nc)).getAccountInfo();
-          return true;
-        } finally {
-          await nc.close();
-        }
-      } catch {
-        return false;
-      }
-    }, 'the test nats-server to accept connections');
-  }
-
-  /** Kills the server abruptly (SIGKILL) and waits for it to be gone. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-describe.skipIf(!existsSync(serverBinary))('a broker that goes down and restarts mid-run', () => {
+describe.skipIf(!natsServerInstalled)('a broker that goes down and restarts mid-run', () => {
   it('publish retries then fails typed; the relay waits, reports its lag and loses nothing', async () => {
-    const server = new OwnServer(await freePort());
+    const server = await OwnNatsServer.create(join(dir, 'store'));
     await server.start();
     const nc = await connect({
-      servers: `127.0.0.1:${server.port}`,
+      servers: server.url,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 50,
     });
