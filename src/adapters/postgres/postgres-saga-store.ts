@@ -1,7 +1,6 @@
 import { escapeIdentifier } from 'pg';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { decodeJson, encodeJson } from '../../core/json-codec.js';
-import type { CommandReply } from '../../domain/command-dispatcher.js';
+import { encodeJson } from '../../core/json-codec.js';
 import type { Migration } from '../../store/migrations.js';
 import {
   assertSagaKey,
@@ -14,12 +13,21 @@ import {
   type ListCommandsOptions,
   type NewOutboxEntry,
   type OutboxEntry,
-  type OutboxStatus,
   type OutboxUpdate,
   type SagaInstanceRecord,
   type SagaStore,
   type SagaTimerRecord,
 } from '../../sagas/saga-store.js';
+import {
+  OUTBOX_COLUMNS,
+  assertPageLimit,
+  outboxEntryFromRow,
+  sagaInstanceFromRow,
+  sagaTimerFromRow,
+  type SagaInstanceRow,
+  type SagaOutboxRow,
+  type SagaTimerRow,
+} from '../../sagas/saga-rows.js';
 import type { SagaInstanceView, SagaQuery } from '../../sagas/saga-view.js';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
@@ -80,44 +88,6 @@ export function postgresSagaMigrations(schema: string): Migration[] {
     },
   ];
 }
-
-interface InstanceRow {
-  saga: string;
-  id: string;
-  status: string;
-  step: string;
-  body: string;
-  started_at: string;
-  updated_at: string;
-}
-interface TimerRow {
-  id: string;
-  saga: string;
-  instance_id: string;
-  type: string;
-  due_at: string;
-  data: string;
-}
-interface OutboxRow {
-  seq: string;
-  command_id: string;
-  source: string;
-  instance_id: string | null;
-  compensation: boolean;
-  type: string;
-  data: string;
-  metadata: string;
-  status: string;
-  attempts: number;
-  last_error: string | null;
-  next_attempt_at: string;
-  created_at: string;
-  settled_at: string | null;
-  reply: string | null;
-}
-
-const OUTBOX_COLUMNS =
-  'seq, command_id, source, instance_id, compensation, type, data, metadata, status, attempts, last_error, next_attempt_at, created_at, settled_at, reply';
 
 /**
  * Saga instances, timers and the command outbox in the store's PostgreSQL schema, written in
@@ -205,13 +175,13 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     tx?: PostgresTransaction,
   ): Promise<SagaInstanceRecord | undefined> {
     assertSagaKey(saga, id);
-    const { rows } = await this.db.query<InstanceRow>(
+    const { rows } = await this.db.query<SagaInstanceRow>(
       'saga load',
       tx ? this.sql.loadForUpdate : this.sql.load,
       [saga, id],
       tx,
     );
-    return rows[0] && toRecord(rows[0]);
+    return rows[0] && sagaInstanceFromRow(rows[0]);
   }
 
   async saveInstance(record: SagaInstanceRecord, tx: PostgresTransaction): Promise<void> {
@@ -257,13 +227,13 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
   }
 
   async takeTimer(id: string, tx: PostgresTransaction): Promise<SagaTimerRecord | undefined> {
-    const { rows } = await this.db.query<TimerRow>(
+    const { rows } = await this.db.query<SagaTimerRow>(
       'saga timer take',
       this.sql.takeTimer,
       [id],
       required(tx),
     );
-    return rows[0] && toTimer(rows[0]);
+    return rows[0] && sagaTimerFromRow(rows[0]);
   }
 
   async timersOf(
@@ -272,13 +242,13 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     tx?: PostgresTransaction,
   ): Promise<SagaTimerRecord[]> {
     assertSagaKey(saga, instanceId);
-    const { rows } = await this.db.query<TimerRow>(
+    const { rows } = await this.db.query<SagaTimerRow>(
       'saga timers',
       this.sql.timersOf,
       [saga, instanceId],
       tx,
     );
-    return rows.map(toTimer);
+    return rows.map(sagaTimerFromRow);
   }
 
   async dueTimers(
@@ -286,13 +256,13 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     limit: number,
     sagas?: readonly string[],
   ): Promise<SagaTimerRecord[]> {
-    assertLimit(limit);
-    const { rows } = await this.db.query<TimerRow>('saga due timers', this.sql.due, [
+    assertPageLimit(limit);
+    const { rows } = await this.db.query<SagaTimerRow>('saga due timers', this.sql.due, [
       now,
       limit,
       sagas ? [...sagas] : null,
     ]);
-    return rows.map(toTimer);
+    return rows.map(sagaTimerFromRow);
   }
 
   async enqueue(entries: readonly NewOutboxEntry[], tx: PostgresTransaction): Promise<void> {
@@ -319,12 +289,12 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
   }
 
   async pendingCommands(limit: number, sources?: readonly string[]): Promise<OutboxEntry[]> {
-    assertLimit(limit);
-    const { rows } = await this.db.query<OutboxRow>('saga outbox pending', this.sql.pending, [
+    assertPageLimit(limit);
+    const { rows } = await this.db.query<SagaOutboxRow>('saga outbox pending', this.sql.pending, [
       limit,
       sources ? [...sources] : null,
     ]);
-    return rows.map(toEntry);
+    return rows.map(outboxEntryFromRow);
   }
 
   async settleCommand(
@@ -350,22 +320,22 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
 
   async listCommands(options: ListCommandsOptions = {}): Promise<OutboxEntry[]> {
     const limit = options.limit ?? DEFAULT_SAGA_LIST_LIMIT;
-    assertLimit(limit);
-    const { rows } = await this.db.query<OutboxRow>('saga outbox list', this.sql.listCommands, [
+    assertPageLimit(limit);
+    const { rows } = await this.db.query<SagaOutboxRow>('saga outbox list', this.sql.listCommands, [
       options.after ?? 0,
       options.source ?? null,
       options.instanceId ?? null,
       options.status ?? null,
       limit,
     ]);
-    return rows.map(toEntry);
+    return rows.map(outboxEntryFromRow);
   }
 
   async listInstances(
     options?: Parameters<SagaQuery['listInstances']>[0],
   ): Promise<SagaInstanceView[]> {
     const o = resolveListInstances(options);
-    const { rows } = await this.db.query<InstanceRow>('saga list', this.sql.list, [
+    const { rows } = await this.db.query<SagaInstanceRow>('saga list', this.sql.list, [
       o.saga ?? null,
       o.status ?? null,
       o.after ?? null,
@@ -373,7 +343,7 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     ]);
     const views: SagaInstanceView[] = [];
     for (const row of rows)
-      views.push(toInstanceView(toRecord(row), await this.timersOf(row.saga, row.id)));
+      views.push(toInstanceView(sagaInstanceFromRow(row), await this.timersOf(row.saga, row.id)));
     return views;
   }
 
@@ -405,60 +375,4 @@ export async function postgresSagaStore(store: PostgresEventStore): Promise<Post
 function required(tx: PostgresTransaction | undefined): PostgresTransaction {
   if (!tx) throw new InvalidArgumentError('tx', 'saga writes need the transaction of the store');
   return tx;
-}
-
-function assertLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw new InvalidArgumentError('limit', 'must be an integer >= 1');
-}
-
-function toRecord(row: InstanceRow): SagaInstanceRecord {
-  const body = decodeJson<
-    Pick<
-      SagaInstanceRecord,
-      'state' | 'trail' | 'history' | 'pendingCompensations' | 'failedCompensations'
-    >
-  >(row.body);
-  return {
-    saga: row.saga,
-    id: row.id,
-    status: row.status as SagaInstanceRecord['status'],
-    step: row.step,
-    ...body,
-    startedAt: Number(row.started_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
-
-function toTimer(row: TimerRow): SagaTimerRecord {
-  return {
-    id: row.id,
-    saga: row.saga,
-    instanceId: row.instance_id,
-    type: row.type,
-    dueAt: Number(row.due_at),
-    data: decodeJson(row.data),
-  };
-}
-
-function toEntry(row: OutboxRow): OutboxEntry {
-  return {
-    seq: Number(row.seq),
-    command: {
-      id: row.command_id,
-      type: row.type,
-      data: decodeJson(row.data),
-      metadata: decodeJson<Record<string, unknown>>(row.metadata),
-    },
-    source: row.source,
-    instanceId: row.instance_id,
-    compensation: row.compensation,
-    status: row.status as OutboxStatus,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    nextAttemptAt: Number(row.next_attempt_at),
-    createdAt: Number(row.created_at),
-    settledAt: row.settled_at === null ? null : Number(row.settled_at),
-    reply: row.reply === null ? null : decodeJson<CommandReply>(row.reply),
-  };
 }

@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { decodeJson, encodeJson } from '../../core/json-codec.js';
-import type { CommandReply } from '../../domain/command-dispatcher.js';
+import { encodeJson } from '../../core/json-codec.js';
 import type { Migration } from '../../store/migrations.js';
 import {
   assertSagaKey,
@@ -14,12 +13,21 @@ import {
   type ListCommandsOptions,
   type NewOutboxEntry,
   type OutboxEntry,
-  type OutboxStatus,
   type OutboxUpdate,
   type SagaInstanceRecord,
   type SagaStore,
   type SagaTimerRecord,
 } from '../../sagas/saga-store.js';
+import {
+  OUTBOX_COLUMNS,
+  assertPageLimit,
+  outboxEntryFromRow,
+  sagaInstanceFromRow,
+  sagaTimerFromRow,
+  type SagaInstanceRow,
+  type SagaOutboxRow,
+  type SagaTimerRow,
+} from '../../sagas/saga-rows.js';
 import type { SagaInstanceView, SagaQuery } from '../../sagas/saga-view.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
@@ -78,47 +86,9 @@ export const sqliteSagaMigrations: readonly Migration[] = [
   },
 ];
 
-interface InstanceRow {
-  saga: string;
-  id: string;
-  status: string;
-  step: string;
-  body: string;
-  started_at: number;
-  updated_at: number;
-}
-interface TimerRow {
-  id: string;
-  saga: string;
-  instance_id: string;
-  type: string;
-  due_at: number;
-  data: string;
-}
-interface OutboxRow {
-  seq: number;
-  command_id: string;
-  source: string;
-  instance_id: string | null;
-  compensation: number;
-  type: string;
-  data: string;
-  metadata: string;
-  status: string;
-  attempts: number;
-  last_error: string | null;
-  next_attempt_at: number;
-  created_at: number;
-  settled_at: number | null;
-  reply: string | null;
-}
-
-const OUTBOX_COLUMNS =
-  'seq, command_id, source, instance_id, compensation, type, data, metadata, status, attempts, last_error, next_attempt_at, created_at, settled_at, reply';
-
 function prepare(db: Database.Database) {
   return {
-    load: db.prepare<[string, string], InstanceRow>(
+    load: db.prepare<[string, string], SagaInstanceRow>(
       'SELECT * FROM causeway_saga_instances WHERE saga = ? AND id = ?',
     ),
     save: db.prepare<[string, string, string, string, string, number, number]>(
@@ -137,7 +107,7 @@ function prepare(db: Database.Database) {
         string | null,
         number,
       ],
-      InstanceRow
+      SagaInstanceRow
     >(
       `SELECT * FROM causeway_saga_instances
        WHERE (? IS NULL OR saga = ?) AND (? IS NULL OR status = ?) AND (? IS NULL OR id > ?)
@@ -147,13 +117,13 @@ function prepare(db: Database.Database) {
       `INSERT INTO causeway_saga_timers (id, saga, instance_id, type, due_at, data)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
-    takeTimer: db.prepare<[string], TimerRow>(
+    takeTimer: db.prepare<[string], SagaTimerRow>(
       'DELETE FROM causeway_saga_timers WHERE id = ? RETURNING *',
     ),
-    timersOf: db.prepare<[string, string], TimerRow>(
+    timersOf: db.prepare<[string, string], SagaTimerRow>(
       'SELECT * FROM causeway_saga_timers WHERE saga = ? AND instance_id = ? ORDER BY due_at, id',
     ),
-    due: db.prepare<[number, string | null, string | null, number], TimerRow>(
+    due: db.prepare<[number, string | null, string | null, number], SagaTimerRow>(
       `SELECT * FROM causeway_saga_timers
        WHERE due_at <= ? AND (? IS NULL OR saga IN (SELECT value FROM json_each(?)))
        ORDER BY due_at, id LIMIT ?`,
@@ -165,7 +135,7 @@ function prepare(db: Database.Database) {
          metadata, status, attempts, next_attempt_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (command_id) DO NOTHING`,
     ),
-    pending: db.prepare<[string | null, string | null, number], OutboxRow>(
+    pending: db.prepare<[string | null, string | null, number], SagaOutboxRow>(
       `SELECT ${OUTBOX_COLUMNS} FROM causeway_saga_outbox
        WHERE status = 'pending' AND (? IS NULL OR source IN (SELECT value FROM json_each(?)))
        ORDER BY seq LIMIT ?`,
@@ -187,7 +157,7 @@ function prepare(db: Database.Database) {
         string | null,
         number,
       ],
-      OutboxRow
+      SagaOutboxRow
     >(
       `SELECT ${OUTBOX_COLUMNS} FROM causeway_saga_outbox
        WHERE seq > ? AND (? IS NULL OR source = ?) AND (? IS NULL OR instance_id = ?)
@@ -219,7 +189,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     const row = tx
       ? await this.sql.write(tx, (s) => s.load.get(saga, id))
       : this.sql.reading().load.get(saga, id);
-    return row && toRecord(row);
+    return row && sagaInstanceFromRow(row);
   }
 
   async saveInstance(record: SagaInstanceRecord, tx: SqliteTransaction): Promise<void> {
@@ -254,7 +224,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
 
   async takeTimer(id: string, tx: SqliteTransaction): Promise<SagaTimerRecord | undefined> {
     const row = await this.sql.write(required(tx), (s) => s.takeTimer.get(id));
-    return row && toTimer(row);
+    return row && sagaTimerFromRow(row);
   }
 
   async timersOf(
@@ -266,7 +236,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     const rows = tx
       ? await this.sql.write(tx, (s) => s.timersOf.all(saga, instanceId))
       : this.sql.reading().timersOf.all(saga, instanceId);
-    return rows.map(toTimer);
+    return rows.map(sagaTimerFromRow);
   }
 
   async dueTimers(
@@ -274,9 +244,11 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     limit: number,
     sagas?: readonly string[],
   ): Promise<SagaTimerRecord[]> {
-    assertLimit(limit);
+    assertPageLimit(limit);
     const only = sagas ? JSON.stringify(sagas) : null;
-    return Promise.resolve(this.sql.reading().due.all(now, only, only, limit).map(toTimer));
+    return Promise.resolve(
+      this.sql.reading().due.all(now, only, only, limit).map(sagaTimerFromRow),
+    );
   }
 
   async enqueue(entries: readonly NewOutboxEntry[], tx: SqliteTransaction): Promise<void> {
@@ -300,9 +272,11 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
   }
 
   async pendingCommands(limit: number, sources?: readonly string[]): Promise<OutboxEntry[]> {
-    assertLimit(limit);
+    assertPageLimit(limit);
     const only = sources ? JSON.stringify(sources) : null;
-    return Promise.resolve(this.sql.reading().pending.all(only, only, limit).map(toEntry));
+    return Promise.resolve(
+      this.sql.reading().pending.all(only, only, limit).map(outboxEntryFromRow),
+    );
   }
 
   async settleCommand(
@@ -326,13 +300,13 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
 
   async listCommands(options: ListCommandsOptions = {}): Promise<OutboxEntry[]> {
     const limit = options.limit ?? DEFAULT_SAGA_LIST_LIMIT;
-    assertLimit(limit);
+    assertPageLimit(limit);
     const { source = null, instanceId = null, status = null, after = 0 } = options;
     return Promise.resolve(
       this.sql
         .reading()
         .listCommands.all(after, source, source, instanceId, instanceId, status, status, limit)
-        .map(toEntry),
+        .map(outboxEntryFromRow),
     );
   }
 
@@ -347,7 +321,10 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     const rows = s.list.all(saga, saga, status, status, after, after, o.limit);
     return Promise.resolve(
       rows.map((row) =>
-        toInstanceView(toRecord(row), s.timersOf.all(row.saga, row.id).map(toTimer)),
+        toInstanceView(
+          sagaInstanceFromRow(row),
+          s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow),
+        ),
       ),
     );
   }
@@ -357,7 +334,8 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     const s = this.sql.reading();
     const row = s.load.get(saga, id);
     return Promise.resolve(
-      row && toInstanceView(toRecord(row), s.timersOf.all(saga, id).map(toTimer)),
+      row &&
+        toInstanceView(sagaInstanceFromRow(row), s.timersOf.all(saga, id).map(sagaTimerFromRow)),
     );
   }
 }
@@ -387,60 +365,4 @@ export async function sqliteSagaStore(store: SqliteEventStore): Promise<SqliteSa
 function required(tx: SqliteTransaction | undefined): SqliteTransaction {
   if (!tx) throw new InvalidArgumentError('tx', 'saga writes need the transaction of the store');
   return tx;
-}
-
-function assertLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw new InvalidArgumentError('limit', 'must be an integer >= 1');
-}
-
-function toRecord(row: InstanceRow): SagaInstanceRecord {
-  const body = decodeJson<
-    Pick<
-      SagaInstanceRecord,
-      'state' | 'trail' | 'history' | 'pendingCompensations' | 'failedCompensations'
-    >
-  >(row.body);
-  return {
-    saga: row.saga,
-    id: row.id,
-    status: row.status as SagaInstanceRecord['status'],
-    step: row.step,
-    ...body,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toTimer(row: TimerRow): SagaTimerRecord {
-  return {
-    id: row.id,
-    saga: row.saga,
-    instanceId: row.instance_id,
-    type: row.type,
-    dueAt: row.due_at,
-    data: decodeJson(row.data),
-  };
-}
-
-function toEntry(row: OutboxRow): OutboxEntry {
-  return {
-    seq: row.seq,
-    command: {
-      id: row.command_id,
-      type: row.type,
-      data: decodeJson(row.data),
-      metadata: decodeJson<Record<string, unknown>>(row.metadata),
-    },
-    source: row.source,
-    instanceId: row.instance_id,
-    compensation: row.compensation === 1,
-    status: row.status as OutboxStatus,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    nextAttemptAt: row.next_attempt_at,
-    createdAt: row.created_at,
-    settledAt: row.settled_at,
-    reply: row.reply === null ? null : decodeJson<CommandReply>(row.reply),
-  };
 }

@@ -1,0 +1,121 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import { decodeJson } from '../core/json-codec.js';
+import type { CommandReply } from '../domain/command-dispatcher.js';
+import type {
+  OutboxEntry,
+  OutboxStatus,
+  SagaInstanceRecord,
+  SagaTimerRecord,
+} from './saga-store.js';
+
+/**
+ * The rows of the saga tables as SQL adapters read them. Integer columns arrive as numbers
+ * (SQLite) or as strings (PostgreSQL `bigint`), and booleans as 0/1 (SQLite) or booleans, so
+ * one decoding serves both.
+ */
+type Int = number | string;
+
+/** A `saga_instances` row. */
+export interface SagaInstanceRow {
+  saga: string;
+  id: string;
+  status: string;
+  step: string;
+  /** JSON of state, trail, history and compensations. */
+  body: string;
+  started_at: Int;
+  updated_at: Int;
+}
+
+/** A `saga_timers` row. */
+export interface SagaTimerRow {
+  id: string;
+  saga: string;
+  instance_id: string;
+  type: string;
+  due_at: Int;
+  data: string;
+}
+
+/** A `saga_outbox` row, its columns in {@link OUTBOX_COLUMNS} order. */
+export interface SagaOutboxRow {
+  seq: Int;
+  command_id: string;
+  source: string;
+  instance_id: string | null;
+  compensation: number | boolean;
+  type: string;
+  data: string;
+  metadata: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Int;
+  created_at: Int;
+  settled_at: Int | null;
+  reply: string | null;
+}
+
+/** The outbox columns every SQL adapter selects. */
+export const OUTBOX_COLUMNS =
+  'seq, command_id, source, instance_id, compensation, type, data, metadata, status, attempts, last_error, next_attempt_at, created_at, settled_at, reply';
+
+/** Decodes an instance row. */
+export function sagaInstanceFromRow(row: SagaInstanceRow): SagaInstanceRecord {
+  const body = decodeJson<
+    Pick<
+      SagaInstanceRecord,
+      'state' | 'trail' | 'history' | 'pendingCompensations' | 'failedCompensations'
+    >
+  >(row.body);
+  return {
+    saga: row.saga,
+    id: row.id,
+    status: row.status as SagaInstanceRecord['status'],
+    step: row.step,
+    ...body,
+    startedAt: Number(row.started_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** Decodes a timer row. */
+export function sagaTimerFromRow(row: SagaTimerRow): SagaTimerRecord {
+  return {
+    id: row.id,
+    saga: row.saga,
+    instanceId: row.instance_id,
+    type: row.type,
+    dueAt: Number(row.due_at),
+    data: decodeJson(row.data),
+  };
+}
+
+/** Decodes an outbox row. */
+export function outboxEntryFromRow(row: SagaOutboxRow): OutboxEntry {
+  return {
+    seq: Number(row.seq),
+    command: {
+      id: row.command_id,
+      type: row.type,
+      data: decodeJson(row.data),
+      metadata: decodeJson<Record<string, unknown>>(row.metadata),
+    },
+    source: row.source,
+    instanceId: row.instance_id,
+    compensation: row.compensation === true || row.compensation === 1,
+    status: row.status as OutboxStatus,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    nextAttemptAt: Number(row.next_attempt_at),
+    createdAt: Number(row.created_at),
+    settledAt: row.settled_at === null ? null : Number(row.settled_at),
+    reply: row.reply === null ? null : decodeJson<CommandReply>(row.reply),
+  };
+}
+
+/** Checks the page size of a saga store query. */
+export function assertPageLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new InvalidArgumentError('limit', 'must be an integer >= 1');
+}
