@@ -509,7 +509,20 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
-    if (settled.length > 0) await this.settle(settled);
+    if (settled.length > 0) {
+      try {
+        await this.settle(settled);
+      } catch (error) {
+        // A failed record (a PostgreSQL deadlock with a saga's own transaction, the store
+        // briefly away) leaves the commands pending: they go again, with the same ids, which
+        // their handlers apply once.
+        this.counters.dispatchFailures += 1;
+        this.options.logger?.warn(
+          { commands: settled.length, err: error },
+          'recording dispatched commands failed; they stay pending and are sent again',
+        );
+      }
+    }
     return tries;
   }
 

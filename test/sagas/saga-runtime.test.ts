@@ -3,6 +3,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { trace } from '@opentelemetry/api';
 import {
+  MemorySagaStore,
   SagaRuntime,
   SagaRuntimeStateError,
   collect,
@@ -44,6 +45,39 @@ describe('saga runtime', () => {
     await shop?.runtime.stop();
     await shop?.store.close();
     shop = undefined;
+  });
+
+  it('keeps commands pending when recording their outcome fails, and sends them again once', async () => {
+    const sagaStore = new MemorySagaStore();
+    let failures = 0;
+    // The first record of dispatch outcomes fails inside its transaction, as a PostgreSQL
+    // deadlock would.
+    const failingOnce = new Proxy(sagaStore, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key !== 'settleCommand' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (args[2] !== undefined && failures === 0) {
+            failures += 1;
+            return Promise.reject(new Error('deadlock detected'));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    shop = memoryShop({ runtime: { sagaStore: failingOnce } });
+    await shop.runtime.start();
+    await stockAndPlace(shop.store, 'o1', tea, { tea: 5 });
+    await shop.runtime.runUntilIdle();
+    expect(failures).toBe(1);
+    expect((await shop.runtime.getInstance(FULFILMENT_SAGA, 'o1'))?.status).toBe('completed');
+    // The command sent twice was applied once.
+    expect(await typesIn(shop.store, 'inventory-tea')).toEqual([
+      'stock.restocked',
+      'stock.reserved',
+      'stock.committed',
+    ]);
+    expect(shop.runtime.status.stats.dispatchFailures).toBeGreaterThanOrEqual(1);
   });
 
   it('runs compensations in reverse order and ends compensated when the payment is declined', async () => {
