@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { PostgresEventStore } from '../src/adapters/postgres/postgres-event-store.js';
 import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
-import type { EventStore } from '../src/index.js';
+import type { TransactionalEventStore } from '../src/index.js';
 import { createServer } from '../src/server/index.js';
 import { writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
@@ -128,7 +128,7 @@ async function oneRun(
       : await postgresTargets(pgUrl, `causeway_bench_http_${runIndex}`);
   try {
     const target = await targets.forStore('http');
-    const store: EventStore =
+    const store: TransactionalEventStore =
       target.kind === 'sqlite'
         ? SqliteEventStore.open(target.file)
         : await PostgresEventStore.open(target.url, { schema: target.schema });
@@ -152,7 +152,7 @@ async function oneRun(
 
 /** `connections` callers appending one event at a time, each to a new stream, for `seconds`. */
 async function inProcessAppends(
-  store: EventStore,
+  store: TransactionalEventStore,
   seconds: number,
   connections: number,
 ): Promise<Measurement> {
@@ -183,7 +183,7 @@ async function inProcessAppends(
 
 /** autocannon with `connections` connections posting one event each, each to a new stream. */
 async function httpAppends(
-  store: EventStore,
+  store: TransactionalEventStore,
   seconds: number,
   connections: number,
 ): Promise<Measurement> {

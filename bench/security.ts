@@ -32,6 +32,7 @@ import {
   type DataKeyStore,
   type EventInput,
   type EventStore,
+  type TransactionalEventStore,
 } from '../src/index.js';
 import { machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
@@ -71,7 +72,7 @@ function event(n: number): EventInput {
 }
 
 interface Opened {
-  raw: EventStore;
+  raw: TransactionalEventStore;
   keys: DataKeyStore;
   close(): Promise<void>;
 }

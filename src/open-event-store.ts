@@ -1,5 +1,5 @@
 import { UnsupportedStoreUrlError } from './core/errors.js';
-import type { EventStore, EventStoreOptions } from './store/event-store.js';
+import type { EventStoreOptions, TransactionalEventStore } from './store/event-store.js';
 import { MemoryEventStore } from './store/memory-event-store.js';
 
 /** Options of {@link openEventStore}: the common ones plus each adapter's own. */
@@ -18,13 +18,13 @@ export interface OpenEventStoreOptions extends EventStoreOptions {
  * a conformance test file (checked by `test/conformance/registry.test.ts`).
  */
 export const eventStoreAdapters = {
-  memory: (_url: string, options: OpenEventStoreOptions): Promise<EventStore> =>
+  memory: (_url: string, options: OpenEventStoreOptions): Promise<TransactionalEventStore> =>
     Promise.resolve(new MemoryEventStore(options)),
-  sqlite: async (url: string, options: OpenEventStoreOptions): Promise<EventStore> => {
+  sqlite: async (url: string, options: OpenEventStoreOptions): Promise<TransactionalEventStore> => {
     const { SqliteEventStore } = await import('./adapters/sqlite/sqlite-event-store.js');
     return SqliteEventStore.open(url.slice('sqlite:'.length), options);
   },
-  postgres: async (url: string, options: OpenEventStoreOptions): Promise<EventStore> => {
+  postgres: async (url: string, options: OpenEventStoreOptions): Promise<TransactionalEventStore> => {
     const { PostgresEventStore } = await import('./adapters/postgres/postgres-event-store.js');
     return PostgresEventStore.open(url, options);
   },
@@ -47,7 +47,7 @@ export const eventStoreAdapters = {
 export async function openEventStore(
   url: string,
   options: OpenEventStoreOptions = {},
-): Promise<EventStore> {
+): Promise<TransactionalEventStore> {
   if (typeof url !== 'string')
     throw new UnsupportedStoreUrlError(String(url), 'the URL must be a string');
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();

@@ -1,5 +1,12 @@
 import type { EventInput } from '../core/envelope.js';
-import type { AppendRequest, AppendResult, EventStore } from '../store/event-store.js';
+import type {
+  AppendOptions,
+  AppendRequest,
+  AppendResult,
+  StoreTransaction,
+  TransactionalEventStore,
+} from '../store/event-store.js';
+import { ForwardingEventStore, type AppendTarget } from '../store/forwarding-event-store.js';
 import type { CausewayMetrics } from './metrics.js';
 import { SpanKind, currentTraceparent, withSpan } from './tracing.js';
 
@@ -14,12 +21,9 @@ export interface InstrumentOptions {
   tracing?: boolean;
 }
 
-const INSTRUMENTED = Symbol('causeway.instrumented');
-
 /**
- * The same store, with its appends (`append`, `appendMany`) traced and measured. Every other
- * member (reads, `transaction`, `watch`, `listStreams`, `close`...) is the store's own, bound
- * to it, so adapter-specific members keep working.
+ * The same store, with its appends (`append`, `appendMany`, and `tx.append`/`tx.appendMany`
+ * inside its transactions) traced and measured. Every other member is forwarded.
  *
  * Each append runs in a `causeway.store.append` span (a child of the active one, e.g. the
  * HTTP request's or the command's), and events without a `traceparent` get the span's: what
@@ -27,38 +31,39 @@ const INSTRUMENTED = Symbol('causeway.instrumented');
  *
  * @example
  * ```ts
- * const store = instrumentEventStore(SqliteEventStore.open('./data/events.db'), { metrics });
+ * const store = instrumentEventStore(backend.store, { metrics });
  * ```
  */
-export function instrumentEventStore<S extends EventStore>(
-  store: S,
+export function instrumentEventStore<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
   options: InstrumentOptions = {},
-): S {
-  const instrumented = (store as unknown as Record<symbol, unknown>)[INSTRUMENTED] === true;
+): TransactionalEventStore<Tx> {
+  const instrumented = store instanceof InstrumentedEventStore;
   const { metrics } = options;
   if (instrumented && metrics === undefined) return store;
   // An instrumented store already traces its appends: the outer layer only measures.
   const tracing = (options.tracing ?? true) && !instrumented;
+  return new InstrumentedEventStore(store, metrics, tracing);
+}
 
-  const measured = async <T>(events: number, write: () => Promise<T>): Promise<T> => {
-    const started = process.hrtime.bigint();
-    try {
-      const result = await write();
-      metrics?.observeAppend(elapsedSeconds(started), 'ok', events);
-      return result;
-    } catch (error) {
-      metrics?.observeAppend(elapsedSeconds(started), errorCode(error), events);
-      throw error;
-    }
-  };
+/** The store returned by {@link instrumentEventStore}. */
+class InstrumentedEventStore<Tx extends StoreTransaction> extends ForwardingEventStore<Tx> {
+  constructor(
+    inner: TransactionalEventStore<Tx>,
+    private readonly metrics: CausewayMetrics | undefined,
+    private readonly tracing: boolean,
+  ) {
+    super(inner);
+  }
 
-  const append = (
+  protected override writeAppend(
+    to: AppendTarget,
     stream: string,
     events: readonly EventInput[],
-    appendOptions?: Parameters<EventStore['append']>[2],
-  ): Promise<AppendResult> => {
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
     const count = isArray<EventInput>(events) ? events.length : 0;
-    if (!tracing) return measured(count, () => store.append(stream, events, appendOptions));
+    if (!this.tracing) return this.measured(count, () => to.append(stream, events, options));
     return withSpan(
       'causeway.store.append',
       {
@@ -66,23 +71,26 @@ export function instrumentEventStore<S extends EventStore>(
         attributes: { 'causeway.stream': String(stream), 'causeway.events': count },
       },
       async (span) => {
-        const result = await measured(count, () =>
-          store.append(stream, stampTrace(events), appendOptions),
+        const result = await this.measured(count, () =>
+          to.append(stream, stampTrace(events), options),
         );
         span.setAttribute('causeway.position', result.position);
         return result;
       },
     );
-  };
+  }
 
-  const appendMany = (requests: readonly AppendRequest[]): Promise<AppendResult[]> => {
+  protected override writeAppendMany(
+    to: AppendTarget,
+    requests: readonly AppendRequest[],
+  ): Promise<AppendResult[]> {
     // Malformed input is the store's to refuse; only well-formed requests are counted and stamped.
     const list: readonly AppendRequest[] = isArray<AppendRequest>(requests) ? requests : [];
     const count = list.reduce(
       (n, r) => n + (isArray<EventInput>(r?.events) ? r.events.length : 0),
       0,
     );
-    if (!tracing) return measured(count, () => store.appendMany(requests));
+    if (!this.tracing) return this.measured(count, () => to.appendMany(requests));
     return withSpan(
       'causeway.store.append',
       {
@@ -90,8 +98,8 @@ export function instrumentEventStore<S extends EventStore>(
         attributes: { 'causeway.streams': list.length, 'causeway.events': count },
       },
       () =>
-        measured(count, () =>
-          store.appendMany(
+        this.measured(count, () =>
+          to.appendMany(
             list === requests
               ? list.map((r) =>
                   typeof r === 'object' && r !== null ? { ...r, events: stampTrace(r.events) } : r,
@@ -100,27 +108,28 @@ export function instrumentEventStore<S extends EventStore>(
           ),
         ),
     );
-  };
+  }
 
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === INSTRUMENTED) return true;
-      if (property === 'append') return append;
-      if (property === 'appendMany') return appendMany;
-      const value: unknown = Reflect.get(target, property, target);
-      // Bound to the store itself: its private fields are not reachable through the proxy.
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
+  private async measured<T>(events: number, write: () => Promise<T>): Promise<T> {
+    const started = process.hrtime.bigint();
+    try {
+      const result = await write();
+      this.metrics?.observeAppend(elapsedSeconds(started), 'ok', events);
+      return result;
+    } catch (error) {
+      this.metrics?.observeAppend(elapsedSeconds(started), errorCode(error), events);
+      throw error;
+    }
+  }
 }
 
 /**
  * {@link instrumentEventStore} with tracing only: appends in `causeway.store.append` spans,
  * their events stamped with the trace context.
  */
-export function tracedEventStore<S extends EventStore>(store: S): S {
+export function tracedEventStore<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
+): TransactionalEventStore<Tx> {
   return instrumentEventStore(store, { tracing: true });
 }
 

@@ -1,20 +1,13 @@
-import type { EventInput, RecordedEvent } from '../core/envelope.js';
+import type { EventInput } from '../core/envelope.js';
 import { newId } from '../core/ids.js';
 import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
-  CommitListener,
-  DeleteStreamOptions,
-  ListStreamsOptions,
-  ReadAllOptions,
-  ReadStreamOptions,
   StoreTransaction,
-  StreamInfo,
-  StreamMetadata,
-  StreamSummary,
   TransactionalEventStore,
 } from '../store/event-store.js';
+import { ForwardingEventStore, type AppendTarget } from '../store/forwarding-event-store.js';
 import { applyInlineAll } from './apply-inline.js';
 import { handlesEvent, type ProjectionDefinition } from './projection.js';
 import type { ProjectionRuntime } from './projection-runtime.js';
@@ -47,80 +40,36 @@ interface InlineState<RM> {
  * const { position } = await projector.store.append('order-42', [placed]);
  * ```
  */
-export class InlineProjections<
-  Tx extends StoreTransaction,
-  RM,
-> implements TransactionalEventStore<Tx> {
+export class InlineProjections<Tx extends StoreTransaction, RM> extends ForwardingEventStore<Tx> {
   constructor(
-    private readonly inner: TransactionalEventStore<Tx>,
+    inner: TransactionalEventStore<Tx>,
     private readonly projections: ProjectionStore<Tx, RM>,
     private readonly runtimes: readonly ProjectionRuntime<Tx, RM>[],
     private readonly timeoutMs: number,
-  ) {}
-
-  /** True once the underlying store is closed. */
-  get isClosed(): boolean {
-    return this.inner.isClosed;
+  ) {
+    super(inner);
   }
 
   /** {@link EventStore.append}, with the inline projections applied in its transaction. */
-  append(
+  override append(
     stream: string,
     events: readonly EventInput[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
     if (!this.hasInline()) return this.inner.append(stream, events, options);
-    return this.inner.transaction((tx) => this.wrap(tx).append(stream, events, options));
+    return this.inner.transaction((tx) =>
+      this.transactionAppends(tx).append(stream, events, options),
+    );
   }
 
   /** {@link EventStore.appendMany}, with the inline projections applied in its transaction. */
-  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+  override appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     if (!this.hasInline()) return this.inner.appendMany(requests);
-    return this.inner.transaction((tx) => this.wrap(tx).appendMany(requests));
-  }
-
-  /**
-   * {@link EventStore.transaction}: appends made with `tx.append` / `tx.appendMany` are applied
-   * to the inline projections in the same transaction.
-   */
-  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.inner.transaction((tx) => work(this.wrap(tx)));
-  }
-
-  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    return this.inner.readStream(stream, options);
-  }
-
-  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    return this.inner.readAll(options);
-  }
-
-  headPosition(): Promise<number> {
-    return this.inner.headPosition();
-  }
-
-  streamInfo(stream: string): Promise<StreamInfo> {
-    return this.inner.streamInfo(stream);
-  }
-
-  listStreams(options?: ListStreamsOptions): AsyncIterable<StreamSummary> {
-    return this.inner.listStreams(options);
-  }
-
-  deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
-    return this.inner.deleteStream(stream, options);
-  }
-
-  setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
-    return this.inner.setStreamMetadata(stream, metadata);
-  }
-
-  watch(listener: CommitListener): () => void {
-    return this.inner.watch(listener);
+    return this.inner.transaction((tx) => this.transactionAppends(tx).appendMany(requests));
   }
 
   /** Closes the underlying store (stop the projector first). */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     return this.inner.close();
   }
 
@@ -128,8 +77,11 @@ export class InlineProjections<
     return this.runtimes.some((r) => r.mayApplyInline());
   }
 
-  /** `tx`, with appends that apply the inline projections. */
-  private wrap(tx: Tx): Tx {
+  /**
+   * Appends of `tx` that also apply the inline projections to the appended events, in `tx`
+   * ({@link EventStore.transaction} hands the work a transaction with these appends).
+   */
+  protected override transactionAppends(tx: Tx): AppendTarget {
     let state: InlineState<RM> | undefined;
     const begin = async (): Promise<InlineState<RM>> => {
       if (state) return state;
@@ -206,19 +158,7 @@ export class InlineProjections<
       Array.isArray(requests) && requests.every(isObject)
         ? appendAll(requests, (withIds) => tx.appendMany(withIds))
         : tx.appendMany(requests);
-    const bound = new Map<PropertyKey, unknown>();
-    return new Proxy(tx, {
-      get(target, property) {
-        if (property === 'append') return append;
-        if (property === 'appendMany') return appendMany;
-        const value: unknown = Reflect.get(target, property, target);
-        if (typeof value !== 'function') return value;
-        let fn = bound.get(property);
-        if (!fn)
-          bound.set(property, (fn = (value as (...args: unknown[]) => unknown).bind(target)));
-        return fn;
-      },
-    });
+    return { append, appendMany };
   }
 
   private notifyAll(): void {

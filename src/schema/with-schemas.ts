@@ -3,15 +3,12 @@ import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
-  DeleteStreamOptions,
-  EventStore,
-  ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
-  StreamInfo,
-  StreamMetadata,
-  StreamSummary,
+  StoreTransaction,
+  TransactionalEventStore,
 } from '../store/event-store.js';
+import { ForwardingEventStore, type AppendTarget } from '../store/forwarding-event-store.js';
 import {
   SchemaValidationError,
   UnknownSchemaVersionError,
@@ -37,10 +34,10 @@ export interface WithSchemasOptions {
 }
 
 /** An event store that validates appends and upcasts reads; see {@link withSchemas}. */
-export interface SchemaAwareEventStore extends EventStore {
+export interface SchemaAwareEventStore<
+  Tx extends StoreTransaction = StoreTransaction,
+> extends TransactionalEventStore<Tx> {
   readonly registry: SchemaRegistry;
-  /** The store it wraps. */
-  readonly inner: EventStore;
 }
 
 /**
@@ -55,8 +52,9 @@ export interface SchemaAwareEventStore extends EventStore {
  *   upcaster chain), with `schemaVersion` updated. Events already at (or, written by newer
  *   code, beyond) it come out as stored.
  *
- * Everything else passes straight through. A command handler given the wrapped store
- * validates what it appends and decides on upcasted events.
+ * Appends made with `tx.append` in its `transaction()` are validated the same way. Everything
+ * else passes straight through. A command handler given the wrapped store validates what it
+ * appends and decides on upcasted events.
  *
  * @example
  * ```ts
@@ -67,20 +65,24 @@ export interface SchemaAwareEventStore extends EventStore {
  * });
  * ```
  */
-export function withSchemas(store: EventStore, options: WithSchemasOptions): SchemaAwareEventStore {
+export function withSchemas<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
+  options: WithSchemasOptions,
+): SchemaAwareEventStore<Tx> {
   return new SchemaAwareStore(store, options);
 }
 
-class SchemaAwareStore implements SchemaAwareEventStore {
+class SchemaAwareStore<Tx extends StoreTransaction>
+  extends ForwardingEventStore<Tx>
+  implements SchemaAwareEventStore<Tx>
+{
   readonly registry: SchemaRegistry;
   private readonly chain: UpcasterChain;
   private readonly strict: boolean;
   private readonly validateUpcasted: boolean;
 
-  constructor(
-    readonly inner: EventStore,
-    options: WithSchemasOptions,
-  ) {
+  constructor(inner: TransactionalEventStore<Tx>, options: WithSchemasOptions) {
+    super(inner);
     this.registry = options.registry;
     this.chain =
       options.upcasters instanceof UpcasterChain
@@ -90,26 +92,26 @@ class SchemaAwareStore implements SchemaAwareEventStore {
     this.validateUpcasted = options.validateUpcasted ?? false;
   }
 
-  get isClosed(): boolean {
-    return this.inner.isClosed;
-  }
-
-  async append(
+  protected override async writeAppend(
+    to: AppendTarget,
     stream: string,
     events: readonly EventInput[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
     const [checked] = await this.check([events]);
-    return this.inner.append(stream, checked ?? events, options);
+    return to.append(stream, checked ?? events, options);
   }
 
-  async appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
-    if (!Array.isArray(requests)) return this.inner.appendMany(requests);
+  protected override async writeAppendMany(
+    to: AppendTarget,
+    requests: readonly AppendRequest[],
+  ): Promise<AppendResult[]> {
+    if (!Array.isArray(requests)) return to.appendMany(requests);
     const list: readonly AppendRequest[] = requests;
     const checked = await this.check(
       list.map((r) => (typeof r === 'object' && r !== null ? r.events : undefined)),
     );
-    return this.inner.appendMany(
+    return to.appendMany(
       list.map((r, i): AppendRequest => {
         const events = checked[i];
         return events === undefined ? r : { ...r, events };
@@ -117,36 +119,12 @@ class SchemaAwareStore implements SchemaAwareEventStore {
     );
   }
 
-  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
+  override readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
     return this.upcastAll(this.inner.readStream(stream, options));
   }
 
-  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+  override readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
     return this.upcastAll(this.inner.readAll(options));
-  }
-
-  headPosition(): Promise<number> {
-    return this.inner.headPosition();
-  }
-
-  streamInfo(stream: string): Promise<StreamInfo> {
-    return this.inner.streamInfo(stream);
-  }
-
-  listStreams(options?: ListStreamsOptions): AsyncIterable<StreamSummary> {
-    return this.inner.listStreams(options);
-  }
-
-  deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
-    return this.inner.deleteStream(stream, options);
-  }
-
-  setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
-    return this.inner.setStreamMetadata(stream, metadata);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 
 import type { RecordedEvent } from '../core/envelope.js';
-import type { EventStore } from '../store/event-store.js';
+import type { TransactionalEventStore } from '../store/event-store.js';
 
 /** What a caller may do to a stream. `admin` covers projections, parked events, sagas, schemas. */
 export type Permission = 'read' | 'write' | 'delete' | 'admin';
@@ -47,7 +47,10 @@ export interface AccessGuard {
    * stamps `metadata.tenant` on appends and refuses other tenants' streams). Edges append
    * through it when present.
    */
-  storeFor?(principal: Principal | undefined, store: EventStore): EventStore;
+  storeFor?(
+    principal: Principal | undefined,
+    store: TransactionalEventStore,
+  ): TransactionalEventStore;
 }
 
 /** A guard that lets everyone do everything: the default when no security is configured. */

@@ -1,5 +1,5 @@
 import type { Permission, Principal } from './access-guard.js';
-import { isList } from './forwarding-event-store.js';
+import { isList } from '../store/forwarding-event-store.js';
 import { SecurityConfigError } from './security-errors.js';
 
 /** Every permission, in the order they are shown. */

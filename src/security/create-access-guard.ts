@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
-import type { EventStore } from '../store/event-store.js';
+import type { TransactionalEventStore } from '../store/event-store.js';
 import { assertStreamName } from '../store/validation.js';
 import type { AccessGuard, GuardRequest, Permission, Principal } from './access-guard.js';
 import { AccessRules, type AccessDecision } from './access-rules.js';
@@ -57,7 +57,10 @@ export interface SecurityGuard extends AccessGuard {
    */
   canRead(principal: Principal | undefined, event: RecordedEvent): boolean;
   /** The store as `principal` may use it: scoped to its tenant when it has one. */
-  storeFor(principal: Principal | undefined, store: EventStore): EventStore;
+  storeFor(
+    principal: Principal | undefined,
+    store: TransactionalEventStore,
+  ): TransactionalEventStore;
   /** Counts of refusals so far (a snapshot). */
   denials(): DenialCounts;
   /** Calls `listener` on every refused check (e.g. to feed a metrics counter); returns an unsubscribe. */

@@ -8,10 +8,10 @@ import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
-  EventStore,
   ReadAllOptions,
   ReadStreamOptions,
   StoreTransaction,
+  TransactionalEventStore,
 } from '../store/event-store.js';
 import type { DataKeyStore, StoredDataKey } from './data-key-store.js';
 import {
@@ -21,7 +21,11 @@ import {
   setField,
   type FieldPath,
 } from './field-paths.js';
-import { attempt, ForwardingEventStore, isList } from './forwarding-event-store.js';
+import {
+  ForwardingEventStore,
+  isList,
+  type AppendTarget,
+} from '../store/forwarding-event-store.js';
 import {
   makeKeyCheck,
   matchesKeyCheck,
@@ -152,20 +156,22 @@ interface Shared {
  * await store.forgetSubject('customer-7');
  * ```
  */
-export async function encryptedEventStore(
-  store: EventStore,
+export async function encryptedEventStore<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
   options: EncryptedEventStoreOptions,
-): Promise<EncryptedEventStore> {
+): Promise<EncryptedEventStore<Tx>> {
   const shared = compile(options);
   await checkMasterKeys(shared, options);
   return new EncryptedEventStore(store, shared, true);
 }
 
 /** The store returned by {@link encryptedEventStore}. */
-export class EncryptedEventStore extends ForwardingEventStore {
+export class EncryptedEventStore<
+  Tx extends StoreTransaction = StoreTransaction,
+> extends ForwardingEventStore<Tx> {
   /** @internal use {@link encryptedEventStore}. */
   constructor(
-    inner: EventStore,
+    inner: TransactionalEventStore<Tx>,
     private readonly shared: Shared,
     /** False: personal fields read as redacted (a view for callers not allowed to see them). */
     readonly reveals: boolean,
@@ -174,20 +180,24 @@ export class EncryptedEventStore extends ForwardingEventStore {
   }
 
   /** A view of the same store whose reads never decrypt: personal fields read as redacted. */
-  withoutDecryption(): EncryptedEventStore {
+  withoutDecryption(): EncryptedEventStore<Tx> {
     return new EncryptedEventStore(this.inner, this.shared, false);
   }
 
-  override append(
+  protected override async writeAppend(
+    to: AppendTarget,
     stream: string,
     events: readonly EventInput[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
-    return attempt(async () => this.inner.append(stream, await this.encryptAll(events), options));
+    return to.append(stream, await this.encryptAll(events), options);
   }
 
-  override appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
-    return attempt(async () => this.inner.appendMany(await this.encryptRequests(requests)));
+  protected override async writeAppendMany(
+    to: AppendTarget,
+    requests: readonly AppendRequest[],
+  ): Promise<AppendResult[]> {
+    return to.appendMany(await this.encryptRequests(requests));
   }
 
   override async *readStream(
@@ -277,18 +287,6 @@ export class EncryptedEventStore extends ForwardingEventStore {
         'some data keys are still wrapped by older master keys: run rotateMasterKey first',
       );
     await keyStore.removeKeyCheck(masterKeyId);
-  }
-
-  protected override wrapTransaction(tx: StoreTransaction): StoreTransaction {
-    return {
-      append: async (stream, events, options) =>
-        tx.append(stream, await this.encryptAll(events), options),
-      appendMany: async (requests) => tx.appendMany(await this.encryptRequests(requests)),
-      onCommit: (callback) => tx.onCommit(callback),
-      get active() {
-        return tx.active;
-      },
-    };
   }
 
   private async encryptRequests(requests: readonly AppendRequest[]): Promise<AppendRequest[]> {

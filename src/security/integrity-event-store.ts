@@ -6,11 +6,15 @@ import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
-  EventStore,
   ExpectedRevision,
   StoreTransaction,
+  TransactionalEventStore,
 } from '../store/event-store.js';
-import { attempt, ForwardingEventStore } from './forwarding-event-store.js';
+import {
+  attempt,
+  ForwardingEventStore,
+  type AppendTarget,
+} from '../store/forwarding-event-store.js';
 import {
   GENESIS_HASH,
   linkHash,
@@ -62,15 +66,17 @@ const MAX_CACHED_HEADS = 10_000;
  * await store.append('order-1', [{ type: 'order.placed', data: {} }]);
  * ```
  */
-export function integrityEventStore(
-  store: EventStore,
+export function integrityEventStore<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
   options: IntegrityEventStoreOptions = {},
-): IntegrityEventStore {
+): IntegrityEventStore<Tx> {
   return new IntegrityEventStore(store, options);
 }
 
 /** The store returned by {@link integrityEventStore}. */
-export class IntegrityEventStore extends ForwardingEventStore {
+export class IntegrityEventStore<
+  Tx extends StoreTransaction = StoreTransaction,
+> extends ForwardingEventStore<Tx> {
   private readonly signingKey: KeyObject | undefined;
   private readonly keyId: string | undefined;
   private readonly maxAttempts: number;
@@ -78,7 +84,7 @@ export class IntegrityEventStore extends ForwardingEventStore {
   /** Tail of each stream's queue of appends in this process. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(inner: EventStore, options: IntegrityEventStoreOptions = {}) {
+  constructor(inner: TransactionalEventStore<Tx>, options: IntegrityEventStoreOptions = {}) {
     super(inner);
     if (options.signingKey !== undefined) {
       try {
@@ -189,7 +195,8 @@ export class IntegrityEventStore extends ForwardingEventStore {
     });
   }
 
-  protected override wrapTransaction(tx: StoreTransaction): StoreTransaction {
+  /** Inside a transaction: chained onto heads the transaction itself moved, no retries. */
+  protected override transactionAppends(tx: Tx): AppendTarget {
     // Heads of streams appended in this transaction, not yet visible to reads.
     const overlay = new Map<string, ChainHead>();
     const appendOne = async (request: AppendRequest): Promise<AppendResult> => {
@@ -221,13 +228,10 @@ export class IntegrityEventStore extends ForwardingEventStore {
       append: (stream, events, options) =>
         appendOne({ stream, events, expectedRevision: options?.expectedRevision ?? 'any' }),
       appendMany: async (requests) => {
+        if (!Array.isArray(requests)) return tx.appendMany(requests);
         const results: AppendResult[] = [];
-        for (const request of requests) results.push(await appendOne(request));
+        for (const request of requests as AppendRequest[]) results.push(await appendOne(request));
         return results;
-      },
-      onCommit: (callback) => tx.onCommit(callback),
-      get active() {
-        return tx.active;
       },
     };
   }

@@ -4,9 +4,7 @@ import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
-  CommitListener,
   DeleteStreamOptions,
-  EventStore,
   ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
@@ -14,8 +12,13 @@ import type {
   StreamInfo,
   StreamMetadata,
   StreamSummary,
+  TransactionalEventStore,
 } from '../store/event-store.js';
-import { attempt, isList } from './forwarding-event-store.js';
+import {
+  ForwardingEventStore,
+  isList,
+  type AppendTarget,
+} from '../store/forwarding-event-store.js';
 import { TenantForbiddenError } from './security-errors.js';
 import { assertTenantId, tenantPrefix } from './tenants.js';
 
@@ -42,59 +45,64 @@ import { assertTenantId, tenantPrefix } from './tenants.js';
  * await acme.append('globex:order-1', [...]); // throws TenantForbiddenError
  * ```
  */
-export function tenantScopedStore(store: EventStore, tenant: string): TenantScopedStore {
+export function tenantScopedStore<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
+  tenant: string,
+): TenantScopedStore<Tx> {
   return new TenantScopedStore(store, tenant);
 }
 
 /** The store returned by {@link tenantScopedStore}. */
-export class TenantScopedStore implements EventStore {
+export class TenantScopedStore<
+  Tx extends StoreTransaction = StoreTransaction,
+> extends ForwardingEventStore<Tx> {
   private closed = false;
   private readonly prefix: string;
 
   constructor(
-    private readonly inner: EventStore,
+    inner: TransactionalEventStore<Tx>,
     /** The tenant this view is bound to. */
     readonly tenant: string,
   ) {
+    super(inner);
     assertTenantId(tenant);
     this.prefix = tenantPrefix(tenant);
-    if (typeof inner.watch === 'function') {
-      const watch = inner.watch.bind(inner);
-      this.watch = (listener: CommitListener) => watch(listener);
-    }
-    if (typeof inner.transaction === 'function') {
-      const transaction = inner.transaction.bind(inner);
-      this.transaction = <T>(work: (tx: StoreTransaction) => Promise<T>) =>
-        transaction((tx) => work(this.scopeTransaction(tx)));
-    }
   }
 
-  readonly watch?: (listener: CommitListener) => () => void;
-  readonly transaction?: <T>(work: (tx: StoreTransaction) => Promise<T>) => Promise<T>;
-
-  get isClosed(): boolean {
+  override get isClosed(): boolean {
     return this.closed || this.inner.isClosed;
   }
 
-  append(
+  protected override writeAppend(
+    to: AppendTarget,
     stream: string,
     events: readonly EventInput[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
-    return this.run(() => this.inner.append(stream, this.stamp(stream, events), options));
+    return this.run(() => to.append(stream, this.stamp(stream, events), options));
   }
 
-  appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
-    return this.run(() => this.inner.appendMany(this.stampRequests(requests)));
+  protected override writeAppendMany(
+    to: AppendTarget,
+    requests: readonly AppendRequest[],
+  ): Promise<AppendResult[]> {
+    return this.run(() => to.appendMany(this.stampRequests(requests)));
   }
 
-  async *readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
+  override transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.run(() => super.transaction(work));
+  }
+
+  override async *readStream(
+    stream: string,
+    options?: ReadStreamOptions,
+  ): AsyncIterable<RecordedEvent> {
     this.assertUsable(stream);
     for await (const event of this.inner.readStream(stream, options))
       if (event.metadata.tenant === this.tenant) yield event;
   }
 
-  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+  override async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     this.assertOpen();
     const prefix = narrowPrefix(options.filter?.streamPrefix, this.prefix);
     if (prefix === undefined) return;
@@ -111,32 +119,32 @@ export class TenantScopedStore implements EventStore {
     }
   }
 
-  async *listStreams(options: ListStreamsOptions = {}): AsyncIterable<StreamSummary> {
+  override async *listStreams(options: ListStreamsOptions = {}): AsyncIterable<StreamSummary> {
     this.assertOpen();
     const prefix = narrowPrefix(options.prefix, this.prefix);
     if (prefix === undefined) return;
     yield* this.inner.listStreams({ ...options, prefix });
   }
 
-  headPosition(): Promise<number> {
+  override headPosition(): Promise<number> {
     return this.run(() => this.inner.headPosition());
   }
 
-  streamInfo(stream: string): Promise<StreamInfo> {
+  override streamInfo(stream: string): Promise<StreamInfo> {
     return this.run(() => {
       this.assertUsable(stream);
       return this.inner.streamInfo(stream);
     });
   }
 
-  deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
+  override deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
     return this.run(() => {
       this.assertUsable(stream);
       return this.inner.deleteStream(stream, options);
     });
   }
 
-  setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
+  override setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
     return this.run(() => {
       this.assertUsable(stream);
       return this.inner.setStreamMetadata(stream, metadata);
@@ -144,21 +152,9 @@ export class TenantScopedStore implements EventStore {
   }
 
   /** Closes this view; the underlying store stays open. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
-  }
-
-  private scopeTransaction(tx: StoreTransaction): StoreTransaction {
-    return {
-      append: (stream, events, options) =>
-        attempt(() => tx.append(stream, this.stamp(stream, events), options)),
-      appendMany: (requests) => attempt(() => tx.appendMany(this.stampRequests(requests))),
-      onCommit: (callback) => tx.onCommit(callback),
-      get active() {
-        return tx.active;
-      },
-    };
   }
 
   private stampRequests(requests: readonly AppendRequest[]): AppendRequest[] {

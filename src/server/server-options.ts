@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EventStore } from '../store/event-store.js';
+import type { TransactionalEventStore } from '../store/event-store.js';
 import type { ProjectionStatus } from '../projections/projection-status.js';
 import type { ProjectionBuild } from '../projections/projection.js';
 import type {
@@ -82,7 +82,7 @@ export interface TlsOptions {
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   /** The event store served (any adapter). */
-  store: EventStore;
+  store: TransactionalEventStore;
   /** Projectors whose projections are listed, rebuilt and whose parked events are managed. */
   projectors?: readonly ServerProjector[];
   /** Subscriptions whose parked events are managed and whose lag is reported. */

@@ -16,6 +16,7 @@ import {
   WrongMasterKeyError,
   type DataKeyStore,
   type EventStore,
+  type TransactionalEventStore,
 } from '../../src/index.js';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
@@ -23,7 +24,7 @@ const master = generateMasterKey('prod-1');
 const personal = { 'customer.registered': { subject: '$.id', fields: ['$.email'] } };
 
 interface Opened {
-  raw: EventStore;
+  raw: TransactionalEventStore;
   keys: DataKeyStore;
 }
 

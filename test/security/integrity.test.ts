@@ -22,6 +22,7 @@ import {
   WrongExpectedRevisionError,
   type DataKeyStore,
   type EventStore,
+  type TransactionalEventStore,
 } from '../../src/index.js';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
@@ -169,7 +170,7 @@ describe('integrityEventStore and verifyStore (memory)', () => {
 
 /** Opens one durable backend: its raw store, key store, a direct SQL edit, and cleanup. */
 interface Backend {
-  raw: EventStore;
+  raw: TransactionalEventStore;
   keys: DataKeyStore;
   /** Sets `data.sku` of the event at (stream, revision) directly in the database. */
   tamper(stream: string, revision: number, sku: string): Promise<void>;

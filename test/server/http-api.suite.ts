@@ -1,7 +1,7 @@
 // The HTTP API against a real server on a random port, run for each durable adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP, CloudEvent } from 'cloudevents';
-import type { EventStore, StoreTransaction } from '../../src/index.js';
+import type { TransactionalEventStore, StoreTransaction } from '../../src/index.js';
 import { Projector, defineProjection, type ProjectionStore } from '../../src/projections/index.js';
 import { nack, Subscription } from '../../src/subscriptions/index.js';
 import type { SubscriptionStorage } from '../../src/subscriptions/index.js';
@@ -21,7 +21,7 @@ import {
 
 /** What a suite run needs of an adapter. */
 export interface HttpBackend {
-  store: EventStore;
+  store: TransactionalEventStore;
   // Each adapter has its own transaction type; the suite only hands these to the runtimes.
   projectionStore(): Promise<ProjectionStore<StoreTransaction, unknown>>;
   subscriptionStorage(): Promise<SubscriptionStorage<StoreTransaction>>;
