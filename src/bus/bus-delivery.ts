@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { encodeJson } from '../core/json-codec.js';
-import { backoffDelay, resolveBackoff, type ResolvedBackoff } from '../domain/backoff.js';
+import { backoffDelay, resolveBackoff, type ResolvedBackoff } from '../core/backoff.js';
 import { withSpan } from '../observability/tracing.js';
 import { toHandlerResult } from '../subscriptions/event-handler.js';
 import { MemoryParkedEventStore } from '../subscriptions/memory-parked-event-store.js';

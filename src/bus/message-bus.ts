@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../core/envelope.js';
 import { CausewayError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
-import type { BackoffOptions } from '../domain/backoff.js';
+import type { BackoffOptions } from '../core/backoff.js';
 import type { HandlerResult } from '../subscriptions/event-handler.js';
 import type {
   ListParkedOptions,

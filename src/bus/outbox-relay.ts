@@ -10,7 +10,7 @@ import {
   StoreClosedError,
 } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { backoffDelay, resolveBackoff, type ResolvedBackoff } from '../domain/backoff.js';
+import { backoffDelay, resolveBackoff, type ResolvedBackoff } from '../core/backoff.js';
 import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
 import type {
   ListParkedOptions,

@@ -8,7 +8,7 @@ import {
   resolveBackoff,
   type BackoffOptions,
   type ResolvedBackoff,
-} from './backoff.js';
+} from '../core/backoff.js';
 import {
   eventMetadataFor,
   normaliseCommand,

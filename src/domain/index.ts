@@ -11,7 +11,7 @@ export {
   SnapshotsNotConfiguredError,
   UnknownCommandError,
 } from './domain-errors.js';
-export type { BackoffOptions } from './backoff.js';
+export type { BackoffOptions } from '../core/backoff.js';
 export type {
   AppendedEvent,
   CommandHandlerOptions,

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { backoffDelay, resolveBackoff, type BackoffOptions } from '../domain/backoff.js';
+import { backoffDelay, resolveBackoff, type BackoffOptions } from '../core/backoff.js';
 import type { CommandDispatcher } from '../domain/command-dispatcher.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { fnv1a32 } from '../subscriptions/partition.js';

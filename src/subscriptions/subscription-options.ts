@@ -4,7 +4,7 @@ import { systemClock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { resolveBackoff, type BackoffOptions, type ResolvedBackoff } from '../domain/backoff.js';
+import { resolveBackoff, type BackoffOptions, type ResolvedBackoff } from '../core/backoff.js';
 import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
 import { PAGE_SIZE } from '../store/reading.js';
 import type { BatchHandler, EventHandler } from './event-handler.js';

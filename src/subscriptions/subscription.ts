@@ -1,7 +1,7 @@
 import { waitForStatusPosition } from './wait-for-position.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
-import { backoffDelay } from '../domain/backoff.js';
+import { backoffDelay } from '../core/backoff.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import {
   toHandlerResult,

@@ -26,7 +26,7 @@ import {
   resolveBackoff,
   sleepFor,
   type ResolvedBackoff,
-} from '../../domain/backoff.js';
+} from '../../core/backoff.js';
 import { withSpan } from '../../observability/tracing.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import type { ListParkedOptions, ParkedSelection } from '../../subscriptions/parked-event-store.js';

@@ -1,10 +1,11 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /**
- * How a command handler retries a command whose append met a concurrent write
- * (`WrongExpectedRevisionError`): up to `attempts` tries in all, waiting a random ("full
- * jitter") delay between 0 and `min(maxDelayMs, baseDelayMs * 2^(retry - 1))` before each
- * retry, so contending writers spread out instead of colliding again.
+ * How something retries: up to `attempts` tries in all, waiting a random ("full jitter")
+ * delay between 0 and `min(maxDelayMs, baseDelayMs * 2^(retry - 1))` before each retry, so
+ * contending writers spread out instead of colliding again. A command handler retries a
+ * command whose append met a concurrent write (`WrongExpectedRevisionError`) this way;
+ * subscriptions, sagas and the bus retry failed deliveries with it too.
  */
 export interface BackoffOptions {
   /** Tries in all, the first included (default 20, enough for 16 callers racing on one aggregate; 1 means no retry). */
