@@ -57,6 +57,18 @@ export {
 } from './store/validation.js';
 export { openEventStore } from './open-event-store.js';
 export type { OpenEventStoreOptions } from './open-event-store.js';
+export { openBackend, backendAdapters, adapterFor } from './open-backend.js';
+export type { BackendKind, RegisteredAdapter } from './open-backend.js';
+export type { Backend, BackendAdapter, OpenBackendOptions } from './store/backend.js';
+export { createBackend } from './store/adapter-backend.js';
+export type { BackendPorts, CreateBackendOptions } from './store/adapter-backend.js';
+export { openMemoryBackend, memoryBackendAdapter } from './memory-backend.js';
+export type { MemoryBackend } from './memory-backend.js';
+export { ForwardingEventStore, withAppends, undecorated } from './store/forwarding-event-store.js';
+export type { AppendTarget } from './store/forwarding-event-store.js';
+export { withMembers } from './store/with-members.js';
+export { storeStack, stackBackend } from './store-stack.js';
+export type { StoreLayers, BackendLayers } from './store-stack.js';
 // Curated per module in each module's index.ts.
 export * from './domain/index.js';
 export * from './schema/index.js';

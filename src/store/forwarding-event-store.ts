@@ -14,6 +14,7 @@ import type {
   StreamSummary,
   TransactionalEventStore,
 } from './event-store.js';
+import { withMembers } from './with-members.js';
 
 /** What appends go to: a store, or a transaction of one. */
 export type AppendTarget = Pick<StoreTransaction, 'append' | 'appendMany'>;
@@ -44,8 +45,8 @@ export abstract class ForwardingEventStore<
   Tx extends StoreTransaction = StoreTransaction,
 > implements TransactionalEventStore<Tx> {
   protected constructor(
-    /** The store this one decorates. */
-    protected readonly inner: TransactionalEventStore<Tx>,
+    /** The store this one decorates (the next layer down). */
+    readonly inner: TransactionalEventStore<Tx>,
   ) {}
 
   get isClosed(): boolean {
@@ -148,18 +149,19 @@ export abstract class ForwardingEventStore<
  * state and getters keep working.
  */
 export function withAppends<Tx extends StoreTransaction>(tx: Tx, appends: AppendTarget): Tx {
-  const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(tx, {
-    get(target, property) {
-      if (property === 'append') return appends.append;
-      if (property === 'appendMany') return appends.appendMany;
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      let fn = bound.get(property);
-      if (!fn) bound.set(property, (fn = (value as (...args: unknown[]) => unknown).bind(target)));
-      return fn;
-    },
-  });
+  return withMembers(tx, { append: appends.append, appendMany: appends.appendMany } as Partial<Tx>);
+}
+
+/**
+ * The adapter's own store under any number of {@link ForwardingEventStore} layers: `store`
+ * itself when it decorates nothing.
+ */
+export function undecorated<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
+): TransactionalEventStore<Tx> {
+  let inner = store;
+  while (inner instanceof ForwardingEventStore) inner = inner.inner as TransactionalEventStore<Tx>;
+  return inner;
 }
 
 /** Calls `work`, turning a synchronous throw into a rejection. */

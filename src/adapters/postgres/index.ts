@@ -48,3 +48,9 @@ export {
   postgresStreamMigrations,
   POSTGRES_STREAMS_COMPONENT,
 } from './postgres-stream-state-store.js';
+export {
+  openPostgresBackend,
+  postgresBackendOf,
+  postgresBackendAdapter,
+} from './postgres-backend.js';
+export type { PostgresBackend } from './postgres-backend.js';

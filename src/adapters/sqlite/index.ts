@@ -39,3 +39,5 @@ export {
   sqliteStreamMigrations,
   SQLITE_STREAMS_COMPONENT,
 } from './sqlite-stream-state-store.js';
+export { openSqliteBackend, sqliteBackendOf, sqliteBackendAdapter } from './sqlite-backend.js';
+export type { SqliteBackend } from './sqlite-backend.js';
