@@ -20,16 +20,13 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import {
-  PostgresEventStore,
-  type PostgresTransaction,
-} from '../src/adapters/postgres/postgres-event-store.js';
-import { postgresProjectionStore } from '../src/adapters/postgres/postgres-projection-store.js';
+  openPostgresBackend,
+  type PostgresBackend,
+} from '../src/adapters/postgres/postgres-backend.js';
+import type { PostgresTransaction } from '../src/adapters/postgres/postgres-event-store.js';
 import type { PostgresReadModel } from '../src/adapters/postgres/postgres-read-model.js';
-import {
-  SqliteEventStore,
-  type SqliteTransaction,
-} from '../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteProjectionStore } from '../src/adapters/sqlite/sqlite-projection-store.js';
+import { openSqliteBackend, type SqliteBackend } from '../src/adapters/sqlite/sqlite-backend.js';
+import type { SqliteTransaction } from '../src/adapters/sqlite/sqlite-event-store.js';
 import type { SqliteReadModel } from '../src/adapters/sqlite/sqlite-read-model.js';
 import { MemoryEventStore, type EventStore, type RecordedEvent } from '../src/index.js';
 import {
@@ -146,11 +143,11 @@ async function upsertTotalsPg(
 }
 
 function sqliteKit(file: string): EngineKit<SqliteTransaction, SqliteReadModel> {
-  const opened: SqliteEventStore[] = [];
+  const opened: SqliteBackend[] = [];
   const open = async () => {
-    const store = SqliteEventStore.open(file);
-    opened.push(store);
-    return { store, projections: await sqliteProjectionStore(store) };
+    const backend = openSqliteBackend(file);
+    opened.push(backend);
+    return { store: backend.store, projections: await backend.projectionStore() };
   };
   return {
     open,
@@ -219,11 +216,11 @@ function postgresKit(
   url: string,
   schema: string,
 ): EngineKit<PostgresTransaction, PostgresReadModel> {
-  const opened: PostgresEventStore[] = [];
+  const opened: PostgresBackend[] = [];
   const open = async () => {
-    const store = await PostgresEventStore.open(url, { schema, maxConnections: 4 });
-    opened.push(store);
-    return { store, projections: await postgresProjectionStore(store) };
+    const backend = await openPostgresBackend(url, { schema, maxConnections: 4 });
+    opened.push(backend);
+    return { store: backend.store, projections: await backend.projectionStore() };
   };
   const s = pg.escapeIdentifier(schema);
   return {

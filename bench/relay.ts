@@ -21,14 +21,12 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsMessageBus } from '../src/adapters/nats/index.js';
-import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteSubscriptionStorage } from '../src/adapters/sqlite/sqlite-subscription-storage.js';
 import { OutboxRelay, encodeBusMessage, subjectFor, type MessageBus } from '../src/bus/index.js';
 import type { RecordedEvent } from '../src/core/envelope.js';
 import { newId } from '../src/core/ids.js';
+import { openBackend } from '../src/open-backend.js';
 import { MemoryEventStore } from '../src/store/memory-event-store.js';
 import type { StoreTransaction } from '../src/store/event-store.js';
-import { memorySubscriptionStorage } from '../src/subscriptions/memory-subscription-storage.js';
 import type { SubscriptionStorage } from '../src/subscriptions/subscription-storage.js';
 import { writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
@@ -141,12 +139,8 @@ async function openOutbox(
   adapter: 'sqlite' | 'memory',
   file: string,
 ): Promise<{ storage: SubscriptionStorage<StoreTransaction> }> {
-  if (adapter === 'memory') {
-    const store = new MemoryEventStore();
-    return { storage: memorySubscriptionStorage(store) };
-  }
-  const store = SqliteEventStore.open(file);
-  return { storage: await sqliteSubscriptionStorage(store) };
+  const backend = await openBackend(adapter === 'memory' ? 'memory:' : `sqlite:${file}`);
+  return { storage: await backend.subscriptionStorage() };
 }
 
 /** A fresh file-backed stream for one measurement, deleted by the caller. */

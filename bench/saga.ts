@@ -26,18 +26,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { NatsCommandDispatcher, serveNatsCommands } from '../src/adapters/nats/index.js';
 import {
-  PostgresEventStore,
-  postgresSagaStore,
-  postgresSubscriptionStorage,
-} from '../src/adapters/postgres/index.js';
-import {
-  SqliteEventStore,
-  sqliteSagaStore,
-  sqliteSubscriptionStorage,
-} from '../src/adapters/sqlite/index.js';
-import {
   SagaRuntime,
   newId,
+  openBackend,
   type CommandDispatcher,
   type CommandEnvelope,
   type SagaStore,
@@ -69,25 +60,25 @@ interface Opened {
 /** A fresh database of `engine`. */
 async function open(engine: Engine, pgUrl: string, dir: string, name: string): Promise<Opened> {
   if (engine === 'sqlite') {
-    const store = SqliteEventStore.open(join(dir, `${name}.db`));
+    const backend = await openBackend(`sqlite:${join(dir, `${name}.db`)}`);
     return {
-      store,
-      storage: (await sqliteSubscriptionStorage(store)) as unknown as SubscriptionStorage,
-      sagaStore: (await sqliteSagaStore(store)) as unknown as SagaStore,
-      close: () => store.close(),
+      store: backend.store,
+      storage: await backend.subscriptionStorage(),
+      sagaStore: await backend.sagaStore(),
+      close: () => backend.close(),
     };
   }
   const schema = `causeway_bench_saga_${name.replace(/[^a-z0-9]/g, '_')}`;
   const admin = new pg.Client({ connectionString: pgUrl });
   await admin.connect();
   await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-  const store = await PostgresEventStore.open(pgUrl, { schema, maxConnections: 8 });
+  const backend = await openBackend(pgUrl, { schema, maxConnections: 8 });
   return {
-    store,
-    storage: (await postgresSubscriptionStorage(store)) as unknown as SubscriptionStorage,
-    sagaStore: (await postgresSagaStore(store)) as unknown as SagaStore,
+    store: backend.store,
+    storage: await backend.subscriptionStorage(),
+    sagaStore: await backend.sagaStore(),
     async close() {
-      await store.close();
+      await backend.close();
       await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
       await admin.end();
     },

@@ -78,10 +78,18 @@ export interface OpenBackendOptions extends EventStoreOptions {
   clock?: Clock;
   /** SQLite: `'FULL'` (default: an acknowledged append survives power loss), `'NORMAL'` or `'OFF'`. */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /** SQLite: how long a writer waits for another process's write lock, in ms (default 5000). */
+  busyTimeoutMs?: number;
+  /** SQLite: how often `watch` polls for other processes' commits, in ms (default 100). */
+  pollIntervalMs?: number;
   /** PostgreSQL: the schema holding Causeway's tables (default `public`, or `?schema=` in the URL). */
   schema?: string;
   /** PostgreSQL: most connections in the pool (default 10). */
   maxConnections?: number;
+  /** PostgreSQL: announce commits with `NOTIFY` (default true). */
+  notify?: boolean;
+  /** PostgreSQL: how `watch` learns of other processes' commits (`LISTEN`, polling while it is down). */
+  listen?: { pollIntervalMs?: number; reconnectDelayMs?: number };
 }
 
 /**

@@ -1,13 +1,4 @@
-import {
-  PostgresEventStore,
-  postgresSagaStore,
-  postgresSubscriptionStorage,
-} from '../../src/adapters/postgres/index.js';
-import {
-  SqliteEventStore,
-  sqliteSagaStore,
-  sqliteSubscriptionStorage,
-} from '../../src/adapters/sqlite/index.js';
+import { openBackend } from '../../src/index.js';
 import type { SagaStore, SubscriptionStorage, TransactionalEventStore } from '../../src/index.js';
 import { pgUrl } from '../support/postgres.js';
 
@@ -23,18 +14,13 @@ export async function openSagaBackend(
   kind: 'sqlite' | 'postgres',
   location: string,
 ): Promise<SagaBackend> {
-  if (kind === 'sqlite') {
-    const store = SqliteEventStore.open(location, { pollIntervalMs: 10 });
-    return {
-      store,
-      storage: (await sqliteSubscriptionStorage(store)) as unknown as SubscriptionStorage,
-      sagaStore: (await sqliteSagaStore(store)) as unknown as SagaStore,
-    };
-  }
-  const store = await PostgresEventStore.open(pgUrl, { schema: location, maxConnections: 4 });
+  const backend =
+    kind === 'sqlite'
+      ? await openBackend(`sqlite:${location}`, { pollIntervalMs: 10 })
+      : await openBackend(pgUrl, { schema: location, maxConnections: 4 });
   return {
-    store,
-    storage: (await postgresSubscriptionStorage(store)) as unknown as SubscriptionStorage,
-    sagaStore: (await postgresSagaStore(store)) as unknown as SagaStore,
+    store: backend.store,
+    storage: await backend.subscriptionStorage(),
+    sagaStore: await backend.sagaStore(),
   };
 }
