@@ -13,9 +13,15 @@ export { CausewayMetrics } from './metrics.js';
 export type {
   CausewayMetricsOptions,
   LagSource,
+  ProjectionStatusReading,
   ProjectionStatusSource,
   RelaySource,
+  RelayState,
+  RelayStatusReading,
+  SagaInstanceSource,
+  SagaInstanceStatus,
   SagaRuntimeSource,
+  SagaRuntimeStats,
 } from './metrics.js';
 export { instrumentEventStore, tracedEventStore } from './instrument-event-store.js';
 export type { InstrumentOptions } from './instrument-event-store.js';

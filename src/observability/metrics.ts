@@ -6,10 +6,6 @@ import {
   collectDefaultMetrics,
   type CounterConfiguration,
 } from 'prom-client';
-import type { ProjectionStatus } from '../projections/projection-status.js';
-import type { SagaQuery, SagaStatus } from '../sagas/saga-view.js';
-import type { SagaOutboxCounts, SagaRuntimeStatus } from '../sagas/saga-runtime.js';
-import type { OutboxRelayState, OutboxRelayStatus } from '../bus/outbox-relay.js';
 
 /** Options of {@link CausewayMetrics}. */
 export interface CausewayMetricsOptions {
@@ -22,7 +18,7 @@ export interface CausewayMetricsOptions {
   processMetrics?: boolean;
   /**
    * Most saga instances read per scrape to count saga states (default 10,000): the count is
-   * paged through `SagaQuery.listInstances`, and stops there so a scrape stays cheap.
+   * paged through the tracked source's `listInstances`, and stops there so a scrape stays cheap.
    */
   sagaScanLimit?: number;
 }
@@ -36,22 +32,115 @@ export interface LagSource {
   parkedCount(): Promise<number>;
 }
 
+// Observability reads projections, sagas and the outbox relay through the interfaces below,
+// declared here and met structurally, never through those modules' types: it stays below
+// them, and each interface names only what a metric reads.
+
+/** What the metrics read of one projection's status (a projector's `ProjectionStatus` is one). */
+export interface ProjectionStatusReading {
+  name: string;
+  /** Position the serving read model has reached. */
+  position: number;
+  /** Events the serving build has parked. */
+  parked: number;
+  /** How far the serving read model is behind the log, in events and in seconds. */
+  lag: { events: number; seconds: number };
+}
+
 /** What the metrics need of a projector: its statuses. */
 export interface ProjectionStatusSource {
-  statuses(): Promise<ProjectionStatus[]>;
+  statuses(): Promise<readonly ProjectionStatusReading[]>;
+}
+
+/**
+ * The states a saga instance is counted in. A saga status outside them does not compile where
+ * its query is tracked, so a new status cannot go uncounted.
+ */
+export type SagaInstanceStatus =
+  'running' | 'completed' | 'compensating' | 'compensated' | 'failed';
+
+/** What the metrics read of saga instances (a `SagaRuntime` or any saga query is one). */
+export interface SagaInstanceSource {
+  /** A page of instances ordered by id, after the instance id `after` when given. */
+  listInstances(options: {
+    limit: number;
+    after?: string;
+  }): Promise<readonly { id: string; saga: string; status: SagaInstanceStatus }[]>;
+}
+
+/** The counters of a saga runtime the metrics expose, each counted since it started. */
+export interface SagaRuntimeStats {
+  /** Instances created. */
+  readonly started: number;
+  /** Non-starting events whose correlation id has no instance. */
+  readonly unmatched: number;
+  /** Events an instance had already received. */
+  readonly duplicates: number;
+  /** Events not expected in the instance's step. */
+  readonly outOfOrder: number;
+  /** Events for an instance that had ended. */
+  readonly afterEnd: number;
+  /** Timers fired. */
+  readonly timersFired: number;
+  /** Timers that fired for an instance that had ended. */
+  readonly timersAfterEnd: number;
+  /** Timers the saga did not expect in the instance's step. */
+  readonly timersUnexpected: number;
+  /** Timers that fired for an instance or saga that no longer exists. */
+  readonly orphanTimers: number;
+  /** Commands dispatched and accepted. */
+  readonly commandsSent: number;
+  /** Commands their handler rejected. */
+  readonly commandsRejected: number;
+  /** Commands parked. */
+  readonly commandsParked: number;
+  /** Dispatch tries that failed (to be tried again). */
+  readonly dispatchFailures: number;
+  /** Parked commands put back in the outbox by an operator. */
+  readonly commandsRequeued: number;
 }
 
 /** What the metrics read of a saga runtime (`SagaRuntime` is one). */
 export interface SagaRuntimeSource {
   /** Counts since the runtime started. */
-  readonly status: { readonly stats: SagaRuntimeStatus['stats'] };
+  readonly status: { readonly stats: SagaRuntimeStats };
   /** Pending (backlog) and parked outbox commands of the runtime's sagas. */
-  outboxCounts(): Promise<SagaOutboxCounts>;
+  outboxCounts(): Promise<{ readonly pending: number; readonly parked: number }>;
+}
+
+/**
+ * The states an outbox relay is reported in. A relay state outside them does not compile where
+ * the relay is tracked, so `causeway_relay_state` cannot miss one.
+ */
+export type RelayState =
+  | 'stopped'
+  | 'starting'
+  | 'waiting-for-lease'
+  | 'running'
+  | 'waiting-for-broker'
+  | 'waiting-for-store';
+
+/** What the metrics read of an outbox relay's status (`OutboxRelayStatus` is one). */
+export interface RelayStatusReading {
+  name: string;
+  state: RelayState;
+  /** The checkpoint: every event up to here is acknowledged by the broker (or parked). */
+  position: number;
+  /** How many positions are not yet published, when last read. */
+  lag: number;
+  /** Events published (acknowledged, duplicates included). */
+  published: number;
+  /** Of those, how many the broker already had. */
+  duplicates: number;
+  /** Events parked because the broker can never take them. */
+  parked: number;
+  /** Failed publishing rounds since start. */
+  failures: number;
 }
 
 /** What the metrics read of an outbox relay (`OutboxRelay` is one). */
 export interface RelaySource {
-  status(): OutboxRelayStatus;
+  status(): RelayStatusReading;
   /** Positions not yet published, read fresh; without it the status's last `lag` is used. */
   lag?(): Promise<number>;
 }
@@ -61,7 +150,7 @@ const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
-const SAGA_STATUSES: readonly SagaStatus[] = [
+const SAGA_STATUSES: readonly SagaInstanceStatus[] = [
   'running',
   'completed',
   'compensating',
@@ -69,7 +158,7 @@ const SAGA_STATUSES: readonly SagaStatus[] = [
   'failed',
 ];
 
-const RELAY_STATES: readonly OutboxRelayState[] = [
+const RELAY_STATES: readonly RelayState[] = [
   'stopped',
   'starting',
   'waiting-for-lease',
@@ -112,7 +201,7 @@ export class CausewayMetrics {
   private head: (() => Promise<number>) | undefined;
   private readonly projectors: ProjectionStatusSource[] = [];
   private readonly subscriptions: LagSource[] = [];
-  private readonly sagas: SagaQuery[] = [];
+  private readonly sagas: SagaInstanceSource[] = [];
   private readonly sagaRuntimes: SagaRuntimeSource[] = [];
   private readonly relays: RelaySource[] = [];
   private readonly sagaScanLimit: number;
@@ -245,7 +334,7 @@ export class CausewayMetrics {
       registers,
       async collect() {
         this.reset();
-        const counts = new Map<string, Record<SagaStatus, number>>();
+        const counts = new Map<string, Record<SagaInstanceStatus, number>>();
         for (const query of sagas) {
           let after: string | undefined;
           let seen = 0;
@@ -258,7 +347,7 @@ export class CausewayMetrics {
               let byStatus = counts.get(instance.saga);
               if (!byStatus) {
                 byStatus = Object.fromEntries(SAGA_STATUSES.map((s) => [s, 0])) as Record<
-                  SagaStatus,
+                  SagaInstanceStatus,
                   number
                 >;
                 counts.set(instance.saga, byStatus);
@@ -286,14 +375,13 @@ export class CausewayMetrics {
    */
   private registerSagaRuntimeMetrics(registers: Registry[]): void {
     const runtimes = this.sagaRuntimes;
-    type Stats = SagaRuntimeStatus['stats'];
-    const sum = (key: keyof Stats) =>
+    const sum = (key: keyof SagaRuntimeStats) =>
       runtimes.reduce((total, runtime) => total + runtime.status.stats[key], 0);
     const fromStats = <L extends string>(
       name: string,
       help: string,
       label: L,
-      values: Readonly<Record<string, keyof Stats>>,
+      values: Readonly<Record<string, keyof SagaRuntimeStats>>,
     ) =>
       new Counter<L>({
         name,
@@ -478,7 +566,7 @@ export class CausewayMetrics {
   }
 
   /** Reports saga instances by saga and status. */
-  trackSagas(query: SagaQuery): this {
+  trackSagas(query: SagaInstanceSource): this {
     this.sagas.push(query);
     return this;
   }
