@@ -25,7 +25,6 @@ import { OutboxRelay, encodeBusMessage, subjectFor, type MessageBus } from '../s
 import type { RecordedEvent } from '../src/core/envelope.js';
 import { newId } from '../src/core/ids.js';
 import { openBackend } from '../src/open-backend.js';
-import { MemoryEventStore } from '../src/store/memory-event-store.js';
 import type { StoreTransaction } from '../src/store/event-store.js';
 import type { SubscriptionStorage } from '../src/subscriptions/subscription-storage.js';
 import { writeResults } from './lib/results.js';
