@@ -21,6 +21,7 @@ describe('package exports map', () => {
       './postgres',
       './server',
       './sqlite',
+      './testing',
     ]);
   });
 
