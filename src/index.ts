@@ -23,7 +23,11 @@ export {
   UnsupportedStoreUrlError,
   WrongExpectedRevisionError,
 } from './core/errors.js';
-export type { ExpectedRevisionValue } from './core/errors.js';
+export type {
+  CausewayErrorCode,
+  CausewayErrorCodes,
+  ExpectedRevisionValue,
+} from './core/errors.js';
 export type { EventInput, EventMetadata, RecordedEvent } from './core/envelope.js';
 export { newId, isUuid } from './core/ids.js';
 export { encodeJson, decodeJson } from './core/json-codec.js';

@@ -19,6 +19,13 @@ export const BusErrorCode = {
 /** One of the values of {@link BusErrorCode}. */
 export type BusErrorCode = (typeof BusErrorCode)[keyof typeof BusErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    bus: BusErrorCode;
+  }
+}
+
 /** A subscription pattern is not a valid NATS-style subject pattern. */
 export class InvalidSubjectPatternError extends CausewayError {
   constructor(

@@ -142,6 +142,16 @@ export const BusPublishErrorCode = {
   BUS_SEQUENCE_MISMATCH: 'BUS_SEQUENCE_MISMATCH',
 } as const;
 
+/** One of the values of {@link BusPublishErrorCode}. */
+export type BusPublishErrorCode = (typeof BusPublishErrorCode)[keyof typeof BusPublishErrorCode];
+
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    busPublish: BusPublishErrorCode;
+  }
+}
+
 /**
  * A publish with `expectedLastSequence` or `expectedLastEventId` was refused because the
  * log ends elsewhere (an earlier publish in flight failed, or something else published):

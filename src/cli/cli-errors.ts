@@ -15,6 +15,13 @@ export const CliErrorCode = {
 /** One of the values of {@link CliErrorCode}. */
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    cli: CliErrorCode;
+  }
+}
+
 /** A command-line option or argument that cannot be used. */
 export class CliUsageError extends CausewayError {
   constructor(message: string) {

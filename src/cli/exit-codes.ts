@@ -1,4 +1,4 @@
-import { CausewayError } from '../core/errors.js';
+import { CausewayError, type CausewayErrorCode } from '../core/errors.js';
 
 /**
  * The exit codes of the `causeway` command. Scripts may rely on them: a code never changes
@@ -26,7 +26,7 @@ export const ExitCode = {
 /** One of the values of {@link ExitCode}. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const BY_CODE: Record<string, ExitCode> = {
+const BY_CODE: Partial<Record<CausewayErrorCode, ExitCode>> = {
   // Usage.
   INVALID_ARGUMENT: ExitCode.USAGE,
   UNSUPPORTED_STORE_URL: ExitCode.USAGE,

@@ -1,7 +1,12 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../core/clock.js';
-import { CausewayError, StreamDeletedError, WrongExpectedRevisionError } from '../core/errors.js';
+import {
+  CausewayError,
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+  type CausewayErrorCode,
+} from '../core/errors.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { CliConflictError, CliInputError, CliUsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
@@ -248,7 +253,7 @@ async function commitGroups(
   return { newEvents: Math.min(count, Math.max(0, headAfter - headBefore)) };
 }
 
-const DATA_ERRORS = new Set([
+const DATA_ERRORS = new Set<CausewayErrorCode>([
   'INVALID_EVENT',
   'NOT_JSON',
   'EVENT_TOO_LARGE',

@@ -23,6 +23,35 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
+ * The codes of every module, by module: the core's {@link ErrorCode} here, and each module
+ * adds the codes of its own map where it declares them, by declaration merging. The core
+ * imports nothing of ours, so the vocabulary is gathered this way rather than listed here;
+ * the union {@link CausewayErrorCode} is the values of this interface.
+ *
+ * @example
+ * ```ts
+ * // src/bus/bus-errors.ts
+ * declare module '../core/errors.js' {
+ *   interface CausewayErrorCodes {
+ *     bus: BusErrorCode;
+ *   }
+ * }
+ * ```
+ *
+ * An application whose own extensions (an access guard, say) throw `CausewayError`s with
+ * codes of their own adds them the same way, from `'causeway'`.
+ */
+export interface CausewayErrorCodes {
+  core: ErrorCode;
+}
+
+/**
+ * One of the codes of every `CausewayError`: the union of every module's code map. A
+ * misspelt code, given to an error or compared with `error.code`, does not compile.
+ */
+export type CausewayErrorCode = CausewayErrorCodes[keyof CausewayErrorCodes];
+
+/**
  * Base class of every error Causeway throws on purpose.
  *
  * @example
@@ -34,11 +63,11 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class CausewayError extends Error {
   /**
    * Stable code: one of {@link ErrorCode} or of a module's own code map (e.g. the domain's
-   * and the schema registry's).
+   * and the schema registry's); see {@link CausewayErrorCode}.
    */
-  readonly code: string;
+  readonly code: CausewayErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: CausewayErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

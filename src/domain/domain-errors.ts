@@ -15,6 +15,13 @@ export const DomainErrorCode = {
 /** One of the values of {@link DomainErrorCode}. */
 export type DomainErrorCode = (typeof DomainErrorCode)[keyof typeof DomainErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    domain: DomainErrorCode;
+  }
+}
+
 /**
  * A command was not an object `{ type, data, id?, metadata? }` with a non-empty string type,
  * a UUID id (if any) and string values for the well-known metadata keys.

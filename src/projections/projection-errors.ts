@@ -19,6 +19,13 @@ export const ProjectionErrorCode = {
 /** One of the values of {@link ProjectionErrorCode}. */
 export type ProjectionErrorCode = (typeof ProjectionErrorCode)[keyof typeof ProjectionErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    projections: ProjectionErrorCode;
+  }
+}
+
 /** Two projection definitions given to one projector share a name and a version. */
 export class DuplicateProjectionError extends CausewayError {
   constructor(

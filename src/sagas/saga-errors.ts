@@ -19,6 +19,13 @@ export const SagaErrorCode = {
 /** One of the values of {@link SagaErrorCode}. */
 export type SagaErrorCode = (typeof SagaErrorCode)[keyof typeof SagaErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    sagas: SagaErrorCode;
+  }
+}
+
 /** A saga or choreography definition is malformed (no name, unknown step, bad types...). */
 export class InvalidSagaDefinitionError extends CausewayError {
   constructor(

@@ -21,6 +21,13 @@ export const SchemaErrorCode = {
 /** One of the values of {@link SchemaErrorCode}. */
 export type SchemaErrorCode = (typeof SchemaErrorCode)[keyof typeof SchemaErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    schema: SchemaErrorCode;
+  }
+}
+
 /** A schema could not be used: not JSON Schema, not representable, or refused by ajv. */
 export class InvalidSchemaError extends CausewayError {
   constructor(

@@ -40,6 +40,13 @@ export const SecurityErrorCode = {
 /** One of the values of {@link SecurityErrorCode}. */
 export type SecurityErrorCode = (typeof SecurityErrorCode)[keyof typeof SecurityErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    security: SecurityErrorCode;
+  }
+}
+
 /**
  * The HTTP status the server answers for each security code: 401 when the caller is not (or
  * not validly) identified, 403 when it is but may not do this, 431 for oversized credential

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { CausewayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { CausewayMetrics } from '../observability/metrics.js';
 import { instrumentEventStore } from '../observability/instrument-event-store.js';
@@ -132,10 +133,8 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
     try {
       await ctx.authenticate(request);
     } catch (error) {
-      const code =
-        typeof (error as { code?: unknown }).code === 'string'
-          ? (error as { code: string }).code
-          : ServerErrorCode.UNAUTHENTICATED;
+      // A guard rejects with a CausewayError whose code says why (see AccessGuard).
+      const code = error instanceof CausewayError ? error.code : ServerErrorCode.UNAUTHENTICATED;
       ctx.denied(request, 'authenticate', code, request.routeOptions.url ?? request.url);
       // 401 unless the guard's error says otherwise (431 for oversized credentials).
       const status = securityErrorStatus[code] ?? 401;

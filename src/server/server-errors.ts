@@ -1,4 +1,4 @@
-import { CausewayError } from '../core/errors.js';
+import { CausewayError, type CausewayErrorCode } from '../core/errors.js';
 
 /**
  * Stable error codes of the HTTP server (besides the codes of the errors it passes on from the
@@ -37,6 +37,13 @@ export const ServerErrorCode = {
 /** One of the values of {@link ServerErrorCode}. */
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    server: ServerErrorCode;
+  }
+}
+
 /**
  * An error the server answers with a given HTTP status. `details` is sent to the client as
  * is, so it must hold nothing secret.
@@ -44,7 +51,7 @@ export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorC
 export class HttpError extends CausewayError {
   constructor(
     readonly status: number,
-    code: string,
+    code: CausewayErrorCode,
     message: string,
     readonly details?: unknown,
   ) {

@@ -20,6 +20,13 @@ export const StreamErrorCode = {
 /** One of the values of {@link StreamErrorCode}. */
 export type StreamErrorCode = (typeof StreamErrorCode)[keyof typeof StreamErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    streams: StreamErrorCode;
+  }
+}
+
 /** A window definition that cannot work: size ≤ 0, slide > size, gap ≤ 0, bad offset... */
 export class InvalidWindowError extends CausewayError {
   constructor(

@@ -13,6 +13,13 @@ export const ConsumerGroupErrorCode = {
 export type ConsumerGroupErrorCode =
   (typeof ConsumerGroupErrorCode)[keyof typeof ConsumerGroupErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    consumerGroups: ConsumerGroupErrorCode;
+  }
+}
+
 /**
  * A member was started with another partition count than the one the group was created
  * with. The count is fixed for good: streams are hashed into partitions, and each partition

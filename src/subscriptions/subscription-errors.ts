@@ -21,6 +21,13 @@ export const SubscriptionErrorCode = {
 export type SubscriptionErrorCode =
   (typeof SubscriptionErrorCode)[keyof typeof SubscriptionErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../core/errors.js' {
+  interface CausewayErrorCodes {
+    subscriptions: SubscriptionErrorCode;
+  }
+}
+
 /**
  * A subscription's stored checkpoint is beyond the last event of the store: the checkpoints
  * belong to another (or a restored, older) store. Nothing is delivered until it is resolved,

@@ -10,6 +10,7 @@ import {
   openEventStore,
   Subscription,
   nack,
+  type CausewayErrorCode,
 } from '../../src/index.js';
 import {
   sqliteSubscriptionStorage,
@@ -30,7 +31,9 @@ describe('exit codes', () => {
     expect(exitCodeFor(new StoreUnavailableError('down'))).toBe(ExitCode.STORE_UNAVAILABLE);
     expect(exitCodeFor(new InvalidArgumentError('x', 'bad'))).toBe(ExitCode.USAGE);
     expect(exitCodeFor(new CliInputError('bad line', 3))).toBe(ExitCode.INVALID_DATA);
-    expect(exitCodeFor(new CausewayError('SOMETHING_NEW', 'x'))).toBe(ExitCode.FAILURE);
+    // A code the table does not know (an application's own, declared in CausewayErrorCodes).
+    const unknownCode = 'SOMETHING_NEW' as CausewayErrorCode;
+    expect(exitCodeFor(new CausewayError(unknownCode, 'x'))).toBe(ExitCode.FAILURE);
     expect(exitCodeFor(new Error('plain'))).toBe(ExitCode.FAILURE);
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CausewayError } from '../../src/core/errors.js';
+import { CausewayError, type CausewayErrorCode } from '../../src/core/errors.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import type { AccessGuard, Permission, Principal } from '../../src/security/access-guard.js';
 import { createServer, InsecureListenError, type CausewayServer } from '../../src/server/index.js';
@@ -27,7 +27,9 @@ class FakeGuard implements AccessGuard {
     if (key === 'reader-a') return Promise.resolve({ id: 'reader-a', roles: ['reader'] });
     if (key === 'acme-writer')
       return Promise.resolve({ id: 'acme-writer', roles: ['writer'], tenant: 'acme' });
-    return Promise.reject(new CausewayError('INVALID_API_KEY', 'The API key is not known'));
+    // A guard's own code, as an application declares it in CausewayErrorCodes.
+    const code = 'INVALID_API_KEY' as CausewayErrorCode;
+    return Promise.reject(new CausewayError(code, 'The API key is not known'));
   }
 
   can(principal: Principal | undefined, permission: Permission, stream: string): boolean {

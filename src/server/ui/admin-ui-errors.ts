@@ -12,6 +12,13 @@ export const AdminUiErrorCode = {
 /** One of the values of {@link AdminUiErrorCode}. */
 export type AdminUiErrorCode = (typeof AdminUiErrorCode)[keyof typeof AdminUiErrorCode];
 
+// These codes join the union of every code, CausewayErrorCode.
+declare module '../../core/errors.js' {
+  interface CausewayErrorCodes {
+    adminUi: AdminUiErrorCode;
+  }
+}
+
 /**
  * The admin UI's files are missing: a build that compiled the server without copying
  * `server/ui/public` next to it. Refusing to start says so at once, where serving nothing
