@@ -23,6 +23,8 @@ import {
   InvalidSnapshotError,
   SnapshotsNotConfiguredError,
 } from './domain-errors.js';
+import type { DomainEvent } from './decider.js';
+import type { ForgottenSubjects } from './forgotten-subjects.js';
 import { MemorySnapshotStore } from './memory-snapshot-store.js';
 import { everyNEvents, explicitSnapshots } from './snapshot-policy.js';
 
@@ -585,6 +587,166 @@ describe('CommandHandler', () => {
       expect(errors[0]).toBeInstanceOf(InvalidSnapshotError);
       expect(await store.headPosition()).toBe(1);
     });
+  });
+});
+
+describe('snapshots and forgotten encryption subjects', () => {
+  type NoteCommand = { type: 'note.add'; data: { text: string; subject?: string } };
+  type NoteEvent = DomainEvent<'note.added', { text: string }>;
+  /** Notes whose events say, as an encrypting store's would, whose personal data they hold. */
+  const noteDecider: Decider<NoteCommand, NoteEvent, string[]> = {
+    initialState: () => [],
+    decide: ({ data: { text, subject } }) => [
+      {
+        type: 'note.added',
+        data: { text },
+        ...(subject === undefined
+          ? {}
+          : { metadata: { encryption: { v: 1, subject, fields: ['$.text'] } } }),
+      },
+    ],
+    evolve: (state, event) => [...state, event.data.text],
+  };
+  const note = (text: string, subject?: string): NoteCommand => ({
+    type: 'note.add',
+    data: subject === undefined ? { text } : { text, subject },
+  });
+
+  let store: MemoryEventStore;
+  let snapshots: MemorySnapshotStore;
+  let forgotten: Set<string>;
+  const forgottenSubjects: ForgottenSubjects = {
+    subjectForgotten: (subject) => Promise.resolve(forgotten.has(subject)),
+  };
+  const make = (
+    options: { decider?: Decider<NoteCommand, NoteEvent, string[]>; aware?: boolean } = {},
+  ) =>
+    new CommandHandler({
+      store,
+      decider: options.decider ?? noteDecider,
+      snapshots: {
+        store: snapshots,
+        stateVersion: 'notes@1',
+        policy: everyNEvents(1),
+        ...(options.aware === false ? {} : { forgottenSubjects }),
+      },
+    });
+
+  beforeEach(() => {
+    store = new MemoryEventStore();
+    snapshots = new MemorySnapshotStore();
+    forgotten = new Set();
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('records in each snapshot the subjects of the events folded into it', async () => {
+    const h = make();
+    await h.handle('notes-1', note('a', 'c-1'));
+    expect(await snapshots.load('notes-1', 'notes@1')).toMatchObject({ subjects: ['c-1'] });
+    await h.handle('notes-1', note('b'));
+    expect(await snapshots.load('notes-1', 'notes@1')).toMatchObject({
+      revision: 1,
+      subjects: ['c-1'],
+    });
+    await h.handle('notes-1', note('c', 'c-2'));
+    expect(await snapshots.load('notes-1', 'notes@1')).toMatchObject({
+      revision: 2,
+      state: ['a', 'b', 'c'],
+      subjects: ['c-1', 'c-2'],
+    });
+    // A load from the events alone finds the same subjects.
+    await snapshots.delete('notes-1');
+    expect((await h.load('notes-1')).subjects).toEqual(['c-1', 'c-2']);
+    // Events read redacted bring no personal data into the state: their subject is not kept.
+    await store.append('notes-2', [
+      {
+        type: 'note.added',
+        data: { text: '[redacted]' },
+        metadata: { encryption: { v: 1, subject: 'c-3', fields: ['$.text'], redacted: true } },
+      },
+    ]);
+    expect((await h.load('notes-2')).subjects).toEqual([]);
+    expect(await h.snapshot('notes-2')).toMatchObject({ subjects: [] });
+  });
+
+  it('never serves a snapshot recording a forgotten subject: rebuilds, and deletes its snapshots', async () => {
+    const h = make();
+    await h.handle('notes-1', note('a', 'c-1'));
+    await h.handle('notes-1', note('b'));
+    await h.handle('notes-2', note('x', 'c-1'));
+    await h.handle('notes-3', note('y', 'c-2'));
+    expect(await h.load('notes-1')).toMatchObject({ snapshotRevision: 1, eventsRead: 0 });
+
+    forgotten.add('c-1');
+    expect(await h.load('notes-1')).toMatchObject({
+      snapshotRevision: -1,
+      eventsRead: 2,
+      state: ['a', 'b'],
+    });
+    expect(await snapshots.load('notes-1', 'notes@1')).toBeUndefined();
+    expect(await snapshots.load('notes-2', 'notes@1')).toBeUndefined();
+    expect(await snapshots.load('notes-3', 'notes@1')).toMatchObject({ subjects: ['c-2'] });
+  });
+
+  it('reports a failure to delete the stale snapshots to onError, and still does not serve them', async () => {
+    const errors: unknown[] = [];
+    const failing = new MemorySnapshotStore();
+    failing.deleteBySubject = () => Promise.reject(new Error('store down'));
+    const h = new CommandHandler({
+      store,
+      decider: noteDecider,
+      snapshots: {
+        store: failing,
+        stateVersion: 'notes@1',
+        policy: everyNEvents(1),
+        forgottenSubjects,
+        onError: (error) => errors.push(error),
+      },
+    });
+    await h.handle('notes-1', note('a', 'c-1'));
+    forgotten.add('c-1');
+    expect(await h.load('notes-1')).toMatchObject({ snapshotRevision: -1, eventsRead: 1 });
+    expect(errors).toEqual([new Error('store down')]);
+  });
+
+  it('does not save a snapshot holding a subject forgotten while the command ran', async () => {
+    const h = make({
+      decider: {
+        ...noteDecider,
+        decide: (command, state) => {
+          if (command.data.text === 'meanwhile') forgotten.add('c-1');
+          return noteDecider.decide(command, state);
+        },
+      },
+    });
+    await h.handle('notes-1', note('a', 'c-1'));
+    await h.handle('notes-1', note('meanwhile'));
+    expect((await snapshots.load('notes-1', 'notes@1'))?.revision).toBe(0);
+  });
+
+  it('uses a snapshot of unknown subjects only when nothing in the store encrypts', async () => {
+    await store.append('notes-1', [{ type: 'note.added', data: { text: 'a' } }]);
+    await snapshots.save('notes-1', {
+      revision: 0,
+      stateVersion: 'notes@1',
+      state: ['from an old snapshot'],
+      takenAt: new Date(),
+    });
+    expect(await make().load('notes-1')).toMatchObject({ snapshotRevision: -1, state: ['a'] });
+    const plain = make({ aware: false });
+    expect(await plain.load('notes-1')).toMatchObject({
+      snapshotRevision: 0,
+      state: ['from an old snapshot'],
+      subjects: undefined,
+    });
+    // A state folded on top of it is of unknown subjects too.
+    await plain.handle('notes-1', note('b'));
+    const saved = await snapshots.load('notes-1', 'notes@1');
+    expect(saved).toMatchObject({ revision: 1 });
+    expect(saved?.subjects).toBeUndefined();
   });
 });
 

@@ -17,6 +17,11 @@ import {
 } from './command.js';
 import { initialStateOf, type Decider, type DomainEvent } from './decider.js';
 import { InvalidDecisionError, SnapshotsNotConfiguredError } from './domain-errors.js';
+import {
+  encryptionSubjectOf,
+  findForgottenSubjects,
+  type ForgottenSubjects,
+} from './forgotten-subjects.js';
 import { everyNEvents, type SnapshotPolicy } from './snapshot-policy.js';
 import { currentTraceparent, withSpan } from '../observability/tracing.js';
 import type { Snapshot, SnapshotStore } from './snapshot-store.js';
@@ -37,6 +42,15 @@ export interface SnapshotOptions {
    * Default: ignore it.
    */
   onError?: (error: unknown, stream: string) => void;
+  /**
+   * Which encryption subjects are forgotten: a snapshot recording one of them is not used
+   * (the state is folded from the events, whose personal fields now read redacted) and is
+   * deleted from the store. Default: the encrypting layer of `store` (an
+   * `EncryptedEventStore` anywhere in its stack of `ForwardingEventStore` decorators), found
+   * by itself; none when nothing in the stack encrypts. Give it only when the encrypting
+   * layer sits under a decorator of your own that does not extend `ForwardingEventStore`.
+   */
+  forgottenSubjects?: ForgottenSubjects;
 }
 
 /** Options of {@link CommandHandler}. */
@@ -62,6 +76,12 @@ export interface LoadedState<S> {
   snapshotRevision: number;
   /** Events read from the store (the tail after the snapshot, or the whole stream). */
   eventsRead: number;
+  /**
+   * The encryption subjects whose decrypted personal fields `state` may hold: those the
+   * snapshot used records, and those of the events read whose fields were decrypted (not
+   * redacted). `undefined` when unknown: the snapshot used did not record them.
+   */
+  subjects: string[] | undefined;
 }
 
 /**
@@ -125,6 +145,8 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
   private readonly store: EventStore;
   private readonly decider: Decider<C, E, S>;
   private readonly snapshots: (SnapshotOptions & { policy: SnapshotPolicy }) | undefined;
+  /** Knows forgotten subjects when the store encrypts; only looked for with snapshots. */
+  private readonly forgotten: ForgottenSubjects | undefined;
   private readonly retry: ResolvedBackoff;
   private readonly clock: Clock;
 
@@ -137,6 +159,9 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
       ...options.snapshots,
       policy: options.snapshots.policy ?? everyNEvents(100),
     };
+    this.forgotten =
+      options.snapshots &&
+      (options.snapshots.forgottenSubjects ?? findForgottenSubjects(options.store));
   }
 
   /**
@@ -218,13 +243,12 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
       let state = loaded.state;
       // The appended events carry type and data like E, plus the envelope, as read-back events do.
       for (const event of events) state = this.decider.evolve(state, event as unknown as E);
-      await this.maybeSnapshot(
-        stream,
+      await this.maybeSnapshot(stream, {
         state,
-        appended.revision,
-        loaded.snapshotRevision,
-        events.length,
-      );
+        revision: appended.revision,
+        appended: events.length,
+        loaded,
+      });
       return {
         state,
         events,
@@ -242,6 +266,14 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
    * A snapshot is not used when the stream no longer reaches its revision, or when the
    * stream was soft-deleted after it was taken (its history is hidden, so the state must be
    * folded from the visible events only).
+   *
+   * On a store that encrypts personal data (see {@link SnapshotOptions.forgottenSubjects}),
+   * a snapshot is not used either when one of the encryption subjects it records has been
+   * forgotten, by this process or another: it may hold that subject's decrypted personal
+   * data, so the state is folded from the events instead (their personal fields now read
+   * redacted), and the snapshots of that subject are deleted from the store (a failure to
+   * delete goes to `onError`). Nor is a snapshot whose subjects are unknown (saved before
+   * they were recorded) used on such a store.
    */
   async load(stream: string): Promise<LoadedState<S>> {
     let state = initialStateOf(this.decider);
@@ -249,12 +281,18 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
     let position: number | null = null;
     let snapshotRevision = -1;
     let eventsRead = 0;
+    let subjects: Set<string> | undefined = new Set();
     if (this.snapshots) {
       const snapshot = await this.snapshots.store.load<S>(stream, this.snapshots.stateVersion);
-      if (snapshot && (await this.snapshotApplies(stream, snapshot))) {
+      if (
+        snapshot &&
+        (await this.snapshotApplies(stream, snapshot)) &&
+        (await this.snapshotTrusted(stream, snapshot))
+      ) {
         state = snapshot.state;
         revision = snapshot.revision;
         snapshotRevision = snapshot.revision;
+        subjects = snapshot.subjects && new Set(snapshot.subjects);
       }
     }
     const options = revision === null ? {} : { from: revision + 1 };
@@ -264,6 +302,8 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
       revision = event.revision;
       position = event.position;
       eventsRead++;
+      const subject = encryptionSubjectOf(event, true);
+      if (subject !== undefined) subjects?.add(subject);
     }
     if (revision === null) {
       // Nothing visible: either a new stream, or one whose events its metadata hides
@@ -271,12 +311,20 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
       const info = await this.store.streamInfo(stream);
       if (info.exists && info.revision !== null) revision = info.revision;
     }
-    return { state, revision, position, snapshotRevision, eventsRead };
+    return {
+      state,
+      revision,
+      position,
+      snapshotRevision,
+      eventsRead,
+      subjects: subjects && [...subjects],
+    };
   }
 
   /**
    * Saves the current state of `stream` as a snapshot, whatever the policy, and returns it;
-   * undefined when the stream has no events.
+   * undefined when the stream has no events, or when a subject whose personal data the
+   * state holds was forgotten while it was being taken (nothing is saved then).
    *
    * @throws {SnapshotsNotConfiguredError} when the handler has no snapshot store.
    */
@@ -284,14 +332,11 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
     if (!this.snapshots) throw new SnapshotsNotConfiguredError();
     const loaded = await this.load(stream);
     if (loaded.revision === null) return undefined;
-    const snapshot: Snapshot<S> = {
+    return this.saveSnapshot(stream, {
       revision: loaded.revision,
-      stateVersion: this.snapshots.stateVersion,
       state: loaded.state,
-      takenAt: new Date(this.clock.now()),
-    };
-    await this.snapshots.store.save(stream, snapshot);
-    return snapshot;
+      subjects: loaded.subjects,
+    });
   }
 
   private async snapshotApplies(stream: string, snapshot: Snapshot): Promise<boolean> {
@@ -302,25 +347,88 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
     return truncateBefore === 0 || truncateBefore <= snapshot.revision;
   }
 
+  /**
+   * False when the snapshot may hold the personal data of a subject now forgotten, or of
+   * unknown subjects, on a store that encrypts; the forgotten subject's snapshots are then
+   * deleted, so the plaintext does not outlive a forget that did not reach them.
+   */
+  private async snapshotTrusted(stream: string, snapshot: Snapshot): Promise<boolean> {
+    const forgotten = this.forgotten;
+    if (!forgotten) return true;
+    if (snapshot.subjects === undefined) return false;
+    for (const subject of snapshot.subjects) {
+      if (!(await forgotten.subjectForgotten(subject))) continue;
+      try {
+        await this.snapshots?.store.deleteBySubject(subject);
+      } catch (error) {
+        this.snapshots?.onError?.(error, stream);
+      }
+      return false;
+    }
+    return true;
+  }
+
   private async maybeSnapshot(
     stream: string,
-    state: S,
-    revision: number,
-    snapshotRevision: number,
-    appended: number,
+    after: { state: S; revision: number; appended: number; loaded: LoadedState<S> },
   ): Promise<void> {
     const snapshots = this.snapshots;
-    if (!snapshots?.policy.shouldSnapshot({ stream, revision, snapshotRevision, appended })) return;
+    const { state, revision, appended, loaded } = after;
+    const decision = { stream, revision, snapshotRevision: loaded.snapshotRevision, appended };
+    if (!snapshots?.policy.shouldSnapshot(decision)) return;
     try {
-      await snapshots.store.save(stream, {
-        revision,
-        stateVersion: snapshots.stateVersion,
-        state,
-        takenAt: new Date(this.clock.now()),
-      });
+      const subjects = await this.subjectsWithAppended(stream, loaded.subjects, after);
+      await this.saveSnapshot(stream, { revision, state, subjects });
     } catch (error) {
       snapshots.onError?.(error, stream);
     }
+  }
+
+  /**
+   * The subjects of a state after a command: the loaded state's and those of the events
+   * appended, which were folded as the decider returned them, in plaintext. Only the store
+   * knows which of them it encrypted for whom, so on an encrypting store they are read back
+   * (one short read, only when a snapshot is saved); a redacted read still names a subject.
+   */
+  private async subjectsWithAppended(
+    stream: string,
+    loaded: string[] | undefined,
+    appended: { revision: number; appended: number },
+  ): Promise<string[] | undefined> {
+    if (loaded === undefined || !this.forgotten) return loaded;
+    const subjects = new Set(loaded);
+    const from = appended.revision - appended.appended + 1;
+    for await (const event of this.store.readStream(stream, { from, limit: appended.appended })) {
+      const subject = encryptionSubjectOf(event, false);
+      if (subject !== undefined) subjects.add(subject);
+    }
+    return [...subjects];
+  }
+
+  /**
+   * Saves a snapshot with its subjects, unless one of them was forgotten meanwhile (a
+   * command in flight decrypted it before): returns what was saved, or undefined.
+   */
+  private async saveSnapshot(
+    stream: string,
+    taken: { revision: number; state: S; subjects: string[] | undefined },
+  ): Promise<Snapshot<S> | undefined> {
+    const snapshots = this.snapshots;
+    if (!snapshots) throw new SnapshotsNotConfiguredError();
+    const forgotten = this.forgotten;
+    if (forgotten && taken.subjects) {
+      for (const subject of taken.subjects)
+        if (await forgotten.subjectForgotten(subject)) return undefined;
+    }
+    const snapshot: Snapshot<S> = {
+      revision: taken.revision,
+      stateVersion: snapshots.stateVersion,
+      state: taken.state,
+      takenAt: new Date(this.clock.now()),
+    };
+    if (taken.subjects) snapshot.subjects = taken.subjects;
+    await snapshots.store.save(stream, snapshot);
+    return snapshot;
   }
 
   /** Position of the stream's last event when the load did not read it (snapshot covered it). */

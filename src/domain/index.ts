@@ -28,6 +28,7 @@ export type {
 } from './decider-specification.js';
 export { DeciderSpecificationError, deciderSpecification } from './decider-specification.js';
 export type { PreparedSnapshot, Snapshot, SnapshotStore } from './snapshot-store.js';
+export type { ForgottenSubjects } from './forgotten-subjects.js';
 export { prepareSnapshot } from './snapshot-store.js';
 export { MemorySnapshotStore } from './memory-snapshot-store.js';
 export type { SnapshotDecisionInput, SnapshotPolicy } from './snapshot-policy.js';

@@ -1,6 +1,7 @@
 import { decodeJson } from '../core/json-codec.js';
 import { assertStreamName } from '../store/validation.js';
 import {
+  assertSnapshotSubject,
   assertStateVersion,
   prepareSnapshot,
   type PreparedSnapshot,
@@ -11,7 +12,8 @@ import {
 /**
  * Snapshots in process memory, for tests and for the memory event store. States are kept
  * as JSON text, so a loaded state is always a fresh copy and a state that a database could
- * not hold is refused here too.
+ * not hold is refused here too. `deleteBySubject` scans every snapshot: forgetting is rare,
+ * and a memory store is small.
  *
  * @example
  * ```ts
@@ -32,14 +34,7 @@ export class MemorySnapshotStore implements SnapshotStore {
       assertStreamName(stream);
       assertStateVersion(stream, stateVersion);
       const stored = this.snapshots.get(stream)?.get(stateVersion);
-      resolve(
-        stored && {
-          revision: stored.revision,
-          stateVersion: stored.stateVersion,
-          state: decodeJson<S>(stored.state),
-          takenAt: new Date(stored.takenAt),
-        },
-      );
+      resolve(stored && loaded<S>(stored));
     });
   }
 
@@ -66,4 +61,32 @@ export class MemorySnapshotStore implements SnapshotStore {
       resolve();
     });
   }
+
+  deleteBySubject(subject: string): Promise<number> {
+    return new Promise((resolve) => {
+      assertSnapshotSubject(subject);
+      let deleted = 0;
+      for (const [stream, byVersion] of this.snapshots) {
+        for (const [stateVersion, stored] of byVersion) {
+          if (stored.subjects === null || stored.subjects.includes(subject)) {
+            byVersion.delete(stateVersion);
+            deleted += 1;
+          }
+        }
+        if (byVersion.size === 0) this.snapshots.delete(stream);
+      }
+      resolve(deleted);
+    });
+  }
+}
+
+function loaded<S>(stored: PreparedSnapshot): Snapshot<S> {
+  const snapshot: Snapshot<S> = {
+    revision: stored.revision,
+    stateVersion: stored.stateVersion,
+    state: decodeJson<S>(stored.state),
+    takenAt: new Date(stored.takenAt),
+  };
+  if (stored.subjects !== null) snapshot.subjects = [...stored.subjects];
+  return snapshot;
 }

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../core/errors.js';
 import { encodeJson } from '../core/json-codec.js';
 import { assertStreamName } from '../store/validation.js';
 import { InvalidSnapshotError } from './domain-errors.js';
@@ -19,6 +20,17 @@ export interface Snapshot<S = unknown> {
   state: S;
   /** When the snapshot was taken. */
   takenAt: Date;
+  /**
+   * The encryption subjects whose decrypted personal fields may be folded into `state` (the
+   * `metadata.encryption.subject` of the events folded): forgetting one of them drops the
+   * snapshot ({@link SnapshotStore.deleteBySubject}), and a command handler that finds one of
+   * them forgotten never serves it. A command handler always records them (`[]`: none).
+   *
+   * Stored as a set (sorted, without duplicates). Absent means unknown: a snapshot saved
+   * without them, or before they were recorded, may hold anyone's personal data, so every
+   * `deleteBySubject` drops it and a command handler on an encrypting store does not use it.
+   */
+  subjects?: readonly string[];
 }
 
 /**
@@ -54,6 +66,16 @@ export interface SnapshotStore {
 
   /** Removes every snapshot of `stream`, under every state version key. */
   delete(stream: string): Promise<void>;
+
+  /**
+   * Removes every snapshot, of any stream and state version key, that may hold `subject`'s
+   * personal data: those whose `subjects` list it, and those whose subjects are unknown.
+   * What forgetting a subject runs (crypto-shredding must reach snapshots too); idempotent.
+   *
+   * @returns how many snapshots were removed.
+   * @throws {InvalidArgumentError} unless `subject` is a string of 1-200 characters.
+   */
+  deleteBySubject(subject: string): Promise<number>;
 }
 
 /** A snapshot checked and encoded, ready for any snapshot store to write. */
@@ -65,6 +87,8 @@ export interface PreparedSnapshot {
   state: string;
   /** `takenAt` in ms since the epoch. */
   takenAt: number;
+  /** The subjects, sorted and without duplicates; `null` when unknown (none were given). */
+  subjects: string[] | null;
 }
 
 /**
@@ -96,7 +120,37 @@ export function prepareSnapshot(stream: string, snapshot: Snapshot): PreparedSna
   } catch (error) {
     throw new InvalidSnapshotError(stream, (error as Error).message, { cause: error });
   }
-  return { stream, revision, stateVersion, state, takenAt: takenAt.getTime() };
+  const subjects = prepareSubjects(stream, snapshot.subjects);
+  return { stream, revision, stateVersion, state, takenAt: takenAt.getTime(), subjects };
+}
+
+/** The subjects as stored: a sorted set, or `null` for unknown. */
+function prepareSubjects(stream: string, subjects: unknown): string[] | null {
+  if (subjects === undefined) return null;
+  if (!Array.isArray(subjects)) {
+    throw new InvalidSnapshotError(stream, 'subjects must be an array of strings');
+  }
+  for (const subject of subjects as unknown[]) {
+    if (!isSubject(subject)) {
+      throw new InvalidSnapshotError(stream, 'subjects must be strings of 1-200 characters');
+    }
+  }
+  return [...new Set(subjects as string[])].sort();
+}
+
+/**
+ * Checks an encryption subject: a string of 1-200 characters, as a data key store accepts.
+ *
+ * @throws {InvalidArgumentError}
+ */
+export function assertSnapshotSubject(subject: unknown): asserts subject is string {
+  if (!isSubject(subject)) {
+    throw new InvalidArgumentError('subject', 'must be a string of 1-200 characters');
+  }
+}
+
+function isSubject(subject: unknown): subject is string {
+  return typeof subject === 'string' && subject.length > 0 && subject.length <= 200;
 }
 
 /**

@@ -111,7 +111,9 @@ const always = { shouldSnapshot: () => true };
 /**
  * The folded states of the streams a handler commanded last, kept in memory as snapshots so
  * that a load folds only the events after them: without it, every command on a long-lived
- * stream (a product's stock) re-reads and re-folds its whole history.
+ * stream (a product's stock) re-reads and re-folds its whole history. Like any snapshot, a
+ * state holding a forgotten subject's personal data is not served again: the command handler
+ * checks the subjects it records.
  */
 class RecentStates implements SnapshotStore {
   private readonly states = new Map<string, Snapshot<IdempotentState<unknown>>>();
@@ -146,6 +148,17 @@ class RecentStates implements SnapshotStore {
   delete(stream: string): Promise<void> {
     this.states.delete(stream);
     return Promise.resolve();
+  }
+
+  deleteBySubject(subject: string): Promise<number> {
+    let deleted = 0;
+    for (const [stream, snapshot] of this.states) {
+      if (snapshot.subjects === undefined || snapshot.subjects.includes(subject)) {
+        this.states.delete(stream);
+        deleted += 1;
+      }
+    }
+    return Promise.resolve(deleted);
   }
 }
 

@@ -4,6 +4,9 @@ import { systemClock } from '../core/clock.js';
 import type { EventInput, RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { encodeJson } from '../core/json-codec.js';
+import type { ForgottenSubjects } from '../domain/forgotten-subjects.js';
+import type { SnapshotStore } from '../domain/snapshot-store.js';
 import type {
   AppendOptions,
   AppendRequest,
@@ -83,6 +86,14 @@ export interface EncryptedEventStoreOptions {
   /** Stream receiving `subject.forgotten` audit events. Default `security-audit`. */
   auditStream?: string;
   /**
+   * The snapshot stores whose snapshots may hold decrypted personal data (a command
+   * handler's, whose states are folded from events read through this store):
+   * {@link EncryptedEventStore.forgetSubject} deletes the forgotten subject's snapshots from
+   * each. Without it a command handler still never serves them (it checks the subjects a
+   * snapshot records), but their plaintext stays in the table until a load meets them.
+   */
+  snapshots?: SnapshotStore | readonly SnapshotStore[];
+  /**
    * How long an unwrapped data key is kept in memory, in ms (default 10,000). Another process
    * that forgets a subject is noticed here within this time.
    */
@@ -115,6 +126,8 @@ export interface ForgetResult {
   keyDestroyed: boolean;
   /** Position of the `subject.forgotten` audit event. */
   position: number;
+  /** Snapshots deleted from the configured snapshot stores (0 without any). */
+  snapshotsDeleted: number;
 }
 
 interface CompiledPolicy {
@@ -129,6 +142,7 @@ interface Shared {
   policies: Map<string, CompiledPolicy>;
   redaction: unknown;
   auditStream: string;
+  snapshots: readonly Pick<SnapshotStore, 'deleteBySubject'>[];
   keyCacheMs: number;
   onUndecryptable: 'throw' | 'redact';
   clock: Clock;
@@ -152,6 +166,7 @@ interface Shared {
  *   keyStore,
  *   masterKey: { id: '2026-01', key: process.env.MASTER_KEY! },
  *   personal: { 'customer.registered': { subject: '$.customerId', fields: ['$.email', '$.name'] } },
+ *   snapshots: SqliteSnapshotStore.open(raw), // forgetting drops the subject's snapshots too
  * });
  * await store.forgetSubject('customer-7');
  * ```
@@ -165,10 +180,14 @@ export async function encryptedEventStore<Tx extends StoreTransaction>(
   return new EncryptedEventStore(store, shared, true);
 }
 
-/** The store returned by {@link encryptedEventStore}. */
-export class EncryptedEventStore<
-  Tx extends StoreTransaction = StoreTransaction,
-> extends ForwardingEventStore<Tx> {
+/**
+ * The store returned by {@link encryptedEventStore}. It is the `ForgottenSubjects` a command
+ * handler reading through it asks before serving a snapshot.
+ */
+export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
+  extends ForwardingEventStore<Tx>
+  implements ForgottenSubjects
+{
   /** @internal use {@link encryptedEventStore}. */
   constructor(
     inner: TransactionalEventStore<Tx>,
@@ -200,33 +219,47 @@ export class EncryptedEventStore<
     return to.appendMany(await this.encryptRequests(requests));
   }
 
-  override async *readStream(
-    stream: string,
-    options?: ReadStreamOptions,
-  ): AsyncIterable<RecordedEvent> {
-    for await (const event of this.inner.readStream(stream, options)) yield this.decrypt(event);
+  // Not generators: the inner store checks the arguments (and that it is open) on the call,
+  // as the port promises, rather than at the first iteration.
+  override readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
+    return this.decryptAll(this.inner.readStream(stream, options));
   }
 
-  override async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    for await (const event of this.inner.readAll(options)) yield this.decrypt(event);
+  override readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    return this.decryptAll(this.inner.readAll(options));
+  }
+
+  private async *decryptAll(source: AsyncIterable<RecordedEvent>): AsyncIterable<RecordedEvent> {
+    for await (const event of source) yield this.decrypt(event);
   }
 
   /**
-   * Forgets `subject`: destroys its data key (leaving a tombstone, so no new key is made for
-   * it and appends of its personal data are refused) and appends a `subject.forgotten` audit
-   * event to the audit stream. Its events stay in the log; their personal fields read as
-   * redacted from now on, here at once and in other processes within `keyCacheMs`.
-   * Idempotent: forgetting again appends another audit event, destroying nothing.
+   * Forgets `subject`, in this order:
+   *
+   * 1. destroys its data key, leaving a tombstone (so no new key is made for it and appends
+   *    of its personal data are refused);
+   * 2. deletes the snapshots that may hold its decrypted personal data from every store
+   *    given as `snapshots` (after the key, so no snapshot folded from it can be taken
+   *    afresh here once they are gone);
+   * 3. appends a `subject.forgotten` audit event to the audit stream (with
+   *    `snapshotsDeleted` when snapshot stores are configured).
+   *
+   * Its events stay in the log; their personal fields read as redacted from now on, here at
+   * once and in other processes within `keyCacheMs`. Idempotent: forgetting again destroys
+   * nothing more, deletes whatever snapshot of the subject is left and appends another audit
+   * event, so after a failure (or a crash) part-way, running it again completes it.
    */
   async forgetSubject(
     subject: string,
     details: { actor?: string; reason?: string } = {},
   ): Promise<ForgetResult> {
     assertSubject(subject);
-    const { keyStore, clock, cache, auditStream } = this.shared;
+    const { keyStore, clock, cache, auditStream, snapshots } = this.shared;
     const at = new Date(clock.now());
     const keyDestroyed = await keyStore.forget(subject, at);
     cache.set(subject, { key: null, at: clock.now() });
+    let snapshotsDeleted = 0;
+    for (const store of snapshots) snapshotsDeleted += await store.deleteBySubject(subject);
     const result = await this.inner.append(auditStream, [
       {
         type: SUBJECT_FORGOTTEN_EVENT,
@@ -235,11 +268,37 @@ export class EncryptedEventStore<
           keyDestroyed,
           forgottenAt: at.toISOString(),
           ...(details.reason !== undefined ? { reason: details.reason } : {}),
+          ...(snapshots.length > 0 ? { snapshotsDeleted } : {}),
         },
         metadata: details.actor !== undefined ? { actor: details.actor } : {},
       },
     ]);
-    return { keyDestroyed, position: result.position };
+    return { keyDestroyed, position: result.position, snapshotsDeleted };
+  }
+
+  /**
+   * True once `subject` has been forgotten (its key is a tombstone), false while its key
+   * lives or when it has none. Answers from the key cache while fresh (so a forget by
+   * another process is noticed within `keyCacheMs`, as reads notice it), else from the key
+   * store. A command handler asks it before serving a snapshot holding the subject's data.
+   */
+  async subjectForgotten(subject: string): Promise<boolean> {
+    assertSubject(subject);
+    const cached = this.cachedKey(subject);
+    if (cached !== undefined) return cached === null;
+    const entry = await this.shared.keyStore.get(subject);
+    if (!entry) return false;
+    if (entry.state === 'forgotten') {
+      this.remember(subject, null);
+      return true;
+    }
+    try {
+      // Cached for the reads (and the next checks) that follow.
+      this.remember(subject, entry);
+    } catch {
+      // A key this process cannot unwrap is still not forgotten; reads report the problem.
+    }
+    return false;
   }
 
   /**
@@ -331,7 +390,9 @@ export class EncryptedEventStore<
     let data = event.data;
     for (const path of present) {
       const { value } = getField(data, path);
-      const plaintext = Buffer.from(JSON.stringify(value) ?? 'null', 'utf8');
+      // Refused as the store refuses it (NaN, BigInt, a cycle...), not sealed as something else.
+      const json = encodeJson(value, `$[${index}].data${formatFieldPath(path).slice(1)}`);
+      const plaintext = Buffer.from(json, 'utf8');
       const sealed = seal(key, plaintext, `${id}\n${formatFieldPath(path)}`);
       data = setField(data, path, CIPHER_PREFIX + sealed.toString('base64'));
     }
@@ -403,7 +464,7 @@ export class EncryptedEventStore<
    * read, never created). With `create`, a missing key is made and stored.
    */
   private async keyFor(subject: string, create: boolean): Promise<Buffer | null> {
-    const { cache, clock, keyStore, current, masters } = this.shared;
+    const { clock, keyStore, current } = this.shared;
     // Only real keys and tombstones are cached, never "no key yet", so a key made by another
     // process is found at once.
     const cached = this.cachedKey(subject);
@@ -420,7 +481,13 @@ export class EncryptedEventStore<
       entry = await keyStore.create(stored);
     }
     if (!entry) return null;
-    const key = entry.state === 'forgotten' ? null : this.unwrap(entry, masters);
+    return this.remember(subject, entry.state === 'forgotten' ? null : entry);
+  }
+
+  /** Caches a subject's key (unwrapped here) or its tombstone (`null`), and returns it. */
+  private remember(subject: string, entry: StoredDataKey | null): Buffer | null {
+    const { cache, clock, masters } = this.shared;
+    const key = entry === null ? null : this.unwrap(entry, masters);
     if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string);
     cache.set(subject, { key, at: clock.now() });
     return key;
@@ -516,6 +583,14 @@ function compile(options: EncryptedEventStoreOptions): Shared {
     } else throw new SecurityConfigError(`${where}.subject`, 'must be a field path or a function');
     policies.set(type, { subject, fields });
   }
+  const snapshots = options.snapshots === undefined ? [] : [options.snapshots].flat();
+  for (const [i, store] of snapshots.entries()) {
+    if (typeof (store as Partial<SnapshotStore> | null)?.deleteBySubject !== 'function')
+      throw new SecurityConfigError(
+        `encryption.snapshots[${i}]`,
+        'must be a snapshot store (with deleteBySubject)',
+      );
+  }
   const keyCacheMs = options.keyCacheMs ?? 10_000;
   if (!Number.isFinite(keyCacheMs) || keyCacheMs < 0)
     throw new SecurityConfigError('encryption.keyCacheMs', 'must be a number >= 0');
@@ -526,6 +601,7 @@ function compile(options: EncryptedEventStoreOptions): Shared {
     policies,
     redaction: options.redaction === undefined ? REDACTED : options.redaction,
     auditStream: options.auditStream ?? 'security-audit',
+    snapshots,
     keyCacheMs,
     onUndecryptable: options.onUndecryptable === 'redact' ? 'redact' : 'throw',
     clock: options.clock ?? systemClock,

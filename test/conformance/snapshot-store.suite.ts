@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CausewayError } from '../../src/index.js';
 import {
+  InvalidArgumentError,
   InvalidSnapshotError,
   InvalidStreamNameError,
   type Snapshot,
@@ -15,9 +16,25 @@ export interface SnapshotStoreHarness {
   cleanup(): Promise<void>;
   /** True when two `open()` calls share data (durable adapters). */
   durable: boolean;
+  /**
+   * Writes snapshots as the previous version of the adapter's schema held them (version 1:
+   * no subjects) into this harness's still empty database, before any `open()`. Absent for
+   * adapters without a schema to migrate.
+   */
+  seedPreviousVersion?(rows: readonly PreviousVersionRow[]): Promise<void>;
+}
+
+/** A snapshot as the previous schema version stored it. */
+export interface PreviousVersionRow {
+  stream: string;
+  stateVersion: string;
+  revision: number;
+  state: unknown;
+  takenAt: Date;
 }
 
 const at = (iso: string) => new Date(iso);
+const time = { takenAt: at('2026-03-01T12:00:00.250Z') };
 
 function snap<S>(
   revision: number,
@@ -26,6 +43,11 @@ function snap<S>(
   takenAt = at('2026-03-01T12:00:00.250Z'),
 ): Snapshot<S> {
   return { revision, stateVersion, state, takenAt };
+}
+
+/** A snapshot recording the encryption subjects of its state. */
+function withSubjects<S>(snapshot: Snapshot<S>, subjects: string[]): Snapshot<S> {
+  return { ...snapshot, subjects };
 }
 
 /**
@@ -140,6 +162,130 @@ export function describeSnapshotStoreConformance(
       expect(await snapshots.load('order-6', 'v1')).toMatchObject({ revision: 0, state: 'again' });
     });
 
+    describe('encryption subjects (crypto-shredding reaches snapshots)', () => {
+      it('stores the subjects and returns them sorted, without duplicates', async () => {
+        await snapshots.save('customer-1', withSubjects(snap(3, { n: 3 }), ['c-2', 'c-1', 'c-2']));
+        expect(await snapshots.load('customer-1', 'v1')).toEqual({
+          ...snap(3, { n: 3 }),
+          subjects: ['c-1', 'c-2'],
+        });
+        await snapshots.save('customer-2', withSubjects(snap(0, 0), []));
+        expect((await snapshots.load('customer-2', 'v1'))?.subjects).toEqual([]);
+      });
+
+      it('loads a snapshot saved without subjects without any (unknown)', async () => {
+        await snapshots.save('customer-1', snap(3, { n: 3 }));
+        const loaded = await snapshots.load('customer-1', 'v1');
+        expect(loaded).toBeDefined();
+        expect(loaded?.subjects).toBeUndefined();
+      });
+
+      it('replaces the subjects with the snapshot; an older save changes neither', async () => {
+        await snapshots.save('customer-1', withSubjects(snap(5, 5), ['a']));
+        await snapshots.save('customer-1', withSubjects(snap(3, 3), ['b']));
+        expect(await snapshots.load('customer-1', 'v1')).toMatchObject({
+          revision: 5,
+          subjects: ['a'],
+        });
+        expect(await snapshots.deleteBySubject('b')).toBe(0);
+        await snapshots.save('customer-1', withSubjects(snap(6, 6), ['b']));
+        expect(await snapshots.deleteBySubject('a')).toBe(0);
+        expect(await snapshots.load('customer-1', 'v1')).toMatchObject({
+          revision: 6,
+          subjects: ['b'],
+        });
+        expect(await snapshots.deleteBySubject('b')).toBe(1);
+        expect(await snapshots.load('customer-1', 'v1')).toBeUndefined();
+      });
+
+      it('deleteBySubject removes exactly the snapshots listing the subject, or unknown ones', async () => {
+        await snapshots.save('s-1', withSubjects(snap(1, 'a'), ['a']));
+        await snapshots.save('s-1', withSubjects(snap(1, 'ab', 'v2'), ['a', 'b']));
+        await snapshots.save('s-2', withSubjects(snap(2, 'b'), ['b']));
+        await snapshots.save('s-3', withSubjects(snap(3, 'none'), []));
+        await snapshots.save('s-4', snap(4, 'unknown'));
+        await snapshots.save('s-5', withSubjects(snap(5, 'ab'), ['ab', 'a-']));
+
+        expect(await snapshots.deleteBySubject('a')).toBe(3);
+        expect(await snapshots.load('s-1', 'v1')).toBeUndefined();
+        expect(await snapshots.load('s-1', 'v2')).toBeUndefined();
+        expect(await snapshots.load('s-4', 'v1')).toBeUndefined();
+        expect(await snapshots.load('s-2', 'v1')).toMatchObject({ state: 'b' });
+        expect(await snapshots.load('s-3', 'v1')).toMatchObject({ state: 'none' });
+        expect(await snapshots.load('s-5', 'v1')).toMatchObject({ state: 'ab' });
+
+        expect(await snapshots.deleteBySubject('a')).toBe(0);
+        expect(await snapshots.deleteBySubject('b')).toBe(1);
+        expect(await snapshots.load('s-2', 'v1')).toBeUndefined();
+        expect(await snapshots.deleteBySubject('nobody')).toBe(0);
+        expect(await snapshots.load('s-3', 'v1')).toMatchObject({ state: 'none' });
+        expect(await snapshots.load('s-5', 'v1')).toMatchObject({ state: 'ab' });
+
+        // A snapshot saved again after its subject's were deleted is kept by the next forget
+        // of that subject when it no longer lists it.
+        await snapshots.save('s-1', withSubjects(snap(7, 'c'), ['c']));
+        expect(await snapshots.deleteBySubject('a')).toBe(0);
+        expect(await snapshots.load('s-1', 'v1')).toMatchObject({ revision: 7 });
+      });
+
+      it('delete removes the subjects of the stream with its snapshots', async () => {
+        await snapshots.save('s-1', withSubjects(snap(1, 1), ['a']));
+        await snapshots.delete('s-1');
+        await snapshots.save('s-1', withSubjects(snap(0, 0), ['c']));
+        expect(await snapshots.deleteBySubject('a')).toBe(0);
+        expect(await snapshots.load('s-1', 'v1')).toMatchObject({ subjects: ['c'] });
+      });
+
+      it('refuses bad subjects with a named error, and stores nothing', async () => {
+        const bad: [string, unknown][] = [
+          ['not an array', 'c-1'],
+          ['an empty subject', ['']],
+          ['a subject of 201 characters', ['x'.repeat(201)]],
+          ['a subject that is not a string', [7]],
+        ];
+        for (const [what, subjects] of bad) {
+          const error: unknown = await snapshots
+            .save('bad-1', { ...snap(1, {}), subjects: subjects as string[] })
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+          expect(error, what).toBeInstanceOf(InvalidSnapshotError);
+          expect(await snapshots.load('bad-1', 'v1')).toBeUndefined();
+        }
+        await expect(snapshots.deleteBySubject('')).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(snapshots.deleteBySubject('x'.repeat(201))).rejects.toBeInstanceOf(
+          InvalidArgumentError,
+        );
+      });
+
+      it('keeps the snapshots of the previous schema version loadable, with unknown subjects', async (context) => {
+        const previous = await makeHarness();
+        try {
+          if (!previous.seedPreviousVersion) {
+            context.skip('the adapter has no schema to migrate');
+            return;
+          }
+          await previous.seedPreviousVersion([
+            { stream: 'old-1', stateVersion: 'v1', revision: 9, state: { n: 9 }, ...time },
+            { stream: 'old-2', stateVersion: 'v1', revision: 4, state: [4], ...time },
+          ]);
+          const migrated = await previous.open();
+          const loaded = await migrated.load('old-1', 'v1');
+          expect(loaded).toEqual(snap(9, { n: 9 }));
+          expect(loaded?.subjects).toBeUndefined();
+          await migrated.save('old-2', withSubjects(snap(5, [5]), ['c-1']));
+          expect(await migrated.load('old-2', 'v1')).toMatchObject({ subjects: ['c-1'] });
+          // Of unknown subjects, the old snapshot may hold anyone's data: any forget drops it.
+          expect(await migrated.deleteBySubject('c-9')).toBe(1);
+          expect(await migrated.load('old-1', 'v1')).toBeUndefined();
+          expect(await migrated.load('old-2', 'v1')).toMatchObject({ revision: 5 });
+        } finally {
+          await previous.cleanup();
+        }
+      });
+    });
+
     describe('bad input is refused with a named error and nothing stored', () => {
       const bad: [string, Snapshot][] = [
         ['a negative revision', snap(-1, {})],
@@ -195,11 +341,16 @@ export function describeSnapshotStoreConformance(
         return;
       }
       await snapshots.save('order-9', snap(4, { kept: true }));
+      await snapshots.save('order-10', withSubjects(snap(1, {}), ['c-1']));
       const again = await harness.open();
       expect(await again.load('order-9', 'v1')).toMatchObject({
         revision: 4,
         state: { kept: true },
       });
+      expect(await again.load('order-10', 'v1')).toMatchObject({ subjects: ['c-1'] });
+      // order-10, and order-9 whose subjects are unknown.
+      expect(await again.deleteBySubject('c-1')).toBe(2);
+      expect(await snapshots.load('order-10', 'v1')).toBeUndefined();
     });
   });
 }

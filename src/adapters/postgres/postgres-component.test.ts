@@ -49,7 +49,7 @@ describe.skipIf(!available)('PostgreSQL snapshot store and schema storage', () =
     expect(rows).toEqual([
       { component: 'event-store', version: eventStoreMigrations(schema).length },
       { component: 'schema-registry', version: 1 },
-      { component: 'snapshots', version: 1 },
+      { component: 'snapshots', version: 2 },
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { escapeIdentifier } from 'pg';
 import {
+  assertSnapshotSubject,
   assertStateVersion,
   prepareSnapshot,
   type Snapshot,
@@ -23,6 +24,11 @@ const COMPONENT = 'snapshots';
  *
  * The state is `json`, not `jsonb`: written verbatim with only a syntax check (nothing
  * queries inside it), and strings holding `\u0000`, which `jsonb` refuses, are kept.
+ *
+ * Version 2 records the encryption subjects of each snapshot: in the row (`subjects text[]`;
+ * NULL for unknown, as every snapshot saved before is) and, to find a subject's snapshots
+ * without a scan, one row per subject in `causeway_snapshot_subjects`. A partial index finds
+ * the snapshots of unknown subjects, which forgetting anyone drops.
  */
 function snapshotMigrations(schema: string): Migration[] {
   const s = escapeIdentifier(schema);
@@ -41,21 +47,44 @@ function snapshotMigrations(schema: string): Migration[] {
         )`,
       ],
     },
+    {
+      version: 2,
+      description: 'encryption subjects of snapshots',
+      statements: [
+        `ALTER TABLE ${s}.causeway_snapshots ADD COLUMN subjects text[]`,
+        `CREATE INDEX causeway_snapshots_unknown_subjects
+          ON ${s}.causeway_snapshots (stream, state_version) WHERE subjects IS NULL`,
+        `CREATE TABLE ${s}.causeway_snapshot_subjects (
+          subject text NOT NULL,
+          stream text NOT NULL,
+          state_version text NOT NULL,
+          PRIMARY KEY (subject, stream, state_version)
+        )`,
+        `CREATE INDEX causeway_snapshot_subjects_snapshot
+          ON ${s}.causeway_snapshot_subjects (stream, state_version)`,
+      ],
+    },
   ];
 }
 
 /** Options of {@link PostgresSnapshotStore.open}. */
 export type PostgresSnapshotStoreOptions = PostgresComponentOptions;
 
-type Row = [string, unknown, Date];
+type Row = [string, unknown, Date, string[] | null];
 
 /**
  * Snapshots in the event store's PostgreSQL database and schema, in their own table
  * (`causeway_snapshots`, migrated as the `snapshots` component).
  *
  * Saving is one upsert that keeps the higher revision, so concurrent savers in any process
- * never replace a newer snapshot with an older one. Statements are prepared once per
+ * never replace a newer snapshot with an older one; the same statement replaces the
+ * snapshot's rows in `causeway_snapshot_subjects`. Statements are prepared once per
  * connection.
+ *
+ * Two saves of one snapshot racing can leave a subject row of the loser behind (each
+ * statement sees the subject rows as they were when it started): the subject table then
+ * lists more than the snapshot holds, so `deleteBySubject` may drop a snapshot it did not
+ * need to, never the reverse; the next save of that snapshot tidies it.
  *
  * @example
  * ```ts
@@ -115,7 +144,14 @@ export class PostgresSnapshotStore implements SnapshotStore {
     const [row] = await this.query<Row>('load', this.sql.load, [stream, stateVersion]);
     if (!row) return undefined;
     // The driver parses `json` on every read: each load hands out a fresh state.
-    return { revision: Number(row[0]), stateVersion, state: row[1] as S, takenAt: row[2] };
+    const snapshot: Snapshot<S> = {
+      revision: Number(row[0]),
+      stateVersion,
+      state: row[1] as S,
+      takenAt: row[2],
+    };
+    if (row[3] !== null) snapshot.subjects = row[3];
+    return snapshot;
   }
 
   async save(stream: string, snapshot: Snapshot): Promise<void> {
@@ -126,12 +162,21 @@ export class PostgresSnapshotStore implements SnapshotStore {
       s.revision,
       s.state,
       new Date(s.takenAt),
+      s.subjects,
     ]);
   }
 
   async delete(stream: string): Promise<void> {
     assertStreamName(stream);
     await this.query('delete', this.sql.delete, [stream]);
+  }
+
+  async deleteBySubject(subject: string): Promise<number> {
+    assertSnapshotSubject(subject);
+    const [row] = await this.query<[number]>('deleteBySubject', this.sql.deleteBySubject, [
+      subject,
+    ]);
+    return row?.[0] ?? 0;
   }
 
   /**
@@ -154,20 +199,54 @@ export class PostgresSnapshotStore implements SnapshotStore {
 /** The store's SQL for one schema, as named (server-side prepared) statements. */
 function statements(schema: string) {
   const table = `${escapeIdentifier(schema)}.causeway_snapshots`;
+  const subjects = `${escapeIdentifier(schema)}.causeway_snapshot_subjects`;
   const st = (name: string, text: string) => ({ name: `causeway.snapshots.${name}`, text });
   return {
     load: st(
       'load',
-      `SELECT revision, state, taken_at FROM ${table} WHERE stream = $1 AND state_version = $2`,
+      `SELECT revision, state, taken_at, subjects FROM ${table}
+       WHERE stream = $1 AND state_version = $2`,
     ),
+    // The subject rows change only when the snapshot was written (not kept back as older).
     save: st(
       'save',
-      `INSERT INTO ${table} AS t (stream, state_version, revision, state, taken_at)
-       VALUES ($1, $2, $3, $4::json, $5)
-       ON CONFLICT (stream, state_version) DO UPDATE
-         SET revision = EXCLUDED.revision, state = EXCLUDED.state, taken_at = EXCLUDED.taken_at
-         WHERE EXCLUDED.revision >= t.revision`,
+      `WITH saved AS (
+         INSERT INTO ${table} AS t (stream, state_version, revision, state, taken_at, subjects)
+         VALUES ($1, $2, $3, $4::json, $5, $6::text[])
+         ON CONFLICT (stream, state_version) DO UPDATE
+           SET revision = EXCLUDED.revision, state = EXCLUDED.state,
+               taken_at = EXCLUDED.taken_at, subjects = EXCLUDED.subjects
+           WHERE EXCLUDED.revision >= t.revision
+         RETURNING stream, state_version
+       ), cleared AS (
+         DELETE FROM ${subjects} AS s USING saved
+         WHERE s.stream = saved.stream AND s.state_version = saved.state_version
+           AND NOT (s.subject = ANY (coalesce($6::text[], '{}')))
+       )
+       INSERT INTO ${subjects} (subject, stream, state_version)
+       SELECT subject, saved.stream, saved.state_version FROM saved, unnest($6::text[]) AS subject
+       ON CONFLICT DO NOTHING`,
     ),
-    delete: st('delete', `DELETE FROM ${table} WHERE stream = $1`),
+    delete: st(
+      'delete',
+      `WITH cleared AS (DELETE FROM ${subjects} WHERE stream = $1)
+       DELETE FROM ${table} WHERE stream = $1`,
+    ),
+    deleteBySubject: st(
+      'deleteBySubject',
+      `WITH hit AS (
+         SELECT stream, state_version FROM ${subjects} WHERE subject = $1
+         UNION
+         SELECT stream, state_version FROM ${table} WHERE subjects IS NULL
+       ), gone AS (
+         DELETE FROM ${table} AS t USING hit
+         WHERE t.stream = hit.stream AND t.state_version = hit.state_version
+         RETURNING 1
+       ), cleared AS (
+         DELETE FROM ${subjects} AS s USING hit
+         WHERE s.stream = hit.stream AND s.state_version = hit.state_version
+       )
+       SELECT count(*)::int FROM gone`,
+    ),
   };
 }

@@ -59,7 +59,7 @@ describe('SqliteSnapshotStore', () => {
         .all(),
     ).toEqual([
       { component: 'event-store', version: 1 },
-      { component: 'snapshots', version: 1 },
+      { component: 'snapshots', version: 2 },
     ]);
   });
 

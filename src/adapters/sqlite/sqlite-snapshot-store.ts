@@ -2,8 +2,10 @@ import type Database from 'better-sqlite3';
 import { StoreClosedError } from '../../core/errors.js';
 import { decodeJson } from '../../core/json-codec.js';
 import {
+  assertSnapshotSubject,
   assertStateVersion,
   prepareSnapshot,
+  type PreparedSnapshot,
   type Snapshot,
   type SnapshotStore,
 } from '../../domain/snapshot-store.js';
@@ -20,6 +22,11 @@ const COMPONENT = 'snapshots';
  *
  * One row per stream and state version key. A rowid table (not `WITHOUT ROWID`): states can
  * be large, and SQLite keeps large rows out of a rowid table's key b-tree.
+ *
+ * Version 2 records the encryption subjects of each snapshot: in the row (`subjects`, a JSON
+ * array; NULL for unknown, as every snapshot saved before is) and, to find a subject's
+ * snapshots without a scan, one row per subject in `causeway_snapshot_subjects`. A partial
+ * index finds the snapshots of unknown subjects, which forgetting anyone drops.
  */
 const migrations: readonly Migration[] = [
   {
@@ -36,16 +43,35 @@ const migrations: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 2,
+    description: 'encryption subjects of snapshots',
+    statements: [
+      `ALTER TABLE causeway_snapshots ADD COLUMN subjects TEXT`,
+      `CREATE INDEX causeway_snapshots_unknown_subjects
+         ON causeway_snapshots (stream, state_version) WHERE subjects IS NULL`,
+      `CREATE TABLE causeway_snapshot_subjects (
+         subject TEXT NOT NULL,
+         stream TEXT NOT NULL,
+         state_version TEXT NOT NULL,
+         PRIMARY KEY (subject, stream, state_version)
+       ) WITHOUT ROWID`,
+      `CREATE INDEX causeway_snapshot_subjects_snapshot
+         ON causeway_snapshot_subjects (stream, state_version)`,
+    ],
+  },
 ];
 
-type Row = { revision: number; state: string; taken_at: number };
+type Row = { revision: number; state: string; taken_at: number; subjects: string | null };
+type Key = { stream: string; state_version: string };
 
 /**
  * Snapshots in the event store's SQLite file, in their own table (`causeway_snapshots`,
  * migrated as the `snapshots` component), so they live and are backed up with the events.
  *
  * Saving is one upsert that keeps the higher revision, so concurrent savers, in this process
- * or another on the same file, never replace a newer snapshot with an older one.
+ * or another on the same file, never replace a newer snapshot with an older one; the
+ * snapshot's subjects are replaced in the same transaction.
  *
  * @example
  * ```ts
@@ -61,6 +87,9 @@ type Row = { revision: number; state: string; taken_at: number };
  */
 export class SqliteSnapshotStore implements SnapshotStore {
   private readonly statements;
+  private readonly saveTx: (snapshot: PreparedSnapshot) => void;
+  private readonly deleteTx: (stream: string) => void;
+  private readonly deleteBySubjectTx: (subject: string) => number;
 
   private constructor(
     private readonly database: Database.Database,
@@ -69,18 +98,65 @@ export class SqliteSnapshotStore implements SnapshotStore {
   ) {
     this.statements = {
       load: database.prepare<[string, string], Row>(
-        `SELECT revision, state, taken_at FROM causeway_snapshots
+        `SELECT revision, state, taken_at, subjects FROM causeway_snapshots
          WHERE stream = ? AND state_version = ?`,
       ),
-      save: database.prepare<[string, string, number, string, number]>(
-        `INSERT INTO causeway_snapshots (stream, state_version, revision, state, taken_at)
-         VALUES (?, ?, ?, ?, ?)
+      // RETURNING yields a row only when the snapshot was written (not kept back as older).
+      save: database.prepare<[string, string, number, string, number, string | null], unknown>(
+        `INSERT INTO causeway_snapshots (stream, state_version, revision, state, taken_at, subjects)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (stream, state_version) DO UPDATE
-           SET revision = excluded.revision, state = excluded.state, taken_at = excluded.taken_at
-           WHERE excluded.revision >= causeway_snapshots.revision`,
+           SET revision = excluded.revision, state = excluded.state,
+               taken_at = excluded.taken_at, subjects = excluded.subjects
+           WHERE excluded.revision >= causeway_snapshots.revision
+         RETURNING 1`,
+      ),
+      clearSubjects: database.prepare<[string, string]>(
+        'DELETE FROM causeway_snapshot_subjects WHERE stream = ? AND state_version = ?',
+      ),
+      addSubject: database.prepare<[string, string, string]>(
+        `INSERT INTO causeway_snapshot_subjects (subject, stream, state_version) VALUES (?, ?, ?)
+         ON CONFLICT DO NOTHING`,
       ),
       delete: database.prepare<[string]>('DELETE FROM causeway_snapshots WHERE stream = ?'),
+      deleteSubjects: database.prepare<[string]>(
+        'DELETE FROM causeway_snapshot_subjects WHERE stream = ?',
+      ),
+      ofSubject: database.prepare<[string], Key>(
+        `SELECT stream, state_version FROM causeway_snapshot_subjects WHERE subject = ?
+         UNION
+         SELECT stream, state_version FROM causeway_snapshots WHERE subjects IS NULL`,
+      ),
+      deleteOne: database.prepare<[string, string]>(
+        'DELETE FROM causeway_snapshots WHERE stream = ? AND state_version = ?',
+      ),
     };
+    this.saveTx = database.transaction((s: PreparedSnapshot) => {
+      const saved = this.statements.save.get(
+        s.stream,
+        s.stateVersion,
+        s.revision,
+        s.state,
+        s.takenAt,
+        s.subjects && JSON.stringify(s.subjects),
+      );
+      if (saved === undefined) return;
+      this.statements.clearSubjects.run(s.stream, s.stateVersion);
+      for (const subject of s.subjects ?? [])
+        this.statements.addSubject.run(subject, s.stream, s.stateVersion);
+    });
+    this.deleteTx = database.transaction((stream: string) => {
+      this.statements.delete.run(stream);
+      this.statements.deleteSubjects.run(stream);
+    });
+    this.deleteBySubjectTx = database.transaction((subject: string) => {
+      let deleted = 0;
+      for (const key of this.statements.ofSubject.all(subject)) {
+        deleted += this.statements.deleteOne.run(key.stream, key.state_version).changes;
+        this.statements.clearSubjects.run(key.stream, key.state_version);
+      }
+      return deleted;
+    });
   }
 
   /**
@@ -109,14 +185,15 @@ export class SqliteSnapshotStore implements SnapshotStore {
       assertStateVersion(stream, stateVersion);
       this.assertOpen();
       const row = this.statements.load.get(stream, stateVersion);
-      resolve(
-        row && {
-          revision: row.revision,
-          stateVersion,
-          state: decodeJson<S>(row.state),
-          takenAt: new Date(row.taken_at),
-        },
-      );
+      if (!row) return resolve(undefined);
+      const snapshot: Snapshot<S> = {
+        revision: row.revision,
+        stateVersion,
+        state: decodeJson<S>(row.state),
+        takenAt: new Date(row.taken_at),
+      };
+      if (row.subjects !== null) snapshot.subjects = decodeJson<string[]>(row.subjects);
+      resolve(snapshot);
     });
   }
 
@@ -124,7 +201,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
     return this.write(() => {
       const s = prepareSnapshot(stream, snapshot);
       this.assertOpen();
-      this.statements.save.run(s.stream, s.stateVersion, s.revision, s.state, s.takenAt);
+      this.saveTx(s);
     });
   }
 
@@ -132,7 +209,15 @@ export class SqliteSnapshotStore implements SnapshotStore {
     return this.write(() => {
       assertStreamName(stream);
       this.assertOpen();
-      this.statements.delete.run(stream);
+      this.deleteTx(stream);
+    });
+  }
+
+  deleteBySubject(subject: string): Promise<number> {
+    return this.write(() => {
+      assertSnapshotSubject(subject);
+      this.assertOpen();
+      return this.deleteBySubjectTx(subject);
     });
   }
 
