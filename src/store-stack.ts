@@ -77,7 +77,11 @@ export async function storeStack<Tx extends StoreTransaction>(
   return stacked;
 }
 
-/** {@link StoreLayers} for a backend: encryption may leave out `keyStore` (the backend's is used). */
+/**
+ * {@link StoreLayers} for a backend: encryption may leave out `keyStore` and `snapshots` (the
+ * backend's key store keeps the data keys, and forgetting a subject drops its snapshots from
+ * the backend's snapshot store).
+ */
 export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
   encryption?: Omit<EncryptedEventStoreOptions, 'keyStore'> &
     Partial<Pick<EncryptedEventStoreOptions, 'keyStore'>>;
@@ -86,7 +90,7 @@ export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
 /**
  * A view of `backend` whose store, and every port's reads and writes, go through the
  * decorators of `layers` ({@link storeStack}); the backend's own key store keeps the data keys
- * unless another is given.
+ * and its snapshot store is cleared of a forgotten subject's snapshots, unless others are given.
  *
  * @example
  * ```ts
