@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { ReadAllFilter } from '../store/event-store.js';
+import { undecorated } from '../store/forwarding-event-store.js';
 import type { CliIo } from './cli-io.js';
 import { printJson, printLine } from './cli-io.js';
 import { toEventJson, type StreamStateJson } from './event-json.js';
@@ -45,7 +46,10 @@ export async function exportEvents(
   const toStdout = options.file === undefined || options.file === '-';
   const out = toStdout ? io.stdout : createWriteStream(options.file as string, { flags: 'w' });
   const from = options.from ?? 1;
-  const head = await context.store.headPosition();
+  // A backup holds the events as stored (stored version, ciphertext and all), not as the
+  // context's stack reads them: `import` restores them at that version, validated at it.
+  const store = undecorated(context.store);
+  const head = await store.headPosition();
   const progress = startProgress(io, {
     total: Math.max(0, head - from + 1),
     label: 'positions',
@@ -55,7 +59,7 @@ export async function exportEvents(
   let streams = 0;
   let lastPosition = 0;
   try {
-    for await (const event of context.store.readAll({ from, filter: options.filter })) {
+    for await (const event of store.readAll({ from, filter: options.filter })) {
       if (io.signal.aborted) break;
       if (!out.write(`${JSON.stringify(toEventJson(event))}\n`)) await once(out, 'drain');
       events++;
@@ -63,13 +67,13 @@ export async function exportEvents(
       if (events % 256 === 0) progress.update(event.position - from + 1);
     }
     if (options.streams !== false && !io.signal.aborted) {
-      for await (const summary of context.store.listStreams({
+      for await (const summary of store.listStreams({
         includeDeleted: true,
         ...(options.filter?.streamPrefix === undefined
           ? {}
           : { prefix: options.filter.streamPrefix }),
       })) {
-        const info = await context.store.streamInfo(summary.stream);
+        const info = await store.streamInfo(summary.stream);
         if (info.deleted === false && Object.keys(info.metadata).length === 0) continue;
         const line: StreamStateJson = {
           kind: 'stream',

@@ -7,6 +7,7 @@ import {
   WrongExpectedRevisionError,
   type CausewayErrorCode,
 } from '../core/errors.js';
+import { SchemaValidationError } from '../schema/schema-errors.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { CliConflictError, CliInputError, CliUsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
@@ -78,8 +79,12 @@ export interface PartialImport {
  * fails with a conflict instead of renumbering. Re-running an import (after a failure, or
  * twice) is safe: events already stored at the same place are idempotent successes.
  *
- * @throws {CliInputError} for a malformed line (its number given); every batch before the one
- *   holding it is committed, nothing of that batch is.
+ * Events are appended through the context's store, so each is validated against the schema
+ * registry stored in the target (at the schema version the file gives it), like any append.
+ *
+ * @throws {CliInputError} for a malformed line, or an event its schema refuses (its line
+ *   given); every batch before the one holding it is committed, nothing of that batch is.
+ *   A file that fits in one batch is thus imported whole or not at all.
  * @throws {CliConflictError} when a stream in the target is not at the revision the file
  *   expects (or an id is stored elsewhere).
  */
@@ -239,7 +244,7 @@ async function commitGroups(
             { expectedRevision: first.revision === 0 ? 'no_stream' : first.revision - 1 },
           );
         } catch (error) {
-          throw describeFailure(error, first);
+          throw describeFailure(error, group);
         } finally {
           clock?.set(undefined);
         }
@@ -259,9 +264,21 @@ const DATA_ERRORS = new Set<CausewayErrorCode>([
   'EVENT_TOO_LARGE',
   'INVALID_STREAM_NAME',
   'STREAM_DELETED',
+  'UNKNOWN_SCHEMA_VERSION',
+  'UNREGISTERED_EVENT_TYPE',
 ]);
 
-function describeFailure(error: unknown, first: ImportedEvent): unknown {
+function describeFailure(error: unknown, group: readonly ImportedEvent[]): unknown {
+  const first = group[0]!;
+  const failed = error instanceof SchemaValidationError ? error.failures[0] : undefined;
+  if (failed) {
+    const issues = failed.issues.map((i) => `${i.path} ${i.message}`).join('; ');
+    return new CliInputError(
+      `${failed.eventType} does not match its schema v${failed.version} (${issues}); nothing of this batch was imported`,
+      group[failed.index]?.line ?? first.line,
+      error,
+    );
+  }
   if (error instanceof WrongExpectedRevisionError)
     return new CliConflictError(
       `line ${first.line}: stream "${first.stream}" is at revision ${String(error.actual)} in the target store, but the file continues it at revision ${first.revision}; nothing of this batch was imported`,

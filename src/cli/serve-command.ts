@@ -24,7 +24,9 @@ export interface ServeOptions {
  * Serves the HTTP API and admin UI over any store until SIGINT/SIGTERM: the events, the saga
  * instances and schema registry in its database, and the parked events of every subscription
  * checkpointed there when the server starts (whatever process runs them; a retry marks them,
- * and the running subscription picks them up).
+ * and the running subscription picks them up). Every route, server-sent events and the admin
+ * UI read and write through the context's store, so the CLI's stack (see
+ * `openStoreContext`) validates every append over HTTP against the stored registry.
  */
 export async function serveStore(
   context: StoreContext,
@@ -41,6 +43,7 @@ export async function serveStore(
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
     throw new CliUsageError('--tls-cert and --tls-key go together');
   const { SchemaRegistry } = await import('../schema/schema-registry.js');
+  const { schemaRegistryOf } = await import('../schema/with-schemas.js');
   const storage = await context.subscriptionStorage();
   const sagaStore = await context.sagaStore();
   const { ParkedSagaCommands } = await import('../sagas/parked-commands.js');
@@ -50,7 +53,11 @@ export async function serveStore(
     subscriptions: checkpoints.map((c) => parkedSubscription(c.name, storage.parked)),
     sagas: sagaStore,
     sagaCommands: new ParkedSagaCommands({ store: context.store, sagaStore }),
-    schemas: await SchemaRegistry.open({ storage: await context.schemaStorage() }),
+    // The stack's registry (the server then validates through the stack itself); a context
+    // opened otherwise gets one from its schema storage, and the server validates with it.
+    schemas:
+      schemaRegistryOf(context.store) ??
+      (await SchemaRegistry.open({ storage: await context.schemaStorage() })),
     ...(guard === undefined ? {} : { guard }),
     ...(options.tlsCert === undefined || options.tlsKey === undefined
       ? {}

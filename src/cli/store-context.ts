@@ -1,13 +1,16 @@
 import type { Clock } from '../core/clock.js';
 import { openBackend } from '../open-backend.js';
+import { SchemaRegistry } from '../schema/schema-registry.js';
 import type { Backend } from '../store/backend.js';
+import { stackBackend } from '../store-stack.js';
 
 /** The store the CLI opens when `--store` and `CAUSEWAY_STORE` are not given. */
 export const DEFAULT_STORE_URL = 'sqlite:./data/events.db';
 
 /**
- * What a CLI command works on: the backend at the store URL (its event store and, made on
- * first use, every storage port beside it). `close()` releases them all.
+ * What a CLI command works on: a view of the backend at the store URL whose store, and every
+ * storage port beside it (made on first use), read and write through the CLI's one stack
+ * (see {@link openStoreContext}). `close()` releases them all.
  */
 export type StoreContext = Backend;
 
@@ -21,14 +24,25 @@ export function resolveStoreUrl(
 }
 
 /**
- * Opens the backend at `url` for a command.
+ * Opens the backend at `url` for a command, stacked once for every command: the schema
+ * registry stored in its database (what `causeway schema register` writes) is loaded, and the
+ * view's store validates every append against it (`append`, `import`, HTTP and CloudEvents
+ * under `serve`, the shop's writes under `demo`) and upcasts reads as far as upcasters lead.
+ * The CLI declares no upcasters, so events come out at their stored version.
  *
  * @throws {UnsupportedStoreUrlError} for a URL no adapter serves.
  * @throws {StoreUnavailableError} when the database cannot be reached.
  */
-export function openStoreContext(
+export async function openStoreContext(
   url: string,
   options: { clock?: Clock } = {},
 ): Promise<StoreContext> {
-  return openBackend(url, options);
+  const backend = await openBackend(url, options);
+  try {
+    const registry = await SchemaRegistry.open({ storage: await backend.schemaStorage() });
+    return await stackBackend(backend, { schemas: { registry, upcast: 'available' } });
+  } catch (error) {
+    await backend.close().catch(() => undefined);
+    throw error;
+  }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { EventStore } from '../store/event-store.js';
+import { undecorated } from '../store/forwarding-event-store.js';
 import { verifyStore, type VerifyReport } from '../security/verify-store.js';
 import { CliUsageError } from './cli-errors.js';
 import { printJson, printLine, type CliIo } from './cli-io.js';
@@ -93,7 +94,8 @@ export function verifyCommand(io: CliIo, run: CommandRunner): Command {
         run(
           { ...(o.store !== undefined ? { store: o.store } : {}), json: o.json === true },
           (context, json) =>
-            verifyEvents(context.store, io, {
+            // The chains cover the events as stored, below any layer that changes them on read.
+            verifyEvents(undecorated(context.store), io, {
               ...(stream !== undefined ? { stream } : {}),
               json,
               ...(o.publicKey !== undefined ? { publicKey: o.publicKey } : {}),

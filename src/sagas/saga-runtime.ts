@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { backoffDelay, resolveBackoff, type BackoffOptions } from '../core/backoff.js';
 import type { CommandDispatcher } from '../domain/command-dispatcher.js';
-import type { StoreTransaction } from '../store/event-store.js';
+import type { EventStore, StoreTransaction } from '../store/event-store.js';
 import { fnv1a32 } from '../subscriptions/partition.js';
 import { Subscription } from '../subscriptions/subscription.js';
 import type {
@@ -55,8 +55,20 @@ export interface TimerOptions {
 
 /** Options of {@link SagaRuntime}. */
 export interface SagaRuntimeOptions<Tx extends StoreTransaction = StoreTransaction> {
-  /** The store and its subscription storage (checkpoints, parked events, leases). */
+  /**
+   * The store and its subscription storage (checkpoints, parked events, leases). The
+   * transactions of `storage.store` carry every write (instances, timers, outbox, emitted
+   * events): give the storage of a `stackBackend` view so emitted events are validated (and
+   * encrypted, chained...) like any other append.
+   */
   storage: SubscriptionStorage<Tx>;
+  /**
+   * The store the sagas and handlers read events from: by default `storage.store`. Give a
+   * wrapper of that same store (`withSchemas(store, { registry, upcasters })`, a `storeStack`)
+   * so handlers see what it reads: upcast, decrypted. As with `SubscriptionOptions.source`,
+   * only reads go through it; writes go through `storage.store`.
+   */
+  source?: EventStore;
   /** Where instances, timers and the outbox live: the same database as `storage`. */
   sagaStore: SagaStore<Tx>;
   /** The process managers to run. */
@@ -221,6 +233,7 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
     );
     const common = {
       storage: options.storage,
+      ...(options.source === undefined ? {} : { source: options.source }),
       from: options.from ?? 'start',
       clock: this.clock,
       owner: this.owner,

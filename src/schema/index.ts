@@ -34,4 +34,4 @@ export {
 export type { Upcaster } from './upcaster.js';
 export { UpcasterChain, upcaster } from './upcaster.js';
 export type { SchemaAwareEventStore, WithSchemasOptions } from './with-schemas.js';
-export { withSchemas } from './with-schemas.js';
+export { schemaRegistryOf, withSchemas } from './with-schemas.js';

@@ -82,6 +82,17 @@ export class UpcasterChain {
   }
 
   /**
+   * The highest version an event of `type` at `fromVersion` can be brought to with the
+   * upcasters held: `fromVersion` itself when there is no link from it.
+   */
+  reachableVersion(type: string, fromVersion: number): number {
+    const versions = this.byType.get(type);
+    let version = fromVersion;
+    while (versions?.has(version)) version++;
+    return version;
+  }
+
+  /**
    * `event` brought to `target` (a new object; the input is not changed). Events already at
    * or beyond `target` are returned as they are.
    *

@@ -18,7 +18,8 @@ import {
 } from './schema-errors.js';
 import { SchemaRegistry } from './schema-registry.js';
 import { UpcasterChain, upcaster } from './upcaster.js';
-import { withSchemas, type SchemaAwareEventStore } from './with-schemas.js';
+import { instrumentEventStore } from '../observability/instrument-event-store.js';
+import { schemaRegistryOf, withSchemas, type SchemaAwareEventStore } from './with-schemas.js';
 
 // order.placed, three versions:
 // v1 { orderId, total }                       total in whole euros
@@ -291,6 +292,39 @@ describe('withSchemas', () => {
       expect(error.message).toBe(
         `Cannot upcast event ${id} (order.placed) from v1 to v3: no upcaster from v1 to v2`,
       );
+    });
+
+    it("upcast: 'available' goes as far as the upcasters lead, and reads the rest as stored", async () => {
+      await writeAllVersions();
+      const firstOnly = withSchemas(inner, {
+        registry,
+        upcasters: [upcasters[0]!],
+        upcast: 'available',
+      });
+      const versions = (await collect(firstOnly.readStream('order-10'))).map((e) => [
+        e.type,
+        e.schemaVersion,
+      ]);
+      // v1 → v2 (there is an upcaster), v2 and v3 as stored, the note untouched.
+      expect(versions).toEqual([
+        ['order.placed', 2],
+        ['order.placed', 2],
+        ['order.placed', 3],
+        ['note.added', 1],
+      ]);
+      const none = withSchemas(inner, { registry, upcast: 'available' });
+      expect((await collect(none.readAll())).map((e) => e.schemaVersion)).toEqual([1, 2, 3, 1]);
+      // Appends are validated all the same.
+      expect(
+        await failure(none.append('order-11', [{ type: 'order.placed', data: { orderId: 1 } }])),
+      ).toBeInstanceOf(SchemaValidationError);
+    });
+
+    it('schemaRegistryOf finds the registry of a withSchemas layer under other decorators', () => {
+      expect(schemaRegistryOf(store)).toBe(registry);
+      expect(schemaRegistryOf(instrumentEventStore(store))).toBe(registry);
+      expect(schemaRegistryOf(inner)).toBeUndefined();
+      expect(schemaRegistryOf(instrumentEventStore(inner))).toBeUndefined();
     });
 
     it('a throwing upcaster is reported with the event, type and versions, and the cause', async () => {

@@ -31,6 +31,15 @@ export interface WithSchemasOptions {
    * loudly on read (`UpcastFailedError`) instead of handing bad data on. Default false.
    */
   validateUpcasted?: boolean;
+  /**
+   * How far reads are upcast. `'latest'` (default): to the type's latest registered version
+   * (or the end of its upcaster chain), and an event the upcasters cannot bring there fails
+   * the read with `UpcasterMissingError`. `'available'`: as far as the upcasters given lead,
+   * and an event with no upcaster from its version comes out as stored; for tools that
+   * validate against a registry without knowing the application's upcasters (the CLI, a
+   * server given only a registry), whose reads must not fail on old events.
+   */
+  upcast?: 'latest' | 'available';
 }
 
 /** An event store that validates appends and upcasts reads; see {@link withSchemas}. */
@@ -38,6 +47,17 @@ export interface SchemaAwareEventStore<
   Tx extends StoreTransaction = StoreTransaction,
 > extends TransactionalEventStore<Tx> {
   readonly registry: SchemaRegistry;
+}
+
+/**
+ * The schema registry `store` validates against: its own when it was made by
+ * {@link withSchemas}, or that of a `withSchemas` layer under any other decorators (a
+ * `storeStack`); undefined when no layer validates.
+ */
+export function schemaRegistryOf(store: unknown): SchemaRegistry | undefined {
+  for (let layer = store; layer instanceof ForwardingEventStore; layer = layer.inner)
+    if (layer instanceof SchemaAwareStore) return layer.registry;
+  return undefined;
 }
 
 /**
@@ -80,6 +100,7 @@ class SchemaAwareStore<Tx extends StoreTransaction>
   private readonly chain: UpcasterChain;
   private readonly strict: boolean;
   private readonly validateUpcasted: boolean;
+  private readonly upcastAvailableOnly: boolean;
 
   constructor(inner: TransactionalEventStore<Tx>, options: WithSchemasOptions) {
     super(inner);
@@ -90,6 +111,7 @@ class SchemaAwareStore<Tx extends StoreTransaction>
         : new UpcasterChain(options.upcasters);
     this.strict = options.strict ?? false;
     this.validateUpcasted = options.validateUpcasted ?? false;
+    this.upcastAvailableOnly = options.upcast === 'available';
   }
 
   protected override async writeAppend(
@@ -202,7 +224,9 @@ class SchemaAwareStore<Tx extends StoreTransaction>
   }
 
   private upcast(event: RecordedEvent): RecordedEvent {
-    const target = this.registry.latestVersion(event.type) ?? this.chain.targetVersion(event.type);
+    let target = this.registry.latestVersion(event.type) ?? this.chain.targetVersion(event.type);
+    if (target !== undefined && this.upcastAvailableOnly)
+      target = Math.min(target, this.chain.reachableVersion(event.type, event.schemaVersion));
     if (target === undefined || event.schemaVersion >= target) return event;
     const upcasted = this.chain.upcast(event, target);
     if (this.validateUpcasted && this.registry.has(event.type)) {

@@ -6,6 +6,8 @@ import { CausewayError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { CausewayMetrics } from '../observability/metrics.js';
 import { instrumentEventStore } from '../observability/instrument-event-store.js';
+import { schemaRegistryOf, withSchemas } from '../schema/with-schemas.js';
+import type { TransactionalEventStore } from '../store/event-store.js';
 import { openAccess } from '../security/access-guard.js';
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './cloud-events.js';
 import { errorResponse } from './error-response.js';
@@ -70,7 +72,8 @@ const VERSION = '0.1.0';
 export async function createServer(options: ServerOptions): Promise<CausewayServer> {
   const guard = options.guard ?? openAccess;
   const metrics = options.metrics ?? new CausewayMetrics();
-  const store = instrumentEventStore(options.store, { metrics });
+  const store = instrumentEventStore(schemaCheckedStore(options), { metrics });
+  const schemas = options.schemas ?? schemaRegistryOf(options.store);
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -96,7 +99,14 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
   }
   if (options.sagas) metrics.trackSagas(options.sagas);
 
-  const ctx = new RouteContext(app, store, options, guard, metrics, options.logger);
+  const ctx = new RouteContext(
+    app,
+    store,
+    { ...options, ...(schemas ? { schemas } : {}) },
+    guard,
+    metrics,
+    options.logger,
+  );
   const sessions = new SseSessions();
   const sampler = new HeadSampler(options.store, options.statsSampleMs ?? 1000);
   const state = {
@@ -219,6 +229,24 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
       await app.close();
     },
   };
+}
+
+/**
+ * The store every route reads and writes through: `options.store`, under a `withSchemas`
+ * layer of `options.schemas` unless the store validates already (it is, or stacks, a
+ * `withSchemas` store) or `validateAppends` is false. Made once, so that every route that
+ * appends (streams, CloudEvents, any added later), inside a transaction or not, is validated
+ * the same way. The layer upcasts reads only as far as upcasters lead, and the server is
+ * given none: events come out as stored unless the given store upcasts itself.
+ */
+function schemaCheckedStore(options: ServerOptions): TransactionalEventStore {
+  if (
+    options.schemas === undefined ||
+    options.validateAppends === false ||
+    schemaRegistryOf(options.store) !== undefined
+  )
+    return options.store;
+  return withSchemas(options.store, { registry: options.schemas, upcast: 'available' });
 }
 
 /** True for addresses only this machine can reach. */

@@ -81,7 +81,12 @@ export interface TlsOptions {
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
-  /** The event store served (any adapter). */
+  /**
+   * The event store served (any adapter), or a decorated stack of it (`storeStack`, or a
+   * `stackBackend` view's `store`): every route reads and writes through it, so a stack that
+   * decrypts, upcasts or validates does so for the JSON API, server-sent events, CloudEvents
+   * and the admin UI alike.
+   */
   store: TransactionalEventStore;
   /** Projectors whose projections are listed, rebuilt and whose parked events are managed. */
   projectors?: readonly ServerProjector[];
@@ -95,11 +100,17 @@ export interface ServerOptions {
    */
   sagaCommands?: SagaCommandAdmin;
   /**
-   * The schema registry: served under `/schemas`, and appends over HTTP are validated against
-   * it (422 on failure) unless `validateAppends` is false.
+   * The schema registry: served under `/schemas`, and every append the server makes (stream
+   * appends, CloudEvents, any other route) is validated against it (422 on failure): the
+   * server serves `store` under a `withSchemas` layer of it, made once, unless `store` already
+   * validates (it stacks `withSchemas`) or `validateAppends` is false. Default: the registry of
+   * the store's own `withSchemas` layer, if it has one.
    */
   schemas?: SchemaRegistry;
-  /** Validate appended events whose type has a schema. Default true when `schemas` is given. */
+  /**
+   * Validate appended events whose type has a schema. Default true when `schemas` is given;
+   * `false` serves `store` as given (which still validates if it stacks `withSchemas`).
+   */
   validateAppends?: boolean;
   /**
    * Folds by stream category (the part of the name before the first `-`: `order` for

@@ -636,6 +636,67 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         expect((await http.get('/streams/ce-order-1')).body.events).toHaveLength(2);
       });
 
+      it('answers 422 in structured, batch and binary mode for data POST /streams refuses, writing nothing', async () => {
+        const { http } = running;
+        await registry.register('ce.counted', {
+          type: 'object',
+          required: ['n'],
+          properties: { n: { type: 'number' } },
+        });
+        const bad = { n: 'NOT A NUMBER' };
+        const viaStreams = await http.post('/streams/ce-counted-1', {
+          events: [{ type: 'ce.counted', data: bad }],
+        });
+        expect(viaStreams.status).toBe(422);
+        const cloudEvent = (id: string, data: unknown) => ({
+          specversion: '1.0',
+          id,
+          source: '/counter',
+          type: 'ce.counted',
+          subject: 'ce-counted-1',
+          datacontenttype: 'application/json',
+          data,
+        });
+        const structured = await http.request('POST', '/cloudevents', {
+          body: JSON.stringify(cloudEvent('c-1', bad)),
+          headers: { 'content-type': 'application/cloudevents+json' },
+        });
+        const batch = await http.request('POST', '/cloudevents', {
+          body: JSON.stringify([cloudEvent('c-2', { n: 1 }), cloudEvent('c-3', bad)]),
+          headers: { 'content-type': 'application/cloudevents-batch+json' },
+        });
+        const binary = await http.request('POST', '/cloudevents', {
+          body: JSON.stringify(bad),
+          headers: {
+            'ce-specversion': '1.0',
+            'ce-id': 'c-4',
+            'ce-source': '/counter',
+            'ce-type': 'ce.counted',
+            'ce-subject': 'ce-counted-1',
+            'content-type': 'application/json',
+          },
+        });
+        for (const [reply, index] of [
+          [structured, 0],
+          [batch, 1],
+          [binary, 0],
+        ] as const) {
+          expect(reply.status).toBe(422);
+          expect(reply.body.error.code).toBe(viaStreams.body.error.code);
+          expect(reply.body.error.details.failures).toEqual([
+            { ...viaStreams.body.error.details.failures[0], index },
+          ]);
+        }
+        expect((await http.get('/streams/ce-counted-1')).status).toBe(404);
+        const good = await http.request('POST', '/cloudevents', {
+          body: JSON.stringify(cloudEvent('c-5', { n: 5 })),
+          headers: { 'content-type': 'application/cloudevents+json' },
+        });
+        expect(good.status).toBe(201);
+        const [stored] = (await http.get('/streams/ce-counted-1')).body.events;
+        expect(stored).toMatchObject({ data: { n: 5 }, schemaVersion: 1 });
+      });
+
       it('takes binary-mode data of any media type: text as text, other bytes as base64', async () => {
         const { http } = running;
         const ce = {

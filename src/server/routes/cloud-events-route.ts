@@ -31,7 +31,7 @@ export function registerCloudEventsRoute(ctx: RouteContext): void {
     operationId: 'ingestCloudEvents',
     summary: 'Append CloudEvents (structured, batch or binary mode)',
     description:
-      'The stream is the `causewaystream` extension or else `subject`. A CloudEvent `id` that is a UUID becomes the event id; any other id is mapped to a name-based UUID of `source` and `id`, so redelivery is idempotent. A batch is appended atomically: all of it or nothing.',
+      'The stream is the `causewaystream` extension or else `subject`. A CloudEvent `id` that is a UUID becomes the event id; any other id is mapped to a name-based UUID of `source` and `id`, so redelivery is idempotent. A batch is appended atomically: all of it or nothing. Events whose type has a registered schema are validated as on `POST /streams/:stream` (422).',
     tags: ['cloudevents'],
     access: 'stream',
     consumes: [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON, '*/*'],
@@ -66,6 +66,7 @@ export function registerCloudEventsRoute(ctx: RouteContext): void {
       409: error(409),
       410: error(410),
       413: error(413),
+      422: error(422),
     },
     async handler(request, reply) {
       const contentType = (request.headers['content-type'] ?? '')

@@ -5,7 +5,6 @@ import {
   StreamDeletedError,
   StreamNotFoundError,
 } from '../../core/errors.js';
-import { SchemaValidationError, type EventValidationFailure } from '../../schema/schema-errors.js';
 import type {
   ExpectedRevision,
   ReadStreamOptions,
@@ -141,7 +140,6 @@ export function registerStreamRoutes(ctx: RouteContext): void {
         Array.isArray(body) ? undefined : body.expectedRevision,
         request.headers['if-match'],
       );
-      validateAgainstSchemas(ctx, events);
       const result = await store.append(stream, ctx.stamp(request, events), { expectedRevision });
       request.log.info(
         {
@@ -497,26 +495,6 @@ function parseIfMatch(value: string): ExpectedRevision {
     'If-Match',
     `${JSON.stringify(value)} is not a revision, "*", "any", "no_stream" or "stream_exists"`,
   );
-}
-
-/** Validates events whose type has a registered schema; nothing is written when one fails. */
-function validateAgainstSchemas(ctx: RouteContext, events: readonly EventInput[]): void {
-  const registry = ctx.options.schemas;
-  if (!registry || ctx.options.validateAppends === false) return;
-  const failures: EventValidationFailure[] = [];
-  events.forEach((event, index) => {
-    if (!registry.has(event.type)) return;
-    const result = registry.validate(event.type, event.data, event.schemaVersion);
-    if (!result.valid)
-      failures.push({
-        request: 0,
-        index,
-        eventType: event.type,
-        version: result.version,
-        issues: result.issues,
-      });
-  });
-  if (failures.length > 0) throw new SchemaValidationError(failures);
 }
 
 /** The `request.params.stream` of a route, checked (for routes outside this module). */
