@@ -1,3 +1,5 @@
+import type { DocumentsHandle } from './documents.js';
+
 /**
  * A collection of JSON documents keyed by string id: the read model of projections kept in
  * memory (see `memoryProjectionStore`). Documents are copied in and out, so a caller never
@@ -28,6 +30,11 @@ export interface DocumentCollection<T = unknown> {
  * The read-model handle of in-memory projections. Writes made in `setup` and `apply` belong
  * to their transaction: they show to readers when it commits, and vanish if it rolls back.
  *
+ * Two APIs reach the same collections: `collection(name)`, synchronous, and
+ * `documents(name, { indexes })` ({@link DocumentsHandle}), the asynchronous one that SQLite
+ * and PostgreSQL offer too, with indexed queries and pagination. A projection written against
+ * `documents()` runs unchanged on any adapter.
+ *
  * @example
  * ```ts
  * const totals = defineProjection<DocumentReadModel>({
@@ -43,7 +50,7 @@ export interface DocumentCollection<T = unknown> {
  * });
  * ```
  */
-export interface DocumentReadModel {
+export interface DocumentReadModel extends DocumentsHandle {
   /** The version of the build this handle reads or writes. */
   readonly version: number;
   /**

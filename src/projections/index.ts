@@ -33,6 +33,38 @@ export type {
   ProjectionStore,
 } from './projection-store.js';
 export type { DocumentCollection, DocumentReadModel } from './document-read-model.js';
+export {
+  DEFAULT_DOCUMENT_PAGE_SIZE,
+  DOCUMENT_ID_FIELD,
+  MAX_DOCUMENT_ID_LENGTH,
+  MAX_DOCUMENT_INDEXES,
+  MAX_DOCUMENT_PAGE_SIZE,
+  MAX_INDEXED_STRING_BYTES,
+} from './documents.js';
+export type {
+  DocumentEntry,
+  DocumentFieldCondition,
+  DocumentOrder,
+  DocumentPage,
+  DocumentPatch,
+  DocumentQuery,
+  DocumentScalar,
+  DocumentSortDirection,
+  DocumentWhere,
+  Documents,
+  DocumentsHandle,
+  DocumentsOptions,
+} from './documents.js';
+export { mergePatch } from './merge-patch.js';
+export {
+  DocumentErrorCode,
+  DocumentsReadOnlyError,
+  InvalidDocumentCursorError,
+  InvalidDocumentError,
+  InvalidDocumentIdError,
+  InvalidDocumentQueryError,
+  UnindexedFieldError,
+} from './document-errors.js';
 export { memoryProjectionStore } from './memory-projection-store.js';
 export {
   DuplicateProjectionError,

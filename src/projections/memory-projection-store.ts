@@ -7,7 +7,10 @@ import type { StoreTransaction } from '../store/event-store.js';
 import type { MemoryEventStore } from '../store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../subscriptions/memory-subscription-storage.js';
 import type { SubscriptionStorage } from '../subscriptions/subscription-storage.js';
+import { collectionSpec } from './document-collection.js';
 import type { DocumentCollection, DocumentReadModel } from './document-read-model.js';
+import type { DocumentsOptions } from './documents.js';
+import { MemoryDocuments, type MemoryDocumentSource } from './memory-documents.js';
 import {
   belongsToBuild,
   buildTableName,
@@ -84,7 +87,12 @@ class MemoryProjectionStore implements ProjectionStore<StoreTransaction, Documen
   bind(tx: StoreTransaction, build: ProjectionBuild): DocumentReadModel {
     return {
       version: build.version,
-      collection: <T>(name?: string) => this.writable<T>(tx, buildTableName(build, name)),
+      collection: <T>(name?: string) =>
+        collectionOf<T>(this.writable(tx, buildTableName(build, name))),
+      documents: <T>(name: string, options?: DocumentsOptions) => {
+        const spec = collectionSpec(build, name, options);
+        return new MemoryDocuments<T>(spec, this.writable(tx, spec.table));
+      },
     };
   }
 
@@ -94,7 +102,11 @@ class MemoryProjectionStore implements ProjectionStore<StoreTransaction, Documen
   ): Promise<T> {
     return query({
       version: build.version,
-      collection: <D>(name?: string) => this.readable<D>(buildTableName(build, name)),
+      collection: <D>(name?: string) => collectionOf<D>(this.readable(buildTableName(build, name))),
+      documents: <D>(name: string, options?: DocumentsOptions) => {
+        const spec = collectionSpec(build, name, options);
+        return new MemoryDocuments<D>(spec, this.readable(spec.table));
+      },
     });
   }
 
@@ -185,79 +197,101 @@ class MemoryProjectionStore implements ProjectionStore<StoreTransaction, Documen
     }
   }
 
-  private readable<T>(name: string): DocumentCollection<T> {
+  /** The committed documents of collection `name`, read-only: what queries see. */
+  private readable(name: string): MemoryDocumentSource {
     const docs = () => this.collections.get(name);
-    const refuse = (): never => {
-      throw new InvalidArgumentError(
-        'collection',
-        'a query reads only; write documents in setup or apply',
-      );
-    };
     return {
-      get: (id) => copy(docs()?.get(id)) as T | undefined,
-      has: (id) => docs()?.has(id) ?? false,
-      put: refuse,
-      update: refuse,
-      delete: refuse,
-      find: (filter) => listDocuments<T>(docs(), undefined, filter),
-      ids: () => [...(docs()?.keys() ?? [])].sort(),
-      count: () => docs()?.size ?? 0,
+      get: (id) => docs()?.get(id),
+      entries: () => docs()?.entries() ?? [],
+      write: undefined,
+      check: () => undefined,
     };
   }
 
-  private writable<T>(tx: StoreTransaction, name: string): DocumentCollection<T> {
-    if (!tx.active)
-      throw new InvalidArgumentError(
-        'readModel',
-        'its transaction has ended; use the read model only inside setup or apply',
-      );
+  /**
+   * Collection `name` as transaction `tx` sees it (committed documents under its pending
+   * writes), writing to its pending writes.
+   */
+  private writable(tx: StoreTransaction, name: string): MemoryDocumentSource {
+    assertActive(tx);
     const changes = this.changesOf(tx);
     let pending = changes.collections.get(name);
     if (!pending) changes.collections.set(name, (pending = new Map<string, unknown>()));
     const own = pending;
     const committed = () => (changes.dropped.has(name) ? undefined : this.collections.get(name));
-    const current = (id: string): unknown => {
-      if (own.has(id)) {
+    return {
+      get: (id) => {
+        if (!own.has(id)) return committed()?.get(id);
         const value = own.get(id);
         return value === DELETED ? undefined : value;
-      }
-      return committed()?.get(id);
-    };
-    const assertActive = () => {
-      if (!tx.active)
-        throw new InvalidArgumentError(
-          'readModel',
-          'its transaction has ended; use the read model only inside setup or apply',
-        );
-    };
-    const put = (id: string, document: T) => {
-      assertActive();
-      if (typeof id !== 'string' || id.length === 0)
-        throw new InvalidArgumentError('id', 'must be a non-empty string');
-      if (document === undefined)
-        throw new InvalidArgumentError('document', 'must be a JSON value, not undefined');
-      own.set(id, decodeJson(encodeJson(document)));
-    };
-    return {
-      get: (id) => copy(current(id)) as T | undefined,
-      has: (id) => current(id) !== undefined,
-      put,
-      update: (id, change) => {
-        const next = change(copy(current(id)) as T | undefined);
-        put(id, next);
-        return copy(next) as T;
       },
-      delete: (id) => {
-        assertActive();
-        const had = current(id) !== undefined;
-        own.set(id, DELETED);
-        return had;
+      entries: () =>
+        listIds(committed(), own).map(
+          (id) => [id, own.has(id) ? own.get(id) : committed()?.get(id)] as const,
+        ),
+      write: (id, document) => {
+        assertActive(tx);
+        own.set(id, document === undefined ? DELETED : document);
       },
-      find: (filter) => listDocuments<T>(committed(), own, filter),
-      ids: () => listIds(committed(), own),
-      count: () => listIds(committed(), own).length,
+      check: () => assertActive(tx),
     };
   }
+}
+
+/** The synchronous collection API over a source of documents. */
+function collectionOf<T>(source: MemoryDocumentSource): DocumentCollection<T> {
+  const refuse = (): never => {
+    throw new InvalidArgumentError(
+      'collection',
+      'a query reads only; write documents in setup or apply',
+    );
+  };
+  const ids = () => [...source.entries()].map(([id]) => id).sort();
+  const put = (id: string, document: T) => {
+    if (!source.write) return refuse();
+    source.check();
+    if (typeof id !== 'string' || id.length === 0)
+      throw new InvalidArgumentError('id', 'must be a non-empty string');
+    if (document === undefined)
+      throw new InvalidArgumentError('document', 'must be a JSON value, not undefined');
+    source.write(id, decodeJson(encodeJson(document)));
+  };
+  return {
+    get: (id) => copy(source.get(id)) as T | undefined,
+    has: (id) => source.get(id) !== undefined,
+    put,
+    update: (id, change) => {
+      if (!source.write) return refuse();
+      const next = change(copy(source.get(id)) as T | undefined);
+      put(id, next);
+      return copy(next) as T;
+    },
+    delete: (id) => {
+      if (!source.write) return refuse();
+      source.check();
+      const had = source.get(id) !== undefined;
+      source.write(id, undefined);
+      return had;
+    },
+    find: (filter) => {
+      const out: T[] = [];
+      for (const id of ids()) {
+        const document = copy(source.get(id)) as T;
+        if (!filter || filter(document, id)) out.push(document);
+      }
+      return out;
+    },
+    ids,
+    count: () => ids().length,
+  };
+}
+
+function assertActive(tx: StoreTransaction): void {
+  if (!tx.active)
+    throw new InvalidArgumentError(
+      'readModel',
+      'its transaction has ended; use the read model only inside setup or apply',
+    );
 }
 
 /**
@@ -317,18 +351,4 @@ function listIds(
       else ids.add(id);
     }
   return [...ids].sort();
-}
-
-function listDocuments<T>(
-  committed: Map<string, unknown> | undefined,
-  pending: Pending | undefined,
-  filter: ((document: T, id: string) => boolean) | undefined,
-): T[] {
-  const out: T[] = [];
-  for (const id of listIds(committed, pending)) {
-    const value = (pending?.has(id) ? pending.get(id) : committed?.get(id)) as T;
-    const document = copy(value) as T;
-    if (!filter || filter(document, id)) out.push(document);
-  }
-  return out;
 }

@@ -91,3 +91,31 @@ describe('stream state stores', () => {
     });
   }
 });
+
+// Every Documents implementation in src runs the shared suite, in `<name>-document-store.conformance.test.ts`.
+describe('document stores', () => {
+  const documentStores: Record<string, string> = {
+    memory: 'src/projections/memory-documents.ts',
+    sqlite: 'src/adapters/sqlite/sqlite-documents.ts',
+    postgres: 'src/adapters/postgres/postgres-documents.ts',
+  };
+  it('lists every class that implements Documents', async () => {
+    const { readdirSync } = await import('node:fs');
+    const root = new URL('../../', import.meta.url);
+    const found = (readdirSync(new URL('src', root), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .filter((f) => /implements Documents\b/.test(readFileSync(new URL(`src/${f}`, root), 'utf8')))
+      .map((f) => `src/${f.replaceAll('\\', '/')}`)
+      .sort();
+    expect(found).toEqual(Object.values(documentStores).sort());
+  });
+  for (const name of Object.keys(documentStores)) {
+    it(`${name} runs the document store conformance suite`, () => {
+      const file = new URL(`./${name}-document-store.conformance.test.ts`, import.meta.url);
+      expect(existsSync(file), `${file.pathname} is missing`).toBe(true);
+      expect(readFileSync(file, 'utf8')).toMatch(
+        /describeDocumentStoreConformance(<[^>]*>)?\(\s*'/,
+      );
+    });
+  }
+});

@@ -1,11 +1,14 @@
-import { DatabaseError, escapeIdentifier, type PoolClient, type QueryResultRow } from 'pg';
+import { escapeIdentifier, type PoolClient, type QueryResultRow } from 'pg';
 import type { RecordedEvent } from '../../core/envelope.js';
 import {
   CausewayError,
+  ErrorCode,
   InvalidArgumentError,
   StoreClosedError,
   StoreUnavailableError,
 } from '../../core/errors.js';
+import { collectionSpec, type CollectionSpec } from '../../projections/document-collection.js';
+import type { DocumentsOptions } from '../../projections/documents.js';
 import {
   belongsToBuild,
   buildTableName,
@@ -29,6 +32,7 @@ import {
   type PostgresTransaction,
 } from './postgres-event-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
+import { collectionDdl, isUndefinedTable, PostgresDocuments } from './postgres-documents.js';
 import type { PostgresReadModel } from './postgres-read-model.js';
 import { postgresSubscriptionStorage } from './postgres-subscription-storage.js';
 import { messageOf } from './postgres-support.js';
@@ -83,6 +87,12 @@ const RECORD_COLUMNS = 'name, version, build, mode, status, frozen_at, created_a
 class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, PostgresReadModel> {
   private readonly s: string;
   private readonly sql: ReturnType<typeof statements>;
+  /** DDL of document collections known to be committed, by table. */
+  private readonly created = new Map<string, Set<string>>();
+  /** The DDL of each collection as declared (table and indexes), made once. */
+  private readonly ddl = new Map<string, string[]>();
+  /** DDL of document collections run (or running) in each transaction. */
+  private readonly ensured = new WeakMap<PostgresTransaction, Map<string, Promise<void>>>();
 
   constructor(
     private readonly store: PostgresEventStore,
@@ -136,7 +146,7 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
   }
 
   bind(tx: PostgresTransaction, build: ProjectionBuild): PostgresReadModel {
-    return this.handle(tx.client, build);
+    return this.handle(tx.client, build, tx);
   }
 
   async read<T>(
@@ -168,6 +178,10 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
       [this.store.schema, prefix],
       tx,
     );
+    tx.onCommit(() => {
+      for (const table of this.created.keys())
+        if (belongsToBuild(build, table)) this.created.delete(table);
+    });
     for (const { name, kind } of rows) {
       if (!belongsToBuild(build, name)) continue;
       try {
@@ -204,16 +218,79 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
   }
 
   isMissingTable(error: unknown): boolean {
-    return error instanceof DatabaseError && error.code === '42P01';
+    // Document collections report a table dropped under a query as StoreUnavailableError.
+    return (
+      isUndefinedTable(error) ||
+      (error instanceof CausewayError &&
+        error.code === ErrorCode.STORE_UNAVAILABLE &&
+        isUndefinedTable(error.cause))
+    );
   }
 
-  private handle(client: PoolClient, build: ProjectionBuild): PostgresReadModel {
+  private handle(
+    client: PoolClient,
+    build: ProjectionBuild,
+    tx?: PostgresTransaction,
+  ): PostgresReadModel {
+    const context = {
+      client,
+      schema: this.s,
+      ensure: tx && ((spec: CollectionSpec) => this.ensure(tx, spec)),
+      registered: async () => {
+        const { rows } = await client.query({
+          ...this.sql.registered,
+          values: [build.name, build.version, build.build],
+        });
+        return rows.length > 0;
+      },
+      closed: () => this.store.isClosed,
+    };
     return {
       version: build.version,
       client,
       table: (name?: string) => `${this.s}.${escapeIdentifier(buildTableName(build, name))}`,
       identifier: (name?: string) => escapeIdentifier(buildTableName(build, name)),
+      documents: <T>(name: string, options?: DocumentsOptions) =>
+        new PostgresDocuments<T>(collectionSpec(build, name, options), context),
     };
+  }
+
+  /**
+   * Creates a collection's table and indexes in `tx`, unless known to be committed or already
+   * done in `tx`: one round trip, the first time only.
+   */
+  private async ensure(tx: PostgresTransaction, spec: CollectionSpec): Promise<void> {
+    if (!tx.active)
+      throw new InvalidArgumentError(
+        'readModel',
+        'its transaction has ended; use the read model only inside setup or apply',
+      );
+    let running = this.ensured.get(tx);
+    if (!running) this.ensured.set(tx, (running = new Map<string, Promise<void>>()));
+    const key = `${spec.table}\u0000${spec.indexes.join('\u0000')}`;
+    let ddl = this.ddl.get(key);
+    if (!ddl) this.ddl.set(key, (ddl = collectionDdl(this.s, spec)));
+    const known = this.created.get(spec.table);
+    const missing = ddl.filter((sql) => !known?.has(sql));
+    if (missing.length === 0) return;
+    const waits = missing.flatMap((sql) => running.get(sql) ?? []);
+    const todo = missing.filter((sql) => !running.has(sql));
+    if (todo.length > 0) {
+      const done = tx.client.query(todo.join(';\n')).then(
+        () => undefined,
+        (error: unknown) => {
+          throw this.failure(`create collection "${spec.name}"`, error);
+        },
+      );
+      for (const sql of todo) running.set(sql, done);
+      tx.onCommit(() => {
+        let set = this.created.get(spec.table);
+        if (!set) this.created.set(spec.table, (set = new Set()));
+        for (const sql of todo) set.add(sql);
+      });
+      waits.push(done);
+    }
+    await Promise.all(waits);
   }
 
   private async query<R extends QueryResultRow>(
@@ -264,6 +341,10 @@ function statements(s: string) {
     delete: st(
       'delete',
       `DELETE FROM ${s}.causeway_projections WHERE name = $1 AND version = $2 AND build = $3`,
+    ),
+    registered: st(
+      'registered',
+      `SELECT 1 FROM ${s}.causeway_projections WHERE name = $1 AND version = $2 AND build = $3`,
     ),
     lockLog: st('lock_log', `SELECT position FROM ${s}.causeway_log WHERE id = 1 FOR UPDATE`),
     after: st(

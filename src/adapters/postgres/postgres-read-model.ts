@@ -1,10 +1,15 @@
 import type { PoolClient } from 'pg';
+import type { DocumentsHandle } from '../../projections/documents.js';
 
 /**
  * The read-model handle of projections on PostgreSQL (`postgresProjectionStore`): a connection
  * and the names of the build's tables in the store's schema. In `setup` and `apply`, `client`
  * is inside the transaction: statements commit with the append (inline) or the checkpoint
  * (async), or not at all. In queries it is a pooled connection outside any transaction.
+ *
+ * `documents(name, { indexes })` ({@link DocumentsHandle}) keeps JSON documents instead of
+ * rows: a `jsonb` table `table(name)` with expression indexes, written on the same client, so
+ * a projection written against it runs unchanged on every adapter.
  *
  * @example
  * ```ts
@@ -22,7 +27,7 @@ import type { PoolClient } from 'pg';
  * });
  * ```
  */
-export interface PostgresReadModel {
+export interface PostgresReadModel extends DocumentsHandle {
   /** The version of the build this handle reads or writes. */
   readonly version: number;
   /** The connection to run statements on (see above); do not keep it past the call. */

@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { RecordedEvent } from '../../core/envelope.js';
-import { InvalidArgumentError, StoreClosedError } from '../../core/errors.js';
+import {
+  CausewayError,
+  ErrorCode,
+  InvalidArgumentError,
+  StoreClosedError,
+} from '../../core/errors.js';
+import { collectionSpec, type CollectionSpec } from '../../projections/document-collection.js';
+import type { DocumentsOptions } from '../../projections/documents.js';
 import {
   belongsToBuild,
   buildTableName,
@@ -24,6 +31,7 @@ import {
   type SqliteTransaction,
 } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
+import { collectionDdl, isNoSuchTable, SqliteDocuments } from './sqlite-documents.js';
 import type { SqliteReadModel } from './sqlite-read-model.js';
 import { sqliteSubscriptionStorage } from './sqlite-subscription-storage.js';
 
@@ -90,6 +98,9 @@ function prepare(db: Database.Database) {
         `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE position > ? ORDER BY position`,
       )
       .raw(true),
+    registered: db.prepare<[string, number, number], { one: number }>(
+      'SELECT 1 AS one FROM causeway_projections WHERE name = ? AND version = ? AND build = ?',
+    ),
     tables: db.prepare<[number, string], { name: string; type: string }>(
       `SELECT name, type FROM sqlite_master
        WHERE type IN ('table', 'view') AND substr(name, 1, ?) = ? ORDER BY name`,
@@ -111,6 +122,13 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
     Database.Database,
     Map<string, Database.Statement>
   >();
+  /** Statements of document collections, apart from the user's (whose modes they may set). */
+  private readonly documentStatements = new WeakMap<
+    Database.Database,
+    Map<string, Database.Statement>
+  >();
+  /** The collections (and indexes) each transaction has made sure of. */
+  private readonly ensured = new WeakMap<SqliteTransaction, Set<string>>();
 
   constructor(
     private readonly store: SqliteEventStore,
@@ -160,7 +178,7 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
   }
 
   bind(tx: SqliteTransaction, build: ProjectionBuild): SqliteReadModel {
-    return this.handle(tx.database, build);
+    return this.handle(tx.database, build, tx);
   }
 
   async read<T>(
@@ -200,23 +218,57 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
   }
 
   isMissingTable(error: unknown): boolean {
-    return error instanceof Error && /no such table/i.test(error.message);
+    // Document collections report a table dropped under a query as StoreUnavailableError.
+    return (
+      isNoSuchTable(error) ||
+      (error instanceof CausewayError &&
+        error.code === ErrorCode.STORE_UNAVAILABLE &&
+        isNoSuchTable(error.cause))
+    );
   }
 
-  private handle(database: Database.Database, build: ProjectionBuild): SqliteReadModel {
+  private handle(
+    database: Database.Database,
+    build: ProjectionBuild,
+    tx?: SqliteTransaction,
+  ): SqliteReadModel {
+    const context = {
+      database,
+      prepare: (sql: string) => cached(this.documentStatements, database, sql),
+      ensure: tx && ((spec: CollectionSpec) => this.ensure(tx, spec)),
+      registered: () =>
+        this.on(database).registered.get(build.name, build.version, build.build) !== undefined,
+      closed: () => this.store.isClosed || !database.open,
+    };
     return {
       version: build.version,
       database,
       table: (name?: string) => buildTableName(build, name),
-      prepare: <P extends unknown[], R>(sql: string) => {
-        let cache = this.userStatements.get(database);
-        if (!cache)
-          this.userStatements.set(database, (cache = new Map<string, Database.Statement>()));
-        let statement = cache.get(sql);
-        if (!statement) cache.set(sql, (statement = database.prepare(sql)));
-        return statement as Database.Statement<P, R>;
-      },
+      prepare: <P extends unknown[], R>(sql: string) =>
+        cached(this.userStatements, database, sql) as Database.Statement<P, R>,
+      documents: <T>(name: string, options?: DocumentsOptions) =>
+        new SqliteDocuments<T>(collectionSpec(build, name, options), context),
     };
+  }
+
+  /** Creates a collection's table and indexes, once per transaction, in it. */
+  private ensure(tx: SqliteTransaction, spec: CollectionSpec): void {
+    if (!tx.active)
+      throw new InvalidArgumentError(
+        'readModel',
+        'its transaction has ended; use the read model only inside setup or apply',
+      );
+    let done = this.ensured.get(tx);
+    if (!done) this.ensured.set(tx, (done = new Set()));
+    const key = `${spec.table}\u0000${spec.indexes.join('\u0000')}`;
+    if (done.has(key)) return;
+    const ddl = collectionDdl(spec);
+    for (const sql of [ddl.table, ...ddl.indexes]) {
+      if (done.has(sql)) continue;
+      tx.database.exec(sql);
+      done.add(sql);
+    }
+    done.add(key);
   }
 
   private reading(): Statements {
@@ -238,6 +290,19 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
     }
     return statements;
   }
+}
+
+/** A statement prepared once per connection, from `caches`. */
+function cached(
+  caches: WeakMap<Database.Database, Map<string, Database.Statement>>,
+  database: Database.Database,
+  sql: string,
+): Database.Statement {
+  let cache = caches.get(database);
+  if (!cache) caches.set(database, (cache = new Map<string, Database.Statement>()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = database.prepare(sql)));
+  return statement;
 }
 
 /**

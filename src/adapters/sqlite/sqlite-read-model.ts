@@ -1,11 +1,16 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import type { DocumentsHandle } from '../../projections/documents.js';
 
 /**
  * The read-model handle of projections on SQLite (`sqliteProjectionStore`): a connection and
  * the names of the build's tables. In `setup` and `apply`, `database` is the transaction's
  * connection: statements run there commit with the append (inline) or the checkpoint (async),
  * or not at all. In queries it is the store's connection, which sees committed data.
+ *
+ * `documents(name, { indexes })` ({@link DocumentsHandle}) keeps JSON documents instead of
+ * rows: a table `table(name)` of JSON text with `json_extract` expression indexes, written on
+ * the same connection, so a projection written against it runs unchanged on every adapter.
  *
  * @example
  * ```ts
@@ -21,7 +26,7 @@ import type { Statement } from 'better-sqlite3';
  * });
  * ```
  */
-export interface SqliteReadModel {
+export interface SqliteReadModel extends DocumentsHandle {
   /** The version of the build this handle reads or writes. */
   readonly version: number;
   /** The connection to run statements on (see above); do not keep it past the call. */
