@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../../src/index.js';
+import { CausewayError, type RecordedEvent } from '../../src/index.js';
 import {
   DocumentErrorCode,
   DocumentsReadOnlyError,
@@ -234,6 +234,25 @@ export function describeDocumentStoreConformance<
       await Promise.all(projectors.splice(0).map((p) => p.stop()));
       await main.store.close();
       await harness.cleanup();
+    });
+
+    it('reports a collection of a dropped build as a missing table, which the projector reads again', async () => {
+      // A build that is not (or no longer) registered: its tables are gone.
+      const dropped = { name: NAME, version: 7, build: 1 };
+      const outcome = await main.projections
+        .read(dropped, (rm) => rm.documents<Doc>('docs').get('a'))
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+      if ('error' in outcome) {
+        // SQL adapters: a typed error (never the driver's), which the projector retries on.
+        expect(outcome.error).toBeInstanceOf(CausewayError);
+        expect(main.projections.isMissingTable(outcome.error)).toBe(true);
+      } else {
+        // Memory: a dropped collection reads as empty.
+        expect(outcome.value).toBeUndefined();
+      }
     });
 
     for (const mode of ['async', 'inline'] as const) {
