@@ -1,4 +1,5 @@
 import type { Backend } from './store/backend.js';
+import type { DocumentsHandle } from './projections/documents.js';
 import type { StoreTransaction, TransactionalEventStore } from './store/event-store.js';
 import {
   instrumentEventStore,
@@ -99,7 +100,7 @@ export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
  * const storage = await app.subscriptionStorage(); // handlers see validated, decrypted events
  * ```
  */
-export async function stackBackend<Tx extends StoreTransaction, RM>(
+export async function stackBackend<Tx extends StoreTransaction, RM extends DocumentsHandle>(
   backend: Backend<Tx, RM>,
   layers: BackendLayers,
 ): Promise<Backend<Tx, RM>> {

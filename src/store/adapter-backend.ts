@@ -1,5 +1,6 @@
 import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
 import type { SnapshotStore } from '../domain/snapshot-store.js';
+import type { DocumentsHandle } from '../projections/documents.js';
 import type { ProjectionStore } from '../projections/projection-store.js';
 import type { SagaStore } from '../sagas/saga-store.js';
 import type { SchemaStorage } from '../schema/schema-storage.js';
@@ -17,7 +18,7 @@ import { withMembers } from './with-members.js';
  * per backend, on first use; the port's tables are created or migrated then.
  * {@link createBackend} turns these into a {@link Backend}.
  */
-export interface BackendPorts<Tx extends StoreTransaction, RM> {
+export interface BackendPorts<Tx extends StoreTransaction, RM extends DocumentsHandle> {
   subscriptionStorage(): Promise<SubscriptionStorage<Tx>>;
   /** Projections, given the subscription storage made by `subscriptionStorage`. */
   projectionStore(storage: SubscriptionStorage<Tx>): Promise<ProjectionStore<Tx, RM>>;
@@ -30,7 +31,7 @@ export interface BackendPorts<Tx extends StoreTransaction, RM> {
 }
 
 /** What {@link createBackend} needs of an adapter. */
-export interface CreateBackendOptions<Tx extends StoreTransaction, RM> {
+export interface CreateBackendOptions<Tx extends StoreTransaction, RM extends DocumentsHandle> {
   /** The adapter's name (`sqlite`). */
   kind: string;
   /** The URL opened, password masked. */
@@ -40,10 +41,10 @@ export interface CreateBackendOptions<Tx extends StoreTransaction, RM> {
   ports: BackendPorts<Tx, RM>;
 }
 
-type PortName = keyof BackendPorts<StoreTransaction, unknown>;
+type PortName = keyof BackendPorts<StoreTransaction, DocumentsHandle>;
 
 /** The state every view of one backend shares: the store, the ports made so far, closing. */
-interface Shared<Tx extends StoreTransaction, RM> {
+interface Shared<Tx extends StoreTransaction, RM extends DocumentsHandle> {
   options: CreateBackendOptions<Tx, RM>;
   made: Map<PortName, Promise<unknown>>;
   closing: Promise<void> | undefined;
@@ -68,14 +69,17 @@ interface Shared<Tx extends StoreTransaction, RM> {
  * }
  * ```
  */
-export function createBackend<Tx extends StoreTransaction, RM>(
+export function createBackend<Tx extends StoreTransaction, RM extends DocumentsHandle>(
   options: CreateBackendOptions<Tx, RM>,
 ): Backend<Tx, RM> {
   const shared: Shared<Tx, RM> = { options, made: new Map(), closing: undefined };
   return new BackendView(shared, options.store);
 }
 
-class BackendView<Tx extends StoreTransaction, RM> implements Backend<Tx, RM> {
+class BackendView<Tx extends StoreTransaction, RM extends DocumentsHandle> implements Backend<
+  Tx,
+  RM
+> {
   private storage: Promise<SubscriptionStorage<Tx>> | undefined;
   private projections: Promise<ProjectionStore<Tx, RM>> | undefined;
   private streams: Promise<StreamStateStore<Tx>> | undefined;

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { SnapshotStore } from '../domain/snapshot-store.js';
+import type { DocumentsHandle } from '../projections/documents.js';
 import type { ProjectionStore } from '../projections/projection-store.js';
 import type { SagaStore } from '../sagas/saga-store.js';
 import type { SchemaStorage } from '../schema/schema-storage.js';
@@ -18,7 +19,8 @@ import type {
  * and every storage port, all in the same database and all sharing the adapter's one
  * transaction type `Tx`, so a checkpoint, a read-model row, saga state, a timer or a parked
  * event commits with the events it belongs to. `RM` is the read-model handle its projections
- * get. Made by {@link openBackend} from a URL (or by an adapter's own `open…Backend`).
+ * get: every adapter's offers document collections (`rm.documents(name)`), so a projection
+ * written against {@link DocumentsHandle} runs on any backend. Made by {@link openBackend} from a URL (or by an adapter's own `open…Backend`).
  *
  * Ports are made on first use (their tables created or migrated then) and kept: calling a
  * port method twice returns the same object. `close()` releases them all, then the store.
@@ -37,7 +39,10 @@ import type {
  * await backend.close();
  * ```
  */
-export interface Backend<Tx extends StoreTransaction = StoreTransaction, RM = unknown> {
+export interface Backend<
+  Tx extends StoreTransaction = StoreTransaction,
+  RM extends DocumentsHandle = DocumentsHandle,
+> {
   /** Which adapter this is (`memory`, `sqlite`, `postgres`, or a third party's name). */
   readonly kind: string;
   /** The URL it was opened from, with any password masked. */
@@ -97,7 +102,10 @@ export interface OpenBackendOptions extends EventStoreOptions {
  * `Dialect` is for a database). `schemes` are the URL schemes it serves (`sqlite`), `open`
  * makes its backend, and `openStore` its event store alone (what `openEventStore` returns).
  */
-export interface BackendAdapter<Tx extends StoreTransaction = StoreTransaction, RM = unknown> {
+export interface BackendAdapter<
+  Tx extends StoreTransaction = StoreTransaction,
+  RM extends DocumentsHandle = DocumentsHandle,
+> {
   /** URL schemes served, lower case, without the colon. */
   readonly schemes: readonly string[];
   /** Opens the backend at `url`, creating or migrating its tables as ports are first used. */
