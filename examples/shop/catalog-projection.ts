@@ -1,8 +1,12 @@
-import { defineProjection, type RecordedEvent } from '../../src/index.js';
+import {
+  defineProjection,
+  type Documents,
+  type DocumentsHandle,
+  type RecordedEvent,
+} from '../../src/index.js';
 import type { ProductDetails } from './catalog-decider.js';
-import { shopSql, type ShopReadModel } from './shop-read-model.js';
 
-/** One product as the catalog shows it, with its stock. */
+/** One product as the catalog shows it, with its stock: a document of the `products` collection. */
 export interface CatalogRow {
   sku: string;
   name: string;
@@ -17,14 +21,29 @@ export interface CatalogRow {
 }
 
 /**
+ * The fields the catalog can be searched and sorted on besides the sku (the document id):
+ * a category's products, the listed (or discontinued) ones.
+ */
+export const CATALOG_INDEXES = ['category', 'status'] as const;
+
+/**
+ * The catalog's documents, one per product, keyed by sku: what the projection writes and
+ * what readers query (`projector.query('catalog', (rm) => catalog(rm).get('mug'))`).
+ */
+export function catalog(rm: DocumentsHandle): Documents<CatalogRow> {
+  return rm.documents<CatalogRow>('products', { indexes: CATALOG_INDEXES });
+}
+
+/**
  * The catalog with stock: products (name, category, price, listed or discontinued) joined,
  * as events arrive, with their stock on hand and reserved, from both the product and the
- * inventory streams. A stock event may come before its product is added: the row is made
- * with placeholders and filled in when the product arrives.
+ * inventory streams. A stock event may come before its product is added: the document is
+ * made with placeholders and filled in when the product arrives. Version 2 keeps documents
+ * (version 1 was SQL tables), so it runs on every backend.
  */
-export const catalogProjection = defineProjection<ShopReadModel>({
+export const catalogProjection = defineProjection<DocumentsHandle>({
   name: 'catalog',
-  version: 1,
+  version: 2,
   handles: [
     'product.added',
     'product.price-changed',
@@ -34,75 +53,54 @@ export const catalogProjection = defineProjection<ShopReadModel>({
     'stock.released',
     'stock.committed',
   ],
-  setup: async (rm) => {
-    const sql = shopSql(rm);
-    await sql.run(
-      `CREATE TABLE ${sql.table()} (
-         sku TEXT PRIMARY KEY, name TEXT NOT NULL, category TEXT NOT NULL,
-         price INTEGER NOT NULL, status TEXT NOT NULL,
-         on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL)`,
-    );
-  },
+  setup: () => undefined, // The collection is made, with its indexes, by its first write.
   apply: async (event: RecordedEvent, rm) => {
-    const sql = shopSql(rm);
-    const t = sql.table();
-    const data = event.data as { sku: string; quantity?: number };
-    // Every stock event needs a row; a product event fills in its details.
-    const ensure = () =>
-      sql.run(
-        `INSERT INTO ${t} (sku, name, category, price, status, on_hand, reserved)
-         VALUES (?, ?, '', 0, 'unlisted', 0, 0) ON CONFLICT (sku) DO NOTHING`,
-        [data.sku, data.sku],
-      );
+    const products = catalog(rm);
+    const { sku, quantity = 0 } = event.data as { sku: string; quantity?: number };
+    /** Changes the stock of `sku`, making a placeholder product if none is there yet. */
+    const stock = async (change: { on_hand?: number; reserved?: number }) => {
+      const product = (await products.get(sku)) ?? {
+        sku,
+        name: sku,
+        category: '',
+        price: 0,
+        status: 'unlisted',
+        on_hand: 0,
+        reserved: 0,
+      };
+      await products.put(sku, {
+        ...product,
+        on_hand: product.on_hand + (change.on_hand ?? 0),
+        reserved: product.reserved + (change.reserved ?? 0),
+      });
+    };
     switch (event.type) {
       case 'product.added': {
         const p = event.data as ProductDetails;
-        await sql.run(
-          `INSERT INTO ${t} (sku, name, category, price, status, on_hand, reserved)
-           VALUES (?, ?, ?, ?, 'listed', 0, 0)
-           ON CONFLICT (sku) DO UPDATE SET name = excluded.name, category = excluded.category,
-             price = excluded.price, status = 'listed'`,
-          [p.sku, p.name, p.category, p.price],
+        const details = { name: p.name, category: p.category, price: p.price, status: 'listed' };
+        const existing = await products.get(p.sku);
+        await products.put(
+          p.sku,
+          existing
+            ? { ...existing, ...details }
+            : { sku: p.sku, ...details, on_hand: 0, reserved: 0 },
         );
         return;
       }
       case 'product.price-changed':
-        await sql.run(`UPDATE ${t} SET price = ? WHERE sku = ?`, [
-          (event.data as { to: number }).to,
-          data.sku,
-        ]);
+        await products.patch(sku, { price: (event.data as { to: number }).to });
         return;
       case 'product.discontinued':
-        await sql.run(`UPDATE ${t} SET status = 'discontinued' WHERE sku = ?`, [data.sku]);
+        await products.patch(sku, { status: 'discontinued' });
         return;
       case 'stock.restocked':
-        await ensure();
-        await sql.run(`UPDATE ${t} SET on_hand = on_hand + ? WHERE sku = ?`, [
-          data.quantity,
-          data.sku,
-        ]);
-        return;
+        return stock({ on_hand: quantity });
       case 'stock.reserved':
-        await ensure();
-        await sql.run(`UPDATE ${t} SET reserved = reserved + ? WHERE sku = ?`, [
-          data.quantity,
-          data.sku,
-        ]);
-        return;
+        return stock({ reserved: quantity });
       case 'stock.released':
-        await ensure();
-        await sql.run(`UPDATE ${t} SET reserved = reserved - ? WHERE sku = ?`, [
-          data.quantity,
-          data.sku,
-        ]);
-        return;
+        return stock({ reserved: -quantity });
       case 'stock.committed':
-        await ensure();
-        await sql.run(
-          `UPDATE ${t} SET reserved = reserved - ?, on_hand = on_hand - ? WHERE sku = ?`,
-          [data.quantity, data.quantity, data.sku],
-        );
-        return;
+        return stock({ reserved: -quantity, on_hand: -quantity });
     }
   },
 });

@@ -1,11 +1,28 @@
-import { catalogProjection } from './catalog-projection.js';
-import { customerProfileProjection } from './customer-profile-projection.js';
-import { orderHistoryProjection } from './order-history-projection.js';
+import type { DocumentsHandle, ProjectionDefinition } from '../../src/index.js';
+import { catalog, catalogProjection } from './catalog-projection.js';
+import {
+  customerOrders,
+  customerProfileProjection,
+  customerProfiles,
+} from './customer-profile-projection.js';
+import { orderHistory, orderHistoryProjection } from './order-history-projection.js';
 
-export { catalogProjection, customerProfileProjection, orderHistoryProjection };
+export {
+  catalog,
+  catalogProjection,
+  customerOrders,
+  customerProfileProjection,
+  customerProfiles,
+  orderHistory,
+  orderHistoryProjection,
+};
 
-/** The shop's read models: order history, catalog with stock, customer profiles. */
-export const shopProjections = [
+/**
+ * The shop's read models: order history, catalog with stock, customer profiles. Each keeps
+ * document collections (`DocumentsHandle`), so they run on every backend: memory, SQLite and
+ * PostgreSQL.
+ */
+export const shopProjections: readonly ProjectionDefinition<DocumentsHandle>[] = [
   orderHistoryProjection,
   catalogProjection,
   customerProfileProjection,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Projector } from '../../src/index.js';
+import type { DocumentsHandle, Projector } from '../../src/index.js';
 import type { StoreTransaction } from '../../src/store/event-store.js';
 import type { SagaQuery } from '../../src/sagas/saga-view.js';
 import type { SagaRuntime } from '../../src/sagas/saga-runtime.js';
@@ -12,7 +12,6 @@ import { inventoryDecider } from './inventory-decider.js';
 import { orderDecider } from './order-decider.js';
 import { paymentDecider } from './payment-decider.js';
 import { shippingDecider } from './shipping-decider.js';
-import type { ShopReadModel } from './shop-read-model.js';
 
 /** The shop's HTTP server. */
 export interface ShopServerHandle {
@@ -24,7 +23,7 @@ export interface ShopServerHandle {
 /** Options of {@link startShopServer}. */
 export interface ShopServerOptions {
   context: StoreContext;
-  projector: Projector<StoreTransaction, ShopReadModel>;
+  projector: Projector<StoreTransaction, DocumentsHandle>;
   /** Subscriptions (by name) whose parked events the admin UI manages, besides projections'. */
   subscriptions?: readonly string[];
   sagas?: SagaQuery;

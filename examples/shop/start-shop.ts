@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Projector, type ConsumerGroup } from '../../src/index.js';
+import { Projector, type ConsumerGroup, type DocumentsHandle } from '../../src/index.js';
 import type { StoreTransaction } from '../../src/store/event-store.js';
 import type { SagaQuery } from '../../src/sagas/saga-view.js';
 import type { StoreContext } from '../../src/cli/store-context.js';
@@ -10,7 +10,7 @@ import { declineAtRate } from './payment-failures.js';
 import { INITIAL_STOCK, SHOP_PRODUCTS } from './shop-catalog.js';
 import { createShopCommands, type ShopCommands } from './shop-commands.js';
 import { shopProjections } from './shop-projections.js';
-import { shopSql, type ShopReadModel } from './shop-read-model.js';
+import { orderHistory } from './order-history-projection.js';
 import { TrafficGenerator, type TrafficStats } from './traffic-generator.js';
 import { startFulfilment, type FulfilmentHandle } from './shop-fulfilment.js';
 import { FULFILMENT_SAGA } from './fulfilment-saga.js';
@@ -86,7 +86,7 @@ export interface ShopHandle {
   /** The admin UI's address, when a server runs. */
   readonly url: string | undefined;
   readonly commands: ShopCommands;
-  readonly projector: Projector<StoreTransaction, ShopReadModel>;
+  readonly projector: Projector<StoreTransaction, DocumentsHandle>;
   readonly traffic: TrafficGenerator | undefined;
   /** This process's member of the order notifier's consumer group. */
   readonly notifier: ConsumerGroup;
@@ -156,8 +156,8 @@ export async function startShop(options: StartShopOptions): Promise<ShopHandle> 
       parts.commandBus = 'running';
     } else parts.commandBus = 'off';
 
-    const projector = new Projector<StoreTransaction, ShopReadModel>({
-      store: (await context.projectionStore()) as never,
+    const projector = new Projector({
+      store: await context.projectionStore(),
       projections: shopProjections,
       subscription: { lease: { wait: true, ttlMs: 10_000, retryIntervalMs: 500 } },
       ...(options.logger ? { logger: options.logger } : {}),
@@ -282,19 +282,17 @@ async function addCatalog(context: StoreContext, commands: ShopCommands): Promis
 }
 
 async function orderCounts(
-  projector: Projector<StoreTransaction, ShopReadModel>,
+  projector: Projector<StoreTransaction, DocumentsHandle>,
 ): Promise<OrderCounts> {
-  const { data, position } = await projector.query('order-history', (rm) =>
-    shopSql(rm).all<{ status: string; n: number | string }>(
-      `SELECT status, COUNT(*) AS n FROM ${rm.table()} GROUP BY status`,
-    ),
-  );
-  const by = new Map(data.map((r) => [r.status, Number(r.n)]));
-  return {
-    placed: by.get('placed') ?? 0,
-    completed: by.get('completed') ?? 0,
-    cancelled: by.get('cancelled') ?? 0,
-    total: [...by.values()].reduce((a, b) => a + b, 0),
-    position,
-  };
+  const { data, position } = await projector.query('order-history', async (rm) => {
+    const orders = orderHistory(rm);
+    const [placed, completed, cancelled, total] = await Promise.all([
+      orders.count({ status: 'placed' }),
+      orders.count({ status: 'completed' }),
+      orders.count({ status: 'cancelled' }),
+      orders.count(),
+    ]);
+    return { placed, completed, cancelled, total };
+  });
+  return { ...data, position };
 }

@@ -2,15 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Projector } from '../../src/index.js';
-import type { StoreTransaction } from '../../src/store/event-store.js';
+import { defineProjection, Projector, type DocumentsHandle } from '../../src/index.js';
 import { openStoreContext, type StoreContext } from '../../src/cli/store-context.js';
-import { shopProjections } from '../../examples/shop/shop-projections.js';
-import { shopSql, type ShopReadModel } from '../../examples/shop/shop-read-model.js';
-import type { CatalogRow } from '../../examples/shop/catalog-projection.js';
-import type { CustomerProfileRow } from '../../examples/shop/customer-profile-projection.js';
-import type { OrderHistoryRow } from '../../examples/shop/order-history-projection.js';
+import {
+  catalog,
+  customerProfiles,
+  orderHistory,
+  shopProjections,
+} from '../../examples/shop/shop-projections.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
+import { cli, jsonLines } from '../cli/cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-shop-rm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,12 +76,13 @@ async function script(context: StoreContext): Promise<number> {
 
 const adapters: [string, boolean, () => Promise<{ url: string; cleanup: () => Promise<void> }>][] =
   [
+    ['memory', true, () => Promise.resolve({ url: 'memory:', cleanup: () => Promise.resolve() })],
     [
       'SQLite',
       true,
       () =>
         Promise.resolve({
-          url: `sqlite:${join(dir, 'shop.db')}`,
+          url: `sqlite:${join(dir, `shop-${randomSchemaName()}.db`)}`,
           cleanup: () => Promise.resolve(),
         }),
     ],
@@ -97,79 +99,108 @@ const adapters: [string, boolean, () => Promise<{ url: string; cleanup: () => Pr
     ],
   ];
 
+/** Every document of a query's page, as `[id, document]`. */
+const entries = <T>(page: { items: { id: string; document: T }[] }) =>
+  page.items.map((i): [string, T] => [i.id, i.document]);
+
 describe.each(adapters)('the shop read models on %s', (_name, available, open) => {
   it.skipIf(!available)(
-    'hold the orders, the catalog with stock and the customer profiles',
+    'hold the orders, the catalog with stock and the customer profiles, as documents',
     async () => {
       const { url, cleanup } = await open();
       const context = await openStoreContext(url);
-      const projector = new Projector<StoreTransaction, ShopReadModel>({
-        store: (await context.projectionStore()) as never,
+      // No cast: the backend's projection store serves the shop's document projections.
+      const projector = new Projector({
+        store: await context.projectionStore(),
         projections: shopProjections,
       });
       try {
         await projector.start();
         const head = await script(context);
-        const all = async <T>(name: string, sql: (table: string) => string) =>
-          (
-            await projector.query(name, (rm) => shopSql(rm).all<T>(sql(rm.table())), {
-              minPosition: head,
-              timeoutMs: 15_000,
-            })
-          ).data;
+        const query = async <T>(name: string, read: (rm: DocumentsHandle) => Promise<T>) => {
+          const result = await projector.query(name, read, {
+            minPosition: head,
+            timeoutMs: 15_000,
+          });
+          expect(result.version).toBe(2);
+          return result.data;
+        };
 
-        const orders = await all<OrderHistoryRow>(
-          'order-history',
-          (t) => `SELECT * FROM ${t} ORDER BY order_id`,
-        );
+        const orders = await query('order-history', (rm) => orderHistory(rm).find());
         expect(
-          orders.map((o) => [
+          entries(orders).map(([id, o]) => [
+            id,
             o.order_id,
             o.customer_id,
             o.status,
-            Number(o.total),
-            Number(o.lines),
+            o.total,
+            o.lines,
             o.tracking_number,
             o.cancel_reason,
           ]),
         ).toEqual([
-          ['1', 'ada', 'completed', 2 * 1400 + 700, 2, 'TRK-1', null],
-          ['2', 'ada', 'cancelled', 3 * 700, 1, null, 'payment declined'],
-          ['3', 'bob', 'placed', 1400, 1, null, null],
+          ['1', '1', 'ada', 'completed', 2 * 1400 + 700, 2, 'TRK-1', null],
+          ['2', '2', 'ada', 'cancelled', 3 * 700, 1, null, 'payment declined'],
+          ['3', '3', 'bob', 'placed', 1400, 1, null, null],
         ]);
-
-        const catalog = await all<CatalogRow>('catalog', (t) => `SELECT * FROM ${t} ORDER BY sku`);
+        // The indexed searches: by status, by customer (newest first), counts.
+        const adas = await query('order-history', (rm) =>
+          orderHistory(rm).find({
+            where: { customer_id: 'ada' },
+            orderBy: { field: 'placed_at', direction: 'desc' },
+          }),
+        );
+        expect(entries(adas).map(([id]) => id)).toEqual(['2', '1']);
         expect(
-          catalog.map((c) => [
+          await query('order-history', async (rm) => [
+            await orderHistory(rm).count({ status: 'placed' }),
+            await orderHistory(rm).count({ status: { in: ['completed', 'cancelled'] } }),
+            await orderHistory(rm).count(),
+          ]),
+        ).toEqual([1, 2, 3]);
+
+        const products = await query('catalog', (rm) => catalog(rm).find());
+        expect(
+          entries(products).map(([sku, c]) => [
+            sku,
             c.sku,
             c.name,
             c.category,
-            Number(c.price),
+            c.price,
             c.status,
-            Number(c.on_hand),
-            Number(c.reserved),
+            c.on_hand,
+            c.reserved,
           ]),
         ).toEqual([
-          ['mug', 'Mug', 'kitchen', 1400, 'listed', 10 - 2, 0],
-          ['tea', 'Tea', 'tea', 700, 'listed', 5 - 1, 0],
+          ['mug', 'mug', 'Mug', 'kitchen', 1400, 'listed', 10 - 2, 0],
+          ['tea', 'tea', 'Tea', 'tea', 700, 'listed', 5 - 1, 0],
         ]);
-
-        const customers = await all<CustomerProfileRow>(
-          'customer-profile',
-          (t) => `SELECT * FROM ${t} ORDER BY customer_id`,
+        const kitchen = await query('catalog', (rm) =>
+          catalog(rm).find({ where: { category: 'kitchen', status: 'listed' } }),
         );
+        expect(entries(kitchen).map(([sku]) => sku)).toEqual(['mug']);
+
+        const customers = await query('customer-profile', (rm) => customerProfiles(rm).find());
         expect(
-          customers.map((c) => [
+          entries(customers).map(([id, c]) => [
+            id,
             c.customer_id,
-            Number(c.orders),
-            Number(c.completed),
-            Number(c.cancelled),
-            Number(c.spent),
+            c.orders,
+            c.completed,
+            c.cancelled,
+            c.spent,
           ]),
         ).toEqual([
-          ['ada', 2, 1, 1, 2 * 1400 + 700],
-          ['bob', 1, 0, 0, 0],
+          ['ada', 'ada', 2, 1, 1, 2 * 1400 + 700],
+          ['bob', 'bob', 1, 0, 0, 0],
         ]);
+        const best = await query('customer-profile', (rm) =>
+          customerProfiles(rm).find({ orderBy: { field: 'spent', direction: 'desc' }, limit: 1 }),
+        );
+        expect(entries(best).map(([id]) => id)).toEqual(['ada']);
+        expect(
+          await query('customer-profile', (rm) => customerProfiles(rm).get('bob')),
+        ).toMatchObject({ orders: 1, spent: 0 });
       } finally {
         await projector.stop();
         await context.close();
@@ -177,4 +208,91 @@ describe.each(adapters)('the shop read models on %s', (_name, available, open) =
       }
     },
   );
+
+  it.skipIf(!available)(
+    'roll out version 2 beside the serving version 1, which it replaces once caught up',
+    async () => {
+      const { url, cleanup } = await open();
+      const context = await openStoreContext(url);
+      // Version 1 stands for the read models of an earlier release (the SQL tables).
+      const earlier = shopProjections.map((p) =>
+        defineProjection<DocumentsHandle>({
+          name: p.name,
+          version: 1,
+          handles: p.handles,
+          setup: () => undefined,
+          apply: async (event, rm) => {
+            await rm.documents('seen').put(String(event.position), {});
+          },
+        }),
+      );
+      const before = new Projector({
+        store: await context.projectionStore(),
+        projections: earlier,
+      });
+      const after = new Projector({
+        store: await context.projectionStore(),
+        projections: shopProjections,
+      });
+      try {
+        await before.start();
+        const head = await script(context);
+        await before.waitFor('order-history', head, { timeoutMs: 15_000 });
+        await before.stop();
+
+        await after.start();
+        for (const name of ['order-history', 'catalog', 'customer-profile'])
+          await after.switched(name, { timeoutMs: 15_000 });
+        const { data, version } = await after.query('order-history', (rm) =>
+          orderHistory(rm).count(),
+        );
+        expect({ data, version }).toEqual({ data: 3, version: 2 });
+        expect((await after.statuses()).map((s) => [s.name, s.version])).toEqual([
+          ['order-history', 2],
+          ['catalog', 2],
+          ['customer-profile', 2],
+        ]);
+      } finally {
+        await after.stop();
+        await before.stop();
+        await context.close();
+        await cleanup();
+      }
+    },
+  );
+});
+
+describe('causeway demo --store memory:', () => {
+  it('runs the shop in memory, its orders reaching the order history', async () => {
+    const run = await cli([
+      'demo',
+      '--store',
+      'memory:',
+      '--port',
+      '0',
+      '--rate',
+      '5',
+      '--duration',
+      '3',
+      '--payment-failure-rate',
+      '0',
+      '--seed',
+      '1',
+      '--status-every',
+      '0',
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = jsonLines(run.stdout) as Record<string, unknown>[];
+    expect(lines[0]).toMatchObject({ event: 'started', parts: { projections: 'running' } });
+    // The counts come from the order history: every order placed is there, completed.
+    const last = lines[lines.length - 1] as {
+      counts: { total: number; completed: number; cancelled: number };
+      traffic: { placed: number };
+    };
+    expect(last.counts.total).toBeGreaterThan(0);
+    expect(last.counts.total).toBe(last.traffic.placed);
+    expect(last.counts.completed).toBe(last.counts.total);
+  });
 });
