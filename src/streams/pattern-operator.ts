@@ -192,14 +192,15 @@ export class PatternOperator implements StatefulOperator {
         let node: Node | null = null;
         for (const [st, value, ts, sq] of nodes)
           node = { stage: st, value, ts, seq: sq, prev: node };
-        const step = this.steps[stage];
+        if (count > 0) return { stage, count, node, fresh, guards: null, notNext: null };
+        const entered = this.entered(stage, node);
         return {
           stage,
           count,
           node,
           fresh,
-          guards: count === 0 ? (step ? step.guards : this.trailing) : null,
-          notNext: count === 0 && fresh && step ? step.notNext : null,
+          guards: entered.guards,
+          notNext: fresh ? entered.notNext : null,
         };
       });
       this.keys.set(k, { partials: restored, pending, seq });
@@ -323,6 +324,24 @@ export class PatternOperator implements StatefulOperator {
     });
     if (step.min === 0)
       this.enter(index + 1, node, guards.length > 0 ? guards : null, into, completed);
+  }
+
+  /**
+   * The guards and notNext a partial match waiting at `stage` (no event taken there yet) got
+   * when it entered it after `node`: entering again the same way rebuilds them, including the
+   * notFollowedBy guards inherited through the optional stages it skipped, which a snapshot
+   * cannot hold (they are functions).
+   */
+  private entered(stage: number, node: Node | null): Pick<Partial, 'guards' | 'notNext'> {
+    const into: Partial[] = [];
+    this.enter(node === null ? 0 : node.stage + 1, node, null, into, []);
+    const found = into.find((p) => p.stage === stage);
+    if (found !== undefined) return found;
+    // Not reachable from `node` by entering: a state of another pattern (the job's shape check
+    // makes that unlikely); its own stage's conditions are all that is known.
+    const step = this.steps[stage];
+    const guards = step ? step.guards : this.trailing;
+    return { guards: guards.length > 0 ? guards : null, notNext: step ? step.notNext : null };
   }
 
   /** Drops partial matches that `time` puts out of `within`; a trailing absence completes. */
