@@ -228,8 +228,11 @@ export function q8(events: Stream<NexmarkEvent>, sizeMs = seconds(10)): Stream<Q
     leftKey: (p) => p.id,
     rightKey: (a) => a.seller,
     window: tumbling({ size: sizeMs }),
-    coGroup: (people, _auctions, _key, window) =>
-      people.map((p) => ({ id: p.id, name: p.name, start: window.start })),
+    // An inner join: coGroup also sees people who opened no auction (auctions = []).
+    coGroup: (people, auctions, _key, window) =>
+      auctions.length === 0
+        ? []
+        : people.map((p) => ({ id: p.id, name: p.name, start: window.start })),
   });
 }
 

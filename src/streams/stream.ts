@@ -212,7 +212,20 @@ export class Stream<T> {
 
   /**
    * Window co-group: per key and window, all elements of both sides handed to `coGroup`
-   * together when the window fires (Flink's `coGroup`); what it returns is emitted.
+   * together when the window fires (Flink's `coGroup`); what it returns is emitted. A key and
+   * window with elements on one side only is handed over too, with an empty list for the
+   * other side: the way to write left, right and full outer joins.
+   *
+   * @example
+   * ```ts
+   * // Left outer join: every order of the minute, with its payments or with none.
+   * orders.windowCoGroup(payments, {
+   *   leftKey: (o) => o.id,
+   *   rightKey: (p) => p.orderId,
+   *   window: tumbling({ size: minutes(1) }),
+   *   coGroup: (os, ps) => os.map((order) => ({ order, payments: ps })),
+   * });
+   * ```
    */
   windowCoGroup<U, K extends Key, R>(
     other: Stream<U>,
@@ -248,7 +261,6 @@ export class Stream<T> {
           if (t.l === 0) ls.push(t.v);
           else rs.push(t.v);
         }
-        if (ls.length === 0 || rs.length === 0) return [];
         return coGroup(ls, rs, r.key, r.window);
       });
   }

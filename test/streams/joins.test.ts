@@ -5,8 +5,9 @@ import {
   countWindow,
   session,
   tumbling,
+  type Stream,
 } from '../../src/index.js';
-import { runOver } from './helpers.js';
+import { runInTwo, runOver } from './helpers.js';
 
 interface Side {
   side: 'L' | 'R';
@@ -116,7 +117,8 @@ describe('window join', () => {
           },
         ),
     );
-    expect(results).toEqual(['2x1@[1,10)']);
+    // r2 is alone in its session: it still reaches coGroup, with no left element.
+    expect(results).toEqual(['2x1@[1,10)', '0x1@[30,35)']);
     await runOver<Side, Side>([], (s) => {
       expect(() =>
         s.windowJoin(s, {
@@ -129,4 +131,68 @@ describe('window join', () => {
       return s;
     });
   });
+});
+
+describe('outer joins on windowCoGroup', () => {
+  type Mode = 'left' | 'right' | 'full';
+  /** An outer join of `mode` over tumbling windows of 10, as a user writes it on coGroup. */
+  const outerJoin = (mode: Mode) => (s: Stream<Side>) =>
+    s
+      .filter((e) => e.side === 'L')
+      .windowCoGroup(
+        s.filter((e) => e.side === 'R'),
+        {
+          leftKey: (l) => l.k,
+          rightKey: (r) => r.k,
+          window: tumbling({ size: 10 }),
+          coGroup: (ls, rs, key, w) => {
+            const at = `${key}@${w.start}`;
+            if (ls.length > 0 && rs.length > 0)
+              return ls.flatMap((l) => rs.map((r) => `${at} ${l.id}+${r.id}`));
+            if (ls.length > 0) return mode === 'right' ? [] : ls.map((l) => `${at} ${l.id}+null`);
+            return mode === 'left' ? [] : rs.map((r) => `${at} null+${r.id}`);
+          },
+        },
+      );
+  // Key a meets in [0,10), only its left side is in [10,20) and only its right in [20,30);
+  // key b has a left side only, key c a right side only.
+  const items = [
+    L('a', 1, 'l1'),
+    R('a', 2, 'r1'),
+    L('b', 3, 'l2'),
+    R('c', 4, 'r2'),
+    R('a', 5, 'r3'),
+    L('a', 12, 'l3'),
+    L('b', 14, 'l4'),
+    R('a', 21, 'r4'),
+    R('c', 23, 'r5'),
+    L('b', 25, 'l5'),
+    L('a', 31, 'l6'),
+  ];
+  const inner = ['a@0 l1+r1', 'a@0 l1+r3'];
+  const leftOnly = ['a@10 l3+null', 'a@30 l6+null', 'b@0 l2+null', 'b@10 l4+null', 'b@20 l5+null'];
+  const rightOnly = ['a@20 null+r4', 'c@0 null+r2', 'c@20 null+r5'];
+  const expected: Record<Mode, string[]> = {
+    left: [...inner, ...leftOnly].sort(),
+    right: [...inner, ...rightOnly].sort(),
+    full: [...inner, ...leftOnly, ...rightOnly].sort(),
+  };
+
+  it.each<Mode>(['left', 'right', 'full'])(
+    '%s outer join: keys and windows with one side empty reach coGroup',
+    async (mode) => {
+      const { results } = await runOver<Side, string>(items, outerJoin(mode));
+      expect(results.sort()).toEqual(expected[mode]);
+    },
+  );
+
+  it.each<Mode>(['left', 'right', 'full'])(
+    '%s outer join: the same results when stopped anywhere and restored from a checkpoint',
+    async (mode) => {
+      for (let at = 0; at <= items.length; at++) {
+        const { results } = await runInTwo<Side, string>(items, at, outerJoin(mode));
+        expect({ at, results: results.sort() }).toEqual({ at, results: expected[mode] });
+      }
+    },
+  );
 });
