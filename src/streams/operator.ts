@@ -1,3 +1,5 @@
+import type { TimeWindow } from './window-assigners.js';
+
 /** A key of a keyed stream: a string or a finite number. */
 export type Key = string | number;
 
@@ -53,7 +55,12 @@ export function fanOut(targets: readonly Output[]): Output {
   };
 }
 
-/** An element that arrived after its window or match could still take it. */
+/**
+ * An element that arrived after its window or match could still take it. A window operator
+ * reports one per window the element was too late for, naming it in `window`: a sliding
+ * window element late for two of its windows and on time for a third is reported twice (and
+ * counted twice), and still goes into the third.
+ */
 export interface LateElement<T = unknown> {
   /** The operator that refused it (its name, or its kind and number). */
   operator: string;
@@ -62,6 +69,8 @@ export interface LateElement<T = unknown> {
   timestamp: number;
   /** The operator's watermark when the element arrived. */
   watermark: number;
+  /** The closed window it was refused by (window operators only; absent for joins and patterns). */
+  window?: TimeWindow;
 }
 
 /** Why an element could not enter the dataflow. */

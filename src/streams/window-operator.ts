@@ -1,7 +1,7 @@
 import type { AggregateFunction } from './aggregate.js';
 import type { Key, OperatorContext, Output, StatefulOperator } from './operator.js';
 import { TimerQueue } from './timer-queue.js';
-import type { SlidingWindows, TumblingWindows } from './window-assigners.js';
+import type { SlidingWindows, TimeWindow, TumblingWindows } from './window-assigners.js';
 import { windowStart } from './window-math.js';
 import type { EmitMode, WindowResult } from './window-result.js';
 
@@ -142,8 +142,19 @@ export abstract class PaneOperator implements StatefulOperator {
     return end - 1 + this.lateness <= this.wm;
   }
 
-  protected lateElement(value: unknown, ts: number, key: Key | undefined): void {
-    this.ctx.late({ operator: this.name, value, key, timestamp: ts, watermark: this.wm });
+  /** Reports `value` as too late for the closed window `[start, end)`. */
+  protected lateFor(
+    window: TimeWindow,
+    element: { value: unknown; ts: number; key: Key | undefined },
+  ): void {
+    this.ctx.late({
+      operator: this.name,
+      value: element.value,
+      key: element.key,
+      timestamp: element.ts,
+      watermark: this.wm,
+      window,
+    });
   }
 
   protected drop(pane: Pane): void {
@@ -200,12 +211,17 @@ export class AlignedWindowOperator extends PaneOperator {
 
   push(value: unknown, ts: number, key: Key | undefined): void {
     const k = key ?? 0;
-    let accepted = false;
     const last = windowStart(ts, this.slide, this.offset);
     for (let start = last; start > ts - this.size; start -= this.slide) {
-      if (this.add(k, start, value)) accepted = true;
+      if (this.add(k, start, value)) continue;
+      // Windows close oldest first, so this one and every older one of the element are closed.
+      // Each such (element, window) pair is reported, oldest first: an element late for some
+      // of its sliding windows only is counted for those, not dropped unseen.
+      const oldest = start - Math.floor((start - (ts - this.size) - 1) / this.slide) * this.slide;
+      for (let s = oldest; s <= start; s += this.slide)
+        this.lateFor({ start: s, end: s + this.size }, { value, ts, key });
+      return;
     }
-    if (!accepted && ts + this.lateness <= this.wm) this.lateElement(value, ts, key);
   }
 
   private add(key: Key, start: number, value: unknown): boolean {
@@ -291,7 +307,7 @@ export class SessionWindowOperator extends PaneOperator {
       }
     }
     if (this.isWindowLate(end)) {
-      if (ts + this.lateness <= this.wm) this.lateElement(value, ts, key);
+      this.lateFor({ start, end }, { value, ts, key });
       return;
     }
     if (list === undefined) {

@@ -17,7 +17,8 @@ const elements = fc.array(
 /**
  * The reference: elements in arrival order, the watermark after each `maxTs - bound - 1`; an
  * element goes into each of its windows that is not yet closed (`end - 1 + lateness >
- * watermark`), and is late when it goes into none.
+ * watermark`), and is late for each of the others: one late record per (element, closed
+ * window), oldest window first, whether it went into some window or none.
  */
 function reference(
   items: Tick[],
@@ -30,17 +31,19 @@ function reference(
   let maxTs = Number.NEGATIVE_INFINITY;
   let wm = Number.NEGATIVE_INFINITY;
   const sums = new Map<string, number>();
-  const late: Tick[] = [];
+  const late: [Tick, number][] = [];
   for (const e of items) {
-    let accepted = false;
+    const closed: [Tick, number][] = [];
     const last = e.t - floorMod(e.t - offset, slide);
     for (let start = last; start > e.t - size; start -= slide) {
-      if (start + size - 1 + lateness <= wm) continue;
-      accepted = true;
+      if (start + size - 1 + lateness <= wm) {
+        closed.unshift([e, start]);
+        continue;
+      }
       const id = `${e.k}@${start}`;
       sums.set(id, (sums.get(id) ?? 0) + e.v);
     }
-    if (!accepted) late.push(e);
+    late.push(...closed);
     maxTs = Math.max(maxTs, e.t);
     wm = Math.max(wm, maxTs - bound - 1);
   }
@@ -48,7 +51,7 @@ function reference(
 }
 
 describe('windowed aggregation against a naive reference (property)', () => {
-  it('tumbling and sliding windows, any order, bound and lateness: same final sums and late elements', async () => {
+  it('tumbling and sliding windows, any order, bound and lateness: same final sums and late (element, window) pairs', async () => {
     await fc.assert(
       fc.asyncProperty(
         elements,
@@ -75,7 +78,8 @@ describe('windowed aggregation against a naive reference (property)', () => {
           expect(results.every((r) => r.window.end - r.window.start === size)).toBe(true);
           expect(got.size).toBe(results.length); // 'final' fires each window once
           expect(got).toEqual(ref.sums);
-          expect(late.map((l) => l.value)).toEqual(ref.late);
+          expect(late.map((l) => [l.value, l.window?.start])).toEqual(ref.late);
+          expect(late.every((l) => l.window?.end === (l.window?.start ?? 0) + size)).toBe(true);
         },
       ),
       { numRuns: 150 },

@@ -173,6 +173,78 @@ describe('sliding windows', () => {
   });
 });
 
+describe('late elements of sliding windows', () => {
+  /** Each late record as `ts→[start,end)`: one per element and window it was too late for. */
+  const pairs = (late: { value: unknown; window?: { start: number; end: number } }[]) =>
+    late.map((l) => `${(l.value as Tick).t}→[${l.window?.start},${l.window?.end})`);
+
+  it('counts and side-outputs every window an element is too late for, partially late ones too', async () => {
+    // size 10, slide 5. 12 moves the watermark to 11: [-5,5) and [0,10) close. 8 belongs to
+    // [0,10) (closed) and [5,15) (open): it goes into [5,15) and is late for [0,10). 3 belongs
+    // to [-5,5) and [0,10), both closed: late for both.
+    const items = [tick('a', 0), tick('a', 12), tick('a', 8), tick('a', 3)];
+    const { results, late, job } = await runOver<Tick, WindowResult<string, number[]>>(items, (s) =>
+      s
+        .keyBy((e) => e.k)
+        .window(sliding({ size: 10, slide: 5 }))
+        .aggregate({ ...toList<Tick>(), result: (acc) => acc.map((e) => e.t) }),
+    );
+    expect(results.map(summary)).toEqual([
+      'a[-5,5)=[0]',
+      'a[0,10)=[0]',
+      'a[5,15)=[12,8]',
+      'a[10,20)=[12]',
+    ]);
+    expect(pairs(late)).toEqual(['8→[0,10)', '3→[-5,5)', '3→[0,10)']);
+    expect(late.every((l) => l.watermark === 11 && l.key === 'a')).toBe(true);
+    expect(job.status().late).toBe(3);
+  });
+
+  it('with allowed lateness: the windows still open take the element as an update, the closed ones count it late', async () => {
+    // size 10, slide 5, lateness 5: a window closes when end - 1 + 5 <= watermark.
+    // 16 (wm 15) fires and closes [-5,5) and [0,10). 7 is late for [0,10) and opens [5,15),
+    // which fires at once (its end is behind the watermark). 22 (wm 21) fires [10,20) and
+    // closes [5,15). 13 updates [10,20), and is late for [5,15).
+    const items = [tick('a', 0), tick('a', 16), tick('a', 7), tick('a', 22), tick('a', 13)];
+    const { results, late, job } = await runOver<Tick, WindowResult<string, number[]>>(items, (s) =>
+      s
+        .keyBy((e) => e.k)
+        .window(sliding({ size: 10, slide: 5 }), { allowedLatenessMs: 5 })
+        .aggregate({ ...toList<Tick>(), result: (acc) => acc.map((e) => e.t) }),
+    );
+    expect(results.map(summary)).toEqual([
+      'a[-5,5)=[0]',
+      'a[0,10)=[0]',
+      'a[5,15)=[7]',
+      'a[10,20)=[16]',
+      'a[10,20)=[16,13] update',
+      'a[15,25)=[16,22]',
+      'a[20,30)=[22]',
+    ]);
+    expect(pairs(late)).toEqual(['7→[0,10)', '13→[5,15)']);
+    expect(job.status().late).toBe(2);
+  });
+
+  it('tumbling and session windows name the one window an element was too late for', async () => {
+    const items = [tick('a', 1), tick('a', 30), tick('a', 4)];
+    const tumbled = await runOver<Tick, WindowResult<string, number>>(items, (s) =>
+      s
+        .keyBy((e) => e.k)
+        .window(tumbling({ size: 10 }))
+        .aggregate(count()),
+    );
+    expect(pairs(tumbled.late)).toEqual(['4→[0,10)']);
+    const sessions = await runOver<Tick, WindowResult<string, number>>(items, (s) =>
+      s
+        .keyBy((e) => e.k)
+        .window(session({ gap: 5 }))
+        .aggregate(count()),
+    );
+    // [1,6) fired and closed at watermark 29 and is gone: 4's own session [4,9) is closed too.
+    expect(pairs(sessions.late)).toEqual(['4→[4,9)']);
+  });
+});
+
 describe('session windows', () => {
   it('merge sessions that overlap or touch, including through a late element', async () => {
     const items = [
