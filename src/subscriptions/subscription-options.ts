@@ -77,7 +77,8 @@ export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransact
   /**
    * Retries of a failing event (`attempts` in all, default 5, with exponential backoff and
    * full jitter from `baseDelayMs` 100 to `maxDelayMs` 30,000) before it is parked. Also how
-   * often a database failure is retried before the subscription stops.
+   * often a database failure is retried before the subscription stops; an unreachable database
+   * (`StoreUnavailableError`) is waited out instead, however long it lasts.
    */
   retry?: BackoffOptions;
   /** Longest a handler may take on one event (a batch handler on one batch), in ms (default 30,000). */

@@ -1,6 +1,6 @@
 import { waitForStatusPosition } from './wait-for-position.js';
 import type { RecordedEvent } from '../core/envelope.js';
-import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
+import { InvalidArgumentError, StoreClosedError, StoreUnavailableError } from '../core/errors.js';
 import { backoffDelay } from '../core/backoff.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import {
@@ -158,6 +158,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
   private savedPosition = 0;
   private retryCheckDue = true;
   private lastRetryCheck = 0;
+  /** Set when the store failed: whether the last commit happened is for the checkpoint to say. */
+  private resync = false;
 
   constructor(options: SubscriptionOptions<Tx>) {
     this.o = resolveSubscriptionOptions(options);
@@ -401,13 +403,17 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     let failures = 0;
     while (!this.stopRequested) {
       try {
+        if (this.resync) await this.resyncPosition();
         await this.step();
         failures = 0;
       } catch (error) {
         if (this.stopRequested) return;
         if (isFatal(error)) throw error;
         failures += 1;
-        if (failures >= this.o.retry.attempts) throw error;
+        // The database going away (a restart, a lost connection) is waited out however long
+        // it lasts, the backoff growing to its cap: nothing is wrong with the events.
+        if (error instanceof StoreUnavailableError) this.resync = true;
+        else if (failures >= this.o.retry.attempts) throw error;
         this.o.logger?.warn(
           { subscription: this.name, err: error, attempt: failures },
           'subscription failed to read or commit; retrying',
@@ -415,6 +421,39 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         await this.pause(backoffDelay(failures, this.o.retry));
       }
     }
+  }
+
+  /**
+   * Takes the saved checkpoint when it is ahead: a commit whose answer was lost with the
+   * connection did happen, and its events are not to be handled again.
+   */
+  private async resyncPosition(): Promise<void> {
+    const checkpoint = await this.o.storage.checkpoints.load(this.name);
+    this.resync = false;
+    if (checkpoint && checkpoint.position > this.position) this.advanced(checkpoint.position);
+  }
+
+  /**
+   * Whether a transaction that failed at its commit with the store unavailable committed after
+   * all (the connection was lost with COMMIT on its way): the checkpoint it saved, or the parked
+   * entry it removed, says. Throws when the store cannot be asked either.
+   */
+  private async landed(
+    error: unknown,
+    stage: Stage,
+    position: number,
+    parked = false,
+  ): Promise<boolean> {
+    if (stage !== 'commit' || !(error instanceof StoreUnavailableError)) return false;
+    if (parked) {
+      const [entry] = await this.o.storage.parked.list(this.name, {
+        after: position - 1,
+        limit: 1,
+      });
+      return entry?.position !== position;
+    }
+    const checkpoint = await this.o.storage.checkpoints.load(this.name);
+    return (checkpoint?.position ?? 0) >= position;
   }
 
   /** One turn: pending parked retries, then one batch, or a wait for new commits. */
@@ -512,6 +551,10 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         return;
       } catch (error) {
         if (error !== ROLL_BACK && at.stage !== 'commit') throw error;
+        if (await this.landed(error, at.stage, last.position)) {
+          this.advanced(last.position);
+          return;
+        }
         if (this.stopRequested) return;
       }
       // Events before the failed one succeeded but were rolled back with it: handled again.
@@ -556,6 +599,10 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       });
     } catch (error) {
       if (error !== ROLL_BACK && at.stage !== 'commit') throw error;
+      if (await this.landed(error, at.stage, last)) {
+        this.advanced(last);
+        return true;
+      }
       if (!this.stopRequested)
         this.o.logger?.warn(
           {
@@ -657,9 +704,9 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       });
     } catch (error) {
       if (error === ROLL_BACK && outcome) return outcome;
-      if (at.stage === 'commit')
+      if (at.stage !== 'commit') throw error;
+      if (!(await this.landed(error, at.stage, event.position, parked !== undefined)))
         return { action: 'failed', error: new HandlerCommitFailedError(event.position, error) };
-      throw error;
     }
     if (!parked) this.advanced(event.position);
     return { action: 'ack' };

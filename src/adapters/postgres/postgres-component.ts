@@ -7,6 +7,7 @@ import {
 } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
 import { splitPostgresUrl } from './postgres-event-store.js';
+import { guardPool } from './postgres-connection.js';
 import { migrateOnPool } from './postgres-migrations.js';
 import { assertSchemaName, messageOf, redact } from './postgres-support.js';
 
@@ -75,10 +76,8 @@ export async function connectPostgresComponent(
     if (!Number.isSafeInteger(max) || max < 1) {
       throw new InvalidArgumentError('maxConnections', 'must be an integer >= 1');
     }
-    pool = new Pool({ connectionString, max });
-    // A broken idle connection is dropped and replaced on next use; unheard, it would end
-    // the process.
-    pool.on('error', () => undefined);
+    // A connection that breaks must not end the process: see `guardPool`.
+    pool = guardPool(new Pool({ connectionString, max }));
     where = ` at ${redact(connectionString)}`;
   } else {
     ({ pool, schema } = source);

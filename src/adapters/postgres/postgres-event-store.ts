@@ -51,6 +51,7 @@ import {
   commitChannel,
   type CommitListenerState,
 } from './postgres-commit-listener.js';
+import { checkOut, guardPool, type CheckedOutClient } from './postgres-connection.js';
 import { migrateEventStore } from './postgres-migrations.js';
 import { assertSchemaName, messageOf, redact } from './postgres-support.js';
 
@@ -273,7 +274,8 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
   protected async runTransaction<T>(
     work: (tx: PostgresTransaction) => Promise<T>,
   ): Promise<{ result: T; tx: BaseStoreTransaction }> {
-    const client = await this.connect();
+    const lease = await this.connect();
+    const client = lease.client;
     const tx = new PostgresStoreTransaction(this.maxEventBytes, client, (unit) =>
       this.writeInTransaction(client, unit),
     );
@@ -299,12 +301,18 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
         );
       committed = true;
       return { result, tx };
+    } catch (error) {
+      tx.end();
+      // A connection that broke under the work (a terminated backend, a restart) has said so
+      // by the time its ROLLBACK fails: whatever the work made of its failed statements, the
+      // transaction failed because PostgreSQL went away.
+      if (!(await rollback(client)) || !lease.lost) throw error;
+      throw error instanceof StoreUnavailableError ? error : this.connectionLost(lease.lost);
     } finally {
       tx.end();
-      if (!committed) await rollback(client);
       // After a failure the connection is discarded, so nothing the failed work may still be
       // doing with it (a handler that timed out, say) reaches a later transaction.
-      client.release(committed ? undefined : true);
+      lease.release(!committed);
     }
   }
 
@@ -363,13 +371,12 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     if (!Number.isSafeInteger(max) || max < 1) {
       throw new InvalidArgumentError('maxConnections', 'must be an integer >= 1');
     }
-    const pool = new Pool({ connectionString, max, pipeline: true });
-    // An idle connection that breaks (server restart, network) is dropped by the pool and
-    // replaced on next use; without a listener the error would end the process.
-    pool.on('error', () => undefined);
-    let client: PoolClient;
+    // A connection that breaks (a server restart, a terminated backend, the network) must
+    // not end the process: see `guardPool`.
+    const pool = guardPool(new Pool({ connectionString, max, pipeline: true }));
+    let lease: CheckedOutClient;
     try {
-      client = await pool.connect();
+      lease = await checkOut(pool);
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw new StoreUnavailableError(
@@ -378,10 +385,10 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
       );
     }
     try {
-      await migrateEventStore(client, schema);
-      client.release();
+      await migrateEventStore(lease.client, schema);
+      lease.release();
     } catch (error) {
-      client.release(true);
+      lease.release(true);
       await pool.end().catch(() => undefined);
       if (error instanceof CausewayError) throw error;
       throw new StoreUnavailableError(
@@ -397,7 +404,8 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     if (fast) return fast;
     const names = streamNames(units);
     const ids = clientIds(units);
-    const client = await this.connect();
+    const lease = await this.connect();
+    const client = lease.client;
     let broken: Error | undefined;
     let lastConflict: unknown;
     try {
@@ -418,7 +426,7 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
       if (error instanceof HookError) throw error.cause;
       throw this.unavailable('append', error);
     } finally {
-      client.release(broken);
+      lease.release(broken !== undefined);
     }
     throw new StoreUnavailableError(
       `Append still conflicted with other writers after ${MAX_ATTEMPTS} attempts`,
@@ -621,7 +629,8 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
   }
 
   protected async deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void> {
-    const client = await this.connect();
+    const lease = await this.connect();
+    const client = lease.client;
     let broken: Error | undefined;
     try {
       // Make sure there is a row to lock, so a concurrent append creating the stream waits
@@ -650,7 +659,7 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
       if (error instanceof CausewayError) throw error;
       throw this.unavailable('deleteStream', error);
     } finally {
-      client.release(broken);
+      lease.release(broken !== undefined);
     }
   }
 
@@ -675,12 +684,22 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     await this.pool.end();
   }
 
-  private async connect(): Promise<PoolClient> {
+  /** A pooled connection, listened to while checked out (see {@link checkOut}). */
+  private async connect(): Promise<CheckedOutClient> {
     try {
-      return await this.pool.connect();
+      return await checkOut(this.pool);
     } catch (error) {
       throw this.unavailable('connect', error);
     }
+  }
+
+  /** What a call fails with when its connection broke under it. */
+  private connectionLost(error: Error): Error {
+    if (this.isClosed) return new StoreClosedError();
+    return new StoreUnavailableError(
+      `PostgreSQL connection lost during the transaction: ${messageOf(error)}`,
+      error,
+    );
   }
 
   private async read<R extends unknown[]>(query: Statement, values: unknown[]): Promise<R[]> {

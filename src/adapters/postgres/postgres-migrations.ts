@@ -1,6 +1,7 @@
 import { escapeIdentifier, type ClientBase, type Pool } from 'pg';
 import { CausewayError, StoreClosedError, StoreUnavailableError } from '../../core/errors.js';
 import { pendingMigrations, type Migration } from '../../store/migrations.js';
+import { checkOut } from './postgres-connection.js';
 import { messageOf } from './postgres-support.js';
 
 /** The name under which the event store records its schema version. */
@@ -150,9 +151,9 @@ export async function migrateOnPool(
   what: string,
   where = '',
 ): Promise<void> {
-  let client;
+  let lease;
   try {
-    client = await pool.connect();
+    lease = await checkOut(pool);
   } catch (error) {
     throw new StoreUnavailableError(
       `Cannot connect to PostgreSQL${where}: ${messageOf(error)}`,
@@ -160,10 +161,10 @@ export async function migrateOnPool(
     );
   }
   try {
-    await migratePostgres(client, schema, component, migrations);
-    client.release();
+    await migratePostgres(lease.client, schema, component, migrations);
+    lease.release();
   } catch (error) {
-    client.release(true);
+    lease.release(true);
     if (error instanceof CausewayError) throw error;
     throw new StoreUnavailableError(
       `Cannot prepare the ${what} tables in schema "${schema}"${where}: ${messageOf(error)}`,

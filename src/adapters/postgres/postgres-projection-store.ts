@@ -31,6 +31,7 @@ import {
   type PostgresEventStore,
   type PostgresTransaction,
 } from './postgres-event-store.js';
+import { checkOut, type CheckedOutClient } from './postgres-connection.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
 import { collectionDdl, isUndefinedTable, PostgresDocuments } from './postgres-documents.js';
 import type { PostgresReadModel } from './postgres-read-model.js';
@@ -154,19 +155,19 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
     query: (readModel: PostgresReadModel) => T | Promise<T>,
   ): Promise<T> {
     if (this.store.isClosed) throw new StoreClosedError();
-    let client: PoolClient;
+    let lease: CheckedOutClient;
     try {
-      client = await this.store.pool.connect();
+      lease = await checkOut(this.store.pool);
     } catch (error) {
       throw this.failure('connect for a query', error);
     }
     try {
-      const result = await query(this.handle(client, build));
-      client.release();
-      return result;
+      return await query(this.handle(lease.client, build));
     } catch (error) {
-      client.release();
-      throw error;
+      // A connection that broke under the query fails it as unavailable, and is discarded.
+      throw lease.lost ? this.failure('query', lease.lost) : error;
+    } finally {
+      lease.release();
     }
   }
 
