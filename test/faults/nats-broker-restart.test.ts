@@ -10,7 +10,7 @@ import type { RecordedEvent } from '../../src/core/envelope.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
 import { busEvent, eventually } from '../conformance/message-bus.suite.js';
-import { OwnNatsServer, natsServerInstalled } from './own-nats-server.js';
+import { OwnNatsServer, natsServerInstalled } from '../nats/own-nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-nats-restart-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

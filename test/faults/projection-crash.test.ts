@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EventStore } from '../../src/index.js';
-import { BALANCES, openBalances, readBalances } from './balance-projection.js';
+import { BALANCES, openBalances, readBalances } from '../projections/balance-projection.js';
 import { runWorkerUntil } from '../support/crash.js';
 
-const worker = fileURLToPath(new URL('./projection-worker.ts', import.meta.url));
+const worker = fileURLToPath(new URL('../projections/projection-worker.ts', import.meta.url));
 
 /** Runs the projection worker on `file` (see `runWorkerUntil`), killed once it applied `killAt`. */
 function runWorker(file: string, killAt?: number): Promise<number> {

@@ -19,7 +19,7 @@ import {
 } from '../support/nats.js';
 
 const available = await natsAvailable();
-const worker = fileURLToPath(new URL('./relay-worker.ts', import.meta.url));
+const worker = fileURLToPath(new URL('../nats/relay-worker.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'causeway-relay-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,9 +7,9 @@ import { collect, newId } from '../../src/index.js';
 import { FULFILMENT_SAGA, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
 import { runWorkerUntil } from '../support/crash.js';
 import { dropSchema, pgAvailable, randomSchemaName } from '../support/postgres.js';
-import { openSagaBackend } from './saga-backend.js';
+import { openSagaBackend } from '../sagas/saga-backend.js';
 
-const worker = fileURLToPath(new URL('./saga-crash-worker.ts', import.meta.url));
+const worker = fileURLToPath(new URL('../sagas/saga-crash-worker.ts', import.meta.url));
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 type Kind = 'normal' | 'declined' | 'slow';
