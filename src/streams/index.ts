@@ -8,6 +8,7 @@ export type {
   TimestampOption,
   WatermarkOptions,
 } from './stream-job.js';
+export type { StreamJobLeaseOptions } from './stream-job-lease.js';
 export { Stream, KeyedStream, WindowedStream } from './stream.js';
 export type { OperatorOptions } from './stream.js';
 export type { Key, LateElement, InvalidElement, InvalidReason, TimedOutMatch } from './operator.js';
@@ -73,4 +74,6 @@ export {
   StreamOperatorError,
   StreamWaitTimeoutError,
   StreamSourceStoppedError,
+  StreamJobLeasedError,
+  StreamJobFencedError,
 } from './stream-errors.js';

@@ -1,10 +1,12 @@
 import type { StoreTransaction } from '../store/event-store.js';
 import type { MemoryEventStore } from '../store/memory-event-store.js';
 import { afterCommit } from '../subscriptions/memory-checkpoint-store.js';
+import { StreamJobFencedError } from './stream-errors.js';
 import type { SourcePosition } from './stream-source.js';
 import {
   assertCheckpointData,
   assertJobName,
+  assertOwner,
   type StreamCheckpoint,
   type StreamCheckpointData,
   type StreamStateStore,
@@ -13,9 +15,14 @@ import {
 /**
  * Stream checkpoints in process memory, beside a {@link MemoryEventStore}: a write given a
  * transaction applies when it commits. Lost with the process: for tests and demos.
+ *
+ * Fencing leans on the store's write lock, which a transaction holds from its start to its
+ * end: a claim is made in a transaction, so it cannot fall between another transaction's
+ * epoch check and its commit.
  */
 export class MemoryStreamStateStore implements StreamStateStore {
   private readonly saved = new Map<string, StreamCheckpointData & { updatedAt: number }>();
+  private readonly fences = new Map<string, { epoch: number; owner: string }>();
 
   constructor(
     readonly store: MemoryEventStore,
@@ -31,6 +38,7 @@ export class MemoryStreamStateStore implements StreamStateStore {
           position: c.position,
           watermark: c.watermark,
           state: c.state,
+          epoch: c.epoch,
           updatedAt: new Date(c.updatedAt),
         },
       );
@@ -41,14 +49,31 @@ export class MemoryStreamStateStore implements StreamStateStore {
     return new Promise((resolve) => {
       assertJobName(job);
       assertCheckpointData(checkpoint);
+      const epoch = checkpoint.epoch;
+      if (epoch !== undefined) {
+        const current = this.fences.get(job);
+        if (current?.epoch !== epoch)
+          throw new StreamJobFencedError(job, epoch, current && { ...current });
+      }
       const copy = {
         position: checkpoint.position,
         watermark: checkpoint.watermark,
         state: checkpoint.state,
+        epoch,
       };
       afterCommit(tx, () => this.saved.set(job, { ...copy, updatedAt: this.now() }));
       resolve();
     });
+  }
+
+  async claim(job: string, owner: string, tx?: StoreTransaction): Promise<number> {
+    assertJobName(job);
+    assertOwner(owner);
+    // In a transaction of its own without `tx`: it then waits for the one in hand to end.
+    if (!tx) return this.store.transaction((own) => this.claim(job, owner, own));
+    const epoch = (this.fences.get(job)?.epoch ?? 0) + 1;
+    tx.onCommit(() => this.fences.set(job, { epoch, owner }));
+    return epoch;
   }
 
   delete(job: string, tx?: StoreTransaction): Promise<void> {

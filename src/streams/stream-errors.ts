@@ -15,6 +15,8 @@ export const StreamErrorCode = {
   OPERATOR_FAILED: 'STREAM_OPERATOR_FAILED',
   WAIT_TIMEOUT: 'STREAM_WAIT_TIMEOUT',
   SOURCE_STOPPED: 'STREAM_SOURCE_STOPPED',
+  JOB_LEASED: 'STREAM_JOB_LEASED',
+  JOB_FENCED: 'STREAM_JOB_FENCED',
 } as const;
 
 /** One of the values of {@link StreamErrorCode}. */
@@ -156,6 +158,48 @@ export class StreamSourceStoppedError extends CausewayError {
     super(
       StreamErrorCode.SOURCE_STOPPED,
       'The stream job stopped before committing this element; it must be delivered again',
+    );
+  }
+}
+
+/**
+ * Another instance of the job holds its lease, and this one was started without
+ * `lease.wait`: it does not run. Start it with `lease: { wait: true }` to take over once that
+ * instance stops or its lease runs out.
+ */
+export class StreamJobLeasedError extends CausewayError {
+  constructor(
+    readonly job: string,
+    /** Who holds the lease. */
+    readonly owner: string,
+    /** When the lease runs out unless its holder renews it. */
+    readonly expiresAt: Date,
+  ) {
+    super(
+      StreamErrorCode.JOB_LEASED,
+      `Stream job "${job}" is already running in ${owner} (lease until ${expiresAt.toISOString()}); start it with lease.wait to take over when that one stops`,
+    );
+  }
+}
+
+/**
+ * Another instance took the job over (it claimed a newer fencing epoch, or its lease): this
+ * instance's commit was refused, nothing of it was written, and it stops. Its in-memory state
+ * is dropped; started again, it claims the job anew and resumes from the stored checkpoint.
+ */
+export class StreamJobFencedError extends CausewayError {
+  constructor(
+    readonly job: string,
+    /** The epoch this instance held (undefined if it lost the job before claiming one). */
+    readonly epoch: number | undefined,
+    /** The job's current epoch and its owner, when known. */
+    readonly current: { epoch: number; owner: string } | undefined,
+  ) {
+    super(
+      StreamErrorCode.JOB_FENCED,
+      `Stream job "${job}" was taken over by another instance${
+        current ? ` (${current.owner}, epoch ${current.epoch})` : ''
+      }: this one${epoch === undefined ? '' : ` (epoch ${epoch})`} may no longer commit, and stops`,
     );
   }
 }

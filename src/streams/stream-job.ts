@@ -1,7 +1,11 @@
+import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
 import { withSpan } from '../observability/tracing.js';
 import type { StoreTransaction } from '../store/event-store.js';
+import type { Lease } from '../subscriptions/lease-store.js';
+import { LeaseLostError } from '../subscriptions/subscription-errors.js';
 import { SinkOperator, operatorFailure } from './basic-operators.js';
 import {
   NO_OUTPUT,
@@ -20,11 +24,13 @@ import { Stream, StreamGraph, type StreamNode } from './stream.js';
 import {
   InvalidStreamDefinitionError,
   StreamCommitFailedError,
+  StreamJobFencedError,
   StreamJobStateError,
   StreamStateMismatchError,
   StreamStateNotJsonError,
   StreamWaitTimeoutError,
 } from './stream-errors.js';
+import { StreamJobLease, type StreamJobLeaseOptions } from './stream-job-lease.js';
 import type { StreamSink } from './stream-sink.js';
 import type { SourcePosition, StreamSource } from './stream-source.js';
 import { assertJobName, type StreamStateStore } from './stream-state-store.js';
@@ -55,6 +61,8 @@ export interface WatermarkOptions {
 export interface StreamJobLogger {
   info(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  /** Passing trouble (a lease not renewed); reported with `error` when absent. */
+  warn?(fields: Record<string, unknown>, message: string): void;
 }
 
 /** Options of {@link StreamJob}. */
@@ -74,8 +82,26 @@ export interface StreamJobOptions<T, Tx extends StoreTransaction = StoreTransact
    * Checkpoint storage: the job restores its state and source position from it at start,
    * and commits its results with its state in one transaction of its store. Without it the
    * job keeps state in memory only.
+   *
+   * It also fences the job: each start claims a new epoch of the job in it (see
+   * {@link StreamStateStore.claim}) and every commit checks, in its transaction, that the
+   * epoch is still the current one. An instance that another instance of the same name has
+   * since claimed the job from cannot commit: it stops with `StreamJobFencedError`, and
+   * nothing of that commit is written. Without `lease`, the instance started last wins.
    */
   checkpoints?: StreamStateStore<Tx>;
+  /**
+   * Run one instance of the job at a time: a second instance started while the first holds
+   * the lease waits for it (`wait: true`) or fails with `StreamJobLeasedError`. Needs
+   * `checkpoints` (from the same backend: it is the epoch checked at each commit that keeps a
+   * former holder from committing). Default: no lease.
+   */
+  lease?: StreamJobLeaseOptions<Tx>;
+  /**
+   * Identifies this instance in the lease and the fence (shown in errors). Default: host,
+   * process id and a random suffix. Give each running instance its own.
+   */
+  owner?: string;
   /** At least this many source elements between checkpoints (default 1: every batch). */
   checkpointEveryElements?: number;
   /** Most elements read per batch (default 500). */
@@ -89,12 +115,25 @@ export interface StreamJobOptions<T, Tx extends StoreTransaction = StoreTransact
 
 /** Where a job is in its life. */
 export type StreamJobState =
-  'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
+  | 'created'
+  | 'starting'
+  | 'waiting-for-lease'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'finished'
+  | 'failed';
 
 /** What {@link StreamJob.status} reports. */
 export interface StreamJobStatus {
   name: string;
   state: StreamJobState;
+  /** This instance's identity in the lease and the fence. */
+  owner: string;
+  /** The fencing epoch this instance claimed at start (with checkpoints). */
+  epoch: number | undefined;
+  /** Who holds the lease, while waiting for it. */
+  leaseHolder: Lease | undefined;
   /** Source position of the last element processed. */
   position: SourcePosition | undefined;
   /** Source position of the last checkpoint committed. */
@@ -178,10 +217,15 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
   private readonly every: number;
   private readonly idleInterval: number;
   private readonly checkpoints: StreamStateStore<Tx> | undefined;
+  private readonly lease: StreamJobLease<Tx> | undefined;
+  private readonly owner: string;
   private readonly logger: StreamJobLogger | undefined;
 
   private state: StreamJobState = 'created';
   private error: Error | undefined;
+  private epoch: number | undefined;
+  private leaseHolder: Lease | undefined;
+  private starting: Promise<void> | undefined;
   private roots!: { input: Output; late: Output; invalid: Output; timedOut: Output };
   private stateful: StatefulOperator[] = [];
   private sinks: { sink: StreamSink<unknown>; op: SinkOperator }[] = [];
@@ -245,6 +289,27 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
       );
     this.checkpoints = cp;
     this.logger = options.logger;
+    const owner = options.owner ?? `${hostname()}:${process.pid}:${newId().slice(-12)}`;
+    if (typeof owner !== 'string' || owner.length === 0 || owner.length > 200)
+      throw new InvalidStreamDefinitionError(
+        'owner',
+        'must be a non-empty string of at most 200 characters',
+      );
+    this.owner = owner;
+    if (options.lease !== undefined) {
+      if (!cp)
+        throw new InvalidStreamDefinitionError(
+          'lease',
+          'needs checkpoints: the epoch checked at each commit is what fences a former holder',
+        );
+      const logger = this.logger;
+      this.lease = new StreamJobLease(this.name, options.lease, {
+        owner,
+        clock: this.clock,
+        warn: (fields, message) =>
+          logger?.warn ? logger.warn(fields, message) : logger?.error(fields, message),
+      });
+    }
     this.graph = new StreamGraph(this.name);
     const root = (kind: string) =>
       this.graph.add({
@@ -275,6 +340,9 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
     return {
       name: this.name,
       state: this.state,
+      owner: this.owner,
+      epoch: this.epoch,
+      leaseHolder: this.leaseHolder,
       position: this.position,
       committedPosition: this.committed,
       watermark: this.wm,
@@ -293,22 +361,63 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
   }
 
   /**
-   * Builds the operators, restores the checkpoint (if any) and starts reading in the
-   * background. Resolves once running; a job stopped or failed can be started again, and
+   * Builds the operators, takes the lease (with `lease`), claims the job (with
+   * `checkpoints`), restores the checkpoint (if any) and starts reading in the background.
+   * Resolves once running (with `lease.wait`, that is after the lease was obtained; or once
+   * stopped, if `stop()` came first); a job stopped or failed can be started again, and
    * resumes from its last checkpoint.
    *
    * @throws {StreamStateMismatchError} when the checkpoint is of a differently shaped job.
+   * @throws {StreamJobLeasedError} when another instance holds the lease (without `lease.wait`).
    */
   async start(): Promise<void> {
-    if (this.state === 'starting' || this.state === 'running' || this.state === 'stopping')
+    if (
+      this.state === 'starting' ||
+      this.state === 'waiting-for-lease' ||
+      this.state === 'running' ||
+      this.state === 'stopping'
+    )
       throw new StreamJobStateError(this.name, this.state, 'it is already running');
     this.state = 'starting';
     this.error = undefined;
+    this.epoch = undefined;
+    this.leaseHolder = undefined;
+    const previous = this.loop;
+    this.loop = undefined;
+    const abort = (this.abort = new AbortController());
+    const starting = this.begin(abort.signal, previous);
+    this.starting = starting;
     try {
+      await starting;
+    } finally {
+      if (this.starting === starting) this.starting = undefined;
+    }
+  }
+
+  private async begin(signal: AbortSignal, previous: Promise<void> | undefined): Promise<void> {
+    let leased = false;
+    try {
+      // A failed run's loop may still be winding down (and giving the lease up): not twice.
+      if (previous) await previous;
       this.build();
       let after: SourcePosition | undefined;
-      if (this.checkpoints) {
-        const cp = await this.checkpoints.load(this.name);
+      const checkpoints = this.checkpoints;
+      if (checkpoints) {
+        if (this.lease) {
+          leased = await this.lease.acquire(signal, (holder) => {
+            if (signal.aborted) return;
+            this.state = 'waiting-for-lease';
+            this.leaseHolder = holder;
+          });
+          this.leaseHolder = undefined;
+          if (!signal.aborted) this.state = 'starting';
+        }
+        if (signal.aborted) {
+          if (leased) await this.lease?.release();
+          return;
+        }
+        this.epoch = await this.claim(checkpoints);
+        const cp = await checkpoints.load(this.name);
         if (cp) {
           this.restore(cp.state);
           after = cp.position;
@@ -316,7 +425,10 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
           this.committed = after;
         }
       }
-      this.abort = new AbortController();
+      if (signal.aborted) {
+        if (leased) await this.lease?.release();
+        return;
+      }
       this.state = 'running';
       // Restored event time may be idle from the start: count idleness from now.
       this.lastArrival = this.maxTs === Number.NEGATIVE_INFINITY ? undefined : this.clock.now();
@@ -324,12 +436,38 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
         this.timer = setInterval(() => void this.tick().catch(() => undefined), this.idleInterval);
         this.timer.unref();
       }
-      this.loop = this.readLoop(after, this.abort.signal);
+      // Renewal failing means another instance has the lease: stop before the fence says so.
+      this.lease?.keep(() => {
+        if (this.state === 'running')
+          this.fail(new StreamJobFencedError(this.name, this.epoch, undefined));
+      });
+      this.loop = this.readLoop(after, signal);
     } catch (error) {
+      if (leased) await this.lease?.release();
       this.state = 'failed';
       this.error = error instanceof Error ? error : new Error(String(error));
       throw error;
     }
+  }
+
+  /**
+   * Takes the job over in the checkpoint store: a new epoch, which fences every earlier
+   * instance. With a lease, only while holding it, checked in the same transaction.
+   */
+  private claim(checkpoints: StreamStateStore<Tx>): Promise<number> {
+    const lease = this.lease;
+    return checkpoints.store.transaction(async (tx) => {
+      if (lease) {
+        try {
+          await lease.assertHeld(tx);
+        } catch (error) {
+          if (error instanceof LeaseLostError)
+            throw new StreamJobFencedError(this.name, undefined, undefined);
+          throw error;
+        }
+      }
+      return checkpoints.claim(this.name, this.owner, tx);
+    });
   }
 
   /** Starts and waits until the source ends (bounded sources) or the job stops or fails. */
@@ -339,11 +477,16 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
     if (this.state === 'failed' && this.error) throw this.error;
   }
 
-  /** Stops reading, finishes the batch in hand and commits it. */
+  /**
+   * Stops reading, finishes the batch in hand and commits it, and gives the lease up. Stops
+   * waiting for the lease, too.
+   */
   async stop(): Promise<void> {
-    if (this.state !== 'running' && this.state !== 'starting') return;
+    if (this.state !== 'running' && this.state !== 'starting' && this.state !== 'waiting-for-lease')
+      return;
     this.state = 'stopping';
     this.abort?.abort();
+    await this.starting?.catch(() => undefined);
     await this.loop;
     if (this.state === 'stopping') this.state = 'stopped';
   }
@@ -518,6 +661,7 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
     } finally {
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
+      await this.lease?.release();
     }
     if (this.currentState() === 'running')
       this.state = ended && this.source.bounded ? 'finished' : 'stopped';
@@ -662,14 +806,23 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
           checkpoints.store.transaction(async (tx) => {
             for (const b of batches)
               if (b.sink.write) await b.sink.write(b.items, { tx, job: this.name });
+            // The epoch is checked in this transaction: if another instance has claimed
+            // the job since this one started, nothing of this checkpoint commits.
             await checkpoints.save(
               this.name,
-              { position, watermark: Number.isSafeInteger(this.wm) ? this.wm : null, state },
+              {
+                position,
+                watermark: Number.isSafeInteger(this.wm) ? this.wm : null,
+                state,
+                epoch: this.epoch,
+              },
               tx,
             );
           }),
       );
     } catch (error) {
+      // Taken over: this instance's state is stale, and it must not be used again.
+      if (error instanceof StreamJobFencedError) throw error;
       // Nothing of this checkpoint committed; the in-memory state is ahead of the stored one,
       // so the job stops and a restart resumes from the last checkpoint.
       throw new StreamCommitFailedError(this.name, error);

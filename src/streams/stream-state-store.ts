@@ -10,6 +10,13 @@ export interface StreamCheckpointData {
   watermark: number | null;
   /** The encoded operator state (opaque text). */
   state: string;
+  /**
+   * The fencing epoch of the writer, as {@link StreamStateStore.claim} returned it. When set,
+   * the save is refused with `StreamJobFencedError`, writing nothing, unless it is still the
+   * job's current epoch; the check is made inside the save's transaction and holds until it
+   * ends, so a writer that has been taken over cannot commit. Stored with the checkpoint.
+   */
+  epoch?: number;
 }
 
 /** A stored checkpoint. */
@@ -19,7 +26,8 @@ export interface StreamCheckpoint extends StreamCheckpointData {
 
 /**
  * Stream-job checkpoints (operator state with its source position), kept in the event store's
- * database so a job's output events and its checkpoint commit in one transaction. Made by
+ * database so a job's output events and its checkpoint commit in one transaction, and the
+ * jobs' fencing epochs, so that only the instance that claimed a job last can commit. Made by
  * `memoryStreamStateStore(store)`, `sqliteStreamStateStore(store)` (`causeway/sqlite`) or
  * `postgresStreamStateStore(store)` (`causeway/postgres`); each passes
  * `test/conformance/stream-state.suite.ts`.
@@ -28,8 +36,21 @@ export interface StreamStateStore<Tx extends StoreTransaction = StoreTransaction
   /** The store whose transactions carry the checkpoints. */
   readonly store: TransactionalEventStore<Tx>;
   load(job: string): Promise<StreamCheckpoint | undefined>;
-  /** Saves (replaces) the job's checkpoint; with `tx`, it commits with it. */
+  /**
+   * Saves (replaces) the job's checkpoint; with `tx`, it commits with it. With
+   * `checkpoint.epoch`, only while that is the job's current epoch (see {@link StreamStateStore.claim}).
+   *
+   * @throws {StreamJobFencedError} when `checkpoint.epoch` is not the job's current epoch.
+   */
   save(job: string, checkpoint: StreamCheckpointData, tx?: Tx): Promise<void>;
+  /**
+   * Takes the job over for `owner`: gives it a new fencing epoch, one above any it had, and
+   * returns it. From then on a save carrying an older epoch is refused, so an instance that
+   * was taken over cannot commit again. A claim waits for transactions that have checked the
+   * epoch to end, so the new owner loads the checkpoint after the last commit of the old one.
+   * Epochs are kept when the checkpoint is deleted. With `tx`, it commits with it.
+   */
+  claim(job: string, owner: string, tx?: Tx): Promise<number>;
   /** Forgets the job's checkpoint: it starts afresh next time. */
   delete(job: string, tx?: Tx): Promise<void>;
   /** Every stored checkpoint's job, position, watermark, size and time. */
@@ -77,6 +98,19 @@ export function assertCheckpointData(data: unknown): asserts data is StreamCheck
     throw new InvalidArgumentError('checkpoint.watermark', 'must be an integer or null');
   if (typeof d.state !== 'string')
     throw new InvalidArgumentError('checkpoint.state', 'must be a string');
+  if (d.epoch !== undefined) assertEpoch(d.epoch, 'checkpoint.epoch');
+}
+
+/** Throws unless `epoch` is a fencing epoch (an integer >= 1). */
+export function assertEpoch(epoch: unknown, argument = 'epoch'): asserts epoch is number {
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 1)
+    throw new InvalidArgumentError(argument, 'must be an integer >= 1');
+}
+
+/** Throws unless `owner` names an instance of a job (a non-empty string of at most 200). */
+export function assertOwner(owner: unknown): asserts owner is string {
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 200)
+    throw new InvalidArgumentError('owner', 'must be a non-empty string of at most 200 characters');
 }
 
 /** Encodes a source position for storage: numbers as `n:<digits>`, strings as `s:<text>`. */

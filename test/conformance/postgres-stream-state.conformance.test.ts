@@ -1,7 +1,13 @@
 import { describe } from 'vitest';
 import { PostgresEventStore, postgresStreamStateStore } from '../../src/adapters/postgres/index.js';
 import type { StreamStateStore } from '../../src/index.js';
-import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
+import {
+  dropSchema,
+  pgAvailable,
+  pgUrl,
+  randomSchemaName,
+  waitForLockWait,
+} from '../support/postgres.js';
 import { describeStreamStateConformance } from './stream-state.suite.js';
 
 const available = await pgAvailable();
@@ -18,6 +24,7 @@ describe.skipIf(!available)('postgres', () => {
           states: (await postgresStreamStateStore(store)) as unknown as StreamStateStore,
         };
       },
+      blocked: () => waitForLockWait(schema),
       cleanup: () => dropSchema(schema),
     });
   });

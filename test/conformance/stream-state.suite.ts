@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
   StreamJob,
+  StreamJobFencedError,
   collect,
   collectSink,
   count,
@@ -20,14 +21,22 @@ export interface StreamStateHarness {
   open(): Promise<{ store: TransactionalEventStore; states: StreamStateStore }>;
   /** True when two `open()` calls share data. */
   durable: boolean;
+  /**
+   * Resolves once another connection of this harness's database waits for a lock (when
+   * transactions of one store can wait on each other's row locks, as PostgreSQL's can);
+   * absent where one write lock orders a store's transactions (memory, SQLite).
+   */
+  blocked?(): Promise<void>;
   /** Drops the database; called after every test, once every opened store is closed. */
   cleanup(): Promise<void>;
 }
 
 /**
  * Stream-job checkpoint storage, run against every adapter: save/load/delete/list, positions
- * of both kinds, writes inside a transaction that commit or roll back with it, and a job
- * whose derived events and checkpoint commit together.
+ * of both kinds, writes inside a transaction that commit or roll back with it, a job whose
+ * derived events and checkpoint commit together, and fencing: claims give rising epochs, a
+ * save with a stale epoch fails and writes nothing (nor does its transaction), the current
+ * owner's saves work, and a claim and a fenced commit never interleave.
  */
 export function describeStreamStateConformance(
   name: string,
@@ -198,7 +207,141 @@ export function describeStreamStateConformance(
       ]);
       expect(second.job.status().committedPosition).toBe(await headOf(store));
     });
+
+    describe('fencing', () => {
+      const cp = (state: string, epoch?: number) => ({
+        position: 1,
+        watermark: null,
+        state,
+        ...(epoch === undefined ? {} : { epoch }),
+      });
+
+      it('claims rising epochs per job, kept when the checkpoint is deleted', async () => {
+        expect(await states.claim('job', 'a')).toBe(1);
+        expect(await states.claim('job', 'b')).toBe(2);
+        expect(await states.claim('other', 'a')).toBe(1);
+        await states.save('job', cp('s', 2));
+        await states.delete('job');
+        expect(await states.claim('job', 'a')).toBe(3);
+        expect(await store.transaction((tx) => states.claim('job', 'c', tx))).toBe(4);
+        await expect(states.claim('', 'a')).rejects.toThrow(InvalidArgumentError);
+        await expect(states.claim('job', '')).rejects.toThrow(InvalidArgumentError);
+        await expect(states.save('job', cp('s', 0))).rejects.toThrow(InvalidArgumentError);
+        await expect(states.save('job', cp('s', 1.5))).rejects.toThrow(InvalidArgumentError);
+      });
+
+      it("refuses a stale epoch's save, writing nothing, and keeps the new owner's", async () => {
+        const first = await states.claim('job', 'first');
+        await store.transaction(async (tx) => {
+          await tx.append('out', [{ type: 'derived', data: { by: 'first' } }]);
+          await states.save('job', cp('first-1', first), tx);
+        });
+        expect(await states.load('job')).toMatchObject({ state: 'first-1', epoch: first });
+
+        const second = await states.claim('job', 'second');
+        expect(second).toBeGreaterThan(first);
+        // The stale owner's transaction fails whole: its appends are not stored either.
+        const refused = await store
+          .transaction(async (tx) => {
+            await tx.append('out', [{ type: 'derived', data: { by: 'first, late' } }]);
+            await states.save('job', cp('first-2', first), tx);
+          })
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+        expect(refused).toBeInstanceOf(StreamJobFencedError);
+        expect(refused).toMatchObject({
+          code: 'STREAM_JOB_FENCED',
+          job: 'job',
+          epoch: first,
+          current: { epoch: second, owner: 'second' },
+        });
+        // Without a transaction too.
+        await expect(states.save('job', cp('first-3', first))).rejects.toThrow(
+          StreamJobFencedError,
+        );
+        expect(await states.load('job')).toMatchObject({ state: 'first-1', epoch: first });
+        expect(
+          (await collect(store.readStream('out'))).map((e) => (e.data as { by: string }).by),
+        ).toEqual(['first']);
+
+        // The current owner saves, with or without a transaction.
+        await store.transaction(async (tx) => {
+          await tx.append('out', [{ type: 'derived', data: { by: 'second' } }]);
+          await states.save('job', cp('second-1', second), tx);
+        });
+        await states.save('job', cp('second-2', second));
+        expect(await states.load('job')).toMatchObject({ state: 'second-2', epoch: second });
+        expect(await collect(store.readStream('out'))).toHaveLength(2);
+        // An epoch never claimed is no better than a stale one; a save without one is unfenced.
+        await expect(states.save('job', cp('x', second + 1))).rejects.toThrow(StreamJobFencedError);
+        await expect(states.save('never-claimed', cp('x', 1))).rejects.toThrow(
+          StreamJobFencedError,
+        );
+        expect(await states.load('never-claimed')).toBeUndefined();
+        await states.save('job', cp('unfenced'));
+        expect(await states.load('job')).toMatchObject({ state: 'unfenced', epoch: undefined });
+      });
+
+      it('a claim waits for a transaction that checked the epoch, then sees its commit', async () => {
+        const first = await states.claim('job', 'first');
+        const hold = gate();
+        const checked = gate();
+        const committing = store.transaction(async (tx) => {
+          await tx.append('out', [{ type: 'derived', data: {} }]);
+          await states.save('job', cp('first-1', first), tx);
+          checked.open();
+          await hold.wait;
+        });
+        await checked.wait;
+        let claimed: number | undefined;
+        const claim = states.claim('job', 'second').then((epoch) => (claimed = epoch));
+        await harness.blocked?.();
+        expect(claimed).toBeUndefined();
+        hold.open();
+        await committing;
+        expect(await claim).toBe(first + 1);
+        // The new owner, loading after its claim, starts from the old owner's last commit.
+        expect(await states.load('job')).toMatchObject({ state: 'first-1', epoch: first });
+        expect(await collect(store.readStream('out'))).toHaveLength(1);
+      });
+
+      it('a commit waits for a claim in progress, then is refused', async () => {
+        const first = await states.claim('job', 'first');
+        const hold = gate();
+        const claimedIn = gate();
+        let second = 0;
+        const claiming = store.transaction(async (tx) => {
+          second = await states.claim('job', 'second', tx);
+          claimedIn.open();
+          await hold.wait;
+        });
+        await claimedIn.wait;
+        const late = store.transaction(async (tx) => {
+          await tx.append('out', [{ type: 'derived', data: {} }]);
+          await states.save('job', cp('first-late', first), tx);
+        });
+        const outcome = late.then(
+          () => 'committed',
+          (error: unknown) => error,
+        );
+        await harness.blocked?.();
+        hold.open();
+        await claiming;
+        expect(await outcome).toBeInstanceOf(StreamJobFencedError);
+        expect(second).toBe(first + 1);
+        expect(await states.load('job')).toBeUndefined();
+        expect(await collect(store.readStream('out'))).toEqual([]);
+      });
+    });
   });
+}
+
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  return { wait, open };
 }
 
 function headOf(store: TransactionalEventStore): Promise<number> {

@@ -1,8 +1,10 @@
 import { escapeIdentifier } from 'pg';
 import type { Migration } from '../../store/migrations.js';
+import { StreamJobFencedError } from '../../streams/stream-errors.js';
 import {
   assertCheckpointData,
   assertJobName,
+  assertOwner,
   decodePosition,
   encodePosition,
   type StreamCheckpoint,
@@ -34,10 +36,28 @@ export function postgresStreamMigrations(schema: string): Migration[] {
         )`,
       ],
     },
+    {
+      version: 2,
+      description: 'stream job fencing epochs',
+      statements: [
+        `CREATE TABLE ${s}.causeway_stream_fences (
+          job text PRIMARY KEY,
+          epoch bigint NOT NULL,
+          owner text NOT NULL,
+          claimed_at timestamptz NOT NULL
+        )`,
+        `ALTER TABLE ${s}.causeway_stream_checkpoints ADD COLUMN epoch bigint`,
+      ],
+    },
   ];
 }
 
-/** Stream-job checkpoints in the store's PostgreSQL schema, on its pool. */
+/**
+ * Stream-job checkpoints in the store's PostgreSQL schema, on its pool, and their fencing
+ * epochs (`causeway_stream_fences`). A save with an epoch reads the job's fence row `FOR SHARE`
+ * in its transaction: a claim (an `UPDATE` of that row) waits until the transaction ends, and
+ * a save waits for a claim in progress, then sees its epoch.
+ */
 class PostgresStreamStateStore implements StreamStateStore<PostgresTransaction> {
   private readonly db: PostgresSubscriptionTables;
   private readonly sql;
@@ -45,16 +65,28 @@ class PostgresStreamStateStore implements StreamStateStore<PostgresTransaction> 
   constructor(readonly store: PostgresEventStore) {
     this.db = new PostgresSubscriptionTables(store);
     const table = this.db.table('causeway_stream_checkpoints');
+    const fences = this.db.table('causeway_stream_fences');
     this.sql = {
       load: this.db.statement(
-        'stream_checkpoint_load',
-        `SELECT position, watermark, state, updated_at FROM ${table} WHERE job = $1`,
+        'stream_checkpoint_load_v2',
+        `SELECT position, watermark, state, epoch, updated_at FROM ${table} WHERE job = $1`,
       ),
       save: this.db.statement(
-        'stream_checkpoint_save',
-        `INSERT INTO ${table} (job, position, watermark, state, updated_at) VALUES ($1, $2, $3, $4, now())
+        'stream_checkpoint_save_v2',
+        `INSERT INTO ${table} (job, position, watermark, state, epoch, updated_at) VALUES ($1, $2, $3, $4, $5, now())
          ON CONFLICT (job) DO UPDATE SET position = EXCLUDED.position, watermark = EXCLUDED.watermark,
-           state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
+           state = EXCLUDED.state, epoch = EXCLUDED.epoch, updated_at = EXCLUDED.updated_at`,
+      ),
+      fence: this.db.statement(
+        'stream_fence_check',
+        `SELECT epoch, owner FROM ${fences} WHERE job = $1 FOR SHARE`,
+      ),
+      claim: this.db.statement(
+        'stream_fence_claim',
+        `INSERT INTO ${fences} AS f (job, epoch, owner, claimed_at) VALUES ($1, 1, $2, now())
+         ON CONFLICT (job) DO UPDATE SET epoch = f.epoch + 1, owner = EXCLUDED.owner,
+           claimed_at = EXCLUDED.claimed_at
+         RETURNING epoch`,
       ),
       delete: this.db.statement('stream_checkpoint_delete', `DELETE FROM ${table} WHERE job = $1`),
       list: this.db.statement(
@@ -70,6 +102,7 @@ class PostgresStreamStateStore implements StreamStateStore<PostgresTransaction> 
       position: string | null;
       watermark: string | null;
       state: string;
+      epoch: string | null;
       updated_at: Date;
     }>('stream checkpoint load', this.sql.load, [job]);
     const row = rows[0];
@@ -78,6 +111,7 @@ class PostgresStreamStateStore implements StreamStateStore<PostgresTransaction> 
         position: decodePosition(row.position),
         watermark: row.watermark === null ? null : Number(row.watermark),
         state: row.state,
+        epoch: row.epoch === null ? undefined : Number(row.epoch),
         updatedAt: row.updated_at,
       }
     );
@@ -90,12 +124,46 @@ class PostgresStreamStateStore implements StreamStateStore<PostgresTransaction> 
   ): Promise<void> {
     assertJobName(job);
     assertCheckpointData(checkpoint);
+    const epoch = checkpoint.epoch;
+    if (epoch !== undefined) {
+      // The check and the write must commit together: in a transaction of their own if need be.
+      if (!tx) return this.store.transaction((own) => this.save(job, checkpoint, own));
+      const { rows } = await this.db.query<{ epoch: string; owner: string }>(
+        'stream fence check',
+        this.sql.fence,
+        [job],
+        tx,
+      );
+      const row = rows[0];
+      const current = row && { epoch: Number(row.epoch), owner: row.owner };
+      if (current?.epoch !== epoch) throw new StreamJobFencedError(job, epoch, current);
+    }
     await this.db.query(
       'stream checkpoint save',
       this.sql.save,
-      [job, encodePosition(checkpoint.position), checkpoint.watermark, checkpoint.state],
+      [
+        job,
+        encodePosition(checkpoint.position),
+        checkpoint.watermark,
+        checkpoint.state,
+        epoch ?? null,
+      ],
       tx,
     );
+  }
+
+  async claim(job: string, owner: string, tx?: PostgresTransaction): Promise<number> {
+    assertJobName(job);
+    assertOwner(owner);
+    const { rows } = await this.db.query<{ epoch: string }>(
+      'stream fence claim',
+      this.sql.claim,
+      [job, owner],
+      tx,
+    );
+    const row = rows[0];
+    if (!row) throw new Error('internal: a claim returned no epoch');
+    return Number(row.epoch);
   }
 
   async delete(job: string, tx?: PostgresTransaction): Promise<void> {

@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { Migration } from '../../store/migrations.js';
+import { StreamJobFencedError } from '../../streams/stream-errors.js';
 import {
   assertCheckpointData,
   assertJobName,
+  assertOwner,
   decodePosition,
   encodePosition,
   type StreamCheckpoint,
@@ -33,19 +35,47 @@ export const sqliteStreamMigrations: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 2,
+    description: 'stream job fencing epochs',
+    statements: [
+      `CREATE TABLE causeway_stream_fences (
+         job TEXT PRIMARY KEY,
+         epoch INTEGER NOT NULL,
+         owner TEXT NOT NULL,
+         claimed_at INTEGER NOT NULL
+       ) WITHOUT ROWID`,
+      `ALTER TABLE causeway_stream_checkpoints ADD COLUMN epoch INTEGER`,
+    ],
+  },
 ];
 
-type Row = { position: string | null; watermark: number | null; state: string; updated_at: number };
+type Row = {
+  position: string | null;
+  watermark: number | null;
+  state: string;
+  epoch: number | null;
+  updated_at: number;
+};
 
 function prepare(db: Database.Database) {
   return {
     load: db.prepare<[string], Row>(
-      'SELECT position, watermark, state, updated_at FROM causeway_stream_checkpoints WHERE job = ?',
+      'SELECT position, watermark, state, epoch, updated_at FROM causeway_stream_checkpoints WHERE job = ?',
     ),
-    save: db.prepare<[string, string | null, number | null, string, number]>(
-      `INSERT INTO causeway_stream_checkpoints (job, position, watermark, state, updated_at) VALUES (?, ?, ?, ?, ?)
+    save: db.prepare<[string, string | null, number | null, string, number | null, number]>(
+      `INSERT INTO causeway_stream_checkpoints (job, position, watermark, state, epoch, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (job) DO UPDATE SET position = excluded.position, watermark = excluded.watermark,
-         state = excluded.state, updated_at = excluded.updated_at`,
+         state = excluded.state, epoch = excluded.epoch, updated_at = excluded.updated_at`,
+    ),
+    fence: db.prepare<[string], { epoch: number; owner: string }>(
+      'SELECT epoch, owner FROM causeway_stream_fences WHERE job = ?',
+    ),
+    claim: db.prepare<[string, string, number], { epoch: number }>(
+      `INSERT INTO causeway_stream_fences (job, epoch, owner, claimed_at) VALUES (?, 1, ?, ?)
+       ON CONFLICT (job) DO UPDATE SET epoch = causeway_stream_fences.epoch + 1,
+         owner = excluded.owner, claimed_at = excluded.claimed_at
+       RETURNING epoch`,
     ),
     delete: db.prepare<[string]>('DELETE FROM causeway_stream_checkpoints WHERE job = ?'),
     list: db.prepare<
@@ -63,7 +93,11 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** Stream-job checkpoints in the store's SQLite file (`causeway_stream_checkpoints`). */
+/**
+ * Stream-job checkpoints in the store's SQLite file (`causeway_stream_checkpoints`), and their
+ * fencing epochs (`causeway_stream_fences`). A write transaction holds the file's write lock
+ * from `BEGIN IMMEDIATE` to its end, so an epoch checked in it cannot change before it commits.
+ */
 class SqliteStreamStateStore implements StreamStateStore<SqliteTransaction> {
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
@@ -80,6 +114,7 @@ class SqliteStreamStateStore implements StreamStateStore<SqliteTransaction> {
           position: decodePosition(row.position),
           watermark: row.watermark,
           state: row.state,
+          epoch: row.epoch ?? undefined,
           updatedAt: new Date(row.updated_at),
         },
       );
@@ -90,10 +125,27 @@ class SqliteStreamStateStore implements StreamStateStore<SqliteTransaction> {
     assertJobName(job);
     assertCheckpointData(checkpoint);
     const position = encodePosition(checkpoint.position);
+    const epoch = checkpoint.epoch;
     const now = Date.now();
-    await this.sql.write(tx, (s) =>
-      s.save.run(job, position, checkpoint.watermark, checkpoint.state, now),
-    );
+    await this.sql.write(tx, (s) => {
+      if (epoch !== undefined) {
+        const current = s.fence.get(job);
+        if (current?.epoch !== epoch)
+          throw new StreamJobFencedError(job, epoch, current && { ...current });
+      }
+      s.save.run(job, position, checkpoint.watermark, checkpoint.state, epoch ?? null, now);
+    });
+  }
+
+  async claim(job: string, owner: string, tx?: SqliteTransaction): Promise<number> {
+    assertJobName(job);
+    assertOwner(owner);
+    const now = Date.now();
+    return this.sql.write(tx, (s) => {
+      const row = s.claim.get(job, owner, now);
+      if (!row) throw new Error('internal: a claim returned no epoch');
+      return row.epoch;
+    });
   }
 
   async delete(job: string, tx?: SqliteTransaction): Promise<void> {

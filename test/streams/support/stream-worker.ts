@@ -28,6 +28,7 @@ const states: StreamStateStore<SqliteTransaction> = {
   load: (job) => inner.load(job),
   delete: (job, tx) => inner.delete(job, tx),
   list: () => inner.list(),
+  claim: (job, owner, tx) => inner.claim(job, owner, tx),
   async save(job, checkpoint, tx) {
     await inner.save(job, checkpoint, tx);
     tx?.onCommit(() => process.stdout.write(`position ${String(checkpoint.position)}\n`));
