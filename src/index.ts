@@ -10,22 +10,27 @@ export {
   DuplicateEventIdError,
   EmptyAppendError,
   ErrorCode,
+  EventDecodeError,
   EventTooLargeError,
   InvalidArgumentError,
   InvalidEventError,
   InvalidStreamNameError,
   NotJsonError,
   SchemaTooNewError,
+  StorageFullError,
+  StoreBusyError,
   StoreClosedError,
   StoreUnavailableError,
   StreamDeletedError,
   StreamNotFoundError,
   UnsupportedStoreUrlError,
+  WriteRejectedError,
   WrongExpectedRevisionError,
 } from './core/errors.js';
 export type {
   CausewayErrorCode,
   CausewayErrorCodes,
+  EventDecodeFailure,
   ExpectedRevisionValue,
 } from './core/errors.js';
 export type { EventInput, EventMetadata, RecordedEvent } from './core/envelope.js';

@@ -17,6 +17,10 @@ export const ErrorCode = {
   SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
   UNSUPPORTED_STORE_URL: 'UNSUPPORTED_STORE_URL',
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  STORE_BUSY: 'STORE_BUSY',
+  STORAGE_FULL: 'STORAGE_FULL',
+  WRITE_REJECTED: 'WRITE_REJECTED',
+  EVENT_DECODE_FAILED: 'EVENT_DECODE_FAILED',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -219,6 +223,90 @@ export class UnsupportedStoreUrlError extends CausewayError {
 export class StoreUnavailableError extends CausewayError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCode.STORE_UNAVAILABLE, message, { cause });
+  }
+}
+
+/**
+ * The database did not finish in time: another writer held its lock past the timeout (SQLite's
+ * `busyTimeoutMs`, PostgreSQL's `lock_timeout`) or the statement was cancelled (a
+ * `statement_timeout`, `pg_cancel_backend`). Nothing was written; trying again later can
+ * succeed. The driver's error is the `cause`.
+ */
+export class StoreBusyError extends CausewayError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCode.STORE_BUSY, message, { cause });
+  }
+}
+
+/**
+ * The database has no room left (a full disk, SQLite's `max_page_count`, PostgreSQL's
+ * `disk_full`). Nothing was written. The driver's error is the `cause`.
+ */
+export class StorageFullError extends CausewayError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCode.STORAGE_FULL, message, { cause });
+  }
+}
+
+/**
+ * The database refused what a write would store: a trigger of its own raised, a constraint
+ * or check failed. Nothing of that write was stored; appends that shared its commit are
+ * written without it. The driver's error is the `cause`.
+ */
+export class WriteRejectedError extends CausewayError {
+  constructor(
+    message: string,
+    cause?: unknown,
+    /** The streams of the refused append (empty when the write was not an append). */
+    readonly streams: readonly string[] = [],
+  ) {
+    super(ErrorCode.WRITE_REJECTED, message, { cause });
+  }
+}
+
+/** Where a stored event that cannot be decoded sits, and what is wrong with it. */
+export interface EventDecodeFailure {
+  /** The event's position: reading on from `position + 1` passes over it. */
+  position: number;
+  /** Its stream, event id, type and revision, as far as they could be read. */
+  stream: string;
+  eventId: string;
+  type: string;
+  revision: number;
+  /** The stored column that cannot be decoded: `data`, `metadata`, `recorded_at`... */
+  column: string;
+  /** What is wrong with it. */
+  reason: string;
+}
+
+/**
+ * A stored event cannot be decoded (its JSON is invalid, a column is NULL or of the wrong
+ * type), typically after rows were written around the store with raw SQL. Reads throw it
+ * at the event's place, after the events before it; reading again from `position + 1` goes
+ * on past it, and subscriptions park it like a failing event.
+ */
+export class EventDecodeError extends CausewayError {
+  readonly position: number;
+  readonly stream: string;
+  readonly eventId: string;
+  readonly type: string;
+  readonly revision: number;
+  readonly column: string;
+  readonly reason: string;
+
+  constructor(failure: EventDecodeFailure, cause?: unknown) {
+    super(
+      ErrorCode.EVENT_DECODE_FAILED,
+      `The stored event at position ${failure.position} (stream ${describe(failure.stream)}) cannot be decoded: column "${failure.column}" ${failure.reason}`,
+      { cause },
+    );
+    this.position = failure.position;
+    this.stream = failure.stream;
+    this.eventId = failure.eventId;
+    this.type = failure.type;
+    this.revision = failure.revision;
+    this.column = failure.column;
+    this.reason = failure.reason;
   }
 }
 

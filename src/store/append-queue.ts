@@ -7,10 +7,29 @@ export type UnitResult = AppendResult[] | Error;
 /** Writes a batch of units in one transaction and reports each unit's fate. */
 export type BatchWriter = (units: PreparedAppend[][]) => Promise<UnitResult[]>;
 
+/** Options of an {@link AppendQueue}. */
+export interface AppendQueueOptions {
+  /** Most units written in one batch (default 256). */
+  maxUnitsPerBatch?: number;
+  /** Runs the flush of queued units (default `queueMicrotask`). */
+  schedule?: (flush: () => void) => void;
+  /**
+   * Whether the error that failed a whole batch may be one unit's own doing (a trigger or
+   * constraint of the database refusing its rows, say): the batch is then written again in
+   * halves, down to the unit at fault, so only that unit fails. Default: never.
+   */
+  isolate?: (error: unknown) => boolean;
+}
+
 interface Pending {
   unit: PreparedAppend[];
   resolve: (results: AppendResult[]) => void;
   reject: (error: unknown) => void;
+}
+
+/** A failure of a whole write, as each of its units meets it (it may not be an `Error`). */
+class Thrown {
+  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -25,18 +44,31 @@ interface Pending {
  * I/O callback each, and a microtask flush would commit each alone. Such a writer schedules
  * with `setImmediate`, which runs after every I/O callback of the loop's poll phase: all of
  * them share one commit.
+ *
+ * Sharing a commit must not mean sharing a failure. The writer reports a unit's own failures
+ * (a conflict) as that unit's result; when the database fails the whole transaction for what
+ * may be one unit's rows (see {@link AppendQueueOptions.isolate}), the units are written
+ * again in order, in halves, until the failure is pinned on the units that cause it. Each
+ * retry is a transaction of its own, committed before the next is planned, so later units
+ * see earlier ones and positions stay gap-free and in order.
  */
 export class AppendQueue {
   private pending: Pending[] = [];
   private flushing = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
+  private readonly maxUnitsPerBatch: number;
+  private readonly schedule: (flush: () => void) => void;
+  private readonly isolate: (error: unknown) => boolean;
 
   constructor(
     private readonly write: BatchWriter,
-    private readonly maxUnitsPerBatch = 256,
-    private readonly schedule: (flush: () => void) => void = queueMicrotask,
-  ) {}
+    options: AppendQueueOptions = {},
+  ) {
+    this.maxUnitsPerBatch = options.maxUnitsPerBatch ?? 256;
+    this.schedule = options.schedule ?? queueMicrotask;
+    this.isolate = options.isolate ?? (() => false);
+  }
 
   /** Queues one unit (an append, or an appendMany's parts) and resolves with its results. */
   enqueue(unit: PreparedAppend[]): Promise<AppendResult[]> {
@@ -58,19 +90,39 @@ export class AppendQueue {
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxUnitsPerBatch);
-      try {
-        const results = await this.write(batch.map((p) => p.unit));
-        batch.forEach((p, i) => {
-          const r = results[i];
-          if (r instanceof Error) p.reject(r);
-          else if (r) p.resolve(r);
-          else p.reject(new Error('internal: batch writer returned no result for a unit'));
-        });
-      } catch (error) {
-        for (const p of batch) p.reject(error);
-      }
+      const results = await this.settle(batch.map((p) => p.unit));
+      batch.forEach((p, i) => {
+        const r = results[i];
+        if (r instanceof Thrown) p.reject(r.error);
+        else if (r instanceof Error) p.reject(r);
+        else if (r) p.resolve(r);
+        else p.reject(new Error('internal: batch writer returned no result for a unit'));
+      });
     }
     this.flushing = false;
     this.markIdle();
+  }
+
+  /** Writes `units`, isolating a failure of the whole write when it may be one unit's. */
+  private async settle(units: PreparedAppend[][]): Promise<(UnitResult | Thrown | undefined)[]> {
+    let failure: unknown;
+    try {
+      return await this.write(units);
+    } catch (error) {
+      failure = error;
+    }
+    let isolate = false;
+    if (units.length > 1) {
+      try {
+        isolate = this.isolate(failure);
+      } catch {
+        // A predicate that fails cannot tell: the whole batch fails, as it did.
+      }
+    }
+    if (!isolate) return units.map(() => new Thrown(failure));
+    const half = Math.ceil(units.length / 2);
+    const first = await this.settle(units.slice(0, half));
+    const second = await this.settle(units.slice(half));
+    return [...first, ...second];
   }
 }

@@ -2,7 +2,12 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RecordedEvent } from '../core/envelope.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
-import { InvalidArgumentError, StoreClosedError } from '../core/errors.js';
+import {
+  CausewayError,
+  ErrorCode,
+  InvalidArgumentError,
+  StoreClosedError,
+} from '../core/errors.js';
 import type {
   AppendOptions,
   AppendRequest,
@@ -84,10 +89,23 @@ export abstract class BaseEventStore<
   ) {
     this.clock = options.clock ?? systemClock;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-    this.queue = new AppendQueue(
-      (units) => this.writeAndNotify(units),
-      undefined,
-      (flush) => this.scheduleFlush(flush),
+    this.queue = new AppendQueue((units) => this.writeAndNotify(units), {
+      schedule: (flush) => this.scheduleFlush(flush),
+      isolate: (error) => this.isolatesFailure(error),
+    });
+  }
+
+  /**
+   * Whether an error that failed a whole batch of appends (thrown by `writeBatch`) may be
+   * the doing of one of them: the batch is then written again without it (see
+   * `AppendQueue`), so the others do not fail with it. True for `WRITE_REJECTED` (a trigger
+   * or constraint of the database refused rows) and `STORAGE_FULL` (one large append may not
+   * fit where the others do); an adapter maps its driver's errors to these codes.
+   */
+  protected isolatesFailure(error: unknown): boolean {
+    return (
+      error instanceof CausewayError &&
+      (error.code === ErrorCode.WRITE_REJECTED || error.code === ErrorCode.STORAGE_FULL)
     );
   }
 
@@ -99,7 +117,11 @@ export abstract class BaseEventStore<
     queueMicrotask(flush);
   }
 
-  /** Writes a batch of units in one transaction (see `planAppends`). */
+  /**
+   * Writes a batch of units in one transaction (see `planAppends`). A unit's own failure (a
+   * conflict) is its result; a failure of the transaction is thrown, mapped to a Causeway
+   * error (see {@link BaseEventStore.isolatesFailure}).
+   */
   protected abstract writeBatch(units: PreparedAppend[][]): Promise<UnitResult[]>;
   /** Loads a stream's row, or undefined if it has none. */
   protected abstract loadStream(stream: string): Promise<StoredStream | undefined>;
@@ -183,7 +205,12 @@ export abstract class BaseEventStore<
           window = streamWindow(stream, row?.state, row?.metadata ?? {}, options, this.clock.now());
           if (window) next = window.start;
         }
-        if (!window || (window.forward ? next > Number.MAX_SAFE_INTEGER : next < window.lowest))
+        // Not an integer: the last page ended on a row whose revision could not be decoded.
+        if (
+          !window ||
+          !Number.isSafeInteger(next) ||
+          (window.forward ? next > Number.MAX_SAFE_INTEGER : next < window.lowest)
+        )
           return [];
         const page = await this.fetchStreamPage(stream, window, next, size);
         const last = page[page.length - 1];

@@ -7,6 +7,7 @@ import type {
   StreamMetadata,
 } from './event-store.js';
 import { Deleted, type StreamState } from './append-plan.js';
+import { holdsUndecodable, undecodableError } from './decode-event-row.js';
 import { assertDirection, assertFrom, assertLimit, assertStreamName } from './validation.js';
 
 /** Events fetched by the first round trip of a streamed read. */
@@ -149,6 +150,10 @@ export type PageFetcher<T> = (size: number) => Promise<T[]>;
  * page whatever the total. A hand-written iterator rather than an async generator: it hands
  * out buffered rows without the generator's per-item queueing, which matters at a few
  * hundred thousand events per second.
+ *
+ * A page of events may hold placeholders for rows that could not be decoded (see
+ * `decodeEventRows`): `next()` throws the placeholder's `EventDecodeError` in its place, and
+ * a further `next()` goes on with the row after it.
  */
 export function pagedIterable<T>(limit: number, start: () => PageFetcher<T>): AsyncIterable<T> {
   return { [Symbol.asyncIterator]: () => new PageIterator(limit, start()) };
@@ -159,6 +164,8 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
   private index = 0;
   private last = false;
   private pageSize = PAGE_SIZE;
+  /** Whether the page in hand holds placeholders of undecodable rows. */
+  private checked = false;
 
   constructor(
     private remaining: number,
@@ -172,11 +179,17 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
       this.pageSize = Math.min(this.pageSize * 2, MAX_PAGE_SIZE);
       this.page = await this.fetch(size);
       this.index = 0;
+      this.checked = holdsUndecodable(this.page);
       this.remaining -= this.page.length;
       if (this.page.length < size) this.last = true;
       if (this.page.length === 0) return this.finish();
     }
-    return { value: this.page[this.index++] as T, done: false };
+    const value = this.page[this.index++] as T;
+    if (this.checked) {
+      const error = undecodableError(value);
+      if (error) throw error;
+    }
+    return { value, done: false };
   }
 
   return(): Promise<IteratorResult<T>> {

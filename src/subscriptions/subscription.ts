@@ -1,6 +1,13 @@
 import { waitForStatusPosition } from './wait-for-position.js';
 import type { RecordedEvent } from '../core/envelope.js';
-import { InvalidArgumentError, StoreClosedError, StoreUnavailableError } from '../core/errors.js';
+import {
+  EventDecodeError,
+  InvalidArgumentError,
+  StorageFullError,
+  StoreBusyError,
+  StoreClosedError,
+  StoreUnavailableError,
+} from '../core/errors.js';
 import { backoffDelay } from '../core/backoff.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import {
@@ -411,8 +418,14 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         if (isFatal(error)) throw error;
         failures += 1;
         // The database going away (a restart, a lost connection) is waited out however long
-        // it lasts, the backoff growing to its cap: nothing is wrong with the events.
-        if (error instanceof StoreUnavailableError) this.resync = true;
+        // it lasts, the backoff growing to its cap: nothing is wrong with the events. So is
+        // one that is busy (a lock held past its timeout) or full, until it has room again.
+        if (
+          error instanceof StoreUnavailableError ||
+          error instanceof StoreBusyError ||
+          error instanceof StorageFullError
+        )
+          this.resync = true;
         else if (failures >= this.o.retry.attempts) throw error;
         this.o.logger?.warn(
           { subscription: this.name, err: error, attempt: failures },
@@ -477,24 +490,58 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     // With a filter, the head read first bounds what an empty read proves was passed over.
     const head = filter ? await source.headPosition() : 0;
     const read: RecordedEvent[] = [];
-    for await (const event of source.readAll({
-      from: this.position + 1,
-      filter,
-      limit: batchSize,
-    }))
-      read.push(event);
+    // A stored event that cannot be decoded ends the read at its place: the events before it
+    // are handled, then it is parked, and the next read starts after it.
+    let undecodable: EventDecodeError | undefined;
+    try {
+      for await (const event of source.readAll({
+        from: this.position + 1,
+        filter,
+        limit: batchSize,
+      }))
+        read.push(event);
+    } catch (error) {
+      if (!(error instanceof EventDecodeError && error.position > this.position)) throw error;
+      undecodable = error;
+    }
     if (this.stopRequested) return;
     const last = read[read.length - 1];
-    if (!last) {
+    if (!last && !undecodable) {
       if (this.current.state === 'catching-up') this.update({ state: 'live' });
       if (head > this.position) await this.passOver(head);
       if (!this.stopRequested) await this.idle(this.o.idleCheckIntervalMs);
       return;
     }
+    if (last) {
+      const where = this.o.where;
+      const deliver = where ? read.filter((event) => where(event)) : read;
+      await this.handleBatch(deliver);
+      if (!this.stopRequested && last.position > this.position) await this.passOver(last.position);
+    }
+    if (undecodable && !this.stopRequested) await this.parkUndecodable(undecodable);
+  }
+
+  /**
+   * Parks a stored event that cannot be decoded, as if its handler had failed: with the
+   * decoding error, in the transaction that moves the checkpoint past it. `where` sees a
+   * stand-in with the event's identity only (data undefined, metadata empty); one that throws
+   * on it parks the event as well.
+   */
+  private async parkUndecodable(error: EventDecodeError): Promise<void> {
     const where = this.o.where;
-    const deliver = where ? read.filter((event) => where(event)) : read;
-    await this.handleBatch(deliver);
-    if (!this.stopRequested && last.position > this.position) await this.passOver(last.position);
+    if (where) {
+      let wanted = true;
+      try {
+        wanted = where(standIn(error));
+      } catch {
+        // It cannot tell without the data: parked, rather than passed over unseen.
+      }
+      if (!wanted) {
+        await this.passOver(error.position);
+        return;
+      }
+    }
+    await this.commitPark(refOf(error), undefined, 'failed', 1, errorRecord(error));
   }
 
   /** Moves past events that are not delivered; saved once far enough from the checkpoint. */
@@ -886,7 +933,15 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         if (this.stopRequested) return;
         after = entry.position;
         let event: RecordedEvent | undefined;
-        for await (const e of source.readAll({ from: entry.position, limit: 1 })) event = e;
+        try {
+          for await (const e of source.readAll({ from: entry.position, limit: 1 })) event = e;
+        } catch (error) {
+          if (!(error instanceof EventDecodeError && error.position === entry.position))
+            throw error;
+          // Still undecodable (until someone repairs the row): parked again, with this error.
+          await this.commitPark(refOf(error), entry, 'failed', 1, errorRecord(error));
+          continue;
+        }
         if (!event || event.position !== entry.position || event.id !== entry.eventId) {
           const missing = new ParkedEventMissingError(this.name, entry.position, entry.eventId);
           await this.commitPark(
@@ -1012,6 +1067,26 @@ function isFatal(error: unknown): boolean {
     error instanceof StoreClosedError ||
     error instanceof InvalidArgumentError
   );
+}
+
+/** What parking an undecodable event records about it. */
+function refOf(error: EventDecodeError): EventRef {
+  return { position: error.position, id: error.eventId, stream: error.stream, type: error.type };
+}
+
+/** An undecodable event as `where` sees it: its identity, without data. */
+function standIn(error: EventDecodeError): RecordedEvent {
+  return {
+    id: error.eventId,
+    type: error.type,
+    stream: error.stream,
+    revision: error.revision,
+    position: error.position,
+    data: undefined,
+    metadata: {},
+    schemaVersion: 1,
+    recordedAt: new Date(0),
+  };
 }
 
 function retryRequested(reason: string): Error {

@@ -30,6 +30,7 @@ import {
 } from '../../store/append-plan.js';
 import type { UnitResult } from '../../store/append-queue.js';
 import { BaseEventStore, type StoredStream } from '../../store/base-event-store.js';
+import { decodeEventRow, decodeEventRows } from '../../store/decode-event-row.js';
 import type {
   AppendResult,
   DeleteStreamOptions,
@@ -52,6 +53,7 @@ import {
   type CommitListenerState,
 } from './postgres-commit-listener.js';
 import { checkOut, guardPool, type CheckedOutClient } from './postgres-connection.js';
+import { postgresError } from './postgres-errors.js';
 import { migrateEventStore } from './postgres-migrations.js';
 import { assertSchemaName, messageOf, redact } from './postgres-support.js';
 
@@ -184,11 +186,23 @@ const EVENT_COLUMNS =
 /**
  * What reads select: `recorded_at` comes back as epoch milliseconds, a float the driver turns
  * into a number far faster than it parses timestamp text (a quarter of a long read's time).
+ * `data` and `metadata` come back as text, parsed by the store's decoder rather than the
+ * driver's, so a row that does not decode fails alone, as an `EventDecodeError`.
  */
 export const READ_COLUMNS =
-  'position, id, stream, revision, type, data, metadata, schema_version, (extract(epoch FROM recorded_at) * 1000)::float8';
+  'position, id, stream, revision, type, data::text, metadata::text, schema_version, (extract(epoch FROM recorded_at) * 1000)::float8';
 /** An events-table row as reads select it ({@link READ_COLUMNS}, array mode). */
-export type EventRow = [string, string, string, string, string, unknown, unknown, number, number];
+export type EventRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string | null,
+  number,
+  number,
+];
 
 /** Carries an error thrown by `hooks.beforeCommit`, which is passed on unchanged. */
 class HookError extends Error {}
@@ -286,7 +300,13 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
       } catch (error) {
         throw this.unavailable('transaction', error);
       }
-      const result = await work(tx);
+      let result: T;
+      try {
+        result = await work(tx);
+      } catch (error) {
+        // Passed on as is, but for the driver's own errors, which get their Causeway code.
+        throw error instanceof DatabaseError ? this.unavailable('transaction', error) : error;
+      }
       tx.end();
       let outcome: string;
       try {
@@ -339,7 +359,7 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
           lastConflict = error;
           continue;
         }
-        throw this.unavailable('append', error);
+        throw this.unavailable('append', error, names);
       }
       if (result instanceof Error) throw result;
       if (!result) throw new Error('internal: append produced no result');
@@ -424,7 +444,9 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
       }
     } catch (error) {
       if (error instanceof HookError) throw error.cause;
-      throw this.unavailable('append', error);
+      // Named when the batch is one append: the base class writes a batch that the database
+      // refused again without the append at fault, down to that append alone.
+      throw this.unavailable('append', error, units.length === 1 ? names : []);
     } finally {
       lease.release(broken !== undefined);
     }
@@ -569,7 +591,7 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     const minRecordedAt = w.minRecordedAt === undefined ? null : new Date(w.minRecordedAt);
     const query = w.forward ? this.sql.streamForward : this.sql.streamBackward;
     const rows = await this.read<EventRow>(query, [stream, next, w.lowest, minRecordedAt, size]);
-    return rows.map(toEvent);
+    return decodeEventRows(rows);
   }
 
   protected async fetchAllPage(w: AllWindow, next: number, size: number): Promise<RecordedEvent[]> {
@@ -580,7 +602,7 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
       w.streamPrefix ?? null,
       size,
     ]);
-    return rows.map(toEvent);
+    return decodeEventRows(rows);
   }
 
   protected async fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
@@ -710,10 +732,11 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     }
   }
 
-  private unavailable(operation: string, error: unknown): Error {
+  /** The Causeway error for a driver failure (see {@link postgresError}). */
+  private unavailable(operation: string, error: unknown, streams?: readonly string[]): Error {
     if (error instanceof CausewayError) return error;
     if (this.isClosed) return new StoreClosedError();
-    return new StoreUnavailableError(`PostgreSQL ${operation} failed: ${messageOf(error)}`, error);
+    return postgresError(operation, error, streams);
   }
 }
 
@@ -878,19 +901,13 @@ function eventColumns(rows: readonly PlannedRow[]): unknown[][] {
   return [ids, streams, revisions, types, data, metadata, versions];
 }
 
-/** Decodes an events-table row (for Causeway components reading the same schema). */
+/**
+ * Decodes an events-table row (for Causeway components reading the same schema).
+ *
+ * @throws {EventDecodeError} when a column does not hold what the store writes there.
+ */
 export function toEvent(row: EventRow): RecordedEvent {
-  return {
-    id: row[1],
-    type: row[4],
-    stream: row[2],
-    revision: Number(row[3]),
-    position: Number(row[0]),
-    data: row[5],
-    metadata: row[6] as RecordedEvent['metadata'],
-    schemaVersion: row[7],
-    recordedAt: new Date(Math.round(row[8])),
-  };
+  return decodeEventRow(row);
 }
 
 /** Rolls back; returns the error if that failed too, so the connection is discarded. */

@@ -24,6 +24,7 @@ import type {
 } from '../../store/append-plan.js';
 import type { UnitResult } from '../../store/append-queue.js';
 import { BaseEventStore, type StoredStream } from '../../store/base-event-store.js';
+import { decodeEventRow, decodeEventRows } from '../../store/decode-event-row.js';
 import type {
   AppendResult,
   DeleteStreamOptions,
@@ -41,6 +42,7 @@ import {
 import { BaseStoreTransaction } from '../../store/store-transaction.js';
 import type { PreparedAppend } from '../../store/validation.js';
 import { WriteLock } from '../../store/write-lock.js';
+import { sqliteError } from './sqlite-errors.js';
 import { migrateSqlite, sqliteEventStoreMigrations } from './sqlite-migrations.js';
 
 /** Options of {@link SqliteEventStore.open}. */
@@ -257,7 +259,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
       return new SqliteEventStore(db, options, takeFileLock(db));
     } catch (error) {
       db.close();
-      throw error;
+      throw sqliteError(`open of "${path}"`, error);
     }
   }
 
@@ -265,7 +267,11 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
     try {
       return Promise.resolve(this.writeTransaction(units));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      // Named when the batch is one append: the base class writes a batch that the database
+      // refused again without the append at fault, down to that append alone.
+      return Promise.reject(
+        sqliteError('append', error, units.length === 1 ? streamNames(units) : []),
+      );
     }
   }
 
@@ -278,7 +284,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
       connection.db.exec('BEGIN IMMEDIATE');
     } catch (error) {
       if (this.transactionConnection) this.abandon(this.transactionConnection);
-      return Promise.reject(unavailable('begin a transaction', error));
+      return Promise.reject(sqliteError('begin of a transaction', error));
     }
     const tx = new SqliteStoreTransaction(this.maxEventBytes, connection);
     // Called from an async function: whatever `work` throws, even synchronously, rolls back.
@@ -290,14 +296,16 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
           connection.db.exec('COMMIT');
         } catch (error) {
           this.abandon(connection);
-          throw unavailable('commit a transaction', error);
+          throw sqliteError('commit of a transaction', error);
         }
         return { result, tx };
       },
       (error: unknown) => {
         tx.end();
         this.abandon(connection);
-        throw error;
+        // What `work` threw is passed on as is, but for the driver's own errors (a statement
+        // on `tx.database` that met a full disk, say), which get their Causeway code.
+        throw error instanceof Database.SqliteError ? sqliteError('transaction', error) : error;
       },
     );
   }
@@ -340,7 +348,12 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
   }
 
   protected override startWatching(): void {
-    const head = this.statements.head.get()?.head ?? 0;
+    let head = 0;
+    try {
+      head = this.statements.head.get()?.head ?? 0;
+    } catch {
+      // The poller reads it again on its first tick.
+    }
     if (head > this.notifiedPosition) this.notifiedPosition = head;
     this.poller = setInterval(() => this.poll(), this.pollIntervalMs);
     // Watching alone never keeps the process alive.
@@ -401,15 +414,15 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
   }
 
   protected loadStream(stream: string): Promise<StoredStream | undefined> {
-    const row = this.statements.stream.get(stream);
-    return Promise.resolve(
-      row
+    return guard('read', () => {
+      const row = this.statements.stream.get(stream);
+      return row
         ? {
             state: { revision: row.revision, deleted: row.deleted },
             metadata: parseStreamMetadata(row.metadata),
           }
-        : undefined,
-    );
+        : undefined;
+    });
   }
 
   protected fetchStreamPage(
@@ -425,7 +438,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
     const params: unknown[] = w.forward ? [stream, next] : [stream, next, w.lowest];
     if (age) params.push(w.minRecordedAt);
     params.push(size);
-    return Promise.resolve(this.read(sql, params));
+    return guard('read', () => this.read(sql, params));
   }
 
   protected fetchAllPage(w: AllWindow, next: number, size: number): Promise<RecordedEvent[]> {
@@ -442,7 +455,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
     }
     params.push(size);
     const sql = `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE ${where.join(' AND ')} ORDER BY position ${w.forward ? 'ASC' : 'DESC'} LIMIT ?`;
-    return Promise.resolve(this.read(sql, params));
+    return guard('read', () => this.read(sql, params));
   }
 
   /**
@@ -476,19 +489,19 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
       FROM causeway_streams s
       LEFT JOIN causeway_events e ON e.stream = s.name AND e.revision = s.revision
       WHERE ${where.join(' AND ')} ORDER BY s.name LIMIT ?`;
-    let stmt = this.cachedStreamLists.get(sql);
-    if (!stmt) {
-      stmt = this.database.prepare<unknown[], StreamListRow>(sql);
-      this.cachedStreamLists.set(sql, stmt);
-    }
-    return Promise.resolve(
-      stmt.all(...params).map((row) => ({
+    return guard('read', () => {
+      let stmt = this.cachedStreamLists.get(sql);
+      if (!stmt) {
+        stmt = this.database.prepare<unknown[], StreamListRow>(sql);
+        this.cachedStreamLists.set(sql, stmt);
+      }
+      return stmt.all(...params).map((row) => ({
         stream: row.name,
         revision: row.revision,
         lastPosition: row.position,
         deleted: deletedLabel(row.deleted),
-      })),
-    );
+      }));
+    });
   }
 
   private read(sql: string, params: unknown[]): RecordedEvent[] {
@@ -497,45 +510,48 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
       stmt = this.database.prepare<unknown[], Row>(sql).raw(true);
       this.cachedReads.set(sql, stmt);
     }
-    return stmt.all(...params).map(toEvent);
+    // A row that cannot be decoded becomes a placeholder that the read throws at its place.
+    return decodeEventRows(stmt.all(...params));
   }
 
   protected deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void> {
-    this.database
-      .transaction(() => {
-        const row = this.statements.stream.get(stream);
-        const metadata = parseStreamMetadata(row?.metadata);
-        const plan = planDelete(
-          stream,
-          row && { revision: row.revision, deleted: row.deleted },
-          metadata,
-          options,
-        );
-        if (!plan.changed) return;
-        const newMetadata = plan.metadata ?? (row?.metadata ? metadata : undefined);
-        this.statements.setDeleted.run(
-          stream,
-          plan.deleted,
-          newMetadata ? JSON.stringify(newMetadata) : null,
-        );
-      })
-      .immediate();
-    return Promise.resolve();
+    return guard('deleteStream', () =>
+      this.database
+        .transaction(() => {
+          const row = this.statements.stream.get(stream);
+          const metadata = parseStreamMetadata(row?.metadata);
+          const plan = planDelete(
+            stream,
+            row && { revision: row.revision, deleted: row.deleted },
+            metadata,
+            options,
+          );
+          if (!plan.changed) return;
+          const newMetadata = plan.metadata ?? (row?.metadata ? metadata : undefined);
+          this.statements.setDeleted.run(
+            stream,
+            plan.deleted,
+            newMetadata ? JSON.stringify(newMetadata) : null,
+          );
+        })
+        .immediate(),
+    );
   }
 
   protected setStreamMetadataNow(stream: string, metadataJson: string): Promise<void> {
-    this.database
-      .transaction(() => {
-        const row = this.statements.stream.get(stream);
-        if (row?.deleted === Deleted.hard) throw new StreamDeletedError(stream);
-        this.statements.setMetadata.run(stream, metadataJson);
-      })
-      .immediate();
-    return Promise.resolve();
+    return guard('setStreamMetadata', () =>
+      this.database
+        .transaction(() => {
+          const row = this.statements.stream.get(stream);
+          if (row?.deleted === Deleted.hard) throw new StreamDeletedError(stream);
+          this.statements.setMetadata.run(stream, metadataJson);
+        })
+        .immediate(),
+    );
   }
 
   protected readHeadPosition(): Promise<number> {
-    return Promise.resolve(this.statements.head.get()?.head ?? 0);
+    return guard('read', () => this.statements.head.get()?.head ?? 0);
   }
 
   protected release(): Promise<void> {
@@ -560,14 +576,15 @@ class SqliteStoreTransaction extends BaseStoreTransaction implements SqliteTrans
   }
 
   protected writeUnit(unit: PreparedAppend[]): Promise<AppendResult[]> {
+    let result: UnitResult | undefined;
     try {
-      const [result] = this.connection.write([unit]);
-      if (result instanceof Error) return Promise.reject(result);
-      if (!result) throw new Error('internal: append produced no result');
-      return Promise.resolve(result);
+      [result] = this.connection.write([unit]);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(sqliteError('append', error, streamNames([unit])));
     }
+    if (result instanceof Error) return Promise.reject(result);
+    if (!result) return Promise.reject(new Error('internal: append produced no result'));
+    return Promise.resolve(result);
   }
 }
 
@@ -581,11 +598,16 @@ function configure(
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
 }
 
-function unavailable(operation: string, error: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(
-    `SQLite could not ${operation}: ${error instanceof Error ? error.message : String(error)}`,
-    error,
-  );
+/**
+ * Runs a synchronous database call: its result, or its failure as a Causeway error (see
+ * {@link sqliteError}), as a promise.
+ */
+function guard<T>(operation: string, call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(sqliteError(operation, error));
+  }
 }
 
 function pushRow(params: unknown[], row: PlannedRow, position: number, recordedAt: number): void {
@@ -603,17 +625,11 @@ function pushRow(params: unknown[], row: PlannedRow, position: number, recordedA
   );
 }
 
-/** Decodes an events-table row (for Causeway components reading the same file). */
+/**
+ * Decodes an events-table row (for Causeway components reading the same file).
+ *
+ * @throws {EventDecodeError} when a column does not hold what the store writes there.
+ */
 export function toEvent(r: Row): RecordedEvent {
-  return {
-    id: r[1],
-    type: r[4],
-    stream: r[2],
-    revision: r[3],
-    position: r[0],
-    data: JSON.parse(r[5]) as unknown,
-    metadata: r[6] === '{}' ? {} : (JSON.parse(r[6]) as RecordedEvent['metadata']),
-    schemaVersion: r[7],
-    recordedAt: new Date(r[8]),
-  };
+  return decodeEventRow(r);
 }
