@@ -32,6 +32,11 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.INVALID_ARGUMENT]: 400,
   [ErrorCode.STORE_CLOSED]: 503,
   [ErrorCode.STORE_UNAVAILABLE]: 503,
+  [ErrorCode.STORE_BUSY]: 503,
+  // A full disk is the operator's to fix; the client may retry later, so it keeps its code.
+  [ErrorCode.STORAGE_FULL]: 503,
+  [ErrorCode.WRITE_REJECTED]: 422,
+  [ErrorCode.EVENT_DECODE_FAILED]: 500,
   [ErrorCode.SCHEMA_TOO_NEW]: 503,
   [SchemaErrorCode.SCHEMA_VALIDATION_FAILED]: 422,
   [SchemaErrorCode.UNREGISTERED_EVENT_TYPE]: 422,
