@@ -15,7 +15,6 @@ import {
   REDACTED,
   WrongMasterKeyError,
   type DataKeyStore,
-  type EventStore,
   type TransactionalEventStore,
 } from '../../src/index.js';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
