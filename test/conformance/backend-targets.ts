@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { vi } from 'vitest';
+import type { TransactionalEventStore } from '../../src/index.js';
 import type { BackendKind } from '../../src/open-backend.js';
+import { undecorated } from '../../src/store/forwarding-event-store.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 /** One fresh, empty database of a target: where it is, and how to drop it. */
@@ -18,6 +21,11 @@ export interface BackendTarget {
   unavailable(): Promise<string | undefined>;
   /** A new empty database for one test. */
   fresh(): FreshDatabase;
+  /**
+   * Resolves once `store` (or the adapter's store under its decorators), being watched, hears
+   * other connections' commits. Default: at once.
+   */
+  watching?: (store: TransactionalEventStore) => Promise<void>;
 }
 
 /**
@@ -53,5 +61,14 @@ export const backendTargets: { readonly [K in BackendKind]: BackendTarget } = {
       url.searchParams.set('schema', schema);
       return { url: url.toString(), durable: true, cleanup: () => dropSchema(schema) };
     },
+    // Commits of other connections arrive by LISTEN once it is in place.
+    watching: (store) =>
+      vi.waitFor(
+        () => {
+          const raw = undecorated(store) as { watchState?: string };
+          if (raw.watchState !== 'listening') throw new Error('the store is not listening yet');
+        },
+        { timeout: 10_000, interval: 5 },
+      ),
   },
 };

@@ -22,6 +22,12 @@ export interface SeamsHarness {
    * LISTEN is in place). Default: at once.
    */
   watching?(store: TransactionalEventStore): Promise<void>;
+  /**
+   * The name the suite's stream `name` has on this store (default: `name` itself): a
+   * tenant-scoped store only serves `acme:t-1`. Names the suite uses to test refusals (empty)
+   * are passed as they are.
+   */
+  stream?(name: string): string;
 }
 
 const ev = (type: string, n = 0): EventInput => ({ type, data: { n } });
@@ -45,6 +51,8 @@ export function describeSubscriptionSeamsConformance(
 ): void {
   describe(`EventStore seams conformance: ${name}`, () => {
     let harness: SeamsHarness;
+    /** The suite's stream `name` as this harness names it. */
+    const stream = (name: string) => harness.stream?.(name) ?? name;
     let store: TransactionalEventStore;
     const opened: TransactionalEventStore[] = [];
     const open = async () => {
@@ -67,14 +75,14 @@ export function describeSubscriptionSeamsConformance(
       it('reports appends, appendMany and committed transactions, with their head', async () => {
         const seen: number[] = [];
         const stop = store.watch((p) => seen.push(p));
-        const a = await store.append('w-1', [ev('w.one'), ev('w.two')]);
+        const a = await store.append(stream('w-1'), [ev('w.one'), ev('w.two')]);
         expect(seen).toContain(a.position);
         const [, b] = await store.appendMany([
-          { stream: 'w-2', events: [ev('w.one')] },
-          { stream: 'w-3', events: [ev('w.one')] },
+          { stream: stream('w-2'), events: [ev('w.one')] },
+          { stream: stream('w-3'), events: [ev('w.one')] },
         ]);
         expect(seen).toContain(b?.position);
-        const c = await store.transaction((tx) => tx.append('w-4', [ev('w.one')]));
+        const c = await store.transaction((tx) => tx.append(stream('w-4'), [ev('w.one')]));
         expect(seen).toContain(c.position);
         expect(Math.max(...seen)).toBe(5);
         stop();
@@ -85,13 +93,13 @@ export function describeSubscriptionSeamsConformance(
         const stop = store.watch((p) => seen.push(p));
         await expect(
           store.transaction(async (tx) => {
-            await tx.append('w-1', [ev('w.one')]);
+            await tx.append(stream('w-1'), [ev('w.one')]);
             throw new Error('no');
           }),
         ).rejects.toThrow('no');
         expect(seen.filter((p) => p > 0)).toEqual([]);
         stop();
-        await store.append('w-1', [ev('w.one')]);
+        await store.append(stream('w-1'), [ev('w.one')]);
         expect(seen.filter((p) => p > 0)).toEqual([]);
       });
 
@@ -101,7 +109,9 @@ export function describeSubscriptionSeamsConformance(
           throw new Error('listener bug');
         });
         const stopGood = store.watch((p) => seen.push(p));
-        await expect(store.append('w-1', [ev('w.one')])).resolves.toMatchObject({ position: 1 });
+        await expect(store.append(stream('w-1'), [ev('w.one')])).resolves.toMatchObject({
+          position: 1,
+        });
         expect(seen).toContain(1);
         stopBad();
         stopGood();
@@ -125,7 +135,7 @@ export function describeSubscriptionSeamsConformance(
         let highest = 0;
         const stop = store.watch((p) => (highest = Math.max(highest, p)));
         await harness.watching?.(store);
-        const { position } = await other.append('w-remote', [ev('w.one'), ev('w.two')]);
+        const { position } = await other.append(stream('w-remote'), [ev('w.one'), ev('w.two')]);
         // Another connection's commit arrives by polling or LISTEN: wait for it.
         await eventually(() => highest >= position, 'the remote commit to be reported');
         stop();
@@ -134,58 +144,58 @@ export function describeSubscriptionSeamsConformance(
 
     describe('transaction', () => {
       it('commits its appends together, with the same results as append', async () => {
-        await store.append('t-0', [ev('t.first')]);
+        await store.append(stream('t-0'), [ev('t.first')]);
         const results = await store.transaction(async (tx) => {
-          const one = await tx.append('t-1', [ev('t.a'), ev('t.b')], {
+          const one = await tx.append(stream('t-1'), [ev('t.a'), ev('t.b')], {
             expectedRevision: 'no_stream',
           });
           const many = await tx.appendMany([
-            { stream: 't-2', events: [ev('t.c')] },
-            { stream: 't-1', events: [ev('t.d')], expectedRevision: 1 },
+            { stream: stream('t-2'), events: [ev('t.c')] },
+            { stream: stream('t-1'), events: [ev('t.d')], expectedRevision: 1 },
           ]);
           return [one, ...many];
         });
         expect(results).toEqual([
-          { stream: 't-1', revision: 1, position: 3 },
-          { stream: 't-2', revision: 0, position: 4 },
-          { stream: 't-1', revision: 2, position: 5 },
+          { stream: stream('t-1'), revision: 1, position: 3 },
+          { stream: stream('t-2'), revision: 0, position: 4 },
+          { stream: stream('t-1'), revision: 2, position: 5 },
         ]);
         const all = await collect(store.readAll());
         expect(all.map((e) => [e.stream, e.revision, e.position])).toEqual([
-          ['t-0', 0, 1],
-          ['t-1', 0, 2],
-          ['t-1', 1, 3],
-          ['t-2', 0, 4],
-          ['t-1', 2, 5],
+          [stream('t-0'), 0, 1],
+          [stream('t-1'), 0, 2],
+          [stream('t-1'), 1, 3],
+          [stream('t-2'), 0, 4],
+          [stream('t-1'), 2, 5],
         ]);
         expect(await store.headPosition()).toBe(5);
       });
 
       it('hides its appends from readers until it commits', async () => {
-        await store.append('t-0', [ev('t.first')]);
+        await store.append(stream('t-0'), [ev('t.first')]);
         await store.transaction(async (tx) => {
-          await tx.append('t-1', [ev('t.a')]);
+          await tx.append(stream('t-1'), [ev('t.a')]);
           expect((await collect(store.readAll())).map((e) => e.position)).toEqual([1]);
           expect(await store.headPosition()).toBe(1);
-          expect((await store.streamInfo('t-1')).exists).toBe(false);
+          expect((await store.streamInfo(stream('t-1'))).exists).toBe(false);
         });
         expect((await collect(store.readAll())).map((e) => e.position)).toEqual([1, 2]);
       });
 
       it('rolls everything back when its work throws, passing the error on as is', async () => {
-        await store.append('t-0', [ev('t.first')]);
+        await store.append(stream('t-0'), [ev('t.first')]);
         const boom = new Error('work failed');
         const error = await store
           .transaction(async (tx) => {
-            await tx.append('t-1', [ev('t.a'), ev('t.b')]);
+            await tx.append(stream('t-1'), [ev('t.a'), ev('t.b')]);
             throw boom;
           })
           .catch((e: unknown) => e);
         expect(error).toBe(boom);
         expect(await store.headPosition()).toBe(1);
-        expect((await store.streamInfo('t-1')).exists).toBe(false);
+        expect((await store.streamInfo(stream('t-1'))).exists).toBe(false);
         // Positions stay gapless: the next append takes the rolled-back ones.
-        const next = await store.append('t-2', [ev('t.c')]);
+        const next = await store.append(stream('t-2'), [ev('t.c')]);
         expect(next.position).toBe(2);
       });
 
@@ -197,21 +207,26 @@ export function describeSubscriptionSeamsConformance(
           }),
         ).rejects.toBe(boom);
         await expect(
-          store.transaction((tx) => tx.append('t-1', [ev('t.a')])),
+          store.transaction((tx) => tx.append(stream('t-1'), [ev('t.a')])),
         ).resolves.toMatchObject({ position: 1 });
-        await expect(store.append('t-1', [ev('t.b')])).resolves.toMatchObject({ position: 2 });
+        await expect(store.append(stream('t-1'), [ev('t.b')])).resolves.toMatchObject({
+          position: 2,
+        });
       });
 
       it('checks expected revisions inside; a failed append leaves the rest usable', async () => {
-        await store.append('t-1', [ev('t.a')]);
+        await store.append(stream('t-1'), [ev('t.a')]);
         const position = await store.transaction(async (tx) => {
           await expect(
-            tx.append('t-1', [ev('t.b')], { expectedRevision: 'no_stream' }),
+            tx.append(stream('t-1'), [ev('t.b')], { expectedRevision: 'no_stream' }),
           ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
-          return (await tx.append('t-1', [ev('t.b')], { expectedRevision: 0 })).position;
+          return (await tx.append(stream('t-1'), [ev('t.b')], { expectedRevision: 0 })).position;
         });
         expect(position).toBe(2);
-        expect((await collect(store.readStream('t-1'))).map((e) => e.type)).toEqual(['t.a', 't.b']);
+        expect((await collect(store.readStream(stream('t-1')))).map((e) => e.type)).toEqual([
+          't.a',
+          't.b',
+        ]);
       });
 
       it('makes the store wait: an append issued meanwhile lands after it', async () => {
@@ -220,28 +235,28 @@ export function describeSubscriptionSeamsConformance(
         let inside: () => void = () => undefined;
         const entered = new Promise<void>((resolve) => (inside = resolve));
         const tx = store.transaction(async (t) => {
-          await t.append('t-1', [ev('t.a')]);
+          await t.append(stream('t-1'), [ev('t.a')]);
           inside();
           await gate;
-          await t.append('t-1', [ev('t.b')]);
+          await t.append(stream('t-1'), [ev('t.b')]);
         });
         await entered;
-        const outside = store.append('t-2', [ev('t.c')]);
+        const outside = store.append(stream('t-2'), [ev('t.c')]);
         release();
         await tx;
         const { position } = await outside;
         expect(position).toBe(3);
         expect((await collect(store.readAll())).map((e) => e.stream)).toEqual([
-          't-1',
-          't-1',
-          't-2',
+          stream('t-1'),
+          stream('t-1'),
+          stream('t-2'),
         ]);
       });
 
       it("refuses the store's own writes from inside its work, naming the way out", async () => {
         const error = await store
           .transaction(async () => {
-            await store.append('t-1', [ev('t.a')]);
+            await store.append(stream('t-1'), [ev('t.a')]);
           })
           .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(InvalidArgumentError);
@@ -251,7 +266,9 @@ export function describeSubscriptionSeamsConformance(
           store.transaction(() => store.transaction(() => Promise.resolve(1))),
         ).rejects.toBeInstanceOf(InvalidArgumentError);
         // Outside, all is well again.
-        await expect(store.append('t-1', [ev('t.a')])).resolves.toMatchObject({ position: 1 });
+        await expect(store.append(stream('t-1'), [ev('t.a')])).resolves.toMatchObject({
+          position: 1,
+        });
       });
 
       it('runs onCommit callbacks after the commit only, and refuses a used-up tx', async () => {
@@ -265,7 +282,9 @@ export function describeSubscriptionSeamsConformance(
         });
         expect(calls).toEqual(['committed']);
         expect(kept?.active).toBe(false);
-        await expect(kept?.append('t-1', [ev('t.a')])).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(kept?.append(stream('t-1'), [ev('t.a')])).rejects.toBeInstanceOf(
+          InvalidArgumentError,
+        );
         await store
           .transaction((tx) => {
             tx.onCommit(() => calls.push('never'));
@@ -283,7 +302,7 @@ export function describeSubscriptionSeamsConformance(
           await expect(tx.append('', [ev('t.a')])).rejects.toMatchObject({
             code: ErrorCode.INVALID_STREAM_NAME,
           });
-          await expect(tx.append('t-1', [])).rejects.toMatchObject({
+          await expect(tx.append(stream('t-1'), [])).rejects.toMatchObject({
             code: ErrorCode.EMPTY_APPEND,
           });
         });
@@ -296,8 +315,8 @@ export function describeSubscriptionSeamsConformance(
         await Promise.all(
           Array.from({ length: 10 }, (_, i) =>
             (i % 2 === 0 ? store : other).transaction(async (tx) => {
-              await tx.append(`t-${i}`, [ev('t.a', i)]);
-              await tx.append(`t-${i}`, [ev('t.b', i)], { expectedRevision: 0 });
+              await tx.append(stream(`t-${i}`), [ev('t.a', i)]);
+              await tx.append(stream(`t-${i}`), [ev('t.b', i)], { expectedRevision: 0 });
             }),
           ),
         );

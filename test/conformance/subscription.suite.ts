@@ -52,6 +52,11 @@ export interface SubscriptionHarness<Tx extends StoreTransaction> {
   sink: EffectSink<Tx>;
   /** Drops the database; called after every test, once every opened store is closed. */
   cleanup(): Promise<void>;
+  /**
+   * The name the suite's stream `name` has on this harness's store (default: `name` itself):
+   * a tenant-scoped store only serves `acme:order-1`.
+   */
+  stream?(name: string): string;
 }
 
 const ev = (type: string, n: number): EventInput => ({ type, data: { n } });
@@ -129,6 +134,8 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
 ): void {
   describe(`Subscription conformance: ${name}`, () => {
     let harness: SubscriptionHarness<Tx>;
+    /** The suite's stream `name` as this harness names it. */
+    const stream = (name: string) => harness.stream?.(name) ?? name;
     let main: SubscriptionProcess<Tx>;
     const processes: SubscriptionProcess<Tx>[] = [];
     const subscriptions: Subscription<Tx>[] = [];
@@ -156,12 +163,12 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
     };
     const append = async (
       count: number,
-      stream = (i: number) => `s-${i % 5}`,
+      streamOf = (i: number) => `s-${i % 5}`,
       type = 't.happened',
     ) => {
       const head = await main.store.headPosition();
       for (let i = 0; i < count; i++)
-        await main.store.append(stream(head + i), [ev(type, head + i + 1)]);
+        await main.store.append(stream(streamOf(head + i)), [ev(type, head + i + 1)]);
       return head + count;
     };
     /** A handler that writes one sink row per event (keyed by position) and records what it saw. */
@@ -204,7 +211,8 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       await Promise.all(
         Array.from({ length: 3 }, (_, w) =>
           (async () => {
-            for (let i = 0; i < 20; i++) await main.store.append(`live-${w}`, [ev('t.live', i)]);
+            for (let i = 0; i < 20; i++)
+              await main.store.append(stream(`live-${w}`), [ev('t.live', i)]);
           })(),
         ),
       );
@@ -241,7 +249,7 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
 
     it('filters by event type, by stream prefix, and in process with where', async () => {
       for (let i = 1; i <= 30; i++) {
-        await main.store.append(i % 3 === 0 ? `order-${i}` : `cart-${i}`, [
+        await main.store.append(stream(i % 3 === 0 ? `order-${i}` : `cart-${i}`), [
           ev(i % 2 === 0 ? 'x.even' : 'x.odd', i),
         ]);
       }
@@ -256,7 +264,7 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
         }),
         subscribe({
           name: 'prefix',
-          filter: { streamPrefix: 'order-' },
+          filter: { streamPrefix: stream('order-') },
           handler: (e) => void byPrefix.push(e.position),
         }),
         subscribe({
@@ -352,7 +360,7 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       expect(parked).toMatchObject({
         subscription: 'sub',
         position: 3,
-        stream: 's-2',
+        stream: stream('s-2'),
         type: 't.happened',
         reason: 'failed',
         attempts: 3,
@@ -771,7 +779,8 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
     });
 
     it('commits appends made through tx with the checkpoint; store writes inside are refused', async () => {
-      for (let i = 1; i <= 3; i++) await main.store.append(`order-${i}`, [ev('order.placed', i)]);
+      for (let i = 1; i <= 3; i++)
+        await main.store.append(stream(`order-${i}`), [ev('order.placed', i)]);
       const tries = new Map<number, number>();
       const saga = subscribe({
         name: 'saga',
@@ -779,9 +788,12 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
         handler: async (event, { tx }) => {
           const n = (tries.get(event.position) ?? 0) + 1;
           tries.set(event.position, n);
-          await tx.append(`ship-${event.stream}`, [ev('shipment.requested', event.position)], {
-            expectedRevision: 'no_stream',
-          });
+          // order-1..3 are at positions 1..3: one shipment stream per order.
+          await tx.append(
+            stream(`ship-order-${event.position}`),
+            [ev('shipment.requested', event.position)],
+            { expectedRevision: 'no_stream' },
+          );
           if (event.position === 2 && n === 1) throw new Error('crash after appending');
         },
       });
@@ -790,11 +802,9 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       const shipments: RecordedEvent[] = [];
       for await (const e of main.store.readAll({ filter: { types: ['shipment.requested'] } }))
         shipments.push(e);
-      expect(shipments.map((e) => e.stream).sort()).toEqual([
-        'ship-order-1',
-        'ship-order-2',
-        'ship-order-3',
-      ]);
+      expect(shipments.map((e) => e.stream).sort()).toEqual(
+        ['ship-order-1', 'ship-order-2', 'ship-order-3'].map(stream),
+      );
       expect(await saga.parkedCount()).toBe(0);
 
       const misuse = subscribe({
@@ -802,14 +812,14 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
         retry: instantRetry(1),
         filter: { types: ['order.placed'] },
         handler: async () => {
-          await main.store.append('elsewhere', [ev('x.y', 0)]);
+          await main.store.append(stream('elsewhere'), [ev('x.y', 0)]);
         },
       });
       await misuse.start();
       await misuse.waitForPosition(await main.store.headPosition());
       const [parked] = await misuse.listParked();
       expect(parked?.error.message).toContain('tx.append');
-      expect((await main.store.streamInfo('elsewhere')).exists).toBe(false);
+      expect((await main.store.streamInfo(stream('elsewhere'))).exists).toBe(false);
     });
 
     it('delivers events committed by another process, live', async (ctx) => {
@@ -819,9 +829,9 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       await subscription.start();
       await statusWhere(subscription, (s) => s.state === 'live', 'live');
       const writer = await open();
-      for (let i = 0; i < 5; i++) await writer.store.append('remote', [ev('t.remote', i)]);
+      for (let i = 0; i < 5; i++) await writer.store.append(stream('remote'), [ev('t.remote', i)]);
       await subscription.waitForPosition(5);
-      expect(seen.map((e) => e.stream)).toEqual(['remote', 'remote', 'remote', 'remote', 'remote']);
+      expect(seen.map((e) => e.stream)).toEqual(Array.from({ length: 5 }, () => stream('remote')));
     });
   });
 }
