@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventInput } from '../core/envelope.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type {
   AppendOptions,
@@ -41,6 +43,9 @@ interface InlineState<RM> {
  * ```
  */
 export class InlineProjections<Tx extends StoreTransaction, RM> extends ForwardingEventStore<Tx> {
+  /** Marks the work of this store's running transactions (their async context). */
+  private readonly running = new AsyncLocalStorage<{ active: boolean }>();
+
   constructor(
     inner: TransactionalEventStore<Tx>,
     private readonly projections: ProjectionStore<Tx, RM>,
@@ -57,6 +62,7 @@ export class InlineProjections<Tx extends StoreTransaction, RM> extends Forwardi
     options?: AppendOptions,
   ): Promise<AppendResult> {
     if (!this.hasInline()) return this.inner.append(stream, events, options);
+    if (this.insideTransaction()) return Promise.reject(insideTransaction('append'));
     return this.inner.transaction((tx) =>
       this.transactionAppends(tx).append(stream, events, options),
     );
@@ -65,7 +71,25 @@ export class InlineProjections<Tx extends StoreTransaction, RM> extends Forwardi
   /** {@link EventStore.appendMany}, with the inline projections applied in its transaction. */
   override appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     if (!this.hasInline()) return this.inner.appendMany(requests);
+    if (this.insideTransaction()) return Promise.reject(insideTransaction('appendMany'));
     return this.inner.transaction((tx) => this.transactionAppends(tx).appendMany(requests));
+  }
+
+  override async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const scope = { active: true };
+    try {
+      return await this.running.run(scope, () => super.transaction(work));
+    } finally {
+      scope.active = false;
+    }
+  }
+
+  /**
+   * True inside the work of this store's transaction: an append of the store there would open
+   * a transaction of its own, and wait for the running one forever, as the adapter says.
+   */
+  private insideTransaction(): boolean {
+    return this.running.getStore()?.active === true;
   }
 
   /** Closes the underlying store (stop the projector first). */
@@ -164,6 +188,14 @@ export class InlineProjections<Tx extends StoreTransaction, RM> extends Forwardi
   private notifyAll(): void {
     for (const runtime of this.runtimes) runtime.notify();
   }
+}
+
+/** What a store append made inside the store's own transaction fails with, as on the adapter. */
+function insideTransaction(operation: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    'call',
+    `store.${operation}() inside a transaction of the same store would wait for that transaction forever; use tx.${operation}() instead`,
+  );
 }
 
 /** The events, each with an id (a new UUIDv7 where none was given). Bad input passes as is. */

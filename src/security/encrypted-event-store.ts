@@ -219,6 +219,20 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     return to.appendMany(await this.encryptRequests(requests));
   }
 
+  /**
+   * Inside a transaction: as outside, but a data key made (or first read) in it is cached only
+   * once it commits. On SQLite the key is written in the transaction; rolled back, it is gone,
+   * and a cached copy would encrypt later events under a key no one can read again.
+   */
+  protected override transactionAppends(tx: Tx): AppendTarget {
+    const later = (remember: () => void) => tx.onCommit(remember);
+    return {
+      append: async (stream, events, options) =>
+        tx.append(stream, await this.encryptAll(events, later), options),
+      appendMany: async (requests) => tx.appendMany(await this.encryptRequests(requests, later)),
+    };
+  }
+
   // Not generators: the inner store checks the arguments (and that it is open) on the call,
   // as the port promises, rather than at the first iteration.
   override readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
@@ -348,28 +362,31 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     await keyStore.removeKeyCheck(masterKeyId);
   }
 
-  private async encryptRequests(requests: readonly AppendRequest[]): Promise<AppendRequest[]> {
+  private async encryptRequests(
+    requests: readonly AppendRequest[],
+    later?: Defer,
+  ): Promise<AppendRequest[]> {
     if (!Array.isArray(requests)) return requests as AppendRequest[];
     const out: AppendRequest[] = [];
     for (const request of requests as AppendRequest[])
       out.push(
         typeof request === 'object' && request !== null
-          ? { ...request, events: await this.encryptAll(request.events) }
+          ? { ...request, events: await this.encryptAll(request.events, later) }
           : request,
       );
     return out;
   }
 
-  private async encryptAll(events: readonly EventInput[]): Promise<EventInput[]> {
+  private async encryptAll(events: readonly EventInput[], later?: Defer): Promise<EventInput[]> {
     // Malformed lists are left for the inner store to refuse with its own typed errors.
     if (!Array.isArray(events)) return events as EventInput[];
     const out: EventInput[] = [];
     for (const [index, event] of (events as EventInput[]).entries())
-      out.push(await this.encrypt(event, index));
+      out.push(await this.encrypt(event, index, later));
     return out;
   }
 
-  private async encrypt(input: EventInput, index: number): Promise<EventInput> {
+  private async encrypt(input: EventInput, index: number, later?: Defer): Promise<EventInput> {
     if (typeof input !== 'object' || input === null) return input;
     // `metadata.encryption` is this decorator's to write: a caller's own would make readers
     // try to decrypt fields that were never encrypted.
@@ -384,7 +401,7 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
         index,
         'its personal fields have no subject (a string of 1-200 characters)',
       );
-    const key = await this.keyFor(subject, true);
+    const key = await this.keyFor(subject, true, later);
     if (key === null) throw new SubjectForgottenError(index);
     const id = event.id ?? newId();
     let data = event.data;
@@ -463,7 +480,7 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
    * The subject's data key, from the cache or the key store; `null` when forgotten (or, on
    * read, never created). With `create`, a missing key is made and stored.
    */
-  private async keyFor(subject: string, create: boolean): Promise<Buffer | null> {
+  private async keyFor(subject: string, create: boolean, later?: Defer): Promise<Buffer | null> {
     const { clock, keyStore, current } = this.shared;
     // Only real keys and tombstones are cached, never "no key yet", so a key made by another
     // process is found at once.
@@ -481,7 +498,10 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
       entry = await keyStore.create(stored);
     }
     if (!entry) return null;
-    return this.remember(subject, entry.state === 'forgotten' ? null : entry);
+    const known = entry.state === 'forgotten' ? null : entry;
+    if (!later) return this.remember(subject, known);
+    later(() => this.remember(subject, known));
+    return known === null ? null : this.unwrap(known, this.shared.masters);
   }
 
   /** Caches a subject's key (unwrapped here) or its tombstone (`null`), and returns it. */
@@ -501,6 +521,9 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     return key;
   }
 }
+
+/** Runs `remember` once the transaction commits (never, when it rolls back). */
+type Defer = (remember: () => void) => void;
 
 const parsedPaths = new Map<string, FieldPath>();
 

@@ -6,7 +6,9 @@ import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
+  DeleteStreamOptions,
   ExpectedRevision,
+  ReadStreamOptions,
   StoreTransaction,
   TransactionalEventStore,
 } from '../store/event-store.js';
@@ -23,7 +25,7 @@ import {
   withoutIntegrity,
   type IntegrityMetadata,
 } from './hash-chain.js';
-import { assertExpectedRevision } from '../store/validation.js';
+import { assertExpectedRevision, prepareAppend, prepareAppendMany } from '../store/validation.js';
 import { IntegrityConflictError, SecurityConfigError } from './security-errors.js';
 
 /** Options of {@link integrityEventStore}. */
@@ -34,6 +36,14 @@ export interface IntegrityEventStoreOptions {
   keyId?: string;
   /** Attempts of one append racing other writers of its stream (default 10). */
   maxAttempts?: number;
+}
+
+/** Events linked onto a chain's head, and the expectation that keeps them there. */
+interface Chained {
+  events: EventInput[];
+  expectedRevision: ExpectedRevision;
+  /** Hash of the last of them. */
+  last: string;
 }
 
 /** Where a stream's chain ends. */
@@ -115,11 +125,16 @@ export class IntegrityEventStore<
     if (!Array.isArray(events) || events.length === 0 || typeof stream !== 'string')
       return this.inner.append(stream, events, options);
     return this.serialized([stream], async () => {
-      const expected = options.expectedRevision ?? 'any';
+      const expected = expectation(options.expectedRevision);
       assertExpectedRevision(expected);
       for (let round = 1; ; round++) {
-        const head = await this.head(stream);
-        const chained = this.chain(stream, head, events, expected);
+        let chained: Chained;
+        try {
+          chained = await this.chainOnHead(stream, events, expected);
+        } catch (error) {
+          if (!(error instanceof WrongExpectedRevisionError)) throw error;
+          return await this.storedRetry(this.inner, { stream, events, expected, error });
+        }
         try {
           const result = await this.inner.append(stream, chained.events, {
             expectedRevision: chained.expectedRevision,
@@ -128,10 +143,8 @@ export class IntegrityEventStore<
           return result;
         } catch (error) {
           this.heads.delete(stream);
-          if (error instanceof DuplicateEventIdError) {
-            const replayed = await this.replayed(stream, events);
-            if (replayed) return replayed;
-          }
+          if (error instanceof DuplicateEventIdError)
+            return await this.storedRetry(this.inner, { stream, events, expected, error });
           if (!retriable(error, expected)) throw error;
           if (round >= this.maxAttempts) throw new IntegrityConflictError(stream, round);
           await backoff(round);
@@ -141,7 +154,7 @@ export class IntegrityEventStore<
   }
 
   override appendMany(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
-    if (!Array.isArray(requests)) return this.inner.appendMany(requests);
+    if (!Array.isArray(requests) || requests.length === 0) return this.inner.appendMany(requests);
     const streams = (requests as AppendRequest[]).map((r) =>
       typeof r === 'object' && r !== null ? r.stream : '',
     );
@@ -164,7 +177,7 @@ export class IntegrityEventStore<
             request.stream,
             head,
             request.events,
-            request.expectedRevision ?? 'any',
+            expectation(request.expectedRevision),
           );
           planned.push({
             stream: request.stream,
@@ -184,7 +197,7 @@ export class IntegrityEventStore<
         } catch (error) {
           for (const stream of overlay.keys()) this.heads.delete(stream);
           const allRetriable = (requests as AppendRequest[]).every((r) =>
-            retriable(error, r.expectedRevision ?? 'any'),
+            retriable(error, expectation(r.expectedRevision)),
           );
           if (!allRetriable) throw error;
           if (round >= this.maxAttempts)
@@ -200,35 +213,38 @@ export class IntegrityEventStore<
     // Heads of streams appended in this transaction, not yet visible to reads.
     const overlay = new Map<string, ChainHead>();
     const appendOne = async (request: AppendRequest): Promise<AppendResult> => {
-      if (!Array.isArray(request.events) || request.events.length === 0)
-        return tx.append(request.stream, request.events, {
-          expectedRevision: request.expectedRevision ?? 'any',
-        });
-      const head = overlay.get(request.stream) ?? (await this.head(request.stream));
-      const chained = this.chain(
-        request.stream,
-        head,
-        request.events,
-        request.expectedRevision ?? 'any',
-      );
+      const { stream, events } = request;
+      const expected = expectation(request.expectedRevision);
+      if (!Array.isArray(events) || events.length === 0)
+        return tx.append(stream, events, { expectedRevision: expected });
+      let chained: Chained;
       try {
-        const result = await tx.append(request.stream, chained.events, {
+        chained = await this.chainOnHead(stream, events, expected, overlay.get(stream));
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        return await this.storedRetry(tx, { stream, events, expected, error });
+      }
+      try {
+        const result = await tx.append(stream, chained.events, {
           expectedRevision: chained.expectedRevision,
         });
         const next = { revision: result.revision, exists: true, hash: chained.last };
-        overlay.set(request.stream, next);
-        tx.onCommit(() => this.remember(request.stream, next));
+        overlay.set(stream, next);
+        tx.onCommit(() => this.remember(stream, next));
         return result;
       } catch (error) {
-        this.heads.delete(request.stream);
+        this.heads.delete(stream);
+        if (error instanceof DuplicateEventIdError)
+          return await this.storedRetry(tx, { stream, events, expected, error });
         throw error;
       }
     };
     return {
       append: (stream, events, options) =>
-        appendOne({ stream, events, expectedRevision: options?.expectedRevision ?? 'any' }),
+        appendOne({ stream, events, expectedRevision: expectation(options?.expectedRevision) }),
       appendMany: async (requests) => {
-        if (!Array.isArray(requests)) return tx.appendMany(requests);
+        // The call's own checks (a non-empty list, ids unique across it) before its parts.
+        prepareAppendMany(requests, Number.POSITIVE_INFINITY);
         const results: AppendResult[] = [];
         for (const request of requests as AppendRequest[]) results.push(await appendOne(request));
         return results;
@@ -261,7 +277,10 @@ export class IntegrityEventStore<
     head: ChainHead,
     events: readonly EventInput[],
     expected: ExpectedRevision,
-  ): { events: EventInput[]; expectedRevision: ExpectedRevision; last: string } {
+  ): Chained {
+    // Refused as the store refuses it (a malformed event, data JSON cannot carry, a bad
+    // expectation), before hashing makes something else of it.
+    prepareAppend(stream, events, expected, Number.POSITIVE_INFINITY);
     const actual = head.exists && head.revision !== null ? head.revision : 'no_stream';
     const ok =
       expected === 'any' ||
@@ -309,26 +328,71 @@ export class IntegrityEventStore<
   }
 
   /**
-   * The original result when `events` (with client ids) are exactly the stream's last events:
-   * a retried append, which the chain would otherwise place after them and the store refuse
-   * as a duplicate. Keeps retries idempotent, as they are without chaining.
+   * Links `events` onto the stream's head (`known`, or the cached or stored one). A cached head
+   * the caller's expectation does not match may be stale (another process wrote, or deleted
+   * the stream): it is read again once before the expectation is refused.
    */
-  private async replayed(
+  private async chainOnHead(
     stream: string,
     events: readonly EventInput[],
-  ): Promise<AppendResult | undefined> {
-    const ids = events.map((e) => e.id);
-    if (ids.some((id) => typeof id !== 'string')) return undefined;
-    const tail: RecordedEvent[] = [];
-    for await (const event of this.inner.readStream(stream, {
-      direction: 'backward',
-      limit: events.length,
-    }))
-      tail.unshift(event);
-    const last = tail[tail.length - 1];
-    if (!last || tail.length !== ids.length || tail.some((e, i) => e.id !== ids[i]))
-      return undefined;
-    return { stream, revision: last.revision, position: last.position };
+    expected: ExpectedRevision,
+    known?: ChainHead,
+  ): Promise<Chained> {
+    const head = known ?? (await this.head(stream));
+    try {
+      return this.chain(stream, head, events, expected);
+    } catch (error) {
+      const cached = known === undefined && this.heads.delete(stream);
+      if (!cached || !(error instanceof WrongExpectedRevisionError)) throw error;
+      return this.chain(stream, await this.head(stream), events, expected);
+    }
+  }
+
+  /**
+   * The store's own answer when `events` (with client ids) retry an append already stored:
+   * chained, they would go after the stored ones, as a conflict or a duplicate, where the store
+   * answers a retry with the stored result. Once one of their ids is found in the stream (where
+   * the caller's expectation puts them, among its last events or, after a duplicate, anywhere
+   * in it), the store cannot write them: they go to `to` as given, under the caller's
+   * expectation, for its result or its duplicate-id error. Otherwise `error` is thrown.
+   */
+  private async storedRetry(
+    to: AppendTarget,
+    retry: {
+      stream: string;
+      events: readonly EventInput[];
+      expected: ExpectedRevision;
+      error: Error;
+    },
+  ): Promise<AppendResult> {
+    const { stream, events, expected, error } = retry;
+    const ids = new Set(
+      events.flatMap((e) => (typeof e.id === 'string' ? [e.id.toLowerCase()] : [])),
+    );
+    if (ids.size === 0) throw error;
+    const places: ReadStreamOptions[] =
+      error instanceof DuplicateEventIdError
+        ? [{}]
+        : [
+            { direction: 'backward', limit: events.length },
+            ...(expected === 'no_stream' ? [{ from: 0, limit: events.length }] : []),
+            ...(typeof expected === 'number' ? [{ from: expected + 1, limit: events.length }] : []),
+          ];
+    for (const options of places)
+      for await (const stored of this.inner.readStream(stream, options))
+        if (ids.has(stored.id)) return to.append(stream, events, { expectedRevision: expected });
+    throw error;
+  }
+
+  /** Drops the stream's cached head once deleted (a soft-deleted stream is absent to `'no_stream'`). */
+  override deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
+    return this.serialized([stream], async () => {
+      try {
+        await this.inner.deleteStream(stream, options);
+      } finally {
+        this.heads.delete(stream);
+      }
+    });
   }
 
   /** Where the stream's chain ends now (from the cache, else from the store). */
@@ -371,6 +435,11 @@ function hashOf(event: RecordedEvent): string {
 function backoff(round: number): Promise<void> {
   const ms = Math.random() * Math.min(100, 2 ** round);
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The caller's expectation, `'any'` when not given (a `null` stays, for the store to refuse). */
+function expectation(given: ExpectedRevision | undefined): ExpectedRevision {
+  return given === undefined ? 'any' : given;
 }
 
 function firstRevision(head: ChainHead): number {

@@ -4,6 +4,7 @@ import type {
   AppendOptions,
   AppendRequest,
   AppendResult,
+  CommitListener,
   DeleteStreamOptions,
   ListStreamsOptions,
   ReadAllOptions,
@@ -19,6 +20,8 @@ import {
   isList,
   type AppendTarget,
 } from '../store/forwarding-event-store.js';
+import { allWindow, checkListStreams } from '../store/reading.js';
+import { assertStreamName } from '../store/validation.js';
 import { TenantForbiddenError } from './security-errors.js';
 import { assertTenantId, tenantPrefix } from './tenants.js';
 
@@ -58,6 +61,8 @@ export class TenantScopedStore<
 > extends ForwardingEventStore<Tx> {
   private closed = false;
   private readonly prefix: string;
+  /** Watchers registered through this view, each with its way to stop. */
+  private readonly watchers = new Map<CommitListener, () => void>();
 
   constructor(
     inner: TransactionalEventStore<Tx>,
@@ -93,37 +98,38 @@ export class TenantScopedStore<
     return this.run(() => super.transaction(work));
   }
 
-  override async *readStream(
-    stream: string,
-    options?: ReadStreamOptions,
-  ): AsyncIterable<RecordedEvent> {
+  // Reads check their arguments on the call, as the port promises (not at the first
+  // iteration), and an iteration in progress stops once this view is closed.
+  override readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
     this.assertUsable(stream);
-    for await (const event of this.inner.readStream(stream, options))
-      if (event.metadata.tenant === this.tenant) yield event;
+    return this.whileOpen(this.inner.readStream(stream, options), (event) =>
+      event.metadata.tenant === this.tenant ? 'yield' : 'skip',
+    );
   }
 
-  override async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+  override readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     this.assertOpen();
+    allWindow(options);
     const prefix = narrowPrefix(options.filter?.streamPrefix, this.prefix);
-    if (prefix === undefined) return;
     const { limit, ...rest } = options;
     let left = limit ?? Number.POSITIVE_INFINITY;
-    if (left <= 0) return;
-    for await (const event of this.inner.readAll({
-      ...rest,
-      filter: { ...rest.filter, streamPrefix: prefix },
-    })) {
-      if (event.metadata.tenant !== this.tenant || !event.stream.startsWith(this.prefix)) continue;
-      yield event;
-      if (--left <= 0) return;
-    }
+    if (prefix === undefined || left <= 0) return this.whileOpen([], () => 'skip');
+    return this.whileOpen(
+      this.inner.readAll({ ...rest, filter: { ...rest.filter, streamPrefix: prefix } }),
+      (event) => {
+        if (event.metadata.tenant !== this.tenant || !event.stream.startsWith(this.prefix))
+          return 'skip';
+        return --left <= 0 ? 'last' : 'yield';
+      },
+    );
   }
 
-  override async *listStreams(options: ListStreamsOptions = {}): AsyncIterable<StreamSummary> {
+  override listStreams(options: ListStreamsOptions = {}): AsyncIterable<StreamSummary> {
     this.assertOpen();
+    checkListStreams(options);
     const prefix = narrowPrefix(options.prefix, this.prefix);
-    if (prefix === undefined) return;
-    yield* this.inner.listStreams({ ...options, prefix });
+    if (prefix === undefined) return this.whileOpen([], () => 'skip');
+    return this.whileOpen(this.inner.listStreams({ ...options, prefix }), () => 'yield');
   }
 
   override headPosition(): Promise<number> {
@@ -151,9 +157,31 @@ export class TenantScopedStore<
     });
   }
 
-  /** Closes this view; the underlying store stays open. */
+  /** Watches the store; the watcher is told once (with 0) when this view closes, as by a store. */
+  override watch(listener: CommitListener): () => void {
+    this.assertOpen();
+    const stop = this.inner.watch(listener);
+    const entry: CommitListener = (position) => listener(position);
+    this.watchers.set(entry, stop);
+    return () => {
+      this.watchers.delete(entry);
+      stop();
+    };
+  }
+
+  /** Closes this view, telling its watchers; the underlying store stays open. */
   override close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
+    for (const [listener, stop] of this.watchers) {
+      stop();
+      try {
+        listener(0);
+      } catch {
+        // A watcher's failure is its own, as with the store's.
+      }
+    }
+    this.watchers.clear();
     return Promise.resolve();
   }
 
@@ -183,9 +211,25 @@ export class TenantScopedStore<
     });
   }
 
+  /** What `source` yields through this view, as `pick` decides, while the view is open. */
+  private async *whileOpen<T>(
+    source: AsyncIterable<T> | readonly T[],
+    pick: (item: T) => 'yield' | 'skip' | 'last',
+  ): AsyncIterable<T> {
+    for await (const item of source) {
+      this.assertOpen();
+      const verdict = pick(item);
+      if (verdict === 'skip') continue;
+      yield item;
+      if (verdict === 'last') return;
+    }
+  }
+
   private assertUsable(stream: string): void {
     this.assertOpen();
-    if (typeof stream !== 'string' || !stream.startsWith(this.prefix))
+    // An invalid name is refused as the store refuses it, whatever the tenant.
+    assertStreamName(stream);
+    if (!stream.startsWith(this.prefix))
       throw new TenantForbiddenError(
         this.tenant,
         String(stream),

@@ -379,6 +379,12 @@ export abstract class BaseEventStore<
     return this.writeLock ? this.writeLock.run(work) : work();
   }
 
+  /** True when the caller runs inside the work of an open transaction of this store. */
+  protected insideTransaction(): boolean {
+    const scope = transactionScope.getStore();
+    return scope?.store === this && scope.active;
+  }
+
   /**
    * The store's own writes wait for a running transaction (SQLite, memory) or for its locks
    * (PostgreSQL), so one called from inside a transaction's work would never finish.

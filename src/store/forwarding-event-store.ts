@@ -98,6 +98,8 @@ export abstract class ForwardingEventStore<
   }
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    // Anything but a function goes as it is, for the adapter to refuse with its own error.
+    if (typeof work !== 'function') return this.inner.transaction(work);
     return this.inner.transaction((tx) => work(this.decorateTransaction(tx)));
   }
 

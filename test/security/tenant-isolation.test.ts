@@ -71,9 +71,8 @@ describe('tenantScopedStore', () => {
 
   it('reads only its own streams and events, through readStream, readAll and transactions', async () => {
     const { acme, globex } = await setup();
-    await expect(collect(acme.readStream('globex:order-1'))).rejects.toBeInstanceOf(
-      TenantForbiddenError,
-    );
+    // Refused on the call, as the store refuses bad arguments, not at the first iteration.
+    expect(() => acme.readStream('globex:order-1')).toThrow(TenantForbiddenError);
     await expect(acme.streamInfo('globex:order-1')).rejects.toBeInstanceOf(TenantForbiddenError);
     const all = await collect(acme.readAll());
     expect(all.map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }]);

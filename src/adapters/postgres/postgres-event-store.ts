@@ -237,6 +237,13 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     listen: boolean;
   };
   private listener: PostgresCommitListener | undefined;
+  /**
+   * Transactions hold a connection while their work runs, and that work may need another:
+   * a read through the store (a hash chain's head), a component's query (a data key). Were
+   * every connection of the pool held by a transaction waiting for one, none would ever come
+   * back: so one is always left to the rest.
+   */
+  private readonly transactionSlots: Slots;
 
   private constructor(
     /**
@@ -249,6 +256,9 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     options: PostgresEventStoreOptions,
   ) {
     super(options);
+    this.transactionSlots = new Slots(
+      Math.max(1, (options.maxConnections ?? DEFAULT_MAX_CONNECTIONS) - 1),
+    );
     this.sql = statements(schema, options.notify === false ? undefined : commitChannel(schema));
     this.beforeCommit = options.hooks?.beforeCommit;
     this.listenOptions = {
@@ -286,6 +296,17 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
   }
 
   protected async runTransaction<T>(
+    work: (tx: PostgresTransaction) => Promise<T>,
+  ): Promise<{ result: T; tx: BaseStoreTransaction }> {
+    await this.transactionSlots.acquire();
+    try {
+      return await this.transactionOnConnection(work);
+    } finally {
+      this.transactionSlots.release();
+    }
+  }
+
+  private async transactionOnConnection<T>(
     work: (tx: PostgresTransaction) => Promise<T>,
   ): Promise<{ result: T; tx: BaseStoreTransaction }> {
     const lease = await this.connect();
@@ -988,5 +1009,29 @@ class PostgresStoreTransaction extends BaseStoreTransaction implements PostgresT
 
   protected writeUnit(unit: PreparedAppend[]): Promise<AppendResult[]> {
     return this.writer(unit);
+  }
+}
+
+/** At most `size` holders at once, served in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free += 1;
   }
 }

@@ -324,6 +324,17 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
     if (connection.db !== this.database && connection.db.open) connection.db.close();
   }
 
+  /**
+   * The connection of the transaction the caller runs inside of (its work, in the same async
+   * context), or undefined outside one. A component of the store (its key store) that must
+   * write from inside a transaction writes there, joining it: the store's write lock, and
+   * SQLite's, are the transaction's until it ends.
+   */
+  transactionDatabase(): Database.Database | undefined {
+    const db = this.insideTransaction() ? this.transactionConnection?.db : undefined;
+    return db?.open && db.inTransaction ? db : undefined;
+  }
+
   private openTransactionConnection(): TransactionConnection {
     if (this.transactionConnection?.db.open) return this.transactionConnection;
     let db = this.database;

@@ -50,6 +50,10 @@ type Row = {
   forgotten_at: number | null;
 };
 
+const GET_KEY = 'SELECT * FROM causeway_data_keys WHERE subject = ?';
+const INSERT_KEY = `INSERT INTO causeway_data_keys (subject, master_key_id, wrapped_key, created_at)
+  VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING`;
+
 /**
  * Data keys in the event store's SQLite file (`causeway_data_keys`, `causeway_key_checks`,
  * migrated as the `data-keys` component), so they are backed up with the events. Keys are
@@ -69,14 +73,13 @@ export class SqliteKeyStore implements DataKeyStore {
   private constructor(
     private readonly database: Database.Database,
     private readonly write: <T>(work: () => T) => Promise<T>,
+    /** The connection of a transaction of the event store the caller runs inside of. */
+    private readonly joined: () => Database.Database | undefined,
   ) {
     const d = database;
     this.statements = {
-      get: d.prepare<[string], Row>('SELECT * FROM causeway_data_keys WHERE subject = ?'),
-      insert: d.prepare<[string, string, Buffer, number]>(
-        `INSERT INTO causeway_data_keys (subject, master_key_id, wrapped_key, created_at)
-         VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING`,
-      ),
+      get: d.prepare<[string], Row>(GET_KEY),
+      insert: d.prepare<[string, string, Buffer, number]>(INSERT_KEY),
       shred: d.prepare<[string]>(
         `UPDATE causeway_data_keys SET wrapped_key = zeroblob(length(wrapped_key))
          WHERE subject = ? AND wrapped_key IS NOT NULL`,
@@ -122,6 +125,7 @@ export class SqliteKeyStore implements DataKeyStore {
       source instanceof SqliteEventStore
         ? (work) => source.withWriteLock(work)
         : (work) => new Promise((resolve) => resolve(work())),
+      source instanceof SqliteEventStore ? () => source.transactionDatabase() : () => undefined,
     );
   }
 
@@ -133,6 +137,18 @@ export class SqliteKeyStore implements DataKeyStore {
   }
 
   create(key: StoredDataKey): Promise<DataKeyEntry> {
+    // Made while encrypting what a transaction appends: the key joins the transaction (waiting
+    // for the write lock, which the transaction holds, would wait forever), so it commits
+    // with the events it encrypts, or is gone with them.
+    const joined = this.joined();
+    if (joined)
+      return this.read(() => {
+        assertKey(key);
+        joined
+          .prepare<[string, string, Buffer, number]>(INSERT_KEY)
+          .run(key.subject, key.masterKeyId, Buffer.from(key.wrappedKey), key.createdAt.getTime());
+        return toEntry(joined.prepare<[string], Row>(GET_KEY).get(key.subject)) as DataKeyEntry;
+      });
     return this.write(() => {
       assertKey(key);
       this.assertOpen();

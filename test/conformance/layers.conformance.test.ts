@@ -1,0 +1,46 @@
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeLayerMatrix } from './layer-matrix.js';
+import { layerConfigs, type LayerName } from './store-layers.js';
+
+// The event store suite, and its seams (watch, transaction), through every store decorator
+// alone, on every registered adapter: backendTargets × layerConfigs. (Kysely reruns its suite
+// through a no-op plugin; the same idea, with decorators that really act on the suite's
+// events.) Each cell also probes its layer, outside and inside transaction(). The full stack
+// runs in layers-stack.conformance.test.ts (a file of its own, so the two share the forks).
+
+// Spans need a registered SDK to carry a trace context the tracing layer can stamp.
+const tracerProvider = new NodeTracerProvider();
+tracerProvider.register();
+afterAll(() => tracerProvider.shutdown());
+
+const { fullStack: _fullStack, ...singleLayers } = await layerConfigs();
+await describeLayerMatrix(singleLayers);
+
+// Every store decorator in src is a layer of the matrix: `LayerName` follows storeStack's
+// layers (a new one without a configuration does not compile), and this finds any other
+// class extending the forwarding base.
+describe('store decorators', () => {
+  const decorators: Record<LayerName, string> = {
+    schemas: 'src/schema/with-schemas.ts',
+    encryption: 'src/security/encrypted-event-store.ts',
+    integrity: 'src/security/integrity-event-store.ts',
+    tenant: 'src/security/tenant-scoped-store.ts',
+    tracing: 'src/observability/instrument-event-store.ts',
+    inlineProjections: 'src/projections/inline-projections.ts',
+  };
+  it('every class extending ForwardingEventStore runs the suites as a layer', () => {
+    const root = new URL('../../', import.meta.url);
+    const found = (readdirSync(new URL('src', root), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .filter((f) =>
+        /^(?:export )?class [^{]*?\bextends ForwardingEventStore\b/m.test(
+          readFileSync(new URL(`src/${f}`, root), 'utf8'),
+        ),
+      )
+      .map((f) => `src/${f.replaceAll('\\', '/')}`)
+      .sort();
+    expect(found).toEqual(Object.values(decorators).sort());
+  });
+});
