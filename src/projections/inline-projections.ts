@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EventInput } from '../core/envelope.js';
+import type { EventInput, RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { decodeJson, encodeJson } from '../core/json-codec.js';
 import type {
   AppendOptions,
   AppendRequest,
@@ -131,14 +132,17 @@ export class InlineProjections<Tx extends StoreTransaction, RM> extends Forwardi
       const withIds = requests.map((r) => ({ ...r, events: withEventIds(r.events) }));
       const results = await write(withIds);
       if (current.targets.length === 0) return results;
-      const appended = await this.projections.appended(
-        tx,
-        current.after,
-        withIds.map((r, i) => ({
-          stream: r.stream,
-          events: r.events,
-          result: results[i] as AppendResult,
-        })),
+      const appended = asGiven(
+        withIds,
+        await this.projections.appended(
+          tx,
+          current.after,
+          withIds.map((r, i) => ({
+            stream: r.stream,
+            events: r.events,
+            result: results[i] as AppendResult,
+          })),
+        ),
       );
       for (const event of appended) {
         if (event.position > current.after) current.after = event.position;
@@ -188,6 +192,21 @@ export class InlineProjections<Tx extends StoreTransaction, RM> extends Forwardi
   private notifyAll(): void {
     for (const runtime of this.runtimes) runtime.notify();
   }
+}
+
+/**
+ * The appended events with their data as appended through this store: what a reader of the
+ * store will see of them once committed. The projection store reads them back from the
+ * database, where the layers under this store may keep the data otherwise (encrypted).
+ */
+function asGiven(requests: readonly AppendRequest[], events: RecordedEvent[]): RecordedEvent[] {
+  const given = new Map<string, unknown>();
+  for (const request of requests)
+    for (const event of request.events)
+      if (typeof event.id === 'string') given.set(event.id.toLowerCase(), event.data);
+  return events.map((event) =>
+    given.has(event.id) ? { ...event, data: decodeJson(encodeJson(given.get(event.id))) } : event,
+  );
 }
 
 /** What a store append made inside the store's own transaction fails with, as on the adapter. */

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { decodeJson, encodeJson } from '../core/json-codec.js';
 import type { StoreTransaction } from '../store/event-store.js';
-import type { MemoryEventStore } from '../store/memory-event-store.js';
+import { stagedEvents, type MemoryEventStore } from '../store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../subscriptions/memory-subscription-storage.js';
 import type { SubscriptionStorage } from '../subscriptions/subscription-storage.js';
 import { collectionSpec } from './document-collection.js';
@@ -127,27 +127,36 @@ class MemoryProjectionStore implements ProjectionStore<StoreTransaction, Documen
   }
 
   appended(
-    _tx: StoreTransaction,
+    tx: StoreTransaction,
     after: number,
     appends: readonly AppendedEvents[],
   ): Promise<RecordedEvent[]> {
     // The memory store writes a transaction's events when it commits, where no reader can see
-    // them before: they are rebuilt here from what was appended, as the store encodes them.
+    // them before: they are rebuilt here from what was appended, as the store encodes them,
+    // and as the transaction staged them (decorators under the appender, an encryption or
+    // schema layer, change what is stored: the SQL adapters read their rows back alike).
+    const staged = stagedEvents(tx);
     const recordedAt = new Date(this.clock.now());
     const events: RecordedEvent[] = [];
     for (const { stream, events: inputs, result } of appends) {
       if (result.position <= after) continue;
       const n = inputs.length;
       inputs.forEach((input, i) => {
+        const id = (input.id as string).toLowerCase();
+        const stored = staged?.get(id);
         events.push({
-          id: (input.id as string).toLowerCase(),
+          id,
           type: input.type,
           stream,
           revision: result.revision - n + 1 + i,
           position: result.position - n + 1 + i,
-          data: decodeJson(encodeJson(input.data)),
-          metadata: input.metadata == null ? {} : decodeJson(encodeJson(input.metadata)),
-          schemaVersion: input.schemaVersion ?? 1,
+          data: stored ? decodeJson(stored.data) : decodeJson(encodeJson(input.data)),
+          metadata: stored
+            ? decodeJson(stored.metadata)
+            : input.metadata == null
+              ? {}
+              : decodeJson(encodeJson(input.metadata)),
+          schemaVersion: stored?.schemaVersion ?? input.schemaVersion ?? 1,
           recordedAt,
         });
       });

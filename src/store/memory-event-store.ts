@@ -27,7 +27,7 @@ import {
   type StreamsQuery,
 } from './reading.js';
 import { BaseStoreTransaction } from './store-transaction.js';
-import type { PreparedAppend } from './validation.js';
+import type { PreparedAppend, PreparedEvent } from './validation.js';
 import { WriteLock } from './write-lock.js';
 
 /** An event as the memory store keeps it: encoded, so readers never share one object. */
@@ -262,6 +262,21 @@ export class MemoryEventStore extends BaseEventStore {
 }
 
 /** A memory store transaction: appends are planned at once and written when it commits. */
+/**
+ * The events a transaction of a {@link MemoryEventStore} has appended so far, by id, as they
+ * will be stored (through whatever decorators wrote them: encrypted, stamped); undefined for a
+ * transaction of another store. The memory projection store reads them back from here, as the
+ * SQL adapters read their rows back inside the transaction.
+ */
+export function stagedEvents(tx: StoreTransaction): ReadonlyMap<string, PreparedEvent> | undefined {
+  const staged: unknown = (tx as { staged?: unknown }).staged;
+  if (!Array.isArray(staged)) return undefined;
+  const events = new Map<string, PreparedEvent>();
+  for (const unit of staged as PreparedAppend[][])
+    for (const append of unit) for (const event of append.events) events.set(event.id, event);
+  return events;
+}
+
 class MemoryTransaction extends BaseStoreTransaction {
   /** The units accepted so far, in order. */
   readonly staged: PreparedAppend[][] = [];
