@@ -52,6 +52,30 @@ describe('package exports map', () => {
     expect(core.PostgresEventStore).toBeUndefined();
   });
 
+  it('the testing entry offers the base classes and every conformance suite', async () => {
+    const testing = (await import('../src/testing/index.js')) as Record<string, unknown>;
+    for (const name of [
+      'BaseEventStore',
+      'BaseStoreTransaction',
+      'ForwardingEventStore',
+      'createBackend',
+      'describeEventStoreConformance',
+      'describeSubscriptionConformance',
+      'describeSubscriptionSeamsConformance',
+      'describeConsumerGroupConformance',
+      'describeProjectionConformance',
+      'describeDocumentStoreConformance',
+      'describeSagaStoreConformance',
+      'describeSnapshotStoreConformance',
+      'describeSchemaStorageConformance',
+      'describeKeyStoreConformance',
+      'describeStreamStateConformance',
+      'describeMessageBusConformance',
+    ]) {
+      expect(typeof testing[name], name).toBe('function');
+    }
+  });
+
   it('the adapter entries export their store classes', async () => {
     const sqlite = (await import('../src/adapters/sqlite/index.js')) as Record<string, unknown>;
     const postgres = (await import('../src/adapters/postgres/index.js')) as Record<string, unknown>;

@@ -1,21 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ManualClock, collect, type RecordedEvent } from '../../src/index.js';
-import type { StoreTransaction, TransactionalEventStore } from '../../src/store/event-store.js';
+import { InvalidArgumentError, ManualClock, collect, type RecordedEvent } from '../index.js';
+import type { StoreTransaction, TransactionalEventStore } from '../store/event-store.js';
 import {
   ConsumerGroupErrorCode,
   MemberIdInUseError,
   PartitionCountMismatchError,
-} from '../../src/subscriptions/consumer-group-errors.js';
-import type { ConsumerGroupOptions } from '../../src/subscriptions/consumer-group-options.js';
-import { ConsumerGroup, type ConsumerGroupStatus } from '../../src/subscriptions/consumer-group.js';
-import type { GroupMembershipStore } from '../../src/subscriptions/group-membership-store.js';
-import { assignPartitions } from '../../src/subscriptions/partition-assignment.js';
-import { partitionOf } from '../../src/subscriptions/partition.js';
-import {
-  nack,
-  type EventHandler,
-  type SubscriptionStorage,
-} from '../../src/subscriptions/index.js';
+} from '../subscriptions/consumer-group-errors.js';
+import type { ConsumerGroupOptions } from '../subscriptions/consumer-group-options.js';
+import { ConsumerGroup, type ConsumerGroupStatus } from '../subscriptions/consumer-group.js';
+import type { GroupMembershipStore } from '../subscriptions/group-membership-store.js';
+import { assignPartitions } from '../subscriptions/partition-assignment.js';
+import { partitionOf } from '../subscriptions/partition.js';
+import { nack, type EventHandler, type SubscriptionStorage } from '../subscriptions/index.js';
 import type { EffectSink } from './subscription.suite.js';
 
 /** One "process": a store, its subscription storage and group membership on one database. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CausewayError, type RecordedEvent } from '../../src/index.js';
+import { CausewayError, type RecordedEvent } from '../index.js';
 import {
   DocumentErrorCode,
   DocumentsReadOnlyError,
@@ -18,8 +18,8 @@ import {
   type ProjectionDefinition,
   type ProjectionMode,
   type ProjectionStore,
-} from '../../src/projections/index.js';
-import type { StoreTransaction, TransactionalEventStore } from '../../src/store/event-store.js';
+} from '../projections/index.js';
+import type { StoreTransaction, TransactionalEventStore } from '../store/event-store.js';
 
 /** One "process": a store and its projection store on the harness's database. */
 export interface DocumentStoreProcess<Tx extends StoreTransaction, RM extends DocumentsHandle> {

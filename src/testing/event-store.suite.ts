@@ -19,7 +19,7 @@ import {
   type EventInput,
   type EventStore,
   type EventStoreOptions,
-} from '../../src/index.js';
+} from '../index.js';
 import { conformanceTests, type ConformanceSkip } from './conformance-tests.js';
 
 /** How the shared suite reaches one adapter (or one adapter under store decorators). */

@@ -40,3 +40,36 @@ export { ForwardingEventStore, withAppends, undecorated } from '../store/forward
 export type { AppendTarget } from '../store/forwarding-event-store.js';
 export { createBackend } from '../store/adapter-backend.js';
 export type { BackendPorts, CreateBackendOptions } from '../store/adapter-backend.js';
+
+// The conformance suites: each declares vitest tests against a harness of the adapter.
+export { describeEventStoreConformance } from './event-store.suite.js';
+export type { EventStoreHarness, EventStoreSuiteOptions } from './event-store.suite.js';
+export { describeSubscriptionConformance } from './subscription.suite.js';
+export type { SubscriptionHarness, SubscriptionProcess, EffectSink } from './subscription.suite.js';
+export { describeSubscriptionSeamsConformance } from './subscription-seams.suite.js';
+export type { SeamsHarness } from './subscription-seams.suite.js';
+export { describeConsumerGroupConformance } from './consumer-group.suite.js';
+export type { GroupHarness, GroupProcess } from './consumer-group.suite.js';
+export { describeProjectionConformance } from './projection.suite.js';
+export type {
+  ProjectionHarness,
+  ProjectionProcess,
+  Tally,
+  TallyModel,
+} from './projection.suite.js';
+export { describeDocumentStoreConformance } from './document-store.suite.js';
+export type { DocumentStoreHarness, DocumentStoreProcess } from './document-store.suite.js';
+export { describeSagaStoreConformance } from './saga-store.suite.js';
+export type { SagaStoreHarness, SagaStoreParts } from './saga-store.suite.js';
+export { describeSnapshotStoreConformance } from './snapshot-store.suite.js';
+export type { SnapshotStoreHarness, PreviousVersionRow } from './snapshot-store.suite.js';
+export { describeSchemaStorageConformance } from './schema-storage.suite.js';
+export type { SchemaStorageHarness } from './schema-storage.suite.js';
+export { describeKeyStoreConformance } from './key-store.suite.js';
+export type { KeyStoreHarness } from './key-store.suite.js';
+export { describeStreamStateConformance } from './stream-state.suite.js';
+export type { StreamStateHarness } from './stream-state.suite.js';
+export { describeMessageBusConformance, busEvent, eventually } from './message-bus.suite.js';
+export type { MessageBusHarness } from './message-bus.suite.js';
+export { conformanceTests } from './conformance-tests.js';
+export type { ConformanceSkip, ConformanceTests } from './conformance-tests.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, type DataKeyStore, type StoredDataKey } from '../../src/index.js';
+import { InvalidArgumentError, type DataKeyStore, type StoredDataKey } from '../index.js';
 
 /** How the shared suite reaches one data key store adapter. */
 export interface KeyStoreHarness {

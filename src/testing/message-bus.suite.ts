@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import type { RecordedEvent } from '../core/envelope.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import {
   BusClosedError,
   BusErrorCode,
@@ -9,8 +9,8 @@ import {
   type BusSubscribeOptions,
   type BusSubscription,
   type MessageBus,
-} from '../../src/bus/index.js';
-import { MemoryParkedEventStore, nack } from '../../src/subscriptions/index.js';
+} from '../bus/index.js';
+import { MemoryParkedEventStore, nack } from '../subscriptions/index.js';
 
 /** How the message bus suite reaches one adapter; `open` is called once per test. */
 export interface MessageBusHarness {

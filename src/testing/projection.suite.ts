@@ -4,7 +4,7 @@ import {
   ManualClock,
   type EventInput,
   type RecordedEvent,
-} from '../../src/index.js';
+} from '../index.js';
 import {
   DuplicateProjectionError,
   ProjectionApplyError,
@@ -20,14 +20,14 @@ import {
   type ProjectionStatus,
   type ProjectionStore,
   type ProjectorOptions,
-} from '../../src/projections/index.js';
-import type { StoreTransaction, TransactionalEventStore } from '../../src/store/event-store.js';
+} from '../projections/index.js';
+import type { StoreTransaction, TransactionalEventStore } from '../store/event-store.js';
 import {
   CheckpointAheadError,
   HandlerTimeoutError,
   InvalidHandlerResultError,
   NonErrorThrownError,
-} from '../../src/subscriptions/index.js';
+} from '../subscriptions/index.js';
 
 /** What the suite's read model holds, in a comparable order. */
 export interface Tally {

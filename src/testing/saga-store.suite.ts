@@ -5,8 +5,6 @@ import {
   ParkedCommandNotFoundError,
   ParkedCommandNotRetryableError,
   ParkedSagaCommands,
-  SagaRuntime,
-  type CommandDispatcher,
   newId,
   type NewOutboxEntry,
   type SagaInstanceRecord,
@@ -15,8 +13,7 @@ import {
   type StoreTransaction,
   type SubscriptionStorage,
   type TransactionalEventStore,
-} from '../../src/index.js';
-import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
+} from '../index.js';
 
 /** One opened adapter: its store, saga store and subscription storage. */
 export interface SagaStoreParts {
@@ -456,109 +453,6 @@ export function describeSagaStoreConformance(
       expect(await again.sagaStore.loadInstance('s', 'i1')).toEqual(instance('s', 'i1'));
       expect(await again.sagaStore.dueTimers(T0, 10)).toEqual([timer('t1', T0)]);
       expect(await again.sagaStore.pendingCommands(10)).toHaveLength(1);
-    });
-
-    describe('the fulfilment saga on this adapter', () => {
-      const place = async (orderId: string, method?: string) => {
-        const dispatcher = createShopDispatcher(parts.store);
-        await dispatcher.dispatch({
-          id: newId(),
-          type: 'inventory.restock',
-          data: { sku: 'tea', quantity: 3 },
-          metadata: {},
-        });
-        const reply = await dispatcher.dispatch({
-          id: newId(),
-          type: 'order.place',
-          data: {
-            orderId,
-            customerId: 'c-1',
-            lines: [{ sku: 'tea', quantity: 2, unitPrice: 450 }],
-            ...(method ? { paymentMethod: method } : {}),
-          },
-          metadata: {},
-        });
-        expect(reply.status).toBe('accepted');
-      };
-
-      it('completes one order and compensates a declined one', async () => {
-        const clock = new ManualClock(T0);
-        const runtime = new SagaRuntime({
-          storage: parts.storage,
-          sagaStore: parts.sagaStore,
-          sagas: [createFulfilmentSaga({ paymentTimeoutMs: 1000 })],
-          dispatcher: createShopDispatcher(parts.store),
-          clock,
-          lease: false,
-        });
-        await runtime.start();
-        try {
-          await place('o1');
-          await place('o2', 'declined-card');
-          await runtime.runUntilIdle();
-          expect((await runtime.getInstance('order-fulfilment', 'o1'))?.status).toBe('completed');
-          const declined = await runtime.getInstance('order-fulfilment', 'o2');
-          expect(declined?.status).toBe('compensated');
-          expect(declined?.timers).toEqual([]);
-          const commands = await parts.sagaStore.listCommands({ instanceId: 'o2' });
-          expect(
-            commands.filter((c) => c.compensation).map((c) => [c.command.type, c.status]),
-          ).toEqual([
-            ['inventory.release', 'sent'],
-            ['order.cancel', 'sent'],
-          ]);
-          expect(await parts.sagaStore.pendingCommands(10)).toEqual([]);
-        } finally {
-          await runtime.stop();
-        }
-      });
-
-      it('a compensation parked while its handler is down ends compensated once retried', async () => {
-        const clock = new ManualClock(T0);
-        const shop = createShopDispatcher(parts.store);
-        let down = true;
-        const sent: string[] = [];
-        const dispatcher: CommandDispatcher = {
-          dispatch(c) {
-            if (c.type === 'order.cancel') {
-              sent.push(c.id);
-              if (down) return Promise.reject(new Error('order service down'));
-            }
-            return shop.dispatch(c);
-          },
-        };
-        const runtime = new SagaRuntime({
-          storage: parts.storage,
-          sagaStore: parts.sagaStore,
-          sagas: [createFulfilmentSaga({ paymentTimeoutMs: 1000 })],
-          dispatcher,
-          clock,
-          lease: false,
-          outbox: { maxAttempts: 2, backoff: { baseDelayMs: 0 } },
-        });
-        await runtime.start();
-        try {
-          await place('o3', 'declined-card');
-          await runtime.runUntilIdle();
-          expect((await runtime.getInstance('order-fulfilment', 'o3'))?.status).toBe('failed');
-          const [parked, ...others] = await runtime.parkedCommands.listParked();
-          expect(others).toEqual([]);
-          expect(parked?.command.type).toBe('order.cancel');
-          down = false;
-          const result = await runtime.parkedCommands.retry(parked?.command.id ?? '');
-          expect(result.instance?.status).toBe('compensating');
-          await runtime.runUntilIdle();
-          const view = await runtime.getInstance('order-fulfilment', 'o3');
-          expect(view?.status).toBe('compensated');
-          expect(view?.history.map((h) => h.type)).toContain('compensation.compensated');
-          // Three tries of one command, all with its one id.
-          expect(sent).toEqual([parked?.command.id, parked?.command.id, parked?.command.id]);
-          expect(await runtime.parkedCommands.listParked()).toEqual([]);
-          expect(runtime.status.stats.commandsRequeued).toBe(1);
-        } finally {
-          await runtime.stop();
-        }
-      });
     });
   });
 }

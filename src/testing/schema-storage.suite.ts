@@ -6,7 +6,7 @@ import {
   SchemaRegistry,
   type SchemaRecord,
   type SchemaStorage,
-} from '../../src/index.js';
+} from '../index.js';
 
 /** How the shared suite reaches one schema storage adapter. */
 export interface SchemaStorageHarness {

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CausewayError } from '../../src/index.js';
+import type { CausewayError } from '../index.js';
 import {
   InvalidArgumentError,
   InvalidSnapshotError,
   InvalidStreamNameError,
   type Snapshot,
   type SnapshotStore,
-} from '../../src/index.js';
+} from '../index.js';
 
 /** How the shared suite reaches one snapshot store adapter. */
 export interface SnapshotStoreHarness {

@@ -12,8 +12,8 @@ import {
   type RecordedEvent,
   type StreamStateStore,
   type WindowResult,
-} from '../../src/index.js';
-import type { TransactionalEventStore } from '../../src/store/event-store.js';
+} from '../index.js';
+import type { TransactionalEventStore } from '../store/event-store.js';
 
 /** How the stream-state suite reaches one adapter. */
 export interface StreamStateHarness {

@@ -6,8 +6,8 @@ import {
   collect,
   type CausewayError,
   type EventInput,
-} from '../../src/index.js';
-import type { StoreTransaction, TransactionalEventStore } from '../../src/store/event-store.js';
+} from '../index.js';
+import type { StoreTransaction, TransactionalEventStore } from '../store/event-store.js';
 
 /** How the seams suite reaches one adapter. */
 export interface SeamsHarness {

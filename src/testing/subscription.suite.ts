@@ -5,8 +5,8 @@ import {
   type EventInput,
   type EventStore,
   type RecordedEvent,
-} from '../../src/index.js';
-import type { StoreTransaction, TransactionalEventStore } from '../../src/store/event-store.js';
+} from '../index.js';
+import type { StoreTransaction, TransactionalEventStore } from '../store/event-store.js';
 import {
   CheckpointAheadError,
   LeaseLostError,
@@ -22,7 +22,7 @@ import {
   type SubscriptionState,
   type SubscriptionStatus,
   type SubscriptionStorage,
-} from '../../src/subscriptions/index.js';
+} from '../subscriptions/index.js';
 
 /** One "process": a store and its subscription storage on the harness's database. */
 export interface SubscriptionProcess<Tx extends StoreTransaction> {

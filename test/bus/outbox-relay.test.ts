@@ -19,7 +19,7 @@ import {
   memorySubscriptionStorage,
   nack,
 } from '../../src/subscriptions/index.js';
-import { eventually } from '../conformance/message-bus.suite.js';
+import { eventually } from '../../src/testing/message-bus.suite.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { InProcessBus } from '../../src/bus/index.js';
-import { describeMessageBusConformance } from './message-bus.suite.js';
+import { describeMessageBusConformance } from '../../src/testing/message-bus.suite.js';
 
 describeMessageBusConformance('in-process', () =>
   Promise.resolve({

@@ -6,9 +6,12 @@ import {
   type TransactionalEventStore,
 } from '../../src/index.js';
 import { backendTargets, type BackendTarget, type FreshDatabase } from './backend-targets.js';
-import { describeEventStoreConformance, type EventStoreHarness } from './event-store.suite.js';
+import {
+  describeEventStoreConformance,
+  type EventStoreHarness,
+} from '../../src/testing/event-store.suite.js';
 import type { LayerConfig, LayeredStore } from './store-layers.js';
-import { describeSubscriptionSeamsConformance } from './subscription-seams.suite.js';
+import { describeSubscriptionSeamsConformance } from '../../src/testing/subscription-seams.suite.js';
 
 /** A harness of both suites: its stores are transactional. */
 interface LayeredHarness extends EventStoreHarness {

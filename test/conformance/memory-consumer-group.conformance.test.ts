@@ -2,7 +2,7 @@ import { MemoryEventStore } from '../../src/index.js';
 import type { StoreTransaction } from '../../src/store/event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
 import { MemoryGroupMembershipStore } from '../../src/subscriptions/memory-group-membership-store.js';
-import { describeConsumerGroupConformance } from './consumer-group.suite.js';
+import { describeConsumerGroupConformance } from '../../src/testing/consumer-group.suite.js';
 
 describeConsumerGroupConformance<StoreTransaction>('memory', () => {
   // The memory adapter's "table": rows applied when the transaction commits.

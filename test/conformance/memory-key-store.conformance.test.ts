@@ -1,5 +1,5 @@
 import { MemoryDataKeyStore } from '../../src/index.js';
-import { describeKeyStoreConformance } from './key-store.suite.js';
+import { describeKeyStoreConformance } from '../../src/testing/key-store.suite.js';
 
 describeKeyStoreConformance('memory', () =>
   Promise.resolve({

@@ -1,7 +1,7 @@
 import { MemoryEventStore } from '../../src/index.js';
 import { memoryProjectionStore, type DocumentReadModel } from '../../src/projections/index.js';
 import type { StoreTransaction } from '../../src/store/event-store.js';
-import { describeProjectionConformance, type Tally } from './projection.suite.js';
+import { describeProjectionConformance, type Tally } from '../../src/testing/projection.suite.js';
 
 interface StreamTally {
   count: number;

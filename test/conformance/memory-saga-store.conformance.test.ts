@@ -1,17 +1,24 @@
-import { MemoryEventStore, MemorySagaStore, memorySubscriptionStorage } from '../../src/index.js';
-import { describeSagaStoreConformance } from './saga-store.suite.js';
+import { openMemoryBackend } from '../../src/index.js';
+import {
+  describeSagaStoreConformance,
+  type SagaStoreHarness,
+  type SagaStoreParts,
+} from '../../src/testing/index.js';
+import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 
-describeSagaStoreConformance('memory', () =>
+const harness = (): Promise<SagaStoreHarness> =>
   Promise.resolve({
     durable: false,
-    open: () => {
-      const store = new MemoryEventStore();
-      return Promise.resolve({
-        store,
-        sagaStore: new MemorySagaStore(),
-        storage: memorySubscriptionStorage(store),
-      });
+    open: async (): Promise<SagaStoreParts> => {
+      const backend = openMemoryBackend();
+      return {
+        store: backend.store,
+        sagaStore: await backend.sagaStore(),
+        storage: await backend.subscriptionStorage(),
+      };
     },
     cleanup: () => Promise.resolve(),
-  }),
-);
+  });
+
+describeSagaStoreConformance('memory', harness);
+describeFulfilmentSagaConformance('memory', harness);

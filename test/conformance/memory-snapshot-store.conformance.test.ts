@@ -1,5 +1,5 @@
 import { MemorySnapshotStore } from '../../src/index.js';
-import { describeSnapshotStoreConformance } from './snapshot-store.suite.js';
+import { describeSnapshotStoreConformance } from '../../src/testing/snapshot-store.suite.js';
 
 describeSnapshotStoreConformance('memory', () =>
   Promise.resolve({

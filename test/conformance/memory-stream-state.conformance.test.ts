@@ -1,5 +1,5 @@
 import { MemoryEventStore, memoryStreamStateStore } from '../../src/index.js';
-import { describeStreamStateConformance } from './stream-state.suite.js';
+import { describeStreamStateConformance } from '../../src/testing/stream-state.suite.js';
 
 describeStreamStateConformance('memory', () =>
   Promise.resolve({

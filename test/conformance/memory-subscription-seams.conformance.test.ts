@@ -1,5 +1,5 @@
 import { MemoryEventStore } from '../../src/index.js';
-import { describeSubscriptionSeamsConformance } from './subscription-seams.suite.js';
+import { describeSubscriptionSeamsConformance } from '../../src/testing/subscription-seams.suite.js';
 
 describeSubscriptionSeamsConformance('memory', () =>
   Promise.resolve({

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { NatsMessageBus } from '../../src/adapters/nats/index.js';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
-import { describeMessageBusConformance } from './message-bus.suite.js';
+import { describeMessageBusConformance } from '../../src/testing/message-bus.suite.js';
 
 const available = await natsAvailable();
 

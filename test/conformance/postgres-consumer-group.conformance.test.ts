@@ -7,7 +7,7 @@ import {
 import { postgresGroupMembership } from '../../src/adapters/postgres/postgres-group-membership-store.js';
 import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeConsumerGroupConformance } from './consumer-group.suite.js';
+import { describeConsumerGroupConformance } from '../../src/testing/consumer-group.suite.js';
 
 const available = await pgAvailable();
 

@@ -6,7 +6,7 @@ import {
 import { postgresProjectionStore } from '../../src/adapters/postgres/postgres-projection-store.js';
 import type { PostgresReadModel } from '../../src/adapters/postgres/postgres-read-model.js';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeDocumentStoreConformance } from './document-store.suite.js';
+import { describeDocumentStoreConformance } from '../../src/testing/document-store.suite.js';
 
 const available = await pgAvailable();
 

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { PostgresKeyStore } from '../../src/adapters/postgres/postgres-key-store.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeKeyStoreConformance } from './key-store.suite.js';
+import { describeKeyStoreConformance } from '../../src/testing/key-store.suite.js';
 
 const available = await pgAvailable();
 

@@ -6,7 +6,7 @@ import {
 import { postgresProjectionStore } from '../../src/adapters/postgres/postgres-projection-store.js';
 import type { PostgresReadModel } from '../../src/adapters/postgres/postgres-read-model.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeProjectionConformance } from './projection.suite.js';
+import { describeProjectionConformance } from '../../src/testing/projection.suite.js';
 
 const available = await pgAvailable();
 

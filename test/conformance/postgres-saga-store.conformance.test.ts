@@ -1,29 +1,28 @@
 import { describe } from 'vitest';
-import {
-  PostgresEventStore,
-  postgresSagaStore,
-  postgresSubscriptionStorage,
-} from '../../src/adapters/postgres/index.js';
-import type { SagaStore, SubscriptionStorage } from '../../src/index.js';
+import { openBackend } from '../../src/index.js';
+import { describeSagaStoreConformance, type SagaStoreHarness } from '../../src/testing/index.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSagaStoreConformance } from './saga-store.suite.js';
+import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 
 const available = await pgAvailable();
 
-describe.skipIf(!available)('postgres', () => {
-  describeSagaStoreConformance('postgres', () => {
-    const schema = randomSchemaName();
-    return Promise.resolve({
-      durable: true,
-      open: async () => {
-        const store = await PostgresEventStore.open(pgUrl, { schema, maxConnections: 4 });
-        return {
-          store,
-          sagaStore: (await postgresSagaStore(store)) as unknown as SagaStore,
-          storage: (await postgresSubscriptionStorage(store)) as unknown as SubscriptionStorage,
-        };
-      },
-      cleanup: () => dropSchema(schema),
-    });
+const harness = (): Promise<SagaStoreHarness> => {
+  const schema = randomSchemaName();
+  return Promise.resolve({
+    durable: true,
+    open: async () => {
+      const backend = await openBackend(pgUrl, { schema, maxConnections: 4 });
+      return {
+        store: backend.store,
+        sagaStore: await backend.sagaStore(),
+        storage: await backend.subscriptionStorage(),
+      };
+    },
+    cleanup: () => dropSchema(schema),
   });
+};
+
+describe.skipIf(!available)('postgres', () => {
+  describeSagaStoreConformance('postgres', harness);
+  describeFulfilmentSagaConformance('postgres', harness);
 });

@@ -3,7 +3,7 @@ import { describe } from 'vitest';
 import { migratePostgres } from '../../src/adapters/postgres/postgres-migrations.js';
 import { PostgresSnapshotStore } from '../../src/adapters/postgres/postgres-snapshot-store.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSnapshotStoreConformance } from './snapshot-store.suite.js';
+import { describeSnapshotStoreConformance } from '../../src/testing/snapshot-store.suite.js';
 
 const available = await pgAvailable();
 

@@ -8,7 +8,7 @@ import {
   randomSchemaName,
   waitForLockWait,
 } from '../support/postgres.js';
-import { describeStreamStateConformance } from './stream-state.suite.js';
+import { describeStreamStateConformance } from '../../src/testing/stream-state.suite.js';
 
 const available = await pgAvailable();
 

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { PostgresEventStore } from '../../src/adapters/postgres/index.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSubscriptionSeamsConformance } from './subscription-seams.suite.js';
+import { describeSubscriptionSeamsConformance } from '../../src/testing/subscription-seams.suite.js';
 
 const available = await pgAvailable();
 

@@ -6,7 +6,7 @@ import {
 } from '../../src/adapters/postgres/postgres-event-store.js';
 import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSubscriptionConformance } from './subscription.suite.js';
+import { describeSubscriptionConformance } from '../../src/testing/subscription.suite.js';
 
 const available = await pgAvailable();
 

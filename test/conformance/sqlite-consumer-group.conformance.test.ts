@@ -7,7 +7,7 @@ import {
 } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { sqliteGroupMembership } from '../../src/adapters/sqlite/sqlite-group-membership-store.js';
 import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { describeConsumerGroupConformance } from './consumer-group.suite.js';
+import { describeConsumerGroupConformance } from '../../src/testing/consumer-group.suite.js';
 
 describeConsumerGroupConformance<SqliteTransaction>('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-group-'));

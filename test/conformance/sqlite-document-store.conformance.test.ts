@@ -7,7 +7,7 @@ import {
 } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { sqliteProjectionStore } from '../../src/adapters/sqlite/sqlite-projection-store.js';
 import type { SqliteReadModel } from '../../src/adapters/sqlite/sqlite-read-model.js';
-import { describeDocumentStoreConformance } from './document-store.suite.js';
+import { describeDocumentStoreConformance } from '../../src/testing/document-store.suite.js';
 
 describeDocumentStoreConformance<SqliteTransaction, SqliteReadModel>('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-documents-'));

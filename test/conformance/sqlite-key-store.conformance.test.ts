@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite-key-store.js';
-import { describeKeyStoreConformance } from './key-store.suite.js';
+import { describeKeyStoreConformance } from '../../src/testing/key-store.suite.js';
 
 describeKeyStoreConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-sqlite-keys-'));

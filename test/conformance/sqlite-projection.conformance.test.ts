@@ -7,7 +7,7 @@ import {
 } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { sqliteProjectionStore } from '../../src/adapters/sqlite/sqlite-projection-store.js';
 import type { SqliteReadModel } from '../../src/adapters/sqlite/sqlite-read-model.js';
-import { describeProjectionConformance } from './projection.suite.js';
+import { describeProjectionConformance } from '../../src/testing/projection.suite.js';
 
 describeProjectionConformance<SqliteTransaction, SqliteReadModel>('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-projection-'));

@@ -1,25 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SqliteEventStore,
-  sqliteSagaStore,
-  sqliteSubscriptionStorage,
-} from '../../src/adapters/sqlite/index.js';
-import type { SagaStore, SubscriptionStorage } from '../../src/index.js';
-import { describeSagaStoreConformance } from './saga-store.suite.js';
+import { openBackend } from '../../src/index.js';
+import { describeSagaStoreConformance, type SagaStoreHarness } from '../../src/testing/index.js';
+import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 
-describeSagaStoreConformance('sqlite', () => {
+const harness = (): Promise<SagaStoreHarness> => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-sagas-'));
-  const file = join(dir, 'events.db');
+  const url = `sqlite:${join(dir, 'events.db')}`;
   return Promise.resolve({
     durable: true,
     open: async () => {
-      const store = SqliteEventStore.open(file, { pollIntervalMs: 10 });
+      const backend = await openBackend(url, { pollIntervalMs: 10 });
       return {
-        store,
-        sagaStore: (await sqliteSagaStore(store)) as unknown as SagaStore,
-        storage: (await sqliteSubscriptionStorage(store)) as unknown as SubscriptionStorage,
+        store: backend.store,
+        sagaStore: await backend.sagaStore(),
+        storage: await backend.subscriptionStorage(),
       };
     },
     cleanup: () => {
@@ -27,4 +23,7 @@ describeSagaStoreConformance('sqlite', () => {
       return Promise.resolve();
     },
   });
-});
+};
+
+describeSagaStoreConformance('sqlite', harness);
+describeFulfilmentSagaConformance('sqlite', harness);

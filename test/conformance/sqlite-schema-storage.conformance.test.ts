@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { SqliteSchemaStorage } from '../../src/adapters/sqlite/sqlite-schema-storage.js';
-import { describeSchemaStorageConformance } from './schema-storage.suite.js';
+import { describeSchemaStorageConformance } from '../../src/testing/schema-storage.suite.js';
 
 describeSchemaStorageConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-sqlite-schemas-'));

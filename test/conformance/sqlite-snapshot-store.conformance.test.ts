@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { migrateSqlite } from '../../src/adapters/sqlite/sqlite-migrations.js';
 import { SqliteSnapshotStore } from '../../src/adapters/sqlite/sqlite-snapshot-store.js';
-import { describeSnapshotStoreConformance } from './snapshot-store.suite.js';
+import { describeSnapshotStoreConformance } from '../../src/testing/snapshot-store.suite.js';
 
 /** Version 1 of the snapshot table, as published: what an older Causeway created. */
 const version1 = {

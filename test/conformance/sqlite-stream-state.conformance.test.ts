@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore, sqliteStreamStateStore } from '../../src/adapters/sqlite/index.js';
 import type { StreamStateStore } from '../../src/index.js';
-import { describeStreamStateConformance } from './stream-state.suite.js';
+import { describeStreamStateConformance } from '../../src/testing/stream-state.suite.js';
 
 describeStreamStateConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-stream-state-'));

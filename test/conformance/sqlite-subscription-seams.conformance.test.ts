@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../src/adapters/sqlite/index.js';
-import { describeSubscriptionSeamsConformance } from './subscription-seams.suite.js';
+import { describeSubscriptionSeamsConformance } from '../../src/testing/subscription-seams.suite.js';
 
 describeSubscriptionSeamsConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-seams-'));

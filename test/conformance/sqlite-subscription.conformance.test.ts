@@ -6,7 +6,7 @@ import {
   type SqliteTransaction,
 } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { describeSubscriptionConformance } from './subscription.suite.js';
+import { describeSubscriptionConformance } from '../../src/testing/subscription.suite.js';
 
 describeSubscriptionConformance<SqliteTransaction>('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-subscription-'));

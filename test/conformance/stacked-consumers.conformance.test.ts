@@ -39,8 +39,12 @@ import { undecorated } from '../../src/store/forwarding-event-store.js';
 import { Subscription } from '../../src/subscriptions/index.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeSagaStoreConformance } from '../../src/testing/saga-store.suite.js';
+import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 import { signingKeys, TENANT } from './store-layers.js';
-import { describeSubscriptionConformance, type EffectSink } from '../../src/testing/subscription.suite.js';
+import {
+  describeSubscriptionConformance,
+  type EffectSink,
+} from '../../src/testing/subscription.suite.js';
 
 // Subscriptions, sagas and projections whose source is a decorated store: a stackBackend view
 // (schemas, encryption, hash chain, tenant scope, tracing), whose storage ports read and write
@@ -309,7 +313,7 @@ function describeStacked<Tx extends StoreTransaction, RM extends DocumentsHandle
       };
     });
 
-    describeSagaStoreConformance(`${name} through the stack`, async () => {
+    const sagaHarness = async () => {
       const db = target.fresh();
       const backends: Backend<Tx, RM>[] = [];
       return Promise.resolve({
@@ -329,7 +333,9 @@ function describeStacked<Tx extends StoreTransaction, RM extends DocumentsHandle
           await db.cleanup();
         },
       });
-    });
+    };
+    describeSagaStoreConformance(`${name} through the stack`, sagaHarness);
+    describeFulfilmentSagaConformance(`${name} through the stack`, sagaHarness);
 
     describe('what consumers see of the stack', () => {
       let db: FreshBackend<Tx, RM>;

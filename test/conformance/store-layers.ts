@@ -19,7 +19,7 @@ import {
 } from '../../src/index.js';
 import { CausewayMetrics } from '../../src/observability/index.js';
 import type { AppendTarget } from '../../src/store/forwarding-event-store.js';
-import type { ConformanceSkip } from './conformance-tests.js';
+import type { ConformanceSkip } from '../../src/testing/conformance-tests.js';
 
 /**
  * The store decorators the conformance suites run through: every layer of `storeStack`, and

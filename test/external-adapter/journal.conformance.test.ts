@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeEventStoreConformance } from '../conformance/event-store.suite.js';
+import { describeEventStoreConformance } from '../../src/testing/index.js';
 import { JournalEventStore } from './journal-event-store.js';
 
 // An adapter living outside src/, written against the public entry points only, passes the

@@ -9,7 +9,7 @@ import { BusUnavailableError, OutboxRelay, type OutboxRelayStatus } from '../../
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../conformance/message-bus.suite.js';
+import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
 import { OwnNatsServer, natsServerInstalled } from '../nats/own-nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-nats-restart-'));

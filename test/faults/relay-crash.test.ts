@@ -8,7 +8,7 @@ import { NatsMessageBus } from '../../src/adapters/nats/index.js';
 import { SqliteEventStore, type SqliteTransaction } from '../../src/adapters/sqlite/index.js';
 import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
 import { inboxHandler } from '../../src/bus/index.js';
-import { eventually } from '../conformance/message-bus.suite.js';
+import { eventually } from '../../src/testing/message-bus.suite.js';
 import { runWorkerUntil } from '../support/crash.js';
 import {
   connectNats,

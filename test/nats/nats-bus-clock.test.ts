@@ -5,7 +5,7 @@ import type { BusSubscription } from '../../src/bus/index.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { MemoryParkedEventStore } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../conformance/message-bus.suite.js';
+import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 
 const available = await natsAvailable();

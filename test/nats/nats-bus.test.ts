@@ -11,7 +11,7 @@ import {
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { MemoryParkedEventStore } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../conformance/message-bus.suite.js';
+import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
 import {
   connectNats,
   deleteNatsStream,

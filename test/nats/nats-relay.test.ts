@@ -5,7 +5,7 @@ import { OutboxRelay, inboxHandler } from '../../src/bus/index.js';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { eventually } from '../conformance/message-bus.suite.js';
+import { eventually } from '../../src/testing/message-bus.suite.js';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 
 const available = await natsAvailable();

@@ -6,7 +6,7 @@ import { BusSequenceMismatchError, OutboxRelay, decodeBusMessage } from '../../s
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../conformance/message-bus.suite.js';
+import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 
 const available = await natsAvailable();

@@ -16,7 +16,7 @@ import {
   FulfilmentStep,
   PAYMENT_TIMED_OUT,
 } from '../../examples/shop/fulfilment-saga.js';
-import { eventually } from '../conformance/message-bus.suite.js';
+import { eventually } from '../../src/testing/message-bus.suite.js';
 import { memoryShop, stockAndPlace } from './shop-fixture.js';
 
 const cleanups: (() => Promise<void>)[] = [];
