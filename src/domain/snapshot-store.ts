@@ -35,7 +35,7 @@ export interface Snapshot<S = unknown> {
 
 /**
  * The snapshot store port. Each adapter keeps snapshots in the same database as the events;
- * every implementation passes `test/conformance/snapshot-store.suite.ts`.
+ * every implementation passes `src/testing/snapshot-store.suite.ts`.
  *
  * A store keeps, per stream and state version key, the snapshot with the highest revision
  * saved: saving an older one than it holds changes nothing, so slow writers never replace a

@@ -16,7 +16,7 @@ export interface SchemaRecord {
  * Where a schema registry keeps its schemas and per-type compatibility modes, so they
  * survive a restart and other processes see them. Each adapter keeps them in the same
  * database as the events; every implementation passes
- * `test/conformance/schema-storage.suite.ts`.
+ * `src/testing/schema-storage.suite.ts`.
  *
  * Records are never changed or removed: a version, once stored, is the schema its events
  * were validated against forever.

@@ -1,7 +1,7 @@
 /**
  * Where the data keys of encrypted personal fields live: one key per subject, stored wrapped
  * (encrypted) by a master key, in the same database as the events. Every adapter (memory,
- * SQLite, PostgreSQL) implements it and passes `test/conformance/key-store.suite.ts`.
+ * SQLite, PostgreSQL) implements it and passes `src/testing/key-store.suite.ts`.
  */
 
 /** A subject's data key, wrapped by a master key. */

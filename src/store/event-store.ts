@@ -166,7 +166,7 @@ export interface StoreTransaction {
 
 /**
  * The event store port. Every adapter (memory, SQLite, PostgreSQL) implements it and passes
- * `test/conformance/event-store.suite.ts`.
+ * `src/testing/event-store.suite.ts`.
  *
  * @example
  * ```ts

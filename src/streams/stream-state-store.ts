@@ -30,7 +30,7 @@ export interface StreamCheckpoint extends StreamCheckpointData {
  * jobs' fencing epochs, so that only the instance that claimed a job last can commit. Made by
  * `memoryStreamStateStore(store)`, `sqliteStreamStateStore(store)` (`causeway/sqlite`) or
  * `postgresStreamStateStore(store)` (`causeway/postgres`); each passes
- * `test/conformance/stream-state.suite.ts`.
+ * `src/testing/stream-state.suite.ts`.
  */
 export interface StreamStateStore<Tx extends StoreTransaction = StoreTransaction> {
   /** The store whose transactions carry the checkpoints. */
