@@ -26,7 +26,8 @@ import {
   type StreamWindow,
   type StreamsQuery,
 } from './reading.js';
-import { BaseStoreTransaction } from './store-transaction.js';
+import type { BaseStoreTransaction } from './store-transaction.js';
+import { StagingTransaction } from './staging-transaction.js';
 import type { PreparedAppend, PreparedEvent } from './validation.js';
 import { WriteLock } from './write-lock.js';
 
@@ -73,7 +74,7 @@ export class MemoryEventStore extends BaseEventStore {
   protected async runTransaction<T>(
     work: (tx: StoreTransaction) => Promise<T>,
   ): Promise<{ result: T; tx: BaseStoreTransaction }> {
-    const tx = new MemoryTransaction(this.maxEventBytes, (units) => this.planStaged(units));
+    const tx = new StagingTransaction(this.maxEventBytes, (units) => this.planStaged(units));
     let result: T;
     try {
       result = await work(tx);
@@ -261,7 +262,6 @@ export class MemoryEventStore extends BaseEventStore {
   }
 }
 
-/** A memory store transaction: appends are planned at once and written when it commits. */
 /**
  * The events a transaction of a {@link MemoryEventStore} has appended so far, by id, as they
  * will be stored (through whatever decorators wrote them: encrypted, stamped); undefined for a
@@ -275,25 +275,6 @@ export function stagedEvents(tx: StoreTransaction): ReadonlyMap<string, Prepared
   for (const unit of staged as PreparedAppend[][])
     for (const append of unit) for (const event of append.events) events.set(event.id, event);
   return events;
-}
-
-class MemoryTransaction extends BaseStoreTransaction {
-  /** The units accepted so far, in order. */
-  readonly staged: PreparedAppend[][] = [];
-
-  constructor(
-    maxEventBytes: number,
-    private readonly plan: (units: PreparedAppend[][]) => AppendResult[] | Error,
-  ) {
-    super(maxEventBytes);
-  }
-
-  protected writeUnit(unit: PreparedAppend[]): Promise<AppendResult[]> {
-    const outcome = this.plan([...this.staged, unit]);
-    if (outcome instanceof Error) return Promise.reject(outcome);
-    this.staged.push(unit);
-    return Promise.resolve(outcome);
-  }
 }
 
 function materialise(stored: StoredRecord): RecordedEvent {

@@ -8,6 +8,7 @@
 export { BaseEventStore } from '../store/base-event-store.js';
 export type { StoredStream } from '../store/base-event-store.js';
 export { BaseStoreTransaction } from '../store/store-transaction.js';
+export { StagingTransaction } from '../store/staging-transaction.js';
 export { WriteLock } from '../store/write-lock.js';
 export {
   Deleted,

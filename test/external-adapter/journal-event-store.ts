@@ -12,8 +12,8 @@ import {
 } from '../../src/index.js';
 import {
   BaseEventStore,
-  BaseStoreTransaction,
   Deleted,
+  StagingTransaction,
   WriteLock,
   compareCodePoints,
   deletedLabel,
@@ -22,6 +22,7 @@ import {
   resolveOutcome,
   streamNames,
   type AllWindow,
+  type BaseStoreTransaction,
   type DeletedFlag,
   type PreparedAppend,
   type StoredEventRef,
@@ -167,7 +168,7 @@ export class JournalEventStore extends BaseEventStore {
   protected async runTransaction<T>(
     work: (tx: StoreTransaction) => Promise<T>,
   ): Promise<{ result: T; tx: BaseStoreTransaction }> {
-    const tx = new JournalTransaction(this.maxEventBytes, (units) => this.tryUnits(units));
+    const tx = new StagingTransaction(this.maxEventBytes, (units) => this.tryUnits(units));
     let result: T;
     try {
       result = await work(tx);
@@ -244,25 +245,6 @@ export class JournalEventStore extends BaseEventStore {
       this.streams.set(stream, entry);
     }
     return entry;
-  }
-}
-
-/** A transaction of the journal: appends are planned at once, written when it commits. */
-class JournalTransaction extends BaseStoreTransaction {
-  readonly staged: PreparedAppend[][] = [];
-
-  constructor(
-    maxEventBytes: number,
-    private readonly plan: (units: PreparedAppend[][]) => AppendResult[] | Error,
-  ) {
-    super(maxEventBytes);
-  }
-
-  protected writeUnit(unit: PreparedAppend[]): Promise<AppendResult[]> {
-    const outcome = this.plan([...this.staged, unit]);
-    if (outcome instanceof Error) return Promise.reject(outcome);
-    this.staged.push(unit);
-    return Promise.resolve(outcome);
   }
 }
 
