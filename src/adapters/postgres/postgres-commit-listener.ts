@@ -41,8 +41,8 @@ export function commitChannel(schema: string): string {
 /**
  * Learns of commits to one PostgreSQL event store from `LISTEN` on a dedicated connection
  * (opened on `start`, closed on `stop`). While that connection is down it polls the head
- * position and keeps trying to listen again; once listening again it reports a commit of
- * unknown position, so readers look for whatever they missed in between.
+ * position and keeps trying to listen again; once listening again it reads the head and
+ * reports it, so readers learn of whatever was committed in between.
  */
 export class PostgresCommitListener {
   private current: CommitListenerState = 'idle';
@@ -114,8 +114,18 @@ export class PostgresCommitListener {
     this.current = 'listening';
     this.reconnectDelay = this.options.reconnectDelayMs;
     this.stopPolling();
-    // Commits made before LISTEN took effect were not notified to us.
-    this.options.onCommit(0);
+    // Commits made before LISTEN took effect were not notified to us: report the head read
+    // now, so watchers that track positions learn of them (0, position unknown, if the read
+    // fails; the next notification or reconnection tells again).
+    let head = 0;
+    try {
+      head = await this.options.readHead();
+    } catch {
+      head = 0;
+    }
+    if (generation !== this.generation || !this.running) return;
+    if (head > this.lastHead) this.lastHead = head;
+    this.options.onCommit(head);
   }
 
   private lost(client: Client): void {

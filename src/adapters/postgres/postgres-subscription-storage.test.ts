@@ -83,6 +83,31 @@ describe.skipIf(!available)('PostgreSQL seams and subscription storage', () => {
     await until(() => store.watchState === 'idle', 'the listener to close');
   });
 
+  it('reports the head read on listening again, so a commit made between the last poll and LISTEN is heard with its position', async () => {
+    // Polling only once (on the drop) and reconnecting late: the commit below is made after
+    // that poll and before LISTEN, so only the read made on listening again can report it.
+    const store = await open({ listen: { pollIntervalMs: 600_000, reconnectDelayMs: 300 } });
+    const writer = await open();
+    const heard: number[] = [];
+    const stop = store.watch((p) => heard.push(p));
+    await until(() => store.watchState === 'listening', 'LISTEN');
+    await writer.append('remote', [ev('x.one')]);
+    await until(() => heard.includes(1), 'the NOTIFY');
+    const before = heard.length;
+    await pgExec(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE query LIKE 'LISTEN%' AND strpos(query, $1) > 0`,
+      [schema],
+    );
+    // The poll made on noticing the drop reports the head it read (1).
+    await until(() => heard.slice(before).includes(1), 'the poll made on the drop');
+    expect(store.watchState).toBe('polling');
+    await writer.append('remote', [ev('x.two')]);
+    await until(() => store.watchState === 'listening', 'LISTEN again');
+    await until(() => heard.includes(2), 'the head read on listening again');
+    stop();
+  });
+
   it('polls only when NOTIFY is turned off, and still hears other processes', async () => {
     const store = await open({ notify: false });
     const writer = await open({ notify: false });
