@@ -51,6 +51,7 @@ export type {
   OutboxRelayOptions,
   OutboxRelayState,
   OutboxRelayStatus,
+  OutboxTarget,
   RelayParkedRetryResult,
 } from './outbox-relay.js';
 export { inboxHandler } from './inbox-handler.js';

@@ -37,14 +37,20 @@ import {
   type PublishReceipt,
 } from './message-bus.js';
 
+/**
+ * What the relay publishes to: the publishing half of a {@link MessageBus} (every bus is
+ * one), or a publish-only target such as the MQTT publisher of `causeway/mqtt`.
+ */
+export type OutboxTarget = Pick<MessageBus, 'publish' | 'tail'>;
+
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions<Tx extends StoreTransaction = StoreTransaction> {
   /** Names the relay's checkpoint, lease and parked events (default `'outbox-relay'`). */
   name?: string;
   /** The store (the outbox) and where the checkpoint, lease and parked events live. */
   storage: SubscriptionStorage<Tx>;
-  /** Where events are published. */
-  bus: MessageBus;
+  /** Where events are published: a message bus, or any other {@link OutboxTarget}. */
+  bus: OutboxTarget;
   /** Read events from this wrapper of `storage.store` (an upcasting one, say). */
   source?: EventStore;
   /** Only events of these types / streams are published; the rest are passed over. */
@@ -145,7 +151,7 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
   readonly name: string;
   readonly owner: string;
   private readonly storage: SubscriptionStorage<Tx>;
-  private readonly bus: MessageBus;
+  private readonly bus: OutboxTarget;
   private readonly source: EventStore;
   private readonly filter: ReadAllFilter | undefined;
   private readonly batchSize: number;
