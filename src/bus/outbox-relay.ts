@@ -41,7 +41,14 @@ import {
  * What the relay publishes to: the publishing half of a {@link MessageBus} (every bus is
  * one), or a publish-only target such as the MQTT publisher of `causeway/mqtt`.
  */
-export type OutboxTarget = Pick<MessageBus, 'publish' | 'tail'>;
+export type OutboxTarget = Pick<MessageBus, 'publish' | 'tail'> & {
+  /**
+   * Whether a publish failure is about the event itself, which no retry can cure (the
+   * relay then parks the event and goes on), beyond the ones every target shares (too
+   * large, not JSON). Without it, only those are.
+   */
+  refusedForGood?(error: unknown): boolean;
+};
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions<Tx extends StoreTransaction = StoreTransaction> {
@@ -640,7 +647,7 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
           // In the log already, past the duplicate window: acknowledged, not stored again.
           published += 1;
           duplicates += 1;
-        } else if (refusedForGood(r.reason)) {
+        } else if (refusedForGood(r.reason) || this.bus.refusedForGood?.(r.reason) === true) {
           parked.push({ event, error: r.reason as Error });
         } else {
           this.update({
