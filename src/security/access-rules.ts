@@ -1,12 +1,15 @@
 import type { Permission, Principal } from './access-guard.js';
-import { isList } from '../store/forwarding-event-store.js';
-import { SecurityConfigError } from './security-errors.js';
+import { z } from 'zod';
+import { accessRuleSchema, parseSecurityConfigPart } from './security-config-schema.js';
 
 /** Every permission, in the order they are shown. */
 export const PERMISSIONS: readonly Permission[] = ['read', 'write', 'delete', 'admin'];
 
 /** Role matching every authenticated caller (not anonymous ones). */
 export const ANY_AUTHENTICATED_ROLE = '*';
+
+/** A rule prefix meaning every stream (as `''` does). */
+export const EVERY_STREAM_PREFIX = '*';
 
 /** Placeholder in a rule's prefix replaced by the caller's tenant. */
 export const TENANT_PLACEHOLDER = '{tenant}';
@@ -26,9 +29,10 @@ export interface AccessRule {
   /** Roles the rule applies to; `'*'` means every authenticated caller. */
   roles: readonly string[];
   /**
-   * Streams whose name starts with this. `''` (or neither `prefix` nor `category`) means
-   * every stream. `{tenant}` is replaced by the caller's tenant (a rule with it never applies
-   * to a caller without one).
+   * Streams whose name starts with this; `''` or `'*'` means every stream. `{tenant}` is
+   * replaced by the caller's tenant (a rule with it never applies to a caller without one).
+   * Every rule gives `prefix` or `category`: a rule naming no streams is refused, so "every
+   * stream" is always written down, never the result of a misspelt key.
    */
   prefix?: string;
   /** Shorthand for `prefix: '<category>-'`. */
@@ -62,9 +66,14 @@ export interface AccessDecision {
 export class AccessRules {
   private readonly rules: readonly CompiledRule[];
 
-  constructor(rules: readonly AccessRule[], path = 'rules') {
-    if (!isList(rules)) throw new SecurityConfigError(path, 'must be an array of rules');
-    this.rules = rules.map((rule, i) => compileRule(rule, `${path}[${i}]`));
+  /**
+   * @param path JSON path of `rules` in error messages.
+   * @throws {SecurityConfigError} for an unknown or misspelt key, a rule naming no streams,
+   *   an unknown permission, or a rule that allows and denies nothing.
+   */
+  constructor(rules: readonly AccessRule[], path = '$.rules') {
+    parseSecurityConfigPart(z.array(accessRuleSchema), rules, path);
+    this.rules = rules.map(compileRule);
   }
 
   /**
@@ -101,35 +110,13 @@ function resolvePrefix(prefix: string, tenant: string | undefined): string | und
   return prefix.split(TENANT_PLACEHOLDER).join(tenant);
 }
 
-function compileRule(rule: AccessRule, path: string): CompiledRule {
-  if (typeof rule !== 'object' || rule === null)
-    throw new SecurityConfigError(path, 'must be an object');
-  if (!Array.isArray(rule.roles) || rule.roles.some((r) => typeof r !== 'string' || r === ''))
-    throw new SecurityConfigError(`${path}.roles`, 'must be an array of non-empty role names');
-  if (rule.prefix !== undefined && rule.category !== undefined)
-    throw new SecurityConfigError(path, 'give either prefix or category, not both');
-  if (rule.prefix !== undefined && typeof rule.prefix !== 'string')
-    throw new SecurityConfigError(`${path}.prefix`, 'must be a string');
-  if (rule.category !== undefined && (typeof rule.category !== 'string' || rule.category === ''))
-    throw new SecurityConfigError(`${path}.category`, 'must be a non-empty string');
-  const allow = permissions(rule.allow, `${path}.allow`);
-  const deny = permissions(rule.deny, `${path}.deny`);
-  if (allow.size === 0 && deny.size === 0)
-    throw new SecurityConfigError(path, 'allows and denies nothing');
+/** A rule already checked against `accessRuleSchema`, normalised. */
+function compileRule(rule: AccessRule): CompiledRule {
+  const prefix = rule.category !== undefined ? `${rule.category}-` : (rule.prefix ?? '');
   return {
     roles: new Set(rule.roles),
-    prefix: rule.category !== undefined ? `${rule.category}-` : (rule.prefix ?? ''),
-    allow,
-    deny,
+    prefix: prefix === EVERY_STREAM_PREFIX ? '' : prefix,
+    allow: new Set(rule.allow ?? []),
+    deny: new Set(rule.deny ?? []),
   };
-}
-
-function permissions(value: unknown, path: string): Set<Permission> {
-  if (value === undefined) return new Set();
-  if (!Array.isArray(value))
-    throw new SecurityConfigError(path, `must be an array of ${PERMISSIONS.join(', ')}`);
-  for (const p of value)
-    if (!PERMISSIONS.includes(p as Permission))
-      throw new SecurityConfigError(path, `unknown permission ${JSON.stringify(p)}`);
-  return new Set(value as Permission[]);
 }

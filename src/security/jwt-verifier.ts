@@ -11,13 +11,19 @@ import {
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { Principal } from './access-guard.js';
+import {
+  jwtConfigSchema,
+  parseSecurityConfigPart,
+  type JWT_ALGORITHMS,
+} from './security-config-schema.js';
 import { AuthenticationError, SecurityConfigError, SecurityErrorCode } from './security-errors.js';
 import { isTenantId } from './tenants.js';
 
 /** Signature algorithms accepted for JWTs. */
-export type JwtAlgorithm = 'HS256' | 'RS256' | 'EdDSA';
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
-const ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'RS256', 'EdDSA'];
+/** Default allowed clock skew, in seconds, for `exp`, `nbf` and `iat`. */
+export const DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS = 30;
 
 /**
  * How JWTs are checked. Exactly one key source: `secret` (HS256), `publicKey` (PEM, RS256 or
@@ -38,10 +44,18 @@ export interface JwtConfig {
   issuer?: string | readonly string[];
   /** Required audience(s) (`aud`). Mandatory: a token made for another service must not work here. */
   audience: string | readonly string[];
-  /** Allowed clock skew in seconds for `exp`/`nbf`/`iat`. Default 30. */
+  /**
+   * Allowed clock skew in seconds (0-600) for `exp`, `nbf` and `iat`: a token expired longer
+   * ago than this, or issued or valid-from further in the future, is refused. Default 30.
+   */
   clockToleranceSeconds?: number;
   /** Refuse tokens issued longer ago than this (needs `iat`). */
   maxTokenAgeSeconds?: number;
+  /**
+   * Refuse tokens without an `exp` claim (such a token would never expire). Default true; set
+   * `false` only for an issuer that cannot set `exp`, ideally with `maxTokenAgeSeconds`.
+   */
+  requireExp?: boolean;
   /** Claim holding the roles (array of strings, or a space-separated string). Default `roles`. */
   rolesClaim?: string;
   /** Claim holding the tenant id. Default `tenant`. */
@@ -60,35 +74,20 @@ export class JwtVerifier {
     options: { clock?: Clock } = {},
   ) {
     this.clock = options.clock ?? systemClock;
+    parseSecurityConfigPart(jwtConfigSchema, config, '$.jwt');
     this.key = keySource(config);
-    if (
-      !Array.isArray(config.algorithms) ||
-      config.algorithms.length === 0 ||
-      config.algorithms.some((a: unknown) => !ALGORITHMS.includes(a as JwtAlgorithm))
-    )
-      throw new SecurityConfigError('jwt.algorithms', `must list some of ${ALGORITHMS.join(', ')}`);
-    const audiences = typeof config.audience === 'string' ? [config.audience] : config.audience;
-    if (
-      !Array.isArray(audiences) ||
-      audiences.length === 0 ||
-      audiences.some((a) => typeof a !== 'string' || a === '')
-    )
-      throw new SecurityConfigError('jwt.audience', 'is required: a string or an array of strings');
-    const tolerance = config.clockToleranceSeconds;
-    if (
-      tolerance !== undefined &&
-      (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 600)
-    )
-      throw new SecurityConfigError('jwt.clockToleranceSeconds', 'must be between 0 and 600');
   }
 
   /**
    * Verifies `token` and returns its principal.
    *
-   * @throws {AuthenticationError} `AUTH_EXPIRED`, `AUTH_WRONG_AUDIENCE`, `AUTH_WRONG_ISSUER` or
-   *   `AUTH_INVALID` (forged, malformed, wrong algorithm, no `sub`).
+   * @throws {AuthenticationError} `AUTH_EXPIRED` (expired, not yet valid, issued in the
+   *   future, too old), `AUTH_WRONG_AUDIENCE`, `AUTH_WRONG_ISSUER` or `AUTH_INVALID` (forged,
+   *   malformed, wrong algorithm, no `sub`, no `exp` unless `requireExp: false`).
    */
   async verify(token: string): Promise<Principal> {
+    const now = new Date(this.clock.now());
+    const tolerance = this.config.clockToleranceSeconds ?? DEFAULT_JWT_CLOCK_TOLERANCE_SECONDS;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.key as never, {
@@ -97,15 +96,23 @@ export class JwtVerifier {
         ...(this.config.issuer !== undefined
           ? { issuer: this.config.issuer as string | string[] }
           : {}),
-        clockTolerance: this.config.clockToleranceSeconds ?? 30,
+        clockTolerance: tolerance,
         ...(this.config.maxTokenAgeSeconds !== undefined
           ? { maxTokenAge: this.config.maxTokenAgeSeconds }
           : {}),
-        currentDate: new Date(this.clock.now()),
+        ...(this.config.requireExp === false ? {} : { requiredClaims: ['exp'] }),
+        currentDate: now,
       }));
     } catch (error) {
       throw translate(error);
     }
+    // jose checks a future `iat` only together with `maxTokenAge`; a token claiming to be
+    // issued later than now (beyond the skew) is refused whatever the configuration.
+    if (payload.iat !== undefined && payload.iat > now.getTime() / 1000 + tolerance)
+      throw new AuthenticationError(
+        SecurityErrorCode.AUTH_EXPIRED,
+        'The token is outside its validity period (issued in the future)',
+      );
     return this.principalOf(payload);
   }
 
@@ -158,6 +165,12 @@ function translate(error: unknown): AuthenticationError {
         'The token is from an untrusted issuer',
         { cause: error },
       );
+    if (error.claim === 'exp' && error.reason === 'missing')
+      return new AuthenticationError(
+        SecurityErrorCode.AUTH_INVALID,
+        'The token has no expiry (exp)',
+        { cause: error },
+      );
     if (error.claim === 'nbf' || error.claim === 'iat')
       return new AuthenticationError(
         SecurityErrorCode.AUTH_EXPIRED,
@@ -172,23 +185,12 @@ function translate(error: unknown): AuthenticationError {
 }
 
 function keySource(config: JwtConfig): KeySource {
-  if (typeof config !== 'object' || config === null)
-    throw new SecurityConfigError('jwt', 'must be an object');
+  // The schema has checked there is exactly one source and that a secret is long enough.
   const given = (['secret', 'publicKey', 'jwks', 'jwksFile', 'jwksUrl'] as const).filter(
     (k) => config[k] !== undefined,
   );
-  if (given.length !== 1)
-    throw new SecurityConfigError(
-      'jwt',
-      'give exactly one of secret, publicKey, jwks, jwksFile, jwksUrl',
-    );
   try {
-    if (config.secret !== undefined) {
-      const secret = new TextEncoder().encode(config.secret);
-      if (secret.length < 32)
-        throw new SecurityConfigError('jwt.secret', 'must be at least 32 bytes');
-      return secret;
-    }
+    if (config.secret !== undefined) return new TextEncoder().encode(config.secret);
     if (config.publicKey !== undefined) {
       const key: KeyObject = createPublicKey(config.publicKey);
       return key;
@@ -198,9 +200,8 @@ function keySource(config: JwtConfig): KeySource {
       return createLocalJWKSet(JSON.parse(readFileSync(config.jwksFile, 'utf8')) as JSONWebKeySet);
     return createRemoteJWKSet(new URL(config.jwksUrl as string));
   } catch (error) {
-    if (error instanceof SecurityConfigError) throw error;
     throw new SecurityConfigError(
-      `jwt.${given[0] ?? 'key'}`,
+      `$.jwt.${given[0] ?? 'key'}`,
       error instanceof Error ? error.message : String(error),
       { cause: error },
     );

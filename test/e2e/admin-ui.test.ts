@@ -269,7 +269,7 @@ describe.skipIf(!available)('admin UI in Chromium', () => {
       store,
       guard: createAccessGuard({
         apiKeys: [{ id: apiKey.id, hash: apiKey.hash, roles: ['admin'] }],
-        rules: [{ roles: ['admin'], allow: ['read', 'write', 'delete', 'admin'] }],
+        rules: [{ roles: ['admin'], prefix: '', allow: ['read', 'write', 'delete', 'admin'] }],
       }),
     });
     guardedUrl = (await guarded.listen({ host: '127.0.0.1', port: 0 })).url;

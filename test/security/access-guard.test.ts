@@ -29,7 +29,7 @@ const reader = generateApiKey('reader-key');
 const acme = generateApiKey('acme-key');
 
 const rules: SecurityConfig['rules'] = [
-  { roles: ['admin'], allow: ['read', 'write', 'delete', 'admin'] },
+  { roles: ['admin'], prefix: '', allow: ['read', 'write', 'delete', 'admin'] },
   { roles: ['reader'], category: 'order', allow: ['read'] },
   { roles: ['writer'], category: 'order', allow: ['read', 'write'] },
   { roles: ['*'], prefix: 'audit-', deny: ['write', 'delete'] },
@@ -388,12 +388,12 @@ describe('security configuration', () => {
         },
         '$.apiKeys[1].id',
       ],
-      [{ rules: [{ roles: ['a'], allow: ['fly'] }] }, 'rules[0].allow'],
-      [{ rules: [{ roles: ['a'] }] }, 'rules[0]'],
-      [{ jwt: { algorithms: ['HS256'], secret: 'short', audience: 'a' } }, 'jwt.secret'],
-      [{ jwt: { algorithms: ['none'], secret: HS_SECRET, audience: 'a' } }, 'jwt.algorithms'],
-      [{ jwt: { algorithms: ['HS256'], secret: HS_SECRET } }, 'jwt.audience'],
-      [{ jwt: { algorithms: ['RS256'], audience: 'a' } }, 'jwt'],
+      [{ rules: [{ roles: ['a'], prefix: '', allow: ['fly'] }] }, '$.rules[0].allow[0]'],
+      [{ rules: [{ roles: ['a'], prefix: '' }] }, '$.rules[0]'],
+      [{ jwt: { algorithms: ['HS256'], secret: 'short', audience: 'a' } }, '$.jwt.secret'],
+      [{ jwt: { algorithms: ['none'], secret: HS_SECRET, audience: 'a' } }, '$.jwt.algorithms[0]'],
+      [{ jwt: { algorithms: ['HS256'], secret: HS_SECRET } }, '$.jwt.audience'],
+      [{ jwt: { algorithms: ['RS256'], audience: 'a' } }, '$.jwt'],
       [{ apikeys: [] }, '$.apikeys'],
     ];
     for (const [value, path] of bad) {

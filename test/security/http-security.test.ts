@@ -55,7 +55,7 @@ describe('security over HTTP', () => {
           issuer: 'https://id.example.test/',
         },
         rules: [
-          { roles: ['admin'], allow: ['read', 'write', 'delete', 'admin'] },
+          { roles: ['admin'], prefix: '', allow: ['read', 'write', 'delete', 'admin'] },
           { roles: ['reader'], category: 'order', allow: ['read'] },
           { roles: ['writer'], category: 'order', allow: ['read', 'write'] },
           { roles: ['tenant-user'], prefix: '{tenant}:', allow: ['read', 'write'] },

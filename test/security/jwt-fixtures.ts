@@ -18,14 +18,18 @@ export async function jwk(key: KeyObject, kid: string, alg: string): Promise<JWK
   return { ...(await exportJWK(key)), kid, alg, use: 'sig' };
 }
 
-/** Signs a token; `now` is seconds since the epoch. */
+/**
+ * Signs a token; `now` is seconds since the epoch. `iat` is `issuedAt` (default `now`, `null`:
+ * none); `exp` is `now + expiresIn` (default 300 s; `null`: no `exp`).
+ */
 export function token(
   claims: JWTPayload,
   options: {
     alg?: 'HS256' | 'RS256' | 'EdDSA';
     key?: KeyObject | Uint8Array;
     now: number;
-    expiresIn?: number;
+    expiresIn?: number | null;
+    issuedAt?: number | null;
     audience?: string;
     issuer?: string;
     kid?: string;
@@ -39,10 +43,13 @@ export function token(
       : alg === 'RS256'
         ? rsa.privateKey
         : ed.privateKey);
-  let jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg, ...(options.kid ? { kid: options.kid } : {}) })
-    .setIssuedAt(options.now)
-    .setExpirationTime(options.now + (options.expiresIn ?? 300));
+  let jwt = new SignJWT(claims).setProtectedHeader({
+    alg,
+    ...(options.kid ? { kid: options.kid } : {}),
+  });
+  if (options.issuedAt !== null) jwt = jwt.setIssuedAt(options.issuedAt ?? options.now);
+  if (options.expiresIn !== null)
+    jwt = jwt.setExpirationTime(options.now + (options.expiresIn ?? 300));
   if (options.audience !== null) jwt = jwt.setAudience(options.audience ?? 'causeway');
   jwt = jwt.setIssuer(options.issuer ?? 'https://id.example.test/');
   return jwt.sign(key);
