@@ -19,6 +19,7 @@ describe('package exports map', () => {
       './nats',
       './package.json',
       './postgres',
+      './rabbitmq',
       './server',
       './sqlite',
       './testing',

@@ -16,6 +16,7 @@ describe('message bus adapters', () => {
   const busAdapters: Record<string, string> = {
     'in-process': 'src/bus/in-process-bus.ts',
     nats: 'src/adapters/nats/nats-message-bus.ts',
+    rabbitmq: 'src/adapters/rabbitmq/rabbitmq-message-bus.ts',
   };
   it('lists every class that implements MessageBus', async () => {
     const { readdirSync } = await import('node:fs');
