@@ -130,6 +130,10 @@ export function cliExtensions(io: CliIo): ProgramExtension[] {
         .option('--security <file>', 'JSON security config: API keys, JWT, access rules')
         .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key)')
         .option('--tls-key <file>', 'PEM private key of --tls-cert')
+        .option(
+          '--hsts-max-age <seconds>',
+          'with TLS: max-age of the Strict-Transport-Security header (default one year)',
+        )
         .option('--allow-insecure', 'allow a non-loopback --host without --security')
         .action(
           async (
@@ -138,6 +142,7 @@ export function cliExtensions(io: CliIo): ProgramExtension[] {
               security?: string;
               tlsCert?: string;
               tlsKey?: string;
+              hstsMaxAge?: string;
               allowInsecure?: boolean;
             },
           ) =>
@@ -151,6 +156,10 @@ export function cliExtensions(io: CliIo): ProgramExtension[] {
                     securityFile: o.security,
                     tlsCert: o.tlsCert,
                     tlsKey: o.tlsKey,
+                    hstsMaxAgeSeconds:
+                      o.hstsMaxAge === undefined
+                        ? undefined
+                        : parseCount(o.hstsMaxAge, '--hsts-max-age'),
                     allowInsecure: o.allowInsecure,
                   }),
             ),

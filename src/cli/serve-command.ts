@@ -16,6 +16,8 @@ export interface ServeOptions {
   /** PEM certificate and key files: serve HTTPS. */
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
+  /** With TLS: max-age of the HSTS header, in seconds (default one year). */
+  hstsMaxAgeSeconds?: number | undefined;
   /** Listen on a non-loopback address without authentication. */
   allowInsecure?: boolean | undefined;
 }
@@ -62,6 +64,9 @@ export async function serveStore(
     ...(options.tlsCert === undefined || options.tlsKey === undefined
       ? {}
       : { tls: { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) } }),
+    ...(options.hstsMaxAgeSeconds === undefined
+      ? {}
+      : { hsts: { maxAgeSeconds: options.hstsMaxAgeSeconds } }),
     allowInsecure: options.allowInsecure === true,
   });
   try {

@@ -12,6 +12,7 @@ import { openAccess } from '../security/access-guard.js';
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './cloud-events.js';
 import { errorResponse } from './error-response.js';
 import { HeadSampler } from './head-sampler.js';
+import { hstsHeader } from './hsts.js';
 import { RouteContext } from './route-context.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCloudEventsRoute } from './routes/cloud-events-route.js';
@@ -74,6 +75,7 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
   const metrics = options.metrics ?? new CausewayMetrics();
   const store = instrumentEventStore(schemaCheckedStore(options), { metrics });
   const schemas = options.schemas ?? schemaRegistryOf(options.store);
+  const hsts = hstsHeader(options.hsts);
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -137,6 +139,7 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (hsts !== undefined && options.tls) void reply.header('strict-transport-security', hsts);
     const config = request.routeOptions.config as { causeway?: { access: string } } | undefined;
     // Only API routes authenticate: unknown paths get their 404, the UI's static files are public.
     if (!config?.causeway || config.causeway.access === 'public') return;

@@ -1,6 +1,8 @@
 /** The HTTP server: JSON API, server-sent events, CloudEvents ingest, metrics, admin UI. */
 export { createServer, DEFAULT_BODY_LIMIT, isLoopback } from './create-server.js';
 export type { CausewayServer, ServerAddress } from './create-server.js';
+export { DEFAULT_HSTS_MAX_AGE_SECONDS, hstsHeader } from './hsts.js';
+export type { HstsOptions } from './hsts.js';
 export { parkedSubscription } from './server-options.js';
 export type {
   AggregateFold,

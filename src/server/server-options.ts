@@ -13,6 +13,7 @@ import type { SagaCommandAdmin } from '../sagas/parked-commands.js';
 import type { SchemaRegistry } from '../schema/schema-registry.js';
 import type { AccessGuard } from '../security/access-guard.js';
 import type { CausewayMetrics } from '../observability/metrics.js';
+import type { HstsOptions } from './hsts.js';
 
 /** What the server needs of a projector (`Projector` is one). */
 export interface ServerProjector {
@@ -123,6 +124,11 @@ export interface ServerOptions {
   allowInsecure?: boolean;
   /** Serve HTTPS with this certificate and key. */
   tls?: TlsOptions;
+  /**
+   * `Strict-Transport-Security` on every response when serving HTTPS (never over plain HTTP).
+   * Default `{ maxAgeSeconds: 31536000 }` (one year, this host only); `false` sends none.
+   */
+  hsts?: HstsOptions | false;
   /** Where request and server logs go (pino). Default: none; `createLogger()` makes one. */
   logger?: Logger;
   /** Prometheus metrics. Default: a new {@link CausewayMetrics} on its own registry. */
