@@ -11,6 +11,7 @@ import {
 } from '../src/core/errors.js';
 import { BusErrorCode } from '../src/bus/bus-errors.js';
 import { BusPublishErrorCode } from '../src/bus/message-bus.js';
+import { MqttErrorCode } from '../src/adapters/mqtt/mqtt-errors.js';
 import { CliErrorCode } from '../src/cli/cli-errors.js';
 import { DomainErrorCode } from '../src/domain/domain-errors.js';
 import { ProjectionErrorCode } from '../src/projections/projection-errors.js';
@@ -27,6 +28,7 @@ const codeMaps = {
   ErrorCode,
   BusErrorCode,
   BusPublishErrorCode,
+  MqttErrorCode,
   CliErrorCode,
   DomainErrorCode,
   ProjectionErrorCode,
@@ -46,6 +48,7 @@ describe('CausewayErrorCode', () => {
     expectTypeOf<Values<typeof ErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof BusErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof BusPublishErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
+    expectTypeOf<Values<typeof MqttErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof CliErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof DomainErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof ProjectionErrorCode>>().toMatchTypeOf<CausewayErrorCode>();

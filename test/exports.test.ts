@@ -16,6 +16,7 @@ describe('package exports map', () => {
   it('offers exactly the documented entry points', () => {
     expect(Object.keys(pkg.exports).sort()).toEqual([
       '.',
+      './mqtt',
       './nats',
       './package.json',
       './postgres',
@@ -87,6 +88,15 @@ describe('package exports map', () => {
       expect(typeof postgres[name], name).toBe('function');
     }
     expect('default' in sqlite || 'default' in postgres).toBe(false);
+  });
+
+  it('the MQTT entry exports the ingest, the publisher and their errors', async () => {
+    const mqtt = (await import('../src/adapters/mqtt/index.js')) as Record<string, unknown>;
+    for (const name of ['MqttIngest', 'MqttPublisher', 'TopicPattern', 'messageEventId']) {
+      expect(typeof mqtt[name], name).toBe('function');
+    }
+    expect(mqtt.MqttErrorCode).toBeDefined();
+    expect('default' in mqtt).toBe(false);
   });
 
   it('the core entry does not load a database driver when imported', async () => {
