@@ -8,7 +8,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { SpanKind } from '@opentelemetry/api';
-import { CausewayError, InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { encodeJson } from '../../core/json-codec.js';
 import type {
   CommandDispatcher,
@@ -21,18 +21,23 @@ import {
   BusClosedError,
   BusUnavailableError,
   CommandTimeoutError,
-  InvalidCommandReplyError,
   NoCommandResponderError,
 } from '../../bus/bus-errors.js';
-import { assertSubjectPrefix, subjectToken } from '../../bus/subject.js';
+import { assertSubjectPrefix } from '../../bus/subject.js';
+import {
+  DEFAULT_COMMAND_PREFIX,
+  answerCommand,
+  commandSubject,
+  parseCommandReply,
+  type CommandServeHandler,
+} from '../../bus/command-wire.js';
 
-/** The subject prefix commands travel under unless told otherwise. */
-export const DEFAULT_COMMAND_PREFIX = 'causeway.commands';
-
-/** The subject a command type is sent on: `<prefix>.<type tokens>`. */
-export function commandSubject(prefix: string, type: string): string {
-  return `${prefix}.${type.split('.').map(subjectToken).join('.')}`;
-}
+export {
+  CommandResponderCode,
+  DEFAULT_COMMAND_PREFIX,
+  commandSubject,
+  type CommandServeHandler,
+} from '../../bus/command-wire.js';
 
 /** Options of {@link NatsCommandDispatcher}. */
 export interface NatsCommandDispatcherOptions {
@@ -119,50 +124,12 @@ export class NatsCommandDispatcher implements CommandDispatcher {
             error,
           );
         }
-        return parseReply(id, reply);
+        return parseCommandReply(id, reply.string());
       },
     );
   }
 }
 
-function parseReply(id: string, msg: Msg): CommandReply {
-  let value: unknown;
-  try {
-    value = JSON.parse(msg.string());
-  } catch {
-    throw new InvalidCommandReplyError(id, 'it is not JSON');
-  }
-  if (typeof value === 'object' && value !== null) {
-    const r = value as Record<string, unknown>;
-    if (r.status === 'accepted') {
-      if (
-        (r.stream === undefined || typeof r.stream === 'string') &&
-        (r.revision === undefined || typeof r.revision === 'number')
-      )
-        return {
-          status: 'accepted',
-          ...(r.stream === undefined ? {} : { stream: r.stream }),
-          ...(r.revision === undefined ? {} : { revision: r.revision }),
-        };
-    } else if (
-      r.status === 'rejected' &&
-      typeof r.code === 'string' &&
-      typeof r.message === 'string'
-    )
-      return { status: 'rejected', code: r.code, message: r.message };
-  }
-  throw new InvalidCommandReplyError(
-    id,
-    'expected { status: "accepted" } or { status: "rejected", code, message }',
-  );
-}
-
-/** Handles a command received over NATS and says how it went. */
-export type CommandServeHandler = (
-  command: CommandEnvelope,
-) => Promise<CommandReply> | CommandReply;
-
-/** Options of {@link serveNatsCommands}. */
 export interface NatsCommandResponderOptions {
   /** The caller owns and closes the connection. */
   connection: NatsConnection;
@@ -183,14 +150,6 @@ export interface NatsCommandResponder {
   /** Stops taking commands, finishes those in hand (their replies are sent) and resolves. */
   stop(): Promise<void>;
 }
-
-/** Codes of rejections the responder itself makes. */
-export const CommandResponderCode = {
-  /** The request was not a command envelope. */
-  INVALID_COMMAND: 'INVALID_COMMAND',
-  /** The handler threw something that is not a Causeway error. */
-  COMMAND_FAILED: 'COMMAND_FAILED',
-} as const;
 
 /**
  * Serves command handlers to other processes over NATS: subscribes `<prefix>.<type>` in a
@@ -228,7 +187,11 @@ export function serveNatsCommands(options: NatsCommandResponderOptions): NatsCom
   const inFlight = new Set<Promise<void>>();
   let answered = 0;
   const answer = async (msg: Msg): Promise<void> => {
-    const reply = await replyTo(msg, options.handle);
+    const reply = await answerCommand({
+      text: msg.string(),
+      destination: msg.subject,
+      handle: options.handle,
+    });
     if (msg.reply) msg.respond(JSON.stringify(reply));
     answered += 1;
   };
@@ -257,49 +220,4 @@ export function serveNatsCommands(options: NatsCommandResponderOptions): NatsCom
       await Promise.all([...inFlight]);
     },
   };
-}
-
-async function replyTo(msg: Msg, handle: CommandServeHandler): Promise<CommandReply> {
-  let command: CommandEnvelope;
-  try {
-    const value = JSON.parse(msg.string()) as Partial<CommandEnvelope> | null;
-    if (
-      typeof value !== 'object' ||
-      value === null ||
-      typeof value.id !== 'string' ||
-      typeof value.type !== 'string' ||
-      typeof value.metadata !== 'object' ||
-      value.metadata === null
-    )
-      throw new Error('not an envelope');
-    command = { id: value.id, type: value.type, data: value.data, metadata: value.metadata };
-  } catch {
-    return {
-      status: 'rejected',
-      code: CommandResponderCode.INVALID_COMMAND,
-      message: 'the request is not a command envelope { id, type, data, metadata }',
-    };
-  }
-  const traceparent = command.metadata.traceparent;
-  return withSpan(
-    'causeway.bus.command.handle',
-    {
-      kind: SpanKind.SERVER,
-      traceparent: typeof traceparent === 'string' ? traceparent : undefined,
-      attributes: { 'messaging.destination.name': msg.subject, 'causeway.command.id': command.id },
-    },
-    async (): Promise<CommandReply> => {
-      try {
-        return await handle(command);
-      } catch (error) {
-        if (error instanceof CausewayError)
-          return { status: 'rejected', code: error.code, message: error.message };
-        return {
-          status: 'rejected',
-          code: CommandResponderCode.COMMAND_FAILED,
-          message: error instanceof Error ? error.message : String(error),
-        };
-      }
-    },
-  );
 }
