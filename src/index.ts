@@ -76,6 +76,21 @@ export type { MemoryBackend } from './memory-backend.js';
 export { ForwardingEventStore, withAppends, undecorated } from './store/forwarding-event-store.js';
 export type { AppendTarget } from './store/forwarding-event-store.js';
 export { withMembers } from './store/with-members.js';
+export {
+  DEFAULT_SCAVENGE_BATCH_SIZE,
+  MAX_SCAVENGE_BATCH_SIZE,
+  ScavengeErrorCode,
+  ScavengeUnsupportedError,
+  hiddenEvents,
+  isScavengeable,
+} from './store/scavenge.js';
+export type {
+  HiddenEvents,
+  ScavengeOptions,
+  ScavengeProgress,
+  ScavengeReport,
+  Scavengeable,
+} from './store/scavenge.js';
 export { storeStack, stackBackend } from './store-stack.js';
 export type { StoreLayers, BackendLayers } from './store-stack.js';
 // Curated per module in each module's index.ts.

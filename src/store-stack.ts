@@ -79,9 +79,10 @@ export async function storeStack<Tx extends StoreTransaction>(
 }
 
 /**
- * {@link StoreLayers} for a backend: encryption may leave out `keyStore` and `snapshots` (the
- * backend's key store keeps the data keys, and forgetting a subject drops its snapshots from
- * the backend's snapshot store).
+ * {@link StoreLayers} for a backend: encryption may leave out `keyStore`, `snapshots` and
+ * `erasers` (the backend's key store keeps the data keys, and forgetting a subject drops its
+ * snapshots from the backend's snapshot store and overwrites its copies with the backend's
+ * subject eraser).
  */
 export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
   encryption?: Omit<EncryptedEventStoreOptions, 'keyStore'> &
@@ -90,8 +91,9 @@ export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
 
 /**
  * A view of `backend` whose store, and every port's reads and writes, go through the
- * decorators of `layers` ({@link storeStack}); the backend's own key store keeps the data keys
- * and its snapshot store is cleared of a forgotten subject's snapshots, unless others are given.
+ * decorators of `layers` ({@link storeStack}); the backend's own key store keeps the data keys,
+ * its snapshot store is cleared of a forgotten subject's snapshots and its subject eraser
+ * (`Backend.subjectEraser()`) overwrites the subject's copies, unless others are given.
  *
  * @example
  * ```ts
@@ -112,6 +114,8 @@ export async function stackBackend<Tx extends StoreTransaction, RM extends Docum
           encryption: {
             ...encryption,
             keyStore: encryption.keyStore ?? (await backend.keyStore()),
+            snapshots: encryption.snapshots ?? (await backend.snapshotStore()),
+            erasers: encryption.erasers ?? (await backend.subjectEraser()) ?? [],
           },
         }
       : {}),

@@ -36,6 +36,29 @@ export async function applyInline<RM>(
 }
 
 /**
+ * Hands a forget notice (`subject.forgotten`) to a build's `forget` hook inside the caller's
+ * transaction, failing as {@link applyInline} does.
+ */
+export async function forgetInline<RM>(
+  definition: ProjectionDefinition<RM>,
+  build: ProjectionBuild,
+  notice: { event: RecordedEvent; subject: string },
+  readModel: RM,
+  timeoutMs: number,
+): Promise<void> {
+  const forget = definition.forget?.bind(definition);
+  if (!forget) return;
+  await callInline(build, notice.event, timeoutMs, (signal) =>
+    forget(notice.subject, readModel, {
+      projection: build.name,
+      version: build.version,
+      attempt: 1,
+      signal,
+    }),
+  );
+}
+
+/**
  * Applies the events of one append to a build: with `applyBatch` in one call when the
  * definition has it and there are several, otherwise with `apply` one by one. Failures are
  * as {@link applyInline}'s; a failed batch names its first event.

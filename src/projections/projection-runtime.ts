@@ -6,6 +6,7 @@ import {
   type BatchHandler,
   type EventHandler,
   type HandlerContext,
+  type HandlerResult,
 } from '../subscriptions/event-handler.js';
 import { NonErrorThrownError } from '../subscriptions/subscription-errors.js';
 import type {
@@ -13,10 +14,13 @@ import type {
   SubscriptionOptions,
 } from '../subscriptions/subscription-options.js';
 import { Subscription, type SubscriptionStatus } from '../subscriptions/subscription.js';
-import { applyInline } from './apply-inline.js';
+import { applyInline, forgetInline } from './apply-inline.js';
+import { SUBJECT_FORGOTTEN_EVENT } from '../security/subject-eraser.js';
 import {
   buildKey,
   buildSubscriptionName,
+  forgottenSubjectFor,
+  readsEvent,
   type ProjectionBuild,
   type ProjectionDefinition,
   type ProjectionMode,
@@ -71,11 +75,25 @@ export function modeOf(definition: ProjectionDefinition<unknown>): ProjectionMod
   return definition.mode ?? 'async';
 }
 
-/** The store filter that reads only what a definition handles. */
+/**
+ * The store filter that reads only what a definition handles, and the `subject.forgotten`
+ * audit events when it has a `forget` hook (then without the stream prefix, which the audit
+ * stream does not share: {@link whereOf} checks it in process).
+ */
 export function filterOf(definition: ProjectionDefinition<unknown>): ReadAllFilter {
+  if (definition.forget !== undefined && !definition.handles.includes(SUBJECT_FORGOTTEN_EVENT))
+    return { types: [...definition.handles, SUBJECT_FORGOTTEN_EVENT] };
   return definition.streamPrefix === undefined
     ? { types: definition.handles }
     : { types: definition.handles, streamPrefix: definition.streamPrefix };
+}
+
+/** The in-process check that goes with {@link filterOf}, when the filter alone is not enough. */
+export function whereOf(
+  definition: ProjectionDefinition<unknown>,
+): ((event: RecordedEvent) => boolean) | undefined {
+  if (definition.forget === undefined || definition.streamPrefix === undefined) return undefined;
+  return (event) => readsEvent(definition, event);
 }
 
 function sameBuild(a: ProjectionBuild, b: ProjectionBuild): boolean {
@@ -454,6 +472,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       name: buildSubscriptionName(record),
       storage: store.storage,
       filter: filterOf(definition),
+      ...(whereOf(definition) ? { where: whereOf(definition) } : {}),
       from: 'start',
       ...this.handlersFor(record, definition),
     });
@@ -484,23 +503,34 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       return readModel;
     };
     const retired = () => `build ${buildKey(record)} of projection "${this.name}" was retired`;
-    const apply = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) =>
-      readModel === null
-        ? nack.stop(retired())
-        : inSpan(
-            'causeway.projection.apply',
-            applySpanOptions(this.name, record.version, event),
-            () =>
-              definition.apply(event, readModel, {
-                projection: this.name,
-                version: record.version,
-                attempt: context.attempt,
-                // Read through, so that the signal is only made if `apply` asks for it.
-                get signal() {
-                  return context.signal;
-                },
-              }),
-          );
+    const forget = definition.forget?.bind(definition);
+    const apply = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) => {
+      if (readModel === null) return nack.stop(retired());
+      const subject = forgottenSubjectFor(definition, event);
+      if (subject !== undefined && forget)
+        return forget(subject, readModel, {
+          projection: this.name,
+          version: record.version,
+          attempt: context.attempt,
+          get signal() {
+            return context.signal;
+          },
+        });
+      return inSpan(
+        'causeway.projection.apply',
+        applySpanOptions(this.name, record.version, event),
+        () =>
+          definition.apply(event, readModel, {
+            projection: this.name,
+            version: record.version,
+            attempt: context.attempt,
+            // Read through, so that the signal is only made if `apply` asks for it.
+            get signal() {
+              return context.signal;
+            },
+          }),
+      );
+    };
     const handler: EventHandler<Tx> = (event, context) => {
       const readModel = bound.get(context.tx);
       if (readModel !== undefined) return apply(event, readModel, context);
@@ -513,6 +543,19 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       const readModel = cached === undefined ? await lookUp(context.tx) : cached;
       // Event by event, the build's retirement stops the subscription.
       if (readModel === null) return nack.retry(retired());
+      // A forget notice in the batch: apply the events around it as runs, and it between.
+      if (forget && events.some((e) => forgottenSubjectFor(definition, e) !== undefined))
+        return applyRuns(events, (run) =>
+          run.length === 1
+            ? apply(run[0]!, readModel, { ...context, attempt: 1 } as HandlerContext<Tx>)
+            : applyBatch(run, readModel, {
+                projection: this.name,
+                version: record.version,
+                get signal() {
+                  return context.signal;
+                },
+              }),
+        );
       const [first] = events;
       const batch = () =>
         applyBatch(events, readModel, {
@@ -599,7 +642,24 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
           filter: filterOf(pending.definition),
         })) {
           if (event.position > head) break;
-          await applyInline(pending.definition, pending.record, event, readModel, inlineTimeoutMs);
+          if (!readsEvent(pending.definition, event)) continue;
+          const subject = forgottenSubjectFor(pending.definition, event);
+          if (subject !== undefined)
+            await forgetInline(
+              pending.definition,
+              pending.record,
+              { event, subject },
+              readModel,
+              inlineTimeoutMs,
+            );
+          else
+            await applyInline(
+              pending.definition,
+              pending.record,
+              event,
+              readModel,
+              inlineTimeoutMs,
+            );
         }
       });
     } catch (error) {
@@ -974,4 +1034,34 @@ async function startSubscription<Tx extends StoreTransaction>(
     // A later failure to start shows in the status.
     started.catch(() => undefined);
   }
+}
+
+/**
+ * Hands `events` to `apply` in runs of consecutive events a projection applies, each forget
+ * notice a run of its own; stops at the first result that is not an acknowledgement and
+ * returns it (the subscription then goes event by event).
+ */
+async function applyRuns(
+  events: readonly RecordedEvent[],
+  apply: (run: RecordedEvent[]) => unknown,
+): Promise<HandlerResult | void> {
+  let run: RecordedEvent[] = [];
+  const flush = async (): Promise<HandlerResult | void> => {
+    if (run.length === 0) return undefined;
+    const result = (await apply(run)) as HandlerResult | void;
+    run = [];
+    return result;
+  };
+  for (const event of events) {
+    if (event.type === SUBJECT_FORGOTTEN_EVENT) {
+      const before = await flush();
+      if (before !== undefined && before.action !== 'ack') return before;
+      run = [event];
+      const own = await flush();
+      if (own !== undefined && own.action !== 'ack') return own;
+      continue;
+    }
+    run.push(event);
+  }
+  return flush();
 }

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { SUBJECT_FORGOTTEN_EVENT } from '../security/subject-eraser.js';
 import type { HandlerResult } from '../subscriptions/event-handler.js';
 
 /**
@@ -109,6 +110,26 @@ export interface ProjectionDefinition<RM> {
     readModel: RM,
     context: ApplyBatchContext,
   ): void | Promise<void>;
+  /**
+   * Optional: removes (or redacts) what the read model holds of `subject`, whose personal
+   * data was just forgotten (`EncryptedEventStore.forgetSubject`). An async projection with
+   * this hook also reads the `subject.forgotten` audit events (of any stream, whatever its
+   * `handles` and `streamPrefix`), and each is handed here, in order with the other events
+   * and in the transaction that records the projection's progress, so it runs exactly once
+   * per build; a build made later meets the same events and forgets again. Return nothing.
+   * Inline projections get no call: the audit event is not appended through the projector.
+   *
+   * Without it, `forgetSubject` still overwrites the subject's personal values wherever
+   * they were copied verbatim in the backend's tables (read models included; see the
+   * backend's subject eraser); write it for what the read model derives from them (a
+   * domain, a hash, a lower-cased copy) or keys by them.
+   *
+   * @example
+   * ```ts
+   * forget: (subject, rm) => rm.documents('customers').delete(subject),
+   * ```
+   */
+  forget?(subject: string, readModel: RM, context: ApplyContext): void | Promise<void>;
 }
 
 /** Longest projection name, in characters. */
@@ -190,6 +211,11 @@ export function checkDefinition(
       'projection.apply',
       `${where}: must be a function (event, readModel, context) => void`,
     );
+  if (d.forget !== undefined && typeof d.forget !== 'function')
+    throw new InvalidArgumentError(
+      'projection.forget',
+      `${where}: must be a function (subject, readModel, context) => void`,
+    );
   if (d.applyBatch !== undefined && typeof d.applyBatch !== 'function')
     throw new InvalidArgumentError(
       'projection.applyBatch',
@@ -270,4 +296,26 @@ export function handlesEvent(
     definition.handles.includes(event.type) &&
     (definition.streamPrefix === undefined || event.stream.startsWith(definition.streamPrefix))
   );
+}
+
+/**
+ * The subject `event` tells a projection to forget: set when the definition has a `forget`
+ * hook and the event is a `subject.forgotten` audit event it does not handle itself.
+ */
+export function forgottenSubjectFor(
+  definition: Pick<ProjectionDefinition<unknown>, 'handles' | 'forget'>,
+  event: Pick<RecordedEvent, 'type' | 'data'>,
+): string | undefined {
+  if (definition.forget === undefined || event.type !== SUBJECT_FORGOTTEN_EVENT) return undefined;
+  if (definition.handles.includes(SUBJECT_FORGOTTEN_EVENT)) return undefined;
+  const subject = (event.data as { subject?: unknown } | null)?.subject;
+  return typeof subject === 'string' ? subject : undefined;
+}
+
+/** Whether a projection reads `event`: it handles it, or it is a forget notice for it. */
+export function readsEvent(
+  definition: Pick<ProjectionDefinition<unknown>, 'handles' | 'streamPrefix' | 'forget'>,
+  event: Pick<RecordedEvent, 'type' | 'stream' | 'data'>,
+): boolean {
+  return handlesEvent(definition, event) || forgottenSubjectFor(definition, event) !== undefined;
 }

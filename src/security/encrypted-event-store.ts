@@ -42,6 +42,12 @@ import {
 } from './master-key.js';
 import { assertSubject } from './memory-data-key-store.js';
 import {
+  erasableTexts,
+  SUBJECT_FORGOTTEN_EVENT,
+  type SubjectEraser,
+  type SubjectForgottenData,
+} from './subject-eraser.js';
+import {
   DecryptionError,
   EncryptionError,
   MasterKeyUnavailableError,
@@ -56,8 +62,7 @@ export const REDACTED = '[redacted]';
 /** Prefix of an encrypted field value: version 1, AES-256-GCM. */
 const CIPHER_PREFIX = 'cw1:';
 
-/** Type of the audit event appended by {@link EncryptedEventStore.forgetSubject}. */
-export const SUBJECT_FORGOTTEN_EVENT = 'subject.forgotten';
+export { SUBJECT_FORGOTTEN_EVENT };
 
 /** Which fields of one event type are personal, and whose they are. */
 export interface PersonalDataPolicy {
@@ -94,6 +99,13 @@ export interface EncryptedEventStoreOptions {
    */
   snapshots?: SnapshotStore | readonly SnapshotStore[];
   /**
+   * Where copies of personal data made by consumers are erased (saga state, outboxes,
+   * stream-job state, parked events, read models): {@link EncryptedEventStore.forgetSubject}
+   * collects the subject's decrypted personal values and has each eraser overwrite them
+   * with the redaction. `stackBackend` passes the backend's own (`Backend.subjectEraser()`).
+   */
+  erasers?: SubjectEraser | readonly SubjectEraser[];
+  /**
    * How long an unwrapped data key is kept in memory, in ms (default 10,000). Another process
    * that forgets a subject is noticed here within this time.
    */
@@ -128,6 +140,8 @@ export interface ForgetResult {
   position: number;
   /** Snapshots deleted from the configured snapshot stores (0 without any). */
   snapshotsDeleted: number;
+  /** Rows of stored copies the configured erasers changed (0 without any). */
+  copiesErased: number;
 }
 
 interface CompiledPolicy {
@@ -143,6 +157,7 @@ interface Shared {
   redaction: unknown;
   auditStream: string;
   snapshots: readonly Pick<SnapshotStore, 'deleteBySubject'>[];
+  erasers: readonly SubjectEraser[];
   keyCacheMs: number;
   onUndecryptable: 'throw' | 'redact';
   clock: Clock;
@@ -244,50 +259,121 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
   }
 
   private async *decryptAll(source: AsyncIterable<RecordedEvent>): AsyncIterable<RecordedEvent> {
-    for await (const event of source) yield this.decrypt(event);
+    for await (const event of source) {
+      if (event.type === SUBJECT_FORGOTTEN_EVENT && event.stream === this.shared.auditStream)
+        this.noticeForgotten(event);
+      yield this.decrypt(event);
+    }
+  }
+
+  /**
+   * A reader meeting a forget in the log drops the subject's cached key, so that what it does
+   * next (a projection's forget hook, a rebuild) no longer decrypts the subject's data, however
+   * fresh its cache. The key store, not the event, then says whether it is forgotten.
+   */
+  private noticeForgotten(event: RecordedEvent): void {
+    const subject = (event.data as Partial<SubjectForgottenData> | null)?.subject;
+    if (typeof subject === 'string') this.shared.cache.delete(subject);
   }
 
   /**
    * Forgets `subject`, in this order:
    *
-   * 1. destroys its data key, leaving a tombstone (so no new key is made for it and appends
+   * 1. with `erasers` configured, collects the subject's personal values (reading its
+   *    events of the personal types, decrypted) and has every eraser overwrite them with the
+   *    redaction: saga state, outboxes, stream-job state, parked events, read models;
+   * 2. destroys its data key, leaving a tombstone (so no new key is made for it and appends
    *    of its personal data are refused);
-   * 2. deletes the snapshots that may hold its decrypted personal data from every store
+   * 3. deletes the snapshots that may hold its decrypted personal data from every store
    *    given as `snapshots` (after the key, so no snapshot folded from it can be taken
    *    afresh here once they are gone);
-   * 3. appends a `subject.forgotten` audit event to the audit stream (with
-   *    `snapshotsDeleted` when snapshot stores are configured).
+   * 4. erases the collected values again (copies written while steps 1-3 ran), then forgets
+   *    them;
+   * 5. appends a `subject.forgotten` audit event to the audit stream (with
+   *    `snapshotsDeleted` and `copiesErased` when those stores are configured), which
+   *    projections with a `forget` hook receive.
    *
    * Its events stay in the log; their personal fields read as redacted from now on, here at
-   * once and in other processes within `keyCacheMs`. Idempotent: forgetting again destroys
-   * nothing more, deletes whatever snapshot of the subject is left and appends another audit
-   * event, so after a failure (or a crash) part-way, running it again completes it.
+   * once and in other processes within `keyCacheMs` (or as soon as they read the audit
+   * event). Idempotent: forgetting again destroys nothing more, deletes whatever snapshot of
+   * the subject is left and appends another audit event, so after a failure (or a crash)
+   * part-way, running it again completes it, but for erasing copies once the key is gone
+   * (its values can no longer be read): step 1 runs before the key is destroyed for that.
    */
   async forgetSubject(
     subject: string,
     details: { actor?: string; reason?: string } = {},
   ): Promise<ForgetResult> {
     assertSubject(subject);
-    const { keyStore, clock, cache, auditStream, snapshots } = this.shared;
+    const { keyStore, clock, cache, auditStream, snapshots, erasers } = this.shared;
     const at = new Date(clock.now());
+    const texts = erasers.length > 0 ? erasableTexts(await this.personalValues(subject)) : [];
+    let copiesErased = 0;
+    const erase = async () => {
+      if (texts.length === 0) return;
+      for (const eraser of erasers)
+        copiesErased += await eraser.eraseValues(texts, this.replacementText());
+    };
+    await erase();
     const keyDestroyed = await keyStore.forget(subject, at);
     cache.set(subject, { key: null, at: clock.now() });
     let snapshotsDeleted = 0;
     for (const store of snapshots) snapshotsDeleted += await store.deleteBySubject(subject);
+    await erase();
+    texts.length = 0;
+    const data: SubjectForgottenData = {
+      subject,
+      keyDestroyed,
+      forgottenAt: at.toISOString(),
+      ...(details.reason !== undefined ? { reason: details.reason } : {}),
+      ...(snapshots.length > 0 ? { snapshotsDeleted } : {}),
+      ...(erasers.length > 0 ? { copiesErased } : {}),
+    };
     const result = await this.inner.append(auditStream, [
       {
         type: SUBJECT_FORGOTTEN_EVENT,
-        data: {
-          subject,
-          keyDestroyed,
-          forgottenAt: at.toISOString(),
-          ...(details.reason !== undefined ? { reason: details.reason } : {}),
-          ...(snapshots.length > 0 ? { snapshotsDeleted } : {}),
-        },
+        data,
         metadata: details.actor !== undefined ? { actor: details.actor } : {},
       },
     ]);
-    return { keyDestroyed, position: result.position, snapshotsDeleted };
+    return { keyDestroyed, position: result.position, snapshotsDeleted, copiesErased };
+  }
+
+  /** What erasers write over a personal value: the redaction, as text. */
+  private replacementText(): string {
+    const { redaction } = this.shared;
+    return typeof redaction === 'string' ? redaction : REDACTED;
+  }
+
+  /**
+   * The decrypted values of `subject`'s personal fields, from its events of the personal
+   * types (one read of those types; nothing when its key is already gone). Fields that do
+   * not decrypt are passed over: they hold nothing readable to erase.
+   */
+  private async personalValues(subject: string): Promise<unknown[]> {
+    const types = [...this.shared.policies.keys()];
+    const values: unknown[] = [];
+    if (types.length === 0) return values;
+    let key: Buffer | null | undefined;
+    for await (const event of this.inner.readAll({ filter: { types } })) {
+      const info = readEncryption(event.metadata.encryption);
+      if (info?.subject !== subject) continue;
+      key ??= await this.keyFor(subject, false);
+      if (key === null) return values;
+      for (const text of info.fields) {
+        const path = storedPath(text);
+        const stored = path ? getField(event.data, path) : undefined;
+        if (!stored?.found || typeof stored.value !== 'string') continue;
+        if (!stored.value.startsWith(CIPHER_PREFIX)) continue;
+        const opened = open(
+          key,
+          Buffer.from(stored.value.slice(CIPHER_PREFIX.length), 'base64'),
+          `${event.id}\n${text}`,
+        );
+        if (opened) values.push(JSON.parse(opened.toString('utf8')));
+      }
+    }
+    return values;
   }
 
   /**
@@ -614,6 +700,14 @@ function compile(options: EncryptedEventStoreOptions): Shared {
         'must be a snapshot store (with deleteBySubject)',
       );
   }
+  const erasers = options.erasers === undefined ? [] : [options.erasers].flat();
+  for (const [i, eraser] of erasers.entries()) {
+    if (typeof (eraser as Partial<SubjectEraser> | null)?.eraseValues !== 'function')
+      throw new SecurityConfigError(
+        `encryption.erasers[${i}]`,
+        'must be a subject eraser (with eraseValues)',
+      );
+  }
   const keyCacheMs = options.keyCacheMs ?? 10_000;
   if (!Number.isFinite(keyCacheMs) || keyCacheMs < 0)
     throw new SecurityConfigError('encryption.keyCacheMs', 'must be a number >= 0');
@@ -625,6 +719,7 @@ function compile(options: EncryptedEventStoreOptions): Shared {
     redaction: options.redaction === undefined ? REDACTED : options.redaction,
     auditStream: options.auditStream ?? 'security-audit',
     snapshots,
+    erasers,
     keyCacheMs,
     onUndecryptable: options.onUndecryptable === 'redact' ? 'redact' : 'throw',
     clock: options.clock ?? systemClock,

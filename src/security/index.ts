@@ -79,6 +79,8 @@ export type {
   ForgetResult,
   PersonalDataPolicy,
 } from './encrypted-event-store.js';
+export { checkErasure, erasableTexts, MIN_ERASED_VALUE_LENGTH } from './subject-eraser.js';
+export type { SubjectEraser, SubjectForgottenData } from './subject-eraser.js';
 export { canonicalJson } from './canonical-json.js';
 export { GENESIS_HASH, linkHash } from './hash-chain.js';
 export type { IntegrityMetadata } from './hash-chain.js';

@@ -5,6 +5,9 @@ import type { ProjectionStore } from '../projections/projection-store.js';
 import type { SagaStore } from '../sagas/saga-store.js';
 import type { SchemaStorage } from '../schema/schema-storage.js';
 import type { DataKeyStore } from '../security/data-key-store.js';
+import type { SubjectEraser } from '../security/subject-eraser.js';
+import { scavengeBackend } from './scavenge-backend.js';
+import type { ScavengeOptions, ScavengeReport } from './scavenge.js';
 import type { StreamStateStore } from '../streams/stream-state-store.js';
 import type { GroupMembershipStore } from '../subscriptions/group-membership-store.js';
 import type { SubscriptionStorage } from '../subscriptions/subscription-storage.js';
@@ -28,6 +31,8 @@ export interface BackendPorts<Tx extends StoreTransaction, RM extends DocumentsH
   snapshotStore(): Promise<SnapshotStore>;
   keyStore(): Promise<DataKeyStore>;
   streamStateStore(): Promise<StreamStateStore<Tx>>;
+  /** Optional: the subject eraser of the adapter's database (see `Backend.subjectEraser`). */
+  subjectEraser?(): Promise<SubjectEraser>;
 }
 
 /** What {@link createBackend} needs of an adapter. */
@@ -42,6 +47,8 @@ export interface CreateBackendOptions<Tx extends StoreTransaction, RM extends Do
 }
 
 type PortName = keyof BackendPorts<StoreTransaction, DocumentsHandle>;
+
+const noEraser: Promise<undefined> = Promise.resolve(undefined);
 
 /** The state every view of one backend shares: the store, the ports made so far, closing. */
 interface Shared<Tx extends StoreTransaction, RM extends DocumentsHandle> {
@@ -156,6 +163,15 @@ class BackendView<Tx extends StoreTransaction, RM extends DocumentsHandle> imple
     return (this.streams ??= this.port('streamStateStore', (p) => p.streamStateStore()).then(
       (states) => (this.own ? states : withMembers(states, { store: this.store })),
     ));
+  }
+
+  subjectEraser(): Promise<SubjectEraser | undefined> {
+    const make = this.shared.options.ports.subjectEraser?.bind(this.shared.options.ports);
+    return make ? this.port('subjectEraser', () => make()) : noEraser;
+  }
+
+  scavenge(options?: ScavengeOptions): Promise<ScavengeReport> {
+    return scavengeBackend(this, options);
   }
 
   close(): Promise<void> {

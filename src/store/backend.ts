@@ -5,6 +5,8 @@ import type { ProjectionStore } from '../projections/projection-store.js';
 import type { SagaStore } from '../sagas/saga-store.js';
 import type { SchemaStorage } from '../schema/schema-storage.js';
 import type { DataKeyStore } from '../security/data-key-store.js';
+import type { SubjectEraser } from '../security/subject-eraser.js';
+import type { ScavengeOptions, ScavengeReport } from './scavenge.js';
 import type { StreamStateStore } from '../streams/stream-state-store.js';
 import type { GroupMembershipStore } from '../subscriptions/group-membership-store.js';
 import type { SubscriptionStorage } from '../subscriptions/subscription-storage.js';
@@ -71,6 +73,22 @@ export interface Backend<
   keyStore(): Promise<DataKeyStore>;
   /** Stream-job checkpoints (operator state with source position). */
   streamStateStore(): Promise<StreamStateStore<Tx>>;
+  /**
+   * What overwrites a forgotten subject's personal values in the backend's tables (saga
+   * state, outboxes, stream-job state, parked events, read models); undefined when the
+   * adapter keeps nothing durable (memory) or offers none. `stackBackend` hands it to the
+   * encryption layer, whose `forgetSubject` uses it.
+   */
+  subjectEraser(): Promise<SubjectEraser | undefined>;
+  /**
+   * Physically removes what the store no longer shows (events of tombstoned streams, events
+   * hidden by `truncateBefore`, `maxCount`, `maxAge`) through {@link Backend.store}, so its
+   * decorators take part, and the snapshots of tombstoned streams (see `Scavengeable` and
+   * docs/event-store.md).
+   *
+   * @throws ScavengeUnsupportedError when the adapter's store cannot scavenge.
+   */
+  scavenge(options?: ScavengeOptions): Promise<ScavengeReport>;
   /** Releases every port and connection; later calls fail with `StoreClosedError`. */
   close(): Promise<void>;
   /** True once `close()` has been called. */

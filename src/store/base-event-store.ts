@@ -47,6 +47,13 @@ import {
   type PreparedAppend,
 } from './validation.js';
 import type { WriteLock } from './write-lock.js';
+import {
+  runScavenge,
+  scavengeSettings,
+  type ScavengeIo,
+  type ScavengeOptions,
+  type ScavengeReport,
+} from './scavenge.js';
 
 /** A stream's stored row, as adapters load it. */
 export interface StoredStream {
@@ -287,6 +294,28 @@ export abstract class BaseEventStore<
     const json = prepareStreamMetadata(metadata);
     await this.queue.drained();
     await this.exclusive(() => this.setStreamMetadataNow(stream, json));
+  }
+
+  /**
+   * The scavenge frame for adapters that offer `scavenge()` (see `Scavengeable`): checks the
+   * options and the state, waits for queued appends, then runs the batches of `io`, each
+   * holding the write lock (if any) only for its own transaction, so appends interleave.
+   */
+  protected async scavengeWith(
+    io: ScavengeIo,
+    options: ScavengeOptions | undefined,
+  ): Promise<ScavengeReport> {
+    this.assertOpen();
+    if (this.openTransactions > 0) this.assertOutsideTransaction('scavenge');
+    const settings = scavengeSettings(options);
+    await this.queue.drained();
+    return runScavenge(io, settings, {
+      now: this.clock.now(),
+      runBatch: (work) => {
+        this.assertOpen();
+        return this.exclusive(work);
+      },
+    });
   }
 
   async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

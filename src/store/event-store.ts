@@ -69,7 +69,8 @@ export interface ReadAllOptions {
 /**
  * Per-stream settings honoured by `readStream` (and `streamInfo`), plus free user keys.
  * Like other event stores, the global log (`readAll`) keeps every event; these settings
- * shape what a stream read shows.
+ * shape what a stream read shows. The events they hide stay stored until a scavenge removes
+ * them (see `Scavengeable`).
  */
 export interface StreamMetadata {
   /** Show only the newest `maxCount` events. */
@@ -110,7 +111,7 @@ export interface StreamSummary {
   stream: string;
   /** Revision of the stream's last event. */
   revision: number;
-  /** Position of the stream's last event in the global log. */
+  /** Position of the stream's last event in the global log; 0 once a scavenge removed it. */
   lastPosition: number;
   deleted: false | 'soft' | 'hard';
 }
@@ -200,7 +201,11 @@ export interface EventStore {
    */
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
 
-  /** Reads the global log in position order, streamed in pages. */
+  /**
+   * Reads the global log in position order, streamed in pages. Events of tombstoned
+   * (hard-deleted) streams are never returned. Positions may have gaps where a scavenge
+   * removed events; they are never reused.
+   */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
 
   /** Position of the last committed event (0 when the store is empty). */

@@ -14,7 +14,15 @@ import type {
   StreamSummary,
   TransactionalEventStore,
 } from './event-store.js';
+import { StoreClosedError } from '../core/errors.js';
 import { withMembers } from './with-members.js';
+import {
+  ScavengeUnsupportedError,
+  isScavengeable,
+  type ScavengeOptions,
+  type ScavengeReport,
+  type Scavengeable,
+} from './scavenge.js';
 
 /** What appends go to: a store, or a transaction of one. */
 export type AppendTarget = Pick<StoreTransaction, 'append' | 'appendMany'>;
@@ -41,9 +49,9 @@ export type AppendTarget = Pick<StoreTransaction, 'append' | 'appendMany'>;
  * }
  * ```
  */
-export abstract class ForwardingEventStore<
-  Tx extends StoreTransaction = StoreTransaction,
-> implements TransactionalEventStore<Tx> {
+export abstract class ForwardingEventStore<Tx extends StoreTransaction = StoreTransaction>
+  implements TransactionalEventStore<Tx>, Scavengeable
+{
   protected constructor(
     /** The store this one decorates (the next layer down). */
     readonly inner: TransactionalEventStore<Tx>,
@@ -101,6 +109,47 @@ export abstract class ForwardingEventStore<
     // Anything but a function goes as it is, for the adapter to refuse with its own error.
     if (typeof work !== 'function') return this.inner.transaction(work);
     return this.inner.transaction((tx) => work(this.decorateTransaction(tx)));
+  }
+
+  /**
+   * Scavenges the store at the bottom of the stack (see `Scavengeable`): forwarded to `inner`,
+   * or a `ScavengeUnsupportedError` when the adapter cannot scavenge.
+   *
+   * This is the hook of a decorator that keeps state tied to the events a scavenge removes
+   * (the hash chain's start of a stream, say): it overrides `scavenge`, and may
+   *
+   * - before calling `super.scavenge(options)`, record for each stream what will be its first
+   *   stored event (`hiddenEvents(state, metadata, now)` tells which revisions go), e.g. a
+   *   signed new chain start, so verification never meets a stream without its anchor;
+   * - wrap `options.onProgress`: each batch reports the `streams` it removed events from,
+   *   once its transaction has committed;
+   * - after it resolves, finish (every removed event is gone by then).
+   *
+   * A dry run (`options.dryRun`) removes nothing and should record nothing.
+   *
+   * @example
+   * ```ts
+   * class AnchoringStore<Tx extends StoreTransaction> extends ForwardingEventStore<Tx> {
+   *   override async scavenge(options?: ScavengeOptions) {
+   *     const report = await super.scavenge({
+   *       ...options,
+   *       onProgress: (p) => { for (const s of p.streams) this.moved.add(s); options?.onProgress?.(p); },
+   *     });
+   *     await this.reanchor(this.moved);
+   *     return report;
+   *   }
+   * }
+   * ```
+   */
+  scavenge(options?: ScavengeOptions): Promise<ScavengeReport> {
+    // A view may be closed on its own (a tenant view): it refuses, as its other members do.
+    if (this.isClosed) return Promise.reject(new StoreClosedError());
+    const inner: unknown = this.inner;
+    if (!isScavengeable(this.inner))
+      return Promise.reject(new ScavengeUnsupportedError(describeStore(inner)));
+    return attempt(() =>
+      (this.inner as TransactionalEventStore<Tx> & Scavengeable).scavenge(options),
+    );
   }
 
   /** Closes the decorated store. */
@@ -164,6 +213,13 @@ export function undecorated<Tx extends StoreTransaction>(
   let inner = store;
   while (inner instanceof ForwardingEventStore) inner = inner.inner as TransactionalEventStore<Tx>;
   return inner;
+}
+
+/** A store's class name, for messages. */
+function describeStore(store: unknown): string {
+  let s = store;
+  while (s instanceof ForwardingEventStore) s = s.inner;
+  return (s as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'given';
 }
 
 /** Calls `work`, turning a synchronous throw into a rejection. */

@@ -30,6 +30,13 @@ import type { BaseStoreTransaction } from './store-transaction.js';
 import { StagingTransaction } from './staging-transaction.js';
 import type { PreparedAppend, PreparedEvent } from './validation.js';
 import { WriteLock } from './write-lock.js';
+import {
+  hiddenEvents,
+  type ScavengeBatchOutcome,
+  type ScavengeOptions,
+  type ScavengeReport,
+  type Scavengeable,
+} from './scavenge.js';
 
 /** An event as the memory store keeps it: encoded, so readers never share one object. */
 interface StoredRecord {
@@ -45,8 +52,8 @@ interface StoredRecord {
 }
 
 interface MemoryStream extends StoredStream {
-  /** Positions of the stream's events, by revision. */
-  positions: number[];
+  /** Positions of the stream's events, by revision (undefined once scavenged). */
+  positions: (number | undefined)[];
 }
 
 /**
@@ -62,8 +69,9 @@ interface MemoryStream extends StoredStream {
  * const store = new MemoryEventStore();
  * ```
  */
-export class MemoryEventStore extends BaseEventStore {
-  private readonly log: StoredRecord[] = [];
+export class MemoryEventStore extends BaseEventStore implements Scavengeable {
+  /** The global log, by position - 1; a scavenged event leaves an empty slot. */
+  private readonly log: (StoredRecord | undefined)[] = [];
   private readonly streams = new Map<string, MemoryStream>();
   private readonly ids = new Map<string, StoredEventRef>();
 
@@ -187,6 +195,7 @@ export class MemoryEventStore extends BaseEventStore {
     ) {
       const event = this.log[p - 1];
       if (!event) continue;
+      if (this.streams.get(event.stream)?.state.deleted === Deleted.hard) continue;
       if (types && !types.has(event.type)) continue;
       if (w.streamPrefix !== undefined && !event.stream.startsWith(w.streamPrefix)) continue;
       page.push(materialise(event));
@@ -251,6 +260,85 @@ export class MemoryEventStore extends BaseEventStore {
       });
     }
     return Promise.resolve();
+  }
+
+  /**
+   * Removes the events no read shows any more (see `Scavengeable`); their positions stay
+   * unused, so the log has gaps where they were.
+   */
+  scavenge(options?: ScavengeOptions): Promise<ScavengeReport> {
+    return this.scavengeWith(
+      {
+        candidates: (after, limit) => Promise.resolve(this.scavengeCandidates(after, limit)),
+        batch: (request) => Promise.resolve(this.scavengeBatch(request)),
+      },
+      options,
+    );
+  }
+
+  private scavengeCandidates(after: string | undefined, limit: number): string[] {
+    return [...this.streams.entries()]
+      .filter(
+        ([name, s]) =>
+          (after === undefined || compareCodePoints(name, after) > 0) &&
+          (s.state.deleted === Deleted.hard || Object.keys(s.metadata).length > 0),
+      )
+      .map(([name]) => name)
+      .sort(compareCodePoints)
+      .slice(0, limit);
+  }
+
+  private scavengeBatch(request: {
+    streams: readonly string[];
+    now: number;
+    limit: number;
+    dryRun: boolean;
+  }): ScavengeBatchOutcome {
+    const outcome: ScavengeBatchOutcome = {
+      removed: 0,
+      bytes: 0,
+      done: 0,
+      touched: [],
+      emptied: 0,
+    };
+    for (const name of request.streams) {
+      const s = this.streams.get(name);
+      const hidden = s && hiddenEvents(s.state, s.metadata, request.now);
+      let removedHere = 0;
+      let full = false;
+      if (s && hidden) {
+        for (let r = 0; r < s.positions.length; r++) {
+          const position = s.positions[r];
+          const event = position === undefined ? undefined : this.log[position - 1];
+          if (position === undefined || !event) continue;
+          const gone =
+            hidden.all ||
+            r < hidden.belowRevision ||
+            (hidden.recordedBefore !== undefined && event.recordedAt < hidden.recordedBefore);
+          if (!gone) continue;
+          if (!request.dryRun && outcome.removed === request.limit) {
+            full = true;
+            break;
+          }
+          outcome.removed += 1;
+          removedHere += 1;
+          outcome.bytes += Buffer.byteLength(event.data) + Buffer.byteLength(event.metadata);
+          if (request.dryRun) continue;
+          this.log[position - 1] = undefined;
+          s.positions[r] = undefined;
+          this.ids.delete(event.id);
+        }
+      }
+      if (removedHere > 0) {
+        outcome.touched.push(name);
+        if (s && s.positions.every((p) => p === undefined || !this.log[p - 1]))
+          outcome.emptied += 1;
+      }
+      if (full) break;
+      outcome.done += 1;
+      if (!request.dryRun && outcome.removed === request.limit) break;
+    }
+    return outcome;
   }
 
   protected readHeadPosition(): Promise<number> {

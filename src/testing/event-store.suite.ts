@@ -15,10 +15,13 @@ import {
   StreamNotFoundError,
   WrongExpectedRevisionError,
   collect,
+  isScavengeable,
   newId,
   type EventInput,
   type EventStore,
   type EventStoreOptions,
+  type ScavengeProgress,
+  type Scavengeable,
 } from '../index.js';
 import { conformanceTests, type ConformanceSkip } from './conformance-tests.js';
 
@@ -903,6 +906,165 @@ export function describeEventStoreConformance(
           const reopened = await open();
           expect(await reopened.headPosition()).toBe(0);
         }
+      });
+    });
+
+    group('hard delete and the global log', () => {
+      it('readAll never returns the events of a tombstoned stream, in any direction or filter', async () => {
+        await store.append(stream('gone-1'), [ev('a'), ev('b')]);
+        await store.append(stream('kept-1'), [ev('a')]);
+        await store.append(stream('gone-1'), [ev('c')]);
+        await store.deleteStream(stream('gone-1'), { hard: true });
+        const all = await collect(store.readAll());
+        expect(all.map((e) => [e.stream, e.position])).toEqual([[stream('kept-1'), 3]]);
+        expect(
+          (await collect(store.readAll({ direction: 'backward' }))).map((e) => e.position),
+        ).toEqual([3]);
+        expect(
+          (await collect(store.readAll({ filter: { types: ['a', 'c'] } }))).map((e) => e.position),
+        ).toEqual([3]);
+        expect(
+          (await collect(store.readAll({ filter: { streamPrefix: stream('gone-') } }))).length,
+        ).toBe(0);
+        expect(await store.headPosition()).toBe(4);
+      });
+    });
+
+    group('scavenge', () => {
+      /** `s` as a scavengeable store, or undefined when it cannot scavenge (a third party's). */
+      const scavenger = (s: EventStore): (EventStore & Scavengeable) | undefined =>
+        isScavengeable(s) ? s : undefined;
+
+      it('removes what reads no longer show, keeps the rest, and never reuses a position', async () => {
+        const s = scavenger(store);
+        if (!s) return expect(isScavengeable(store)).toBe(false);
+        await store.append(stream('sc-count'), [ev('c0'), ev('c1'), ev('c2'), ev('c3')]); // 1-4
+        await store.append(stream('sc-live'), [ev('l0')]); // 5
+        await store.append(stream('sc-soft'), [ev('s0'), ev('s1')]); // 6-7
+        await store.append(stream('sc-hard'), [ev('h0'), ev('h1')]); // 8-9: the newest
+        await store.setStreamMetadata(stream('sc-count'), { maxCount: 2, owner: 'x' });
+        await store.deleteStream(stream('sc-soft'));
+        await store.deleteStream(stream('sc-hard'), { hard: true });
+        const before = {
+          count: await collect(store.readStream(stream('sc-count'))),
+          live: await collect(store.readStream(stream('sc-live'))),
+          info: await store.streamInfo(stream('sc-count')),
+        };
+
+        const report = await s.scavenge();
+        expect(report).toMatchObject({
+          dryRun: false,
+          eventsRemoved: 6,
+          streamsScavenged: 3,
+          streamsEmptied: 2,
+          batches: 1,
+        });
+        expect(report.bytesRemoved).toBeGreaterThan(0);
+
+        // Reads are unchanged; the global log has gaps where the events were.
+        expect(await collect(store.readStream(stream('sc-count')))).toEqual(before.count);
+        expect(await collect(store.readStream(stream('sc-live')))).toEqual(before.live);
+        expect(await store.streamInfo(stream('sc-count'))).toEqual(before.info);
+        expect((await collect(store.readAll())).map((e) => e.position)).toEqual([3, 4, 5]);
+        expect(
+          (await collect(store.readAll({ direction: 'backward' }))).map((e) => e.position),
+        ).toEqual([5, 4, 3]);
+        // The removed events were the newest: their positions stay taken.
+        expect(await store.headPosition()).toBe(9);
+        const next = await store.append(stream('sc-live'), [ev('l1')], { expectedRevision: 0 });
+        expect(next).toEqual({ stream: stream('sc-live'), revision: 1, position: 10 });
+        // A tombstone stays a tombstone; a soft-deleted stream revives where it was.
+        await expectCode(store.append(stream('sc-hard'), [ev('x')]), ErrorCode.STREAM_DELETED);
+        expect(await store.streamInfo(stream('sc-hard'))).toMatchObject({ deleted: 'hard' });
+        const revived = await store.append(stream('sc-soft'), [ev('s2')], {
+          expectedRevision: 'no_stream',
+        });
+        expect(revived).toMatchObject({ revision: 2, position: 11 });
+        expect((await collect(store.readStream(stream('sc-soft')))).map((e) => e.type)).toEqual([
+          's2',
+        ]);
+
+        // Nothing is left to remove.
+        expect((await s.scavenge()).eventsRemoved).toBe(0);
+      });
+
+      it('removes events older than maxAge by the store clock', async () => {
+        const clock = new ManualClock(1_000_000);
+        const opened = await open({ clock });
+        const s = scavenger(opened);
+        if (!s) return expect(isScavengeable(opened)).toBe(false);
+        await s.append(stream('sc-age'), [ev('old'), ev('old')]);
+        clock.advance(120_000);
+        await s.append(stream('sc-age'), [ev('new')]);
+        await s.setStreamMetadata(stream('sc-age'), { maxAge: 60 });
+        expect(await s.scavenge()).toMatchObject({ eventsRemoved: 2, streamsEmptied: 0 });
+        expect((await collect(s.readAll())).map((e) => [e.type, e.position])).toEqual([['new', 3]]);
+        expect((await collect(s.readStream(stream('sc-age')))).map((e) => e.type)).toEqual(['new']);
+      });
+
+      it('works in batches of at most batchSize events, reporting each', async () => {
+        const s = scavenger(store);
+        if (!s) return expect(isScavengeable(store)).toBe(false);
+        await store.append(
+          stream('sc-b1'),
+          Array.from({ length: 5 }, (_, i) => ev('e', i)),
+        );
+        await store.append(stream('sc-b2'), [ev('e', 5), ev('e', 6)]);
+        await store.setStreamMetadata(stream('sc-b1'), { truncateBefore: 5 });
+        await store.deleteStream(stream('sc-b2'), { hard: true });
+        const progress: ScavengeProgress[] = [];
+        const report = await s.scavenge({ batchSize: 2, onProgress: (p) => progress.push(p) });
+        expect(report).toMatchObject({
+          eventsRemoved: 7,
+          streamsScavenged: 2,
+          streamsEmptied: 2,
+          batches: 4,
+        });
+        expect(progress.map((p) => [p.batch, p.eventsRemoved, p.totalEventsRemoved])).toEqual([
+          [1, 2, 2],
+          [2, 2, 4],
+          [3, 2, 6],
+          [4, 1, 7],
+        ]);
+        expect(progress.map((p) => p.streams)).toEqual([
+          [stream('sc-b1')],
+          [stream('sc-b1')],
+          [stream('sc-b1'), stream('sc-b2')],
+          [stream('sc-b2')],
+        ]);
+        expect(await collect(store.readAll())).toEqual([]);
+        expect(await store.headPosition()).toBe(7);
+      });
+
+      it('a dry run reports what would go and removes nothing', async () => {
+        const s = scavenger(store);
+        if (!s) return expect(isScavengeable(store)).toBe(false);
+        await store.append(stream('sc-d1'), [ev('a'), ev('b'), ev('c')]);
+        await store.setStreamMetadata(stream('sc-d1'), { maxCount: 1 });
+        await store.append(stream('sc-d2'), [ev('a')]);
+        await store.deleteStream(stream('sc-d2'), { hard: true });
+        const dry = await s.scavenge({ dryRun: true, batchSize: 1 });
+        expect(dry).toMatchObject({ dryRun: true, eventsRemoved: 3, streamsScavenged: 2 });
+        expect((await collect(store.readAll())).map((e) => e.position)).toEqual([1, 2, 3]);
+        const real = await s.scavenge();
+        expect(real).toMatchObject({ dryRun: false, eventsRemoved: 3, streamsScavenged: 2 });
+        expect(real.bytesRemoved).toBe(dry.bytesRemoved);
+        expect((await collect(store.readAll())).map((e) => e.position)).toEqual([3]);
+      });
+
+      it('refuses bad options and a closed store with typed errors', async () => {
+        const s = scavenger(store);
+        if (!s) return expect(isScavengeable(store)).toBe(false);
+        for (const bad of [
+          { batchSize: 0 },
+          { batchSize: 1.5 },
+          { batchSize: 1_000_001 },
+          { dryRun: 'yes' },
+          { onProgress: 3 },
+        ])
+          await expectCode(s.scavenge(bad as never), ErrorCode.INVALID_ARGUMENT);
+        await store.close();
+        await expectCode(s.scavenge(), ErrorCode.STORE_CLOSED);
       });
     });
 

@@ -109,6 +109,8 @@ export class JournalEventStore extends BaseEventStore {
 
   protected fetchAllPage(window: AllWindow, next: number, size: number): Promise<RecordedEvent[]> {
     const wanted = (row: Row) =>
+      // Events of tombstoned streams are never read.
+      this.streams.get(row.stream)?.state.deleted !== Deleted.hard &&
       (window.types === undefined || window.types.includes(row.type)) &&
       (window.streamPrefix === undefined || row.stream.startsWith(window.streamPrefix));
     const page: RecordedEvent[] = [];

@@ -54,3 +54,7 @@ export {
   postgresBackendAdapter,
 } from './postgres-backend.js';
 export type { PostgresBackend } from './postgres-backend.js';
+export {
+  POSTGRES_ERASURE_EXCLUDED_TABLES,
+  postgresSubjectEraser,
+} from './postgres-subject-eraser.js';

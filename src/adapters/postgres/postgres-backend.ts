@@ -9,6 +9,7 @@ import { postgresSagaStore } from './postgres-saga-store.js';
 import { PostgresSchemaStorage } from './postgres-schema-storage.js';
 import { PostgresSnapshotStore } from './postgres-snapshot-store.js';
 import { postgresStreamStateStore } from './postgres-stream-state-store.js';
+import { postgresSubjectEraser } from './postgres-subject-eraser.js';
 import { postgresSubscriptionStorage } from './postgres-subscription-storage.js';
 import { redact } from './postgres-support.js';
 
@@ -50,6 +51,7 @@ export function postgresBackendOf(store: PostgresEventStore, url = 'postgres:'):
       snapshotStore: () => PostgresSnapshotStore.open(store),
       keyStore: () => PostgresKeyStore.open(store),
       streamStateStore: () => postgresStreamStateStore(store),
+      subjectEraser: () => Promise.resolve(postgresSubjectEraser(store)),
     },
   });
 }

@@ -52,6 +52,13 @@ import {
   commitChannel,
   type CommitListenerState,
 } from './postgres-commit-listener.js';
+import {
+  hiddenEvents,
+  type ScavengeBatchOutcome,
+  type ScavengeOptions,
+  type ScavengeReport,
+  type Scavengeable,
+} from '../../store/scavenge.js';
 import { checkOut, guardPool, type CheckedOutClient } from './postgres-connection.js';
 import { postgresError } from './postgres-errors.js';
 import { migrateEventStore } from './postgres-migrations.js';
@@ -228,7 +235,10 @@ class HookError extends Error {}
  * await store.close();
  * ```
  */
-export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
+export class PostgresEventStore
+  extends BaseEventStore<PostgresTransaction>
+  implements Scavengeable
+{
   private readonly sql: ReturnType<typeof statements>;
   private readonly beforeCommit: (() => Promise<void>) | undefined;
   private readonly listenOptions: {
@@ -753,6 +763,126 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     }
   }
 
+  /**
+   * Removes the events no read shows any more (see `Scavengeable`), in batches, each one
+   * transaction that locks the stream rows it works on (as appends do, so their metadata
+   * cannot change under it) and deletes at most `batchSize` events. Positions come from the
+   * log counter, which never goes back, so none is given twice. PostgreSQL reclaims the
+   * space of deleted rows at `VACUUM` (autovacuum, or `VACUUM FULL` to shrink the files).
+   */
+  async scavenge(options?: ScavengeOptions): Promise<ScavengeReport> {
+    return this.scavengeWith(
+      {
+        candidates: async (after, limit) =>
+          (await this.read<[string]>(this.sql.scavengeCandidates, [after ?? null, limit])).map(
+            ([name]) => name,
+          ),
+        batch: (request) => this.scavengeBatch(request),
+      },
+      options,
+    );
+  }
+
+  private async scavengeBatch(request: {
+    streams: readonly string[];
+    now: number;
+    limit: number;
+    dryRun: boolean;
+  }): Promise<ScavengeBatchOutcome> {
+    const names = request.streams.slice(0, SCAVENGE_LOCKS);
+    let lastConflict: unknown;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const lease = await this.connect();
+      const client = lease.client;
+      let broken: Error | undefined;
+      try {
+        return await this.tryScavengeBatch(client, names, request);
+      } catch (error) {
+        broken = await rollback(client);
+        if (!broken && isRetryable(error)) {
+          lastConflict = error;
+          continue;
+        }
+        throw this.unavailable('scavenge', error);
+      } finally {
+        lease.release(broken !== undefined);
+      }
+    }
+    throw new StoreUnavailableError(
+      `Scavenge still conflicted with other writers after ${MAX_ATTEMPTS} attempts`,
+      lastConflict,
+    );
+  }
+
+  private async tryScavengeBatch(
+    client: PoolClient,
+    names: readonly string[],
+    request: { now: number; limit: number; dryRun: boolean },
+  ): Promise<ScavengeBatchOutcome> {
+    const outcome: ScavengeBatchOutcome = {
+      removed: 0,
+      bytes: 0,
+      done: 0,
+      touched: [],
+      emptied: 0,
+    };
+    await client.query('BEGIN');
+    const rows = await client.query<[string, string, DeletedFlag, StreamMetadata | null]>(
+      arrayQuery(request.dryRun ? this.sql.scavengeRead : this.sql.scavengeLock, [names]),
+    );
+    const found = new Map(rows.rows.map((row) => [row[0], row]));
+    for (const name of names) {
+      const row = found.get(name);
+      const hidden =
+        row &&
+        hiddenEvents({ revision: Number(row[1]), deleted: row[2] }, row[3] ?? {}, request.now);
+      let removed = 0;
+      let bytes = 0;
+      const params = hidden
+        ? [
+            name,
+            hidden.all,
+            hidden.all ? 0 : hidden.belowRevision,
+            hidden.all || hidden.recordedBefore === undefined
+              ? null
+              : new Date(hidden.recordedBefore),
+          ]
+        : [];
+      if (hidden) {
+        const query = request.dryRun
+          ? arrayQuery(this.sql.scavengeCount, params)
+          : arrayQuery(this.sql.scavengeRemove, [...params, request.limit - outcome.removed]);
+        const [counted] = (await client.query<[number, number]>(query)).rows;
+        removed = counted?.[0] ?? 0;
+        bytes = counted?.[1] ?? 0;
+      }
+      outcome.removed += removed;
+      outcome.bytes += bytes;
+      if (removed > 0) {
+        outcome.touched.push(name);
+        const left = request.dryRun
+          ? 0
+          : (await client.query(arrayQuery(this.sql.scavengeAny, [name]))).rowCount;
+        if (!left) outcome.emptied += 1;
+      }
+      if (request.dryRun) {
+        outcome.done += 1;
+        continue;
+      }
+      if (outcome.removed === request.limit) {
+        // Full: the stream is done only if nothing of it is left to remove.
+        const [rest] = (
+          await client.query<[number, number]>(arrayQuery(this.sql.scavengeCount, params))
+        ).rows;
+        if ((rest?.[0] ?? 0) === 0) outcome.done += 1;
+        break;
+      }
+      outcome.done += 1;
+    }
+    await client.query('COMMIT');
+    return outcome;
+  }
+
   /** The Causeway error for a driver failure (see {@link postgresError}). */
   private unavailable(operation: string, error: unknown, streams?: readonly string[]): Error {
     if (error instanceof CausewayError) return error;
@@ -760,6 +890,14 @@ export class PostgresEventStore extends BaseEventStore<PostgresTransaction> {
     return postgresError(operation, error, streams);
   }
 }
+
+/** Which of a stream's events scavenging removes: $1 stream, $2 all, $3 below, $4 before. */
+const HIDDEN_WHERE = `stream = $1::text AND ($2::boolean OR revision < $3::bigint
+  OR ($4::timestamptz IS NOT NULL AND recorded_at < $4::timestamptz))`;
+/** UTF-8 bytes of an event's data and metadata. */
+const EVENT_BYTES = 'octet_length(data::text) + octet_length(metadata::text)';
+/** Streams locked per scavenge batch. */
+const SCAVENGE_LOCKS = 64;
 
 /** A named (server-side prepared) statement. */
 interface Statement {
@@ -862,6 +1000,37 @@ function statements(schema: string, channel: string | undefined) {
        ON CONFLICT (name) DO UPDATE SET metadata = EXCLUDED.metadata WHERE s.deleted <> 2`,
     ),
     headPosition: st('head_position', `SELECT position FROM ${log} WHERE id = 1`),
+    scavengeCandidates: st(
+      'scavenge_candidates',
+      `SELECT name FROM ${streams}
+       WHERE (deleted = ${Deleted.hard} OR metadata IS NOT NULL)
+         AND ($1::text IS NULL OR name COLLATE "C" > $1::text)
+       ORDER BY name COLLATE "C" LIMIT $2::int`,
+    ),
+    // Locked in the order appends lock streams in (see lockStreams): no deadlock with them.
+    scavengeLock: st(
+      'scavenge_lock',
+      `SELECT name, revision, deleted, metadata FROM ${streams}
+       WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
+    ),
+    scavengeRead: st(
+      'scavenge_read',
+      `SELECT name, revision, deleted, metadata FROM ${streams} WHERE name = ANY($1::text[])`,
+    ),
+    scavengeCount: st(
+      'scavenge_count',
+      `SELECT count(*)::int, coalesce(sum(${EVENT_BYTES}), 0)::float8 FROM ${events}
+       WHERE ${HIDDEN_WHERE}`,
+    ),
+    scavengeRemove: st(
+      'scavenge_remove',
+      `WITH removed AS (
+         DELETE FROM ${events} WHERE position IN (
+           SELECT position FROM ${events} WHERE ${HIDDEN_WHERE} ORDER BY revision LIMIT $5::int)
+         RETURNING ${EVENT_BYTES} AS bytes)
+       SELECT count(*)::int, coalesce(sum(bytes), 0)::float8 FROM removed`,
+    ),
+    scavengeAny: st('scavenge_any', `SELECT 1 FROM ${events} WHERE stream = $1 LIMIT 1`),
     streamForward: st(
       'stream_forward',
       `SELECT ${READ_COLUMNS} FROM ${events}
@@ -878,18 +1047,20 @@ function statements(schema: string, channel: string | undefined) {
     ),
     allForward: st(
       'all_forward',
-      `SELECT ${READ_COLUMNS} FROM ${events}
+      `SELECT ${READ_COLUMNS} FROM ${events} e
        WHERE position >= $1::bigint
          AND ($2::text[] IS NULL OR type = ANY($2::text[]))
          AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
+         AND NOT EXISTS (SELECT 1 FROM ${streams} s WHERE s.name = e.stream AND s.deleted = ${Deleted.hard})
        ORDER BY position LIMIT $4`,
     ),
     allBackward: st(
       'all_backward',
-      `SELECT ${READ_COLUMNS} FROM ${events}
+      `SELECT ${READ_COLUMNS} FROM ${events} e
        WHERE position <= $1::bigint
          AND ($2::text[] IS NULL OR type = ANY($2::text[]))
          AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
+         AND NOT EXISTS (SELECT 1 FROM ${streams} s WHERE s.name = e.stream AND s.deleted = ${Deleted.hard})
        ORDER BY position DESC LIMIT $4`,
     ),
   };

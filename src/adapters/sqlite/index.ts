@@ -40,4 +40,5 @@ export {
   SQLITE_STREAMS_COMPONENT,
 } from './sqlite-stream-state-store.js';
 export { openSqliteBackend, sqliteBackendOf, sqliteBackendAdapter } from './sqlite-backend.js';
+export { SQLITE_ERASURE_EXCLUDED_TABLES, sqliteSubjectEraser } from './sqlite-subject-eraser.js';
 export type { SqliteBackend } from './sqlite-backend.js';

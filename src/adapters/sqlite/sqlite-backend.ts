@@ -9,6 +9,7 @@ import { sqliteSagaStore } from './sqlite-saga-store.js';
 import { SqliteSchemaStorage } from './sqlite-schema-storage.js';
 import { SqliteSnapshotStore } from './sqlite-snapshot-store.js';
 import { sqliteStreamStateStore } from './sqlite-stream-state-store.js';
+import { sqliteSubjectEraser } from './sqlite-subject-eraser.js';
 import { sqliteSubscriptionStorage } from './sqlite-subscription-storage.js';
 
 /** The SQLite backend: one database file (one connection) holding the events and every port's tables. */
@@ -49,6 +50,7 @@ export function sqliteBackendOf(store: SqliteEventStore, url = 'sqlite:'): Sqlit
       snapshotStore: () => Promise.resolve(SqliteSnapshotStore.open(store)),
       keyStore: () => Promise.resolve(SqliteKeyStore.open(store)),
       streamStateStore: () => sqliteStreamStateStore(store),
+      subjectEraser: () => Promise.resolve(sqliteSubjectEraser(store)),
     },
   });
 }

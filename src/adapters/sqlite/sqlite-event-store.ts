@@ -42,6 +42,14 @@ import {
 import { BaseStoreTransaction } from '../../store/store-transaction.js';
 import type { PreparedAppend } from '../../store/validation.js';
 import { WriteLock } from '../../store/write-lock.js';
+import {
+  hiddenEvents,
+  type HiddenEvents,
+  type ScavengeBatchOutcome,
+  type ScavengeOptions,
+  type ScavengeReport,
+  type Scavengeable,
+} from '../../store/scavenge.js';
 import { sqliteError } from './sqlite-errors.js';
 import { migrateSqlite, sqliteEventStoreMigrations } from './sqlite-migrations.js';
 
@@ -92,6 +100,57 @@ const INSERT_CHUNK = 32;
 export const EVENT_COLUMNS =
   'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
 
+/**
+ * The head position: the highest position of a stored event, or of one that scavenging
+ * removed (`causeway_position_floor`), so positions are never given twice.
+ */
+export const HEAD_SQL = `SELECT max(
+  coalesce((SELECT max(position) FROM causeway_events), 0),
+  coalesce((SELECT position FROM causeway_position_floor WHERE id = 1), 0)) AS head`;
+
+/** Which of a stream's events scavenging removes (named parameters of {@link HiddenParams}). */
+const HIDDEN_WHERE = `stream = @stream AND (@all = 1 OR revision < @below
+  OR (@before IS NOT NULL AND recorded_at < @before))`;
+/** UTF-8 bytes of an event's data and metadata. */
+const EVENT_BYTES = 'length(CAST(data AS BLOB)) + length(CAST(metadata AS BLOB))';
+
+/** Parameters of the scavenge statements. */
+interface HiddenParams {
+  stream: string;
+  all: number;
+  below: number;
+  before: number | null;
+}
+
+/** The scavenge statements, prepared on the store's connection when first used. */
+function prepareScavengeStatements(db: Database.Database) {
+  return {
+    candidates: db.prepare<[string | null, string | null, number], { name: string }>(
+      `SELECT name FROM causeway_streams
+       WHERE (deleted = ${Deleted.hard} OR metadata IS NOT NULL) AND (? IS NULL OR name > ?)
+       ORDER BY name LIMIT ?`,
+    ),
+    count: db.prepare<[HiddenParams], { n: number; bytes: number }>(
+      `SELECT count(*) AS n, coalesce(sum(${EVENT_BYTES}), 0) AS bytes
+       FROM causeway_events WHERE ${HIDDEN_WHERE}`,
+    ),
+    remove: db.prepare<[HiddenParams & { limit: number }], { bytes: number }>(
+      `DELETE FROM causeway_events WHERE position IN (
+         SELECT position FROM causeway_events WHERE ${HIDDEN_WHERE}
+         ORDER BY revision LIMIT @limit)
+       RETURNING ${EVENT_BYTES} AS bytes`,
+    ),
+    any: db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM causeway_events WHERE stream = ? LIMIT 1',
+    ),
+    keepFloor: db.prepare(
+      `INSERT INTO causeway_position_floor (id, position)
+       SELECT 1, coalesce(max(position), 0) FROM causeway_events WHERE true
+       ON CONFLICT (id) DO UPDATE SET position = max(position, excluded.position)`,
+    ),
+  };
+}
+
 /** The store's statements, prepared on one connection. */
 function prepareStatements(db: Database.Database) {
   return {
@@ -102,9 +161,8 @@ function prepareStatements(db: Database.Database) {
     eventById: db.prepare<[string], StoredEventRef>(
       'SELECT stream, revision, position FROM causeway_events WHERE id = ?',
     ),
-    head: db.prepare<[], { head: number }>(
-      'SELECT coalesce(max(position), 0) AS head FROM causeway_events',
-    ),
+    // Scavenging may remove the newest events: the floor keeps their positions taken.
+    head: db.prepare<[], { head: number }>(HEAD_SQL),
     insertChunk: db.prepare(
       `INSERT INTO causeway_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     ),
@@ -196,8 +254,9 @@ interface TransactionConnection {
  * const store = SqliteEventStore.open('./data/events.db');
  * ```
  */
-export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
+export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implements Scavengeable {
   private readonly statements: Statements;
+  private scavengeStatements: ReturnType<typeof prepareScavengeStatements> | undefined;
   private readonly cachedReads = new Map<string, Database.Statement<unknown[], Row>>();
   private readonly cachedStreamLists = new Map<
     string,
@@ -465,7 +524,11 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
       params.push([...w.streamPrefix].length, w.streamPrefix);
     }
     params.push(size);
-    const sql = `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE ${where.join(' AND ')} ORDER BY position ${w.forward ? 'ASC' : 'DESC'} LIMIT ?`;
+    // Events of tombstoned streams are never read, scavenged yet or not.
+    where.push(
+      `NOT EXISTS (SELECT 1 FROM causeway_streams s WHERE s.name = e.stream AND s.deleted = ${Deleted.hard})`,
+    );
+    const sql = `SELECT ${EVENT_COLUMNS} FROM causeway_events e WHERE ${where.join(' AND ')} ORDER BY position ${w.forward ? 'ASC' : 'DESC'} LIMIT ?`;
     return guard('read', () => this.read(sql, params));
   }
 
@@ -561,6 +624,119 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> {
     );
   }
 
+  /**
+   * Removes the events no read shows any more (see `Scavengeable`), in batches, each one
+   * `BEGIN IMMEDIATE` transaction with `secure_delete` on, so removed content is overwritten
+   * in the file's pages; then checkpoints the WAL and truncates it, so no copy is left there
+   * either, and, with `vacuum`, rewrites the file so it shrinks.
+   */
+  async scavenge(options?: ScavengeOptions): Promise<ScavengeReport> {
+    const report = await this.scavengeWith(
+      {
+        candidates: (after, limit) =>
+          guard('scavenge', () =>
+            this.scavengeSql()
+              .candidates.all(after ?? null, after ?? null, limit)
+              .map((row) => row.name),
+          ),
+        batch: (request) => guard('scavenge', () => this.scavengeBatch(request)),
+      },
+      options,
+    );
+    if (report.dryRun) return report;
+    const vacuum = options?.vacuum === true;
+    return this.withWriteLock(() =>
+      guard('scavenge', () => {
+        const size = () =>
+          Number(this.database.pragma('page_count', { simple: true })) *
+          Number(this.database.pragma('page_size', { simple: true }));
+        const before = size();
+        if (vacuum) this.database.exec('VACUUM');
+        if (!this.database.memory) this.database.pragma('wal_checkpoint(TRUNCATE)');
+        return vacuum ? { ...report, fileBytesFreed: Math.max(0, before - size()) } : report;
+      }),
+    );
+  }
+
+  private scavengeSql(): ReturnType<typeof prepareScavengeStatements> {
+    this.scavengeStatements ??= prepareScavengeStatements(this.database);
+    return this.scavengeStatements;
+  }
+
+  private scavengeBatch(request: {
+    streams: readonly string[];
+    now: number;
+    limit: number;
+    dryRun: boolean;
+  }): ScavengeBatchOutcome {
+    const sql = this.scavengeSql();
+    const work = () => {
+      const outcome: ScavengeBatchOutcome = {
+        removed: 0,
+        bytes: 0,
+        done: 0,
+        touched: [],
+        emptied: 0,
+      };
+      if (!request.dryRun) sql.keepFloor.run();
+      for (const name of request.streams) {
+        const row = this.statements.stream.get(name);
+        const hidden =
+          row &&
+          hiddenEvents(
+            { revision: row.revision, deleted: row.deleted },
+            parseStreamMetadata(row.metadata),
+            request.now,
+          );
+        let removed = 0;
+        let bytes = 0;
+        if (hidden) {
+          const params: HiddenParams = {
+            stream: name,
+            all: hidden.all ? 1 : 0,
+            below: hidden.all ? 0 : hidden.belowRevision,
+            before: hidden.all ? null : (hidden.recordedBefore ?? null),
+          };
+          if (request.dryRun) {
+            const counted = sql.count.get(params);
+            removed = counted?.n ?? 0;
+            bytes = counted?.bytes ?? 0;
+          } else {
+            const rows = sql.remove.all({ ...params, limit: request.limit - outcome.removed });
+            removed = rows.length;
+            for (const r of rows) bytes += r.bytes;
+          }
+        }
+        outcome.removed += removed;
+        outcome.bytes += bytes;
+        if (removed > 0) {
+          outcome.touched.push(name);
+          if (request.dryRun || !sql.any.get(name)) outcome.emptied += 1;
+        }
+        if (request.dryRun) {
+          outcome.done += 1;
+          continue;
+        }
+        if (outcome.removed === request.limit) {
+          // Full: the stream is done only if nothing of it is left to remove.
+          if (!hidden || (sql.count.get(hiddenParams(name, hidden))?.n ?? 0) === 0)
+            outcome.done += 1;
+          break;
+        }
+        outcome.done += 1;
+      }
+      return outcome;
+    };
+    if (request.dryRun) return work();
+    // Removed rows' content is overwritten with zeros, not left in free pages.
+    this.database.pragma('secure_delete = ON');
+    try {
+      return this.database.transaction(work).immediate();
+    } finally {
+      this.database.pragma('secure_delete = OFF');
+    }
+  }
+
   protected readHeadPosition(): Promise<number> {
     return guard('read', () => this.statements.head.get()?.head ?? 0);
   }
@@ -607,6 +783,9 @@ function configure(
 ): void {
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  // Deleted and overwritten content is zeroed, not left in free space: erasing a forgotten
+  // subject's copies (and deleting streams) leaves no old bytes in the file.
+  db.pragma('secure_delete = ON');
 }
 
 /**
@@ -619,6 +798,12 @@ function guard<T>(operation: string, call: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(sqliteError(operation, error));
   }
+}
+
+function hiddenParams(stream: string, hidden: HiddenEvents): HiddenParams {
+  return hidden.all
+    ? { stream, all: 1, below: 0, before: null }
+    : { stream, all: 0, below: hidden.belowRevision, before: hidden.recordedBefore ?? null };
 }
 
 function pushRow(params: unknown[], row: PlannedRow, position: number, recordedAt: number): void {

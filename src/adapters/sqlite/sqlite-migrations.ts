@@ -28,6 +28,17 @@ export const sqliteEventStoreMigrations: readonly Migration[] = [
       `CREATE UNIQUE INDEX causeway_events_stream_revision ON causeway_events (stream, revision)`,
     ],
   },
+  {
+    version: 2,
+    description:
+      'position floor: the highest position ever given, kept when scavenge removes the last events',
+    statements: [
+      `CREATE TABLE causeway_position_floor (
+         id INTEGER PRIMARY KEY CHECK (id = 1),
+         position INTEGER NOT NULL
+       )`,
+    ],
+  },
 ];
 
 /**
