@@ -14,6 +14,7 @@ import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import { exportEvents } from '../../src/cli/export-command.js';
 import {
   collect,
@@ -434,3 +435,23 @@ for (const make of [sqliteTarget, postgresTarget]) {
     });
   });
 }
+
+describe('SQLite connections zero what they delete', () => {
+  it('keeps secure_delete on for the store and its transactions, also after a scavenge', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-secure-delete-'));
+    const store = SqliteEventStore.open(join(dir, 'events.db'));
+    try {
+      await store.append('order-1', [{ type: 'order.placed', data: { n: 1 } }]);
+      await store.deleteStream('order-1', { hard: true });
+      await store.scavenge();
+      expect(store.database.pragma('secure_delete', { simple: true })).toBe(1);
+      const inTransaction = await store.transaction((tx) =>
+        Promise.resolve(tx.database.pragma('secure_delete', { simple: true })),
+      );
+      expect(inTransaction).toBe(1);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

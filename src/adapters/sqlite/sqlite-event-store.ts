@@ -728,13 +728,9 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       return outcome;
     };
     if (request.dryRun) return work();
-    // Removed rows' content is overwritten with zeros, not left in free pages.
-    this.database.pragma('secure_delete = ON');
-    try {
-      return this.database.transaction(work).immediate();
-    } finally {
-      this.database.pragma('secure_delete = OFF');
-    }
+    // Removed rows' content is overwritten with zeros, not left in free pages: every
+    // connection of the store runs with `secure_delete` on (see `configure`).
+    return this.database.transaction(work).immediate();
   }
 
   protected readHeadPosition(): Promise<number> {
