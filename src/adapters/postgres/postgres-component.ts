@@ -1,15 +1,11 @@
 import { Pool, type QueryArrayConfig } from 'pg';
-import {
-  CausewayError,
-  InvalidArgumentError,
-  StoreClosedError,
-  StoreUnavailableError,
-} from '../../core/errors.js';
+import { InvalidArgumentError, StoreClosedError } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
 import { splitPostgresUrl } from './postgres-event-store.js';
 import { guardPool } from './postgres-connection.js';
+import { postgresComponentError } from './postgres-errors.js';
 import { migrateOnPool } from './postgres-migrations.js';
-import { assertSchemaName, messageOf, redact } from './postgres-support.js';
+import { assertSchemaName, redact } from './postgres-support.js';
 
 /**
  * Where a PostgreSQL store that keeps tables next to the events connects: the event store's
@@ -39,7 +35,7 @@ export interface PostgresComponentConnection {
   schema: string;
   /** Whether the store was closed, or the pool it shares was ended. */
   readonly closed: boolean;
-  /** Wraps a driver error for `operation`, or says the store is closed. */
+  /** Wraps a driver error for `operation` (see `postgresComponentError`). */
   failure(operation: string, error: unknown): Error;
   /** Runs a named statement, rows as arrays; driver errors become {@link failure}s. */
   query<R extends unknown[]>(
@@ -94,14 +90,8 @@ export async function connectPostgresComponent(
   }
   let closed = false;
   const isClosed = () => closed || pool.ending || pool.ended;
-  const failure = (operation: string, error: unknown): Error => {
-    if (error instanceof CausewayError) return error;
-    if (isClosed()) return new StoreClosedError();
-    return new StoreUnavailableError(
-      `PostgreSQL ${component} ${operation} failed: ${messageOf(error)}`,
-      error,
-    );
-  };
+  const failure = (operation: string, error: unknown): Error =>
+    postgresComponentError(`${component} ${operation}`, error, isClosed());
   return {
     pool,
     schema,

@@ -27,6 +27,7 @@ import type {
   Documents,
 } from '../../projections/documents.js';
 import { mergePatch } from '../../projections/merge-patch.js';
+import { postgresComponentError } from './postgres-errors.js';
 import { MAX_IDENTIFIER_BYTES, messageOf } from './postgres-support.js';
 
 /** Where a {@link PostgresDocuments} runs its statements, and what it may do there. */
@@ -266,11 +267,11 @@ export class PostgresDocuments<T> implements Documents<T> {
   }
 
   private failure(operation: string, error: unknown): Error {
-    if (error instanceof CausewayError) return error;
-    if (this.ctx.closed()) return new StoreClosedError();
-    return new StoreUnavailableError(
-      `PostgreSQL documents could not ${operation} in collection "${this.spec.name}": ${messageOf(error)}`,
+    // A trigger or CHECK refusing the document, a full disk, a lock timeout: typed by SQLSTATE.
+    return postgresComponentError(
+      `documents ${operation} in collection "${this.spec.name}"`,
       error,
+      this.ctx.closed(),
     );
   }
 }

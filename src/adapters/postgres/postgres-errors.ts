@@ -3,6 +3,7 @@ import {
   CausewayError,
   StorageFullError,
   StoreBusyError,
+  StoreClosedError,
   StoreUnavailableError,
   WriteRejectedError,
 } from '../../core/errors.js';
@@ -58,4 +59,25 @@ export function postgresError(
       streams,
     );
   return new StoreUnavailableError(`PostgreSQL ${operation} failed: ${message} (${code})`, error);
+}
+
+/**
+ * The failure of a statement of a Causeway component on PostgreSQL (checkpoints, leases,
+ * sagas, snapshots, projections, documents...): a Causeway error as it is, `StoreClosedError`
+ * when the store or its pool was closed (the driver's complaint is then about that), else
+ * {@link postgresError}. Every component's driver calls end here, through the helpers they
+ * share (`PostgresSubscriptionTables`, `connectPostgresComponent`), so a full disk or a
+ * trigger's refusal reads the same from a component as from the event store.
+ *
+ * @param operation what was being done, for the message (`'subscriptions checkpoint save'`...)
+ * @param closed whether the store or its pool has been closed
+ */
+export function postgresComponentError(
+  operation: string,
+  error: unknown,
+  closed: boolean,
+): CausewayError {
+  if (error instanceof CausewayError) return error;
+  if (closed) return new StoreClosedError();
+  return postgresError(operation, error);
 }

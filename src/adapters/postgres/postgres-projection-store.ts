@@ -1,11 +1,10 @@
-import { escapeIdentifier, type PoolClient, type QueryResultRow } from 'pg';
+import { DatabaseError, escapeIdentifier, type PoolClient, type QueryResultRow } from 'pg';
 import type { RecordedEvent } from '../../core/envelope.js';
 import {
   CausewayError,
   ErrorCode,
   InvalidArgumentError,
   StoreClosedError,
-  StoreUnavailableError,
 } from '../../core/errors.js';
 import { collectionSpec, type CollectionSpec } from '../../projections/document-collection.js';
 import type { DocumentsOptions } from '../../projections/documents.js';
@@ -36,7 +35,7 @@ import { migrateStoreComponent } from './postgres-migrations.js';
 import { collectionDdl, isUndefinedTable, PostgresDocuments } from './postgres-documents.js';
 import type { PostgresReadModel } from './postgres-read-model.js';
 import { postgresSubscriptionStorage } from './postgres-subscription-storage.js';
-import { messageOf } from './postgres-support.js';
+import { postgresComponentError } from './postgres-errors.js';
 
 /** The name under which the projection registry records its schema version. */
 export const POSTGRES_PROJECTIONS_COMPONENT = 'projections';
@@ -164,8 +163,10 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
     try {
       return await query(this.handle(lease.client, build));
     } catch (error) {
-      // A connection that broke under the query fails it as unavailable, and is discarded.
-      throw lease.lost ? this.failure('query', lease.lost) : error;
+      // A connection that broke under the query fails it as unavailable, and is discarded; the
+      // query's own SQL on `readModel.client` gets its Causeway code too.
+      if (lease.lost) throw this.failure('query', lease.lost);
+      throw error instanceof DatabaseError ? this.failure('query', error) : error;
     } finally {
       lease.release();
     }
@@ -311,12 +312,7 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
   }
 
   private failure(operation: string, error: unknown): Error {
-    if (error instanceof CausewayError) return error;
-    if (this.store.isClosed) return new StoreClosedError();
-    return new StoreUnavailableError(
-      `PostgreSQL projections could not ${operation}: ${messageOf(error)}`,
-      error,
-    );
+    return postgresComponentError(`projections ${operation}`, error, this.store.isClosed);
   }
 }
 

@@ -1,10 +1,5 @@
 import { escapeIdentifier, type QueryResultRow } from 'pg';
-import {
-  CausewayError,
-  InvalidArgumentError,
-  StoreClosedError,
-  StoreUnavailableError,
-} from '../../core/errors.js';
+import { InvalidArgumentError, StoreClosedError } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
 import type { SubscriptionStorage } from '../../subscriptions/subscription-storage.js';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
@@ -13,7 +8,7 @@ import { PostgresInboxStore } from './postgres-inbox-store.js';
 import { PostgresLeaseStore } from './postgres-lease-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
 import { PostgresParkedEventStore } from './postgres-parked-event-store.js';
-import { messageOf } from './postgres-support.js';
+import { postgresComponentError } from './postgres-errors.js';
 
 /** The name under which the subscription tables record their schema version. */
 export const POSTGRES_SUBSCRIPTIONS_COMPONENT = 'subscriptions';
@@ -153,12 +148,7 @@ export class PostgresSubscriptionTables {
       const result = await (tx ? tx.client : this.store.pool).query<R>({ ...statement, values });
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (error) {
-      if (error instanceof CausewayError) throw error;
-      if (this.store.isClosed) throw new StoreClosedError();
-      throw new StoreUnavailableError(
-        `PostgreSQL subscriptions ${operation} failed: ${messageOf(error)}`,
-        error,
-      );
+      throw postgresComponentError(operation, error, this.store.isClosed);
     }
   }
 }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Checkpoint, CheckpointStore } from '../../subscriptions/checkpoint-store.js';
 import { assertName, assertPosition } from '../../subscriptions/validation.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
-import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 function prepare(db: Database.Database) {
   return {
@@ -28,14 +28,14 @@ export class SqliteCheckpointStore implements CheckpointStore<SqliteTransaction>
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
   constructor(store: SqliteEventStore) {
-    this.sql = new SqliteStatementCache(store, prepare);
+    this.sql = new SqliteStatementCache(store, prepare, 'checkpoints');
   }
 
   load(name: string): Promise<Checkpoint | undefined> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertName(name);
-      const row = this.sql.reading().load.get(name);
-      resolve(row && { position: row.position, updatedAt: new Date(row.updated_at) });
+      const row = s.load.get(name);
+      return row && { position: row.position, updatedAt: new Date(row.updated_at) };
     });
   }
 
@@ -52,13 +52,10 @@ export class SqliteCheckpointStore implements CheckpointStore<SqliteTransaction>
   }
 
   list(): Promise<({ name: string } & Checkpoint)[]> {
-    return new Promise((resolve) => {
-      resolve(
-        this.sql
-          .reading()
-          .list.all()
-          .map((r) => ({ name: r.name, position: r.position, updatedAt: new Date(r.updated_at) })),
-      );
-    });
+    return this.sql.read((s) =>
+      s.list
+        .all()
+        .map((r) => ({ name: r.name, position: r.position, updatedAt: new Date(r.updated_at) })),
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { CausewayError, StoreClosedError, StoreUnavailableError } from '../../core/errors.js';
+import { sqliteCall, sqliteError } from './sqlite-errors.js';
 import {
   checkDocumentId,
   checkDocumentIds,
@@ -247,7 +248,7 @@ export class SqliteDocuments<T> implements Documents<T> {
         if (error instanceof CausewayError) throw error;
         if (!this.ctx.ensure && isNoSuchTable(error)) {
           if (this.ctx.closed()) throw new StoreClosedError();
-          if (this.ctx.registered()) {
+          if (sqliteCall(`documents ${operation}`, () => this.ctx.registered())) {
             resolve(empty());
             return;
           }
@@ -257,10 +258,8 @@ export class SqliteDocuments<T> implements Documents<T> {
           );
         }
         if (this.ctx.closed()) throw new StoreClosedError();
-        throw new StoreUnavailableError(
-          `SQLite documents could not ${operation} in collection "${this.spec.name}": ${error instanceof Error ? error.message : String(error)}`,
-          error,
-        );
+        // A trigger or CHECK refusing the document, a full or busy database: typed by its code.
+        throw sqliteError(`documents ${operation} in collection "${this.spec.name}"`, error);
       }
     });
   }

@@ -61,3 +61,19 @@ export function sqliteError(
       return new StoreUnavailableError(`SQLite ${operation} failed (${code}: ${message})`, error);
   }
 }
+
+/**
+ * Runs a synchronous call to the driver and returns its result. A `SqliteError` it throws is
+ * thrown on as {@link sqliteError} maps it; anything else (an argument check, a Causeway error,
+ * an internal error) as it is. Every Causeway component of the SQLite adapter reaches the
+ * database through this, by way of `SqliteStatementCache` or `openSqliteComponent`.
+ *
+ * @param operation what was being done, for the message (`'checkpoints read'`...)
+ */
+export function sqliteCall<T>(operation: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw error instanceof Database.SqliteError ? sqliteError(operation, error) : error;
+  }
+}

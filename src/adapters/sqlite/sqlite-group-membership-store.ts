@@ -15,7 +15,7 @@ import {
 import { assertName } from '../../subscriptions/validation.js';
 import type { SqliteEventStore } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
-import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 /** The name under which the consumer group tables record their schema version. */
 export const SQLITE_GROUPS_COMPONENT = 'consumer-groups';
@@ -143,7 +143,7 @@ export class SqliteGroupMembershipStore implements GroupMembershipStore {
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
   constructor(store: SqliteEventStore) {
-    this.sql = new SqliteStatementCache(store, prepare);
+    this.sql = new SqliteStatementCache(store, prepare, 'consumer groups');
   }
 
   async define(
@@ -161,10 +161,10 @@ export class SqliteGroupMembershipStore implements GroupMembershipStore {
   }
 
   definition(group: string): Promise<StoredGroupDefinition | undefined> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertGroupName(group);
-      const row = this.sql.reading().definition.get(group);
-      resolve(row && toDefinition(row));
+      const row = s.definition.get(group);
+      return row && toDefinition(row);
     });
   }
 
@@ -194,16 +194,15 @@ export class SqliteGroupMembershipStore implements GroupMembershipStore {
   }
 
   members(group: string, now: number): Promise<GroupMember[]> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertGroupName(group);
       assertNow(now);
-      resolve(
-        this.sql
-          .reading()
-          .members.all(group, now)
+      return (
+        s.members
+          .all(group, now)
           .map((row) => toMember(group, row))
           // Sorted here rather than by SQL, whose collation may order ids differently.
-          .sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0)),
+          .sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0))
       );
     });
   }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { InboxStore } from '../../subscriptions/inbox-store.js';
 import { assertName } from '../../subscriptions/validation.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
-import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 function prepare(db: Database.Database) {
   return {
@@ -27,7 +27,7 @@ export class SqliteInboxStore implements InboxStore<SqliteTransaction> {
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
   constructor(store: SqliteEventStore) {
-    this.sql = new SqliteStatementCache(store, prepare);
+    this.sql = new SqliteStatementCache(store, prepare, 'inbox');
   }
 
   async record(consumer: string, eventId: string, tx?: SqliteTransaction): Promise<boolean> {
@@ -38,10 +38,10 @@ export class SqliteInboxStore implements InboxStore<SqliteTransaction> {
   }
 
   has(consumer: string, eventId: string): Promise<boolean> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertName(consumer, 'consumer');
       assertName(eventId, 'eventId');
-      resolve(this.sql.reading().has.get(consumer, eventId) !== undefined);
+      return s.has.get(consumer, eventId) !== undefined;
     });
   }
 

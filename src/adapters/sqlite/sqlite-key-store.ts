@@ -10,7 +10,7 @@ import type {
 import { assertKey, assertSubject } from '../../security/memory-data-key-store.js';
 import type { Migration } from '../../store/migrations.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
-import { migrateSqlite } from './sqlite-migrations.js';
+import { openSqliteComponent, type SqliteComponentConnection } from './sqlite-component.js';
 
 /** The name under which the key tables record their schema version. */
 const COMPONENT = 'data-keys';
@@ -70,13 +70,15 @@ const INSERT_KEY = `INSERT INTO causeway_data_keys (subject, master_key_id, wrap
 export class SqliteKeyStore implements DataKeyStore {
   private readonly statements;
 
+  private readonly database: Database.Database;
+
   private constructor(
-    private readonly database: Database.Database,
-    private readonly write: <T>(work: () => T) => Promise<T>,
+    /** Where every statement runs, its driver failures typed. */
+    private readonly connection: SqliteComponentConnection,
     /** The connection of a transaction of the event store the caller runs inside of. */
     private readonly joined: () => Database.Database | undefined,
   ) {
-    const d = database;
+    const d = (this.database = connection.database);
     this.statements = {
       get: d.prepare<[string], Row>(GET_KEY),
       insert: d.prepare<[string, string, Buffer, number]>(INSERT_KEY),
@@ -117,14 +119,8 @@ export class SqliteKeyStore implements DataKeyStore {
    * @throws {SchemaTooNewError} when a newer Causeway migrated the key tables.
    */
   static open(source: SqliteEventStore | Database.Database): SqliteKeyStore {
-    const database = source instanceof SqliteEventStore ? source.database : source;
-    if (!database.open) throw new StoreClosedError();
-    migrateSqlite(database, COMPONENT, migrations);
     return new SqliteKeyStore(
-      database,
-      source instanceof SqliteEventStore
-        ? (work) => source.withWriteLock(work)
-        : (work) => new Promise((resolve) => resolve(work())),
+      openSqliteComponent(source, COMPONENT, migrations),
       source instanceof SqliteEventStore ? () => source.transactionDatabase() : () => undefined,
     );
   }
@@ -235,10 +231,14 @@ export class SqliteKeyStore implements DataKeyStore {
   }
 
   private read<T>(work: () => T): Promise<T> {
-    return new Promise((resolve) => {
+    return this.connection.read(() => {
       this.assertOpen();
-      resolve(work());
+      return work();
     });
+  }
+
+  private write<T>(work: () => T): Promise<T> {
+    return this.connection.write(work);
   }
 
   private assertOpen(): void {

@@ -3,7 +3,7 @@ import type { Lease, LeaseAcquisition, LeaseStore } from '../../subscriptions/le
 import { LeaseLostError } from '../../subscriptions/subscription-errors.js';
 import { assertLeaseArguments, assertName } from '../../subscriptions/validation.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
-import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 function prepare(db: Database.Database) {
   return {
@@ -35,7 +35,7 @@ export class SqliteLeaseStore implements LeaseStore<SqliteTransaction> {
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
   constructor(store: SqliteEventStore) {
-    this.sql = new SqliteStatementCache(store, prepare);
+    this.sql = new SqliteStatementCache(store, prepare, 'leases');
   }
 
   async acquire(
@@ -68,10 +68,10 @@ export class SqliteLeaseStore implements LeaseStore<SqliteTransaction> {
   }
 
   get(name: string): Promise<Lease | undefined> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertName(name);
-      const row = this.sql.reading().get.get(name);
-      resolve(row && { name, owner: row.owner, expiresAt: new Date(row.expires_at) });
+      const row = s.get.get(name);
+      return row && { name, owner: row.owner, expiresAt: new Date(row.expires_at) };
     });
   }
 

@@ -11,7 +11,7 @@ import {
 } from '../../subscriptions/parked-event-store.js';
 import { assertName, checkSelection } from '../../subscriptions/validation.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
-import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 interface Row {
   position: number;
@@ -72,7 +72,7 @@ export class SqliteParkedEventStore implements ParkedEventStore<SqliteTransactio
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
   constructor(store: SqliteEventStore) {
-    this.sql = new SqliteStatementCache(store, prepare);
+    this.sql = new SqliteStatementCache(store, prepare, 'parked events');
   }
 
   async park(subscription: string, entry: ParkEntry, tx?: SqliteTransaction): Promise<void> {
@@ -97,19 +97,19 @@ export class SqliteParkedEventStore implements ParkedEventStore<SqliteTransactio
   }
 
   list(subscription: string, options: ListParkedOptions = {}): Promise<ParkedEvent[]> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertName(subscription, 'subscription');
       const { after, limit, retryRequested } = resolveListOptions(options);
       const flag = retryRequested === undefined ? -1 : retryRequested ? 1 : 0;
-      const rows = this.sql.reading().list.all(subscription, after, flag, flag, limit);
-      resolve(rows.map((r) => toParkedEvent(subscription, r)));
+      const rows = s.list.all(subscription, after, flag, flag, limit);
+      return rows.map((r) => toParkedEvent(subscription, r));
     });
   }
 
   count(subscription: string): Promise<number> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertName(subscription, 'subscription');
-      resolve(this.sql.reading().count.get(subscription)?.n ?? 0);
+      return s.count.get(subscription)?.n ?? 0;
     });
   }
 

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { RecordedEvent } from '../../core/envelope.js';
 import {
   CausewayError,
@@ -30,9 +30,11 @@ import {
   type SqliteEventStore,
   type SqliteTransaction,
 } from './sqlite-event-store.js';
+import { sqliteError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { collectionDdl, isNoSuchTable, SqliteDocuments } from './sqlite-documents.js';
 import type { SqliteReadModel } from './sqlite-read-model.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 import { sqliteSubscriptionStorage } from './sqlite-subscription-storage.js';
 
 /** The name under which the projection registry records its schema version. */
@@ -98,9 +100,6 @@ function prepare(db: Database.Database) {
         `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE position > ? ORDER BY position`,
       )
       .raw(true),
-    registered: db.prepare<[string, number, number], { one: number }>(
-      'SELECT 1 AS one FROM causeway_projections WHERE name = ? AND version = ? AND build = ?',
-    ),
     tables: db.prepare<[number, string], { name: string; type: string }>(
       `SELECT name, type FROM sqlite_master
        WHERE type IN ('table', 'view') AND substr(name, 1, ?) = ? ORDER BY name`,
@@ -110,6 +109,10 @@ function prepare(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepare>;
 
+/** Whether a build is registered: asked by document collections, on their connection. */
+const REGISTERED =
+  'SELECT 1 AS one FROM causeway_projections WHERE name = ? AND version = ? AND build = ?';
+
 /**
  * Projections over a {@link SqliteEventStore}: read models are SQL tables in the store's file
  * ({@link SqliteReadModel}), beside the projection registry (`causeway_projections`) and the
@@ -117,7 +120,7 @@ type Statements = ReturnType<typeof prepare>;
  * their subscription's, with the checkpoint.
  */
 class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, SqliteReadModel> {
-  private readonly prepared = new WeakMap<Database.Database, Statements>();
+  private readonly sql: SqliteStatementCache<Statements>;
   private readonly userStatements = new WeakMap<
     Database.Database,
     Map<string, Database.Statement>
@@ -133,25 +136,23 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
   constructor(
     private readonly store: SqliteEventStore,
     readonly storage: SubscriptionStorage<SqliteTransaction>,
-  ) {}
+  ) {
+    this.sql = new SqliteStatementCache(store, prepare, 'projections');
+  }
 
   listBuilds(name?: string): Promise<ProjectionRecord[]> {
-    return new Promise((resolve) => {
-      const s = this.reading();
-      const rows = name === undefined ? s.all.all() : s.named.all(JSON.stringify([name]));
-      resolve(rows.map(toRecord));
-    });
+    return this.sql.read((s) =>
+      (name === undefined ? s.all.all() : s.named.all(JSON.stringify([name]))).map(toRecord),
+    );
   }
 
   buildsIn(tx: SqliteTransaction, names: readonly string[]): Promise<ProjectionRecord[]> {
-    return new Promise((resolve) => {
-      resolve(this.in(tx).named.all(JSON.stringify(names)).map(toRecord));
-    });
+    return this.sql.write(tx, (s) => s.named.all(JSON.stringify(names)).map(toRecord));
   }
 
-  putBuild(tx: SqliteTransaction, r: ProjectionRecord): Promise<void> {
-    return new Promise((resolve) => {
-      this.in(tx).put.run(
+  async putBuild(tx: SqliteTransaction, r: ProjectionRecord): Promise<void> {
+    await this.sql.write(tx, (s) =>
+      s.put.run(
         r.name,
         r.version,
         r.build,
@@ -160,21 +161,17 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
         r.frozenAt,
         r.createdAt.getTime(),
         r.switchedAt?.getTime() ?? null,
-      );
-      resolve();
-    });
+      ),
+    );
   }
 
-  deleteBuild(tx: SqliteTransaction, build: ProjectionBuild): Promise<void> {
-    return new Promise((resolve) => {
-      this.in(tx).delete.run(build.name, build.version, build.build);
-      resolve();
-    });
+  async deleteBuild(tx: SqliteTransaction, build: ProjectionBuild): Promise<void> {
+    await this.sql.write(tx, (s) => s.delete.run(build.name, build.version, build.build));
   }
 
   lockLog(tx: SqliteTransaction): Promise<number> {
     // The transaction began IMMEDIATE: it holds the file's write lock until it ends.
-    return new Promise((resolve) => resolve(this.in(tx).head.get()?.head ?? 0));
+    return this.sql.write(tx, (s) => s.head.get()?.head ?? 0);
   }
 
   bind(tx: SqliteTransaction, build: ProjectionBuild): SqliteReadModel {
@@ -186,35 +183,37 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
     query: (readModel: SqliteReadModel) => T | Promise<T>,
   ): Promise<T> {
     if (this.store.isClosed) throw new StoreClosedError();
-    return query(this.handle(this.store.database, build));
+    try {
+      return await query(this.handle(this.store.database, build));
+    } catch (error) {
+      // The query's own SQL on `readModel.database` gets its Causeway code too.
+      throw error instanceof Database.SqliteError ? sqliteError('projection query', error) : error;
+    }
   }
 
-  drop(tx: SqliteTransaction, build: ProjectionBuild): Promise<void> {
-    return new Promise((resolve) => {
-      const prefix = projectionTablePrefix(build.name);
-      for (const { name, type } of this.in(tx).tables.all(prefix.length, prefix)) {
+  async drop(tx: SqliteTransaction, build: ProjectionBuild): Promise<void> {
+    const prefix = projectionTablePrefix(build.name);
+    await this.sql.write(tx, (s) => {
+      for (const { name, type } of s.tables.all(prefix.length, prefix)) {
         if (!belongsToBuild(build, name)) continue;
         tx.database.exec(`DROP ${type === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS "${name}"`);
       }
-      resolve();
     });
   }
 
   tables(name: string): Promise<string[]> {
-    return new Promise((resolve) => {
-      const prefix = projectionTablePrefix(name);
-      resolve(
-        this.reading()
-          .tables.all(prefix.length, prefix)
-          .map((r) => r.name)
-          .filter((t) => isProjectionTable(name, t)),
-      );
-    });
+    const prefix = projectionTablePrefix(name);
+    return this.sql.read((s) =>
+      s.tables
+        .all(prefix.length, prefix)
+        .map((r) => r.name)
+        .filter((t) => isProjectionTable(name, t)),
+    );
   }
 
   appended(tx: SqliteTransaction, after: number): Promise<RecordedEvent[]> {
     // The transaction's own connection sees the events it appended before they commit.
-    return new Promise((resolve) => resolve(this.in(tx).after.all(after).map(toEvent)));
+    return this.sql.write(tx, (s) => s.after.all(after).map(toEvent));
   }
 
   isMissingTable(error: unknown): boolean {
@@ -237,7 +236,11 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
       prepare: (sql: string) => cached(this.documentStatements, database, sql),
       ensure: tx && ((spec: CollectionSpec) => this.ensure(tx, spec)),
       registered: () =>
-        this.on(database).registered.get(build.name, build.version, build.build) !== undefined,
+        cached(this.documentStatements, database, REGISTERED).get(
+          build.name,
+          build.version,
+          build.build,
+        ) !== undefined,
       closed: () => this.store.isClosed || !database.open,
     };
     return {
@@ -269,26 +272,6 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
       done.add(sql);
     }
     done.add(key);
-  }
-
-  private reading(): Statements {
-    if (this.store.isClosed || !this.store.database.open) throw new StoreClosedError();
-    return this.on(this.store.database);
-  }
-
-  private in(tx: SqliteTransaction): Statements {
-    if (!tx.active)
-      throw new InvalidArgumentError('tx', 'the transaction has already committed or rolled back');
-    return this.on(tx.database);
-  }
-
-  private on(db: Database.Database): Statements {
-    let statements = this.prepared.get(db);
-    if (!statements) {
-      statements = prepare(db);
-      this.prepared.set(db, statements);
-    }
-    return statements;
   }
 }
 

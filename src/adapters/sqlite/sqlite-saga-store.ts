@@ -31,7 +31,7 @@ import {
 import type { SagaInstanceView, SagaQuery } from '../../sagas/saga-view.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
-import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 /** The name under which the saga tables record their schema version. */
 export const SQLITE_SAGAS_COMPONENT = 'sagas';
@@ -177,7 +177,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
   constructor(store: SqliteEventStore) {
-    this.sql = new SqliteStatementCache(store, prepare);
+    this.sql = new SqliteStatementCache(store, prepare, 'sagas');
   }
 
   async loadInstance(
@@ -188,7 +188,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     assertSagaKey(saga, id);
     const row = tx
       ? await this.sql.write(tx, (s) => s.load.get(saga, id))
-      : this.sql.reading().load.get(saga, id);
+      : await this.sql.read((s) => s.load.get(saga, id));
     return row && sagaInstanceFromRow(row);
   }
 
@@ -235,7 +235,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     assertSagaKey(saga, instanceId);
     const rows = tx
       ? await this.sql.write(tx, (s) => s.timersOf.all(saga, instanceId))
-      : this.sql.reading().timersOf.all(saga, instanceId);
+      : await this.sql.read((s) => s.timersOf.all(saga, instanceId));
     return rows.map(sagaTimerFromRow);
   }
 
@@ -246,9 +246,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
   ): Promise<SagaTimerRecord[]> {
     assertPageLimit(limit);
     const only = sagas ? JSON.stringify(sagas) : null;
-    return Promise.resolve(
-      this.sql.reading().due.all(now, only, only, limit).map(sagaTimerFromRow),
-    );
+    return this.sql.read((s) => s.due.all(now, only, only, limit).map(sagaTimerFromRow));
   }
 
   async enqueue(entries: readonly NewOutboxEntry[], tx: SqliteTransaction): Promise<void> {
@@ -274,9 +272,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
   async pendingCommands(limit: number, sources?: readonly string[]): Promise<OutboxEntry[]> {
     assertPageLimit(limit);
     const only = sources ? JSON.stringify(sources) : null;
-    return Promise.resolve(
-      this.sql.reading().pending.all(only, only, limit).map(outboxEntryFromRow),
-    );
+    return this.sql.read((s) => s.pending.all(only, only, limit).map(outboxEntryFromRow));
   }
 
   async settleCommand(
@@ -302,10 +298,9 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     const limit = options.limit ?? DEFAULT_SAGA_LIST_LIMIT;
     assertPageLimit(limit);
     const { source = null, instanceId = null, status = null, after = 0 } = options;
-    return Promise.resolve(
-      this.sql
-        .reading()
-        .listCommands.all(after, source, source, instanceId, instanceId, status, status, limit)
+    return this.sql.read((s) =>
+      s.listCommands
+        .all(after, source, source, instanceId, instanceId, status, status, limit)
         .map(outboxEntryFromRow),
     );
   }
@@ -314,29 +309,30 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     options?: Parameters<SagaQuery['listInstances']>[0],
   ): Promise<SagaInstanceView[]> {
     const o = resolveListInstances(options);
-    const s = this.sql.reading();
     const saga = o.saga ?? null;
     const status = o.status ?? null;
     const after = o.after ?? null;
-    const rows = s.list.all(saga, saga, status, status, after, after, o.limit);
-    return Promise.resolve(
-      rows.map((row) =>
-        toInstanceView(
-          sagaInstanceFromRow(row),
-          s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow),
+    return this.sql.read((s) =>
+      s.list
+        .all(saga, saga, status, status, after, after, o.limit)
+        .map((row) =>
+          toInstanceView(
+            sagaInstanceFromRow(row),
+            s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow),
+          ),
         ),
-      ),
     );
   }
 
   async getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {
     assertSagaKey(saga, id);
-    const s = this.sql.reading();
-    const row = s.load.get(saga, id);
-    return Promise.resolve(
-      row &&
-        toInstanceView(sagaInstanceFromRow(row), s.timersOf.all(saga, id).map(sagaTimerFromRow)),
-    );
+    return this.sql.read((s) => {
+      const row = s.load.get(saga, id);
+      return (
+        row &&
+        toInstanceView(sagaInstanceFromRow(row), s.timersOf.all(saga, id).map(sagaTimerFromRow))
+      );
+    });
   }
 }
 

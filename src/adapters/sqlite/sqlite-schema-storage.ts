@@ -5,8 +5,8 @@ import type { CompatibilityMode } from '../../schema/compatibility.js';
 import type { JsonSchema } from '../../schema/json-schema.js';
 import type { SchemaRecord, SchemaStorage } from '../../schema/schema-storage.js';
 import type { Migration } from '../../store/migrations.js';
-import { SqliteEventStore } from './sqlite-event-store.js';
-import { migrateSqlite } from './sqlite-migrations.js';
+import type { SqliteEventStore } from './sqlite-event-store.js';
+import { openSqliteComponent, type SqliteComponentConnection } from './sqlite-component.js';
 
 /** The name under which the registry's tables record their schema version. */
 const COMPONENT = 'schema-registry';
@@ -55,11 +55,13 @@ export class SqliteSchemaStorage implements SchemaStorage {
     compatibility: CompatibilityMode | undefined,
   ) => boolean;
 
+  private readonly database: Database.Database;
+
   private constructor(
-    private readonly database: Database.Database,
-    /** Runs a write; with an event store, under its write lock (see `withWriteLock`). */
-    private readonly write: <T>(work: () => T) => Promise<T>,
+    /** Where every statement runs, its driver failures typed. */
+    private readonly connection: SqliteComponentConnection,
   ) {
+    const database = (this.database = connection.database);
     this.statements = {
       list: database.prepare<[], SchemaRow>(
         'SELECT type, version, schema, registered_at FROM causeway_event_schemas',
@@ -101,19 +103,11 @@ export class SqliteSchemaStorage implements SchemaStorage {
    * @throws {SchemaTooNewError} when a newer Causeway migrated the registry's tables.
    */
   static open(source: SqliteEventStore | Database.Database): SqliteSchemaStorage {
-    const database = source instanceof SqliteEventStore ? source.database : source;
-    if (!database.open) throw new StoreClosedError();
-    migrateSqlite(database, COMPONENT, migrations);
-    return new SqliteSchemaStorage(
-      database,
-      source instanceof SqliteEventStore
-        ? (work) => source.withWriteLock(work)
-        : (work) => new Promise((resolve) => resolve(work())),
-    );
+    return new SqliteSchemaStorage(openSqliteComponent(source, COMPONENT, migrations));
   }
 
   listSchemas(): Promise<SchemaRecord[]> {
-    return new Promise((resolve) => {
+    return this.connection.read(() => {
       this.assertOpen();
       const records = this.statements.list.all().map((row) => ({
         type: row.type,
@@ -122,12 +116,12 @@ export class SqliteSchemaStorage implements SchemaStorage {
         registeredAt: new Date(row.registered_at),
       }));
       // Sorted here, as the memory storage sorts (UTF-16 code units), whatever the collation.
-      resolve(records.sort(byTypeThenVersion));
+      return records.sort(byTypeThenVersion);
     });
   }
 
   insertSchema(record: SchemaRecord, compatibility?: CompatibilityMode): Promise<boolean> {
-    return this.write(() => {
+    return this.connection.write(() => {
       const row: SchemaRow = {
         type: record.type,
         version: record.version,
@@ -140,15 +134,15 @@ export class SqliteSchemaStorage implements SchemaStorage {
   }
 
   listCompatibility(): Promise<Map<string, CompatibilityMode>> {
-    return new Promise((resolve) => {
+    return this.connection.read(() => {
       this.assertOpen();
       const rows = this.statements.listModes.all();
-      resolve(new Map(rows.map((r) => [r.type, r.mode])));
+      return new Map(rows.map((r) => [r.type, r.mode]));
     });
   }
 
   setCompatibility(type: string, mode: CompatibilityMode): Promise<void> {
-    return this.write(() => {
+    return this.connection.write(() => {
       this.assertOpen();
       this.statements.setMode.run(type, mode);
     });

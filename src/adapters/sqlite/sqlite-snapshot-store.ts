@@ -11,8 +11,8 @@ import {
 } from '../../domain/snapshot-store.js';
 import type { Migration } from '../../store/migrations.js';
 import { assertStreamName } from '../../store/validation.js';
-import { SqliteEventStore } from './sqlite-event-store.js';
-import { migrateSqlite } from './sqlite-migrations.js';
+import type { SqliteEventStore } from './sqlite-event-store.js';
+import { openSqliteComponent, type SqliteComponentConnection } from './sqlite-component.js';
 
 /** The name under which the snapshot table records its schema version. */
 const COMPONENT = 'snapshots';
@@ -91,11 +91,13 @@ export class SqliteSnapshotStore implements SnapshotStore {
   private readonly deleteTx: (stream: string) => void;
   private readonly deleteBySubjectTx: (subject: string) => number;
 
+  private readonly database: Database.Database;
+
   private constructor(
-    private readonly database: Database.Database,
-    /** Runs a write; with an event store, under its write lock (see `withWriteLock`). */
-    private readonly write: <T>(work: () => T) => Promise<T>,
+    /** Where every statement runs, its driver failures typed. */
+    private readonly connection: SqliteComponentConnection,
   ) {
+    const database = (this.database = connection.database);
     this.statements = {
       load: database.prepare<[string, string], Row>(
         `SELECT revision, state, taken_at, subjects FROM causeway_snapshots
@@ -167,25 +169,16 @@ export class SqliteSnapshotStore implements SnapshotStore {
    * @throws {SchemaTooNewError} when a newer Causeway migrated the snapshot table.
    */
   static open(source: SqliteEventStore | Database.Database): SqliteSnapshotStore {
-    const database = source instanceof SqliteEventStore ? source.database : source;
-    if (!database.open) throw new StoreClosedError();
-    migrateSqlite(database, COMPONENT, migrations);
-    return new SqliteSnapshotStore(
-      database,
-      source instanceof SqliteEventStore
-        ? (work) => source.withWriteLock(work)
-        : (work) => new Promise((resolve) => resolve(work())),
-    );
+    return new SqliteSnapshotStore(openSqliteComponent(source, COMPONENT, migrations));
   }
 
   load<S = unknown>(stream: string, stateVersion: string): Promise<Snapshot<S> | undefined> {
-    // A promise executor turns whatever is thrown into a rejection.
-    return new Promise((resolve) => {
+    return this.connection.read(() => {
       assertStreamName(stream);
       assertStateVersion(stream, stateVersion);
       this.assertOpen();
       const row = this.statements.load.get(stream, stateVersion);
-      if (!row) return resolve(undefined);
+      if (!row) return undefined;
       const snapshot: Snapshot<S> = {
         revision: row.revision,
         stateVersion,
@@ -193,12 +186,12 @@ export class SqliteSnapshotStore implements SnapshotStore {
         takenAt: new Date(row.taken_at),
       };
       if (row.subjects !== null) snapshot.subjects = decodeJson<string[]>(row.subjects);
-      resolve(snapshot);
+      return snapshot;
     });
   }
 
   save(stream: string, snapshot: Snapshot): Promise<void> {
-    return this.write(() => {
+    return this.connection.write(() => {
       const s = prepareSnapshot(stream, snapshot);
       this.assertOpen();
       this.saveTx(s);
@@ -206,7 +199,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   }
 
   delete(stream: string): Promise<void> {
-    return this.write(() => {
+    return this.connection.write(() => {
       assertStreamName(stream);
       this.assertOpen();
       this.deleteTx(stream);
@@ -214,7 +207,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   }
 
   deleteBySubject(subject: string): Promise<number> {
-    return this.write(() => {
+    return this.connection.write(() => {
       assertSnapshotSubject(subject);
       this.assertOpen();
       return this.deleteBySubjectTx(subject);

@@ -14,7 +14,7 @@ import {
 import type { SourcePosition } from '../../streams/stream-source.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
-import { SqliteStatementCache } from './sqlite-subscription-storage.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 /** The name under which the stream-job tables record their schema version. */
 export const SQLITE_STREAMS_COMPONENT = 'streams';
@@ -102,21 +102,21 @@ class SqliteStreamStateStore implements StreamStateStore<SqliteTransaction> {
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
 
   constructor(readonly store: SqliteEventStore) {
-    this.sql = new SqliteStatementCache(store, prepare);
+    this.sql = new SqliteStatementCache(store, prepare, 'stream-job state');
   }
 
   load(job: string): Promise<StreamCheckpoint | undefined> {
-    return new Promise((resolve) => {
+    return this.sql.read((s) => {
       assertJobName(job);
-      const row = this.sql.reading().load.get(job);
-      resolve(
+      const row = s.load.get(job);
+      return (
         row && {
           position: decodePosition(row.position),
           watermark: row.watermark,
           state: row.state,
           epoch: row.epoch ?? undefined,
           updatedAt: new Date(row.updated_at),
-        },
+        }
       );
     });
   }
@@ -162,20 +162,15 @@ class SqliteStreamStateStore implements StreamStateStore<SqliteTransaction> {
       updatedAt: Date;
     }[]
   > {
-    return new Promise((resolve) => {
-      resolve(
-        this.sql
-          .reading()
-          .list.all()
-          .map((r) => ({
-            job: r.job,
-            position: decodePosition(r.position),
-            watermark: r.watermark,
-            bytes: r.bytes,
-            updatedAt: new Date(r.updated_at),
-          })),
-      );
-    });
+    return this.sql.read((s) =>
+      s.list.all().map((r) => ({
+        job: r.job,
+        position: decodePosition(r.position),
+        watermark: r.watermark,
+        bytes: r.bytes,
+        updatedAt: new Date(r.updated_at),
+      })),
+    );
   }
 }
 

@@ -1,5 +1,3 @@
-import type Database from 'better-sqlite3';
-import { InvalidArgumentError, StoreClosedError } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
 import type { SubscriptionStorage } from '../../subscriptions/subscription-storage.js';
 import { SqliteCheckpointStore } from './sqlite-checkpoint-store.js';
@@ -101,46 +99,4 @@ export async function sqliteSubscriptionStorage(
     leases: new SqliteLeaseStore(store),
     inbox: new SqliteInboxStore(store),
   };
-}
-
-/**
- * What the SQLite subscription components share: statements prepared once per connection
- * (the store's, for reads; a transaction's, for writes) and the rule that every write runs
- * in a transaction of the store.
- */
-export class SqliteStatementCache<S> {
-  private readonly prepared = new WeakMap<Database.Database, S>();
-
-  constructor(
-    private readonly store: SqliteEventStore,
-    private readonly prepare: (db: Database.Database) => S,
-  ) {}
-
-  /** Statements on the store's connection, for reads (committed data only). */
-  reading(): S {
-    if (this.store.isClosed || !this.store.database.open) throw new StoreClosedError();
-    return this.on(this.store.database);
-  }
-
-  /** Runs `work` in `tx`, or in a transaction of its own. */
-  write<T>(tx: SqliteTransaction | undefined, work: (statements: S) => T): Promise<T> {
-    if (!tx) return this.store.transaction((own) => Promise.resolve(work(this.on(own.database))));
-    return new Promise((resolve) => {
-      if (!tx.active)
-        throw new InvalidArgumentError(
-          'tx',
-          'the transaction has already committed or rolled back',
-        );
-      resolve(work(this.on(tx.database)));
-    });
-  }
-
-  private on(db: Database.Database): S {
-    let statements = this.prepared.get(db);
-    if (!statements) {
-      statements = this.prepare(db);
-      this.prepared.set(db, statements);
-    }
-    return statements;
-  }
 }

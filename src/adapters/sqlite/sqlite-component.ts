@@ -1,0 +1,56 @@
+import type Database from 'better-sqlite3';
+import { StoreClosedError } from '../../core/errors.js';
+import type { Migration } from '../../store/migrations.js';
+import { sqliteCall } from './sqlite-errors.js';
+import { SqliteEventStore } from './sqlite-event-store.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+
+/**
+ * Where a SQLite component that keeps tables in a store's file (snapshots, schemas, data
+ * keys) runs its statements, and the one place where its driver failures become Causeway
+ * errors (see {@link sqliteCall}): `STORE_BUSY`, `STORAGE_FULL`, `WRITE_REJECTED` or
+ * `STORE_UNAVAILABLE`, the driver's error as `cause`.
+ */
+export interface SqliteComponentConnection {
+  /** The connection: the store's own, or the database the component was opened on. */
+  readonly database: Database.Database;
+  /** Runs a read; whatever it throws becomes a rejection, driver failures typed. */
+  read<T>(work: () => T): Promise<T>;
+  /**
+   * Runs a write: on an event store, under its write lock (see `withWriteLock`), so it never
+   * meets the store's own writers. Whatever it throws becomes a rejection, driver failures
+   * typed.
+   */
+  write<T>(work: () => T): Promise<T>;
+}
+
+/**
+ * Opens `component`'s tables in the file of `source`, an open {@link SqliteEventStore} or a
+ * database, migrating them first.
+ *
+ * @throws {StoreClosedError} when `source` is closed.
+ * @throws {SchemaTooNewError} when a newer Causeway migrated the component's tables.
+ * @throws {StoreBusyError} or another typed error when the migration meets a driver failure.
+ */
+export function openSqliteComponent(
+  source: SqliteEventStore | Database.Database,
+  component: string,
+  migrations: readonly Migration[],
+): SqliteComponentConnection {
+  const database = source instanceof SqliteEventStore ? source.database : source;
+  if (!database.open) throw new StoreClosedError();
+  sqliteCall(`${component} migration`, () => migrateSqlite(database, component, migrations));
+  const guarded =
+    <T>(operation: string, work: () => T) =>
+    () =>
+      sqliteCall(`${component} ${operation}`, work);
+  const run = <T>(call: () => T) => new Promise<T>((resolve) => resolve(call()));
+  return {
+    database,
+    read: (work) => run(guarded('read', work)),
+    write:
+      source instanceof SqliteEventStore
+        ? (work) => source.withWriteLock(guarded('write', work))
+        : (work) => run(guarded('write', work)),
+  };
+}
