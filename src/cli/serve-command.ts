@@ -20,7 +20,16 @@ export interface ServeOptions {
   hstsMaxAgeSeconds?: number | undefined;
   /** Listen on a non-loopback address without authentication. */
   allowInsecure?: boolean | undefined;
+  /**
+   * Minimum level of the server's logs, written to stderr as JSON lines (pino). Default
+   * `warn`: access denials, refused authentications and failures; `info` adds a line per
+   * request; `silent` turns them off.
+   */
+  logLevel?: string | undefined;
 }
+
+/** Levels `--log-level` takes (pino's). */
+export const SERVE_LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
  * Serves the HTTP API and admin UI over any store until SIGINT/SIGTERM: the events, the saga
@@ -35,12 +44,20 @@ export async function serveStore(
   io: CliIo,
   options: ServeOptions,
 ): Promise<ExitCode> {
-  const { createServer, parkedSubscription } = await import('../server/index.js');
+  const level = options.logLevel ?? 'warn';
+  if (!SERVE_LOG_LEVELS.includes(level))
+    throw new CliUsageError(`--log-level must be one of ${SERVE_LOG_LEVELS.join(', ')}`);
+  const { createServer, createLogger, parkedSubscription } = await import('../server/index.js');
+  // JSON lines on stderr, always (no pretty printer is a dependency); stdout keeps the results.
+  // The logger redacts credentials and event data (REDACTED_LOG_PATHS).
+  const logger = createLogger({ level, destination: io.stderr });
   const guard =
     options.securityFile === undefined
       ? undefined
       : await import('../security/index.js').then(({ createAccessGuard, loadSecurityConfig }) =>
-          createAccessGuard(loadSecurityConfig(options.securityFile as string)),
+          createAccessGuard(loadSecurityConfig(options.securityFile as string), {
+            logger: logger.child({ component: 'access-guard' }),
+          }),
         );
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
     throw new CliUsageError('--tls-cert and --tls-key go together');
@@ -68,6 +85,7 @@ export async function serveStore(
       ? {}
       : { hsts: { maxAgeSeconds: options.hstsMaxAgeSeconds } }),
     allowInsecure: options.allowInsecure === true,
+    logger,
   });
   try {
     const address = await server.listen({ host: options.host, port: options.port });

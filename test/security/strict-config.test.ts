@@ -138,5 +138,23 @@ describe('strict security configuration (library)', () => {
       expect(run.stderr).toContain('$.rules[0].prefx');
       expect(run.stdout).not.toContain('serving');
     });
+
+    it('causeway serve --shop refuses --security rather than serving without it', async () => {
+      const file = join(dir, 'security.json');
+      writeFileSync(file, JSON.stringify({ apiKeys: [supportKey], rules: [supportRule] }));
+      const store = `sqlite:${join(dir, 'events.db')}`;
+      const run = await cli([
+        'serve',
+        '--shop',
+        '--store',
+        store,
+        '--port',
+        '0',
+        '--security',
+        file,
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('--security');
+    });
   });
 });
