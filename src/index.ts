@@ -33,7 +33,13 @@ export type {
   EventDecodeFailure,
   ExpectedRevisionValue,
 } from './core/errors.js';
-export type { EventInput, EventMetadata, RecordedEvent } from './core/envelope.js';
+export type {
+  EventInput,
+  EventMetadata,
+  RecordedEvent,
+  ReservedMetadataKey,
+} from './core/envelope.js';
+export { RESERVED_METADATA_KEYS } from './core/envelope.js';
 export { newId, isUuid } from './core/ids.js';
 export { encodeJson, decodeJson } from './core/json-codec.js';
 export { ManualClock, systemClock } from './core/clock.js';

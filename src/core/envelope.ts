@@ -26,6 +26,19 @@ export const WELL_KNOWN_METADATA_KEYS = [
 ] as const;
 
 /**
+ * Metadata keys that only store layers write: `encryption` (the encrypting store's record of
+ * which fields it sealed, under which subject) and `integrity` (the hash chain's link). A
+ * caller's own value would make readers try to decrypt plaintext or check a forged chain, so
+ * the layers drop whatever a caller put there and write their own, and the HTTP server
+ * refuses an event carrying either (400 `RESERVED_METADATA`). `tenant` and `actor` are
+ * reserved at the edges too, with their own rules (see the security guide).
+ */
+export const RESERVED_METADATA_KEYS = ['encryption', 'integrity'] as const;
+
+/** One of {@link RESERVED_METADATA_KEYS}. */
+export type ReservedMetadataKey = (typeof RESERVED_METADATA_KEYS)[number];
+
+/**
  * An event as the caller hands it to `append`.
  *
  * @example

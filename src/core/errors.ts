@@ -283,7 +283,8 @@ export interface EventDecodeFailure {
  * A stored event cannot be decoded (its JSON is invalid, a column is NULL or of the wrong
  * type), typically after rows were written around the store with raw SQL. Reads throw it
  * at the event's place, after the events before it; reading again from `position + 1` goes
- * on past it, and subscriptions park it like a failing event.
+ * on past it, and subscriptions park it like a failing event. Subclasses (the encrypting
+ * store's `DecryptionError`) carry their own code and are parked the same way.
  */
 export class EventDecodeError extends CausewayError {
   readonly position: number;
@@ -294,9 +295,14 @@ export class EventDecodeError extends CausewayError {
   readonly column: string;
   readonly reason: string;
 
-  constructor(failure: EventDecodeFailure, cause?: unknown) {
+  constructor(
+    failure: EventDecodeFailure,
+    cause?: unknown,
+    /** A more precise code for a subclass (a field that does not decrypt, say). */
+    code: CausewayErrorCode = ErrorCode.EVENT_DECODE_FAILED,
+  ) {
     super(
-      ErrorCode.EVENT_DECODE_FAILED,
+      code,
       `The stored event at position ${failure.position} (stream ${describe(failure.stream)}) cannot be decoded: column "${failure.column}" ${failure.reason}`,
       { cause },
     );

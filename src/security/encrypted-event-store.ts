@@ -539,7 +539,7 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
             )
           : undefined;
       if (!opened) {
-        if (this.shared.onUndecryptable === 'throw') throw new DecryptionError(event.id, text);
+        if (this.shared.onUndecryptable === 'throw') throw new DecryptionError(event, text);
         data = setField(data, path, this.shared.redaction);
         undecryptable.push(text);
         continue;

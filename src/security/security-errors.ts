@@ -1,4 +1,5 @@
-import { CausewayError } from '../core/errors.js';
+import type { RecordedEvent } from '../core/envelope.js';
+import { CausewayError, EventDecodeError } from '../core/errors.js';
 
 /**
  * Stable error codes of the security module. Like the core's `ErrorCode`, a code never
@@ -179,15 +180,32 @@ export class EncryptionError extends CausewayError {
   }
 }
 
-/** Ciphertext did not authenticate under its subject's data key. */
-export class DecryptionError extends CausewayError {
+/**
+ * A field of a stored event does not decrypt under its subject's data key: its ciphertext was
+ * tampered with or copied from another event, or `metadata.encryption` was written around the
+ * encrypting store. An {@link EventDecodeError} with its own code: reads throw it at the
+ * event's place (reading on from `position + 1` passes over it), and subscriptions park the
+ * event with it, as they park any event that cannot be decoded, so one such event never
+ * stops a projection for good.
+ */
+export class DecryptionError extends EventDecodeError {
   constructor(
-    readonly eventId: string,
+    event: Pick<RecordedEvent, 'id' | 'stream' | 'type' | 'revision' | 'position'>,
+    /** The field that did not decrypt (`$.email`). */
     readonly path: string,
   ) {
     super(
+      {
+        position: event.position,
+        stream: event.stream,
+        eventId: event.id,
+        type: event.type,
+        revision: event.revision,
+        column: 'data',
+        reason: `field ${path} does not decrypt with its subject's key (tampered, forged or wrong key)`,
+      },
+      undefined,
       SecurityErrorCode.DECRYPTION_FAILED,
-      `Field ${path} of event ${eventId} does not decrypt with its subject's key (tampered or wrong key)`,
     );
   }
 }

@@ -23,12 +23,12 @@ import {
 import { allWindow, checkListStreams } from '../store/reading.js';
 import { assertStreamName } from '../store/validation.js';
 import { TenantForbiddenError } from './security-errors.js';
-import { assertTenantId, tenantPrefix } from './tenants.js';
+import { assertTenantId, belongsToTenant, tenantMetadataMatches, tenantPrefix } from './tenants.js';
 
 /**
  * A view of `store` for callers bound to one tenant. A stream belongs to tenant `t` when its
- * name starts with `t:` (see {@link tenantStream}); its events must also carry
- * `metadata.tenant === t`.
+ * name starts with `t:` (see {@link tenantStream}); an event is seen only when its
+ * `metadata.tenant`, if present, is `t` too ({@link belongsToTenant}).
  *
  * - Appends go only to the tenant's streams; each event's `metadata.tenant` is set to the
  *   tenant, and an event that already names another tenant is refused
@@ -103,7 +103,7 @@ export class TenantScopedStore<
   override readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
     this.assertUsable(stream);
     return this.whileOpen(this.inner.readStream(stream, options), (event) =>
-      event.metadata.tenant === this.tenant ? 'yield' : 'skip',
+      tenantMetadataMatches(event, this.tenant) ? 'yield' : 'skip',
     );
   }
 
@@ -117,8 +117,7 @@ export class TenantScopedStore<
     return this.whileOpen(
       this.inner.readAll({ ...rest, filter: { ...rest.filter, streamPrefix: prefix } }),
       (event) => {
-        if (event.metadata.tenant !== this.tenant || !event.stream.startsWith(this.prefix))
-          return 'skip';
+        if (!belongsToTenant(event, this.tenant)) return 'skip';
         return --left <= 0 ? 'last' : 'yield';
       },
     );

@@ -52,11 +52,20 @@ export function tenantOfStream(stream: string): string | undefined {
 
 /**
  * True when `event` belongs to `tenant`: its stream is in the tenant's namespace **and** its
- * metadata says the same tenant. Both must hold, so neither a hand-written stream name nor a
- * forged `metadata.tenant` alone lets an event cross tenants.
+ * `metadata.tenant`, when present, names the same tenant. Both must hold, so neither a
+ * hand-written stream name nor a forged `metadata.tenant` lets an event cross tenants: an
+ * event in `acme:` stamped `globex` belongs to neither. An event without `metadata.tenant`
+ * (written into the namespace by a caller bound to no tenant) belongs to the namespace's
+ * tenant. Tenant-scoped stores, the guard's `canRead` and the HTTP server all decide with it.
  */
 export function belongsToTenant(event: RecordedEvent, tenant: string): boolean {
-  return event.stream.startsWith(tenantPrefix(tenant)) && event.metadata.tenant === tenant;
+  return event.stream.startsWith(tenantPrefix(tenant)) && tenantMetadataMatches(event, tenant);
+}
+
+/** True when `event` carries no `metadata.tenant`, or carries `tenant`. */
+export function tenantMetadataMatches(event: RecordedEvent, tenant: string): boolean {
+  const stamped: unknown = event.metadata.tenant;
+  return stamped === undefined || stamped === tenant;
 }
 
 /**

@@ -10,8 +10,9 @@ export const CLOUDEVENTS_BATCH_JSON = 'application/cloudevents-batch+json';
 
 /**
  * Namespace of the name-based (v5) UUIDs given to CloudEvents whose `id` is not a UUID:
- * the same `source` and `id` always map to the same event id, so a redelivered CloudEvent is
- * an idempotent retry rather than a second event.
+ * the same `source` and `id` (and, for a caller bound to a tenant, the same tenant) always
+ * map to the same event id, so a redelivered CloudEvent is an idempotent retry rather than a
+ * second event.
  */
 export const CLOUDEVENT_ID_NAMESPACE = '6f1d3c2a-8b4e-5f7a-9c1d-2e3f4a5b6c7d';
 
@@ -39,6 +40,29 @@ const METADATA_EXTENSIONS: Readonly<Record<string, keyof EventMetadata>> = {
   traceparent: 'traceparent',
 };
 
+/** Options of {@link mapCloudEvent}. */
+export interface MapCloudEventOptions {
+  /**
+   * The tenant of the caller, when it is bound to one: derived ids are then scoped to it, so
+   * two tenants sending the same `source` and `id` get two events, and neither learns of the
+   * other's by a conflict.
+   */
+  tenant?: string | undefined;
+}
+
+/**
+ * The event id of a CloudEvent whose `id` is not a UUID: a v5 UUID of `source` and `id`,
+ * and of the tenant when one is given. Without a tenant the id is what it always was (the
+ * name is `source` NUL `id`), so untenanted senders keep their ids across versions; with one,
+ * the name is `tenant` NUL `source` NUL `id`. A tenant id cannot hold NUL, so a scoped name
+ * never equals an unscoped one.
+ */
+export function derivedCloudEventId(source: string, id: string, tenant?: string): string {
+  const name =
+    tenant === undefined ? `${source}\u0000${id}` : `${tenant}\u0000${source}\u0000${id}`;
+  return uuidv5(name, CLOUDEVENT_ID_NAMESPACE);
+}
+
 /** A CloudEvent turned into what to append where. */
 export interface MappedCloudEvent {
   stream: string;
@@ -53,7 +77,7 @@ export interface MappedCloudEvent {
  * | CloudEvent | event |
  * | --- | --- |
  * | `causewaystream` extension, else `subject` | stream |
- * | `id` (a UUID as is, otherwise a v5 UUID of `source` + `id`) | `id` |
+ * | `id` (a UUID as is, otherwise {@link derivedCloudEventId}: a v5 UUID of `source` + `id`, scoped by the caller's tenant) | `id` |
  * | `type` | `type` |
  * | `data` (or `data_base64`, kept as its base64 text) | `data` (`null` when absent) |
  * | `correlationid`, `causationid`, `traceparent` extensions | `metadata.correlationId`, `.causationId`, `.traceparent` |
@@ -61,7 +85,11 @@ export interface MappedCloudEvent {
  *
  * @throws {InvalidCloudEventError} for a missing or invalid required attribute, or no stream.
  */
-export function mapCloudEvent(input: unknown, index: number): MappedCloudEvent {
+export function mapCloudEvent(
+  input: unknown,
+  index: number,
+  options: MapCloudEventOptions = {},
+): MappedCloudEvent {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     throw new InvalidCloudEventError('A CloudEvent must be a JSON object', index);
   const ce = input as Record<string, unknown>;
@@ -139,7 +167,7 @@ export function mapCloudEvent(input: unknown, index: number): MappedCloudEvent {
     stream,
     cloudEventId: id,
     event: {
-      id: idIsUuid ? id.toLowerCase() : uuidv5(`${source}\u0000${id}`, CLOUDEVENT_ID_NAMESPACE),
+      id: idIsUuid ? id.toLowerCase() : derivedCloudEventId(source, id, options.tenant),
       type,
       data: ce.data_base64 ?? ce.data ?? null,
       metadata,

@@ -9,7 +9,7 @@ import { instrumentEventStore } from '../observability/instrument-event-store.js
 import { schemaRegistryOf, withSchemas } from '../schema/with-schemas.js';
 import type { TransactionalEventStore } from '../store/event-store.js';
 import { openAccess } from '../security/access-guard.js';
-import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './cloud-events.js';
+import { registerBodyParsers } from './body-parsers.js';
 import { errorResponse } from './error-response.js';
 import { HeadSampler } from './head-sampler.js';
 import { hstsHeader } from './hsts.js';
@@ -127,15 +127,8 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
     sseOpen: () => sessions.size,
   };
 
-  // JSON media types of CloudEvents, and any other body as raw bytes (binary-mode CloudEvents;
-  // every other route refuses a media type it does not take with 415).
-  const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser(
-    [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON],
-    { parseAs: 'string' },
-    jsonParser,
-  );
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // Text bodies strictly UTF-8 (400 INVALID_ENCODING otherwise), any other body as raw bytes.
+  registerBodyParsers(app);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);

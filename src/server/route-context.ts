@@ -4,9 +4,20 @@ import type { AccessGuard, Permission, Principal } from '../security/access-guar
 import type { CausewayMetrics } from '../observability/metrics.js';
 import { SpanKind, withSpan } from '../observability/tracing.js';
 import type { EventStore } from '../store/event-store.js';
-import type { EventInput, EventMetadata } from '../core/envelope.js';
+import {
+  RESERVED_METADATA_KEYS,
+  type EventInput,
+  type EventMetadata,
+  type RecordedEvent,
+} from '../core/envelope.js';
+import { tenantMetadataMatches, tenantOfStream } from '../security/tenants.js';
 import { errorResponse } from './error-response.js';
-import { AccessDeniedError, HttpError, ServerErrorCode } from './server-errors.js';
+import {
+  AccessDeniedError,
+  HttpError,
+  ReservedMetadataError,
+  ServerErrorCode,
+} from './server-errors.js';
 import type { ServerOptions } from './server-options.js';
 
 /** HTTP methods the API uses. */
@@ -162,28 +173,55 @@ export class RouteContext {
   }
 
   /**
-   * The events with the caller's identity in their metadata: `actor` defaults to the
-   * principal's id, and a caller bound to a tenant gets its `tenant` stamped on every event (an
-   * event naming another tenant is refused with 403, and counted as a denial).
+   * May the caller see `event`? `read` on its stream (the guard's `canRead` when it has one)
+   * and, for a caller bound to a tenant, the event's `metadata.tenant`, when present, must
+   * name that tenant too. Every route that shows events decides with this, and shows an event
+   * it refuses exactly as it shows a missing one.
    */
-  stamp(request: FastifyRequest, events: readonly EventInput[]): EventInput[] {
+  canRead(request: FastifyRequest, event: RecordedEvent): boolean {
     const principal = this.principal(request);
-    if (!principal) return [...events];
-    return events.map((event) => {
+    if (principal?.tenant !== undefined && !tenantMetadataMatches(event, principal.tenant))
+      return false;
+    return this.guard.canRead
+      ? this.guard.canRead(principal, event)
+      : this.guard.can(principal, 'read', event.stream);
+  }
+
+  /**
+   * The events of an append to `stream` as the server stores them:
+   * - an event setting a key of {@link RESERVED_METADATA_KEYS} (`encryption`, `integrity`) is
+   *   refused with 400 `RESERVED_METADATA`;
+   * - `actor` is the authenticated caller's id, whatever the event said (an anonymous
+   *   request's events carry none);
+   * - a caller bound to a tenant gets its `tenant` stamped on every event; an event naming
+   *   another tenant than the caller's (or, for a caller bound to none, than the tenant whose
+   *   namespace `stream` is in) is refused with 403 and counted as a denial.
+   */
+  stamp(request: FastifyRequest, stream: string, events: readonly EventInput[]): EventInput[] {
+    const principal = this.principal(request);
+    const expectedTenant = principal?.tenant ?? tenantOfStream(stream);
+    return events.map((event, index) => {
       const metadata: EventMetadata = { ...event.metadata };
-      if (principal.tenant !== undefined) {
-        if (metadata.tenant !== undefined && metadata.tenant !== principal.tenant) {
-          this.denied(request, 'write', 'tenant', metadata.tenant);
-          throw new HttpError(
-            403,
-            ServerErrorCode.FORBIDDEN,
-            'An event names a tenant other than the caller’s',
-            { permission: 'write', resource: '$tenant' },
-          );
-        }
-        metadata.tenant = principal.tenant;
+      for (const key of RESERVED_METADATA_KEYS)
+        if (Object.hasOwn(metadata, key)) throw new ReservedMetadataError(key, index);
+      if (
+        metadata.tenant !== undefined &&
+        expectedTenant !== undefined &&
+        metadata.tenant !== expectedTenant
+      ) {
+        this.denied(request, 'write', 'tenant', stream);
+        throw new HttpError(
+          403,
+          ServerErrorCode.FORBIDDEN,
+          principal?.tenant !== undefined
+            ? 'An event names a tenant other than the caller’s'
+            : 'An event names a tenant other than its stream’s',
+          { permission: 'write', resource: '$tenant' },
+        );
       }
-      metadata.actor ??= principal.id;
+      if (principal?.tenant !== undefined) metadata.tenant = principal.tenant;
+      if (principal) metadata.actor = principal.id;
+      else delete metadata.actor;
       return { ...event, metadata };
     });
   }

@@ -12,6 +12,10 @@ export const ServerErrorCode = {
   INVALID_REQUEST: 'INVALID_REQUEST',
   /** The body is not valid JSON. */
   MALFORMED_JSON: 'MALFORMED_JSON',
+  /** The body is not valid UTF-8 (refused before parsing, never stored with U+FFFD). */
+  INVALID_ENCODING: 'INVALID_ENCODING',
+  /** An event sets a metadata key only the store's layers write (`encryption`, `integrity`). */
+  RESERVED_METADATA: 'RESERVED_METADATA',
   /** The body is over the server's limit. */
   BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   /** The route does not accept the body's content type. */
@@ -91,6 +95,37 @@ export class InvalidCloudEventError extends HttpError {
     details?: Record<string, unknown>,
   ) {
     super(400, ServerErrorCode.INVALID_CLOUDEVENT, message, { index, ...details });
+  }
+}
+
+/** A body that is not valid UTF-8: 400 with `INVALID_ENCODING`. */
+export class InvalidEncodingError extends HttpError {
+  constructor(readonly contentType: string) {
+    super(
+      400,
+      ServerErrorCode.INVALID_ENCODING,
+      `The body is not valid UTF-8 (content type ${contentType})`,
+      { contentType },
+    );
+  }
+}
+
+/**
+ * An event of the request sets a metadata key that only the store's layers write (see
+ * `RESERVED_METADATA_KEYS`): 400 with `RESERVED_METADATA`, nothing written.
+ */
+export class ReservedMetadataError extends HttpError {
+  constructor(
+    readonly key: string,
+    /** Index of the event in the request. */
+    readonly index: number,
+  ) {
+    super(
+      400,
+      ServerErrorCode.RESERVED_METADATA,
+      `Event ${index} sets metadata.${key}, which only the store writes`,
+      { key, index },
+    );
   }
 }
 

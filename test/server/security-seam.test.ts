@@ -149,7 +149,8 @@ describe('the security seam', () => {
     expect(asAdmin.body.events).toHaveLength(4);
     const streams = await http.get('/streams', reader);
     expect(streams.body.streams.map((s) => s.stream)).toEqual(['a-1', 'a-2']);
-    expect((await http.get('/events/2', reader)).status).toBe(403);
+    // A hidden event is answered as a missing one: nothing names its stream.
+    expect((await http.get('/events/2', reader)).status).toBe(404);
     expect((await http.get('/events/3', reader)).status).toBe(200);
     await reader_.waitFor(() => reader_.events().length === 2);
     await http.post('/streams/b-3', { events: [{ type: 'x.y', data: 'b-3' }] }, admin);

@@ -31,7 +31,7 @@ export function registerCloudEventsRoute(ctx: RouteContext): void {
     operationId: 'ingestCloudEvents',
     summary: 'Append CloudEvents (structured, batch or binary mode)',
     description:
-      'The stream is the `causewaystream` extension or else `subject`. A CloudEvent `id` that is a UUID becomes the event id; any other id is mapped to a name-based UUID of `source` and `id`, so redelivery is idempotent. A batch is appended atomically: all of it or nothing. Events whose type has a registered schema are validated as on `POST /streams/:stream` (422).',
+      'The stream is the `causewaystream` extension or else `subject`. A CloudEvent `id` that is a UUID becomes the event id; any other id is mapped to a name-based UUID of `source` and `id` (and of the caller’s tenant, for a caller bound to one: two tenants never collide), so redelivery is idempotent. A batch is appended atomically: all of it or nothing. Events whose type has a registered schema are validated as on `POST /streams/:stream` (422).',
     tags: ['cloudevents'],
     access: 'stream',
     consumes: [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON, '*/*'],
@@ -95,7 +95,8 @@ export function registerCloudEventsRoute(ctx: RouteContext): void {
           );
         inputs = [binaryCloudEvent(request.headers, request.body)];
       }
-      const mapped = inputs.map((input, index) => mapCloudEvent(input, index));
+      const tenant = ctx.principal(request)?.tenant;
+      const mapped = inputs.map((input, index) => mapCloudEvent(input, index, { tenant }));
       mapped.forEach((m, index) => {
         try {
           streamParam(m.stream);
@@ -121,6 +122,7 @@ export function registerCloudEventsRoute(ctx: RouteContext): void {
         stream: group[0]!.stream,
         events: ctx.stamp(
           request,
+          group[0]!.stream,
           group.map((m) => m.event),
         ),
       }));

@@ -106,7 +106,7 @@ export function registerLogRoutes(ctx: RouteContext): void {
         if (forward && event.position > head) break;
         scanned++;
         last = event;
-        if (!ctx.can(request, 'read', event.stream)) continue;
+        if (!ctx.canRead(request, event)) continue;
         // The page is full; looking one readable event further (past hidden ones) decides
         // `next`, so hidden events after a page's last one never show as an extra empty page.
         if (events.length === query.limit) {
@@ -134,7 +134,7 @@ export function registerLogRoutes(ctx: RouteContext): void {
     operationId: 'getEvent',
     summary: 'One event with its causation chain',
     description:
-      "The event at a position, the chain of events that caused it (following `metadata.causationId` to an event's `id`, nearest first) and the events it caused, directly or not (each with `causationId` pointing into the set). The search scans at most `window` events before and after the event; a chain reaching beyond it, or through a command rather than an event, ends there. Events the caller may not read are left out.",
+      "The event at a position, the chain of events that caused it (following `metadata.causationId` to an event's `id`, nearest first) and the events it caused, directly or not (each with `causationId` pointing into the set). The search scans at most `window` events before and after the event; a chain reaching beyond it, or through a command rather than an event, ends there. Events the caller may not read are left out, and an event the caller may not read is answered with the same 404 as a position holding no event.",
     tags: ['log'],
     access: 'stream',
     params: {
@@ -165,7 +165,6 @@ export function registerLogRoutes(ctx: RouteContext): void {
       },
       400: error(400),
       401: error(401),
-      403: error(403),
       404: error(404),
     },
     async handler(request) {
@@ -174,9 +173,10 @@ export function registerLogRoutes(ctx: RouteContext): void {
         (request.query as { window?: number }).window ?? ctx.options.causationWindow ?? 1000;
       let event: RecordedEvent | undefined;
       for await (const found of store.readAll({ from: position, limit: 1 })) event = found;
-      if (!event || event.position !== position)
+      // An event the caller may not see is answered exactly as a missing one (same status,
+      // same body), so walking positions tells nothing of other streams or tenants.
+      if (!event || event.position !== position || !ctx.canRead(request, event))
         throw new NotFoundError(`No event at position ${position}`, { position });
-      ctx.authorize(request, 'read', event.stream);
 
       // Up the chain: the events before, by id, then follow causationId while it finds one.
       const before = new Map<string, RecordedEvent>();
@@ -214,7 +214,7 @@ export function registerLogRoutes(ctx: RouteContext): void {
           }
         }
       }
-      const readable = (e: RecordedEvent) => ctx.can(request, 'read', e.stream);
+      const readable = (e: RecordedEvent) => ctx.canRead(request, e);
       return {
         event: eventJson(event),
         causedBy: causedBy.filter(readable).map(eventJson),

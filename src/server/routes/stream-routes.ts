@@ -140,7 +140,9 @@ export function registerStreamRoutes(ctx: RouteContext): void {
         Array.isArray(body) ? undefined : body.expectedRevision,
         request.headers['if-match'],
       );
-      const result = await store.append(stream, ctx.stamp(request, events), { expectedRevision });
+      const result = await store.append(stream, ctx.stamp(request, stream, events), {
+        expectedRevision,
+      });
       request.log.info(
         {
           stream,
@@ -161,7 +163,7 @@ export function registerStreamRoutes(ctx: RouteContext): void {
     operationId: 'readStream',
     summary: 'Read a stream',
     description:
-      'Reads one page of events in revision order. `next` is the `from` of the next page, or null at the end.',
+      'Reads one page of events in revision order. `next` is the `from` of the next page, or null at the end. Events the caller may not see (for a caller bound to a tenant, events whose `metadata.tenant` names another tenant) are left out of the page.',
     tags: ['streams'],
     access: 'stream',
     params: STREAM_PARAMS,
@@ -207,11 +209,14 @@ export function registerStreamRoutes(ctx: RouteContext): void {
       if (!info.exists) throw new StreamNotFoundError(stream);
       const options: ReadStreamOptions = { direction: query.direction, limit: query.limit };
       if (query.from !== undefined) options.from = query.from;
-      const events: RecordedEvent[] = [];
-      for await (const event of store.readStream(stream, options)) events.push(event);
-      const last = events[events.length - 1];
+      // Paged on what was read; events the caller may not see (another tenant's, stamped
+      // into this stream's namespace) are left out of the page.
+      const read: RecordedEvent[] = [];
+      for await (const event of store.readStream(stream, options)) read.push(event);
+      const events = read.filter((event) => ctx.canRead(request, event));
+      const last = read[read.length - 1];
       let next: number | null = null;
-      if (last && events.length === query.limit) {
+      if (last && read.length === query.limit) {
         next = query.direction === 'forward' ? last.revision + 1 : last.revision - 1;
         if (next < 0) next = null;
       }
@@ -449,6 +454,7 @@ export function registerStreamRoutes(ctx: RouteContext): void {
       let first: number | null = null;
       let folded = 0;
       for await (const event of store.readStream(stream)) {
+        if (!ctx.canRead(request, event)) continue;
         first ??= event.revision;
         if (revision !== undefined && event.revision > revision) break;
         state = evolve(state, event);

@@ -155,7 +155,7 @@ class SseSession {
           if (this.closed) return;
           read++;
           this.next = event.position + 1;
-          if (!this.ctx.can(this.request, 'read', event.stream)) continue;
+          if (!this.ctx.canRead(this.request, event)) continue;
           const message = `id: ${event.position}\ndata: ${JSON.stringify(eventJson(event))}\n\n`;
           if (!this.raw.write(message)) await this.drained();
         }

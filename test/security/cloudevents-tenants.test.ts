@@ -1,0 +1,67 @@
+// CloudEvents whose `id` is not a UUID get a name-based event id. It is scoped by the
+// caller's tenant: two tenants sending the same `source` and `id` get two events (no 409 for
+// the second, which would let one tenant block another's events and learn that they exist),
+// a redelivery is still idempotent, and untenanted senders keep the ids they always had.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { v5 as uuidv5 } from 'uuid';
+import { CLOUDEVENT_ID_NAMESPACE, derivedCloudEventId } from '../../src/server/cloud-events.js';
+import {
+  backendTargets,
+  securedServer,
+  type Caller,
+  type SecuredServer,
+} from './secured-server.js';
+
+for (const target of await backendTargets()) {
+  describe.skipIf(!target.available)(`CloudEvents ids per tenant on ${target.name}`, () => {
+    let http: SecuredServer;
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+      const opened = await target.open();
+      cleanup = opened.cleanup;
+      http = await securedServer(opened.backend);
+    });
+
+    afterAll(async () => {
+      await http?.server.close();
+      await cleanup?.();
+    });
+
+    const send = (as: Caller, subject: string, id = 'invoice-7') =>
+      http.call('POST', '/cloudevents', {
+        as,
+        contentType: 'application/cloudevents+json',
+        json: {
+          specversion: '1.0',
+          id,
+          source: '/billing',
+          type: 'invoice.issued',
+          subject,
+          data: {},
+        },
+      });
+    const idOf = (reply: { body: Record<string, unknown> }) =>
+      (reply.body.events as { id: string; position: number }[])[0]!;
+
+    it('gives two tenants sending the same source and id two events', async () => {
+      const acme = await send('acme', 'acme:invoice-7');
+      expect(acme.status).toBe(201);
+      const globex = await send('globex', 'globex:invoice-7');
+      expect(globex.status).toBe(201);
+      expect(idOf(globex).id).not.toBe(idOf(acme).id);
+      expect(idOf(acme).id).toBe(derivedCloudEventId('/billing', 'invoice-7', 'acme'));
+      // Redelivered: the same event, not a second one.
+      const again = await send('acme', 'acme:invoice-7');
+      expect(again.status).toBe(201);
+      expect(idOf(again)).toEqual(idOf(acme));
+    });
+
+    it('keeps the ids of untenanted senders as they were', async () => {
+      const reply = await send('writer', 'order-7', 'order-7-placed');
+      expect(reply.status).toBe(201);
+      expect(idOf(reply).id).toBe(uuidv5('/billing\u0000order-7-placed', CLOUDEVENT_ID_NAMESPACE));
+      expect(derivedCloudEventId('/billing', 'order-7-placed')).toBe(idOf(reply).id);
+    });
+  });
+}
