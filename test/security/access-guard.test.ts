@@ -318,7 +318,11 @@ describe('createAccessGuard: authorisation', () => {
     });
     expect(guard.canRead(user, event('acme:order-1', 'acme'))).toBe(true);
     expect(guard.canRead(user, event('acme:order-1', 'globex'))).toBe(false);
-    expect(guard.canRead(user, event('acme:order-1', undefined))).toBe(false);
+    // No tenant metadata (written into the namespace by code bound to no tenant): the
+    // namespace's tenant's. Another tenant's stream stays hidden whatever its metadata.
+    expect(guard.canRead(user, event('acme:order-1', undefined))).toBe(true);
+    expect(guard.canRead(user, event('globex:order-1', undefined))).toBe(false);
+    expect(guard.canRead(user, event('globex:order-1', 'acme'))).toBe(false);
   });
 
   it('throws typed errors from assert', () => {
