@@ -58,7 +58,15 @@ export const jwtConfigSchema = strict({
   // The key set is the identity provider's document: only its shape is ours to check.
   jwks: z.looseObject({ keys: z.array(z.looseObject({})) }).optional(),
   jwksFile: name.optional(),
-  jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+  // Keys fetched over plain HTTP could be swapped on the way, letting anyone mint tokens:
+  // https only, but for an identity provider on this machine.
+  jwksUrl: z
+    .url({ protocol: /^https?$/ })
+    .refine(
+      (url) => url.startsWith('https:') || isLoopbackUrl(url),
+      'must be an https URL (plain http only for a loopback host)',
+    )
+    .optional(),
   issuer: oneOrMore.optional(),
   audience: oneOrMore,
   clockToleranceSeconds: z.number().min(0).max(600).optional(),
@@ -138,6 +146,11 @@ export function parseSecurityConfigPart<T>(
       ? ''
       : ` (and ${others.length} more: ${others.map((o) => o.path).join(', ')})`;
   throw new SecurityConfigError(first.path, `${first.message}${more}`, { cause: result.error });
+}
+
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function jsonPath(base: string, path: readonly PropertyKey[]): string {

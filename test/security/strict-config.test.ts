@@ -77,6 +77,10 @@ describe('strict security configuration (library)', () => {
       [{ jwt: { ...jwt, algorithms: ['HS256', 'none'] } }, '$.jwt.algorithms[1]'],
       [{ jwt: { ...jwt, maxTokenAgeSeconds: -1 } }, '$.jwt.maxTokenAgeSeconds'],
       [{ jwt: { ...jwt, requireExp: 'no' } }, '$.jwt.requireExp'],
+      [
+        { jwt: { ...jwt, secret: undefined, jwksUrl: 'http://id.example.test/jwks.json' } },
+        '$.jwt.jwksUrl',
+      ],
       [{ allowAnonymous: 'yes' }, '$.allowAnonymous'],
       [{ anonymousRoles: ['reader'] }, '$.anonymousRoles'],
       [{ maxCredentialBytes: 10 }, '$.maxCredentialBytes'],
@@ -91,6 +95,14 @@ describe('strict security configuration (library)', () => {
     expect(error.path).toBe('$.rules[0]');
     expect(error.reason).toMatch(/prefix/);
     expect(refused({ rules: [{ ...supportRule, category: 'customer' }] }).path).toBe('$.rules[0]');
+  });
+
+  it('accepts an https JWKS URL, and plain http only on a loopback host', () => {
+    const { secret: _secret, ...rest } = jwt;
+    for (const jwksUrl of ['https://id.example.test/jwks.json', 'http://127.0.0.1:9/jwks.json'])
+      expect(() =>
+        createAccessGuard({ jwt: { ...rest, jwksUrl } } as SecurityConfig),
+      ).not.toThrow();
   });
 
   it('takes prefix "" or "*" as an explicit "every stream"', () => {
