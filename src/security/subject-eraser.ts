@@ -52,18 +52,24 @@ export interface SubjectEraser {
 export const MIN_ERASED_VALUE_LENGTH = 3;
 
 /**
+ * Texts that are also JSON's own tokens (`null`, `true`, numbers, punctuation): replacing
+ * them would rewrite the structure of stored JSON (and other people's numbers), not a copy.
+ */
+const STRUCTURAL = /^(?:null|true|false|[\s\d.,:;+\-eE[\]{}"]*)$/;
+
+/**
  * The texts under which `value` (a decrypted personal field) can be stored: every string
  * leaf of it, as written and as JSON writes it inside a string (quotes, backslashes and
  * control characters escaped), longest first, so that a longer value is erased before a
- * shorter one it contains. Numbers and booleans are left out: they would match unrelated
- * data.
+ * shorter one it contains. Numbers and booleans, and strings that read as them or as JSON
+ * punctuation (`"12345"`, `"null"`), are left out: they would match unrelated data.
  */
 export function erasableTexts(values: readonly unknown[]): string[] {
   const texts = new Set<string>();
   const visit = (value: unknown, depth: number): void => {
     if (depth > 32) return;
     if (typeof value === 'string') {
-      if (value.length < MIN_ERASED_VALUE_LENGTH) return;
+      if (value.length < MIN_ERASED_VALUE_LENGTH || STRUCTURAL.test(value)) return;
       texts.add(value);
       texts.add(JSON.stringify(value).slice(1, -1));
     } else if (Array.isArray(value)) for (const item of value) visit(item, depth + 1);
