@@ -16,6 +16,7 @@ import {
 import { ParkedSagaCommands } from '../sagas/parked-commands.js';
 import { loadShopModule } from './shop-module.js';
 import { serveStore } from './serve-command.js';
+import { scavengeExtension } from './scavenge-command.js';
 import { verifyExtension } from './verify-command.js';
 import type { StoreContext } from './store-context.js';
 
@@ -129,6 +130,7 @@ function addShopOptions(command: Command, defaultPort: string): Command {
 export function cliExtensions(io: CliIo): ProgramExtension[] {
   return [
     verifyExtension(io),
+    scavengeExtension(io),
     (program, run) => {
       addShopOptions(
         program

@@ -30,6 +30,7 @@ const BY_CODE: Partial<Record<CausewayErrorCode, ExitCode>> = {
   // Usage.
   INVALID_ARGUMENT: ExitCode.USAGE,
   UNSUPPORTED_STORE_URL: ExitCode.USAGE,
+  SCAVENGE_UNSUPPORTED: ExitCode.USAGE,
   CLI_USAGE: ExitCode.USAGE,
   // Not found (or gone for good).
   STREAM_NOT_FOUND: ExitCode.NOT_FOUND,

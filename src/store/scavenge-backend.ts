@@ -33,7 +33,7 @@ export async function scavengeBackend<Tx extends StoreTransaction>(
     },
   });
   if (report.dryRun) return report;
-  let snapshotsRemoved = 0;
+  let snapshotsCleared = 0;
   if (touched.size > 0) {
     const snapshots = await backend.snapshotStore();
     // The adapter's own store: a tenant view would refuse other tenants' streams.
@@ -41,8 +41,8 @@ export async function scavengeBackend<Tx extends StoreTransaction>(
     for (const stream of touched) {
       if ((await raw.streamInfo(stream)).deleted !== 'hard') continue;
       await snapshots.delete(stream);
-      snapshotsRemoved += 1;
+      snapshotsCleared += 1;
     }
   }
-  return { ...report, snapshotsRemoved };
+  return { ...report, snapshotsCleared };
 }

@@ -63,6 +63,11 @@ export interface ScavengeOptions {
    * Ignored by the other adapters (PostgreSQL: run `VACUUM` yourself, see docs).
    */
   vacuum?: boolean;
+  /**
+   * Stops the scavenge between two batches once aborted: what the batches so far removed
+   * stays removed, and the report says `interrupted`. Running it again goes on.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a scavenge removed (dry run: would remove). */
@@ -84,10 +89,12 @@ export interface ScavengeReport {
    */
   fileBytesFreed?: number;
   /**
-   * Through `Backend.scavenge`: snapshots deleted, those of tombstoned streams whose events
-   * were removed. Undefined from a store's own `scavenge`.
+   * Through `Backend.scavenge`: tombstoned streams whose events were removed and whose
+   * snapshots (any they had) were deleted with them. Undefined from a store's own `scavenge`.
    */
-  snapshotsRemoved?: number;
+  snapshotsCleared?: number;
+  /** True when {@link ScavengeOptions.signal} stopped it before the end. */
+  interrupted?: boolean;
 }
 
 /**
@@ -138,6 +145,7 @@ export interface ScavengeSettings {
   dryRun: boolean;
   vacuum: boolean;
   onProgress: ((progress: ScavengeProgress) => void) | undefined;
+  signal: AbortSignal | undefined;
 }
 
 /** Checks {@link ScavengeOptions}, filling in the defaults. */
@@ -155,11 +163,14 @@ export function scavengeSettings(options: ScavengeOptions = {}): ScavengeSetting
       throw new InvalidArgumentError(key, 'must be a boolean');
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
     throw new InvalidArgumentError('onProgress', 'must be a function');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    throw new InvalidArgumentError('signal', 'must be an AbortSignal');
   return {
     batchSize,
     dryRun: options.dryRun ?? false,
     vacuum: options.vacuum ?? false,
     onProgress: options.onProgress,
+    signal: options.signal,
   };
 }
 
@@ -259,6 +270,10 @@ export async function runScavenge(
       if (page.length < CANDIDATE_PAGE) exhausted = true;
     }
     if (pending.length === 0) break;
+    if (settings.signal?.aborted) {
+      report.interrupted = true;
+      break;
+    }
     const outcome = await run(() =>
       io.batch({
         streams: pending,

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { openBackend } from '../../src/index.js';
+import { cli } from './cli-harness.js';
+
+describe('causeway scavenge', () => {
+  let dir: string;
+  let file: string;
+  let url: string;
+  const rows = (stream: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db
+        .prepare<[string], { n: number }>(
+          'SELECT count(*) AS n FROM causeway_events WHERE stream = ?',
+        )
+        .get(stream)?.n;
+    } finally {
+      db.close();
+    }
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'causeway-scavenge-cli-'));
+    file = join(dir, 'events.db');
+    url = `sqlite:${file}`;
+    const backend = await openBackend(url);
+    const { store } = backend;
+    await store.append('order-1', [
+      { type: 'order.placed', data: { total: 10 } },
+      { type: 'order.paid', data: { total: 10 } },
+      { type: 'order.shipped', data: {} },
+    ]);
+    await store.setStreamMetadata('order-1', { maxCount: 1 });
+    await store.append('customer-7', [{ type: 'customer.registered', data: { name: 'Ada' } }]);
+    await store.deleteStream('customer-7', { hard: true });
+    await backend.close();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--dry-run reports what would go and removes nothing', async () => {
+    const run = await cli(['scavenge', '--store', url, '--dry-run', '--json']);
+    expect(run.code).toBe(ExitCode.OK);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      store: url,
+      dryRun: true,
+      eventsRemoved: 3,
+      streamsScavenged: 2,
+    });
+    expect(rows('order-1')).toBe(3);
+    expect(rows('customer-7')).toBe(1);
+  });
+
+  it('removes the hidden events, in batches, and prints a report', async () => {
+    const run = await cli(['scavenge', '--store', url, '--batch-size', '1']);
+    expect(run.code).toBe(ExitCode.OK);
+    expect(run.stdout).toContain('removed 3 events');
+    expect(run.stdout).toContain('from 2 streams, 1 left empty, in 3 batches');
+    expect(run.stdout).toContain('cleared the snapshots of 1 deleted streams');
+    expect(rows('order-1')).toBe(1);
+    expect(rows('customer-7')).toBe(0);
+    const again = await cli(['scavenge', '--store', url, '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ eventsRemoved: 0, batches: 0 });
+  });
+
+  it('refuses a bad batch size with the usage exit code', async () => {
+    for (const bad of ['0', '-1', 'many', '100001']) {
+      const run = await cli(['scavenge', '--store', url, '--batch-size', bad]);
+      expect(run.code, bad).toBe(ExitCode.USAGE);
+    }
+    expect(rows('order-1')).toBe(3);
+  });
+
+  it('stops between batches on an interrupt, with exit code 130', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const run = await cli(['scavenge', '--store', url], { signal: controller.signal });
+    expect(run.code).toBe(ExitCode.INTERRUPTED);
+    expect(run.stdout).toContain('interrupted');
+    expect(rows('order-1')).toBe(3);
+  });
+});
