@@ -138,6 +138,11 @@ interface Target {
   name: string;
   available: () => Promise<boolean>;
   open(): Promise<Backend>;
+  /**
+   * Runs SQL of the application's own in the backend's database (a table beside
+   * Causeway's), returning the rows of a query.
+   */
+  sql(text: string): Promise<unknown[]>;
   /** Every place the plaintext could be in: what the scan reads, as one text per place. */
   scan(backend: Backend, files: readonly string[]): Promise<Map<string, string>>;
   cleanup(): Promise<void>;
@@ -150,6 +155,15 @@ function sqliteTarget(): Target {
     name: 'sqlite',
     available: () => Promise.resolve(true),
     open: () => openBackend(`sqlite:${file}`, { pollIntervalMs: 10 }),
+    sql: (text) => {
+      const db = new Database(file);
+      try {
+        const statement = db.prepare(text);
+        return Promise.resolve(statement.reader ? statement.all() : (statement.run(), []));
+      } finally {
+        db.close();
+      }
+    },
     scan: (backend, files) => {
       const places = new Map<string, string>();
       // Every column of every table, read by a connection of its own.
@@ -195,6 +209,8 @@ function postgresTarget(): Target {
     name: 'postgres',
     available: pgAvailable,
     open: () => openBackend(pgUrl, { schema, maxConnections: 6 }),
+    sql: (text) =>
+      pgExec(text.replaceAll('app_contacts', `${escapeIdentifier(schema)}.app_contacts`)),
     scan: async (_backend, files) => {
       const places = new Map<string, string>();
       const tables = (await pgExec(
@@ -338,6 +354,13 @@ for (const make of [sqliteTarget, postgresTarget]) {
       await latestEmail().run();
       expect((await checkpoints.load('latest-email'))?.state).toContain(EMAIL);
 
+      // A table of the application's own, whose check refuses an erased row: the row goes.
+      await target.sql(
+        `CREATE TABLE app_contacts (email TEXT PRIMARY KEY, note TEXT CHECK (note NOT LIKE '%[redacted]%'))`,
+      );
+      await target.sql(`INSERT INTO app_contacts VALUES ('${EMAIL}', 'call ${NAME}')`);
+      await target.sql(`INSERT INTO app_contacts VALUES ('${OTHER_EMAIL}', 'call Grace')`);
+
       const exportFile = join(mkdtempSync(join(tmpdir(), 'causeway-export-')), 'export.jsonl');
       cleanup.push(() => rmSync(join(exportFile, '..'), { recursive: true, force: true }));
 
@@ -352,6 +375,7 @@ for (const make of [sqliteTarget, postgresTarget]) {
       ])
         expect(before.some((f) => f.startsWith(`table ${table}:`))).toBe(true);
       expect(before.some((f) => f.includes('customer_directory_v1'))).toBe(true);
+      expect(before.some((f) => f.startsWith('table app_contacts:'))).toBe(true);
       expect(before.some((f) => f.includes('mailing_list_v1'))).toBe(true);
       if (target.name === 'sqlite')
         expect(before.some((f) => f.startsWith('bytes of '))).toBe(true);
@@ -381,6 +405,7 @@ for (const make of [sqliteTarget, postgresTarget]) {
         email: REDACTED,
       });
       expect((await verifyStore(undecorated(store))).ok).toBe(true);
+      expect(await target.sql('SELECT email FROM app_contacts')).toEqual([{ email: OTHER_EMAIL }]);
 
       await Promise.all([projector.stop(), sagas.stop(), mailer.stop()]);
       expect(findings(await target.scan(backend, [exportFile]))).toEqual([]);

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { escapeIdentifier } from 'pg';
 import { checkErasure, type SubjectEraser } from '../../security/subject-eraser.js';
+import { postgresError } from './postgres-errors.js';
 import type { PostgresEventStore } from './postgres-event-store.js';
 
 /**
@@ -29,13 +30,17 @@ const TEXT_TYPES = ['text', 'character varying', 'character', 'json', 'jsonb'];
  * schema (saga instances, timers and outbox, stream-job checkpoints, parked events, the
  * inbox, snapshots, read models, tables of third-party components), but those of
  * {@link POSTGRES_ERASURE_EXCLUDED_TABLES}, in one transaction of the store. Where a
- * column's rewrite would make a unique key collide, its matching rows are deleted instead.
+ * constraint of the table refuses a column's rewrite (a unique key that would collide, a
+ * check), its matching rows are deleted instead.
  *
  * Stream jobs whose checkpointed state it rewrote are fenced (their epoch moved on), so a
  * running instance, which still holds the values in memory, cannot checkpoint them again.
  *
  * The old row versions stay in the table's pages as dead tuples until `VACUUM` reclaims
  * them (autovacuum does, in time); they are not visible to any query.
+ *
+ * @throws {CausewayError} as the store's other writes do (`STORE_UNAVAILABLE`, `STORE_BUSY`,
+ *   `WRITE_REJECTED` when a table's own constraint refuses a rewritten row).
  *
  * @example
  * ```ts
@@ -48,9 +53,13 @@ export function postgresSubjectEraser(store: PostgresEventStore): SubjectEraser 
     async eraseValues(values, replacement) {
       const searched = checkErasure(values, replacement);
       if (searched.length === 0) return 0;
-      return store.transaction((tx) =>
-        eraseIn({ client: tx.client, schema: store.schema, values: searched, replacement }),
-      );
+      try {
+        return await store.transaction((tx) =>
+          eraseIn({ client: tx.client, schema: store.schema, values: searched, replacement }),
+        );
+      } catch (error) {
+        throw postgresError('subject erasure', error);
+      }
     },
   };
 }
@@ -105,8 +114,10 @@ async function eraseIn(options: {
         await client.query('RELEASE SAVEPOINT causeway_erase');
       } catch (error) {
         await client.query('ROLLBACK TO SAVEPOINT causeway_erase');
-        // 23505: a unique key would collide once erased; such rows are about the subject.
-        if ((error as { code?: unknown }).code !== '23505') throw error;
+        // Class 23: a constraint of the table (a unique key that would collide, a check)
+        // refuses the rewritten row; the row holds the subject's value: it goes.
+        const code = (error as { code?: unknown }).code;
+        if (typeof code !== 'string' || !code.startsWith('23')) throw error;
         const deleted = await client.query(`DELETE FROM ${table} WHERE ${where}`, [value]);
         changed += deleted.rowCount ?? 0;
       }

@@ -1,6 +1,10 @@
 import type Database from 'better-sqlite3';
 import { checkErasure, type SubjectEraser } from '../../security/subject-eraser.js';
+import { sqliteCall } from './sqlite-errors.js';
 import type { SqliteEventStore } from './sqlite-event-store.js';
+
+/** What a failure names as the operation. */
+const OPERATION = 'subject erasure';
 
 /**
  * Tables never rewritten: the log and its streams (the hash chains cover them, and personal
@@ -24,8 +28,8 @@ export const SQLITE_ERASURE_EXCLUDED_TABLES: ReadonlySet<string> = new Set([
  * in every text column of every table of the file (saga instances, timers and outbox,
  * stream-job checkpoints, parked events, the inbox, snapshots, read models, tables of
  * third-party components), but those of {@link SQLITE_ERASURE_EXCLUDED_TABLES}, in one
- * transaction of the store. A row that cannot be rewritten (a unique column would collide
- * once erased) is deleted instead. Then it checkpoints the write-ahead log and truncates it,
+ * transaction of the store. A row that a constraint of its table refuses once rewritten (a
+ * unique key that would collide, a check) is deleted instead. Then it checkpoints the write-ahead log and truncates it,
  * so no page image of the old rows stays in the `-wal` file; the store's connections run with
  * `secure_delete`, so the rewritten rows leave no old bytes in the database file either.
  * Stream jobs whose checkpointed state it rewrote are fenced (their epoch moved on), so a
@@ -43,11 +47,12 @@ export function sqliteSubjectEraser(store: SqliteEventStore): SubjectEraser {
       const searched = checkErasure(values, replacement);
       if (searched.length === 0) return 0;
       const changed = await store.transaction((tx) =>
-        Promise.resolve(eraseIn(tx.database, searched, replacement)),
+        Promise.resolve(sqliteCall(OPERATION, () => eraseIn(tx.database, searched, replacement))),
       );
       // Busy readers may keep the checkpoint from finishing; the frames are then overwritten
       // as the log is reused, and the next erasure tries again.
-      store.database.pragma('wal_checkpoint(TRUNCATE)');
+      if (!store.database.memory)
+        sqliteCall(OPERATION, () => store.database.pragma('wal_checkpoint(TRUNCATE)'));
       return changed;
     },
   };
