@@ -9,10 +9,10 @@ export const CLOUDEVENTS_JSON = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH_JSON = 'application/cloudevents-batch+json';
 
 /**
- * Namespace of the name-based (v5) UUIDs given to CloudEvents whose `id` is not a UUID:
- * the same `source` and `id` (and, for a caller bound to a tenant, the same tenant) always
- * map to the same event id, so a redelivered CloudEvent is an idempotent retry rather than a
- * second event.
+ * Namespace of the name-based (v5) UUIDs given to CloudEvents whose `id` is not a UUID, and
+ * to every CloudEvent of a caller bound to a tenant: the same `source` and `id` (and tenant)
+ * always map to the same event id, so a redelivered CloudEvent is an idempotent retry rather
+ * than a second event.
  */
 export const CLOUDEVENT_ID_NAMESPACE = '6f1d3c2a-8b4e-5f7a-9c1d-2e3f4a5b6c7d';
 
@@ -63,6 +63,21 @@ export function derivedCloudEventId(source: string, id: string, tenant?: string)
   return uuidv5(name, CLOUDEVENT_ID_NAMESPACE);
 }
 
+/**
+ * The event id of a CloudEvent: for a caller bound to a tenant always the tenant-scoped
+ * {@link derivedCloudEventId} (event ids are unique store-wide, so a UUID that two tenants
+ * both receive from one source must not collide either); otherwise a UUID `id` as is, and
+ * any other `id` derived from `source` and `id`.
+ */
+function eventIdOf(
+  source: string,
+  id: string,
+  { isUuid, tenant }: { isUuid: boolean; tenant: string | undefined },
+): string {
+  if (tenant !== undefined) return derivedCloudEventId(source, id, tenant);
+  return isUuid ? id : derivedCloudEventId(source, id);
+}
+
 /** A CloudEvent turned into what to append where. */
 export interface MappedCloudEvent {
   stream: string;
@@ -77,7 +92,7 @@ export interface MappedCloudEvent {
  * | CloudEvent | event |
  * | --- | --- |
  * | `causewaystream` extension, else `subject` | stream |
- * | `id` (a UUID as is, otherwise {@link derivedCloudEventId}: a v5 UUID of `source` + `id`, scoped by the caller's tenant) | `id` |
+ * | `id` (a UUID as is, otherwise {@link derivedCloudEventId}: a v5 UUID of `source` + `id`; for a caller bound to a tenant, always the v5 UUID of tenant + `source` + `id`) | `id` |
  * | `type` | `type` |
  * | `data` (or `data_base64`, kept as its base64 text) | `data` (`null` when absent) |
  * | `correlationid`, `causationid`, `traceparent` extensions | `metadata.correlationId`, `.causationId`, `.traceparent` |
@@ -167,7 +182,10 @@ export function mapCloudEvent(
     stream,
     cloudEventId: id,
     event: {
-      id: idIsUuid ? id.toLowerCase() : derivedCloudEventId(source, id, options.tenant),
+      id: eventIdOf(source, idIsUuid ? id.toLowerCase() : id, {
+        isUuid: idIsUuid,
+        tenant: options.tenant,
+      }),
       type,
       data: ce.data_base64 ?? ce.data ?? null,
       metadata,

@@ -57,6 +57,18 @@ for (const target of await backendTargets()) {
       expect(idOf(again)).toEqual(idOf(acme));
     });
 
+    it('scopes a UUID id by tenant too: one source’s event received by two tenants', async () => {
+      const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+      const acme = await send('acme', 'acme:invoice-8', id.toUpperCase());
+      const globex = await send('globex', 'globex:invoice-8', id);
+      expect([acme.status, globex.status]).toEqual([201, 201]);
+      expect(idOf(acme).id).toBe(derivedCloudEventId('/billing', id, 'acme'));
+      expect(idOf(globex).id).toBe(derivedCloudEventId('/billing', id, 'globex'));
+      // An untenanted sender's UUID is the event id, as before.
+      const writer = await send('writer', 'order-8', id.toUpperCase());
+      expect(idOf(writer).id).toBe(id);
+    });
+
     it('keeps the ids of untenanted senders as they were', async () => {
       const reply = await send('writer', 'order-7', 'order-7-placed');
       expect(reply.status).toBe(201);

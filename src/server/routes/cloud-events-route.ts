@@ -31,7 +31,7 @@ export function registerCloudEventsRoute(ctx: RouteContext): void {
     operationId: 'ingestCloudEvents',
     summary: 'Append CloudEvents (structured, batch or binary mode)',
     description:
-      'The stream is the `causewaystream` extension or else `subject`. A CloudEvent `id` that is a UUID becomes the event id; any other id is mapped to a name-based UUID of `source` and `id` (and of the caller’s tenant, for a caller bound to one: two tenants never collide), so redelivery is idempotent. A batch is appended atomically: all of it or nothing. Events whose type has a registered schema are validated as on `POST /streams/:stream` (422).',
+      'The stream is the `causewaystream` extension or else `subject`. A CloudEvent `id` that is a UUID becomes the event id; any other id is mapped to a name-based UUID of `source` and `id`, so redelivery is idempotent. For a caller bound to a tenant every id, UUID or not, is mapped to a name-based UUID of the tenant, `source` and `id`: two tenants never collide. A batch is appended atomically: all of it or nothing. Events whose type has a registered schema are validated as on `POST /streams/:stream` (422).',
     tags: ['cloudevents'],
     access: 'stream',
     consumes: [CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON, '*/*'],
