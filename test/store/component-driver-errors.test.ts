@@ -290,6 +290,11 @@ function reads(c: AnyComponents) {
   return calls;
 }
 
+/** A synchronous call's outcome as a promise: its result, or what it threw as a rejection. */
+function later<T>(call: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(call()));
+}
+
 async function all(calls: readonly (readonly [string, () => Promise<unknown>])[]) {
   const out: [string, unknown][] = [];
   for (const [label, call] of calls) out.push(await failure(label, call));
@@ -409,6 +414,32 @@ describe('SQLite components: driver failures are typed', () => {
     });
   });
 
+  it('SQLITE_BUSY: opening (migrating) a component while the write lock is held is StoreBusyError', async () => {
+    const fresh = SqliteEventStore.open(join(dir, 'fresh.db'), { busyTimeoutMs: 50 });
+    cleanups.push(() => fresh.close());
+    const blocker = new Database(join(dir, 'fresh.db'));
+    cleanups.push(() => blocker.close());
+    blocker.exec('BEGIN IMMEDIATE');
+    const failures = await all([
+      ['sqliteSubscriptionStorage', () => sqliteSubscriptionStorage(fresh)],
+      ['sqliteGroupMembership', () => sqliteGroupMembership(fresh)],
+      ['sqliteSagaStore', () => sqliteSagaStore(fresh)],
+      ['sqliteStreamStateStore', () => sqliteStreamStateStore(fresh)],
+      ['sqliteProjectionStore', () => sqliteProjectionStore(fresh)],
+      ['SqliteSnapshotStore.open', () => later(() => SqliteSnapshotStore.open(fresh))],
+      ['SqliteSchemaStorage.open', () => later(() => SqliteSchemaStorage.open(fresh))],
+      ['SqliteKeyStore.open', () => later(() => SqliteKeyStore.open(fresh))],
+    ]);
+    blocker.exec('ROLLBACK');
+    expectTyped(failures, {
+      type: StoreBusyError,
+      code: 'STORE_BUSY',
+      driver: Database.SqliteError as unknown as ErrorConstructor,
+      driverCode: /^SQLITE_BUSY/,
+    });
+    expect(SqliteSnapshotStore.open(fresh)).toBeInstanceOf(SqliteSnapshotStore);
+  });
+
   it('a table gone from under a read is StoreUnavailableError, on every read', async () => {
     const db = other();
     for (const table of COMPONENT_TABLES)
@@ -485,6 +516,36 @@ describe.skipIf(!pgUp)('PostgreSQL components: driver failures are typed', () =>
       code: 'WRITE_REJECTED',
       driver: DatabaseError as unknown as ErrorConstructor,
       driverCode: /^P0001$/,
+    });
+  });
+
+  it('opening a component while its migration lock is held past lock_timeout is StoreBusyError', async () => {
+    const blocker = await admin();
+    await blocker.query('BEGIN');
+    await blocker.query(
+      "SELECT pg_advisory_xact_lock(hashtext('causeway.migrate'), hashtext($1))",
+      [schema],
+    );
+    const opened: { close(): Promise<void> }[] = [];
+    const open = async (component: Promise<{ close(): Promise<void> }>) =>
+      opened.push(await component);
+    const failures = await all([
+      ['postgresSubscriptionStorage', () => postgresSubscriptionStorage(store)],
+      ['postgresGroupMembership', () => postgresGroupMembership(store)],
+      ['postgresSagaStore', () => postgresSagaStore(store)],
+      ['postgresStreamStateStore', () => postgresStreamStateStore(store)],
+      ['postgresProjectionStore', () => postgresProjectionStore(store)],
+      ['PostgresSnapshotStore.open', () => open(PostgresSnapshotStore.open(store))],
+      ['PostgresSchemaStorage.open', () => open(PostgresSchemaStorage.open(store))],
+      ['PostgresKeyStore.open', () => open(PostgresKeyStore.open(store))],
+    ]);
+    await blocker.query('ROLLBACK');
+    await Promise.all(opened.map((component) => component.close()));
+    expectTyped(failures, {
+      type: StoreBusyError,
+      code: 'STORE_BUSY',
+      driver: DatabaseError as unknown as ErrorConstructor,
+      driverCode: /^55P03$/,
     });
   });
 

@@ -1,7 +1,8 @@
 import { escapeIdentifier, type ClientBase, type Pool } from 'pg';
-import { CausewayError, StoreClosedError, StoreUnavailableError } from '../../core/errors.js';
+import { StoreClosedError, StoreUnavailableError } from '../../core/errors.js';
 import { pendingMigrations, type Migration } from '../../store/migrations.js';
 import { checkOut } from './postgres-connection.js';
+import { postgresError } from './postgres-errors.js';
 import { messageOf } from './postgres-support.js';
 
 /** The name under which the event store records its schema version. */
@@ -141,7 +142,9 @@ export async function migratePostgres(
  * @param what names the tables in error messages, e.g. `'projection'`.
  * @param where says where the server is, for error messages (the redacted URL, or nothing).
  * @throws {SchemaTooNewError} when a newer Causeway migrated the component's tables.
- * @throws {StoreUnavailableError} when the server cannot be reached or the tables prepared.
+ * @throws {StoreUnavailableError} when the server cannot be reached or the tables prepared;
+ *   `STORE_BUSY`, `STORAGE_FULL` or `WRITE_REJECTED` errors when the database says so
+ *   (see {@link postgresError}).
  */
 export async function migrateOnPool(
   pool: Pool,
@@ -165,11 +168,8 @@ export async function migrateOnPool(
     lease.release();
   } catch (error) {
     lease.release(true);
-    if (error instanceof CausewayError) throw error;
-    throw new StoreUnavailableError(
-      `Cannot prepare the ${what} tables in schema "${schema}"${where}: ${messageOf(error)}`,
-      error,
-    );
+    // A lock held past lock_timeout is STORE_BUSY, a full disk STORAGE_FULL...
+    throw postgresError(`preparation of the ${what} tables in schema "${schema}"${where}`, error);
   }
 }
 

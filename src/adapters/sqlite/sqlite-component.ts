@@ -24,19 +24,27 @@ export interface SqliteComponentConnection {
   write<T>(work: () => T): Promise<T>;
 }
 
+/** A component that keeps tables in a store's file: its name and its migrations. */
+export interface SqliteComponentSpec {
+  /** The name its tables record their version under, and that messages use. */
+  component: string;
+  migrations: readonly Migration[];
+}
+
 /**
- * Opens `component`'s tables in the file of `source`, an open {@link SqliteEventStore} or a
- * database, migrating them first.
+ * Opens a component in the file of `source`, an open {@link SqliteEventStore} or a database:
+ * migrates its tables, then `make`s it (preparing its statements) on its connection. Driver
+ * failures of both steps are typed as every later call's are.
  *
  * @throws {StoreClosedError} when `source` is closed.
  * @throws {SchemaTooNewError} when a newer Causeway migrated the component's tables.
- * @throws {StoreBusyError} or another typed error when the migration meets a driver failure.
+ * @throws {StoreBusyError} or another typed error when the database fails (see {@link sqliteCall}).
  */
-export function openSqliteComponent(
+export function openSqliteComponent<T>(
   source: SqliteEventStore | Database.Database,
-  component: string,
-  migrations: readonly Migration[],
-): SqliteComponentConnection {
+  { component, migrations }: SqliteComponentSpec,
+  make: (connection: SqliteComponentConnection) => T,
+): T {
   const database = source instanceof SqliteEventStore ? source.database : source;
   if (!database.open) throw new StoreClosedError();
   sqliteCall(`${component} migration`, () => migrateSqlite(database, component, migrations));
@@ -45,7 +53,7 @@ export function openSqliteComponent(
     () =>
       sqliteCall(`${component} ${operation}`, work);
   const run = <T>(call: () => T) => new Promise<T>((resolve) => resolve(call()));
-  return {
+  const connection: SqliteComponentConnection = {
     database,
     read: (work) => run(guarded('read', work)),
     write:
@@ -53,4 +61,5 @@ export function openSqliteComponent(
         ? (work) => source.withWriteLock(guarded('write', work))
         : (work) => run(guarded('write', work)),
   };
+  return sqliteCall(`${component} open`, () => make(connection));
 }

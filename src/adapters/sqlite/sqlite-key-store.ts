@@ -119,9 +119,14 @@ export class SqliteKeyStore implements DataKeyStore {
    * @throws {SchemaTooNewError} when a newer Causeway migrated the key tables.
    */
   static open(source: SqliteEventStore | Database.Database): SqliteKeyStore {
-    return new SqliteKeyStore(
-      openSqliteComponent(source, COMPONENT, migrations),
-      source instanceof SqliteEventStore ? () => source.transactionDatabase() : () => undefined,
+    return openSqliteComponent(
+      source,
+      { component: COMPONENT, migrations },
+      (connection) =>
+        new SqliteKeyStore(
+          connection,
+          source instanceof SqliteEventStore ? () => source.transactionDatabase() : () => undefined,
+        ),
     );
   }
 

@@ -103,7 +103,11 @@ export class SqliteSchemaStorage implements SchemaStorage {
    * @throws {SchemaTooNewError} when a newer Causeway migrated the registry's tables.
    */
   static open(source: SqliteEventStore | Database.Database): SqliteSchemaStorage {
-    return new SqliteSchemaStorage(openSqliteComponent(source, COMPONENT, migrations));
+    return openSqliteComponent(
+      source,
+      { component: COMPONENT, migrations },
+      (connection) => new SqliteSchemaStorage(connection),
+    );
   }
 
   listSchemas(): Promise<SchemaRecord[]> {

@@ -169,7 +169,11 @@ export class SqliteSnapshotStore implements SnapshotStore {
    * @throws {SchemaTooNewError} when a newer Causeway migrated the snapshot table.
    */
   static open(source: SqliteEventStore | Database.Database): SqliteSnapshotStore {
-    return new SqliteSnapshotStore(openSqliteComponent(source, COMPONENT, migrations));
+    return openSqliteComponent(
+      source,
+      { component: COMPONENT, migrations },
+      (connection) => new SqliteSnapshotStore(connection),
+    );
   }
 
   load<S = unknown>(stream: string, stateVersion: string): Promise<Snapshot<S> | undefined> {
