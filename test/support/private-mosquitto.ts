@@ -50,6 +50,9 @@ export class PrivateMosquitto {
         'autosave_on_changes true',
         'max_queued_messages 0',
         'max_inflight_messages 20',
+        // Started as root, Mosquitto switches to the `mosquitto` user, which cannot write
+        // the persistence file in this directory: stay root.
+        ...(process.getuid?.() === 0 ? ['user root'] : []),
         '',
       ].join('\n'),
     );

@@ -322,11 +322,17 @@ export class MqttIngest<Tx extends StoreTransaction = StoreTransaction> {
     this.client = client;
     // mqtt.js hands over one message at a time and sends its PUBACK once the callback is
     // called; a message in hand when stopping is never acknowledged (it comes again).
+    // A PUBACK belongs to the connection the message came on: when that connection is gone
+    // by the time the message is stored, the broker delivers it again on the new one (an
+    // idempotent append), and a stale packet id must not acknowledge another message there.
     client.handleMessage = (packet: IPublishPacket, callback: (error?: Error) => void) => {
+      const connection = client.stream;
       const work = this.queue.then(() => this.handle(packet));
       this.queue = work.catch(() => undefined);
       work.then(
-        () => callback(),
+        () => {
+          if (client.stream === connection) callback();
+        },
         () => undefined,
       );
     };
