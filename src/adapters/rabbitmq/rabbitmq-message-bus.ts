@@ -151,6 +151,8 @@ interface RabbitMember {
   /** Ids handled while replaying the log: their copies in the queue are acknowledged unhandled. */
   replayed: Set<string>;
   replaying: boolean;
+  /** A loop opening the member's channel again is running. */
+  resuming: boolean;
   offReconnect: () => void;
 }
 
@@ -190,6 +192,7 @@ export class RabbitMqMessageBus implements MessageBus {
     private readonly link: AmqpLink,
     private readonly o: ResolvedOptions,
     private readonly publishRetry: ResolvedBackoff,
+    private readonly reconnect: ResolvedBackoff,
   ) {
     this.prefix = o.prefix;
     this.exchange = o.prefix;
@@ -251,7 +254,7 @@ export class RabbitMqMessageBus implements MessageBus {
       reconnect,
       logger: options.logger,
     });
-    const bus = new RabbitMqMessageBus(link, o, publishRetry);
+    const bus = new RabbitMqMessageBus(link, o, publishRetry, reconnect);
     try {
       await bus.declareBus();
     } catch (error) {
@@ -402,11 +405,20 @@ export class RabbitMqMessageBus implements MessageBus {
       chain: Promise.resolve(),
       replayed: new Set(),
       replaying: replay,
+      resuming: false,
       offReconnect: () => undefined,
     };
     this.members.add(member);
-    member.offReconnect = this.link.onReconnect(() => this.startConsuming(member));
-    await this.startConsuming(member);
+    member.offReconnect = this.link.onReconnect(() => this.resume(member));
+    try {
+      await this.startConsuming(member);
+    } catch (error) {
+      await this.stopMember(member);
+      throw new BusUnavailableError(
+        `Could not consume for group "${o.group}": ${message(error)}`,
+        error,
+      );
+    }
     return {
       group: o.group,
       status: (): BusSubscriptionStatus => ({
@@ -529,6 +541,31 @@ export class RabbitMqMessageBus implements MessageBus {
     return existed ? this.exists(names.replay) : p.from === 'all';
   }
 
+  /**
+   * Opens the member's channel again after it closed (its connection was lost, the broker
+   * cancelled its consumer, a queue was briefly unavailable after a restart), with backoff,
+   * until it consumes again or the member stops. One loop per member at a time.
+   */
+  private resume(member: RabbitMember): void {
+    if (member.stopped || member.resuming) return;
+    member.resuming = true;
+    void (async () => {
+      for (let attempt = 1; !member.stopped && !this.closed; attempt++) {
+        try {
+          await this.startConsuming(member);
+          break;
+        } catch (error) {
+          member.o.logger?.warn(
+            { group: member.o.group, err: error, attempt },
+            'bus member could not consume again; retrying',
+          );
+          await sleepFor(backoffDelay(attempt, this.reconnect) + 1);
+        }
+      }
+      member.resuming = false;
+    })();
+  }
+
   /** Opens the member's channel and consumes: the log first while replaying, then the queue. */
   private async startConsuming(member: RabbitMember): Promise<void> {
     if (member.stopped) return;
@@ -537,17 +574,31 @@ export class RabbitMqMessageBus implements MessageBus {
     channel.on('error', (error: Error) =>
       member.o.logger?.warn({ group: member.o.group, err: error }, 'bus member channel error'),
     );
-    await channel.prefetch(this.o.prefetch);
+    channel.on('close', () => {
+      if (member.channel !== channel) return;
+      member.channel = undefined;
+      member.consumerTag = undefined;
+      this.resume(member);
+    });
     member.channel = channel;
-    if (member.replaying) await this.startReplay(member, channel);
-    else await this.consumeQueue(member, channel);
+    try {
+      await channel.prefetch(this.o.prefetch);
+      if (member.replaying) await this.startReplay(member, channel);
+      else await this.consumeQueue(member, channel);
+    } catch (error) {
+      if (member.channel === channel) member.channel = undefined;
+      await channel.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   private async consumeQueue(member: RabbitMember, channel: Channel): Promise<void> {
     const reply = await channel.consume(
       member.names.queue,
       (msg) => {
+        // null: the broker cancelled the consumer (queue deleted or moved): consume again.
         if (msg) this.enqueue(member, () => this.fromQueue(member, channel, msg));
+        else void channel.close().catch(() => undefined);
       },
       { noAck: false },
     );
@@ -568,7 +619,10 @@ export class RabbitMqMessageBus implements MessageBus {
     const reply = await channel.consume(
       this.log,
       (msg) => {
-        if (!msg) return;
+        if (!msg) {
+          void channel.close().catch(() => undefined);
+          return;
+        }
         this.enqueue(member, async () => {
           if (msg.properties.messageId === marker) {
             safe(() => channel.ack(msg));
@@ -591,7 +645,9 @@ export class RabbitMqMessageBus implements MessageBus {
     if (member.consumerTag) await channel.cancel(member.consumerTag).catch(() => undefined);
     member.replaying = false;
     await this.withChannel((c) => c.deleteQueue(member.names.replay)).catch(() => undefined);
-    if (!member.stopped) await this.consumeQueue(member, channel);
+    if (member.stopped) return;
+    // On failure the channel closes and the member resumes, on its queue.
+    await this.consumeQueue(member, channel).catch(() => channel.close().catch(() => undefined));
   }
 
   private enqueue(member: RabbitMember, work: () => Promise<void>): void {
