@@ -355,7 +355,11 @@ for (const make of [sqliteTarget, postgresTarget]) {
 
       // A table of the application's own, whose check refuses an erased row: the row goes.
       await target.sql(
-        `CREATE TABLE app_contacts (email TEXT PRIMARY KEY, note TEXT CHECK (note NOT LIKE '%[redacted]%'))`,
+        `CREATE TABLE app_contacts (
+           email TEXT PRIMARY KEY,
+           note TEXT CHECK (note NOT LIKE '%[redacted]%'),
+           shout TEXT GENERATED ALWAYS AS (upper(email)) STORED
+         )`,
       );
       await target.sql(`INSERT INTO app_contacts VALUES ('${EMAIL}', 'call ${NAME}')`);
       await target.sql(`INSERT INTO app_contacts VALUES ('${OTHER_EMAIL}', 'call Grace')`);
@@ -404,7 +408,10 @@ for (const make of [sqliteTarget, postgresTarget]) {
         email: REDACTED,
       });
       expect((await verifyStore(undecorated(store))).ok).toBe(true);
-      expect(await target.sql('SELECT email FROM app_contacts')).toEqual([{ email: OTHER_EMAIL }]);
+      // A generated column is left to the database to compute.
+      expect(await target.sql('SELECT email, shout FROM app_contacts')).toEqual([
+        { email: OTHER_EMAIL, shout: OTHER_EMAIL.toUpperCase() },
+      ]);
 
       await Promise.all([projector.stop(), sagas.stop(), mailer.stop()]);
       expect(findings(await target.scan(backend, [exportFile]))).toEqual([]);

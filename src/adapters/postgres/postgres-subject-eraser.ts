@@ -81,6 +81,7 @@ async function eraseIn(options: {
        JOIN information_schema.tables t
          ON t.table_schema = c.table_schema AND t.table_name = c.table_name
       WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE' AND c.data_type = ANY($2)
+        AND c.is_generated = 'NEVER'
       ORDER BY c.table_name, c.ordinal_position`,
     [schema, TEXT_TYPES],
   );
