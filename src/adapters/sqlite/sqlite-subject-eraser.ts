@@ -68,7 +68,8 @@ function eraseIn(db: Database.Database, values: readonly string[], replacement: 
   const fenced = jobsHolding(db, tables, values);
   for (const { name, sql } of tables) {
     if (SQLITE_ERASURE_EXCLUDED_TABLES.has(name)) continue;
-    // Virtual tables (full-text indexes) are rewritten through their own shadow tables' owner.
+    // Virtual tables (full-text indexes) may not take updates; their shadow tables, plain
+    // tables, are scanned like any other.
     if (sql !== null && /^\s*CREATE\s+VIRTUAL\b/i.test(sql)) continue;
     const columns = db.pragma(`table_info(${quote(name)})`) as { name: string }[];
     for (const column of columns) {
