@@ -17,7 +17,7 @@ const outsideCore = {
 
 /** An adapter, by relative path or by its package entry point. */
 const adapter = {
-  regex: String.raw`^(\.{1,2}/(\.\./)*adapters(/|$)|causeway/(sqlite|postgres|nats)$)`,
+  regex: String.raw`^(\.{1,2}/(\.\./)*adapters(/|$)|causeway/(sqlite|postgres|nats|mqtt)$)`,
   message:
     'Modules depend on ports, never on adapters (DESIGN.md §2): only the composition roots (src/open-event-store.ts, src/open-backend.ts, src/store-stack.ts, src/cli/) choose an adapter.',
 };
@@ -34,6 +34,7 @@ const drivers = {
   sqlite: ['better-sqlite3'],
   postgres: ['pg', 'pg-cursor'],
   nats: ['@nats-io/[^/]+'],
+  mqtt: ['mqtt'],
 };
 
 /** What adapter `name` may not import: other adapters and their drivers, the server, the CLI. */
