@@ -444,7 +444,14 @@ describe('SQLite components: driver failures are typed', () => {
     const db = other();
     for (const table of COMPONENT_TABLES)
       db.exec(`ALTER TABLE "${table}" RENAME TO "${table}_gone"`);
-    expectTyped(await all(reads(c)), {
+    const failures = await all(reads(c));
+    // A projection query's own SQL on the read model's connection.
+    failures.push(
+      await failure('projections.read', () =>
+        c.projections.read(BUILD, (rm) => rm.prepare(`SELECT * FROM "${rm.table('gone')}"`).all()),
+      ),
+    );
+    expectTyped(failures, {
       type: StoreUnavailableError,
       code: 'STORE_UNAVAILABLE',
       driver: Database.SqliteError as unknown as ErrorConstructor,
@@ -550,12 +557,39 @@ describe.skipIf(!pgUp)('PostgreSQL components: driver failures are typed', () =>
   });
 
   it('a lock held past lock_timeout (55P03) makes reads and writes StoreBusyError', async () => {
+    const documentsTable = await store.transaction(async (tx) => {
+      const rm = c.projections.bind(tx, BUILD);
+      await rm.documents('orders').put('o-0', { n: 0 });
+      return rm.table('orders');
+    });
     const blocker = await admin();
     await blocker.query('BEGIN');
     await blocker.query(
-      `LOCK TABLE ${COMPONENT_TABLES.map((t) => `${s}.${t}`).join(', ')} IN ACCESS EXCLUSIVE MODE`,
+      `LOCK TABLE ${[...COMPONENT_TABLES.map((t) => `${s}.${t}`), documentsTable].join(', ')}
+       IN ACCESS EXCLUSIVE MODE`,
     );
     const failures = [...(await all(reads(c))), ...(await all(ownWrites(c)))];
+    failures.push(
+      await failure('documents.get', () =>
+        c.projections.read(BUILD, (rm) => rm.documents('orders').get('o-0')),
+      ),
+      await failure('documents.find', () =>
+        c.projections.read(BUILD, (rm) => rm.documents('orders').find()),
+      ),
+      // A projection query's own SQL on the read model's connection.
+      await failure('projections.read', () =>
+        c.projections.read(BUILD, (rm) => rm.client.query(`SELECT * FROM ${documentsTable}`)),
+      ),
+    );
+    let seen: [string, unknown] = ['documents.put', new Error('the transaction did not run')];
+    await store
+      .transaction(async (tx) => {
+        seen = await failure('documents.put', () =>
+          c.projections.bind(tx, BUILD).documents('orders').put('o-1', { n: 1 }),
+        );
+      })
+      .catch(() => undefined);
+    failures.push(seen);
     await blocker.query('ROLLBACK');
     expectTyped(failures, {
       type: StoreBusyError,
