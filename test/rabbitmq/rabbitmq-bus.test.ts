@@ -66,6 +66,31 @@ describe.skipIf(!available)('RabbitMqMessageBus', () => {
     await member.stop();
   });
 
+  it('a second member of a group that is replaying takes the queue, not the log again', async () => {
+    const events = Array.from({ length: 5 }, (_, i) => busEvent(`s-${i}`, 's.done'));
+    for (const e of events) await bus.publish(e);
+    const seen: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = await bus.subscribe({
+      group: 'sharers',
+      handler: async (e) => {
+        seen.push(e.id);
+        if (seen.length === 1) await held;
+      },
+    });
+    await eventually(() => seen.length === 1, 'the first member mid-replay');
+    const second = await bus.subscribe({ group: 'sharers', handler: (e) => void seen.push(e.id) });
+    release();
+    await eventually(() => seen.length >= 5, 'the five events');
+    const sentinel = busEvent('s-9', 's.done');
+    await bus.publish(sentinel);
+    await eventually(() => seen.includes(sentinel.id), 'the sentinel');
+    expect([...seen].sort()).toEqual([...events, sentinel].map((e) => e.id).sort());
+    await first.stop();
+    await second.stop();
+  });
+
   it('refuses a second member of a group with other subjects, and a subject over 255 bytes', async () => {
     const handler = () => undefined;
     const member = await bus.subscribe({ group: 'picky', subjects: ['order.>'], handler });

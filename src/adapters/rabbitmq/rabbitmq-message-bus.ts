@@ -393,6 +393,8 @@ export class RabbitMqMessageBus implements MessageBus {
       );
     }
     this.groups.set(o.group, [...keys].sort());
+    // One replay per group in this process: a second member takes the queue at once.
+    if ([...this.members].some((m) => m.o.group === o.group && m.replaying)) replay = false;
     const member: RabbitMember = {
       o,
       names,
