@@ -72,6 +72,8 @@ export async function serveStore(
     subscriptions: checkpoints.map((c) => parkedSubscription(c.name, storage.parked)),
     sagas: sagaStore,
     sagaCommands: new ParkedSagaCommands({ store: context.store, sagaStore }),
+    // POST /admin/scavenge through the backend: tombstoned streams' snapshots go too.
+    scavenge: (scavengeOptions) => context.scavenge(scavengeOptions),
     // The stack's registry (the server then validates through the stack itself); a context
     // opened otherwise gets one from its schema storage, and the server validates with it.
     schemas:

@@ -14,6 +14,7 @@ import { errorResponse } from './error-response.js';
 import { HeadSampler } from './head-sampler.js';
 import { hstsHeader } from './hsts.js';
 import { RouteContext } from './route-context.js';
+import { registerScavengeRoute } from './routes/scavenge-route.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCloudEventsRoute } from './routes/cloud-events-route.js';
 import { registerLogRoutes } from './routes/log-routes.js';
@@ -190,6 +191,7 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
   registerSubscribeRoute(ctx, sessions);
   registerCloudEventsRoute(ctx);
   registerAdminRoutes(ctx);
+  registerScavengeRoute(ctx);
   registerSystemRoutes(ctx, state);
   if (options.adminUi !== false) await registerAdminUi(app);
 

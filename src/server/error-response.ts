@@ -3,6 +3,7 @@ import { SchemaErrorCode } from '../schema/schema-errors.js';
 import { ProjectionErrorCode } from '../projections/projection-errors.js';
 import { SubscriptionErrorCode } from '../subscriptions/subscription-errors.js';
 import { securityErrorStatus } from '../security/security-errors.js';
+import { ScavengeErrorCode } from '../store/scavenge.js';
 import { HttpError, ServerErrorCode } from './server-errors.js';
 
 /** The body of every error response. */
@@ -50,6 +51,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ProjectionErrorCode.PROJECTION_NOT_READY]: 503,
   [ProjectionErrorCode.PROJECTION_STOPPED]: 503,
   [SubscriptionErrorCode.PARKED_EVENT_MISSING]: 404,
+  [ScavengeErrorCode.SCAVENGE_RUNNING]: 409,
   ...securityErrorStatus,
 };
 

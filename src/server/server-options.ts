@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { TransactionalEventStore } from '../store/event-store.js';
+import type { ScavengeOptions, ScavengeReport } from '../store/scavenge.js';
 import type { ProjectionStatus } from '../projections/projection-status.js';
 import type { ProjectionBuild } from '../projections/projection.js';
 import type {
@@ -95,6 +96,11 @@ export interface ServerOptions {
   subscriptions?: readonly ServerSubscription[];
   /** Saga instances (list, detail, and saga states in the metrics). */
   sagas?: SagaQuery;
+  /**
+   * What `POST /admin/scavenge` runs: a backend's `scavenge` (which also clears tombstoned
+   * streams' snapshots). Default: the served store's own `scavenge`, when it has one.
+   */
+  scavenge?: (options: ScavengeOptions) => Promise<ScavengeReport>;
   /**
    * Parked saga outbox commands (list, retry, skip under `/saga-commands`): a running
    * `SagaRuntime`'s `parkedCommands`, or a `ParkedSagaCommands` over the saga store.

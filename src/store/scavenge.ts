@@ -9,6 +9,8 @@ import type { StreamMetadata } from './event-store.js';
 export const ScavengeErrorCode = {
   /** The store (or the adapter under a decorated stack) cannot scavenge. */
   SCAVENGE_UNSUPPORTED: 'SCAVENGE_UNSUPPORTED',
+  /** A scavenge was asked for while one is running (the HTTP route runs one at a time). */
+  SCAVENGE_RUNNING: 'SCAVENGE_RUNNING',
 } as const;
 
 /** One of the values of {@link ScavengeErrorCode}. */
@@ -25,6 +27,13 @@ declare module '../core/errors.js' {
 export class ScavengeUnsupportedError extends CausewayError {
   constructor(readonly store: string) {
     super(ScavengeErrorCode.SCAVENGE_UNSUPPORTED, `The store ${store} cannot scavenge`);
+  }
+}
+
+/** A scavenge is already running here: wait for it, then ask again. */
+export class ScavengeRunningError extends CausewayError {
+  constructor() {
+    super(ScavengeErrorCode.SCAVENGE_RUNNING, 'A scavenge is already running');
   }
 }
 
