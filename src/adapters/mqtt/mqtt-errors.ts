@@ -54,16 +54,21 @@ export class PayloadInvalidError extends CausewayError {
   }
 }
 
-/** A route's own function (data, stream, type, metadata) threw on a message: it was parked. */
+/**
+ * A route could not map what it was given: on ingest, a route's own function (data, stream,
+ * type, metadata) threw on a message (it was parked); on publish, an event has no value for
+ * a topic placeholder or the payload function threw (the relay parks it).
+ */
 export class MappingFailedError extends CausewayError {
   constructor(
-    readonly topic: string,
+    /** The message's topic (ingest) or the event's stream (publish). */
+    readonly subject: string,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
     super(
       MqttErrorCode.MQTT_MAPPING_FAILED,
-      `Mapping a message on ${JSON.stringify(topic)} failed: ${reason}`,
+      `Mapping failed for ${JSON.stringify(subject)}: ${reason}`,
       options,
     );
   }
