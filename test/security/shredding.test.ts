@@ -24,7 +24,6 @@ import {
   EncryptedEventStore,
   everyNEvents,
   generateMasterKey,
-  nack,
   openBackend,
   Projector,
   REDACTED,
@@ -323,10 +322,10 @@ for (const make of [sqliteTarget, postgresTarget]) {
         filter: { types: ['customer.registered'] },
         retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
         // The worst case: a handler that quotes the data in its error.
-        handler: (event) =>
-          customerOf(event).customerId === 'c-1'
-            ? nack.park(`no mailbox for ${customerOf(event).email} (${customerOf(event).name})`)
-            : undefined,
+        handler: (event) => {
+          const { customerId, email, name } = customerOf(event);
+          if (customerId === 'c-1') throw new Error(`no mailbox for ${email} (${name})`);
+        },
       });
       cleanup.push(() => mailer.stop());
       await mailer.start();
