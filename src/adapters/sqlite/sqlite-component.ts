@@ -49,10 +49,10 @@ export function openSqliteComponent<T>(
   if (!database.open) throw new StoreClosedError();
   sqliteCall(`${component} migration`, () => migrateSqlite(database, component, migrations));
   const guarded =
-    <T>(operation: string, work: () => T) =>
+    <R>(operation: string, work: () => R) =>
     () =>
       sqliteCall(`${component} ${operation}`, work);
-  const run = <T>(call: () => T) => new Promise<T>((resolve) => resolve(call()));
+  const run = <R>(call: () => R) => new Promise<R>((resolve) => resolve(call()));
   const connection: SqliteComponentConnection = {
     database,
     read: (work) => run(guarded('read', work)),
