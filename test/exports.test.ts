@@ -72,6 +72,7 @@ describe('package exports map', () => {
       'describeSchemaStorageConformance',
       'describeKeyStoreConformance',
       'describeStreamStateConformance',
+      'describeSubjectEraserConformance',
       'describeMessageBusConformance',
     ]) {
       expect(typeof testing[name], name).toBe('function');

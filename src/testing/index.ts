@@ -70,6 +70,8 @@ export { describeKeyStoreConformance } from './key-store.suite.js';
 export type { KeyStoreHarness } from './key-store.suite.js';
 export { describeStreamStateConformance } from './stream-state.suite.js';
 export type { StreamStateHarness } from './stream-state.suite.js';
+export { describeSubjectEraserConformance } from './subject-eraser.suite.js';
+export type { SubjectEraserHarness } from './subject-eraser.suite.js';
 export { describeMessageBusConformance, busEvent, eventually } from './message-bus.suite.js';
 export type { MessageBusHarness } from './message-bus.suite.js';
 export { conformanceTests } from './conformance-tests.js';
