@@ -7,6 +7,7 @@ import type { DocumentReadModel } from './projections/document-read-model.js';
 import { memoryProjectionStore } from './projections/memory-projection-store.js';
 import { MemorySagaStore } from './sagas/memory-saga-store.js';
 import { MemorySchemaStorage } from './schema/memory-schema-storage.js';
+import { MemoryChainAnchorStore } from './security/memory-chain-anchor-store.js';
 import { MemoryDataKeyStore } from './security/memory-data-key-store.js';
 import { memoryStreamStateStore } from './streams/memory-stream-state-store.js';
 import { MemoryGroupMembershipStore } from './subscriptions/memory-group-membership-store.js';
@@ -44,6 +45,7 @@ export function openMemoryBackend(options: OpenBackendOptions = {}): MemoryBacke
       snapshotStore: () => Promise.resolve(new MemorySnapshotStore()),
       keyStore: () => Promise.resolve(new MemoryDataKeyStore()),
       streamStateStore: () => Promise.resolve(memoryStreamStateStore(store, now ? { now } : {})),
+      chainAnchorStore: () => Promise.resolve(new MemoryChainAnchorStore()),
     },
   });
 }

@@ -33,7 +33,7 @@ import { tenantScopedStore } from './security/tenant-scoped-store.js';
  * upcasting see plaintext; reads come out decrypted before they are upcast. Inline
  * projections (`projector.store`) go on top of the whole stack.
  */
-export interface StoreLayers {
+export interface StoreLayers<Tx extends StoreTransaction = StoreTransaction> {
   /** Traces and measures appends (default off). `true`: tracing without metrics. */
   tracing?: boolean | InstrumentOptions;
   /** Binds the store to this tenant. */
@@ -43,7 +43,7 @@ export interface StoreLayers {
   /** Field encryption; `keyStore` defaults to the backend's when stacking a backend. */
   encryption?: EncryptedEventStoreOptions;
   /** Hash chains (`true`: unsigned). */
-  integrity?: boolean | IntegrityEventStoreOptions;
+  integrity?: boolean | IntegrityEventStoreOptions<Tx>;
 }
 
 /**
@@ -64,7 +64,7 @@ export interface StoreLayers {
  */
 export async function storeStack<Tx extends StoreTransaction>(
   store: TransactionalEventStore<Tx>,
-  layers: StoreLayers,
+  layers: StoreLayers<NoInfer<Tx>>,
 ): Promise<TransactionalEventStore<Tx>> {
   let stacked = store;
   if (layers.integrity !== undefined && layers.integrity !== false)
@@ -82,9 +82,13 @@ export async function storeStack<Tx extends StoreTransaction>(
  * {@link StoreLayers} for a backend: encryption may leave out `keyStore`, `snapshots` and
  * `erasers` (the backend's key store keeps the data keys, and forgetting a subject drops its
  * snapshots from the backend's snapshot store and overwrites its copies with the backend's
- * subject eraser).
+ * subject eraser), and integrity `anchors` (the backend's chain anchor store
+ * anchors each stream's head).
  */
-export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
+export interface BackendLayers<Tx extends StoreTransaction = StoreTransaction> extends Omit<
+  StoreLayers<Tx>,
+  'encryption'
+> {
   encryption?: Omit<EncryptedEventStoreOptions, 'keyStore'> &
     Partial<Pick<EncryptedEventStoreOptions, 'keyStore'>>;
 }
@@ -93,7 +97,8 @@ export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
  * A view of `backend` whose store, and every port's reads and writes, go through the
  * decorators of `layers` ({@link storeStack}); the backend's own key store keeps the data keys,
  * its snapshot store is cleared of a forgotten subject's snapshots and its subject eraser
- * (`Backend.subjectEraser()`) overwrites the subject's copies, unless others are given.
+ * (`Backend.subjectEraser()`) overwrites the subject's copies, unless others are given;
+ * with integrity, the backend's chain anchor store anchors every stream's head.
  *
  * @example
  * ```ts
@@ -104,11 +109,21 @@ export interface BackendLayers extends Omit<StoreLayers, 'encryption'> {
  */
 export async function stackBackend<Tx extends StoreTransaction, RM extends DocumentsHandle>(
   backend: Backend<Tx, RM>,
-  layers: BackendLayers,
+  layers: BackendLayers<NoInfer<Tx>>,
 ): Promise<Backend<Tx, RM>> {
-  const { encryption, ...rest } = layers;
+  const { encryption, integrity, ...rest } = layers;
   const store = await storeStack(backend.store, {
     ...rest,
+    ...(integrity !== undefined && integrity !== false
+      ? {
+          integrity: {
+            ...(integrity === true ? {} : integrity),
+            anchors:
+              (integrity === true ? undefined : integrity.anchors) ??
+              (await backend.chainAnchorStore()),
+          },
+        }
+      : {}),
     ...(encryption
       ? {
           encryption: {

@@ -86,7 +86,13 @@ export { GENESIS_HASH, linkHash } from './hash-chain.js';
 export type { IntegrityMetadata } from './hash-chain.js';
 export { IntegrityEventStore, integrityEventStore } from './integrity-event-store.js';
 export type { IntegrityEventStoreOptions } from './integrity-event-store.js';
-export { verifyStore } from './verify-store.js';
+export { exportHeads, verifyStore } from './verify-store.js';
+export { anchorDigest } from './chain-anchor.js';
+export type { ChainAnchors, ChainHeadAnchor, ChainStartAnchor } from './chain-anchor.js';
+export type { ChainAnchorStore, ListChainAnchorsOptions } from './chain-anchor-store.js';
+export { MemoryChainAnchorStore } from './memory-chain-anchor-store.js';
+export { recordChainStart } from './chain-start.js';
+export type { RecordChainStartOptions } from './chain-start.js';
 export type {
   BrokenLink,
   BrokenLinkReason,

@@ -1,6 +1,10 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { EventInput, RecordedEvent } from '../core/envelope.js';
-import { DuplicateEventIdError, WrongExpectedRevisionError } from '../core/errors.js';
+import {
+  DuplicateEventIdError,
+  InvalidArgumentError,
+  WrongExpectedRevisionError,
+} from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type {
   AppendOptions,
@@ -26,10 +30,20 @@ import {
   type IntegrityMetadata,
 } from './hash-chain.js';
 import { assertExpectedRevision, prepareAppend, prepareAppendMany } from '../store/validation.js';
+import { sealAnchor, type ChainHeadAnchor, type ChainStartAnchor } from './chain-anchor.js';
+import type { ChainAnchorStore } from './chain-anchor-store.js';
+import { recordChainStart } from './chain-start.js';
 import { IntegrityConflictError, SecurityConfigError } from './security-errors.js';
 
 /** Options of {@link integrityEventStore}. */
-export interface IntegrityEventStoreOptions {
+export interface IntegrityEventStoreOptions<Tx extends StoreTransaction = StoreTransaction> {
+  /**
+   * Where each stream's chain head is anchored (a backend's `chainAnchorStore()`; `stackBackend`
+   * passes the backend's own). With it, every append writes its stream's head (revision and
+   * hash, signed with `signingKey`) in the append's transaction, so `verifyStore` finds events
+   * deleted at the end of a stream, or a whole stream. Without it, only the links are checked.
+   */
+  anchors?: ChainAnchorStore<Tx>;
   /** Ed25519 private key (KeyObject or PKCS#8 PEM): each link's hash is signed with it. */
   signingKey?: KeyObject | string;
   /** Id of the signing key, stored with each signature (`kid`). */
@@ -78,7 +92,7 @@ const MAX_CACHED_HEADS = 10_000;
  */
 export function integrityEventStore<Tx extends StoreTransaction>(
   store: TransactionalEventStore<Tx>,
-  options: IntegrityEventStoreOptions = {},
+  options: IntegrityEventStoreOptions<Tx> = {},
 ): IntegrityEventStore<Tx> {
   return new IntegrityEventStore(store, options);
 }
@@ -90,11 +104,13 @@ export class IntegrityEventStore<
   private readonly signingKey: KeyObject | undefined;
   private readonly keyId: string | undefined;
   private readonly maxAttempts: number;
+  /** Where heads are anchored, if anywhere. */
+  readonly anchors: ChainAnchorStore<Tx> | undefined;
   private readonly heads = new Map<string, ChainHead>();
   /** Tail of each stream's queue of appends in this process. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(inner: TransactionalEventStore<Tx>, options: IntegrityEventStoreOptions = {}) {
+  constructor(inner: TransactionalEventStore<Tx>, options: IntegrityEventStoreOptions<Tx> = {}) {
     super(inner);
     if (options.signingKey !== undefined) {
       try {
@@ -111,6 +127,7 @@ export class IntegrityEventStore<
         throw new SecurityConfigError('integrity.signingKey', 'must be an Ed25519 private key');
     }
     this.keyId = options.keyId;
+    this.anchors = options.anchors;
     this.maxAttempts = options.maxAttempts ?? 10;
     if (!Number.isSafeInteger(this.maxAttempts) || this.maxAttempts < 1)
       throw new SecurityConfigError('integrity.maxAttempts', 'must be an integer >= 1');
@@ -136,9 +153,11 @@ export class IntegrityEventStore<
           return await this.storedRetry(this.inner, { stream, events, expected, error });
         }
         try {
-          const result = await this.inner.append(stream, chained.events, {
-            expectedRevision: chained.expectedRevision,
-          });
+          const result = await this.anchored(
+            (to) =>
+              to.append(stream, chained.events, { expectedRevision: chained.expectedRevision }),
+            (r) => [{ stream, revision: r.revision, hash: chained.last }],
+          );
           this.remember(stream, { revision: result.revision, exists: true, hash: chained.last });
           return result;
         } catch (error) {
@@ -191,7 +210,16 @@ export class IntegrityEventStore<
           });
         }
         try {
-          const results = await this.inner.appendMany(planned);
+          const results = await this.anchored(
+            (to) => to.appendMany(planned),
+            (r) =>
+              r.flatMap((result) => {
+                const head = overlay.get(result.stream);
+                return head && head.revision === result.revision
+                  ? [{ stream: result.stream, revision: result.revision, hash: head.hash }]
+                  : [];
+              }),
+          );
           for (const [stream, head] of overlay) this.remember(stream, head);
           return results;
         } catch (error) {
@@ -229,6 +257,7 @@ export class IntegrityEventStore<
           expectedRevision: chained.expectedRevision,
         });
         const next = { revision: result.revision, exists: true, hash: chained.last };
+        await this.anchor([{ stream, revision: result.revision, hash: chained.last }], tx);
         overlay.set(stream, next);
         tx.onCommit(() => this.remember(stream, next));
         return result;
@@ -250,6 +279,59 @@ export class IntegrityEventStore<
         return results;
       },
     };
+  }
+
+  /**
+   * Runs `write` against the inner store: with anchors, in one transaction with the head
+   * anchors of what it wrote, so an append and its anchor commit together.
+   */
+  private anchored<R>(
+    write: (to: AppendTarget) => Promise<R>,
+    heads: (result: R) => Omit<ChainHeadAnchor, 'sig' | 'kid'>[],
+  ): Promise<R> {
+    if (!this.anchors) return write(this.inner);
+    let started = false;
+    return this.inner
+      .transaction(async (tx) => {
+        started = true;
+        const result = await write(tx);
+        await this.anchor(heads(result), tx);
+        return result;
+      })
+      .catch((error: unknown) => {
+        // Refused before it began (called inside a transaction of the same store): the store's
+        // own append refuses that too, naming the way out (`tx.append`).
+        if (!started && error instanceof InvalidArgumentError) return write(this.inner);
+        throw error;
+      });
+  }
+
+  /** Writes (signed) head anchors in `tx`, when anchoring is on. */
+  private async anchor(heads: Omit<ChainHeadAnchor, 'sig' | 'kid'>[], tx: Tx): Promise<void> {
+    if (!this.anchors || heads.length === 0) return;
+    const signing = { key: this.signingKey, keyId: this.keyId };
+    await this.anchors.saveHeads(
+      heads.map((h) => sealAnchor<ChainHeadAnchor>('head', h, signing)),
+      tx,
+    );
+  }
+
+  /**
+   * Records, in `tx`, where `lastRemoved`'s stream's chain now starts: the scavenge that
+   * removes the stream's events up to and including `lastRemoved` calls this in its
+   * transaction, so `verifyStore` accepts the chain starting after it. Signed like the links.
+   * Returns the anchor written, or undefined when there is nothing to anchor (no anchor store,
+   * or `lastRemoved` is not chained).
+   */
+  recordChainStart(tx: Tx, lastRemoved: RecordedEvent): Promise<ChainStartAnchor | undefined> {
+    if (!this.anchors) return Promise.resolve(undefined);
+    return recordChainStart({
+      anchors: this.anchors,
+      tx,
+      lastRemoved,
+      ...(this.signingKey ? { signingKey: this.signingKey } : {}),
+      ...(this.keyId !== undefined ? { keyId: this.keyId } : {}),
+    });
   }
 
   /**
@@ -384,13 +466,32 @@ export class IntegrityEventStore<
     throw error;
   }
 
-  /** Drops the stream's cached head once deleted (a soft-deleted stream is absent to `'no_stream'`). */
+  /**
+   * Drops the stream's cached head once deleted (a soft-deleted stream is absent to
+   * `'no_stream'`). A tombstone (`hard`) is recorded in the stream's head anchor, signed, so
+   * that `verifyStore` tells its events going from reads (and, scavenged, from the database)
+   * from deleted rows. A tombstoned stream takes no more appends, so its anchored head is
+   * final; it is marked once the tombstone has committed.
+   */
   override deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void> {
     return this.serialized([stream], async () => {
       try {
         await this.inner.deleteStream(stream, options);
       } finally {
         this.heads.delete(stream);
+      }
+      if (options?.hard === true && this.anchors) {
+        const head = (await this.anchors.load(stream))?.head;
+        if (head && head.deleted !== true) {
+          const { sig: _sig, kid: _kid, ...bare } = head;
+          await this.anchors.saveHeads([
+            sealAnchor<ChainHeadAnchor>(
+              'head',
+              { ...bare, deleted: true },
+              { key: this.signingKey, keyId: this.keyId },
+            ),
+          ]);
+        }
       }
     });
   }

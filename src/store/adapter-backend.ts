@@ -4,6 +4,7 @@ import type { DocumentsHandle } from '../projections/documents.js';
 import type { ProjectionStore } from '../projections/projection-store.js';
 import type { SagaStore } from '../sagas/saga-store.js';
 import type { SchemaStorage } from '../schema/schema-storage.js';
+import type { ChainAnchorStore } from '../security/chain-anchor-store.js';
 import type { DataKeyStore } from '../security/data-key-store.js';
 import type { SubjectEraser } from '../security/subject-eraser.js';
 import { scavengeBackend } from './scavenge-backend.js';
@@ -33,6 +34,7 @@ export interface BackendPorts<Tx extends StoreTransaction, RM extends DocumentsH
   streamStateStore(): Promise<StreamStateStore<Tx>>;
   /** Optional: the subject eraser of the adapter's database (see `Backend.subjectEraser`). */
   subjectEraser?(): Promise<SubjectEraser>;
+  chainAnchorStore(): Promise<ChainAnchorStore<Tx>>;
 }
 
 /** What {@link createBackend} needs of an adapter. */
@@ -163,6 +165,10 @@ class BackendView<Tx extends StoreTransaction, RM extends DocumentsHandle> imple
     return (this.streams ??= this.port('streamStateStore', (p) => p.streamStateStore()).then(
       (states) => (this.own ? states : withMembers(states, { store: this.store })),
     ));
+  }
+
+  chainAnchorStore(): Promise<ChainAnchorStore<Tx>> {
+    return this.port('chainAnchorStore', (p) => p.chainAnchorStore());
   }
 
   subjectEraser(): Promise<SubjectEraser | undefined> {

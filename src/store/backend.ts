@@ -4,6 +4,7 @@ import type { DocumentsHandle } from '../projections/documents.js';
 import type { ProjectionStore } from '../projections/projection-store.js';
 import type { SagaStore } from '../sagas/saga-store.js';
 import type { SchemaStorage } from '../schema/schema-storage.js';
+import type { ChainAnchorStore } from '../security/chain-anchor-store.js';
 import type { DataKeyStore } from '../security/data-key-store.js';
 import type { SubjectEraser } from '../security/subject-eraser.js';
 import type { ScavengeOptions, ScavengeReport } from './scavenge.js';
@@ -80,6 +81,11 @@ export interface Backend<
    * encryption layer, whose `forgetSubject` uses it.
    */
   subjectEraser(): Promise<SubjectEraser | undefined>;
+  /**
+   * The hash chains' anchors (each chained stream's head and start), written by the
+   * integrity layer in the append's transaction and read by `verifyStore`.
+   */
+  chainAnchorStore(): Promise<ChainAnchorStore<Tx>>;
   /**
    * Physically removes what the store no longer shows (events of tombstoned streams, events
    * hidden by `truncateBefore`, `maxCount`, `maxAge`) through {@link Backend.store}, so its

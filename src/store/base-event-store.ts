@@ -324,17 +324,27 @@ export abstract class BaseEventStore<
     if (typeof work !== 'function')
       throw new InvalidArgumentError('work', 'transaction needs a function (tx) => Promise');
     const scope: TransactionScope = { store: this, active: true };
-    const { result, tx } = await this.exclusive(async () => {
+    const { result, tx, failure } = await this.exclusive(async () => {
       this.openTransactions += 1;
+      let done: { result: T; tx: BaseStoreTransaction };
       try {
-        return await transactionScope.run(scope, () => this.runTransaction(work));
+        done = await transactionScope.run(scope, () => this.runTransaction(work));
       } finally {
         scope.active = false;
         this.openTransactions -= 1;
       }
+      // The commit callbacks run before the write lock passes to the next transaction:
+      // in-memory components apply their writes in them, and the next transaction must read
+      // those writes, not the state before them (else it overwrites them).
+      try {
+        done.tx.committed();
+        return { ...done, failure: undefined };
+      } catch (error) {
+        return { ...done, failure: { error } };
+      }
     });
     if (tx.lastPosition > 0 && this.watchers.size > 0) this.notifyCommitted(tx.lastPosition);
-    tx.committed();
+    if (failure) throw failure.error;
     return result;
   }
 

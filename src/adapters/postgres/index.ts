@@ -58,3 +58,4 @@ export {
   POSTGRES_ERASURE_EXCLUDED_TABLES,
   postgresSubjectEraser,
 } from './postgres-subject-eraser.js';
+export { postgresChainAnchorStore } from './postgres-chain-anchor-store.js';

@@ -1,5 +1,6 @@
 import type { Backend, BackendAdapter, OpenBackendOptions } from '../../store/backend.js';
 import { createBackend } from '../../store/adapter-backend.js';
+import { postgresChainAnchorStore } from './postgres-chain-anchor-store.js';
 import { PostgresEventStore, type PostgresTransaction } from './postgres-event-store.js';
 import { postgresGroupMembership } from './postgres-group-membership-store.js';
 import { PostgresKeyStore } from './postgres-key-store.js';
@@ -52,6 +53,7 @@ export function postgresBackendOf(store: PostgresEventStore, url = 'postgres:'):
       keyStore: () => PostgresKeyStore.open(store),
       streamStateStore: () => postgresStreamStateStore(store),
       subjectEraser: () => Promise.resolve(postgresSubjectEraser(store)),
+      chainAnchorStore: () => postgresChainAnchorStore(store),
     },
   });
 }

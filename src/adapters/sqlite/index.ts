@@ -41,4 +41,5 @@ export {
 } from './sqlite-stream-state-store.js';
 export { openSqliteBackend, sqliteBackendOf, sqliteBackendAdapter } from './sqlite-backend.js';
 export { SQLITE_ERASURE_EXCLUDED_TABLES, sqliteSubjectEraser } from './sqlite-subject-eraser.js';
+export { sqliteChainAnchorStore } from './sqlite-chain-anchor-store.js';
 export type { SqliteBackend } from './sqlite-backend.js';

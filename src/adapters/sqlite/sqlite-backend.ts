@@ -1,5 +1,6 @@
 import type { Backend, BackendAdapter, OpenBackendOptions } from '../../store/backend.js';
 import { createBackend } from '../../store/adapter-backend.js';
+import { sqliteChainAnchorStore } from './sqlite-chain-anchor-store.js';
 import { SqliteEventStore, type SqliteTransaction } from './sqlite-event-store.js';
 import { sqliteGroupMembership } from './sqlite-group-membership-store.js';
 import { SqliteKeyStore } from './sqlite-key-store.js';
@@ -51,6 +52,7 @@ export function sqliteBackendOf(store: SqliteEventStore, url = 'sqlite:'): Sqlit
       keyStore: () => Promise.resolve(SqliteKeyStore.open(store)),
       streamStateStore: () => sqliteStreamStateStore(store),
       subjectEraser: () => Promise.resolve(sqliteSubjectEraser(store)),
+      chainAnchorStore: () => sqliteChainAnchorStore(store),
     },
   });
 }
