@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttIngest } from '../../src/adapters/mqtt/index.js';
+import mqtt from 'mqtt';
+import { MqttIngest, MqttPublisher } from '../../src/adapters/mqtt/index.js';
+import { OutboxRelay } from '../../src/bus/outbox-relay.js';
 import { collect } from '../../src/store/collect.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/memory-subscription-storage.js';
@@ -86,4 +88,62 @@ describe.skipIf(!available)('MQTT ingest across a broker restart (a private Mosq
     },
     60_000,
   );
+
+  it('publishing through the relay while the broker is killed and restarted: every event arrives, the relay checkpoints the head', async () => {
+    const broker = await PrivateMosquitto.start();
+    cleanups.push(() => broker.cleanup());
+    // A subscriber with a persistent session: what is published while it reconnects waits.
+    const subscriber = mqtt.connect(broker.url, {
+      clientId: randomMqttName('sub'),
+      clean: false,
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: 600 },
+      reconnectPeriod: 100,
+    });
+    cleanups.push(() => subscriber.endAsync(true));
+    subscriber.on('error', () => undefined);
+    const received: string[] = [];
+    subscriber.on('message', (_topic, _payload, packet) => {
+      const id = packet.properties?.userProperties?.['event-id'];
+      if (typeof id === 'string') received.push(id);
+    });
+    await new Promise((resolve) => subscriber.once('connect', resolve));
+    await subscriber.subscribeAsync('plant/#', { qos: 1 });
+
+    const store = new MemoryEventStore();
+    const publisher = await MqttPublisher.connect({
+      url: broker.url,
+      routes: [{ topic: 'plant/{stream}/setpoint' }],
+      publishTimeoutMs: 1000,
+      clientOptions: { reconnectPeriod: 100 },
+    });
+    cleanups.push(() => publisher.close());
+    const relay = new OutboxRelay({
+      storage: memorySubscriptionStorage(store),
+      bus: publisher,
+      maxInFlight: 16,
+      batchSize: 50,
+      retry: { baseDelayMs: 50, maxDelayMs: 300 },
+    });
+    cleanups.push(() => relay.stop());
+    await relay.start();
+
+    const total = 400;
+    for (let i = 0; i < total / 2; i += 1)
+      await store.append(`device-${i % 4}`, [{ type: 'setpoint.changed', data: { i } }]);
+    await expect.poll(() => relay.status().position, { timeout: 20_000 }).toBeGreaterThan(20);
+    await broker.kill('SIGKILL');
+    for (let i = total / 2; i < total; i += 1)
+      await store.append(`device-${i % 4}`, [{ type: 'setpoint.changed', data: { i } }]);
+    await expect.poll(() => relay.status().state, { timeout: 10_000 }).toBe('waiting-for-broker');
+    await broker.run();
+
+    await relay.waitForPosition(total, { timeoutMs: 30_000 });
+    const ids = (await collect(store.readAll())).map((e) => e.id);
+    await expect
+      .poll(() => ids.filter((id) => !received.includes(id)).length, { timeout: 20_000 })
+      .toBe(0); // 0 lost
+    expect(relay.status()).toMatchObject({ position: total, parked: 0 });
+    expect(relay.status().failures).toBeGreaterThan(0);
+  }, 60_000);
 });
