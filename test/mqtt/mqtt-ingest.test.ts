@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   MQTT_PARKED_EVENT_TYPE,
   MqttIngest,
+  mqttParkedMessageSchema,
   type MqttIngestOptions,
 } from '../../src/adapters/mqtt/index.js';
 import type { RecordedEvent } from '../../src/core/envelope.js';
@@ -178,6 +179,34 @@ describe.skipIf(!available)('MqttIngest (shared Mosquitto)', () => {
     expect(left.map((p) => p.attempts)).toEqual([2, 2]);
     expect(await fixed.skipParked('all')).toBe(2);
     expect(await fixed.parkedCount()).toBe(0);
+  });
+
+  it('on a strict schema store, parking needs the parked-message schema; without it the ingest stops rather than acknowledge', async () => {
+    prefix = randomMqttName('t');
+    const registry = await temperatureRegistry();
+    const store = new MemoryEventStore();
+    const storage = {
+      ...memorySubscriptionStorage(store),
+      store: withSchemas(store, { registry, strict: true }),
+    };
+    const routes = [
+      { topic: `${prefix}/+d/telemetry`, stream: 'dev-{d}', type: 'device.telemetry.recorded' },
+    ];
+    const clientId = randomMqttName('ingest');
+    const refused = await startIngest({ storage, clientId, routes });
+    const d = await device();
+    await d.publishAsync(`${prefix}/a/telemetry`, 'not json', { qos: 1 });
+    await expect.poll(() => refused.status().state, { timeout: 10_000 }).toBe('stopped');
+    expect((refused.status().error as { code?: string } | undefined)?.code).toBe(
+      'UNREGISTERED_EVENT_TYPE',
+    );
+    expect(await refused.parkedCount()).toBe(0);
+
+    await registry.register(MQTT_PARKED_EVENT_TYPE, mqttParkedMessageSchema);
+    // The same session: the unacknowledged message comes again, and is parked now.
+    const ingest = await startIngest({ storage, clientId, routes });
+    await expect.poll(() => ingest.parkedCount(), { timeout: 10_000 }).toBe(1);
+    expect((await ingest.parkedMessages())[0]?.error.code).toBe('MQTT_PAYLOAD_INVALID');
   });
 
   it('a flood of 500 malformed messages among 500 good ones: every good one stored once, every bad one parked, ingestion goes on', async () => {
