@@ -665,6 +665,11 @@ export class RabbitMqMessageBus implements MessageBus {
   private async fromLog(member: RabbitMember, channel: Channel, msg: ConsumeMessage) {
     // Sent on a channel that died with its connection: the broker hands it out again.
     if (member.channel !== channel) return;
+    // Sent ahead past the marker: the group's queue holds it, so it is not handled here.
+    if (!member.replaying) {
+      safe(() => channel.ack(msg));
+      return;
+    }
     const subject = msg.fields.routingKey.slice(this.prefix.length + 1);
     if (!member.o.subjects.some((p) => matchSubject(p, subject))) {
       safe(() => channel.ack(msg));
@@ -692,6 +697,8 @@ export class RabbitMqMessageBus implements MessageBus {
       member.replayed.has(id) &&
       msg.properties.headers?.[ATTEMPT_HEADER] === undefined
     ) {
+      // Its copy was handled from the log; forget the id, so a later republish is delivered.
+      member.replayed.delete(id);
       safe(() => channel.ack(msg));
       return;
     }
