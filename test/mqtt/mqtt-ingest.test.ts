@@ -1,4 +1,7 @@
 import type { MqttClient } from 'mqtt';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -7,6 +10,7 @@ import {
   mqttParkedMessageSchema,
   type MqttIngestOptions,
 } from '../../src/adapters/mqtt/index.js';
+import { SqliteEventStore, sqliteSubscriptionStorage } from '../../src/adapters/sqlite/index.js';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { StoreClosedError, StoreUnavailableError } from '../../src/core/errors.js';
 import { SchemaRegistry } from '../../src/schema/schema-registry.js';
@@ -271,6 +275,44 @@ describe.skipIf(!available)('MqttIngest (shared Mosquitto)', () => {
     await expect.poll(() => ingest.status().ingested, { timeout: 10_000 }).toBe(good + 1);
     expect(ingest.status()).toMatchObject({ state: 'running', error: undefined });
   }, 90_000);
+
+  it('on SQLite: events and parked messages (park stream and parked list in one transaction)', async () => {
+    prefix = randomMqttName('t');
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-mqtt-'));
+    const store = SqliteEventStore.open(join(dir, 'events.db'));
+    cleanups.push(async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const ingest = await startIngest({
+      storage: await sqliteSubscriptionStorage(store),
+      registry: await temperatureRegistry(),
+      routes: [
+        { topic: `${prefix}/+d/telemetry`, stream: 'dev-{d}', type: 'device.telemetry.recorded' },
+      ],
+    });
+    const d = await device();
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 100; i += 1) {
+      sends.push(d.publishAsync(`${prefix}/a/telemetry`, `{"seq":${i},"celsius":1}`, { qos: 1 }));
+      sends.push(d.publishAsync(`${prefix}/a/telemetry`, `{"seq":${i},"celsius":[]}`, { qos: 1 }));
+    }
+    await Promise.all(sends);
+    await expect.poll(() => ingest.status().received, { timeout: 20_000 }).toBe(200);
+    expect((await collect(store.readStream('dev-a'))).length).toBe(100);
+    const parkStream = await collect(store.readStream(ingest.parkStream));
+    const listed = [];
+    for (let after = 0; ;) {
+      const page = await ingest.listParked({ after, limit: 500 });
+      listed.push(...page);
+      if (page.length < 500) break;
+      after = page[page.length - 1]?.position ?? 0;
+    }
+    expect(listed.map((p) => [p.position, p.eventId])).toEqual(
+      parkStream.map((e) => [e.position, e.id]),
+    );
+    expect(listed.length).toBe(100);
+  });
 
   it('a crash between the commit and the PUBACK: the broker delivers the message again, and it is stored once', async () => {
     prefix = randomMqttName('t');
