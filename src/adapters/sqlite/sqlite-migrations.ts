@@ -39,6 +39,13 @@ export const sqliteEventStoreMigrations: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 3,
+    description: 'tombstoned streams, indexed: readAll leaves their events out',
+    statements: [
+      `CREATE INDEX causeway_streams_tombstones ON causeway_streams (name) WHERE deleted = 2`,
+    ],
+  },
 ];
 
 /**
