@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RabbitMqMessageBus } from '../../src/adapters/rabbitmq/index.js';
-import { OutboxRelay, inboxHandler, type BusSubscription } from '../../src/bus/index.js';
+import {
+  BusUnavailableError,
+  OutboxRelay,
+  inboxHandler,
+  type BusSubscription,
+} from '../../src/bus/index.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
 import { PrivateRabbitMq, privateRabbitMqAvailable } from '../support/private-rabbitmq.js';
 
 const available = privateRabbitMqAvailable();
@@ -100,6 +105,9 @@ describe.skipIf(!available)('RabbitMQ: connections cut and the broker killed mid
       const more = flow(after(() => restarted, 20));
       await eventually(() => effects.size > start + 10, 'events flowing again', 30_000);
       await node.kill();
+      // A direct publish while the broker is down retries, then fails with a typed error.
+      const error = await publisher.publish(busEvent('x-1', 'x.lost')).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BusUnavailableError);
       await node.boot();
       restarted = true;
       await more;

@@ -73,7 +73,11 @@ export interface RabbitMqMessageBusOptions {
   prefix?: string;
   /** The connection's name as the broker lists it (default `causeway-bus-<prefix>`). */
   connectionName?: string;
-  /** Queue type of the groups' queues and their parking queues: `'quorum'` (default) or `'classic'`. */
+  /**
+   * Queue type of the groups' queues and their parking queues: `'quorum'` (default) or
+   * `'classic'`. Classic queues keep no delivery count, so a message whose member died
+   * mid-handling comes back with the same attempt, and dead-letter at most once.
+   */
   queueType?: 'quorum' | 'classic';
   /**
    * How long the log (a RabbitMQ stream, from which a new group with `from: 'all'` starts)
