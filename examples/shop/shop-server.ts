@@ -5,6 +5,7 @@ import type { SagaQuery } from '../../src/sagas/saga-view.js';
 import type { SagaRuntime } from '../../src/sagas/saga-runtime.js';
 import type { OutboxRelay } from '../../src/bus/outbox-relay.js';
 import { CausewayMetrics } from '../../src/observability/metrics.js';
+import type { RuntimeSource } from '../../src/observability/runtime-registry.js';
 import type { StoreContext } from '../../src/cli/store-context.js';
 import { createServer, parkedSubscription } from '../../src/server/index.js';
 import { catalogDecider } from './catalog-decider.js';
@@ -34,6 +35,13 @@ export interface ShopServerOptions {
   sagaRuntime?: SagaRuntime;
   /** The outbox relay run here (with `--bus`): its progress and state go to `/metrics`. */
   relay?: OutboxRelay;
+  /**
+   * The components running here (saga runner, notifier partitions, stream jobs): their live
+   * state, position and lag go to `/metrics`, `/stats` and the admin UI.
+   */
+  runtime?: readonly RuntimeSource[];
+  /** The metrics to serve (default: new ones). */
+  metrics?: CausewayMetrics;
   port: number;
   host: string;
   logger?: Logger;
@@ -47,9 +55,10 @@ export interface ShopServerOptions {
  */
 export async function startShopServer(options: ShopServerOptions): Promise<ShopServerHandle> {
   const storage = await options.context.subscriptionStorage();
-  const metrics = new CausewayMetrics();
+  const metrics = options.metrics ?? new CausewayMetrics();
   if (options.sagaRuntime) metrics.trackSagaRuntime(options.sagaRuntime);
   if (options.relay) metrics.trackRelay(options.relay);
+  for (const source of options.runtime ?? []) metrics.runtime.add(source);
   const server = await createServer({
     metrics,
     store: options.context.store,

@@ -23,6 +23,16 @@ import {
 } from './shop-bus.js';
 import { startShopAnalytics, type ShopAnalytics } from './analytics.js';
 import { startShopServer, type ShopServerHandle } from './shop-server.js';
+import { CausewayMetrics } from '../../src/observability/metrics.js';
+import {
+  instrumentEventStore,
+  isInstrumented,
+} from '../../src/observability/instrument-event-store.js';
+import {
+  consumerGroupSource,
+  sagaRuntimeSource,
+  streamJobSource,
+} from '../../src/observability/runtime-sources.js';
 
 /** Options of {@link startShop}. */
 export interface StartShopOptions {
@@ -100,6 +110,11 @@ export interface ShopHandle {
   readonly sagas: SagaQuery | undefined;
   /** What is running and what is missing (a part whose module is not there). */
   readonly parts: Record<string, 'running' | 'missing' | 'off'>;
+  /**
+   * The shop's metrics (served at `/metrics` with `port`): every append made through the
+   * shop's store is counted in them.
+   */
+  readonly metrics: CausewayMetrics;
   /** Orders by status (from the order-history projection). */
   orderCounts(): Promise<OrderCounts>;
   trafficStats(): TrafficStats | undefined;
@@ -119,7 +134,13 @@ export interface ShopHandle {
  * them at a time (the others stand by), the notifier's partitions are shared among them.
  */
 export async function startShop(options: StartShopOptions): Promise<ShopHandle> {
-  const { context } = options;
+  // Every append of the shop (commands, saga, notifier, HTTP) is counted in these metrics: the
+  // store's instrumented layer measures them, whoever makes them.
+  const metrics = new CausewayMetrics();
+  const context = isInstrumented(options.context.store)
+    ? options.context
+    : options.context.withStore(instrumentEventStore(options.context.store));
+  instrumentEventStore(context.store, { metrics });
   const store = context.store;
   const stops: (() => Promise<void>)[] = [];
   const parts: Record<string, 'running' | 'missing' | 'off'> = {};
@@ -211,10 +232,18 @@ export async function startShop(options: StartShopOptions): Promise<ShopHandle> 
     if (options.port !== undefined) {
       server = await startShopServer({
         context,
+        metrics,
         projector,
         sagas: fulfilment.sagas,
         sagaRuntime: fulfilment.runtime,
         ...(bus ? { relay: bus.relay } : {}),
+        runtime: [
+          sagaRuntimeSource(fulfilment.runtime),
+          consumerGroupSource(notifier),
+          ...(['sales', 'topProducts', 'sessions', 'fraud'] as const).map((job) =>
+            streamJobSource({ status: () => analytics.status()[job] }),
+          ),
+        ],
         subscriptions: [
           `saga:${FULFILMENT_SAGA}`,
           ...Array.from({ length: notifier.partitions }, (_, i) => notifier.partitionName(i)),
@@ -254,6 +283,7 @@ export async function startShop(options: StartShopOptions): Promise<ShopHandle> 
       bus,
       commandBus,
       sagas: fulfilment.sagas,
+      metrics,
       parts,
       orderCounts: () => orderCounts(projector),
       trafficStats: () => traffic?.stats,

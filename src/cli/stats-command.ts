@@ -1,3 +1,5 @@
+import { RuntimeRegistry } from '../observability/runtime-registry.js';
+import { checkpointSource } from '../observability/runtime-sources.js';
 import type { CliIo } from './cli-io.js';
 import { printJson, printLine, printTable } from './cli-io.js';
 import { startProgress } from './progress.js';
@@ -48,15 +50,16 @@ export async function storeStats(
     progress.stop();
   }
   const storage = await context.subscriptionStorage();
-  const checkpoints = await storage.checkpoints.list();
-  const subscriptions = await Promise.all(
-    checkpoints.map(async (c) => ({
-      name: c.name,
-      position: c.position,
-      lag: Math.max(0, head - c.position),
-      parked: await storage.parked.count(c.name),
-    })),
-  );
+  // The same registry as the server's `/metrics` and `/stats`, fed from the stored checkpoints
+  // (this process runs nothing), measured against the head counted above.
+  const registry = new RuntimeRegistry(() => Promise.resolve(head));
+  registry.add(checkpointSource(storage));
+  const subscriptions = (await registry.snapshot()).components.map((c) => ({
+    name: c.name,
+    position: c.position ?? 0,
+    lag: c.lag ?? 0,
+    parked: c.parked ?? 0,
+  }));
   const stats: StoreStats = {
     store: redactUrl(context.url),
     headPosition: head,

@@ -28,7 +28,9 @@ export function resolveStoreUrl(
  * registry stored in its database (what `causeway schema register` writes) is loaded, and the
  * view's store validates every append against it (`append`, `import`, HTTP and CloudEvents
  * under `serve`, the shop's writes under `demo`) and upcasts reads as far as upcasters lead.
- * The CLI declares no upcasters, so events come out at their stored version.
+ * The CLI declares no upcasters, so events come out at their stored version. The outermost
+ * layer traces and measures appends (see `instrumentEventStore`): a server or the shop adds
+ * its metrics to it, and every append through the context is counted there.
  *
  * @throws {UnsupportedStoreUrlError} for a URL no adapter serves.
  * @throws {StoreUnavailableError} when the database cannot be reached.
@@ -40,7 +42,12 @@ export async function openStoreContext(
   const backend = await openBackend(url, options);
   try {
     const registry = await SchemaRegistry.open({ storage: await backend.schemaStorage() });
-    return await stackBackend(backend, { schemas: { registry, upcast: 'available' } });
+    // `tracing` outermost: every append of every command (HTTP, the shop, imports) is traced
+    // and measured in one place, so the metrics of `serve` and `demo` count them all.
+    return await stackBackend(backend, {
+      schemas: { registry, upcast: 'available' },
+      tracing: true,
+    });
   } catch (error) {
     await backend.close().catch(() => undefined);
     throw error;

@@ -23,7 +23,37 @@ export type {
   SagaRuntimeSource,
   SagaRuntimeStats,
 } from './metrics.js';
-export { instrumentEventStore, tracedEventStore } from './instrument-event-store.js';
+export {
+  instrumentEventStore,
+  isInstrumented,
+  tracedEventStore,
+} from './instrument-event-store.js';
+export { RuntimeRegistry } from './runtime-registry.js';
+export type {
+  RuntimeComponentKind,
+  RuntimeComponentStatus,
+  RuntimeReading,
+  RuntimeSnapshot,
+  RuntimeSource,
+} from './runtime-registry.js';
+export {
+  checkpointSource,
+  consumerGroupSource,
+  projectorSource,
+  relaySource,
+  sagaRuntimeSource,
+  streamJobSource,
+  subscriptionSource,
+} from './runtime-sources.js';
+export type {
+  CheckpointsReadable,
+  ConsumerGroupReadable,
+  ProjectorReadable,
+  RelayReadable,
+  SagaRuntimeReadable,
+  StreamJobReadable,
+  SubscriptionReadable,
+} from './runtime-sources.js';
 export type { InstrumentOptions } from './instrument-event-store.js';
 export { REDACTED_LOG_PATHS, createLogger, eventLogFields } from './logging.js';
 export type { CreateLoggerOptions, EventLogFields } from './logging.js';

@@ -25,6 +25,12 @@ export interface InstrumentOptions {
  * The same store, with its appends (`append`, `appendMany`, and `tx.append`/`tx.appendMany`
  * inside its transactions) traced and measured. Every other member is forwarded.
  *
+ * Given a store that already has an instrumented layer (a stack made with `tracing`), it adds
+ * `metrics` to that layer and returns the store as it is: every append made through the stack,
+ * by any component (commands, sagas, subscriptions, HTTP), is then counted in `metrics`, once.
+ * An append inside a transaction is counted when the transaction commits (never if it rolls
+ * back).
+ *
  * Each append runs in a `causeway.store.append` span (a child of the active one, e.g. the
  * HTTP request's or the command's), and events without a `traceparent` get the span's: what
  * they cause later (projections, sagas, consumers) joins the same trace.
@@ -38,22 +44,44 @@ export function instrumentEventStore<Tx extends StoreTransaction>(
   store: TransactionalEventStore<Tx>,
   options: InstrumentOptions = {},
 ): TransactionalEventStore<Tx> {
-  const instrumented = store instanceof InstrumentedEventStore;
   const { metrics } = options;
-  if (instrumented && metrics === undefined) return store;
-  // An instrumented store already traces its appends: the outer layer only measures.
-  const tracing = (options.tracing ?? true) && !instrumented;
-  return new InstrumentedEventStore(store, metrics, tracing);
+  const layer = instrumentedLayer(store);
+  if (layer) {
+    // Measured where every path of the stack passes: one count per append, whoever made it.
+    if (metrics) layer.sinks.add(metrics);
+    return store;
+  }
+  return new InstrumentedEventStore(store, metrics, options.tracing ?? true);
+}
+
+/** Whether `store`, or a layer under it, measures appends (see {@link instrumentEventStore}). */
+export function isInstrumented(store: TransactionalEventStore): boolean {
+  return instrumentedLayer(store) !== undefined;
+}
+
+function instrumentedLayer<Tx extends StoreTransaction>(
+  store: TransactionalEventStore<Tx>,
+): InstrumentedEventStore<Tx> | undefined {
+  let layer: unknown = store;
+  while (layer instanceof ForwardingEventStore) {
+    if (layer instanceof InstrumentedEventStore) return layer as InstrumentedEventStore<Tx>;
+    layer = layer.inner;
+  }
+  return undefined;
 }
 
 /** The store returned by {@link instrumentEventStore}. */
 class InstrumentedEventStore<Tx extends StoreTransaction> extends ForwardingEventStore<Tx> {
+  /** Where appends are counted: every metrics instance attached to this layer. */
+  readonly sinks = new Set<CausewayMetrics>();
+
   constructor(
     inner: TransactionalEventStore<Tx>,
-    private readonly metrics: CausewayMetrics | undefined,
+    metrics: CausewayMetrics | undefined,
     private readonly tracing: boolean,
   ) {
     super(inner);
+    if (metrics) this.sinks.add(metrics);
   }
 
   protected override writeAppend(
@@ -63,7 +91,7 @@ class InstrumentedEventStore<Tx extends StoreTransaction> extends ForwardingEven
     options?: AppendOptions,
   ): Promise<AppendResult> {
     const count = isArray<EventInput>(events) ? events.length : 0;
-    if (!this.tracing) return this.measured(count, () => to.append(stream, events, options));
+    if (!this.tracing) return this.measured(to, count, () => to.append(stream, events, options));
     return withSpan(
       'causeway.store.append',
       {
@@ -71,7 +99,7 @@ class InstrumentedEventStore<Tx extends StoreTransaction> extends ForwardingEven
         attributes: { 'causeway.stream': String(stream), 'causeway.events': count },
       },
       async (span) => {
-        const result = await this.measured(count, () =>
+        const result = await this.measured(to, count, () =>
           to.append(stream, stampTrace(events), options),
         );
         span.setAttribute('causeway.position', result.position);
@@ -90,7 +118,7 @@ class InstrumentedEventStore<Tx extends StoreTransaction> extends ForwardingEven
       (n, r) => n + (isArray<EventInput>(r?.events) ? r.events.length : 0),
       0,
     );
-    if (!this.tracing) return this.measured(count, () => to.appendMany(requests));
+    if (!this.tracing) return this.measured(to, count, () => to.appendMany(requests));
     return withSpan(
       'causeway.store.append',
       {
@@ -98,7 +126,7 @@ class InstrumentedEventStore<Tx extends StoreTransaction> extends ForwardingEven
         attributes: { 'causeway.streams': list.length, 'causeway.events': count },
       },
       () =>
-        this.measured(count, () =>
+        this.measured(to, count, () =>
           to.appendMany(
             list === requests
               ? list.map((r) =>
@@ -110,14 +138,21 @@ class InstrumentedEventStore<Tx extends StoreTransaction> extends ForwardingEven
     );
   }
 
-  private async measured<T>(events: number, write: () => Promise<T>): Promise<T> {
+  private async measured<T>(to: AppendTarget, events: number, write: () => Promise<T>): Promise<T> {
     const started = process.hrtime.bigint();
+    const observe = (result: string) => {
+      const seconds = elapsedSeconds(started);
+      for (const metrics of this.sinks) metrics.observeAppend(seconds, result, events);
+    };
     try {
       const result = await write();
-      this.metrics?.observeAppend(elapsedSeconds(started), 'ok', events);
+      // An append inside a transaction counts once the transaction commits: a rolled-back
+      // one wrote nothing.
+      if (to === this.inner) observe('ok');
+      else (to as StoreTransaction).onCommit(() => observe('ok'));
       return result;
     } catch (error) {
-      this.metrics?.observeAppend(elapsedSeconds(started), errorCode(error), events);
+      if (this.sinks.size > 0) observe(errorCode(error));
       throw error;
     }
   }

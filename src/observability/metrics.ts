@@ -6,6 +6,12 @@ import {
   collectDefaultMetrics,
   type CounterConfiguration,
 } from 'prom-client';
+import {
+  RuntimeRegistry,
+  type RuntimeComponentStatus,
+  type RuntimeSnapshot,
+} from './runtime-registry.js';
+import { projectorSource, relaySource } from './runtime-sources.js';
 
 /** Options of {@link CausewayMetrics}. */
 export interface CausewayMetricsOptions {
@@ -198,9 +204,15 @@ export class CausewayMetrics {
   /** `causeway_access_denials_total{permission,reason}`: refused requests (401/403). */
   readonly accessDenials: Counter<'permission' | 'reason'>;
 
+  /**
+   * Lag, position and state of every component following the log (subscriptions, projections,
+   * saga runners, relays, stream jobs): the gauges below, `/stats` and the admin UI all read
+   * it. Add a component with `runtime.add(...)` (see `runtime-sources.ts`) or `track*`.
+   */
+  readonly runtime: RuntimeRegistry;
+
   private head: (() => Promise<number>) | undefined;
-  private readonly projectors: ProjectionStatusSource[] = [];
-  private readonly subscriptions: LagSource[] = [];
+  private scrape: Promise<RuntimeSnapshot> | undefined;
   private readonly sagas: SagaInstanceSource[] = [];
   private readonly sagaRuntimes: SagaRuntimeSource[] = [];
   private readonly relays: RelaySource[] = [];
@@ -208,6 +220,7 @@ export class CausewayMetrics {
 
   constructor(options: CausewayMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
+    this.runtime = new RuntimeRegistry(() => (this.head ? this.head() : Promise.resolve(0)));
     this.sagaScanLimit = options.sagaScanLimit ?? 10_000;
     const registers = [this.registry];
     const counter = <L extends string>(config: CounterConfiguration<L>) =>
@@ -247,7 +260,9 @@ export class CausewayMetrics {
     });
     // The gauges below are read when scraped, from the sources registered with track*.
     const head = () => this.head;
-    const { projectors, subscriptions, sagas, sagaScanLimit } = this;
+    const { sagas, sagaScanLimit } = this;
+    // One registry snapshot per scrape feeds every lag, position and state gauge.
+    const snapshot = () => this.sharedSnapshot();
     new Gauge({
       name: 'causeway_head_position',
       help: 'Position of the last committed event of the store',
@@ -257,76 +272,99 @@ export class CausewayMetrics {
         if (read) this.set(await read());
       },
     });
-    // One status read fills every projection gauge, when the first of them is collected.
-    const projectionGauge = (name: string, help: string, collect?: () => Promise<void>) =>
-      new Gauge({
+    const componentGauge = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      fill: (gauge: Gauge<L>, component: RuntimeComponentStatus) => void,
+    ) =>
+      new Gauge<L>({
         name,
         help,
-        labelNames: ['projection'],
+        labelNames,
         registers,
-        ...(collect ? { collect } : {}),
+        async collect() {
+          const { components } = await snapshot();
+          this.reset();
+          for (const component of components) fill(this, component);
+        },
       });
-    const projection: Record<
-      'lagEvents' | 'lagSeconds' | 'position' | 'parked',
-      Gauge<'projection'>
-    > = {} as never;
-    projection.lagEvents = projectionGauge(
+    const byName = (c: RuntimeComponentStatus) => ({ kind: c.kind, name: c.name });
+    componentGauge(
+      'causeway_component_lag_events',
+      'Events committed after the position each component following the log has reached (subscription, projection, saga, relay, stream-job)',
+      ['kind', 'name'],
+      (gauge, c) => {
+        if (c.lag !== null) gauge.set(byName(c), c.lag);
+      },
+    );
+    componentGauge(
+      'causeway_component_position',
+      'Position of the log each component following it has reached',
+      ['kind', 'name'],
+      (gauge, c) => {
+        if (c.position !== null) gauge.set(byName(c), c.position);
+      },
+    );
+    componentGauge(
+      'causeway_component_state',
+      'State of each component following the log: 1 for the state it is in',
+      ['kind', 'name', 'state'],
+      (gauge, c) => gauge.set({ ...byName(c), state: c.state }, 1),
+    );
+    const isSubscription = (c: RuntimeComponentStatus) =>
+      c.kind === 'subscription' || c.kind === 'saga';
+    componentGauge(
       'causeway_projection_lag_events',
       'Events committed after the serving read model of each projection',
-      async () => {
-        const statuses = (await Promise.all(projectors.map((p) => p.statuses()))).flat();
-        for (const gauge of Object.values(projection)) gauge.reset();
-        for (const status of statuses) {
-          const labels = { projection: status.name };
-          projection.lagEvents.set(labels, status.lag.events);
-          projection.lagSeconds.set(labels, status.lag.seconds);
-          projection.position.set(labels, status.position);
-          projection.parked.set(labels, status.parked);
-        }
+      ['projection'],
+      (gauge, c) => {
+        if (c.kind === 'projection' && c.lag !== null) gauge.set({ projection: c.name }, c.lag);
       },
     );
-    projection.lagSeconds = projectionGauge(
+    componentGauge(
       'causeway_projection_lag_seconds',
       'Age of the oldest event a projection has not applied yet, in seconds',
+      ['projection'],
+      (gauge, c) => {
+        if (c.kind === 'projection' && c.lagSeconds !== null)
+          gauge.set({ projection: c.name }, c.lagSeconds);
+      },
     );
-    projection.position = projectionGauge(
+    componentGauge(
       'causeway_projection_position',
       'Position the serving read model of each projection has reached',
+      ['projection'],
+      (gauge, c) => {
+        if (c.kind === 'projection' && c.position !== null)
+          gauge.set({ projection: c.name }, c.position);
+      },
     );
-    projection.parked = projectionGauge(
+    componentGauge(
       'causeway_projection_parked_events',
       'Events parked by the serving build of each projection',
+      ['projection'],
+      (gauge, c) => {
+        if (c.kind === 'projection' && c.parked !== null)
+          gauge.set({ projection: c.name }, c.parked);
+      },
     );
-    new Gauge({
-      name: 'causeway_subscription_lag_events',
-      help: 'Events committed after the position each subscription has reached',
-      labelNames: ['subscription'],
-      registers,
-      async collect() {
-        this.reset();
-        const read = head();
-        if (!read || subscriptions.length === 0) return;
-        const position = await read();
-        for (const source of subscriptions) {
-          this.set(
-            { subscription: source.name },
-            Math.max(0, position - (await source.position())),
-          );
-        }
+    componentGauge(
+      'causeway_subscription_lag_events',
+      "Events committed after the position each subscription (saga runners' included) has reached",
+      ['subscription'],
+      (gauge, c) => {
+        if (isSubscription(c) && c.lag !== null) gauge.set({ subscription: c.name }, c.lag);
       },
-    });
-    new Gauge({
-      name: 'causeway_subscription_parked_events',
-      help: 'Events parked (dead-lettered) by each subscription',
-      labelNames: ['subscription'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const source of subscriptions) {
-          this.set({ subscription: source.name }, await source.parkedCount());
-        }
+    );
+    componentGauge(
+      'causeway_subscription_parked_events',
+      'Events parked (dead-lettered) by each subscription',
+      ['subscription'],
+      (gauge, c) => {
+        if (isSubscription(c) && c.parked !== null) gauge.set({ subscription: c.name }, c.parked);
       },
-    });
+    );
     new Gauge({
       name: 'causeway_saga_instances',
       help: 'Saga instances by saga and status (counted up to the scan limit per scrape)',
@@ -492,32 +530,34 @@ export class CausewayMetrics {
       'Failed publishing rounds of the outbox relay (broker down)',
       'failures',
     );
-    new Gauge({
-      name: 'causeway_relay_lag_events',
-      help: 'Positions of the store not yet published by the outbox relay',
-      labelNames: ['relay'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const relay of relays) {
-          const status = relay.status();
-          this.set({ relay: status.name }, relay.lag ? await relay.lag() : status.lag);
-        }
-      },
-    });
-    new Gauge({
-      name: 'causeway_relay_position',
-      help: 'Checkpoint of the outbox relay: every event up to it is acknowledged by the broker',
-      labelNames: ['relay'],
-      registers,
-      collect() {
-        this.reset();
-        for (const relay of relays) {
-          const status = relay.status();
-          this.set({ relay: status.name }, status.position);
-        }
-      },
-    });
+    const snapshot = () => this.sharedSnapshot();
+    for (const [name, help, value] of [
+      [
+        'causeway_relay_lag_events',
+        'Positions of the store not yet published by the outbox relay',
+        (c: RuntimeComponentStatus) => c.lag,
+      ],
+      [
+        'causeway_relay_position',
+        'Checkpoint of the outbox relay: every event up to it is acknowledged by the broker',
+        (c: RuntimeComponentStatus) => c.position,
+      ],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['relay'],
+        registers,
+        async collect() {
+          const { components } = await snapshot();
+          this.reset();
+          for (const c of components) {
+            const v = value(c);
+            if (c.kind === 'relay' && v !== null) this.set({ relay: c.name }, v);
+          }
+        },
+      });
+    }
     new Gauge({
       name: 'causeway_relay_up',
       help: '1 while the outbox relay is publishing, 0 while it waits (broker, store, lease) or is stopped',
@@ -555,13 +595,29 @@ export class CausewayMetrics {
 
   /** Reports lag, position and parked events of a projector's projections. */
   trackProjections(projector: ProjectionStatusSource): this {
-    this.projectors.push(projector);
+    this.runtime.add(projectorSource(projector));
     return this;
   }
 
-  /** Reports lag and parked events of a subscription. */
+  /**
+   * Reports lag and parked events of a subscription known by its position only (its state
+   * reads `unknown`). A running `Subscription` is better added with
+   * `runtime.add(subscriptionSource(subscription))`, which reports its state too.
+   */
   trackSubscription(source: LagSource): this {
-    this.subscriptions.push(source);
+    this.runtime.add({
+      async readings() {
+        return [
+          {
+            kind: 'subscription',
+            name: source.name,
+            state: 'unknown',
+            position: await source.position(),
+            parked: await source.parkedCount(),
+          },
+        ];
+      },
+    });
     return this;
   }
 
@@ -583,7 +639,23 @@ export class CausewayMetrics {
   /** Reports an outbox relay's published count, lag, position and state, read at scrape time. */
   trackRelay(relay: RelaySource): this {
     this.relays.push(relay);
+    this.runtime.add(relaySource(relay));
     return this;
+  }
+
+  /**
+   * The registry's snapshot for this scrape: the gauges collected together share one, so
+   * every figure of a scrape is measured against the same head.
+   */
+  private sharedSnapshot(): Promise<RuntimeSnapshot> {
+    if (this.scrape) return this.scrape;
+    const scrape = this.runtime.snapshot();
+    this.scrape = scrape;
+    const clear = () => {
+      if (this.scrape === scrape) this.scrape = undefined;
+    };
+    scrape.then(clear, clear);
+    return scrape;
   }
 
   /** Records one append call: its duration, its result and how many events it wrote. */

@@ -6,7 +6,7 @@ import { backoffDelay, resolveBackoff, type BackoffOptions } from '../core/backo
 import type { CommandDispatcher } from '../domain/command-dispatcher.js';
 import type { EventStore, StoreTransaction } from '../store/event-store.js';
 import { fnv1a32 } from '../subscriptions/partition.js';
-import { Subscription } from '../subscriptions/subscription.js';
+import { Subscription, type SubscriptionState } from '../subscriptions/subscription.js';
 import type {
   SubscriptionLogger,
   SubscriptionStart,
@@ -100,6 +100,8 @@ export interface SagaRuntimeStatus {
   running: boolean;
   /** Subscription positions, by subscription name. */
   positions: Record<string, number>;
+  /** Each of its subscriptions (`saga:<name>`, `choreography:<name>`): state and position. */
+  subscriptions: { name: string; state: SubscriptionState; position: number }[];
   stats: SagaEngineStats & {
     /** Commands dispatched and accepted. */
     commandsSent: number;
@@ -323,8 +325,18 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
   /** Where the runtime is and what it has done (counts since this process started it). */
   get status(): SagaRuntimeStatus {
     const positions: Record<string, number> = {};
-    for (const s of this.subscriptions) positions[s.name] = s.status.position;
-    return { running: this.started, positions, stats: { ...this.engine.stats, ...this.counters } };
+    const subscriptions: SagaRuntimeStatus['subscriptions'] = [];
+    for (const s of this.subscriptions) {
+      const { name, state, position } = s.status;
+      positions[name] = position;
+      subscriptions.push({ name, state, position });
+    }
+    return {
+      running: this.started,
+      positions,
+      subscriptions,
+      stats: { ...this.engine.stats, ...this.counters },
+    };
   }
 
   /**

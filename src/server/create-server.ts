@@ -93,11 +93,22 @@ export async function createServer(options: ServerOptions): Promise<CausewayServ
 
   metrics.trackHead(() => options.store.headPosition());
   for (const projector of options.projectors ?? []) metrics.trackProjections(projector);
+  // A subscription without a status here (it runs elsewhere) reads `unknown`, lag null: never
+  // a position of 0, whose lag would be the whole log. A live source of the same name wins.
   for (const subscription of options.subscriptions ?? []) {
-    metrics.trackSubscription({
-      name: subscription.name,
-      position: () => subscription.status?.position ?? 0,
-      parkedCount: () => subscription.parkedCount(),
+    metrics.runtime.add({
+      async readings() {
+        const status = subscription.status;
+        return [
+          {
+            kind: 'subscription',
+            name: subscription.name,
+            state: status?.state ?? 'unknown',
+            position: status?.position,
+            parked: await subscription.parkedCount(),
+          },
+        ];
+      },
     });
   }
   if (options.sagas) metrics.trackSagas(options.sagas);

@@ -41,11 +41,26 @@ export { ADMIN_RESOURCE } from './route-context.js';
 export { streamParam } from './stream-param.js';
 export {
   CausewayMetrics,
+  RuntimeRegistry,
+  checkpointSource,
+  consumerGroupSource,
   createLogger,
   currentTraceparent,
   eventLogFields,
   instrumentEventStore,
+  projectorSource,
+  relaySource,
+  sagaRuntimeSource,
+  streamJobSource,
+  subscriptionSource,
   tracedEventStore,
   withSpan,
 } from '../observability/index.js';
-export type { CausewayMetricsOptions, CreateLoggerOptions } from '../observability/index.js';
+export type {
+  CausewayMetricsOptions,
+  CreateLoggerOptions,
+  RuntimeComponentStatus,
+  RuntimeReading,
+  RuntimeSnapshot,
+  RuntimeSource,
+} from '../observability/index.js';

@@ -2,7 +2,6 @@ import type { HeadSampler } from '../head-sampler.js';
 import { openApiDocument } from '../openapi.js';
 import { ERROR_SCHEMA, type RouteContext } from '../route-context.js';
 import { NotReadyError } from '../server-errors.js';
-import { projectionJson } from './admin-routes.js';
 import { ERROR_DESCRIPTIONS } from './stream-routes.js';
 
 const error = (status: number) => ({
@@ -138,6 +137,7 @@ export function registerSystemRoutes(ctx: RouteContext, state: SystemState): voi
             },
             projections: { type: 'array', items: { type: 'object' } },
             subscriptions: { type: 'array', items: { type: 'object' } },
+            components: { type: 'array', items: { type: 'object' } },
             sse: { type: 'object', properties: { open: { type: 'integer' } } },
           },
         },
@@ -146,38 +146,34 @@ export function registerSystemRoutes(ctx: RouteContext, state: SystemState): voi
       403: error(403),
     },
     async handler() {
-      const head = await ctx.store.headPosition();
-      const statuses = (
-        await Promise.all((ctx.options.projectors ?? []).map((p) => p.statuses()))
-      ).flat();
-      const subscriptions = await Promise.all(
-        (ctx.options.subscriptions ?? []).map(async (s) => {
-          const status = s.status;
-          return {
-            name: s.name,
-            state: status?.state ?? 'unknown',
-            position: status?.position ?? null,
-            lag: status ? Math.max(0, head - status.position) : null,
-            parked: await s.parkedCount(),
-          };
-        }),
-      );
+      // Every lag comes from the metrics' runtime registry, as `/metrics` reports it.
+      const { head, components } = await ctx.metrics.runtime.snapshot();
+      const subscriptions = components
+        .filter((c) => c.kind === 'subscription' || c.kind === 'saga')
+        .map((c) => ({
+          name: c.name,
+          kind: c.kind,
+          state: c.state,
+          position: c.position,
+          lag: c.lag,
+          parked: c.parked ?? 0,
+        }));
       return {
         head,
         uptimeSeconds: (Date.now() - state.startedAt) / 1000,
         appends: await state.appendCounts(),
         throughput: state.sampler.series(),
-        projections: statuses.map((s) => {
-          const json = projectionJson(s);
-          return {
-            name: json.name,
-            state: json.state,
-            position: json.position,
-            lag: json.lag,
-            parked: json.parked,
-          };
-        }),
+        projections: components
+          .filter((c) => c.kind === 'projection')
+          .map((c) => ({
+            name: c.name,
+            state: c.state,
+            position: c.position,
+            lag: { events: c.lag, seconds: c.lagSeconds },
+            parked: c.parked,
+          })),
         subscriptions,
+        components,
         sse: { open: state.sseOpen() },
       };
     },

@@ -23,7 +23,8 @@ const samples = [];
 /**
  * Reads the numbers the overview needs from a `/stats` answer:
  * `{ head, throughput: [{ at, head, eventsPerSecond }], projections: [{ name, lag: { events } }],
- * subscriptions: [{ name, lag, parked }] }`.
+ * subscriptions: [{ name, lag, parked }], components: [{ kind, name, lag }] }` (components:
+ * relays and stream jobs, besides projections and subscriptions).
  * @param {any} stats
  */
 export function readStats(stats) {
@@ -42,6 +43,11 @@ export function readStats(stats) {
     // A subscription running in another process has no lag here (null): no point to chart.
     if (typeof sub.lag === 'number') lags.set(sub.name, sub.lag);
     parked += typeof sub.parked === 'number' ? sub.parked : 0;
+  }
+  for (const c of listOf(body.components ?? [], [])) {
+    if (!c || typeof c !== 'object' || typeof c.name !== 'string') continue;
+    if ((c.kind === 'relay' || c.kind === 'stream-job') && typeof c.lag === 'number')
+      lags.set(c.name, c.lag);
   }
   /** @type {Array<{ t: number, v: number }>} */
   const throughput = listOf(body.throughput ?? [], [])
