@@ -12,20 +12,24 @@ const available = await rabbitMqAvailable();
 /** A limit of the harness's own: the broker's default (128 MiB) is too big to build in a test. */
 const maxPayloadBytes = 256 * 1024;
 
-describe.skipIf(!available)('rabbitmq', () => {
-  describeMessageBusConformance('rabbitmq', async () => {
-    const prefix = randomRabbitName('bus');
-    // One message at a time so members of a group visibly share the work.
-    const bus = await RabbitMqMessageBus.connect(amqpUrl, {
-      prefix,
-      prefetch: 1,
-      maxMessageBytes: maxPayloadBytes,
-      logMaxAge: '1h',
-    });
-    return {
-      bus,
-      maxPayloadBytes,
-      cleanup: () => deleteRabbitTopology(bus.topology()),
-    };
+const harness = (queueType: 'quorum' | 'classic') => async () => {
+  const prefix = randomRabbitName('bus');
+  // One message at a time so members of a group visibly share the work.
+  const bus = await RabbitMqMessageBus.connect(amqpUrl, {
+    prefix,
+    queueType,
+    prefetch: 1,
+    maxMessageBytes: maxPayloadBytes,
+    logMaxAge: '1h',
   });
+  return {
+    bus,
+    maxPayloadBytes,
+    cleanup: () => deleteRabbitTopology(bus.topology()),
+  };
+};
+
+describe.skipIf(!available)('rabbitmq', () => {
+  describeMessageBusConformance('rabbitmq', harness('quorum'));
+  describeMessageBusConformance('rabbitmq (classic queues)', harness('classic'));
 });
