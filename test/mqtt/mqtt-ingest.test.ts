@@ -213,6 +213,43 @@ describe.skipIf(!available)('MqttIngest (shared Mosquitto)', () => {
     expect((await ingest.parkedMessages())[0]?.error.code).toBe('MQTT_PAYLOAD_INVALID');
   });
 
+  it('retries at start the parked messages marked for retry elsewhere (the CLI)', async () => {
+    prefix = randomMqttName('t');
+    const store = new MemoryEventStore();
+    const storage = memorySubscriptionStorage(store);
+    const name = randomMqttName('ing');
+    const telemetry = {
+      topic: `${prefix}/+d/telemetry`,
+      stream: 'dev-{d}',
+      type: 'device.telemetry.recorded',
+    };
+    const first = await startIngest({
+      name,
+      storage,
+      subscribe: [`${prefix}/#`],
+      routes: [telemetry],
+    });
+    const d = await device();
+    await d.publishAsync(`${prefix}/a/status`, '{"up":true}', { qos: 1 });
+    await d.publishAsync(`${prefix}/b/status`, '{"up":false}', { qos: 1 });
+    await expect.poll(() => first.parkedCount(), { timeout: 10_000 }).toBe(2);
+    await first.stop();
+    const [a] = await storage.parked.list(name);
+    expect(await storage.parked.requestRetry(name, [a?.position ?? 0])).toBe(1);
+
+    const second = await startIngest({
+      name,
+      storage,
+      routes: [
+        telemetry,
+        { topic: `${prefix}/+d/status`, stream: 'dev-{d}', type: 'device.status' },
+      ],
+    });
+    expect((await collect(store.readStream('dev-a'))).map((e) => e.data)).toEqual([{ up: true }]);
+    expect(await second.parkedCount()).toBe(1);
+    expect((await second.parkedMessages())[0]?.topic).toBe(`${prefix}/b/status`);
+  });
+
   it('a flood of 500 malformed messages among 500 good ones: every good one stored once, every bad one parked, ingestion goes on', async () => {
     prefix = randomMqttName('t');
     const registry = await temperatureRegistry();

@@ -294,7 +294,8 @@ export class MqttIngest<Tx extends StoreTransaction = StoreTransaction> {
 
   /**
    * Connects (resuming the persistent session), subscribes and begins ingesting; messages
-   * the broker queued while the ingest was away come first.
+   * the broker queued while the ingest was away come first. Parked messages marked for
+   * retry (`causeway parked retry <name>`) are then retried.
    *
    * @throws {BusUnavailableError} when the broker did not accept the connection in time.
    * @throws {SubscribeRefusedError} when the broker refused a subscription.
@@ -359,6 +360,27 @@ export class MqttIngest<Tx extends StoreTransaction = StoreTransaction> {
       throw error;
     }
     this.update({ state: 'running' });
+    await this.retryRequested();
+  }
+
+  /**
+   * Retries the parked messages marked for retry elsewhere (`causeway parked retry <name>`,
+   * or `storage.parked.requestRetry`), as a subscription does at its start.
+   */
+  private async retryRequested(): Promise<void> {
+    const positions: number[] = [];
+    for (let after = 0; ;) {
+      const page = await this.storage.parked.list(this.name, {
+        after,
+        limit: 500,
+        retryRequested: true,
+      });
+      positions.push(...page.map((p) => p.position));
+      const last = page[page.length - 1];
+      if (!last || page.length < 500) break;
+      after = last.position;
+    }
+    if (positions.length > 0) await this.retryParked(positions);
   }
 
   private firstConnect(client: MqttClient): Promise<void> {
