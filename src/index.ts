@@ -86,6 +86,7 @@ export {
   DEFAULT_SCAVENGE_BATCH_SIZE,
   MAX_SCAVENGE_BATCH_SIZE,
   ScavengeErrorCode,
+  ScavengeRunningError,
   ScavengeUnsupportedError,
   hiddenEvents,
   isScavengeable,
