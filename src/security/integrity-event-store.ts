@@ -29,6 +29,7 @@ import {
   withoutIntegrity,
   type IntegrityMetadata,
 } from './hash-chain.js';
+import { scavengeSettings, type ScavengeOptions, type ScavengeReport } from '../store/scavenge.js';
 import { assertExpectedRevision, prepareAppend, prepareAppendMany } from '../store/validation.js';
 import { sealAnchor, type ChainHeadAnchor, type ChainStartAnchor } from './chain-anchor.js';
 import type { ChainAnchorStore } from './chain-anchor-store.js';
@@ -335,6 +336,71 @@ export class IntegrityEventStore<
   }
 
   /**
+   * Scavenges the store below, keeping every chain verifiable: before any row goes, each
+   * stream's chain start is moved (signed) to its first visible event (past its head when
+   * none is visible), as the removal will leave it; after the run, the streams it removed
+   * events from are looked at again, in case more became hidden meanwhile (`maxAge`,
+   * `maxCount`). A tombstoned stream needs no start: its head anchor carries the tombstone.
+   * Costs a stream-row read, an anchor read and a one-event read per stream of the store.
+   * A dry run records nothing.
+   */
+  override async scavenge(options?: ScavengeOptions): Promise<ScavengeReport> {
+    const settings = scavengeSettings(options);
+    if (!this.anchors || settings.dryRun) return super.scavenge(options);
+    for await (const summary of this.inner.listStreams({ includeDeleted: true }))
+      await this.anchorVisibleStart(summary.stream);
+    const moved = new Set<string>();
+    const report = await super.scavenge({
+      ...options,
+      onProgress: (progress) => {
+        for (const stream of progress.streams) moved.add(stream);
+        settings.onProgress?.(progress);
+      },
+    });
+    for (const stream of moved) await this.anchorVisibleStart(stream);
+    return report;
+  }
+
+  /** Moves the stream's chain start forward to its first visible event, when it is behind. */
+  private async anchorVisibleStart(stream: string): Promise<void> {
+    const anchors = this.anchors;
+    if (!anchors) return;
+    const info = await this.inner.streamInfo(stream);
+    if (info.revision === null) return;
+    const stored = await anchors.load(stream);
+    const current = stored?.start?.revision ?? 0;
+    const anchoredHead = stored?.head;
+    if (info.deleted === 'hard') {
+      // Tombstoned around this layer (or before anchoring): the chain ends at its head.
+      if (anchoredHead && anchoredHead.deleted !== true && anchoredHead.revision === info.revision)
+        await this.saveStart(stream, anchoredHead.revision + 1, anchoredHead.hash);
+      return;
+    }
+    let first: RecordedEvent | undefined;
+    for await (const event of this.inner.readStream(stream, { limit: 1 })) first = event;
+    if (first) {
+      const prev = readIntegrity(first.metadata.integrity)?.prev;
+      if (first.revision > current && prev !== undefined)
+        await this.saveStart(stream, first.revision, prev);
+      return;
+    }
+    // Nothing visible: every event goes, and the chain starts past its head.
+    const head = anchoredHead ?? (await this.head(stream));
+    if (head.revision === info.revision && info.revision + 1 > current)
+      await this.saveStart(stream, info.revision + 1, head.hash);
+  }
+
+  private async saveStart(stream: string, revision: number, prev: string): Promise<void> {
+    await this.anchors?.saveStart(
+      sealAnchor<ChainStartAnchor>(
+        'start',
+        { stream, revision, prev },
+        { key: this.signingKey, keyId: this.keyId },
+      ),
+    );
+  }
+
+  /**
    * Runs `work` after this process's earlier appends to the same streams: writers in one
    * process take turns instead of racing, so only other processes cause retries. Locks are
    * taken in name order, so two multi-stream appends cannot wait for each other.
@@ -506,7 +572,11 @@ export class IntegrityEventStore<
     if (last) return { revision: last.revision, exists: true, hash: hashOf(last) };
     const info = await this.inner.streamInfo(stream);
     if (info.revision === null) return { revision: null, exists: false, hash: GENESIS_HASH };
-    // Soft-deleted (or otherwise hidden) events still anchor the chain: find the last one.
+    // Hidden (soft-deleted, maybe scavenged since) events still anchor the chain: its head
+    // anchor names the last one; else find it in the log.
+    const anchored = this.anchors && (await this.anchors.load(stream))?.head;
+    if (anchored?.revision === info.revision)
+      return { revision: info.revision, exists: info.exists, hash: anchored.hash };
     for await (const event of this.inner.readAll({
       direction: 'backward',
       filter: { streamPrefix: stream },

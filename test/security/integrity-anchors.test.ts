@@ -17,6 +17,7 @@ import {
   type Backend,
   type ChainAnchorStore,
   type RecordedEvent,
+  type Scavengeable,
   type TransactionalEventStore,
   type VerifyStoreOptions,
 } from '../../src/index.js';
@@ -93,7 +94,7 @@ async function chained(backend: Backend, layers: { tenant?: string } = {}) {
   });
   const anchors: ChainAnchorStore = await backend.chainAnchorStore();
   const options: VerifyStoreOptions = { anchors, publicKey: signing.publicKey };
-  return { store: view.store, raw: backend.store, anchors, options };
+  return { view, store: view.store, raw: backend.store, anchors, options };
 }
 
 /** Two streams: order-1 at revision 3, order-2 at revision 1, written every way an app can. */
@@ -358,6 +359,55 @@ for (const [name, available, open] of targets) {
       expect((await verifyStore(raw, options)).broken).toMatchObject({
         stream: 'order-1',
         revision: 3,
+        reason: 'revision-gap',
+      });
+    });
+
+    it('passes after a scavenge through the stack, which moves the chain starts', async () => {
+      target = await open();
+      const { view, store, raw, options } = await chained(target.backend);
+      const strict = { ...options, requireAnchors: true };
+      const five = [event(0), event(1), event(2), event(3), event(4)];
+      await store.append('order-1', five);
+      await store.setStreamMetadata('order-1', { truncateBefore: 2 });
+      await store.append('order-2', five);
+      await store.setStreamMetadata('order-2', { maxCount: 1 });
+      await store.append('order-3', [event(5), event(6)]);
+      await store.deleteStream('order-3'); // soft
+      await store.append('order-4', [event(7), event(8)]);
+      await store.deleteStream('order-4', { hard: true });
+      await store.append('order-5', [event(9)]);
+      expect(await view.scavenge({ dryRun: true })).toMatchObject({ eventsRemoved: 10 });
+      expect(await verifyStore(raw, strict)).toMatchObject({ ok: true, events: 13 });
+      expect(await view.scavenge({ batchSize: 3 })).toMatchObject({ eventsRemoved: 10 });
+      const report = await verifyStore(raw, strict);
+      expect(report.broken).toBeUndefined();
+      expect(report).toMatchObject({ ok: true, events: 5, anchored: 5 });
+      await store.append('order-1', [event(10)]);
+      await store.append('order-3', [event(11)]); // revived after its soft delete
+      expect(await verifyStore(raw, strict)).toMatchObject({ ok: true, events: 7 });
+      // Tampering after the scavenge is still found: a kept first event removed.
+      await target.sql(
+        'DELETE FROM {t}causeway_events WHERE stream = ? AND revision = 2',
+        'order-1',
+      );
+      expect((await verifyStore(raw, strict)).broken).toMatchObject({
+        stream: 'order-1',
+        revision: 3,
+        reason: 'revision-gap',
+      });
+    });
+
+    it('fails after a scavenge that went around the integrity layer', async () => {
+      target = await open();
+      const { store, raw, options } = await chained(target.backend);
+      await store.append('order-1', [event(0), event(1), event(2)]);
+      await store.setStreamMetadata('order-1', { truncateBefore: 1 });
+      const below = raw as TransactionalEventStore & Scavengeable;
+      expect(await below.scavenge()).toMatchObject({ eventsRemoved: 1 });
+      expect((await verifyStore(raw, options)).broken).toMatchObject({
+        stream: 'order-1',
+        revision: 1,
         reason: 'revision-gap',
       });
     });
