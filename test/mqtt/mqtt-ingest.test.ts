@@ -6,18 +6,25 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   MQTT_PARKED_EVENT_TYPE,
+  InvalidTopicPatternError,
   MqttIngest,
   mqttParkedMessageSchema,
   type MqttIngestOptions,
 } from '../../src/adapters/mqtt/index.js';
 import { SqliteEventStore, sqliteSubscriptionStorage } from '../../src/adapters/sqlite/index.js';
 import type { RecordedEvent } from '../../src/core/envelope.js';
-import { StoreClosedError, StoreUnavailableError } from '../../src/core/errors.js';
+import { BusUnavailableError } from '../../src/bus/bus-errors.js';
+import {
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreUnavailableError,
+} from '../../src/core/errors.js';
 import { SchemaRegistry } from '../../src/schema/schema-registry.js';
 import { withSchemas } from '../../src/schema/with-schemas.js';
 import { collect } from '../../src/store/collect.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
 import { memorySubscriptionStorage } from '../../src/subscriptions/memory-subscription-storage.js';
+import { freePort } from '../nats/own-nats-server.js';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 
 const available = await mqttAvailable();
@@ -404,5 +411,36 @@ describe.skipIf(!available)('MqttIngest (shared Mosquitto)', () => {
     await expect.poll(() => ingest.status().ingested, { timeout: 10_000 }).toBe(1);
     expect(ingest.status()).toMatchObject({ failures: 3, parked: 0, state: 'running' });
     expect((await collect(store.readStream('dev-a'))).length).toBe(1);
+  });
+});
+
+describe('MqttIngest options', () => {
+  const storage = memorySubscriptionStorage(new MemoryEventStore());
+  const base = { url: 'mqtt://127.0.0.1:1', clientId: 'c', storage };
+
+  it('refuses malformed routes with typed errors', () => {
+    expect(
+      () => new MqttIngest({ ...base, routes: [{ topic: 'a/+d', stream: 's-{x}', type: 't' }] }),
+    ).toThrow(InvalidArgumentError);
+    expect(
+      () => new MqttIngest({ ...base, routes: [{ topic: 'a/#/b', stream: 's', type: 't' }] }),
+    ).toThrow(InvalidTopicPatternError);
+    expect(() => new MqttIngest({ ...base, routes: [] })).toThrow(InvalidArgumentError);
+    expect(
+      () =>
+        new MqttIngest({ ...base, clientId: '', routes: [{ topic: 'a', stream: 's', type: 't' }] }),
+    ).toThrow(InvalidArgumentError);
+  });
+
+  it('start() fails with BusUnavailableError when no broker answers', async () => {
+    const port = await freePort();
+    const ingest = new MqttIngest({
+      ...base,
+      url: `mqtt://127.0.0.1:${port}`,
+      connectTimeoutMs: 500,
+      routes: [{ topic: 'a/+d', stream: 's-{d}', type: 't' }],
+    });
+    await expect(ingest.start()).rejects.toBeInstanceOf(BusUnavailableError);
+    expect(ingest.status().state).toBe('stopped');
   });
 });
