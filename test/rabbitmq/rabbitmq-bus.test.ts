@@ -91,6 +91,37 @@ describe.skipIf(!available)('RabbitMqMessageBus', () => {
     await second.stop();
   });
 
+  it('parks through the dead-letter exchange: retried and skipped bodies leave the parking queue', async () => {
+    const [a, b] = [busEvent('p-1', 'p.bad'), busEvent('p-2', 'p.bad')];
+    await bus.publish(a);
+    await bus.publish(b);
+    let healed = false;
+    const member = await bus.subscribe({
+      group: 'parker',
+      handler: () => (healed ? undefined : nack.park('not now')),
+    });
+    await eventually(() => member.status().parked === 2, 'both parked');
+    const parkingQueue = bus.topology().queues.find((q) => q.endsWith('.group.parker.parked'));
+    const { model } = await bus.session();
+    const waiting = async () => {
+      const channel = await model.createChannel();
+      try {
+        return (await channel.checkQueue(String(parkingQueue))).messageCount;
+      } finally {
+        await channel.close();
+      }
+    };
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(2);
+    expect(await member.skipParked([a.position])).toBe(1);
+    // Bodies taken and not acknowledged return to the queue as the channel closes.
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(1);
+    healed = true;
+    expect(await member.retryParked('all')).toEqual({ delivered: 1, parkedAgain: 0, missing: 0 });
+    expect(await member.parkedCount()).toBe(0);
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(0);
+    await member.stop();
+  });
+
   it('refuses a second member of a group with other subjects, and a subject over 255 bytes', async () => {
     const handler = () => undefined;
     const member = await bus.subscribe({ group: 'picky', subjects: ['order.>'], handler });
