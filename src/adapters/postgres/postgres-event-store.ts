@@ -1051,7 +1051,7 @@ function statements(schema: string, channel: string | undefined) {
        WHERE position >= $1::bigint
          AND ($2::text[] IS NULL OR type = ANY($2::text[]))
          AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
-         AND NOT EXISTS (SELECT 1 FROM ${streams} s WHERE s.name = e.stream AND s.deleted = ${Deleted.hard})
+         AND stream NOT IN (SELECT name FROM ${streams} WHERE deleted = ${Deleted.hard})
        ORDER BY position LIMIT $4`,
     ),
     allBackward: st(
@@ -1060,7 +1060,7 @@ function statements(schema: string, channel: string | undefined) {
        WHERE position <= $1::bigint
          AND ($2::text[] IS NULL OR type = ANY($2::text[]))
          AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
-         AND NOT EXISTS (SELECT 1 FROM ${streams} s WHERE s.name = e.stream AND s.deleted = ${Deleted.hard})
+         AND stream NOT IN (SELECT name FROM ${streams} WHERE deleted = ${Deleted.hard})
        ORDER BY position DESC LIMIT $4`,
     ),
   };
