@@ -36,76 +36,91 @@ const migrations: readonly Migration[] = [
 
 type Row = { stream: string; head: string | null; start: string | null };
 
-const SAVE_HEAD = `INSERT INTO causeway_chain_anchors (stream, head) VALUES (?, ?)
-  ON CONFLICT (stream) DO UPDATE SET head = excluded.head`;
-const SAVE_START = `INSERT INTO causeway_chain_anchors (stream, start) VALUES (?, ?)
-  ON CONFLICT (stream) DO UPDATE SET start = excluded.start`;
+/** The statements of the anchor table on one connection. */
+function prepare(db: Database.Database) {
+  return {
+    saveHead: db.prepare<[string, string]>(
+      `INSERT INTO causeway_chain_anchors (stream, head) VALUES (?, ?)
+       ON CONFLICT (stream) DO UPDATE SET head = excluded.head`,
+    ),
+    saveStart: db.prepare<[string, string]>(
+      `INSERT INTO causeway_chain_anchors (stream, start) VALUES (?, ?)
+       ON CONFLICT (stream) DO UPDATE SET start = excluded.start`,
+    ),
+    load: db.prepare<[string], Row>(
+      'SELECT stream, head, start FROM causeway_chain_anchors WHERE stream = ?',
+    ),
+    first: db.prepare<[number], Row>(
+      'SELECT stream, head, start FROM causeway_chain_anchors ORDER BY stream LIMIT ?',
+    ),
+    after: db.prepare<[string, number], Row>(
+      'SELECT stream, head, start FROM causeway_chain_anchors WHERE stream > ? ORDER BY stream LIMIT ?',
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
 
 /**
  * Chain anchors in the store's SQLite file (`causeway_chain_anchors`, component `integrity`):
  * written on the transaction's connection, so they commit with the append or scavenge.
  */
 class SqliteChainAnchorStore implements ChainAnchorStore<SqliteTransaction> {
+  /** Statements by connection (the store's, and each transaction's). */
+  private readonly prepared = new WeakMap<Database.Database, Statements>();
+
   constructor(private readonly store: SqliteEventStore) {}
 
   saveHeads(heads: readonly ChainHeadAnchor[], tx?: SqliteTransaction): Promise<void> {
-    return this.write(tx, (db) => {
-      const save = db.prepare<[string, string]>(SAVE_HEAD);
-      for (const head of heads) save.run(head.stream, JSON.stringify(head));
+    return this.write(tx, (sql) => {
+      for (const head of heads) sql.saveHead.run(head.stream, JSON.stringify(head));
     });
   }
 
   saveStart(start: ChainStartAnchor, tx?: SqliteTransaction): Promise<void> {
-    return this.write(tx, (db) => {
-      db.prepare<[string, string]>(SAVE_START).run(start.stream, JSON.stringify(start));
+    return this.write(tx, (sql) => {
+      sql.saveStart.run(start.stream, JSON.stringify(start));
     });
   }
 
   load(stream: string): Promise<ChainAnchors | undefined> {
-    return this.read((db) => {
-      const row = db
-        .prepare<[string], Row>(
-          'SELECT stream, head, start FROM causeway_chain_anchors WHERE stream = ?',
-        )
-        .get(stream);
+    return this.read((sql) => {
+      const row = sql.load.get(stream);
       return row && decodeAnchorRow(row.stream, row.head, row.start);
     });
   }
 
   list(options: ListChainAnchorsOptions = {}): Promise<ChainAnchors[]> {
     const limit = anchorPageSize(options);
-    return this.read((db) => {
-      const rows =
-        options.after === undefined
-          ? db
-              .prepare<[number], Row>(
-                'SELECT stream, head, start FROM causeway_chain_anchors ORDER BY stream LIMIT ?',
-              )
-              .all(limit)
-          : db
-              .prepare<[string, number], Row>(
-                'SELECT stream, head, start FROM causeway_chain_anchors WHERE stream > ? ORDER BY stream LIMIT ?',
-              )
-              .all(options.after, limit);
-      return rows.map((r) => decodeAnchorRow(r.stream, r.head, r.start));
-    });
+    return this.read((sql) =>
+      (options.after === undefined
+        ? sql.first.all(limit)
+        : sql.after.all(options.after, limit)
+      ).map((r) => decodeAnchorRow(r.stream, r.head, r.start)),
+    );
   }
 
-  private read<T>(work: (db: Database.Database) => T): Promise<T> {
+  private read<T>(work: (sql: Statements) => T): Promise<T> {
     return new Promise<T>((resolve) => {
       if (this.store.isClosed || !this.store.database.open) throw new StoreClosedError();
       try {
-        resolve(work(this.store.database));
+        resolve(work(this.on(this.store.database)));
       } catch (error) {
         throw sqliteError('chain anchor read', error);
       }
     });
   }
 
-  private write(
-    tx: SqliteTransaction | undefined,
-    work: (db: Database.Database) => void,
-  ): Promise<void> {
+  private on(db: Database.Database): Statements {
+    let statements = this.prepared.get(db);
+    if (!statements) {
+      statements = prepare(db);
+      this.prepared.set(db, statements);
+    }
+    return statements;
+  }
+
+  private write(tx: SqliteTransaction | undefined, work: (sql: Statements) => void): Promise<void> {
     if (!tx) return this.store.transaction((own) => this.write(own, work));
     return new Promise<void>((resolve) => {
       if (!tx.active)
@@ -114,7 +129,7 @@ class SqliteChainAnchorStore implements ChainAnchorStore<SqliteTransaction> {
           'the transaction has already committed or rolled back',
         );
       try {
-        work(tx.database);
+        work(this.on(tx.database));
       } catch (error) {
         throw sqliteError('chain anchor write', error);
       }
