@@ -7,6 +7,8 @@
  * - **encrypted**: `encryptedEventStore` (two personal fields per event, AES-256-GCM, a data
  *   key per customer from the key store in the same database);
  * - **chained**: `integrityEventStore` (a SHA-256 hash chain per stream);
+ * - **anchored**: the same, each stream's head anchored in the append's transaction (what
+ *   `stackBackend` sets up); unsigned like `chained`, so the two differ by the anchor only;
  * - **both**: encryption over hash chains, as recommended.
  *
  * Workloads, in events/s: sequential single-event appends round-robin over 50 streams (what a
@@ -22,13 +24,16 @@
  */
 import { parseArgs } from 'node:util';
 import { PostgresEventStore } from '../src/adapters/postgres/postgres-event-store.js';
+import { postgresChainAnchorStore } from '../src/adapters/postgres/postgres-chain-anchor-store.js';
 import { PostgresKeyStore } from '../src/adapters/postgres/postgres-key-store.js';
+import { sqliteChainAnchorStore } from '../src/adapters/sqlite/sqlite-chain-anchor-store.js';
 import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
 import { SqliteKeyStore } from '../src/adapters/sqlite/sqlite-key-store.js';
 import {
   encryptedEventStore,
   generateMasterKey,
   integrityEventStore,
+  type ChainAnchorStore,
   type DataKeyStore,
   type EventInput,
   type EventStore,
@@ -43,7 +48,7 @@ import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from '
 const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const ENGINES = ['sqlite', 'postgres'] as const;
 type Engine = (typeof ENGINES)[number];
-const MODES = ['plain', 'encrypted', 'chained', 'both'] as const;
+const MODES = ['plain', 'encrypted', 'chained', 'anchored', 'both'] as const;
 type Mode = (typeof MODES)[number];
 
 const STREAMS = 50;
@@ -74,6 +79,7 @@ function event(n: number): EventInput {
 interface Opened {
   raw: TransactionalEventStore;
   keys: DataKeyStore;
+  anchors(): Promise<ChainAnchorStore>;
   close(): Promise<void>;
 }
 
@@ -91,6 +97,8 @@ const RATE_KEYS = ['singlePerSecond', 'batchPerSecond', 'readsPerSecond'] as con
 async function wrap(mode: Mode, opened: Opened): Promise<EventStore> {
   if (mode === 'plain') return opened.raw;
   if (mode === 'chained') return integrityEventStore(opened.raw);
+  if (mode === 'anchored')
+    return integrityEventStore(opened.raw, { anchors: await opened.anchors() });
   const inner = mode === 'both' ? integrityEventStore(opened.raw) : opened.raw;
   return encryptedEventStore(inner, { keyStore: opened.keys, masterKey, personal });
 }
@@ -164,13 +172,19 @@ async function runEngine(
         let opened: Opened;
         if (target.kind === 'sqlite') {
           const raw = SqliteEventStore.open(target.file);
-          opened = { raw, keys: SqliteKeyStore.open(raw), close: () => raw.close() };
+          opened = {
+            raw,
+            keys: SqliteKeyStore.open(raw),
+            anchors: () => sqliteChainAnchorStore(raw),
+            close: () => raw.close(),
+          };
         } else {
           const raw = await PostgresEventStore.open(target.url, { schema: target.schema });
           const keys = await PostgresKeyStore.open(raw);
           opened = {
             raw,
             keys,
+            anchors: () => postgresChainAnchorStore(raw),
             close: async () => {
               await keys.close();
               await raw.close();
