@@ -5,7 +5,23 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { openBackend } from '../../src/index.js';
+import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { cli } from './cli-harness.js';
+
+/** Seeds order-1 (3 events, maxCount 1) and customer-7 (1 event, hard-deleted): 3 hidden. */
+async function seed(url: string): Promise<void> {
+  const backend = await openBackend(url);
+  const { store } = backend;
+  await store.append('order-1', [
+    { type: 'order.placed', data: { total: 10 } },
+    { type: 'order.paid', data: { total: 10 } },
+    { type: 'order.shipped', data: {} },
+  ]);
+  await store.setStreamMetadata('order-1', { maxCount: 1 });
+  await store.append('customer-7', [{ type: 'customer.registered', data: { name: 'Ada' } }]);
+  await store.deleteStream('customer-7', { hard: true });
+  await backend.close();
+}
 
 describe('causeway scavenge', () => {
   let dir: string;
@@ -28,17 +44,7 @@ describe('causeway scavenge', () => {
     dir = mkdtempSync(join(tmpdir(), 'causeway-scavenge-cli-'));
     file = join(dir, 'events.db');
     url = `sqlite:${file}`;
-    const backend = await openBackend(url);
-    const { store } = backend;
-    await store.append('order-1', [
-      { type: 'order.placed', data: { total: 10 } },
-      { type: 'order.paid', data: { total: 10 } },
-      { type: 'order.shipped', data: {} },
-    ]);
-    await store.setStreamMetadata('order-1', { maxCount: 1 });
-    await store.append('customer-7', [{ type: 'customer.registered', data: { name: 'Ada' } }]);
-    await store.deleteStream('customer-7', { hard: true });
-    await backend.close();
+    await seed(url);
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,5 +88,39 @@ describe('causeway scavenge', () => {
     expect(run.code).toBe(ExitCode.INTERRUPTED);
     expect(run.stdout).toContain('interrupted');
     expect(rows('order-1')).toBe(3);
+  });
+});
+
+describe.skipIf(!(await pgAvailable()))('causeway scavenge on PostgreSQL', () => {
+  let schema: string;
+  let url: string;
+  const rows = async (stream: string) =>
+    (
+      (await pgExec(`SELECT count(*)::int AS n FROM ${schema}.causeway_events WHERE stream = $1`, [
+        stream,
+      ])) as { n: number }[]
+    )[0]?.n;
+
+  beforeEach(async () => {
+    schema = randomSchemaName();
+    url = `${pgUrl}?schema=${schema}`;
+    await seed(url);
+  });
+  afterEach(() => dropSchema(schema));
+
+  it('reports on a dry run, then removes the hidden rows in batches', async () => {
+    const dry = await cli(['scavenge', '--store', url, '--dry-run', '--json']);
+    expect(dry.code).toBe(ExitCode.OK);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, eventsRemoved: 3 });
+    expect(await rows('order-1')).toBe(3);
+    const run = await cli(['scavenge', '--store', url, '--batch-size', '1', '--json']);
+    expect(run.code).toBe(ExitCode.OK);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      eventsRemoved: 3,
+      streamsScavenged: 2,
+      batches: 3,
+    });
+    expect(await rows('order-1')).toBe(1);
+    expect(await rows('customer-7')).toBe(0);
   });
 });

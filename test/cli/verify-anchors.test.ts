@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteBackend } from '../../src/adapters/sqlite/sqlite-backend.js';
-import { stackBackend } from '../../src/index.js';
+import { openBackend, stackBackend } from '../../src/index.js';
+import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { cli } from './cli-harness.js';
 
 describe('causeway verify: chain anchors', () => {
@@ -69,5 +70,54 @@ describe('causeway verify: chain anchors', () => {
     const run = await cli(['verify', '--store', `sqlite:${file}`, '--expect-heads', file]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('head list');
+  });
+});
+
+describe.skipIf(!(await pgAvailable()))('causeway verify: chain anchors on PostgreSQL', () => {
+  let schema: string;
+  let url: string;
+  beforeEach(async () => {
+    schema = randomSchemaName();
+    url = `${pgUrl}?schema=${schema}`;
+    const backend = await openBackend(url);
+    const view = await stackBackend(backend, { integrity: true });
+    await view.store.append('order-1', [
+      { type: 'order.placed', data: {} },
+      { type: 'order.paid', data: {} },
+      { type: 'order.shipped', data: {} },
+    ]);
+    await view.store.append('order-2', [{ type: 'order.placed', data: {} }]);
+    await backend.close();
+  });
+  afterEach(() => dropSchema(schema));
+
+  it('locates deleted last events, a deleted stream and a stream row ahead of its events', async () => {
+    const ok = await cli(['verify', '--store', url]);
+    expect(ok.stdout).toContain(
+      'ok: 4 events in 2 streams verified (2 anchored, 0 without anchors)',
+    );
+    expect(ok.code).toBe(0);
+    await pgExec(`DELETE FROM ${schema}.causeway_events WHERE stream = 'order-2'`);
+    const gone = await cli(['verify', '--store', url, '--json']);
+    expect(gone.code).toBe(5);
+    expect(JSON.parse(gone.stdout)).toMatchObject({
+      ok: false,
+      broken: { stream: 'order-2', reason: 'stream-missing' },
+    });
+    await pgExec(`DELETE FROM ${schema}.causeway_chain_anchors WHERE stream = 'order-2'`);
+    await pgExec(`DELETE FROM ${schema}.causeway_streams WHERE name = 'order-2'`);
+    await pgExec(`DELETE FROM ${schema}.causeway_events WHERE stream = 'order-1' AND revision = 2`);
+    const truncated = await cli(['verify', '--store', url]);
+    expect(truncated.code).toBe(5);
+    expect(truncated.stdout).toContain(
+      'BROKEN: stream "order-1" revision 2: truncated (revisions 2 to 2 missing, last stored revision 1, anchored revision 2)',
+    );
+    // Anchor and last event gone together: the stream row still disagrees.
+    await pgExec(`DELETE FROM ${schema}.causeway_chain_anchors WHERE stream = 'order-1'`);
+    const head = await cli(['verify', '--store', url, '--json']);
+    expect(head.code).toBe(5);
+    expect(JSON.parse(head.stdout)).toMatchObject({
+      broken: { stream: 'order-1', reason: 'head-mismatch', storedRevision: 1, streamRevision: 2 },
+    });
   });
 });

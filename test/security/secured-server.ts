@@ -65,9 +65,14 @@ export async function backendTargets(): Promise<BackendTarget[]> {
   ];
 }
 
-/** A reply: status, parsed JSON body (or `{}`), and the raw text. */
+/** A reply: status, parsed JSON body (or `{}`), the raw text, and an error's code. */
 export interface Reply {
   status: number;
+  /**
+   * The error code of an error reply, whatever the body's shape (`{ code }` problem details
+   * or `{ error: { code } }`); undefined for a success. Assert on this, not the body's shape.
+   */
+  code: string | undefined;
   body: Record<string, unknown> & { error?: { code: string; message: string; details: unknown } };
   text: string;
 }
@@ -138,7 +143,8 @@ export async function securedServer(backend: Backend): Promise<SecuredServer> {
     } catch {
       // Not JSON: the text is there.
     }
-    return { status: response.statusCode, body, text: response.body };
+    const code = typeof body.code === 'string' ? body.code : body.error?.code;
+    return { status: response.statusCode, body, code, text: response.body };
   };
   return {
     server,
