@@ -4,7 +4,13 @@
 // a redelivery is still idempotent, and untenanted senders keep the ids they always had.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v5 as uuidv5 } from 'uuid';
-import { CLOUDEVENT_ID_NAMESPACE, derivedCloudEventId } from '../../src/server/cloud-events.js';
+import { collect } from '../../src/index.js';
+import type { Backend } from '../../src/store/backend.js';
+import {
+  CLOUDEVENT_ID_NAMESPACE,
+  derivedCloudEventId,
+  mapCloudEvent,
+} from '../../src/server/cloud-events.js';
 import {
   backendTargets,
   securedServer,
@@ -15,11 +21,13 @@ import {
 for (const target of await backendTargets()) {
   describe.skipIf(!target.available)(`CloudEvents ids per tenant on ${target.name}`, () => {
     let http: SecuredServer;
+    let backend: Backend;
     let cleanup: () => Promise<void>;
 
     beforeAll(async () => {
       const opened = await target.open();
       cleanup = opened.cleanup;
+      backend = opened.backend;
       http = await securedServer(opened.backend);
     });
 
@@ -67,6 +75,28 @@ for (const target of await backendTargets()) {
       // An untenanted sender's UUID is the event id, as before.
       const writer = await send('writer', 'order-8', id.toUpperCase());
       expect(idOf(writer).id).toBe(id);
+    });
+
+    it('scopes ids in the library too: mapCloudEvent with a tenant, appended to the store', async () => {
+      const ce = (subject: string) => ({
+        specversion: '1.0',
+        id: 'invoice-9',
+        source: '/billing',
+        type: 'invoice.issued',
+        subject,
+        data: {},
+      });
+      const acme = mapCloudEvent(ce('acme:invoice-9'), 0, { tenant: 'acme' });
+      const globex = mapCloudEvent(ce('globex:invoice-9'), 0, { tenant: 'globex' });
+      expect(acme.event.id).not.toBe(globex.event.id);
+      for (const mapped of [acme, globex, acme]) {
+        // The third is a redelivery: idempotent, no second event.
+        await backend.store.append(mapped.stream, [mapped.event]);
+      }
+      const [a] = await collect(backend.store.readStream('acme:invoice-9'));
+      const [g] = await collect(backend.store.readStream('globex:invoice-9'));
+      expect([a!.id, g!.id]).toEqual([acme.event.id, globex.event.id]);
+      expect((await backend.store.streamInfo('acme:invoice-9')).revision).toBe(0);
     });
 
     it('keeps the ids of untenanted senders as they were', async () => {
