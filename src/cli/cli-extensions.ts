@@ -17,6 +17,7 @@ import { ParkedSagaCommands } from '../sagas/parked-commands.js';
 import { loadShopModule } from './shop-module.js';
 import { serveStore } from './serve-command.js';
 import { scavengeExtension } from './scavenge-command.js';
+import { sensorsExtension } from './sensors-command.js';
 import { verifyExtension } from './verify-command.js';
 import type { StoreContext } from './store-context.js';
 
@@ -123,7 +124,7 @@ function addShopOptions(command: Command, defaultPort: string): Command {
 }
 
 /**
- * The commands beyond the core set: `serve`, `demo`, `projections rebuild`,
+ * The commands beyond the core set: `serve`, `demo`, `sensors`, `projections rebuild`,
  * `sagas list|show|parked|retry|skip`.
  * They load the server and the shop only when run.
  */
@@ -131,6 +132,7 @@ export function cliExtensions(io: CliIo): ProgramExtension[] {
   return [
     verifyExtension(io),
     scavengeExtension(io),
+    sensorsExtension(io),
     (program, run) => {
       addShopOptions(
         program

@@ -6,6 +6,7 @@ import { SensorEventTypes } from '../../examples/sensors/sensor-events.js';
 import { simulateSensors, type SensorMessage } from '../../examples/sensors/sensor-simulator.js';
 import { startSensors, type SensorsHandle } from '../../examples/sensors/start-sensors.js';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
+import { cli, jsonLines } from '../cli/cli-harness.js';
 
 const available = await mqttAvailable();
 
@@ -218,5 +219,44 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
     const registry = schemaRegistryOf(context.store);
     expect(registry?.types()).toEqual(expect.arrayContaining(Object.values(SensorEventTypes)));
     expect(analytics.status()).toMatchObject({ state: 'running', late: 0 });
+  });
+
+  it('runs from the CLI: `causeway sensors --duration` simulates, catches up and exits 0', async () => {
+    const prefix = randomMqttName('sensors');
+    const run = await cli([
+      'sensors',
+      '--store',
+      'memory:',
+      '--mqtt',
+      mqttUrl,
+      '--topic-prefix',
+      prefix,
+      '--sensors',
+      '3',
+      '--interval',
+      '0.1',
+      '--duration',
+      '1',
+      '--seed',
+      '7',
+      '--no-serve',
+      '--status-every',
+      '0',
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = jsonLines(run.stdout) as {
+      event: string;
+      sent?: number;
+      ingested?: number;
+      parked?: number;
+    }[];
+    expect(lines[0]).toMatchObject({ event: 'started', topicPrefix: prefix, url: null });
+    const last = lines.at(-1);
+    // Ten ticks of three sensors, and as many maintenance notices as the seed gives.
+    expect(last?.event).toBe('status');
+    expect(last?.sent).toBeGreaterThanOrEqual(30);
+    expect(last).toMatchObject({ ingested: last?.sent, parked: 0 });
   });
 });

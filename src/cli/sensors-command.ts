@@ -1,0 +1,168 @@
+import { Option } from 'commander';
+import { pino, type Logger } from 'pino';
+import { parseCount } from './cli-arguments.js';
+import { CliUsageError } from './cli-errors.js';
+import type { CliIo } from './cli-io.js';
+import { printJsonLine, printLine } from './cli-io.js';
+import { ExitCode } from './exit-codes.js';
+import type { ProgramExtension } from './program.js';
+import {
+  loadSensorsModule,
+  type SensorsStartOptions,
+  type SensorsStats,
+} from './sensors-module.js';
+import type { StoreContext } from './store-context.js';
+import { redactUrl } from './stats-command.js';
+
+/** The broker `causeway sensors` uses without `--mqtt` and `CAUSEWAY_MQTT_URL`. */
+export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
+
+/** Options of {@link runSensors}. */
+export interface RunSensorsOptions extends Omit<SensorsStartOptions, 'context' | 'logger'> {
+  /** Print a status line this often (ms; default 5,000; 0: never). */
+  statusEveryMs?: number;
+  /** With `durationMs`: how long to wait for the platform to catch up before stopping (ms). */
+  settleTimeoutMs?: number;
+  json?: boolean;
+  /** pino level of the platform's logs on stderr (default `warn`). */
+  logLevel?: string;
+}
+
+/**
+ * Runs the sensor-platform example (`causeway sensors`): starts it, prints the admin UI's
+ * address and a status line now and then, and stops on SIGINT/SIGTERM or, with
+ * `durationMs`, once the simulation is over and everything it sent has been processed.
+ */
+export async function runSensors(
+  context: StoreContext,
+  io: CliIo,
+  options: RunSensorsOptions,
+): Promise<ExitCode> {
+  const sensorsModule = await loadSensorsModule();
+  const logger: Logger = pino(
+    { level: options.logLevel ?? 'warn', base: { service: 'causeway-sensors' } },
+    pino.destination({ dest: 2, sync: true }),
+  );
+  const { statusEveryMs, settleTimeoutMs, json, logLevel: _level, ...start } = options;
+  const platform = await sensorsModule.startSensors({ ...start, context, logger });
+  const say = (event: string, text: string, fields: Record<string, unknown>) =>
+    json ? printJsonLine(io, { event, ...fields }) : printLine(io, text);
+  const status = () => {
+    const s: SensorsStats = platform.stats();
+    say(
+      'status',
+      `readings: ${s.sent} sent, ${s.ingested} stored, ${s.parked} parked; averages: ${s.averages}; alerts: ${s.anomalies} anomalies, ${s.overheats} overheats, ${s.published} published over MQTT`,
+      { ...s },
+    );
+  };
+  try {
+    say(
+      'started',
+      `Causeway sensors on ${redactUrl(context.url)}\n  MQTT: ${redactUrl(start.mqttUrl)}, topics ${platform.topicPrefix}/sensors/<id>/readings, alerts on ${platform.topicPrefix}/alerts/<id>/<type>${platform.url ? `\n  admin UI: ${platform.url}` : ''}\n  Ctrl-C to stop`,
+      {
+        url: platform.url ?? null,
+        store: redactUrl(context.url),
+        mqtt: redactUrl(start.mqttUrl),
+        topicPrefix: platform.topicPrefix,
+      },
+    );
+    const every = statusEveryMs ?? 5_000;
+    const timer = every > 0 ? setInterval(status, every) : undefined;
+    try {
+      const stopped = new Promise<void>((resolve) => {
+        if (io.signal.aborted) resolve();
+        io.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      if (start.durationMs === undefined || !platform.simulation) {
+        await stopped;
+        return ExitCode.OK; // Stopped by Ctrl-C: a clean stop.
+      }
+      await Promise.race([platform.simulation.done(), stopped]);
+      if (io.signal.aborted) return ExitCode.OK;
+      const settled = await platform.settle({ timeoutMs: settleTimeoutMs ?? 30_000 });
+      status();
+      return settled ? ExitCode.OK : ExitCode.FAILURE;
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+  } finally {
+    await platform.stop();
+    logger.flush();
+  }
+}
+
+/** Parses a number of seconds >= 0 into milliseconds. */
+function parseSeconds(text: string, what: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new CliUsageError(`${what} must be a number of seconds >= 0, got "${text}"`);
+  return Math.round(n * 1000);
+}
+
+interface SensorsFlags {
+  store?: string;
+  json?: boolean;
+  mqtt?: string;
+  topicPrefix: string;
+  sensors: string;
+  seed: string;
+  interval: string;
+  duration?: string;
+  port: string;
+  host: string;
+  serve: boolean;
+  logLevel: string;
+  statusEvery: string;
+}
+
+/** `causeway sensors`: the smart-city sensor-platform example. */
+export function sensorsExtension(io: CliIo): ProgramExtension {
+  return (program, run) => {
+    program
+      .command('sensors')
+      .description(
+        'run the sensor-platform example: simulated sensors over MQTT, stream analytics, alerts',
+      )
+      .addOption(
+        new Option(
+          '--store <url>',
+          'event store URL (default: $CAUSEWAY_STORE or sqlite:./data/events.db)',
+        ),
+      )
+      .addOption(new Option('--json', 'status as JSON lines'))
+      .option('--mqtt <url>', `MQTT broker (default: $CAUSEWAY_MQTT_URL or ${DEFAULT_MQTT_URL})`)
+      .option('--topic-prefix <prefix>', 'first level of every topic', 'causeway')
+      .option('--sensors <n>', 'simulated sensors (0: none, only listen)', '5')
+      .option('--seed <n>', 'seed of the simulation', '1')
+      .option('--interval <seconds>', 'time between two readings of a sensor', '1')
+      .option('--duration <seconds>', 'simulate this long, then catch up and exit')
+      .option('--port <n>', 'HTTP port of the API and admin UI (0: any free port)', '3000')
+      .option('--host <address>', 'address to listen on', '127.0.0.1')
+      .option('--no-serve', 'no HTTP server')
+      .option('--log-level <level>', 'pino level of logs on stderr', 'warn')
+      .option('--status-every <seconds>', 'print a status line this often (0: never)', '5')
+      .action(async (o: SensorsFlags) =>
+        run(o, (context) => {
+          const intervalMs = parseSeconds(o.interval, '--interval');
+          if (intervalMs < 1) throw new CliUsageError('--interval must be at least 0.001 s');
+          const fromEnv = io.env.CAUSEWAY_MQTT_URL;
+          const mqttUrl =
+            o.mqtt ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_MQTT_URL);
+          return runSensors(context, io, {
+            mqttUrl,
+            topicPrefix: o.topicPrefix,
+            sensors: parseCount(o.sensors, '--sensors'),
+            seed: parseCount(o.seed, '--seed'),
+            intervalMs,
+            ...(o.duration === undefined
+              ? {}
+              : { durationMs: parseSeconds(o.duration, '--duration') }),
+            ...(o.serve ? { port: parseCount(o.port, '--port'), host: o.host } : {}),
+            logLevel: o.logLevel,
+            statusEveryMs: parseSeconds(o.statusEvery, '--status-every'),
+            json: o.json === true,
+          });
+        }),
+      );
+  };
+}
