@@ -26,6 +26,7 @@ import {
 } from './sensor-analytics.js';
 import { SensorEventTypes, registerSensorSchemas, sensorStream } from './sensor-events.js';
 import { simulateSensors, type SensorMessage } from './sensor-simulator.js';
+import { sensorAggregates } from './sensor-views.js';
 
 /** Options of {@link startSensors}. */
 export interface StartSensorsOptions {
@@ -216,6 +217,7 @@ export async function startSensors(options: StartSensorsOptions): Promise<Sensor
         store: context.store,
         metrics,
         schemas: registry,
+        aggregates: sensorAggregates,
         subscriptions: [
           parkedSubscription(SENSORS_INGEST, storage.parked),
           parkedSubscription(SENSORS_RELAY, storage.parked),

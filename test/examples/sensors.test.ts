@@ -154,6 +154,7 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
       script: SCRIPT,
       clock,
       sessionExpirySeconds: 60,
+      port: 0,
     });
     cleanups.push(() => platform.stop());
 
@@ -214,6 +215,29 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
         [`/alerts/s2/${SensorEventTypes.overheat}`, EXPECTED_OVERHEATS[0]],
       ].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)),
     );
+
+    // The admin UI's API lists the alert streams, and time travel folds a sensor's stream.
+    const api = async (path: string) => {
+      const response = await fetch(new URL(path, platform.url));
+      expect(response.status).toBe(200);
+      return (await response.json()) as Record<string, unknown>;
+    };
+    const listed = (await api('streams?prefix=alerts-')) as { streams: { stream: string }[] };
+    expect(listed.streams.map((x) => x.stream)).toEqual(['alerts-s1', 'alerts-s2']);
+    expect((await api('streams/sensor-s2/state')).state).toEqual({
+      readings: 4,
+      last: { value: 90, ts: s(30) },
+      min: 70,
+      max: 90,
+      lastMaintenance: null,
+      averages: 0,
+      lastAverage: null,
+    });
+    expect((await api('streams/alerts-s1/state?revision=0')).state).toEqual({
+      anomalies: 1,
+      overheats: 0,
+      last: { type: SensorEventTypes.anomaly, at: s(20) },
+    });
 
     // The readings and alerts have their schemas in the registry.
     const registry = schemaRegistryOf(context.store);
