@@ -109,3 +109,4 @@ export * from './security/index.js';
 export * from './sagas/index.js';
 export * from './streams/index.js';
 export * from './bus/index.js';
+export * from './federation/index.js';

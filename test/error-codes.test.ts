@@ -14,6 +14,7 @@ import { BusPublishErrorCode } from '../src/bus/message-bus.js';
 import { MqttErrorCode } from '../src/adapters/mqtt/mqtt-errors.js';
 import { CliErrorCode } from '../src/cli/cli-errors.js';
 import { DomainErrorCode } from '../src/domain/domain-errors.js';
+import { FederationErrorCode } from '../src/federation/federation-errors.js';
 import { ProjectionErrorCode } from '../src/projections/projection-errors.js';
 import { SagaErrorCode } from '../src/sagas/saga-errors.js';
 import { SchemaErrorCode } from '../src/schema/schema-errors.js';
@@ -31,6 +32,7 @@ const codeMaps = {
   MqttErrorCode,
   CliErrorCode,
   DomainErrorCode,
+  FederationErrorCode,
   ProjectionErrorCode,
   SagaErrorCode,
   SchemaErrorCode,
@@ -51,6 +53,7 @@ describe('CausewayErrorCode', () => {
     expectTypeOf<Values<typeof MqttErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof CliErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof DomainErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
+    expectTypeOf<Values<typeof FederationErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof ProjectionErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof SagaErrorCode>>().toMatchTypeOf<CausewayErrorCode>();
     expectTypeOf<Values<typeof SchemaErrorCode>>().toMatchTypeOf<CausewayErrorCode>();

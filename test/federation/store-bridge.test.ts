@@ -1,0 +1,172 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { openBackend } from '../../src/open-backend.js';
+import type { Backend } from '../../src/store/backend.js';
+import { StoreBridge } from '../../src/federation/store-bridge.js';
+import type { Translation } from '../../src/federation/translation.js';
+import { RuntimeRegistry } from '../../src/observability/runtime-registry.js';
+import { subscriptionSource } from '../../src/observability/runtime-sources.js';
+import { SchemaRegistry } from '../../src/schema/schema-registry.js';
+import { withSchemas } from '../../src/schema/with-schemas.js';
+import { SubscriptionLeasedError } from '../../src/subscriptions/subscription-errors.js';
+import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
+import { appendShopEvents, expectedTarget, shopToSales, targetEvents } from './bridge-fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'causeway-bridge-'));
+const open: Backend[] = [];
+afterEach(async () => {
+  for (const b of open.splice(0)) await b.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function backend(url: string, options = {}): Promise<Backend> {
+  const b = await openBackend(url, options);
+  open.push(b);
+  return b;
+}
+
+/**
+ * Bridges 300 events, then replays as after a crash between the target append and the
+ * source checkpoint (checkpoint moved back), then bridges 100 more: the target holds the
+ * translated source exactly, once.
+ */
+async function bridgeAndReplay(source: Backend, target: Backend): Promise<void> {
+  await appendShopEvents(source.store, 300);
+  const storage = await source.subscriptionStorage();
+  const make = () =>
+    new StoreBridge({
+      name: 'shop-to-sales',
+      source: storage,
+      target: target.store,
+      translation: shopToSales,
+      batchSize: 50,
+    });
+  const bridge = make();
+  await bridge.start();
+  await bridge.waitForPosition(300, { timeoutMs: 20_000 });
+  expect(await bridge.lag()).toBe(0);
+  await bridge.stop();
+  const expected = await expectedTarget(source.store, 'shop-to-sales', shopToSales);
+  expect(expected.length).toBeGreaterThan(250);
+  expect(await targetEvents(target.store)).toEqual(expected);
+
+  // The crash window: the target has everything, the source checkpoint is behind.
+  await storage.checkpoints.save('shop-to-sales', 120);
+  const replay = make();
+  await replay.start();
+  await appendShopEvents(source.store, 100, 300);
+  await replay.waitForPosition(400, { timeoutMs: 20_000 });
+  expect(replay.status).toMatchObject({ translationFailures: 0, running: true });
+  expect(replay.status.written).toBeGreaterThan(0); // the replay did re-append
+  await replay.stop();
+  expect(await targetEvents(target.store)).toEqual(
+    await expectedTarget(source.store, 'shop-to-sales', shopToSales),
+  );
+}
+
+describe('StoreBridge', () => {
+  it('memory → SQLite: the target holds the translated source once, across a replay', async () => {
+    await bridgeAndReplay(await backend('memory:'), await backend(`sqlite:${join(dir, 'a.db')}`));
+  });
+
+  it('SQLite → PostgreSQL: the same, across adapters', async (ctx) => {
+    if (!(await pgAvailable())) ctx.skip();
+    const schema = randomSchemaName();
+    try {
+      await bridgeAndReplay(
+        await backend(`sqlite:${join(dir, 'b.db')}`),
+        await backend(pgUrl, { schema }),
+      );
+    } finally {
+      for (const b of open.splice(0)) await b.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it('parks failed translations and events the target schemas refuse; retried once fixed', async () => {
+    const source = await backend('memory:');
+    const target = await backend(`sqlite:${join(dir, 'c.db')}`);
+    const registry = await SchemaRegistry.open();
+    await registry.register(
+      'sales.order-opened',
+      z.object({ orderId: z.string(), total: z.number() }),
+    );
+    let broken = true;
+    const translation: Translation = (e) => {
+      const data = e.data as { total: unknown; orderId: string };
+      if (data.orderId === 'bad' && broken) throw new Error('unknown order id');
+      return { type: 'sales.order-opened', data: { orderId: data.orderId, total: data.total } };
+    };
+    await source.store.append('order-1', [
+      { type: 'order.placed', data: { orderId: 'o1', total: 1 } },
+      { type: 'order.placed', data: { orderId: 'bad', total: 2 } },
+      { type: 'order.placed', data: { orderId: 'o3', total: 'three' } },
+      { type: 'order.placed', data: { orderId: 'o4', total: 4 } },
+    ]);
+    const bridge = new StoreBridge({
+      name: 'strict',
+      source: await source.subscriptionStorage(),
+      target: withSchemas(target.store, { registry }),
+      translation,
+    });
+    await bridge.start();
+    await bridge.waitForPosition(4, { timeoutMs: 10_000 });
+    const parked = await bridge.listParked();
+    expect(parked.map((p) => [p.position, p.reason])).toEqual([
+      [2, 'requested'],
+      [3, 'requested'],
+    ]);
+    expect(parked[0]?.error.message).toMatch(/^TRANSLATION_FAILED: .*unknown order id/);
+    expect(parked[1]?.error.message).toMatch(/target refused.*SCHEMA_VALIDATION_FAILED/);
+    expect(bridge.status.translationFailures).toBe(1);
+    expect((await targetEvents(target.store)).map((e) => e.data)).toEqual([
+      { orderId: 'o1', total: 1 },
+      { orderId: 'o4', total: 4 },
+    ]);
+
+    broken = false;
+    await bridge.retryParked([2]);
+    await expect.poll(() => bridge.parkedCount(), { timeout: 10_000 }).toBe(1);
+    expect(await bridge.skipParked([3])).toBe(1);
+    expect((await targetEvents(target.store)).map((e) => e.data)).toEqual([
+      { orderId: 'o1', total: 1 },
+      { orderId: 'o4', total: 4 },
+      { orderId: 'bad', total: 2 },
+    ]);
+    await bridge.stop();
+  });
+
+  it('is fenced by its lease in the source, and reports to the runtime registry', async () => {
+    const source = await backend(`sqlite:${join(dir, 'd.db')}`);
+    const target = await backend('memory:');
+    const storage = await source.subscriptionStorage();
+    await appendShopEvents(source.store, 20);
+    const options = {
+      name: 'fenced',
+      source: storage,
+      target: target.store,
+      translation: shopToSales,
+    };
+    const first = new StoreBridge({ ...options, owner: 'one' });
+    await first.start();
+    const second = new StoreBridge({ ...options, owner: 'two' });
+    await expect(second.start()).rejects.toBeInstanceOf(SubscriptionLeasedError);
+    await first.waitForPosition(20, { timeoutMs: 10_000 });
+
+    const registry = new RuntimeRegistry(() => source.store.headPosition());
+    registry.add(subscriptionSource(first));
+    await appendShopEvents(source.store, 10, 20);
+    await first.waitForPosition(30, { timeoutMs: 10_000 });
+    const snapshot = await registry.snapshot();
+    expect(snapshot.components).toEqual([
+      expect.objectContaining({ name: 'fenced', state: 'live', position: 30, lag: 0, parked: 0 }),
+    ]);
+    await first.stop();
+    await appendShopEvents(source.store, 10, 30);
+    expect(await first.lag()).toBe(10);
+    expect((await registry.snapshot()).components[0]).toMatchObject({ state: 'stopped', lag: 10 });
+  });
+});
