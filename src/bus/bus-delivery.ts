@@ -4,7 +4,8 @@ import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { encodeJson } from '../core/json-codec.js';
 import { backoffDelay, resolveBackoff, type ResolvedBackoff } from '../core/backoff.js';
-import { withSpan } from '../observability/tracing.js';
+import { messagingAttributes } from '../observability/messaging-attributes.js';
+import { withSpan, type TraceCarrier } from '../observability/tracing.js';
 import { toHandlerResult } from '../subscriptions/event-handler.js';
 import { MemoryParkedEventStore } from '../subscriptions/memory-parked-event-store.js';
 import type {
@@ -178,6 +179,13 @@ export function newCounters(): BusCounters {
 export interface Delivery {
   event: RecordedEvent;
   subject: string;
+  /** `messaging.system` of the consume span (default `causeway`: the in-process bus). */
+  system?: string;
+  /**
+   * The trace context the message carried (its broker headers): the consume span's parent.
+   * Default: the event's metadata (`traceparent`, `tracestate`, `baggage`).
+   */
+  traceContext?: TraceCarrier | undefined;
   attempt: number;
   retryingParked: boolean;
   signal: AbortSignal;
@@ -185,7 +193,8 @@ export interface Delivery {
 
 /**
  * Runs filters, transformation steps and the handler on one delivery, inside a
- * `causeway.bus.consume` span whose parent is the event's `traceparent`, and decides what
+ * `causeway.bus.consume` span (messaging conventions) whose parent is the trace context the
+ * message carried (its headers, else the event's metadata), and decides what
  * happens to the message; parking is written before the outcome is returned, so a message is
  * acknowledged as parked only once its record exists.
  */
@@ -202,11 +211,16 @@ export async function runDelivery(
       'causeway.bus.consume',
       {
         kind: SpanKind.CONSUMER,
-        traceparent: event.metadata.traceparent,
+        parent: delivery.traceContext ?? event.metadata,
         attributes: {
-          'messaging.destination.name': delivery.subject,
-          'messaging.consumer.group.name': o.group,
-          'messaging.message.id': event.id,
+          ...messagingAttributes({
+            system: delivery.system ?? 'causeway',
+            operation: 'process',
+            destination: delivery.subject,
+            messageId: event.id,
+            group: o.group,
+            conversationId: event.metadata.correlationId,
+          }),
           'causeway.event.type': event.type,
           'causeway.bus.attempt': delivery.attempt,
         },

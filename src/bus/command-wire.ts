@@ -94,12 +94,11 @@ export async function answerCommand(p: {
       message: 'the request is not a command envelope { id, type, data, metadata }',
     };
   }
-  const traceparent = command.metadata.traceparent;
   return withSpan(
     'causeway.bus.command.handle',
     {
       kind: SpanKind.SERVER,
-      traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+      parent: command.metadata,
       attributes: {
         'messaging.destination.name': p.destination,
         'causeway.command.id': command.id,

@@ -4,6 +4,7 @@ import { systemClock } from '../core/clock.js';
 import { ClockTimer } from '../core/clock-timer.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { messagingAttributes } from '../observability/messaging-attributes.js';
 import { withSpan } from '../observability/tracing.js';
 import type { ListParkedOptions, ParkedSelection } from '../subscriptions/parked-event-store.js';
 import { BusClosedError, GroupAlreadySubscribedError, MessageTooLargeError } from './bus-errors.js';
@@ -148,8 +149,14 @@ export class InProcessBus implements MessageBus {
       'causeway.bus.publish',
       {
         kind: SpanKind.PRODUCER,
-        traceparent: event.metadata.traceparent,
-        attributes: { 'messaging.destination.name': subject, 'messaging.message.id': event.id },
+        parent: event.metadata,
+        attributes: messagingAttributes({
+          system: 'causeway',
+          operation: 'publish',
+          destination: subject,
+          messageId: event.id,
+          conversationId: event.metadata.correlationId,
+        }),
       },
       async (): Promise<PublishReceipt> => {
         await Promise.resolve();

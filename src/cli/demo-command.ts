@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { traceLogMixin } from '../observability/logging.js';
 import type { CliIo } from './cli-io.js';
 import { printJsonLine, printLine } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
@@ -32,7 +33,7 @@ export async function runShop(
 ): Promise<ExitCode> {
   const shopModule = await loadShopModule();
   const logger: Logger = pino(
-    { level: options.logLevel ?? 'warn', base: { service: 'causeway-shop' } },
+    { level: options.logLevel ?? 'warn', base: { service: 'causeway-shop' }, mixin: traceLogMixin },
     pino.destination({ dest: 2, sync: true }),
   );
   const { statusEveryMs, settleTimeoutMs, json, logLevel: _level, ...start } = options;

@@ -12,7 +12,6 @@ export function applySpanOptions(
   event: RecordedEvent,
   count = 1,
 ): SpanOptions {
-  const traceparent = event.metadata.traceparent;
   return {
     attributes: {
       'causeway.projection': projection,
@@ -21,6 +20,6 @@ export function applySpanOptions(
       'causeway.event.position': event.position,
       'causeway.events': count,
     },
-    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+    parent: event.metadata,
   };
 }

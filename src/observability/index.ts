@@ -2,13 +2,20 @@
 export {
   SpanKind,
   TRACER_NAME,
+  activePropagator,
+  causewayTracer,
+  currentTraceContext,
   currentTraceparent,
+  extractTraceContext,
   formatTraceparent,
   inSpan,
   parseTraceparent,
   withSpan,
 } from './tracing.js';
-export type { SpanOptions } from './tracing.js';
+export type { SpanOptions, TraceCarrier, TraceContextFields } from './tracing.js';
+export { messagingAttributes } from './messaging-attributes.js';
+export type { MessagingSpan } from './messaging-attributes.js';
+export { CAUSEWAY_VERSION } from './version.js';
 export { CausewayMetrics } from './metrics.js';
 export type {
   CausewayMetricsOptions,
@@ -55,5 +62,5 @@ export type {
   SubscriptionReadable,
 } from './runtime-sources.js';
 export type { InstrumentOptions } from './instrument-event-store.js';
-export { REDACTED_LOG_PATHS, createLogger, eventLogFields } from './logging.js';
+export { REDACTED_LOG_PATHS, createLogger, eventLogFields, traceLogMixin } from './logging.js';
 export type { CreateLoggerOptions, EventLogFields } from './logging.js';

@@ -8,7 +8,7 @@ import type {
 } from '../store/event-store.js';
 import { ForwardingEventStore, type AppendTarget } from '../store/forwarding-event-store.js';
 import type { CausewayMetrics } from './metrics.js';
-import { SpanKind, currentTraceparent, withSpan } from './tracing.js';
+import { SpanKind, currentTraceContext, withSpan } from './tracing.js';
 
 /** Options of {@link instrumentEventStore}. */
 export interface InstrumentOptions {
@@ -168,17 +168,22 @@ export function tracedEventStore<Tx extends StoreTransaction>(
   return instrumentEventStore(store, { tracing: true });
 }
 
-/** The events, each with the active span's `traceparent` in its metadata unless it has one. */
+/**
+ * The events, each with the active trace context in its metadata (`traceparent`, `tracestate`,
+ * `baggage`, as the active propagator writes them) unless it carries a `traceparent` already.
+ */
 function stampTrace(events: readonly EventInput[]): readonly EventInput[] {
-  const traceparent = currentTraceparent();
-  if (traceparent === undefined || !isArray<EventInput>(events)) return events;
+  const trace = currentTraceContext();
+  const fields = Object.keys(trace);
+  if (fields.length === 0 || !isArray<EventInput>(events)) return events;
   return events.map((event: EventInput): EventInput => {
     if (typeof event !== 'object' || event === null) return event;
     const metadata: unknown = event.metadata;
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null)) return event;
     const given = metadata as EventInput['metadata'];
-    if (given?.traceparent !== undefined) return event;
-    return { ...event, metadata: { ...given, traceparent } };
+    // An event that carries its own context (a command's, a decider's) keeps it whole.
+    if (given && fields.some((f) => given[f] !== undefined)) return event;
+    return { ...event, metadata: { ...given, ...trace } };
   });
 }
 

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { RecordedEvent } from '../core/envelope.js';
 
@@ -29,8 +30,30 @@ export const REDACTED_LOG_PATHS: readonly string[] = [
 ];
 
 /**
+ * A pino `mixin` adding the active span's `trace_id` and `span_id` (and `trace_flags`) to every
+ * line logged inside it, so logs and traces join in the backend; nothing outside a span.
+ *
+ * @example
+ * ```ts
+ * const logger = pino({ mixin: traceLogMixin });
+ * ```
+ */
+export function traceLogMixin(): { trace_id?: string; span_id?: string; trace_flags?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  if (!trace.isSpanContextValid(span.spanContext())) return {};
+  return {
+    trace_id: traceId,
+    span_id: spanId,
+    trace_flags: (traceFlags & 0xff).toString(16).padStart(2, '0'),
+  };
+}
+
+/**
  * A pino logger set up the Causeway way: JSON lines, with event data and credentials redacted
- * (see {@link REDACTED_LOG_PATHS}). Log events with {@link eventLogFields}, not whole.
+ * (see {@link REDACTED_LOG_PATHS}), and the active span's `trace_id` and `span_id` on every
+ * line logged inside one ({@link traceLogMixin}). Log events with {@link eventLogFields}, not whole.
  *
  * @example
  * ```ts
@@ -43,6 +66,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     name: options.name ?? 'causeway',
     level: options.level ?? 'info',
     redact: { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' },
+    mixin: traceLogMixin,
   };
   return options.destination ? pino(config, options.destination) : pino(config);
 }

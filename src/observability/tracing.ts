@@ -4,15 +4,36 @@ import {
   SpanKind,
   SpanStatusCode,
   context,
+  propagation,
   trace,
   type Attributes,
   type Context,
   type Span,
   type SpanContext,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+  type Tracer,
 } from '@opentelemetry/api';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+import { CAUSEWAY_VERSION } from './version.js';
 
 /** Name of the OpenTelemetry tracer (instrumentation scope) Causeway's spans belong to. */
 export const TRACER_NAME = 'causeway';
+
+/**
+ * Where a trace context is carried: an event's metadata (`traceparent`, `tracestate`,
+ * `baggage`), a broker message's headers, an HTTP request's headers. Read and written with
+ * the OpenTelemetry propagation API; only string values are read.
+ */
+export type TraceCarrier = Readonly<Record<string, unknown>>;
+
+/** The trace context fields a propagator wrote: `traceparent`, `tracestate`, `baggage` (W3C). */
+export type TraceContextFields = Record<string, string>;
 
 /** Options of {@link withSpan}. */
 export interface SpanOptions {
@@ -23,6 +44,85 @@ export interface SpanOptions {
    * is a child of the active context, if any.
    */
   traceparent?: string | undefined;
+  /**
+   * Where the parent's context is carried (an event's metadata, a message's headers),
+   * extracted with the propagation API; it wins over `traceparent`. A carrier without a trace
+   * context leaves the span a child of the active context.
+   */
+  parent?: TraceCarrier | undefined;
+}
+
+/**
+ * The W3C trace-context and baggage propagators, used when the host registered no global
+ * propagator: Causeway never sets the global one, so a host's choice (B3, Jaeger...) is kept.
+ */
+const DEFAULT_PROPAGATOR: TextMapPropagator = new CompositePropagator({
+  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+});
+
+/** The host's global propagator, or the W3C ones when it registered none (the API's no-op). */
+export function activePropagator(): TextMapPropagator {
+  // The API's no-op propagator writes no field: that is how "none registered" shows.
+  return propagation.fields().length > 0 ? propagation : DEFAULT_PROPAGATOR;
+}
+
+const CARRIER_GETTER: TextMapGetter<TraceCarrier> = {
+  keys: (carrier) => Object.keys(carrier),
+  get(carrier, key) {
+    const value = carrier[key] ?? carrier[key.toLowerCase()];
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+    return undefined;
+  },
+};
+
+const FIELDS_SETTER: TextMapSetter<TraceContextFields> = {
+  set(carrier, key, value) {
+    carrier[key] = value;
+  },
+};
+
+/**
+ * `base` (default: the active context) with the trace context and baggage carried by
+ * `carrier`, read with the active propagator; `base` unchanged when it carries none.
+ */
+export function extractTraceContext(
+  carrier: TraceCarrier | undefined,
+  base: Context = context.active(),
+): Context {
+  if (carrier === undefined || carrier === null || typeof carrier !== 'object') return base;
+  return activePropagator().extract(base, carrier, CARRIER_GETTER);
+}
+
+/**
+ * The trace context of `ctx` (default: the active one) as carrier fields, written with the
+ * active propagator: `{ traceparent, tracestate?, baggage? }` with the W3C ones. Empty when no
+ * span is recording and no baggage is set. Events written now carry them in their metadata,
+ * messages in their headers, so the work they cause joins the same trace.
+ */
+export function currentTraceContext(ctx: Context = context.active()): TraceContextFields {
+  const fields: TraceContextFields = {};
+  activePropagator().inject(ctx, fields, FIELDS_SETTER);
+  return fields;
+}
+
+/**
+ * `carried` when it holds a trace context the active propagator reads (a message's headers),
+ * else `fallback` (the event's metadata): a consumer's span follows the publisher's span when
+ * the broker carried it, the event's own context otherwise.
+ */
+export function carriedTraceContext(
+  carried: TraceCarrier | undefined,
+  fallback: TraceCarrier,
+): TraceCarrier {
+  if (!carried) return fallback;
+  const fields = activePropagator().fields();
+  return fields.some((f) => carried[f] !== undefined) ? carried : fallback;
+}
+
+/** Causeway's tracer: instrumentation scope `causeway`, at the package's version. */
+export function causewayTracer(): Tracer {
+  return trace.getTracer(TRACER_NAME, CAUSEWAY_VERSION);
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -62,11 +162,12 @@ export function currentTraceparent(): string | undefined {
   if (!span) return undefined;
   const spanContext = span.spanContext();
   if (!trace.isSpanContextValid(spanContext)) return undefined;
-  return formatTraceparent(spanContext);
+  return currentTraceContext().traceparent ?? formatTraceparent(spanContext);
 }
 
-function parentContext(traceparent: string | undefined): Context {
-  const remote = parseTraceparent(traceparent);
+function parentContext(options: SpanOptions): Context {
+  if (options.parent !== undefined) return extractTraceContext(options.parent);
+  const remote = parseTraceparent(options.traceparent);
   return remote ? trace.setSpanContext(context.active(), remote) : context.active();
 }
 
@@ -87,11 +188,11 @@ export function withSpan<T>(
   options: SpanOptions,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const tracer = trace.getTracer(TRACER_NAME);
+  const tracer = causewayTracer();
   return tracer.startActiveSpan(
     name,
     { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {} },
-    parentContext(options.traceparent),
+    parentContext(options),
     async (span) => {
       try {
         return await work(span);
@@ -121,8 +222,8 @@ export { SpanKind };
 export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => T): T {
   // With no SDK registered every span is a no-op: skip making one (this runs per event).
   if (tracingDisabled()) return work(NO_SPAN);
-  const tracer = trace.getTracer(TRACER_NAME);
-  const parent = parentContext(options.traceparent);
+  const tracer = causewayTracer();
+  const parent = parentContext(options);
   const span = tracer.startSpan(
     name,
     { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {} },

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import type { CommandEnvelope } from '../domain/command-dispatcher.js';
-import { currentTraceparent, withSpan } from '../observability/tracing.js';
+import { currentTraceContext, withSpan } from '../observability/tracing.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { deterministicId } from './deterministic-id.js';
 import type { OutgoingCommand } from './saga-definition.js';
@@ -73,7 +73,7 @@ export async function runChoreography<Tx extends StoreTransaction>(
   return withSpan(
     'causeway.choreography.react',
     {
-      traceparent: event.metadata.traceparent,
+      parent: event.metadata,
       attributes: {
         'causeway.choreography': definition.name,
         'causeway.event.type': event.type,
@@ -90,7 +90,7 @@ export async function runChoreography<Tx extends StoreTransaction>(
           'react must return an array of commands',
         );
       if (commands.length === 0) return 0;
-      const traceparent = currentTraceparent();
+      const trace = currentTraceContext();
       const correlationId = event.metadata.correlationId;
       const entries = (commands as readonly OutgoingCommand[]).map((command, i) => {
         if (
@@ -113,7 +113,7 @@ export async function runChoreography<Tx extends StoreTransaction>(
             correlationId: typeof correlationId === 'string' ? correlationId : event.id,
             causationId: event.id,
             choreography: definition.name,
-            ...(traceparent === undefined ? {} : { traceparent }),
+            ...trace,
           },
         };
         return {

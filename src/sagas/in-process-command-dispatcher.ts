@@ -69,11 +69,10 @@ export class InProcessCommandDispatcher implements CommandDispatcher {
     checkEnvelope(command);
     const handler = this.handlers.get(command.type);
     if (!handler) throw new NoCommandHandlerError(command.type);
-    const traceparent = command.metadata.traceparent;
     return withSpan(
       'causeway.command.dispatch',
       {
-        traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+        parent: command.metadata,
         attributes: { 'causeway.command.type': command.type, 'causeway.command.id': command.id },
       },
       () => handler(command),

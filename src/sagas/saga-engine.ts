@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { EventMetadata, RecordedEvent } from '../core/envelope.js';
 import type { CommandEnvelope, CommandReply } from '../domain/command-dispatcher.js';
-import { currentTraceparent, withSpan } from '../observability/tracing.js';
+import { currentTraceContext, withSpan } from '../observability/tracing.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { nack, type HandlerResult } from '../subscriptions/event-handler.js';
 import type { SubscriptionLogger } from '../subscriptions/subscription-options.js';
@@ -109,7 +109,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     return withSpan(
       'causeway.saga.step',
       {
-        traceparent: event.metadata.traceparent,
+        parent: event.metadata,
         attributes: {
           'causeway.saga': saga.name,
           'causeway.saga.instance': id,
@@ -554,14 +554,15 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     cause: Cause,
     causeMetadata: EventMetadata | undefined,
   ): Record<string, string> {
-    const traceparent = currentTraceparent();
+    // The step span's context (traceparent, tracestate, baggage): the command joins the trace.
+    const trace = currentTraceContext();
     const correlationId = causeMetadata?.correlationId;
     return {
       correlationId: typeof correlationId === 'string' ? correlationId : record.id,
       causationId: cause.id,
       saga: record.saga,
       sagaInstance: record.id,
-      ...(traceparent === undefined ? {} : { traceparent }),
+      ...trace,
     };
   }
 

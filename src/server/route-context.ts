@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccessGuard, Permission, Principal } from '../security/access-guard.js';
 import type { CausewayMetrics } from '../observability/metrics.js';
+import { trace } from '@opentelemetry/api';
 import { SpanKind, withSpan } from '../observability/tracing.js';
 import type { EventStore } from '../store/event-store.js';
 import {
@@ -120,7 +121,10 @@ export class RouteContext {
           'causeway.http.request',
           {
             kind: SpanKind.SERVER,
-            traceparent: headerValue(request.headers.traceparent),
+            // Under a host's HTTP instrumentation the request already has a span (made from
+            // the same headers): ours is its child. Otherwise the caller's context (and
+            // baggage) is extracted from the headers with the propagation API.
+            parent: trace.getActiveSpan() ? undefined : request.headers,
             attributes: {
               'http.request.method': spec.method,
               'http.route': spec.url,
@@ -234,10 +238,6 @@ export class RouteContext {
       'access denied',
     );
   }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** True when the request's content type is one of `accepted` (parameters ignored). */

@@ -1,6 +1,6 @@
 import type { EventInput } from '../core/envelope.js';
 import type { EventStore, StoreTransaction } from '../store/event-store.js';
-import { currentTraceparent } from '../observability/tracing.js';
+import { currentTraceContext } from '../observability/tracing.js';
 import { InvalidStreamDefinitionError } from './stream-errors.js';
 
 /** What a sink is given with each flush. */
@@ -93,13 +93,13 @@ export function storeSink<T>(options: StoreSinkOptions<T>): StreamSink<T> {
   return {
     async write(items, { tx }) {
       if (items.length === 0) return;
-      const traceparent = currentTraceparent();
+      const trace = currentTraceContext();
       const byStream = new Map<string, EventInput[]>();
       for (const item of items) {
         const stream = options.stream(item);
         let event = options.event(item);
-        if (traceparent !== undefined && event.metadata?.traceparent === undefined)
-          event = { ...event, metadata: { ...event.metadata, traceparent } };
+        if (trace.traceparent !== undefined && event.metadata?.traceparent === undefined)
+          event = { ...event, metadata: { ...event.metadata, ...trace } };
         let list = byStream.get(stream);
         if (!list) byStream.set(stream, (list = []));
         list.push(event);

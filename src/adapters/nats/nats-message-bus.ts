@@ -27,7 +27,9 @@ import {
   sleepFor,
   type ResolvedBackoff,
 } from '../../core/backoff.js';
-import { withSpan } from '../../observability/tracing.js';
+import { messagingAttributes } from '../../observability/messaging-attributes.js';
+import { carriedTraceContext, withSpan } from '../../observability/tracing.js';
+import { natsTraceCarrier, natsTraceHeaders } from './nats-trace-headers.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import type { ListParkedOptions, ParkedSelection } from '../../subscriptions/parked-event-store.js';
 import {
@@ -288,10 +290,18 @@ export class NatsMessageBus implements MessageBus {
       'causeway.bus.publish',
       {
         kind: SpanKind.PRODUCER,
-        traceparent: event.metadata.traceparent,
-        attributes: { 'messaging.destination.name': subject, 'messaging.message.id': event.id },
+        parent: event.metadata,
+        attributes: messagingAttributes({
+          system: 'nats',
+          operation: 'publish',
+          destination: subject,
+          messageId: event.id,
+          conversationId: event.metadata.correlationId,
+        }),
       },
       async () => {
+        // The publish span's context rides in the message headers: a consumer's span is its child.
+        const traceHeaders = natsTraceHeaders();
         if (this.closed || this.nc.isClosed()) throw new BusClosedError();
         const bytes = encodeBusMessage(event);
         const limit = this.nc.info?.max_payload;
@@ -303,6 +313,7 @@ export class NatsMessageBus implements MessageBus {
               msgID: event.id,
               timeout: this.o.publishTimeoutMs,
               expect,
+              ...(traceHeaders ? { headers: traceHeaders } : {}),
             });
             return { subject, sequence: ack.seq, duplicate: ack.duplicate };
           } catch (error) {
@@ -504,6 +515,9 @@ export class NatsMessageBus implements MessageBus {
         outcome = await runDelivery(o, counters, {
           event,
           subject,
+          system: 'nats',
+          // The publisher's span, carried in the headers; else the event's own context.
+          traceContext: carriedTraceContext(natsTraceCarrier(m.headers), event.metadata),
           attempt,
           retryingParked: false,
           signal: member.controller.signal,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage, GetMessage, Message, Options } from 'amqplib';
 import { SpanKind } from '@opentelemetry/api';
+import { ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY } from '@opentelemetry/semantic-conventions/incubating';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { InvalidArgumentError } from '../../core/errors.js';
@@ -10,7 +11,13 @@ import {
   sleepFor,
   type ResolvedBackoff,
 } from '../../core/backoff.js';
-import { withSpan } from '../../observability/tracing.js';
+import { messagingAttributes } from '../../observability/messaging-attributes.js';
+import {
+  carriedTraceContext,
+  currentTraceContext,
+  withSpan,
+  type TraceCarrier,
+} from '../../observability/tracing.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import type {
   ListParkedOptions,
@@ -312,8 +319,17 @@ export class RabbitMqMessageBus implements MessageBus {
       'causeway.bus.publish',
       {
         kind: SpanKind.PRODUCER,
-        traceparent: event.metadata.traceparent,
-        attributes: { 'messaging.destination.name': subject, 'messaging.message.id': event.id },
+        parent: event.metadata,
+        attributes: {
+          ...messagingAttributes({
+            system: 'rabbitmq',
+            operation: 'publish',
+            destination: subject,
+            messageId: event.id,
+            conversationId: event.metadata.correlationId,
+          }),
+          [ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY]: subject,
+        },
       },
       async () => {
         if (this.closed) throw new BusClosedError();
@@ -326,6 +342,8 @@ export class RabbitMqMessageBus implements MessageBus {
           contentType: 'application/json',
           type: event.type,
           timestamp: Math.floor(event.recordedAt.getTime() / 1000),
+          // The publish span's context: a consumer's span is its child.
+          headers: currentTraceContext(),
         };
         for (let attempt = 1; ; attempt++) {
           try {
@@ -751,6 +769,8 @@ export class RabbitMqMessageBus implements MessageBus {
       const outcome: DeliveryOutcome = await runDelivery(o, counters, {
         event,
         subject: relativeSubject(event),
+        system: 'rabbitmq',
+        traceContext: carriedTraceContext(traceHeaders(headers), event.metadata),
         attempt,
         retryingParked: false,
         signal: member.controller.signal,
@@ -802,7 +822,7 @@ export class RabbitMqMessageBus implements MessageBus {
       contentType: p.contentType as string | undefined,
       type: p.type as string | undefined,
       persistent: true,
-      headers: { [ATTEMPT_HEADER]: attempt },
+      headers: { ...traceHeaders(p.headers), [ATTEMPT_HEADER]: attempt },
       ...(delayMs === undefined ? {} : { expiration: String(Math.ceil(delayMs)) }),
     });
   }
@@ -937,4 +957,13 @@ function positive(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new InvalidArgumentError(name, 'must be an integer >= 1');
   return value;
+}
+
+/** The string headers of a message (its trace context among them), for the propagation API. */
+function traceHeaders(headers: Readonly<Record<string, unknown>> | undefined): TraceCarrier {
+  const carrier: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers ?? {}))
+    if (typeof value === 'string') carrier[key.toLowerCase()] = value;
+    else if (Buffer.isBuffer(value)) carrier[key.toLowerCase()] = value.toString('utf8');
+  return carrier;
 }
