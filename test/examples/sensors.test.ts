@@ -170,6 +170,9 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
     const [parked] = await platform.ingest.parkedMessages();
     expect(parked?.error.code).toBe('SCHEMA_VALIDATION_FAILED');
 
+    await expect
+      .poll(() => platform.ingest.status().ingested, { timeout: 10_000 })
+      .toBe(SCRIPT.length);
     expect(await platform.settle({ timeoutMs: 20_000 })).toBe(true);
     expect(platform.stats()).toMatchObject({ sent: SCRIPT.length, ingested: SCRIPT.length });
     // Event time stands at the last reading (170 s): the platform goes quiet, and after the
