@@ -6,6 +6,7 @@ import type {
   AppendResult,
   CommitListener,
   DeleteStreamOptions,
+  CountStreamsOptions,
   ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
@@ -129,6 +130,14 @@ export class TenantScopedStore<
     const prefix = narrowPrefix(options.prefix, this.prefix);
     if (prefix === undefined) return this.whileOpen([], () => 'skip');
     return this.whileOpen(this.inner.listStreams({ ...options, prefix }), () => 'yield');
+  }
+
+  override countStreams(options: CountStreamsOptions = {}): Promise<number> {
+    this.assertOpen();
+    checkListStreams(options);
+    const prefix = narrowPrefix(options.prefix, this.prefix);
+    if (prefix === undefined) return Promise.resolve(0);
+    return this.run(() => super.countStreams({ ...options, prefix }));
   }
 
   override headPosition(): Promise<number> {

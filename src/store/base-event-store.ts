@@ -13,6 +13,7 @@ import type {
   AppendRequest,
   AppendResult,
   CommitListener,
+  CountStreamsOptions,
   DeleteStreamOptions,
   EventStoreOptions,
   ListStreamsOptions,
@@ -147,6 +148,21 @@ export abstract class BaseEventStore<
   ): Promise<RecordedEvent[]>;
   /** Up to `size` streams of `query`, ordered by name in code point order. */
   protected abstract fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]>;
+  /**
+   * How many streams `query` (without `after`) matches. This default counts page by page;
+   * adapters override it with one `COUNT`.
+   */
+  protected async fetchStreamCount(query: StreamsQuery): Promise<number> {
+    let count = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.fetchStreamsPage({ ...query, after }, 1000);
+      count += page.length;
+      const last = page[page.length - 1];
+      if (!last || page.length < 1000) return count;
+      after = last.stream;
+    }
+  }
   protected abstract deleteStreamNow(stream: string, options: DeleteStreamOptions): Promise<void>;
   protected abstract setStreamMetadataNow(stream: string, metadataJson: string): Promise<void>;
   protected abstract readHeadPosition(): Promise<number>;
@@ -276,6 +292,15 @@ export abstract class BaseEventStore<
         return page;
       };
     });
+  }
+
+  countStreams(options: CountStreamsOptions = {}): Promise<number> {
+    this.assertOpen();
+    const query = checkListStreams({
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+      ...(options.includeDeleted === undefined ? {} : { includeDeleted: options.includeDeleted }),
+    });
+    return this.fetchStreamCount({ ...query, after: undefined });
   }
 
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {

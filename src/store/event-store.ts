@@ -106,6 +106,9 @@ export interface ListStreamsOptions {
   includeDeleted?: boolean;
 }
 
+/** Options of {@link EventStore.countStreams}. */
+export type CountStreamsOptions = Pick<ListStreamsOptions, 'prefix' | 'includeDeleted'>;
+
 /** One stream as {@link EventStore.listStreams} reports it. */
 export interface StreamSummary {
   stream: string;
@@ -223,6 +226,18 @@ export interface EventStore {
    * ```
    */
   listStreams(options?: ListStreamsOptions): AsyncIterable<StreamSummary>;
+
+  /**
+   * How many streams {@link EventStore.listStreams} would list with these options: exact, one
+   * `COUNT` over the streams table on the durable adapters (an index range with a prefix).
+   * Optional: without it, a caller counts by listing.
+   *
+   * @example
+   * ```ts
+   * const orders = await store.countStreams?.({ prefix: 'order-' });
+   * ```
+   */
+  countStreams?(options?: CountStreamsOptions): Promise<number>;
 
   deleteStream(stream: string, options?: DeleteStreamOptions): Promise<void>;
 

@@ -5,6 +5,7 @@ import type {
   AppendResult,
   CommitListener,
   DeleteStreamOptions,
+  CountStreamsOptions,
   ListStreamsOptions,
   ReadAllOptions,
   ReadStreamOptions,
@@ -83,6 +84,12 @@ export abstract class ForwardingEventStore<Tx extends StoreTransaction = StoreTr
 
   listStreams(options?: ListStreamsOptions): AsyncIterable<StreamSummary> {
     return this.inner.listStreams(options);
+  }
+
+  /** The inner store's count, or a count by listing when it has none. */
+  countStreams(options: CountStreamsOptions = {}): Promise<number> {
+    if (this.inner.countStreams) return this.inner.countStreams(options);
+    return countListed(this.listStreams(options));
   }
 
   headPosition(): Promise<number> {
@@ -237,4 +244,11 @@ export function attempt<T>(work: () => Promise<T>): Promise<T> {
  */
 export function isList<T>(value: readonly T[]): boolean {
   return Array.isArray(value);
+}
+
+/** How many streams a listing yields. */
+async function countListed(listing: AsyncIterable<StreamSummary>): Promise<number> {
+  let count = 0;
+  for await (const summary of listing) if (summary) count++;
+  return count;
 }

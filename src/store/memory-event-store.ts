@@ -204,6 +204,17 @@ export class MemoryEventStore extends BaseEventStore implements Scavengeable {
     return Promise.resolve(page);
   }
 
+  protected override fetchStreamCount(query: StreamsQuery): Promise<number> {
+    let count = 0;
+    for (const [name, s] of this.streams) {
+      if (query.prefix !== undefined && !name.startsWith(query.prefix)) continue;
+      if (s.state.revision < 0) continue;
+      if (!query.includeDeleted && s.state.deleted !== Deleted.none) continue;
+      count++;
+    }
+    return Promise.resolve(count);
+  }
+
   protected fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
     const { prefix, after, includeDeleted } = query;
     const names = [...this.streams.keys()]

@@ -619,6 +619,30 @@ export function describeEventStoreConformance(
         ]);
       });
 
+      it('counts the streams listStreams lists, by prefix, deleted ones when asked', async () => {
+        for (const name of ['c-order-1', 'c-order-2', 'c-order-3', 'c-orders-x', 'c-p-1'])
+          await store.append(stream(name), [ev('x')]);
+        await store.deleteStream(stream('c-order-2'));
+        await store.deleteStream(stream('c-order-3'), { hard: true });
+        await store.setStreamMetadata(stream('c-order-meta-only'), { maxCount: 3 });
+        expect(typeof store.countStreams).toBe('function');
+        const count = (options: Parameters<NonNullable<EventStore['countStreams']>>[0]) =>
+          store.countStreams?.(options);
+        expect(await count({ prefix: stream('c-') })).toBe(3);
+        expect(await count({ prefix: stream('c-order-') })).toBe(1);
+        expect(await count({ prefix: stream('c-order-'), includeDeleted: true })).toBe(3);
+        expect(await count({ prefix: stream('c-order') })).toBe(2);
+        expect(await count({ prefix: stream('c-zzz') })).toBe(0);
+        for (const options of [
+          { prefix: stream('c-') },
+          { prefix: stream('c-'), includeDeleted: true },
+        ])
+          expect(await count(options)).toBe((await collect(store.listStreams(options))).length);
+        expect(() => store.countStreams?.({ prefix: 3 } as never)).toThrow(
+          expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error,
+        );
+      });
+
       it('refuses bad options before reading', () => {
         for (const bad of [
           { prefix: 3 },

@@ -636,11 +636,14 @@ export class PostgresEventStore
     return decodeEventRows(rows);
   }
 
-  protected async fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
-    // COLLATE "C" compares UTF-8 bytes (code point order, as the port promises) and matches
-    // the causeway_streams_name_c index, so a page is one index range scan. The text is built
-    // per shape rather than prepared with "$n IS NULL OR" guards, which a generic plan could
-    // not turn into a range.
+  /**
+   * The WHERE clause of a streams query, over `streams s`, with its parameters. COLLATE "C"
+   * compares UTF-8 bytes (code point order, as the port promises) and matches the
+   * causeway_streams_name_c index, so a page or a count is one index range scan. The text is
+   * built per shape rather than prepared with "$n IS NULL OR" guards, which a generic plan
+   * could not turn into a range.
+   */
+  private streamsWhere(query: StreamsQuery): { where: string[]; values: unknown[] } {
     const where = ['s.revision >= 0'];
     const values: unknown[] = [];
     const param = (value: unknown) => {
@@ -658,6 +661,25 @@ export class PostgresEventStore
           : `starts_with(s.name, ${param(query.prefix)})`,
       );
     }
+    return { where, values };
+  }
+
+  protected override async fetchStreamCount(query: StreamsQuery): Promise<number> {
+    const { where, values } = this.streamsWhere(query);
+    try {
+      const result = await this.pool.query<[string]>({
+        text: `SELECT count(*) FROM ${this.sql.streamsTable} s WHERE ${where.join(' AND ')}`,
+        values,
+        rowMode: 'array',
+      });
+      return Number(result.rows[0]?.[0] ?? 0);
+    } catch (error) {
+      throw this.unavailable('read', error);
+    }
+  }
+
+  protected async fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
+    const { where, values } = this.streamsWhere(query);
     values.push(size);
     const text = `SELECT s.name, s.revision, s.deleted, coalesce(e.position, 0)
       FROM ${this.sql.streamsTable} s

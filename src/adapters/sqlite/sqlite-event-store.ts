@@ -262,6 +262,10 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     string,
     Database.Statement<unknown[], StreamListRow>
   >();
+  private readonly cachedStreamCounts = new Map<
+    string,
+    Database.Statement<unknown[], { n: number }>
+  >();
   private readonly writeTransaction: (units: PreparedAppend[][]) => UnitResult[];
   private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
   private readonly busyTimeoutMs: number;
@@ -541,7 +545,8 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     setImmediate(flush);
   }
 
-  protected fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
+  /** The WHERE clause of a streams query, over `causeway_streams s`, with its parameters. */
+  private streamsWhere(query: StreamsQuery): { where: string[]; params: unknown[] } {
     // BINARY collation compares UTF-8 bytes: code point order, as the port promises.
     const where = ['s.revision >= 0'];
     const params: unknown[] = [];
@@ -558,6 +563,24 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       else where.push('substr(s.name, 1, ?) = ?');
       params.push(...(upper !== undefined ? [upper] : [[...query.prefix].length, query.prefix]));
     }
+    return { where, params };
+  }
+
+  protected override fetchStreamCount(query: StreamsQuery): Promise<number> {
+    const { where, params } = this.streamsWhere(query);
+    const sql = `SELECT count(*) AS n FROM causeway_streams s WHERE ${where.join(' AND ')}`;
+    return guard('read', () => {
+      let stmt = this.cachedStreamCounts.get(sql);
+      if (!stmt) {
+        stmt = this.database.prepare<unknown[], { n: number }>(sql);
+        this.cachedStreamCounts.set(sql, stmt);
+      }
+      return stmt.get(...params)?.n ?? 0;
+    });
+  }
+
+  protected fetchStreamsPage(query: StreamsQuery, size: number): Promise<StreamSummary[]> {
+    const { where, params } = this.streamsWhere(query);
     params.push(size);
     const sql = `SELECT s.name, s.revision, s.deleted, coalesce(e.position, 0) AS position
       FROM causeway_streams s
