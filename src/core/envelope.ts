@@ -7,6 +7,11 @@ export interface EventMetadata {
   correlationId?: string;
   /** Id of the message (command or event) that directly caused this one. */
   causationId?: string;
+  /**
+   * On an event produced by a command: the command's own `causationId` (usually the event
+   * that led a saga or reactor to send it), set by the command handler.
+   */
+  commandCausationId?: string;
   /** Who caused it (a user id, a service name). */
   actor?: string;
   /** The tenant the event belongs to, in multi-tenant systems. */

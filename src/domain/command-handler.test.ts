@@ -112,7 +112,7 @@ describe('CommandHandler', () => {
   });
 
   describe('metadata', () => {
-    it('copies the command metadata onto every event, with the command id as causation id', async () => {
+    it("copies the command metadata onto every event, with the command id as causation id and the command's cause kept", async () => {
       const id = newId();
       const metadata = {
         correlationId: 'req-91',
@@ -124,7 +124,12 @@ describe('CommandHandler', () => {
       };
       await handler.handle('order-4', { ...place(), id, metadata });
       const [event] = await collect(store.readStream('order-4'));
-      expect(event?.metadata).toEqual({ ...metadata, causationId: id, correlationId: 'req-91' });
+      expect(event?.metadata).toEqual({
+        ...metadata,
+        causationId: id,
+        commandCausationId: 'upstream-3',
+        correlationId: 'req-91',
+      });
     });
 
     it('defaults the correlation id to the command id, generating one when missing', async () => {

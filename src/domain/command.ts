@@ -73,14 +73,19 @@ export function normaliseCommand<C extends Command>(command: C): NormalisedComma
 /**
  * The metadata of an event produced by `command`: the command's metadata, then the event's
  * own, with `causationId` set to the command's id and `correlationId` defaulting to the
- * command's correlation id or, failing that, its id.
+ * command's correlation id or, failing that, its id. The command's own `causationId` (the
+ * event that led a saga or a reactor to send it) is kept as `commandCausationId`, so a
+ * causation chain can be followed from event to event through the command, which is not
+ * stored in the log.
  */
 export function eventMetadataFor(
   command: { id: string; metadata: CommandMetadata },
   own: EventMetadata | undefined,
 ): EventMetadata {
+  const commandCause = command.metadata.causationId;
   return {
     ...command.metadata,
+    ...(commandCause === undefined ? {} : { commandCausationId: commandCause }),
     ...own,
     correlationId: own?.correlationId ?? command.metadata.correlationId ?? command.id,
     causationId: own?.causationId ?? command.id,

@@ -134,7 +134,7 @@ export function registerLogRoutes(ctx: RouteContext): void {
     operationId: 'getEvent',
     summary: 'One event with its causation chain',
     description:
-      "The event at a position, the chain of events that caused it (following `metadata.causationId` to an event's `id`, nearest first) and the events it caused, directly or not (each with `causationId` pointing into the set). The search scans at most `window` events before and after the event; a chain reaching beyond it, or through a command rather than an event, ends there. Events the caller may not read are left out, and an event the caller may not read is answered with the same 404 as a position holding no event.",
+      "The event at a position, the chain of events that caused it (following `metadata.causationId` to an event's `id`, nearest first, and through a command to the command's own cause, `metadata.commandCausationId`) and the events it caused, directly or not (each with `causationId` or `commandCausationId` pointing into the set). The search scans at most `window` events before and after the event; a chain reaching beyond it ends there. Events the caller may not read are left out, and an event the caller may not read is answered with the same 404 as a position holding no event.",
     tags: ['log'],
     access: 'stream',
     params: {
@@ -193,11 +193,16 @@ export function registerLogRoutes(ctx: RouteContext): void {
       }
       const causedBy: RecordedEvent[] = [];
       const seen = new Set<string>([event.id]);
-      for (let cause = before.get(event.metadata.causationId ?? ''); cause;) {
+      // A cause that is a command (a saga's, a reactor's) is not in the log: its own cause,
+      // kept on its events as `commandCausationId`, continues the chain.
+      const causeOf = (e: RecordedEvent) =>
+        before.get(e.metadata.causationId ?? '') ??
+        before.get(stringOr(e.metadata.commandCausationId));
+      for (let cause = causeOf(event); cause;) {
         if (seen.has(cause.id)) break;
         seen.add(cause.id);
         causedBy.push(cause);
-        cause = before.get(cause.metadata.causationId ?? '');
+        cause = causeOf(cause);
       }
 
       // Down: every later event whose cause is the event or one of its effects.
@@ -208,7 +213,11 @@ export function registerLogRoutes(ctx: RouteContext): void {
         for await (const e of store.readAll({ from: position + 1, limit: window })) {
           to = e.position;
           const causationId = e.metadata.causationId;
-          if (causationId !== undefined && effects.has(causationId)) {
+          const commandCause = stringOr(e.metadata.commandCausationId);
+          if (
+            (causationId !== undefined && effects.has(causationId)) ||
+            effects.has(commandCause)
+          ) {
             effects.add(e.id);
             caused.push(e);
           }
@@ -223,4 +232,9 @@ export function registerLogRoutes(ctx: RouteContext): void {
       };
     },
   });
+}
+
+/** A metadata value as a map key: the string, or `''` (never an event id) otherwise. */
+function stringOr(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
