@@ -12,7 +12,7 @@ import type {
   StreamSummary,
 } from '../../store/event-store.js';
 import { EVENT_JSON_SCHEMA, eventJson } from '../event-json.js';
-import { ERROR_SCHEMA, type RouteContext } from '../route-context.js';
+import { ADMIN_RESOURCE, ERROR_SCHEMA, type RouteContext } from '../route-context.js';
 import { InvalidRequestError, NotConfiguredError, NotFoundError } from '../server-errors.js';
 import { streamParam } from '../stream-param.js';
 
@@ -319,7 +319,7 @@ export function registerStreamRoutes(ctx: RouteContext): void {
     operationId: 'listStreams',
     summary: 'List streams by name',
     description:
-      'Streams in name order, filtered by prefix, paged with `after` (the last name of the previous page). Streams the caller may not read are left out.',
+      'Streams in name order, filtered by prefix, paged with `after` (the last name of the previous page). Streams the caller may not read are left out. `total` is how many streams match the prefix in the whole store (an exact count, not the page size), given to callers with `admin` access only (a count of all streams would tell others of streams they may not read), `null` otherwise.',
     tags: ['streams'],
     access: 'stream',
     querystring: {
@@ -351,6 +351,7 @@ export function registerStreamRoutes(ctx: RouteContext): void {
               },
             },
             next: { type: ['string', 'null'] },
+            total: { type: ['integer', 'null'] },
           },
         },
       },
@@ -382,7 +383,14 @@ export function registerStreamRoutes(ctx: RouteContext): void {
         scanned = summary.stream;
         if (ctx.can(request, 'read', summary.stream)) streams.push(summary);
       }
-      return { streams, next: more ? (scanned ?? null) : null };
+      const total =
+        ctx.can(request, 'admin', ADMIN_RESOURCE) && store.countStreams
+          ? await store.countStreams({
+              ...(query.prefix !== undefined ? { prefix: query.prefix } : {}),
+              includeDeleted: query.includeDeleted,
+            })
+          : null;
+      return { streams, next: more ? (scanned ?? null) : null, total };
     },
   });
 

@@ -33,6 +33,36 @@ export function lagOf(lag) {
 }
 
 /**
+ * A build in progress as the page shows it: a progress bar of its position against the head,
+ * and the same in words.
+ * @param {string} name
+ * @param {any} rebuild the status's `rebuild` (`{ version, build, position, lag, parked }`)
+ * @param {number} head
+ */
+function rebuildProgress(name, rebuild, head) {
+  const position = Math.max(0, Number(rebuild.position) || 0);
+  const max = Math.max(position, Number(head) || 0);
+  const percent = max === 0 ? 100 : Math.floor((position * 100) / max);
+  const parked = Number(rebuild.parked) || 0;
+  return h(
+    'div',
+    { class: 'rebuild-progress' },
+    h('progress', {
+      value: String(position),
+      max: String(max),
+      'aria-label': `Rebuild of ${name}`,
+    }),
+    h(
+      'div',
+      { class: 'subtitle' },
+      `Rebuilding v${rebuild.version}, build ${rebuild.build}: ${formatNumber(position)} of ${formatNumber(max)} (${percent}%)`,
+      parked > 0 ? `, waiting on ${formatNumber(parked)} parked` : '',
+      rebuild.error ? ` — stopped: ${errorText(rebuild.error)}` : '',
+    ),
+  );
+}
+
+/**
  * An error as the API serialises it (an Error becomes `{}` in JSON, or a message string).
  * @param {unknown} error
  */
@@ -62,6 +92,12 @@ export async function projectionsView(ctx) {
   );
   /** Names whose rebuild button waits for confirmation. */
   const confirming = new Set();
+  /** Builds seen in progress (or started here), by projection: watched until they serve. */
+  /** @type {Map<string, number>} */
+  const watching = new Map();
+  /** Builds that switched in while the page was open, by projection. */
+  /** @type {Map<string, number>} */
+  const finished = new Map();
   /** @type {any[]} */
   let projections = [];
 
@@ -75,11 +111,14 @@ export async function projectionsView(ctx) {
     }
     confirming.delete(name);
     try {
-      await api(`/projections/${seg(name)}/rebuild`, {
+      const started = await api(`/projections/${seg(name)}/rebuild`, {
         method: 'POST',
         body: {},
         signal: ctx.signal,
       });
+      const build = Number(started?.build?.build);
+      if (Number.isSafeInteger(build)) watching.set(name, build);
+      finished.delete(name);
       ctx.notify(`Rebuild of ${name} started.`, 'ok');
     } catch (error) {
       if (error instanceof Error && error.name === 'AbortError') return;
@@ -143,18 +182,21 @@ export async function projectionsView(ctx) {
                   null,
                   badge(String(p.state ?? 'unknown'), TONES[String(p.state)] ?? 'muted'),
                   p.error ? h('div', { class: 'subtitle' }, errorText(p.error)) : null,
-                  rebuilding
+                  rebuilding ? rebuildProgress(name, p.rebuild, p.head) : null,
+                  !rebuilding && finished.has(name)
                     ? h(
                         'div',
-                        { class: 'subtitle' },
-                        `rebuilding v${p.rebuild.version}: at ${formatNumber(p.rebuild.position)}, ${formatNumber(lagOf(p.rebuild.lag).events)} behind`,
+                        { class: 'subtitle rebuild-finished' },
+                        badge(`Rebuild finished: build ${finished.get(name)} serves`, 'ok'),
                       )
                     : null,
                 ),
                 h(
                   'td',
                   { class: 'num' },
-                  p.version === undefined || p.version === null ? '—' : String(p.version),
+                  p.version === undefined || p.version === null
+                    ? '—'
+                    : `v${p.version}${p.build > 1 ? ` · build ${p.build}` : ''}`,
                 ),
                 h('td', { class: 'num' }, `${formatNumber(p.position)} / ${formatNumber(p.head)}`),
                 h(
@@ -215,10 +257,26 @@ export async function projectionsView(ctx) {
     );
   }
 
+  /** Notes builds in progress, and which of the watched ones now serve. */
+  function track() {
+    for (const p of projections) {
+      const name = String(p?.name);
+      if (p?.rebuild && typeof p.rebuild === 'object') {
+        watching.set(name, Number(p.rebuild.build));
+        continue;
+      }
+      const build = watching.get(name);
+      if (build === undefined) continue;
+      watching.delete(name);
+      if (Number(p.build) === build) finished.set(name, build);
+    }
+  }
+
   async function refresh() {
     try {
       const body = await api('/projections', { signal: ctx.signal });
       projections = listOf(body, ['projections']);
+      track();
       // Keep focus where it was across the redraw (the table is rebuilt).
       const focused = document.activeElement?.id;
       draw();

@@ -27,6 +27,43 @@ const KIND_LABELS = {
   compensation: 'Compensation',
   error: 'Error',
 };
+/** @type {Record<string, string>} */
+const COMPENSATION_OUTCOMES = {
+  accepted: 'Compensation settled (accepted)',
+  skipped: 'Compensation skipped',
+  'retry-requested': 'Compensation retry requested',
+};
+/** @type {Record<string, string>} */
+const COMPENSATION_STATES = {
+  'compensation.started': 'Compensation started',
+  'compensation.compensated': 'Compensated',
+  'compensation.failed': 'Compensation failed',
+};
+
+/**
+ * What a history entry says happened. A compensation command leaves two entries, one when it
+ * is sent and one when it settles (with the outcome in `detail.outcome`); a failed one settles
+ * as an `error` marked `compensation`; the instance's own status changes are typed
+ * `compensation.<status>`.
+ * @param {any} entry
+ */
+export function historyLabel(entry) {
+  const kind = String(entry?.kind);
+  const detail = entry?.detail && typeof entry.detail === 'object' ? entry.detail : {};
+  if (kind === 'compensation') {
+    const state = COMPENSATION_STATES[String(entry.type)];
+    if (state) return state;
+    const outcome = COMPENSATION_OUTCOMES[String(detail.outcome)];
+    return outcome ?? 'Compensation sent';
+  }
+  if (kind === 'error') {
+    // A parked forward command that was skipped or retried by hand.
+    if (detail.outcome === 'skipped') return 'Command skipped';
+    if (detail.outcome === 'retry-requested') return 'Command retry requested';
+    if (detail.compensation === true) return 'Compensation failed';
+  }
+  return KIND_LABELS[kind] ?? kind;
+}
 
 /** @param {import('../app.js').ViewContext} ctx */
 export async function sagasView(ctx) {
@@ -234,7 +271,7 @@ export async function sagaView(ctx) {
                     h(
                       'div',
                       { class: 'what' },
-                      `${KIND_LABELS[String(entry.kind)] ?? String(entry.kind)}: `,
+                      `${historyLabel(entry)}: `,
                       h('span', { class: 'mono' }, entry.type),
                     ),
                     entry.step ? h('div', null, 'step → ', h('strong', null, entry.step)) : null,
