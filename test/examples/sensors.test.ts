@@ -4,7 +4,12 @@ import { openStoreContext, type StoreContext } from '../../src/cli/store-context
 import { ManualClock, collect, schemaRegistryOf } from '../../src/index.js';
 import { SensorEventTypes } from '../../examples/sensors/sensor-events.js';
 import { simulateSensors, type SensorMessage } from '../../examples/sensors/sensor-simulator.js';
-import { startSensors, type SensorsHandle } from '../../examples/sensors/start-sensors.js';
+import {
+  sensorPayload,
+  sensorTopic,
+  startSensors,
+  type SensorsHandle,
+} from '../../examples/sensors/start-sensors.js';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 import { cli, jsonLines } from '../cli/cli-harness.js';
 
@@ -246,6 +251,71 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
     const registry = schemaRegistryOf(context.store);
     expect(registry?.types()).toEqual(expect.arrayContaining(Object.values(SensorEventTypes)));
     expect(analytics.status()).toMatchObject({ state: 'running', late: 0 });
+  });
+
+  it('restarted midway, resumes from its checkpoint and the broker session: every alert once', async () => {
+    const prefix = randomMqttName('sensors');
+    context = await openStoreContext('memory:');
+    cleanups.push(() => context.close());
+    const alertsOut = await listen(`${prefix}/alerts/#`);
+    const clock = new ManualClock(T0);
+    const start = (script: SensorMessage[]) =>
+      startSensors({
+        context,
+        mqttUrl,
+        topicPrefix: prefix,
+        script,
+        clock,
+        sessionExpirySeconds: 60,
+      });
+
+    // The first ten messages, up to s3's third high reading: s3's overheat waits for its
+    // minute to pass when the platform stops.
+    const first = await start(SCRIPT.slice(0, 10));
+    await expect.poll(() => first.ingest.status().ingested, { timeout: 10_000 }).toBe(10);
+    expect(await first.settle({ timeoutMs: 20_000 })).toBe(true);
+    await first.stop();
+
+    // While it is down, the devices go on: the broker keeps their messages for its session.
+    const device = await connectDevice();
+    cleanups.push(() => device.endAsync(true));
+    for (const message of SCRIPT.slice(10))
+      await device.publishAsync(sensorTopic(prefix, message), sensorPayload(message), { qos: 1 });
+
+    const second = await start([]);
+    cleanups.push(() => second.stop());
+    await expect
+      .poll(() => second.ingest.status().ingested, { timeout: 10_000 })
+      .toBe(SCRIPT.length - 10);
+    expect(await second.settle({ timeoutMs: 20_000 })).toBe(true);
+    clock.advance(10 * 60_000);
+    await second.analytics.tick();
+    expect(await second.settle({ timeoutMs: 20_000 })).toBe(true);
+
+    // The same results as one uninterrupted run, each stored once: the maintenance notice
+    // that came after the restart still cancelled s3's overheat.
+    const dataOf = async (stream: string) =>
+      (await collect(context.store.readStream(stream))).map((e) => e.data);
+    expect(await dataOf('alerts-s1')).toEqual(EXPECTED_ANOMALIES);
+    expect(await dataOf('alerts-s2')).toEqual(EXPECTED_OVERHEATS);
+    expect((await context.store.streamInfo('alerts-s3')).exists).toBe(false);
+    const averages = (
+      await Promise.all(['s1', 's2', 's3'].map((id) => dataOf(`sensor-averages-${id}`)))
+    )
+      .flat()
+      .map((a) => {
+        const { sensorId, windowStart, average } = a as {
+          sensorId: string;
+          windowStart: number;
+          average: number;
+        };
+        return [sensorId, (windowStart - T0) / 1000, average];
+      });
+    expect(averages).toEqual(EXPECTED_AVERAGES);
+    // Published at least once; three distinct alerts.
+    await expect
+      .poll(() => new Set(alertsOut.map((m) => JSON.stringify(m.data))).size, { timeout: 10_000 })
+      .toBe(3);
   });
 
   it('runs from the CLI: `causeway sensors --duration` simulates, catches up and exits 0', async () => {
