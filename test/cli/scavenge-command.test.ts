@@ -126,69 +126,81 @@ describe.skipIf(!(await pgAvailable()))('causeway scavenge on PostgreSQL', () =>
   });
 });
 
-describe('causeway scavenge on a hash-chained store', () => {
-  const signing = generateKeyPairSync('ed25519');
-  let dir: string;
-  let url: string;
-  let publicKeyFile: string;
-  let signingKeyFile: string;
+const pg = await pgAvailable();
+for (const engine of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(engine === 'postgres' && !pg)(
+    `causeway scavenge on a hash-chained store on ${engine}`,
+    () => {
+      const signing = generateKeyPairSync('ed25519');
+      let dir: string;
+      let url: string;
+      let publicKeyFile: string;
+      let signingKeyFile: string;
 
-  /** order-1: three chained events, the first two hidden by maxCount. */
-  const seedChained = async (signed: boolean) => {
-    const backend = await openBackend(url);
-    const view = await stackBackend(backend, {
-      integrity: signed ? { signingKey: signing.privateKey, keyId: 'k1' } : true,
-    });
-    await view.store.append('order-1', [
-      { type: 'order.placed', data: {} },
-      { type: 'order.paid', data: {} },
-      { type: 'order.shipped', data: {} },
-    ]);
-    await view.store.setStreamMetadata('order-1', { maxCount: 1 });
-    await backend.close();
-  };
+      /** order-1: three chained events, the first two hidden by maxCount. */
+      const seedChained = async (signed: boolean) => {
+        const backend = await openBackend(url);
+        const view = await stackBackend(backend, {
+          integrity: signed ? { signingKey: signing.privateKey, keyId: 'k1' } : true,
+        });
+        await view.store.append('order-1', [
+          { type: 'order.placed', data: {} },
+          { type: 'order.paid', data: {} },
+          { type: 'order.shipped', data: {} },
+        ]);
+        await view.store.setStreamMetadata('order-1', { maxCount: 1 });
+        await backend.close();
+      };
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'causeway-scavenge-chained-'));
-    url = `sqlite:${join(dir, 'events.db')}`;
-    publicKeyFile = join(dir, 'signing-pub.pem');
-    signingKeyFile = join(dir, 'signing.pem');
-    writeFileSync(publicKeyFile, signing.publicKey.export({ type: 'spki', format: 'pem' }));
-    writeFileSync(signingKeyFile, signing.privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+      let schema: string | undefined;
 
-  it('moves the chain starts of an anchored store, so verify still passes', async () => {
-    await seedChained(false);
-    const run = await cli(['scavenge', '--store', url, '--json']);
-    expect(run.code).toBe(ExitCode.OK);
-    expect(JSON.parse(run.stdout)).toMatchObject({ eventsRemoved: 2 });
-    const verify = await cli(['verify', '--store', url, '--require-anchors']);
-    expect(verify.stdout).toContain('ok: 1 events in 1 streams verified (1 anchored');
-    expect(verify.code).toBe(ExitCode.OK);
-  });
+      beforeEach(() => {
+        dir = mkdtempSync(join(tmpdir(), 'causeway-scavenge-chained-'));
+        schema = engine === 'postgres' ? randomSchemaName() : undefined;
+        url = schema ? `${pgUrl}?schema=${schema}` : `sqlite:${join(dir, 'events.db')}`;
+        publicKeyFile = join(dir, 'signing-pub.pem');
+        signingKeyFile = join(dir, 'signing.pem');
+        writeFileSync(publicKeyFile, signing.publicKey.export({ type: 'spki', format: 'pem' }));
+        writeFileSync(signingKeyFile, signing.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      });
+      afterEach(async () => {
+        rmSync(dir, { recursive: true, force: true });
+        if (schema) await dropSchema(schema);
+      });
 
-  it('signs them with --signing-key, and refuses a signed store without it', async () => {
-    await seedChained(true);
-    const refused = await cli(['scavenge', '--store', url]);
-    expect(refused.code).toBe(ExitCode.USAGE);
-    expect(refused.stderr).toContain('--signing-key');
-    const bad = await cli(['scavenge', '--store', url, '--signing-key', publicKeyFile]);
-    expect(bad.code).toBe(ExitCode.USAGE);
-    const run = await cli([
-      'scavenge',
-      '--store',
-      url,
-      '--signing-key',
-      signingKeyFile,
-      '--key-id',
-      'k1',
-      '--json',
-    ]);
-    expect(run.code).toBe(ExitCode.OK);
-    expect(JSON.parse(run.stdout)).toMatchObject({ eventsRemoved: 2 });
-    const verify = await cli(['verify', '--store', url, '--public-key', publicKeyFile]);
-    expect(verify.stdout).toContain('ok: 1 events in 1 streams verified');
-    expect(verify.code).toBe(ExitCode.OK);
-  });
-});
+      it('moves the chain starts of an anchored store, so verify still passes', async () => {
+        await seedChained(false);
+        const run = await cli(['scavenge', '--store', url, '--json']);
+        expect(run.code).toBe(ExitCode.OK);
+        expect(JSON.parse(run.stdout)).toMatchObject({ eventsRemoved: 2 });
+        const verify = await cli(['verify', '--store', url, '--require-anchors']);
+        expect(verify.stdout).toContain('ok: 1 events in 1 streams verified (1 anchored');
+        expect(verify.code).toBe(ExitCode.OK);
+      });
+
+      it('signs them with --signing-key, and refuses a signed store without it', async () => {
+        await seedChained(true);
+        const refused = await cli(['scavenge', '--store', url]);
+        expect(refused.code).toBe(ExitCode.USAGE);
+        expect(refused.stderr).toContain('--signing-key');
+        const bad = await cli(['scavenge', '--store', url, '--signing-key', publicKeyFile]);
+        expect(bad.code).toBe(ExitCode.USAGE);
+        const run = await cli([
+          'scavenge',
+          '--store',
+          url,
+          '--signing-key',
+          signingKeyFile,
+          '--key-id',
+          'k1',
+          '--json',
+        ]);
+        expect(run.code).toBe(ExitCode.OK);
+        expect(JSON.parse(run.stdout)).toMatchObject({ eventsRemoved: 2 });
+        const verify = await cli(['verify', '--store', url, '--public-key', publicKeyFile]);
+        expect(verify.stdout).toContain('ok: 1 events in 1 streams verified');
+        expect(verify.code).toBe(ExitCode.OK);
+      });
+    },
+  );
+}
