@@ -111,6 +111,7 @@ interface SensorsFlags {
   port: string;
   host: string;
   serve: boolean;
+  sessionExpiry?: string;
   logLevel: string;
   statusEvery: string;
 }
@@ -139,6 +140,10 @@ export function sensorsExtension(io: CliIo): ProgramExtension {
       .option('--port <n>', 'HTTP port of the API and admin UI (0: any free port)', '3000')
       .option('--host <address>', 'address to listen on', '127.0.0.1')
       .option('--no-serve', 'no HTTP server')
+      .option(
+        '--session-expiry <seconds>',
+        "how long the broker keeps the ingest's session while it is away (default 7 days)",
+      )
       .option('--log-level <level>', 'pino level of logs on stderr', 'warn')
       .option('--status-every <seconds>', 'print a status line this often (0: never)', '5')
       .action(async (o: SensorsFlags) =>
@@ -157,6 +162,9 @@ export function sensorsExtension(io: CliIo): ProgramExtension {
             ...(o.duration === undefined
               ? {}
               : { durationMs: parseSeconds(o.duration, '--duration') }),
+            ...(o.sessionExpiry === undefined
+              ? {}
+              : { sessionExpirySeconds: parseCount(o.sessionExpiry, '--session-expiry') }),
             ...(o.serve ? { port: parseCount(o.port, '--port'), host: o.host } : {}),
             logLevel: o.logLevel,
             statusEveryMs: parseSeconds(o.statusEvery, '--status-every'),

@@ -13,6 +13,7 @@ export interface SensorsStartOptions {
   durationMs?: number;
   port?: number;
   host?: string;
+  sessionExpirySeconds?: number;
   logger?: Logger;
 }
 

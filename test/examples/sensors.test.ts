@@ -337,6 +337,8 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
       '--seed',
       '7',
       '--no-serve',
+      '--session-expiry',
+      '60',
       '--status-every',
       '0',
       '--json',
