@@ -4,6 +4,7 @@ import {
   StorageFullError,
   StoreBusyError,
   WriteRejectedError,
+  WrongExpectedRevisionError,
 } from '../core/errors.js';
 import { errorResponse } from './error-response.js';
 
@@ -12,7 +13,7 @@ describe('errorResponse for storage faults', () => {
     for (const error of [new StoreBusyError('busy'), new StorageFullError('full')]) {
       const response = errorResponse(error);
       expect(response.status).toBe(503);
-      expect(response.body.error.code).toBe(error.code);
+      expect(response.body.code).toBe(error.code);
       expect(response.internal).toBe(false);
     }
   });
@@ -34,6 +35,37 @@ describe('errorResponse for storage faults', () => {
     );
     expect(decode.status).toBe(500);
     expect(decode.internal).toBe(true);
-    expect(decode.body.error.code).toBe('INTERNAL');
+    expect(decode.body.code).toBe('INTERNAL');
+  });
+});
+
+describe('errorResponse as problem details (RFC 9457)', () => {
+  it('answers type, title, status, detail and instance, with the code and details as extensions', () => {
+    const response = errorResponse(new WrongExpectedRevisionError('order-1', 3, 4), {
+      instance: '/streams/order-1?from=2',
+    });
+    expect(response.status).toBe(409);
+    expect(response.body).toEqual({
+      type: 'urn:causeway:problem:wrong-expected-revision',
+      title: 'Wrong expected revision',
+      status: 409,
+      detail: response.body.detail,
+      instance: '/streams/order-1',
+      code: 'WRONG_EXPECTED_REVISION',
+      details: { stream: 'order-1', expected: 3, actual: 4 },
+    });
+    expect(response.body.detail).toContain('order-1');
+  });
+
+  it('hides an unexpected failure behind a bare INTERNAL problem', () => {
+    const response = errorResponse(new Error('secret connection string'));
+    expect(response.body).toEqual({
+      type: 'urn:causeway:problem:internal',
+      title: 'Internal',
+      status: 500,
+      detail: 'Internal server error',
+      code: 'INTERNAL',
+      details: null,
+    });
   });
 });

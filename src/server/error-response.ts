@@ -6,15 +6,57 @@ import { securityErrorStatus } from '../security/security-errors.js';
 import { ScavengeErrorCode } from '../store/scavenge.js';
 import { HttpError, ServerErrorCode } from './server-errors.js';
 
-/** The body of every error response. */
-export interface ErrorBody {
-  error: { code: string; message: string; details: unknown };
+/** Media type of every error response (RFC 9457). */
+export const PROBLEM_JSON = 'application/problem+json';
+
+/**
+ * The body of every error response: an RFC 9457 problem details object. `type`, `title`,
+ * `status`, `detail` and `instance` are the RFC's members; `code` (the stable Causeway error
+ * code, the one to branch on) and `details` (the error's data, or null) are extension members.
+ *
+ * @example
+ * ```json
+ * {
+ *   "type": "urn:causeway:problem:wrong-expected-revision",
+ *   "title": "Wrong expected revision",
+ *   "status": 409,
+ *   "detail": "Expected revision 3 of order-42, found 4",
+ *   "instance": "/streams/order-42",
+ *   "code": "WRONG_EXPECTED_REVISION",
+ *   "details": { "stream": "order-42", "expected": 3, "actual": 4 }
+ * }
+ * ```
+ */
+export interface ProblemDetails {
+  /** `urn:causeway:problem:<code in kebab case>`: one URI per code. */
+  type: string;
+  /** A short summary of the problem type (the same for every occurrence of the code). */
+  title: string;
+  /** The HTTP status, repeated in the body. */
+  status: number;
+  /** What went wrong this time, for a person. */
+  detail: string;
+  /** The request path the problem occurred on, when known. */
+  instance?: string;
+  /** The stable Causeway error code. */
+  code: string;
+  /** The error's data (stream, expected, actual, failures...), or null. */
+  details: unknown;
+}
+
+/** The body of every error response (see {@link ProblemDetails}). */
+export type ErrorBody = ProblemDetails;
+
+/** Options of {@link errorResponse}. */
+export interface ErrorResponseOptions {
+  /** The `instance` member: the path of the request that failed (its query is left out). */
+  instance?: string | undefined;
 }
 
 /** An error as the server answers it. */
 export interface ErrorResponse {
   status: number;
-  body: ErrorBody;
+  body: ProblemDetails;
   /** True when the failure is the server's own (500): log it with its stack. */
   internal: boolean;
 }
@@ -66,11 +108,18 @@ const FASTIFY_ERRORS: Readonly<Record<string, { status: number; code: string }>>
 };
 
 /**
- * Turns anything thrown while handling a request into the status and `{ error }` body to
- * answer. Causeway errors keep their code and message; anything unexpected becomes a bare 500
- * (its message and stack stay in the log).
+ * Turns anything thrown while handling a request into the status and problem details
+ * ({@link ProblemDetails}) to answer. Causeway errors keep their code and message; anything
+ * unexpected becomes a bare 500 (its message and stack stay in the log).
  */
-export function errorResponse(error: unknown): ErrorResponse {
+export function errorResponse(error: unknown, options: ErrorResponseOptions = {}): ErrorResponse {
+  const response = classify(error);
+  const instance = instanceOf(options.instance);
+  if (instance !== undefined) response.body.instance = instance;
+  return response;
+}
+
+function classify(error: unknown): ErrorResponse {
   if (error instanceof HttpError) {
     return respond(error.status, error.code, error.message, error.details ?? null);
   }
@@ -120,7 +169,41 @@ export function errorResponse(error: unknown): ErrorResponse {
 }
 
 function respond(status: number, code: string, message: string, details: unknown): ErrorResponse {
-  return { status, body: { error: { code, message, details } }, internal: false };
+  return {
+    status,
+    body: problemDetails({ status, code, detail: message, details }),
+    internal: false,
+  };
+}
+
+/**
+ * A problem details body for `code`: its `type` URI and `title` are derived from the code,
+ * so every occurrence of a code has the same ones.
+ */
+export function problemDetails(problem: {
+  status: number;
+  code: string;
+  detail: string;
+  details?: unknown;
+  instance?: string | undefined;
+}): ProblemDetails {
+  const words = problem.code.toLowerCase().split('_').filter(Boolean);
+  const title = words.join(' ');
+  return {
+    type: `urn:causeway:problem:${words.join('-')}`,
+    title: title.charAt(0).toUpperCase() + title.slice(1),
+    status: problem.status,
+    detail: problem.detail,
+    ...(problem.instance !== undefined ? { instance: problem.instance } : {}),
+    code: problem.code,
+    details: problem.details ?? null,
+  };
+}
+
+/** The path of a request URL, without its query, at most 1,000 characters. */
+function instanceOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  return url.split('?')[0]!.slice(0, 1000);
 }
 
 /** The data fields of a Causeway error (stream, expected, actual, failures...), without stack or cause. */

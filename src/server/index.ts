@@ -1,6 +1,15 @@
 /** The HTTP server: JSON API, server-sent events, CloudEvents ingest, metrics, admin UI. */
-export { createServer, DEFAULT_BODY_LIMIT, isLoopback } from './create-server.js';
+export {
+  causewayFastifyOptions,
+  createServer,
+  DEFAULT_BODY_LIMIT,
+  isLoopback,
+} from './create-server.js';
 export type { CausewayServer, ServerAddress } from './create-server.js';
+export { causeway } from './causeway-plugin.js';
+export type { CausewayPluginOptions } from './causeway-plugin.js';
+export { createFetchHandler } from './fetch-handler.js';
+export type { CausewayFetchHandler, FetchHandlerOptions } from './fetch-handler.js';
 export { DEFAULT_HSTS_MAX_AGE_SECONDS, hstsHeader } from './hsts.js';
 export type { HstsOptions } from './hsts.js';
 export { parkedSubscription } from './server-options.js';
@@ -22,8 +31,13 @@ export {
   NotReadyError,
   ServerErrorCode,
 } from './server-errors.js';
-export { errorResponse } from './error-response.js';
-export type { ErrorBody, ErrorResponse } from './error-response.js';
+export { errorResponse, PROBLEM_JSON, problemDetails } from './error-response.js';
+export type {
+  ErrorBody,
+  ErrorResponse,
+  ErrorResponseOptions,
+  ProblemDetails,
+} from './error-response.js';
 export {
   CLOUDEVENT_ID_NAMESPACE,
   CLOUDEVENTS_BATCH_JSON,
@@ -33,10 +47,16 @@ export {
   mapCloudEvent,
 } from './cloud-events.js';
 export type { MappedCloudEvent } from './cloud-events.js';
+export {
+  acceptedCloudEvents,
+  DEFAULT_CLOUDEVENT_SOURCE,
+  toCloudEvent,
+} from './cloud-events-out.js';
+export type { ToCloudEventOptions } from './cloud-events-out.js';
 export { eventJson } from './event-json.js';
 export type { EventJson } from './event-json.js';
 export { openApiDocument } from './openapi.js';
-export type { OpenApiDocument } from './openapi.js';
+export type { OpenApiDocument, OpenApiOptions } from './openapi.js';
 export { ADMIN_RESOURCE } from './route-context.js';
 export { streamParam } from './stream-param.js';
 export {

@@ -1,3 +1,4 @@
+import { PROBLEM_JSON } from './error-response.js';
 import type { RouteSpec } from './route-context.js';
 
 /** An OpenAPI 3.1 document (the parts Causeway fills in). */
@@ -6,6 +7,14 @@ export interface OpenApiDocument {
   info: { title: string; version: string; description: string };
   paths: Record<string, Record<string, unknown>>;
   components: Record<string, unknown>;
+  /** Where the API is mounted, when under a prefix (the `causeway` plugin, a fetch handler). */
+  servers?: { url: string }[];
+}
+
+/** Options of {@link openApiDocument}. */
+export interface OpenApiOptions {
+  /** The path prefix the API is mounted under (`/causeway`), listed as its server URL. */
+  prefix?: string;
 }
 
 /**
@@ -13,7 +22,11 @@ export interface OpenApiDocument {
  * fastify validates requests with), so it cannot drift from what the server accepts. OpenAPI
  * 3.1 uses JSON Schema as is; fastify's `:param` paths become `{param}`.
  */
-export function openApiDocument(routes: readonly RouteSpec[], version: string): OpenApiDocument {
+export function openApiDocument(
+  routes: readonly RouteSpec[],
+  version: string,
+  options: OpenApiOptions = {},
+): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -36,7 +49,10 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
             ...(response.schema
               ? {
                   content: {
-                    [response.contentType ?? 'application/json']: { schema: response.schema },
+                    [response.contentType ??
+                    (Number(status) >= 400 ? PROBLEM_JSON : 'application/json')]: {
+                      schema: response.schema,
+                    },
                   },
                 }
               : {}),
@@ -61,8 +77,9 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
       title: 'Causeway',
       version,
       description:
-        'Event store, projections, subscriptions, sagas and schemas over HTTP. Errors are `{ "error": { "code", "message", "details" } }`.',
+        "Event store, projections, subscriptions, sagas and schemas over HTTP. Errors are RFC 9457 problem details (`application/problem+json`: `type`, `title`, `status`, `detail`, `instance`), with the stable Causeway error `code` and the error's `details` as extension members. Reads of events (`GET /streams/{stream}`, `GET /all`, `GET /events/{position}`) and `GET /subscribe` answer CloudEvents when asked with `Accept: application/cloudevents+json` or `application/cloudevents-batch+json`.",
     },
+    ...(options.prefix ? { servers: [{ url: options.prefix }] } : {}),
     paths,
     components: {
       securitySchemes: {

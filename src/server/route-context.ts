@@ -21,6 +21,9 @@ import {
 } from './server-errors.js';
 import type { ServerOptions } from './server-options.js';
 
+/** Default request body limit: room for a batch of events at the store's 1 MiB event limit. */
+export const DEFAULT_ROUTE_BODY_LIMIT = 4 * 1024 * 1024;
+
 /** HTTP methods the API uses. */
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -60,16 +63,22 @@ export interface RouteSpec {
 /** The resource admin routes (projections, parked events, sagas, schemas, stats, metrics) check. */
 export const ADMIN_RESOURCE = '$admin';
 
-/** The error response every route may answer with, for the OpenAPI document. */
+/**
+ * The error response every route may answer with, for the OpenAPI document: RFC 9457 problem
+ * details (`application/problem+json`) with the stable `code` and the error's `details` as
+ * extension members.
+ */
 export const ERROR_SCHEMA = {
   type: 'object',
-  required: ['error'],
+  required: ['type', 'title', 'status', 'detail', 'code', 'details'],
   properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message', 'details'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
+    type: { type: 'string', description: '`urn:causeway:problem:<code>`' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string', description: 'The path of the request' },
+    code: { type: 'string', description: 'The stable Causeway error code' },
+    details: { description: "The error's data, or null" },
   },
 } as const;
 
@@ -102,6 +111,8 @@ export class RouteContext {
       method: spec.method,
       url: spec.url,
       schema,
+      // Per route, so a host's instance (the plugin) keeps its own limit for its own routes.
+      bodyLimit: this.options.bodyLimit ?? DEFAULT_ROUTE_BODY_LIMIT,
       config: { causeway: { access: spec.access } },
       preValidation: consumes
         ? (request, _reply, done) => {

@@ -156,4 +156,10 @@ export interface ServerOptions {
   causationWindow?: number;
   /** How often the head position is sampled for `/stats`, in ms. Default 1,000; 0 turns it off. */
   statsSampleMs?: number;
+  /**
+   * The CloudEvents `source` of events answered as CloudEvents (reads and `GET /subscribe`
+   * asked with `Accept: application/cloudevents+json`) that did not arrive as CloudEvents.
+   * Default `urn:causeway`.
+   */
+  cloudEventSource?: string;
 }

@@ -180,7 +180,7 @@ describe('the CLI validates and reads through one stack of the store', () => {
         }),
       });
       expect(viaCloudEvents.status).toBe(422);
-      expect(((await viaCloudEvents.json()) as { error: { code: string } }).error.code).toBe(
+      expect(((await viaCloudEvents.json()) as { code: string }).code).toBe(
         'SCHEMA_VALIDATION_FAILED',
       );
       const schemas = await fetch(`${base}schemas/n.counted`);

@@ -11,13 +11,15 @@ import {
   type SecuredServer,
 } from './secured-server.js';
 
-/** The body of a position holding no event. */
+/** The body of a position holding no event: problem details, nothing else. */
 const missing = (position: number) => ({
-  error: {
-    code: 'NOT_FOUND',
-    message: `No event at position ${position}`,
-    details: { position },
-  },
+  type: 'urn:causeway:problem:not-found',
+  title: 'Not found',
+  status: 404,
+  detail: `No event at position ${position}`,
+  instance: `/events/${position}`,
+  code: 'NOT_FOUND',
+  details: { position },
 });
 
 for (const target of await backendTargets()) {
@@ -115,7 +117,7 @@ for (const target of await backendTargets()) {
       });
       expect(real.status).toBe(403);
       expect(unreal.status).toBe(403);
-      expect(real.body.error!.code).toBe(unreal.body.error!.code);
+      expect(real.code).toBe(unreal.code);
     });
   });
 }

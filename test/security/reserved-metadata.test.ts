@@ -52,7 +52,7 @@ for (const target of await backendTargets()) {
           'writer',
         );
         expect(reply.status).toBe(400);
-        expect(reply.body.error).toMatchObject({
+        expect(reply.body).toMatchObject({
           code: 'RESERVED_METADATA',
           details: { key, index: 1 },
         });

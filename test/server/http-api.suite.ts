@@ -168,7 +168,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           expectedRevision: 5,
         });
         expect(wrong.status).toBe(409);
-        expect(wrong.body.error).toMatchObject({
+        expect(wrong.body).toMatchObject({
           code: 'WRONG_EXPECTED_REVISION',
           details: { expected: 5, actual: 0 },
         });
@@ -187,12 +187,12 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           { 'if-match': '3' },
         );
         expect(both.status).toBe(400);
-        expect(both.body.error.code).toBe('INVALID_REQUEST');
+        expect(both.body.code).toBe('INVALID_REQUEST');
         const bad = await http.post('/streams/conflict-2', [{ type: 'a.b', data: 1 }], {
           'if-match': 'yesterday',
         });
         expect(bad.status).toBe(400);
-        expect(bad.body.error.code).toBe('INVALID_ARGUMENT');
+        expect(bad.body.code).toBe('INVALID_ARGUMENT');
         expect((await http.get('/streams/conflict-2')).status).toBe(404);
       });
 
@@ -212,7 +212,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         expect((await http.delete('/streams/gone-1')).status).toBe(204);
         const afterSoft = await http.get('/streams/gone-1');
         expect(afterSoft.status).toBe(404);
-        expect(afterSoft.body.error.code).toBe('STREAM_NOT_FOUND');
+        expect(afterSoft.body.code).toBe('STREAM_NOT_FOUND');
         expect(
           (await http.post('/streams/gone-1', { events: [{ type: 'a.b', data: 2 }] })).body
             .revision,
@@ -222,7 +222,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         expect((await http.delete('/streams/gone-2?hard=true')).status).toBe(204);
         const read = await http.get('/streams/gone-2');
         expect(read.status).toBe(410);
-        expect(read.body.error.code).toBe('STREAM_DELETED');
+        expect(read.body.code).toBe('STREAM_DELETED');
         const write = await http.post('/streams/gone-2', { events: [{ type: 'a.b', data: 2 }] });
         expect(write.status).toBe(410);
         const meta = await http.get('/streams/gone-2/metadata');
@@ -293,7 +293,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         expect(latest.body.state).toEqual({ total: 10 });
         const unknown = await http.get('/streams/order-1/state');
         expect(unknown.status).toBe(404);
-        expect(unknown.body.error.details.category).toBe('order');
+        expect(unknown.body.details.category).toBe('order');
         expect((await http.get('/streams/counter-nope/state')).status).toBe(404);
       });
     });
@@ -306,13 +306,13 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           headers: { 'content-type': 'application/json' },
         });
         expect(malformed.status).toBe(400);
-        expect(malformed.body.error.code).toBe('MALFORMED_JSON');
+        expect(malformed.body.code).toBe('MALFORMED_JSON');
         const text = await http.request('POST', '/streams/bad-1', {
           body: 'hello',
           headers: { 'content-type': 'text/plain' },
         });
         expect(text.status).toBe(415);
-        expect(text.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+        expect(text.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
         const xml = await http.request('POST', '/streams/bad-1', {
           body: '<a/>',
           headers: { 'content-type': 'application/xml' },
@@ -320,14 +320,14 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         expect(xml.status).toBe(415);
         const noEvents = await http.post('/streams/bad-1', { events: [] });
         expect(noEvents.status).toBe(400);
-        expect(noEvents.body.error.code).toBe('INVALID_REQUEST');
+        expect(noEvents.body.code).toBe('INVALID_REQUEST');
         const noType = await http.post('/streams/bad-1', { events: [{ data: 1 }] });
         expect(noType.status).toBe(400);
         const badId = await http.post('/streams/bad-1', {
           events: [{ id: 'not-a-uuid', type: 'a.b', data: 1 }],
         });
         expect(badId.status).toBe(400);
-        expect(badId.body.error.code).toBe('INVALID_EVENT');
+        expect(badId.body.code).toBe('INVALID_EVENT');
         const badLimit = await http.get('/all?limit=0');
         expect(badLimit.status).toBe(400);
         const badDirection = await http.get('/streams/order-1?direction=sideways');
@@ -358,13 +358,13 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
             JSON.stringify({ events: [{ type: 'a.b', data: 1 }] }),
           );
           expect(reply.status, path).toBe(400);
-          expect((JSON.parse(reply.text) as Body).error.code, path).toBe('INVALID_STREAM_NAME');
+          expect((JSON.parse(reply.text) as Body).code, path).toBe('INVALID_STREAM_NAME');
           expect((await rawRequest(running.url, 'GET', `/streams/${path}`)).status, path).toBe(400);
         }
         // Unencoded path tricks are routed as paths, not as names: no route matches.
         const traversal = await rawRequest(running.url, 'GET', '/streams/a/../../all');
         expect(traversal.status).toBe(404);
-        expect((JSON.parse(traversal.text) as Body).error.code).toBe('ROUTE_NOT_FOUND');
+        expect((JSON.parse(traversal.text) as Body).code).toBe('ROUTE_NOT_FOUND');
         const all = await http.get('/all?prefix=..');
         expect(all.body.events).toEqual([]);
       });
@@ -373,7 +373,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         const { http } = running;
         const unknown = await http.get('/no/such/route');
         expect(unknown.status).toBe(404);
-        expect(unknown.body.error).toMatchObject({ code: 'ROUTE_NOT_FOUND', details: null });
+        expect(unknown.body).toMatchObject({ code: 'ROUTE_NOT_FOUND', details: null });
         expect((await http.request('PATCH', '/streams/x')).status).toBe(404);
       });
 
@@ -391,8 +391,8 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           ],
         });
         expect(reply.status).toBe(422);
-        expect(reply.body.error.code).toBe('SCHEMA_VALIDATION_FAILED');
-        expect(reply.body.error.details.failures[0]).toMatchObject({
+        expect(reply.body.code).toBe('SCHEMA_VALIDATION_FAILED');
+        expect(reply.body.details.failures[0]).toMatchObject({
           index: 1,
           eventType: 'shop.priced',
         });
@@ -682,9 +682,9 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           [binary, 0],
         ] as const) {
           expect(reply.status).toBe(422);
-          expect(reply.body.error.code).toBe(viaStreams.body.error.code);
-          expect(reply.body.error.details.failures).toEqual([
-            { ...viaStreams.body.error.details.failures[0], index },
+          expect(reply.body.code).toBe(viaStreams.body.code);
+          expect(reply.body.details.failures).toEqual([
+            { ...viaStreams.body.details.failures[0], index },
           ]);
         }
         expect((await http.get('/streams/ce-counted-1')).status).toBe(404);
@@ -742,7 +742,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           subject: 'ce-bad-1',
         });
         expect(missing.status).toBe(400);
-        expect(missing.body.error).toMatchObject({
+        expect(missing.body).toMatchObject({
           code: 'INVALID_CLOUDEVENT',
           details: { missing: ['source'] },
         });
@@ -772,7 +772,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           'application/cloudevents-batch+json',
         );
         expect(halfBad.status).toBe(400);
-        expect(halfBad.body.error.details.index).toBe(1);
+        expect(halfBad.body.details.index).toBe(1);
         const notArray = await send({ specversion: '1.0' }, 'application/cloudevents-batch+json');
         expect(notArray.status).toBe(400);
         const binaryWithout = await http.request('POST', '/cloudevents', {
@@ -796,7 +796,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           },
         });
         expect(binaryMissing.status).toBe(400);
-        expect(binaryMissing.body.error.details.missing).toEqual(['id']);
+        expect(binaryMissing.body.details.missing).toEqual(['id']);
         const malformed = await http.request('POST', '/cloudevents', {
           body: '{',
           headers: { 'content-type': 'application/cloudevents+json' },
@@ -908,8 +908,8 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         expect(check.body).toMatchObject({ compatible: false, version: 2 });
         const refused = await http.post('/schemas/stock.counted', { schema: breaking });
         expect(refused.status).toBe(422);
-        expect(refused.body.error.code).toBe('INCOMPATIBLE_SCHEMA');
-        expect(refused.body.error.details.issues.length).toBeGreaterThan(0);
+        expect(refused.body.code).toBe('INCOMPATIBLE_SCHEMA');
+        expect(refused.body.details.issues.length).toBeGreaterThan(0);
         const list = await http.get('/schemas');
         expect(list.body.schemas.map((s) => `${s.type}@${s.version}`)).toContain('stock.counted@1');
         expect((await http.get('/schemas/stock.counted')).body.versions).toHaveLength(1);
@@ -996,6 +996,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           ['get', '/ready'],
           ['get', '/metrics'],
           ['get', '/openapi.json'],
+          ['post', '/admin/scavenge'],
         ];
         for (const [method, path] of expected) {
           expect(doc.paths[path!]?.[method!], `${method} ${path}`).toBeDefined();

@@ -78,7 +78,7 @@ describe('saga command administration over HTTP', () => {
     // Bad paths: gone, malformed, and a server without the capability.
     const again = await http.post(`/saga-commands/${second}/skip`, {});
     expect(again.status).toBe(404);
-    expect(again.body.error.code).toBe('PARKED_COMMAND_NOT_FOUND');
+    expect(again.body.code).toBe('PARKED_COMMAND_NOT_FOUND');
     const tooLong = await http.post(`/saga-commands/${first}/retry`, { reason: 'x'.repeat(1001) });
     expect(tooLong.status).toBe(400);
     const plain = await http.request('POST', `/saga-commands/${first}/retry`, {
@@ -90,7 +90,7 @@ describe('saga command administration over HTTP', () => {
     cleanups.push(() => bare.close());
     const notConfigured = await bare.http.get('/saga-commands/parked');
     expect(notConfigured.status).toBe(404);
-    expect(notConfigured.body.error.code).toBe('NOT_CONFIGURED');
+    expect(notConfigured.body.code).toBe('NOT_CONFIGURED');
   });
 
   it('answers 409 to a retry of a forward command whose instance has ended', async () => {
@@ -119,7 +119,7 @@ describe('saga command administration over HTTP', () => {
     const [parked] = await shop.runtime.parkedCommands.listParked();
     const reply = await running.http.post(`/saga-commands/${parked?.command.id}/retry`, {});
     expect(reply.status).toBe(409);
-    expect(reply.body.error.code).toBe('PARKED_COMMAND_NOT_RETRYABLE');
+    expect(reply.body.code).toBe('PARKED_COMMAND_NOT_RETRYABLE');
     expect(await shop.runtime.parkedCommands.listParked()).toHaveLength(1);
   });
 });

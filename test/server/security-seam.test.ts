@@ -90,13 +90,13 @@ describe('the security seam', () => {
     expect(guard.checks).toContainEqual(['reader-a', 'read', 'a-1']);
     const write = await http.post('/streams/a-1', { events: [{ type: 'a.b', data: 2 }] }, reader);
     expect(write.status).toBe(403);
-    expect(write.body.error).toMatchObject({
+    expect(write.body).toMatchObject({
       code: 'FORBIDDEN',
       details: { permission: 'write', resource: 'a-1' },
     });
     const anonymous = await http.get('/streams/a-1');
     expect(anonymous.status).toBe(401);
-    expect(anonymous.body.error.code).toBe('UNAUTHENTICATED');
+    expect(anonymous.body.code).toBe('UNAUTHENTICATED');
     const del = await http.delete('/streams/a-1', reader);
     expect(del.status).toBe(403);
     expect(guard.checks).toContainEqual(['reader-a', 'delete', 'a-1']);
@@ -112,9 +112,9 @@ describe('the security seam', () => {
       { 'x-api-key': 'forged' },
     );
     expect(reply.status).toBe(401);
-    expect(reply.body.error).toMatchObject({
+    expect(reply.body).toMatchObject({
       code: 'INVALID_API_KEY',
-      message: 'The API key is not known',
+      detail: 'The API key is not known',
     });
     expect((await http.get('/streams/a-1', admin)).status).toBe(404);
   });
@@ -132,7 +132,7 @@ describe('the security seam', () => {
     for (const path of ['/health', '/ready', '/openapi.json'])
       expect((await http.get(path)).status, path).toBe(200);
     // Without the configured component an admin gets 404 NOT_CONFIGURED.
-    expect((await http.get('/sagas', admin)).body.error.code).toBe('NOT_CONFIGURED');
+    expect((await http.get('/sagas', admin)).body.code).toBe('NOT_CONFIGURED');
   });
 
   it('leaves out of /all, /streams, /events and /subscribe what the caller may not read', async () => {
@@ -338,7 +338,7 @@ describe('the security seam', () => {
       writer,
     );
     expect(other.status).toBe(403);
-    expect(other.body.error.code).toBe('FORBIDDEN');
+    expect(other.body.code).toBe('FORBIDDEN');
     const viaCloudEvent = await http.request('POST', '/cloudevents', {
       body: JSON.stringify({
         specversion: '1.0',
@@ -464,12 +464,12 @@ describe('listening', () => {
       body: JSON.stringify({ events: [{ type: 'a.b', data: 'x'.repeat(2000) }] }),
     });
     expect(big.status).toBe(413);
-    expect((await jsonOf(big)).error.code).toBe('BODY_TOO_LARGE');
+    expect((await jsonOf(big)).code).toBe('BODY_TOO_LARGE');
     expect((await fetch(`${url}/ready`)).status).toBe(200);
     ready = false;
     const notReady = await fetch(`${url}/ready`);
     expect(notReady.status).toBe(503);
-    expect((await jsonOf(notReady)).error.code).toBe('NOT_READY');
+    expect((await jsonOf(notReady)).code).toBe('NOT_READY');
     expect((await fetch(`${url}/health`)).status).toBe(200);
   });
 
@@ -485,7 +485,7 @@ describe('listening', () => {
       body: JSON.stringify({ events: [{ type: 'a.b', data: 'x'.repeat(200) }] }),
     });
     expect(reply.status).toBe(413);
-    expect((await jsonOf(reply)).error.code).toBe('EVENT_TOO_LARGE');
+    expect((await jsonOf(reply)).code).toBe('EVENT_TOO_LARGE');
   });
 
   it('ends open event streams on close, and answers 503 once the store is closed', async () => {
@@ -498,7 +498,7 @@ describe('listening', () => {
     expect((await fetch(`${url}/ready`)).status).toBe(503);
     const closed = await fetch(`${url}/streams/x-1`);
     expect(closed.status).toBe(503);
-    expect((await jsonOf(closed)).error.code).toBe('STORE_CLOSED');
+    expect((await jsonOf(closed)).code).toBe('STORE_CLOSED');
     await server.close();
     await reader.endedByServer();
     expect(reader.isEnded).toBe(true);

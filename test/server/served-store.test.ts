@@ -144,7 +144,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
         events: [{ type: 'order.placed', data: { total: 'NOT A NUMBER' } }],
       });
       expect(refused.status).toBe(422);
-      expect(refused.body.error.code).toBe('SCHEMA_VALIDATION_FAILED');
+      expect(refused.body.code).toBe('SCHEMA_VALIDATION_FAILED');
       expect((await http.get('/streams/order-2')).status).toBe(404);
 
       const schemas = await http.get('/schemas/order.placed');

@@ -36,10 +36,13 @@ export interface EventBody {
   recordedAt: string;
 }
 
-/** An error reply's `error`. */
+/** An error reply: problem details (RFC 9457) with the Causeway `code` and `details`. */
 export interface ErrorBody {
+  type: string;
+  title: string;
+  detail: string;
+  instance: string;
   code: string;
-  message: string;
   details: {
     failures: { index: number; eventType: string }[];
     index: number;
@@ -54,8 +57,7 @@ export interface ErrorBody {
  * The fields the tests read from replies of every route, typed (a reply has only those of
  * its route; reading another one's is a failed assertion, not a type error).
  */
-export interface Body {
-  error: ErrorBody;
+export interface Body extends Omit<ErrorBody, 'status'> {
   events: EventBody[];
   event: EventBody;
   causedBy: EventBody[];

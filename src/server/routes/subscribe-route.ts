@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type { ReadAllFilter } from '../../store/event-store.js';
+import { acceptedCloudEvents, toCloudEvent } from '../cloud-events-out.js';
+import { problemDetails } from '../error-response.js';
 import { eventJson } from '../event-json.js';
 import { ERROR_SCHEMA, type RouteContext } from '../route-context.js';
 import { InvalidRequestError } from '../server-errors.js';
@@ -43,7 +45,7 @@ export function registerSubscribeRoute(ctx: RouteContext, sessions: SseSessions)
     operationId: 'subscribe',
     summary: 'Follow the global log (server-sent events)',
     description:
-      'Sends stored events from `from` (a position, `start`, or `end`: only new events, the default), then new ones as they commit. Each message: `id: <position>` and `data: <event JSON>`. Reconnecting with `Last-Event-ID: <position>` resumes after that position (it overrides `from`). A comment line is sent every 15 s to keep the connection open.',
+      'Sends stored events from `from` (a position, `start`, or `end`: only new events, the default), then new ones as they commit. Each message: `id: <position>` and `data: <event JSON>`; with `format=cloudevents`, or `Accept: application/cloudevents+json` (beside or instead of `text/event-stream`), `data` is the event as a structured CloudEvent. A failure ends the stream with an `error` message whose data is problem details. Reconnecting with `Last-Event-ID: <position>` resumes after that position (it overrides `from`). A comment line is sent every 15 s to keep the connection open.',
     tags: ['log'],
     access: 'stream',
     headers: {
@@ -61,6 +63,12 @@ export function registerSubscribeRoute(ctx: RouteContext, sessions: SseSessions)
           ],
         },
         ...LOG_FILTER_PROPERTIES,
+        format: {
+          type: 'string',
+          enum: ['json', 'cloudevents'],
+          description:
+            'The form of each event: `json` (default) or a structured CloudEvent, for clients (EventSource) that cannot set `Accept`',
+        },
       },
     },
     responses: {
@@ -77,7 +85,11 @@ export function registerSubscribeRoute(ctx: RouteContext, sessions: SseSessions)
         from?: number | 'start' | 'end';
         types?: string[];
         prefix?: string;
+        format?: 'json' | 'cloudevents';
       };
+      const cloudEvents =
+        query.format === 'cloudevents' ||
+        (query.format === undefined && acceptedCloudEvents(request) !== undefined);
       const lastEventId = request.headers['last-event-id'];
       let next: number;
       if (typeof lastEventId === 'string') next = Number(lastEventId.trim()) + 1;
@@ -97,7 +109,11 @@ export function registerSubscribeRoute(ctx: RouteContext, sessions: SseSessions)
         'x-request-id': request.id,
       });
       raw.write('retry: 2000\n\n');
-      const session = new SseSession(ctx, request, raw, next, logFilter(query));
+      const session = new SseSession(ctx, request, raw, {
+        next,
+        filter: logFilter(query),
+        cloudEvents,
+      });
       session.unregister = sessions.add(() => session.end());
       // The stream outlives this handler: it runs until the client or the server leaves.
       void session.run();
@@ -114,14 +130,20 @@ class SseSession {
   private readonly unwatch: () => void;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly poll: ReturnType<typeof setInterval> | undefined;
+  private next: number;
+  private readonly filter: ReadAllFilter;
+  /** Send each event as a structured CloudEvent rather than the event JSON. */
+  private readonly cloudEvents: boolean;
 
   constructor(
     private readonly ctx: RouteContext,
     private readonly request: FastifyRequest,
     private readonly raw: ServerResponse,
-    private next: number,
-    private readonly filter: ReadAllFilter,
+    from: { next: number; filter: ReadAllFilter; cloudEvents: boolean },
   ) {
+    this.next = from.next;
+    this.filter = from.filter;
+    this.cloudEvents = from.cloudEvents;
     const { store, options } = ctx;
     const signal = () => {
       this.dirty = true;
@@ -156,7 +178,11 @@ class SseSession {
           read++;
           this.next = event.position + 1;
           if (!this.ctx.canRead(this.request, event)) continue;
-          const message = `id: ${event.position}\ndata: ${JSON.stringify(eventJson(event))}\n\n`;
+          const json = eventJson(event);
+          const data = this.cloudEvents
+            ? toCloudEvent(json, { source: this.ctx.options.cloudEventSource }).toJSON()
+            : json;
+          const message = `id: ${event.position}\ndata: ${JSON.stringify(data)}\n\n`;
           if (!this.raw.write(message)) await this.drained();
         }
         if (read === SSE_PAGE) continue;
@@ -166,9 +192,13 @@ class SseSession {
       if (this.closed) return;
       this.request.log.error({ err: error }, 'SSE stream failed');
       const code = (error as { code?: unknown }).code;
-      this.raw.write(
-        `event: error\ndata: ${JSON.stringify({ error: { code: typeof code === 'string' ? code : 'INTERNAL', message: 'The event stream failed; reconnect to resume' } })}\n\n`,
-      );
+      const problem = problemDetails({
+        status: 500,
+        code: typeof code === 'string' ? code : 'INTERNAL',
+        detail: 'The event stream failed; reconnect to resume',
+        instance: this.request.url.split('?')[0],
+      });
+      this.raw.write(`event: error\ndata: ${JSON.stringify(problem)}\n\n`);
       this.end();
     }
   }

@@ -188,7 +188,9 @@ export function registerSystemRoutes(ctx: RouteContext, state: SystemState): voi
     access: 'public',
     responses: { 200: { description: 'OpenAPI 3.1 document', schema: { type: 'object' } } },
     handler() {
-      return Promise.resolve(openApiDocument(ctx.routes, state.version));
+      return Promise.resolve(
+        openApiDocument(ctx.routes, state.version, { prefix: ctx.app.prefix }),
+      );
     },
   });
 }

@@ -1,7 +1,8 @@
 /* global fetch, URLSearchParams */
 /**
  * The server's JSON API, as the admin UI uses it. Every failure becomes an {@link ApiError}
- * carrying the server's `{ error: { code, message, details } }` when it sent one.
+ * carrying the `code`, `detail` and `details` of the server's problem details (RFC 9457) when
+ * it sent them.
  */
 import { authHeaders } from './credentials.js';
 
@@ -91,13 +92,12 @@ export async function api(path, options = {}) {
     }
   }
   if (!response.ok) {
-    const error = body && typeof body === 'object' ? body.error : undefined;
-    if (error && typeof error === 'object') {
+    if (body && typeof body === 'object' && typeof body.code === 'string') {
       throw new ApiError(
         response.status,
-        String(error.code ?? `http_${response.status}`),
-        String(error.message ?? response.statusText),
-        error.details,
+        body.code,
+        String(body.detail ?? body.title ?? response.statusText),
+        body.details,
       );
     }
     throw new ApiError(

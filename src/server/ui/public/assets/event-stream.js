@@ -33,10 +33,11 @@ export function openEventStream(url, handlers) {
 function streamError(data) {
   try {
     const body = JSON.parse(data);
+    // Problem details (RFC 9457): `code` and `detail`.
     return new ApiError(
       0,
-      String(body?.error?.code ?? 'STREAM_FAILED'),
-      String(body?.error?.message ?? 'The event stream failed'),
+      String(body?.code ?? 'STREAM_FAILED'),
+      String(body?.detail ?? 'The event stream failed'),
     );
   } catch {
     return new ApiError(0, 'STREAM_FAILED', 'The event stream failed');
@@ -79,12 +80,12 @@ async function errorOf(response) {
   } catch {
     body = undefined;
   }
-  const error = body?.error;
+  // Problem details (RFC 9457): `code`, `detail` and `details`.
   return new ApiError(
     response.status,
-    String(error?.code ?? `http_${response.status}`),
-    String(error?.message ?? response.statusText),
-    error?.details,
+    String(body?.code ?? `http_${response.status}`),
+    String(body?.detail ?? response.statusText),
+    body?.details,
   );
 }
 
