@@ -1,4 +1,4 @@
-import { SpanKind } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, context } from '@opentelemetry/api';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -207,38 +207,42 @@ export async function runDelivery(
   let failure: Error;
   let requested = false;
   try {
-    const result = await withSpan(
-      'causeway.bus.consume',
-      {
-        kind: SpanKind.CONSUMER,
-        parent: delivery.traceContext ?? event.metadata,
-        attributes: {
-          ...messagingAttributes({
-            system: delivery.system ?? 'causeway',
-            operation: 'process',
-            destination: delivery.subject,
-            messageId: event.id,
-            group: o.group,
-            conversationId: event.metadata.correlationId,
-          }),
-          'causeway.event.type': event.type,
-          'causeway.bus.attempt': delivery.attempt,
+    // A delivery's span follows the message, never the context it happens to run in (an
+    // in-process publisher's): its parent is only what the message carried.
+    const result = await context.with(ROOT_CONTEXT, () =>
+      withSpan(
+        'causeway.bus.consume',
+        {
+          kind: SpanKind.CONSUMER,
+          parent: delivery.traceContext ?? event.metadata,
+          attributes: {
+            ...messagingAttributes({
+              system: delivery.system ?? 'causeway',
+              operation: 'process',
+              destination: delivery.subject,
+              messageId: event.id,
+              group: o.group,
+              conversationId: event.metadata.correlationId,
+            }),
+            'causeway.event.type': event.type,
+            'causeway.bus.attempt': delivery.attempt,
+          },
         },
-      },
-      async () => {
-        for (const filter of o.filters) if (!filter(event)) return 'filtered' as const;
-        let current = event;
-        for (const step of o.transforms) current = await step(current);
-        return toHandlerResult(
-          await o.handler(current, {
-            subject: delivery.subject,
-            group: o.group,
-            attempt: delivery.attempt,
-            retryingParked: delivery.retryingParked,
-            signal: delivery.signal,
-          }),
-        );
-      },
+        async () => {
+          for (const filter of o.filters) if (!filter(event)) return 'filtered' as const;
+          let current = event;
+          for (const step of o.transforms) current = await step(current);
+          return toHandlerResult(
+            await o.handler(current, {
+              subject: delivery.subject,
+              group: o.group,
+              attempt: delivery.attempt,
+              retryingParked: delivery.retryingParked,
+              signal: delivery.signal,
+            }),
+          );
+        },
+      ),
     );
     if (result === 'filtered') {
       counters.skipped += 1;

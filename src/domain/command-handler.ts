@@ -23,7 +23,7 @@ import {
   type ForgottenSubjects,
 } from './forgotten-subjects.js';
 import { everyNEvents, type SnapshotPolicy } from './snapshot-policy.js';
-import { currentTraceparent, withSpan } from '../observability/tracing.js';
+import { currentTraceContext, withSpan } from '../observability/tracing.js';
 import type { Snapshot, SnapshotStore } from './snapshot-store.js';
 
 /** How a command handler uses snapshots. */
@@ -175,7 +175,6 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
    */
   async handle(stream: string, command: C): Promise<CommandResult<E, S>> {
     const normalised = normaliseCommand(command);
-    const traceparent = normalised.metadata.traceparent;
     // The command's span is a child of the trace the command carries (e.g. a saga's step),
     // and the events it appends carry the span's own context on.
     return withSpan(
@@ -186,7 +185,7 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
           'causeway.command.id': normalised.id,
           'causeway.stream': stream,
         },
-        traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+        parent: normalised.metadata,
       },
       () => this.handleTraced(stream, normalised),
     );
@@ -489,6 +488,7 @@ function checkDecision(
  */
 function withTraceparent(metadata: EventMetadata, own: EventMetadata | undefined): EventMetadata {
   if (own?.traceparent !== undefined) return metadata;
-  const traceparent = currentTraceparent();
-  return traceparent === undefined ? metadata : { ...metadata, traceparent };
+  // traceparent, tracestate and baggage of the command's span, replacing the command's own.
+  const trace = currentTraceContext();
+  return Object.keys(trace).length === 0 ? metadata : { ...metadata, ...trace };
 }

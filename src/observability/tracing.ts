@@ -47,7 +47,8 @@ export interface SpanOptions {
   /**
    * Where the parent's context is carried (an event's metadata, a message's headers),
    * extracted with the propagation API; it wins over `traceparent`. A carrier without a trace
-   * context leaves the span a child of the active context.
+   * context leaves the span a child of the active context, and so does one carrying the trace
+   * the active span is already in (the active span descends from the carried one).
    */
   parent?: TraceCarrier | undefined;
 }
@@ -166,7 +167,16 @@ export function currentTraceparent(): string | undefined {
 }
 
 function parentContext(options: SpanOptions): Context {
-  if (options.parent !== undefined) return extractTraceContext(options.parent);
+  if (options.parent !== undefined) {
+    const carried = extractTraceContext(options.parent);
+    // Already inside a span of the carried trace (a command handled under the bus span that
+    // received it): nest under that span, which descends from the carried one.
+    const active = trace.getSpanContext(context.active());
+    const remote = trace.getSpanContext(carried);
+    if (active && remote && active !== remote && active.traceId === remote.traceId)
+      return context.active();
+    return carried;
+  }
   const remote = parseTraceparent(options.traceparent);
   return remote ? trace.setSpanContext(context.active(), remote) : context.active();
 }

@@ -27,6 +27,8 @@ import {
 } from '../../src/observability/index.js';
 import { InProcessCommandDispatcher } from '../../src/sagas/in-process-command-dispatcher.js';
 import { createServer } from '../../src/server/index.js';
+import { openStoreContext } from '../../src/cli/store-context.js';
+import { startShop } from '../../examples/shop/start-shop.js';
 import {
   connectNats,
   deleteNatsStream,
@@ -218,6 +220,137 @@ describe.skipIf(!available)('one trace from an HTTP request to the event a comma
     }
   }, 30_000);
 });
+
+describe.skipIf(!available)(
+  'one trace through the shop: HTTP → append → saga → command over NATS → event',
+  () => {
+    it('joins the relay publish, the saga step, the command handled over NATS and the events it wrote', async () => {
+      exporter.reset();
+      const context = await openStoreContext('memory:');
+      const name = randomNatsName('TS');
+      const shop = await startShop({
+        context,
+        port: 0,
+        bus: natsUrl,
+        busStream: name,
+        busPrefix: name.toLowerCase(),
+        busCommandNamespace: name.toLowerCase(),
+        paymentFailureRate: 0,
+      });
+      try {
+        const reply = await fetch(`${shop.url!}streams/order-t1`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            traceparent: `00-${HOST_TRACE}-${HOST_SPAN}-01`,
+            baggage: 'tenant.tier=gold',
+          },
+          body: JSON.stringify({
+            events: [
+              {
+                type: 'order.placed',
+                data: {
+                  customerId: 'c-1',
+                  lines: [{ line: 1, sku: 'tea-sencha', quantity: 1, unitPrice: 890 }],
+                },
+              },
+            ],
+          }),
+        });
+        expect(reply.status).toBe(201);
+        // The saga reserves stock: a command over NATS whose handler writes stock.reserved.
+        const reserved = async () => {
+          for await (const e of context.store.readAll({ filter: { types: ['stock.reserved'] } }))
+            return e;
+          return undefined;
+        };
+        let stock: Awaited<ReturnType<typeof reserved>>;
+        await vi.waitFor(
+          async () => {
+            stock = await reserved();
+            expect(stock).toBeDefined();
+          },
+          { timeout: 20_000, interval: 50 },
+        );
+        let order: Awaited<ReturnType<typeof reserved>>;
+        for await (const e of context.store.readStream('order-t1', { limit: 1 })) order = e;
+        await vi.waitFor(
+          () =>
+            expect(
+              exporter
+                .getFinishedSpans()
+                .some(
+                  (s) =>
+                    s.name === 'causeway.bus.publish' &&
+                    s.attributes['messaging.message.id'] === order!.id,
+                ),
+            ).toBe(true),
+          { timeout: 10_000, interval: 50 },
+        );
+        const spans = exporter
+          .getFinishedSpans()
+          .filter((s) => s.spanContext().traceId === HOST_TRACE);
+        const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
+        const ancestors = (span: ReadableSpan) => {
+          const names: string[] = [];
+          for (
+            let p = byId.get(span.parentSpanContext?.spanId ?? '');
+            p;
+            p = byId.get(p.parentSpanContext?.spanId ?? '')
+          )
+            names.push(p.name);
+          return names;
+        };
+        const orderAppend = one(
+          spans,
+          'causeway.store.append',
+          (s) =>
+            s.attributes['causeway.stream'] === 'order-t1' &&
+            s.attributes['causeway.position'] === order!.position,
+        );
+        expect(order!.metadata.traceparent).toBe(
+          `00-${HOST_TRACE}-${orderAppend.spanContext().spanId}-01`,
+        );
+        expect(order!.metadata.baggage).toBe('tenant.tier=gold');
+        const publish = one(
+          spans,
+          'causeway.bus.publish',
+          (s) => s.attributes['messaging.message.id'] === order!.id,
+        );
+        expect(publish.parentSpanContext?.spanId).toBe(orderAppend.spanContext().spanId);
+        const step = one(
+          spans,
+          'causeway.saga.step',
+          (s) => s.attributes['causeway.event.id'] === order!.id,
+        );
+        expect(step.parentSpanContext?.spanId).toBe(orderAppend.spanContext().spanId);
+        // The event the command wrote carries its command's span (the handler stamps its own),
+        // which descends from the saga step through the command answered over NATS.
+        const [, spanId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/
+          .exec(stock!.metadata.traceparent!)!
+          .slice(1);
+        expect(stock!.metadata.traceparent!.slice(3, 35)).toBe(HOST_TRACE);
+        const handled = byId.get(spanId!)!;
+        expect(handled.name).toBe('causeway.command.handle');
+        expect(ancestors(handled)).toEqual(
+          expect.arrayContaining([
+            'causeway.bus.command.handle',
+            'causeway.saga.step',
+            'causeway.store.append',
+            'causeway.http.request',
+          ]),
+        );
+        expect(stock!.metadata.baggage).toBe('tenant.tier=gold');
+      } finally {
+        await shop.stop();
+        await context.close();
+        const nc = await connectNats();
+        await deleteNatsStream(nc, name);
+        await nc.close();
+      }
+    }, 40_000);
+  },
+);
 
 describe('trace context helpers', () => {
   it('adds trace_id and span_id of the active span to log lines', async () => {
