@@ -91,6 +91,23 @@ export async function runSensors(
   }
 }
 
+const MQTT_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
+
+/** Checks a broker URL (`--mqtt`, `CAUSEWAY_MQTT_URL`) before any client sees it. */
+function parseMqttUrl(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !MQTT_PROTOCOLS.includes(url.protocol) || url.hostname === '')
+    throw new CliUsageError(
+      `the MQTT broker must be a URL such as mqtt://127.0.0.1:1883 (${MQTT_PROTOCOLS.map((p) => p.slice(0, -1)).join(', ')}), got "${redactUrl(text)}"`,
+    );
+  return text;
+}
+
 /** Parses a number of seconds >= 0 into milliseconds. */
 function parseSeconds(text: string, what: string): number {
   const n = Number(text);
@@ -151,8 +168,9 @@ export function sensorsExtension(io: CliIo): ProgramExtension {
           const intervalMs = parseSeconds(o.interval, '--interval');
           if (intervalMs < 1) throw new CliUsageError('--interval must be at least 0.001 s');
           const fromEnv = io.env.CAUSEWAY_MQTT_URL;
-          const mqttUrl =
-            o.mqtt ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_MQTT_URL);
+          const mqttUrl = parseMqttUrl(
+            o.mqtt ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_MQTT_URL),
+          );
           return runSensors(context, io, {
             mqttUrl,
             topicPrefix: o.topicPrefix,

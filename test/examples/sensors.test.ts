@@ -12,6 +12,7 @@ import {
 } from '../../examples/sensors/start-sensors.js';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 import { cli, jsonLines } from '../cli/cli-harness.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
 
 const available = await mqttAvailable();
 
@@ -129,6 +130,29 @@ describe('sensor simulation', () => {
     const values = a.flatMap((m) => (m.kind === 'reading' ? [m.value] : []));
     expect(values.some((v) => v > 80)).toBe(true);
     expect(a.some((m) => m.kind === 'maintenance')).toBe(true);
+  });
+});
+
+describe('causeway sensors: arguments', () => {
+  it('refuses a broker address that is not an MQTT URL with a usage error', async () => {
+    for (const url of ['foo', 'http://127.0.0.1:1883', 'mqtt://']) {
+      // (`--duration`: were the URL taken, the run would still end.)
+      const run = await cli([
+        'sensors',
+        '--store',
+        'memory:',
+        '--mqtt',
+        url,
+        '--no-serve',
+        '--duration',
+        '1',
+        '--session-expiry',
+        '1',
+      ]);
+      expect(run.code).toBe(ExitCode.USAGE);
+      expect(run.stderr).toContain('CLI_USAGE');
+      expect(run.stderr).toContain('mqtt://127.0.0.1:1883');
+    }
   });
 });
 
