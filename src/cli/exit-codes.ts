@@ -32,6 +32,7 @@ const BY_CODE: Partial<Record<CausewayErrorCode, ExitCode>> = {
   UNSUPPORTED_STORE_URL: ExitCode.USAGE,
   SCAVENGE_UNSUPPORTED: ExitCode.USAGE,
   CLI_USAGE: ExitCode.USAGE,
+  INVALID_TRANSLATION: ExitCode.USAGE,
   // Not found (or gone for good).
   STREAM_NOT_FOUND: ExitCode.NOT_FOUND,
   STREAM_DELETED: ExitCode.NOT_FOUND,

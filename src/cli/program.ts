@@ -13,6 +13,7 @@ import {
 import { appendEvent } from './append-command.js';
 import { readEvents } from './read-command.js';
 import { tailEvents } from './tail-command.js';
+import { loadBridgeConfig, runBridge, type BridgeConfig } from './bridge-command.js';
 import { exportEvents } from './export-command.js';
 import { ImportClock, importEvents } from './import-command.js';
 import { storeStats } from './stats-command.js';
@@ -267,6 +268,40 @@ export function buildProgram(
       await storeStats(context, io, { json });
     }),
   );
+
+  program
+    .command('bridge')
+    .description('carry events from one store into another, translated (see docs/federation.md)')
+    .requiredOption(
+      '--from <url>',
+      'source store URL (its checkpoint and parked events live there)',
+    )
+    .requiredOption('--to <url>', 'target store URL (validated against its schema registry)')
+    .option('--config <file>', 'bridge configuration: JSON, or a .js/.mjs module')
+    .option('--name <name>', 'the bridge name (default: the config name, else "bridge")')
+    .option('--once', 'stop once every event committed before the start is carried over')
+    .addOption(jsonOption())
+    .action(
+      async (o: {
+        from: string;
+        to: string;
+        config?: string;
+        name?: string;
+        once?: boolean;
+        json?: boolean;
+      }) => {
+        const loaded: BridgeConfig = o.config === undefined ? {} : await loadBridgeConfig(o.config);
+        const config = o.name === undefined ? loaded : { ...loaded, name: o.name };
+        await run({ store: o.from, json: o.json }, async (from, json) => {
+          const to = await openStoreContext(o.to);
+          try {
+            await runBridge(from, to, io, { config, once: o.once === true, json });
+          } finally {
+            await to.close();
+          }
+        });
+      },
+    );
 
   const parked = program.command('parked').description('events set aside by subscriptions');
   withCommon(

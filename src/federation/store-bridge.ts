@@ -81,7 +81,10 @@ export interface StoreBridgeOptions<Tx extends StoreTransaction = StoreTransacti
 
 /** A snapshot of a bridge (see {@link StoreBridge.status}). */
 export interface StoreBridgeStatus extends SubscriptionStatus {
-  /** Source events this runner translated (replays after a restart included). */
+  /**
+   * Source events this runner carried over (each position counted once per runner; after a
+   * crash the new runner counts again what it replays).
+   */
   translated: number;
   /** Of those, how many the translation left out (no target event). */
   dropped: number;
@@ -137,6 +140,8 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
   private readonly logger: SubscriptionLogger | undefined;
   private counts = { translated: 0, dropped: 0, written: 0, translationFailures: 0 };
   private lastError: Error | undefined;
+  /** The last source position {@link tally} counted. */
+  private countedThrough = 0;
 
   constructor(options: StoreBridgeOptions<Tx>) {
     if (typeof options !== 'object' || options === null)
@@ -246,20 +251,28 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
     return this.subscription.skipParked(which);
   }
 
-  private async plan(event: RecordedEvent): Promise<AppendRequest[]> {
-    const requests = await bridgeAppends(event, {
+  private plan(event: RecordedEvent): Promise<AppendRequest[]> {
+    return bridgeAppends(event, {
       sourceId: this.sourceId,
       translation: this.translation,
       origin: this.origin,
     });
-    this.counts.translated += 1;
-    if (requests.length === 0) this.counts.dropped += 1;
-    return requests;
   }
 
-  private async write(requests: readonly AppendRequest[]): Promise<void> {
-    if (requests.length === 0) return;
-    await this.target.appendMany(requests);
+  /**
+   * Counts what was carried over for an event, once per position for this runner: a batch
+   * that falls back to event-by-event handling, or a transaction rolled back and redone,
+   * handles an event twice but counts it once.
+   */
+  private tally(event: RecordedEvent, requests: readonly AppendRequest[] | 'failed'): void {
+    if (event.position <= this.countedThrough) return;
+    this.countedThrough = event.position;
+    if (requests === 'failed') {
+      this.counts.translationFailures += 1;
+      return;
+    }
+    this.counts.translated += 1;
+    if (requests.length === 0) this.counts.dropped += 1;
     for (const r of requests) this.counts.written += r.events.length;
   }
 
@@ -274,7 +287,7 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
     } catch (error) {
       if (!(error instanceof TranslationFailedError)) throw error;
       this.lastError = error;
-      this.counts.translationFailures += 1;
+      this.tally(event, 'failed');
       this.logger?.error(
         { bridge: this.name, eventId: event.id, position: event.position, err: error },
         'translation failed: the event is parked',
@@ -282,7 +295,8 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
       return nack.park(`${error.code}: ${error.message}`);
     }
     try {
-      await this.write(requests);
+      if (requests.length > 0) await this.target.appendMany(requests);
+      this.tally(event, requests);
     } catch (error) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
       if (refusedByTarget(error)) {
@@ -299,13 +313,15 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
 
   /** The fast path: one target append for a whole batch; any failure goes event by event. */
   private async handleBatch(events: readonly RecordedEvent[]): Promise<HandlerResult | void> {
-    const requests: AppendRequest[] = [];
+    const planned: AppendRequest[][] = [];
     try {
-      for (const event of events) requests.push(...(await this.plan(event)));
+      for (const event of events) planned.push(await this.plan(event));
     } catch {
       return nack.retry('a translation failed: going event by event');
     }
-    await this.write(requests);
+    const requests = planned.flat();
+    if (requests.length > 0) await this.target.appendMany(requests);
+    events.forEach((event, i) => this.tally(event, planned[i] ?? []));
   }
 }
 
