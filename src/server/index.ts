@@ -60,19 +60,23 @@ export type { OpenApiDocument, OpenApiOptions } from './openapi.js';
 export { ADMIN_RESOURCE } from './route-context.js';
 export { streamParam } from './stream-param.js';
 export {
+  CAUSEWAY_VERSION,
   CausewayMetrics,
   RuntimeRegistry,
   checkpointSource,
   consumerGroupSource,
   createLogger,
+  currentTraceContext,
   currentTraceparent,
   eventLogFields,
+  extractTraceContext,
   instrumentEventStore,
   projectorSource,
   relaySource,
   sagaRuntimeSource,
   streamJobSource,
   subscriptionSource,
+  traceLogMixin,
   tracedEventStore,
   withSpan,
 } from '../observability/index.js';
@@ -83,4 +87,6 @@ export type {
   RuntimeReading,
   RuntimeSnapshot,
   RuntimeSource,
+  TraceCarrier,
+  TraceContextFields,
 } from '../observability/index.js';
