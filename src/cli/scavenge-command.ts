@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { SecurityConfigError } from '../security/security-errors.js';
 import type { ScavengeReport } from '../store/scavenge.js';
-import { stackBackend } from '../store-stack.js';
 import { parseCount } from './cli-arguments.js';
-import { CliUsageError } from './cli-errors.js';
 import { printJson, printLine, type CliIo } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
 import type { CommandRunner, ProgramExtension } from './program.js';
 import type { StoreContext } from './store-context.js';
+import { scavengeTarget } from './scavenge-target.js';
 import { redactUrl } from './stats-command.js';
 
 /** Options of {@link scavengeStore}. */
@@ -30,63 +27,22 @@ export interface ScavengeCommandOptions {
 }
 
 /**
- * The backend to scavenge through: the context itself for a store without chain anchors
- * (the signing key is then not read); for an anchored one, the context stacked with the
- * integrity layer, so each stream's chain start moves (signed with `signingKey` when given)
- * before its first events go and `verify` still passes afterwards. Signatures are looked for
- * in the first page of anchors (1,000 streams). A store whose anchors are signed needs the signing key: without
- * it, the new starts would be unsigned and verifying with the public key would fail.
- *
- * @throws {CliUsageError} for a signed store without `signingKey`, or a key file that cannot
- *   be read or is not an Ed25519 private key.
- */
-async function scavengeTarget(
-  context: StoreContext,
-  options: ScavengeCommandOptions,
-): Promise<StoreContext> {
-  const anchors = await context.chainAnchorStore();
-  const page = await anchors.list();
-  if (page.length === 0) return context;
-  let signingKey: string | undefined;
-  if (options.signingKey !== undefined) {
-    try {
-      signingKey = readFileSync(options.signingKey, 'utf8');
-    } catch {
-      throw new CliUsageError(`cannot read the signing key file "${options.signingKey}"`);
-    }
-  } else if (page.some((a) => a.head?.sig !== undefined || a.start?.sig !== undefined)) {
-    throw new CliUsageError(
-      "the store's hash chains are signed: give --signing-key so the chain starts a scavenge records are signed too",
-    );
-  }
-  try {
-    return await stackBackend(context, {
-      integrity: {
-        ...(signingKey !== undefined ? { signingKey } : {}),
-        ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
-      },
-    });
-  } catch (error) {
-    if (error instanceof SecurityConfigError)
-      throw new CliUsageError(`"${options.signingKey}" is not an Ed25519 private key (PEM)`);
-    throw error;
-  }
-}
-
-/**
  * `causeway scavenge`: physically removes the events the store no longer shows (tombstoned
  * streams; events hidden by `truncateBefore`, `maxCount`, `maxAge`) and the snapshots of
  * tombstoned streams, in batches, and prints what it freed. Stops between batches on
  * SIGINT/SIGTERM ({@link ExitCode.INTERRUPTED}); running it again goes on. On a store with
  * hash-chain anchors it scavenges through the integrity layer, which records each stream's
- * new chain start (see `scavengeTarget`), so `causeway verify` passes afterwards.
+ * new chain start (see {@link scavengeTarget}), so `causeway verify` passes afterwards.
  */
 export async function scavengeStore(
   context: StoreContext,
   io: CliIo,
   options: ScavengeCommandOptions = {},
 ): Promise<ExitCode> {
-  const target = await scavengeTarget(context, options);
+  const target = await scavengeTarget(context, {
+    ...(options.signingKey !== undefined ? { signingKey: options.signingKey } : {}),
+    ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
+  });
   const report: ScavengeReport = await target.scavenge({
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     dryRun: options.dryRun === true,

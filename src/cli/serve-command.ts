@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { ScavengeUnsupportedError } from '../store/scavenge.js';
 import { CliUsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
 import { printJsonLine, printLine } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
+import { scavengeTarget } from './scavenge-target.js';
 import type { StoreContext } from './store-context.js';
 import { redactUrl } from './stats-command.js';
 
@@ -47,7 +49,8 @@ export async function serveStore(
   const level = options.logLevel ?? 'warn';
   if (!SERVE_LOG_LEVELS.includes(level))
     throw new CliUsageError(`--log-level must be one of ${SERVE_LOG_LEVELS.join(', ')}`);
-  const { createServer, createLogger, parkedSubscription } = await import('../server/index.js');
+  const { CausewayMetrics, checkpointSource, createServer, createLogger, parkedSubscription } =
+    await import('../server/index.js');
   // JSON lines on stderr, always (no pretty printer is a dependency); stdout keeps the results.
   // The logger redacts credentials and event data (REDACTED_LOG_PATHS).
   const logger = createLogger({ level, destination: io.stderr });
@@ -67,13 +70,28 @@ export async function serveStore(
   const sagaStore = await context.sagaStore();
   const { ParkedSagaCommands } = await import('../sagas/parked-commands.js');
   const checkpoints = await storage.checkpoints.list();
+  // The subscriptions run in other processes: /metrics, /stats and the admin UI report them
+  // from their stored checkpoints (lag = head - checkpoint), read at every scrape.
+  const metrics = new CausewayMetrics();
+  metrics.runtime.add(checkpointSource(storage));
   const server = await createServer({
+    metrics,
     store: context.store,
     subscriptions: checkpoints.map((c) => parkedSubscription(c.name, storage.parked)),
     sagas: sagaStore,
     sagaCommands: new ParkedSagaCommands({ store: context.store, sagaStore }),
-    // POST /admin/scavenge through the backend: tombstoned streams' snapshots go too.
-    scavenge: (scavengeOptions) => context.scavenge(scavengeOptions),
+    // POST /admin/scavenge through the backend: tombstoned streams' snapshots go too; on a
+    // hash-chained store through the integrity layer, which moves the chain starts. Signed
+    // chains need the signing key, which serve does not take: that is for causeway scavenge.
+    scavenge: async (scavengeOptions) =>
+      (
+        await scavengeTarget(context, {
+          signedWithoutKey: () =>
+            new ScavengeUnsupportedError(
+              `${redactUrl(context.url)} (its hash chains are signed: run causeway scavenge --signing-key)`,
+            ),
+        })
+      ).scavenge(scavengeOptions),
     // The stack's registry (the server then validates through the stack itself); a context
     // opened otherwise gets one from its schema storage, and the server validates with it.
     schemas:

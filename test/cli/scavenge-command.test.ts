@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { openBackend, stackBackend } from '../../src/index.js';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
+import { serving } from '../security/serve-harness.js';
 import { cli } from './cli-harness.js';
 
 /** Seeds order-1 (3 events, maxCount 1) and customer-7 (1 event, hard-deleted): 3 hidden. */
@@ -176,6 +177,48 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         const verify = await cli(['verify', '--store', url, '--require-anchors']);
         expect(verify.stdout).toContain('ok: 1 events in 1 streams verified (1 anchored');
         expect(verify.code).toBe(ExitCode.OK);
+      });
+
+      /** POST /admin/scavenge to a `causeway serve` of the store (open access, loopback). */
+      const scavengeServed = async (check: (reply: Response) => Promise<void>) => {
+        await serving(['--store', url], async (base) => {
+          await check(
+            await fetch(`${base}admin/scavenge`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: '{}',
+            }),
+          );
+        });
+      };
+      /** An error reply's code, whatever the body's shape. */
+      const codeOf = (body: { code?: string; error?: { code: string } }) =>
+        body.code ?? body.error?.code;
+
+      it('moves them in POST /admin/scavenge of causeway serve too', async () => {
+        await seedChained(false);
+        await scavengeServed(async (reply) => {
+          expect(reply.status).toBe(200);
+          expect(await reply.json()).toMatchObject({ eventsRemoved: 2 });
+        });
+        expect((await cli(['verify', '--store', url, '--require-anchors'])).code).toBe(ExitCode.OK);
+      });
+
+      it('answers 501 there for a signed store, whose key causeway serve does not hold', async () => {
+        await seedChained(true);
+        await scavengeServed(async (reply) => {
+          expect(reply.status).toBe(501);
+          expect(codeOf((await reply.json()) as never)).toBe('SCAVENGE_UNSUPPORTED');
+        });
+        const verify = await cli([
+          'verify',
+          '--store',
+          url,
+          '--public-key',
+          publicKeyFile,
+          '--json',
+        ]);
+        expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, events: 3 });
       });
 
       it('signs them with --signing-key, and refuses a signed store without it', async () => {
