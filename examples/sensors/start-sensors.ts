@@ -175,10 +175,12 @@ export async function startSensors(options: StartSensorsOptions): Promise<Sensor
     stops.push(() => relay.stop());
     parts.alerts = 'running';
 
-    const withSensor = (json: unknown, sensor: string | undefined) => ({
-      ...(typeof json === 'object' && json !== null ? json : { value: json }),
-      sensorId: sensor,
-    });
+    // The sensor id comes from the topic; a payload that is not an object is left as it is,
+    // and its schema check parks it.
+    const withSensor = (json: unknown, sensor: string | undefined): unknown =>
+      typeof json === 'object' && json !== null && !Array.isArray(json)
+        ? { ...json, sensorId: sensor }
+        : json;
     const ingest = new MqttIngest({
       name: SENSORS_INGEST,
       url: options.mqttUrl,

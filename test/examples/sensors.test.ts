@@ -195,9 +195,14 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
       JSON.stringify({ value: 'hot', ts: s(12) }),
       { qos: 1 },
     );
-    await expect.poll(() => platform.ingest.status().parked, { timeout: 10_000 }).toBe(1);
-    const [parked] = await platform.ingest.parkedMessages();
-    expect(parked?.error.code).toBe('SCHEMA_VALIDATION_FAILED');
+    // So is a bare number: the sensor id is only added to an object.
+    await device.publishAsync(`${prefix}/sensors/s2/readings`, '21.5', { qos: 1 });
+    await expect.poll(() => platform.ingest.status().parked, { timeout: 10_000 }).toBe(2);
+    const parked = await platform.ingest.parkedMessages();
+    expect(parked.map((p) => [p.topic.slice(prefix.length), p.error.code])).toEqual([
+      ['/sensors/s1/readings', 'SCHEMA_VALIDATION_FAILED'],
+      ['/sensors/s2/readings', 'SCHEMA_VALIDATION_FAILED'],
+    ]);
 
     await expect
       .poll(() => platform.ingest.status().ingested, { timeout: 10_000 })
