@@ -259,6 +259,8 @@ describe.skipIf(!available)('sensor platform over MQTT (shared Mosquitto)', () =
       expect(response.status).toBe(200);
       return (await response.json()) as Record<string, unknown>;
     };
+    const page = await fetch(new URL('/', platform.url));
+    expect(page.headers.get('content-type')).toContain('text/html');
     const listed = (await api('streams?prefix=alerts-')) as { streams: { stream: string }[] };
     expect(listed.streams.map((x) => x.stream)).toEqual(['alerts-s1', 'alerts-s2']);
     expect((await api('streams/sensor-s2/state')).state).toEqual({
