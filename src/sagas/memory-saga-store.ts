@@ -17,7 +17,7 @@ import {
   type SagaStore,
   type SagaTimerRecord,
 } from './saga-store.js';
-import type { SagaInstanceView, SagaQuery } from './saga-view.js';
+import type { SagaInstanceView, SagaQuery, SagaStatus } from './saga-view.js';
 
 /** What a transaction has written and not yet committed. */
 interface Pending {
@@ -204,6 +204,20 @@ export class MemorySagaStore implements SagaStore {
         .sort((a, b) => compare(a.id, b.id) || compare(a.saga, b.saga))
         .slice(0, o.limit)
         .map((r) => toInstanceView(r, this.timersOfNow(r)));
+    });
+  }
+
+  countInstances(options?: { saga?: string; status?: SagaStatus }): Promise<number> {
+    return attempt(() => {
+      const o = resolveListInstances(options);
+      let count = 0;
+      for (const r of this.instances.values())
+        if (
+          (o.saga === undefined || r.saga === o.saga) &&
+          (o.status === undefined || r.status === o.status)
+        )
+          count++;
+      return count;
     });
   }
 

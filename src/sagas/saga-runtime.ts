@@ -29,7 +29,7 @@ import {
   type OutboxUpdate,
   type SagaStore,
 } from './saga-store.js';
-import type { SagaInstanceView, SagaQuery } from './saga-view.js';
+import type { SagaInstanceView, SagaQuery, SagaStatus } from './saga-view.js';
 
 /** How the outbox dispatches recorded commands. */
 export interface OutboxOptions {
@@ -387,6 +387,23 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
 
   listInstances(options?: Parameters<SagaQuery['listInstances']>[0]): Promise<SagaInstanceView[]> {
     return this.options.sagaStore.listInstances(options);
+  }
+
+  /** The saga store's count of instances, or a count page by page when it has none. */
+  async countInstances(options: { saga?: string; status?: SagaStatus } = {}): Promise<number> {
+    const store = this.options.sagaStore;
+    if (store.countInstances) return store.countInstances(options);
+    let count = 0;
+    for (let after: string | undefined; ;) {
+      const page = await store.listInstances({
+        ...options,
+        limit: 1000,
+        ...(after ? { after } : {}),
+      });
+      count += page.length;
+      after = page[page.length - 1]?.id;
+      if (page.length < 1000 || after === undefined) return count;
+    }
   }
 
   getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {

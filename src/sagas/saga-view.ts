@@ -60,5 +60,10 @@ export interface SagaQuery {
     /** Continue after this instance id (paging, ordered by id). */
     after?: string;
   }): Promise<SagaInstanceView[]>;
+  /**
+   * How many instances `listInstances` would list with these filters, over every page: one
+   * `COUNT` on the durable adapters. Optional: a query without it has no total.
+   */
+  countInstances?(options?: { saga?: string; status?: SagaStatus }): Promise<number>;
   getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined>;
 }

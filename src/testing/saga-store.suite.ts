@@ -188,6 +188,13 @@ export function describeSagaStoreConformance(
         ]);
         expect(ids(await parts.sagaStore.listInstances({ status: 'completed' }))).toEqual(['s/b']);
         expect(await parts.sagaStore.listInstances({ saga: 'none' })).toEqual([]);
+        // Counts cover every page, with the same filters.
+        const count = (options?: { saga?: string; status?: 'completed' }) =>
+          parts.sagaStore.countInstances?.(options);
+        expect(await count()).toBe(5);
+        expect(await count({ saga: 's' })).toBe(4);
+        expect(await count({ status: 'completed' })).toBe(1);
+        expect(await count({ saga: 'none' })).toBe(0);
       });
 
       it('refuses bad query arguments with a typed error', async () => {

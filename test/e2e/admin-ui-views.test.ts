@@ -52,6 +52,8 @@ const WIDE_STREAM = `customer-${'0123456789'.repeat(8)}`;
 
 /** More streams than one page of the streams browser (50). */
 const BULK_STREAMS = 60;
+/** More saga instances than one page of the sagas list (50). */
+const BULK_SAGAS = 55;
 
 /** A gate the rebuilt projection waits on past a position, so its progress can be seen. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -181,6 +183,27 @@ describe.skipIf(!available)('admin UI views in Chromium', () => {
       expect.arrayContaining(['order.placed', 'payment.declined', 'order.cancelled']),
     );
 
+    // More instances than one page of the sagas list (50).
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < BULK_SAGAS; i++)
+        await sagaStore.saveInstance(
+          {
+            saga: 'bulk-saga',
+            id: `bulk-${String(i).padStart(3, '0')}`,
+            status: 'running',
+            step: 'waiting',
+            state: {},
+            trail: ['waiting'],
+            history: [],
+            pendingCompensations: 0,
+            failedCompensations: 0,
+            startedAt: Date.parse('2026-01-01T10:00:00.000Z'),
+            updatedAt: Date.parse('2026-01-01T10:00:00.000Z'),
+          },
+          tx,
+        );
+    });
+
     server = await createServer({ store, sagas: sagaStore });
     url = (await server.listen({ host: '127.0.0.1', port: 0 })).url;
 
@@ -263,6 +286,19 @@ describe.skipIf(!available)('admin UI views in Chromium', () => {
     expect(await caption.textContent()).toBe(
       `${BULK_STREAMS} streams starting with “bulk-” · showing 50`,
     );
+  });
+
+  it('shows the total of saga instances, not the page size', async () => {
+    await open(url, '/sagas', 'Sagas');
+    const caption = page.locator('#sagas-table caption');
+    await caption.waitFor();
+    expect(await page.locator('#sagas-table tbody tr').count()).toBe(50);
+    // The bulk instances and the declined order's.
+    expect(await caption.textContent()).toBe(`${BULK_SAGAS + 1} instances · showing 50`);
+
+    await page.getByLabel('Status').selectOption('compensated');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await caption.filter({ hasText: /^1 instance$/ }).waitFor();
   });
 
   it("labels a compensation command's sending and its settling differently", async () => {

@@ -28,7 +28,7 @@ import {
   type SagaOutboxRow,
   type SagaTimerRow,
 } from '../../sagas/saga-rows.js';
-import type { SagaInstanceView, SagaQuery } from '../../sagas/saga-view.js';
+import type { SagaInstanceView, SagaQuery, SagaStatus } from '../../sagas/saga-view.js';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
 import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';
@@ -125,6 +125,11 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
          WHERE ($1::text IS NULL OR saga = $1) AND ($2::text IS NULL OR status = $2)
            AND ($3::text IS NULL OR id COLLATE "C" > $3)
          ORDER BY id COLLATE "C", saga COLLATE "C" LIMIT $4`,
+      ),
+      count: st(
+        'saga_count',
+        `SELECT count(*) AS n FROM ${i}
+         WHERE ($1::text IS NULL OR saga = $1) AND ($2::text IS NULL OR status = $2)`,
       ),
       addTimer: st(
         'saga_timer_add',
@@ -345,6 +350,15 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     for (const row of rows)
       views.push(toInstanceView(sagaInstanceFromRow(row), await this.timersOf(row.saga, row.id)));
     return views;
+  }
+
+  async countInstances(options?: { saga?: string; status?: SagaStatus }): Promise<number> {
+    const o = resolveListInstances(options);
+    const { rows } = await this.db.query<{ n: string }>('saga count', this.sql.count, [
+      o.saga ?? null,
+      o.status ?? null,
+    ]);
+    return Number(rows[0]?.n ?? 0);
   }
 
   async getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {

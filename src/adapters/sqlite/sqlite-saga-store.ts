@@ -28,7 +28,7 @@ import {
   type SagaOutboxRow,
   type SagaTimerRow,
 } from '../../sagas/saga-rows.js';
-import type { SagaInstanceView, SagaQuery } from '../../sagas/saga-view.js';
+import type { SagaInstanceView, SagaQuery, SagaStatus } from '../../sagas/saga-view.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';
@@ -112,6 +112,10 @@ function prepare(db: Database.Database) {
       `SELECT * FROM causeway_saga_instances
        WHERE (? IS NULL OR saga = ?) AND (? IS NULL OR status = ?) AND (? IS NULL OR id > ?)
        ORDER BY id, saga LIMIT ?`,
+    ),
+    count: db.prepare<[string | null, string | null, string | null, string | null], { n: number }>(
+      `SELECT count(*) AS n FROM causeway_saga_instances
+       WHERE (? IS NULL OR saga = ?) AND (? IS NULL OR status = ?)`,
     ),
     addTimer: db.prepare<[string, string, string, string, number, string]>(
       `INSERT INTO causeway_saga_timers (id, saga, instance_id, type, due_at, data)
@@ -322,6 +326,13 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
           ),
         ),
     );
+  }
+
+  async countInstances(options?: { saga?: string; status?: SagaStatus }): Promise<number> {
+    const o = resolveListInstances(options);
+    const saga = o.saga ?? null;
+    const status = o.status ?? null;
+    return this.sql.read((s) => s.count.get(saga, saga, status, status)?.n ?? 0);
   }
 
   async getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {

@@ -329,7 +329,8 @@ export function registerAdminRoutes(ctx: RouteContext): void {
     url: '/sagas',
     operationId: 'listSagas',
     summary: 'Saga instances',
-    description: 'Paged by instance id: pass the `next` of a page as `after`.',
+    description:
+      'Paged by instance id: pass the `next` of a page as `after`. `total` counts the instances matching `saga` and `status` over every page (null when the saga store cannot count).',
     tags: ['sagas'],
     access: 'admin',
     querystring: {
@@ -359,14 +360,24 @@ export function registerAdminRoutes(ctx: RouteContext): void {
         after?: string;
         limit: number;
       };
-      const instances = await sagas.listInstances({
-        limit: query.limit,
+      const filters = {
         ...(query.saga !== undefined ? { saga: query.saga } : {}),
         ...(query.status !== undefined ? { status: query.status } : {}),
-        ...(query.after !== undefined ? { after: query.after } : {}),
-      });
+      };
+      const [instances, total] = await Promise.all([
+        sagas.listInstances({
+          limit: query.limit,
+          ...filters,
+          ...(query.after !== undefined ? { after: query.after } : {}),
+        }),
+        sagas.countInstances ? sagas.countInstances(filters) : null,
+      ]);
       const last = instances[instances.length - 1];
-      return { instances, next: last && instances.length === query.limit ? last.id : null };
+      return {
+        instances,
+        next: last && instances.length === query.limit ? last.id : null,
+        total,
+      };
     },
   });
 

@@ -55,6 +55,24 @@ export function h(tag, attrs, ...children) {
 }
 
 /**
+ * A table caption that counts: the server's total when it gave one (`total`, over every page),
+ * with how many this page shows when that is fewer; otherwise only the page's count, said as
+ * such, never passed off as the total.
+ * @param {{ total: unknown, shown: number, noun: [string, string], rest?: string, paged?: boolean }} count
+ *   `noun`: singular and plural; `rest`: what follows the noun (a filter, a paging note);
+ *   `paged`: past the first page
+ */
+export function countCaption({ total, shown, noun, rest = '', paged = false }) {
+  const named = (/** @type {number} */ n) => `${formatNumber(n)} ${n === 1 ? noun[0] : noun[1]}`;
+  if (typeof total === 'number' && Number.isFinite(total)) {
+    return total === shown && !paged
+      ? `${named(total)}${rest}`
+      : `${named(total)}${rest} · showing ${formatNumber(shown)}`;
+  }
+  return `${named(shown)}${rest} on this page`;
+}
+
+/**
  * Creates an SVG element.
  * @param {string} tag
  * @param {Record<string, unknown> | null} [attrs]

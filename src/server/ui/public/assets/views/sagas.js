@@ -3,7 +3,17 @@
  * state and pending timers; both with the parked saga commands that concern them.
  */
 import { api, listOf, query, seg } from '../api.js';
-import { badge, empty, formatTime, h, jsonView, link, loading, replace } from '../dom.js';
+import {
+  badge,
+  countCaption,
+  empty,
+  formatTime,
+  h,
+  jsonView,
+  link,
+  loading,
+  replace,
+} from '../dom.js';
 import { errorBox } from '../error-box.js';
 import { parkedCommandsSection } from './saga-commands.js';
 
@@ -148,7 +158,17 @@ export async function sagasView(ctx) {
         h(
           'table',
           { id: 'sagas-table' },
-          h('caption', null, `${instances.length} instance${instances.length === 1 ? '' : 's'}`),
+          h(
+            'caption',
+            null,
+            countCaption({
+              total: body?.total,
+              shown: instances.length,
+              noun: ['instance', 'instances'],
+              paged: Boolean(after),
+              rest: after ? ` after “${after}”` : '',
+            }),
+          ),
           h(
             'thead',
             null,

@@ -2,27 +2,10 @@
  * Streams browser: streams by name, filtered by a prefix, paged with `after`.
  */
 import { api, listOf, query, seg } from '../api.js';
-import { badge, empty, formatNumber, h, link, loading, replace } from '../dom.js';
+import { badge, countCaption, empty, formatNumber, h, link, loading, replace } from '../dom.js';
 import { errorBox } from '../error-box.js';
 
 const PAGE = 50;
-
-/**
- * The table's caption: the store's total (the server's `total`, an exact count) and what this
- * page shows of it. Without a total (a caller without admin access), only the page's count,
- * said as such, never passed off as the total.
- * @param {{ body: any, shown: number, prefix: string, after: string }} page
- */
-export function captionOf({ body, shown, prefix, after }) {
-  const total = body && typeof body === 'object' ? body.total : undefined;
-  const plural = (/** @type {number} */ n) => (n === 1 ? 'stream' : 'streams');
-  const which = prefix ? ` starting with “${prefix}”` : '';
-  if (typeof total === 'number') {
-    const range = after ? ` after “${after}”` : '';
-    return `${formatNumber(total)} ${plural(total)}${which} · showing ${formatNumber(shown)}${range}`;
-  }
-  return `${formatNumber(shown)} ${plural(shown)}${which}${after ? ` after “${after}”` : ''} on this page`;
-}
 
 /** @param {import('../app.js').ViewContext} ctx */
 export async function streamsView(ctx) {
@@ -132,7 +115,17 @@ export async function streamsView(ctx) {
       h(
         'table',
         { id: 'streams-table' },
-        h('caption', null, captionOf({ body, shown: streams.length, prefix, after })),
+        h(
+          'caption',
+          null,
+          countCaption({
+            total: body?.total,
+            shown: streams.length,
+            noun: ['stream', 'streams'],
+            paged: Boolean(after),
+            rest: `${prefix ? ` starting with “${prefix}”` : ''}${after ? ` after “${after}”` : ''}`,
+          }),
+        ),
         h(
           'thead',
           null,
