@@ -6,24 +6,26 @@ import { describeMessageBusConformance } from '../../src/testing/message-bus.sui
 const available = await natsAvailable();
 
 describe.skipIf(!available)('nats', () => {
-  describeMessageBusConformance('nats', async () => {
-    const nc = await connectNats();
-    const stream = randomNatsName('BUS');
-    // Pull one message at a time so members of a group visibly share the work.
-    const bus = await NatsMessageBus.open({
-      connection: nc,
-      stream,
-      prefix: stream.toLowerCase(),
-      prefetch: 1,
-      storage: 'memory',
+  for (const wireFormat of ['causeway', 'cloudevents-binary'] as const)
+    describeMessageBusConformance(`nats (${wireFormat} wire format)`, async () => {
+      const nc = await connectNats();
+      const stream = randomNatsName('BUS');
+      // Pull one message at a time so members of a group visibly share the work.
+      const bus = await NatsMessageBus.open({
+        connection: nc,
+        stream,
+        prefix: stream.toLowerCase(),
+        prefetch: 1,
+        storage: 'memory',
+        wireFormat,
+      });
+      return {
+        bus,
+        maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+        cleanup: async () => {
+          await deleteNatsStream(nc, stream);
+          await nc.close();
+        },
+      };
     });
-    return {
-      bus,
-      maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-      cleanup: async () => {
-        await deleteNatsStream(nc, stream);
-        await nc.close();
-      },
-    };
-  });
 });

@@ -4,6 +4,12 @@
 export { NatsMessageBus } from './nats-message-bus.js';
 export type { NatsMessageBusOptions } from './nats-message-bus.js';
 export {
+  NATS_CLOUDEVENT_SOURCE,
+  decodeNatsMessage,
+  encodeNatsMessage,
+} from './nats-cloud-events.js';
+export type { NatsWireFormat, NatsWireMessage } from './nats-cloud-events.js';
+export {
   CommandResponderCode,
   DEFAULT_COMMAND_PREFIX,
   NatsCommandDispatcher,

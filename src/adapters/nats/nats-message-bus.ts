@@ -29,6 +29,7 @@ import {
 } from '../../core/backoff.js';
 import { messagingAttributes } from '../../observability/messaging-attributes.js';
 import { carriedTraceContext, withSpan } from '../../observability/tracing.js';
+import { decodeNatsMessage, encodeNatsMessage, type NatsWireFormat } from './nats-cloud-events.js';
 import { natsTraceCarrier, natsTraceHeaders } from './nats-trace-headers.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import type { ListParkedOptions, ParkedSelection } from '../../subscriptions/parked-event-store.js';
@@ -39,8 +40,6 @@ import {
   MessageTooLargeError,
 } from '../../bus/bus-errors.js';
 import {
-  decodeBusMessage,
-  encodeBusMessage,
   newCounters,
   parkMessage,
   resolveBusSubscribeOptions,
@@ -94,6 +93,12 @@ export interface NatsMessageBusOptions {
   prefetch?: number;
   /** Where to store the stream: `'file'` (default) or `'memory'`. */
   storage?: 'file' | 'memory';
+  /**
+   * How events are written: `'causeway'` (default, the envelope as JSON) or
+   * `'cloudevents-binary'` (CloudEvents binary mode: `ce-*` headers, the data as the body; see
+   * {@link NatsWireFormat}). Members read both.
+   */
+  wireFormat?: NatsWireFormat;
   logger?: SubscriptionLogger;
   /**
    * Source of the `parkedAt` time of parked messages (a member's own `clock` subscribe option
@@ -145,7 +150,12 @@ export class NatsMessageBus implements MessageBus {
     private readonly jsm: JetStreamManager,
     private readonly o: Required<
       Pick<NatsMessageBusOptions, 'stream' | 'publishTimeoutMs' | 'ackWaitMs' | 'prefetch'>
-    > & { prefix: string; logger: SubscriptionLogger | undefined; clock: Clock },
+    > & {
+      prefix: string;
+      logger: SubscriptionLogger | undefined;
+      clock: Clock;
+      wireFormat: NatsWireFormat;
+    },
     publishRetry: ResolvedBackoff,
   ) {
     this.prefix = o.prefix;
@@ -207,6 +217,7 @@ export class NatsMessageBus implements MessageBus {
     const publishTimeoutMs = positive(options.publishTimeoutMs ?? 5000, 'publishTimeoutMs');
     const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs');
     const prefetch = positive(options.prefetch ?? 32, 'prefetch');
+    const wireFormat = wireFormatOf(options.wireFormat);
     const clock = options.clock ?? systemClock;
     if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
       throw new InvalidArgumentError('clock', 'must be a Clock { now(): number }');
@@ -257,6 +268,7 @@ export class NatsMessageBus implements MessageBus {
         prefetch,
         logger: options.logger,
         clock,
+        wireFormat,
       },
       publishRetry,
     );
@@ -303,7 +315,8 @@ export class NatsMessageBus implements MessageBus {
         // The publish span's context rides in the message headers: a consumer's span is its child.
         const traceHeaders = natsTraceHeaders();
         if (this.closed || this.nc.isClosed()) throw new BusClosedError();
-        const bytes = encodeBusMessage(event);
+        const wire = encodeNatsMessage(event, this.o.wireFormat, traceHeaders);
+        const bytes = wire.data;
         const limit = this.nc.info?.max_payload;
         if (limit !== undefined && bytes.byteLength > limit)
           throw new MessageTooLargeError(event.id, bytes.byteLength, limit);
@@ -313,7 +326,7 @@ export class NatsMessageBus implements MessageBus {
               msgID: event.id,
               timeout: this.o.publishTimeoutMs,
               expect,
-              ...(traceHeaders ? { headers: traceHeaders } : {}),
+              ...(wire.headers ? { headers: wire.headers } : {}),
             });
             return { subject, sequence: ack.seq, duplicate: ack.duplicate };
           } catch (error) {
@@ -357,7 +370,7 @@ export class NatsMessageBus implements MessageBus {
       const sequence = info.state.last_seq;
       if (sequence === 0) return { sequence, last: undefined };
       const stored = await this.jsm.streams.getMessage(this.stream, { seq: sequence });
-      const event = stored ? decodeBusMessage(stored.data) : undefined;
+      const event = stored ? decodeNatsMessage(stored.data, stored.header) : undefined;
       return {
         sequence,
         last: event ? { eventId: event.id, position: event.position } : undefined,
@@ -478,7 +491,7 @@ export class NatsMessageBus implements MessageBus {
 
   private async handle(member: NatsMember, m: JsMsg): Promise<void> {
     const { o, counters } = member;
-    const event = decodeBusMessage(m.data);
+    const event = decodeNatsMessage(m.data, m.headers);
     if (!event) {
       counters.undecodable += 1;
       o.logger?.error(
@@ -560,7 +573,7 @@ export class NatsMessageBus implements MessageBus {
         let got = 0;
         for await (const m of batch) {
           got += 1;
-          const event = decodeBusMessage(m.data);
+          const event = decodeNatsMessage(m.data, m.headers);
           if (event?.id === parked.eventId) return event;
           if (m.info.pending === 0) return undefined;
         }
@@ -570,6 +583,12 @@ export class NatsMessageBus implements MessageBus {
       await consumer.delete().catch(() => undefined);
     }
   }
+}
+
+function wireFormatOf(format: NatsWireFormat | undefined): NatsWireFormat {
+  if (format === undefined || format === 'causeway' || format === 'cloudevents-binary')
+    return format ?? 'causeway';
+  throw new InvalidArgumentError('wireFormat', 'must be "causeway" or "cloudevents-binary"');
 }
 
 function positive(value: number, name: string): number {
