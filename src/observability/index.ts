@@ -31,6 +31,7 @@ export type {
   SagaRuntimeStats,
 } from './metrics.js';
 export {
+  attachAppendMetrics,
   instrumentEventStore,
   isInstrumented,
   tracedEventStore,

@@ -54,6 +54,25 @@ export function instrumentEventStore<Tx extends StoreTransaction>(
   return new InstrumentedEventStore(store, metrics, options.tracing ?? true);
 }
 
+/**
+ * Adds `metrics` to the instrumented layer under `store` (see {@link instrumentEventStore}) and
+ * returns the function that takes them off again (a no-op when they were on it already, so a
+ * server never detaches metrics someone else attached); `undefined` when `store` has no such
+ * layer. A server attaches its metrics this way and detaches them when it closes.
+ */
+export function attachAppendMetrics(
+  store: TransactionalEventStore,
+  metrics: CausewayMetrics,
+): (() => void) | undefined {
+  const layer = instrumentedLayer(store);
+  if (!layer) return undefined;
+  if (layer.sinks.has(metrics)) return () => undefined;
+  layer.sinks.add(metrics);
+  return () => {
+    layer.sinks.delete(metrics);
+  };
+}
+
 /** Whether `store`, or a layer under it, measures appends (see {@link instrumentEventStore}). */
 export function isInstrumented(store: TransactionalEventStore): boolean {
   return instrumentedLayer(store) !== undefined;

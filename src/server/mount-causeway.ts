@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CausewayError } from '../core/errors.js';
 import { CausewayMetrics } from '../observability/metrics.js';
-import { instrumentEventStore } from '../observability/instrument-event-store.js';
+import {
+  attachAppendMetrics,
+  instrumentEventStore,
+} from '../observability/instrument-event-store.js';
 import { schemaRegistryOf, withSchemas } from '../schema/with-schemas.js';
 import type { TransactionalEventStore } from '../store/event-store.js';
 import { openAccess } from '../security/access-guard.js';
@@ -48,7 +51,11 @@ export async function mountCauseway(
 ): Promise<CausewayMount> {
   const guard = options.guard ?? openAccess;
   const metrics = options.metrics ?? new CausewayMetrics();
-  const store = instrumentEventStore(schemaCheckedStore(options), { metrics });
+  const checked = schemaCheckedStore(options);
+  // A stack with an instrumented layer counts every append made through it, by any component:
+  // the server's metrics go on that layer (and off again when it closes).
+  const detachMetrics = attachAppendMetrics(checked, metrics);
+  const store = detachMetrics ? checked : instrumentEventStore(checked, { metrics });
   const schemas = options.schemas ?? schemaRegistryOf(options.store);
   const hsts = hstsHeader(options.hsts);
 
@@ -152,6 +159,7 @@ export async function mountCauseway(
     state.closing = true;
     sampler.stop();
     sessions.endAll();
+    detachMetrics?.();
   };
   app.addHook('preClose', (done) => {
     stop();
