@@ -58,6 +58,8 @@ export interface StartSensorsOptions {
   analytics?: Omit<SensorAnalyticsOptions, 'store' | 'clock' | 'checkpoints'>;
   /** MQTT client id of the ingest's persistent session (default `causeway-sensors-<prefix>`). */
   clientId?: string;
+  /** How long to wait for the broker at start before giving up (ms, default 10,000). */
+  connectTimeoutMs?: number;
   /** How long the broker keeps the ingest's session while it is away (s, default 7 days). */
   sessionExpirySeconds?: number;
   logger?: Logger;
@@ -132,6 +134,7 @@ export const SENSORS_RELAY = 'sensors-alerts-out';
 export async function startSensors(options: StartSensorsOptions): Promise<SensorsHandle> {
   const { context, logger } = options;
   const prefix = options.topicPrefix ?? 'causeway';
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const stops: (() => Promise<void>)[] = [];
   const parts: Record<string, 'running' | 'off'> = {};
   const stopAll = async () => {
@@ -161,6 +164,7 @@ export async function startSensors(options: StartSensorsOptions): Promise<Sensor
     const publisher = await MqttPublisher.connect({
       url: options.mqttUrl,
       routes: [{ streamPrefix: 'alerts-', topic: `${prefix}/alerts/{data.sensorId}/{type}` }],
+      connectTimeoutMs,
     });
     stops.push(() => publisher.close());
     const relay = new OutboxRelay({
@@ -184,6 +188,7 @@ export async function startSensors(options: StartSensorsOptions): Promise<Sensor
     const ingest = new MqttIngest({
       name: SENSORS_INGEST,
       url: options.mqttUrl,
+      connectTimeoutMs,
       clientId: options.clientId ?? `causeway-sensors-${prefix.replaceAll('/', '-')}`,
       storage,
       registry,
@@ -247,7 +252,7 @@ export async function startSensors(options: StartSensorsOptions): Promise<Sensor
       const device: MqttClient = await mqtt.connectAsync(options.mqttUrl, {
         protocolVersion: 5,
         reconnectPeriod: 1000,
-        connectTimeout: 5000,
+        connectTimeout: connectTimeoutMs,
       });
       const abort = new AbortController();
       const send = async (message: SensorMessage) => {
