@@ -95,6 +95,20 @@ describe('tenantScopedStore', () => {
     expect((await collect(acme.readStream('acme:order-3')))[0]?.metadata.tenant).toBe('acme');
   });
 
+  it("counts only its own namespace's streams, as it lists them", async () => {
+    const { store, acme, globex } = await setup();
+    const listed = async (view: typeof acme, prefix?: string) =>
+      (await collect(view.listStreams(prefix === undefined ? {} : { prefix }))).length;
+    expect(await store.countStreams()).toBe(4);
+    expect(await acme.countStreams()).toBe(await listed(acme));
+    expect(await acme.countStreams()).toBe(2);
+    expect(await globex.countStreams()).toBe(1);
+    expect(await acme.countStreams({ prefix: 'acme:order-1' })).toBe(1);
+    // A prefix outside the tenant counts nothing, as it lists nothing.
+    expect(await acme.countStreams({ prefix: 'globex:' })).toBe(0);
+    expect(await acme.countStreams({ prefix: 'order-' })).toBe(await listed(acme, 'order-'));
+  });
+
   it('closes only the view', async () => {
     const { store, acme, globex } = await setup();
     await acme.close();
