@@ -96,6 +96,7 @@ describe("the running shop's operator figures", () => {
         appends: { events: number };
         subscriptions: StatsComponent[];
         projections: { name: string; lag: { events: number } }[];
+        components: (StatsComponent & { kind: string })[];
       };
       expect(stats.head).toBe(head);
       expect(stats.appends.events).toBe(head);
@@ -104,6 +105,18 @@ describe("the running shop's operator figures", () => {
         expect(s, name).toMatchObject({ name, state: 'live', position: head, lag: 0 });
       }
       for (const p of stats.projections) expect(p.lag.events, p.name).toBe(0);
+      // The analytics stream jobs: position and lag as each job reports its own position.
+      const jobs = Object.values(shop.analytics.status());
+      expect(jobs).toHaveLength(4);
+      for (const job of jobs) {
+        const c = stats.components.find((x) => x.kind === 'stream-job' && x.name === job.name);
+        const position = typeof job.position === 'number' ? job.position : 0;
+        expect(c, job.name).toMatchObject({
+          state: job.state,
+          position,
+          lag: Math.max(0, head - position),
+        });
+      }
 
       // The CLI's stats: from the stored checkpoints, lag = head - checkpoint.
       const out = new PassThrough();
