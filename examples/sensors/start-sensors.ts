@@ -271,8 +271,9 @@ export async function startSensors(options: StartSensorsOptions): Promise<Sensor
       simulation = { done: () => finished };
       stops.push(async () => {
         abort.abort();
+        // Forced: a publish waiting for an absent broker must not hold the stop.
+        await device.endAsync(true);
         await finished;
-        await device.endAsync();
       });
       parts.simulation = 'running';
     } else parts.simulation = 'off';
