@@ -76,7 +76,15 @@ describe('core imports nothing of ours', () => {
 
 describe('modules never import adapters', () => {
   it('refuses an adapter from any module, at any depth, even for a type or dynamically', async () => {
-    for (const module of ['store', 'subscriptions', 'projections', 'sagas', 'bus', 'streams']) {
+    for (const module of [
+      'store',
+      'subscriptions',
+      'projections',
+      'sagas',
+      'bus',
+      'streams',
+      'federation',
+    ]) {
       await expectRefused(
         `src/${module}/fake.ts`,
         "import { SqliteEventStore } from '../adapters/sqlite/index.js';\nvoid SqliteEventStore;",

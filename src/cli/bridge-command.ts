@@ -154,11 +154,10 @@ export async function runBridge(
           (parked ? `, ${parked} parked (causeway parked list ${line.name})` : ''),
       );
   };
-  // Every change of state, and while catching up every thousand positions.
+  // Every change of state, and every thousand positions while behind.
   let shown = '';
   const unlisten = bridge.onStatus((status) => {
-    const step =
-      status.state === 'catching-up' ? Math.floor(status.position / 1000) : status.position;
+    const step = status.lag > 0 ? Math.floor(status.position / 1000) : status.position;
     const key = `${status.state}:${step}`;
     if (key !== shown) {
       shown = key;

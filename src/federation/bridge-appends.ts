@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../core/envelope.js';
+import type { EventMetadata, RecordedEvent } from '../core/envelope.js';
 import type { AppendRequest } from '../store/event-store.js';
 import { bridgedEventId } from './bridged-event-id.js';
 import { runTranslation, type Translation } from './translation.js';
@@ -11,12 +11,32 @@ export interface BridgeOrigin {
   position: number;
 }
 
+/**
+ * Where a bridged event first came from: its `metadata.origin`, when a bridge carried it
+ * (a bridge keeps the first origin when it carries an event on again).
+ */
+export function originOf(event: { metadata: EventMetadata }): BridgeOrigin | undefined {
+  const origin = event.metadata.origin as Partial<BridgeOrigin> | undefined;
+  if (
+    typeof origin !== 'object' ||
+    origin === null ||
+    typeof origin.system !== 'string' ||
+    typeof origin.eventId !== 'string' ||
+    typeof origin.position !== 'number'
+  )
+    return undefined;
+  return { system: origin.system, eventId: origin.eventId, position: origin.position };
+}
+
 /** Options of {@link bridgeAppends}. */
 export interface BridgeAppendsOptions {
   /** Names the source in the target events' ids (see `bridgedEventId`). */
   sourceId: string;
   translation: Translation;
-  /** Record where each event came from in `metadata.origin` (default true). */
+  /**
+   * Record where each event came from in `metadata.origin` (default true): the source event's
+   * own origin when it has one (it was bridged into the source), else the source event.
+   */
   origin?: boolean;
 }
 
@@ -34,6 +54,11 @@ export async function bridgeAppends(
   options: BridgeAppendsOptions,
 ): Promise<AppendRequest[]> {
   const outputs = await runTranslation(options.translation, event);
+  const origin: BridgeOrigin = originOf(event) ?? {
+    system: options.sourceId,
+    eventId: event.id,
+    position: event.position,
+  };
   const byStream = new Map<string, AppendRequest & { events: AppendRequest['events'][number][] }>();
   outputs.forEach((output, index) => {
     let request = byStream.get(output.stream);
@@ -41,11 +66,6 @@ export async function bridgeAppends(
       request = { stream: output.stream, events: [], expectedRevision: 'any' };
       byStream.set(output.stream, request);
     }
-    const origin: BridgeOrigin = {
-      system: options.sourceId,
-      eventId: event.id,
-      position: event.position,
-    };
     request.events.push({
       id: bridgedEventId(options.sourceId, event.id, index),
       type: output.type,

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { nack } from '../subscriptions/event-handler.js';
 import { bridgeAppends } from './bridge-appends.js';
 import { TranslationFailedError } from './federation-errors.js';
-import type { BridgeTarget } from './store-bridge.js';
+import { refusedByTarget, type BridgeTarget } from './store-target.js';
 import { identityTranslation, type Translation } from './translation.js';
 
 /** Options of {@link busToStoreHandler}. */
@@ -48,7 +48,13 @@ export function busToStoreHandler(options: BusToStoreOptions): BusHandler {
         return nack.park(`${error.code}: ${error.message}`);
       throw error;
     }
-    if (requests.length > 0) await options.target.appendMany(requests);
+    try {
+      if (requests.length > 0) await options.target.appendMany(requests);
+    } catch (error) {
+      if (refusedByTarget(error))
+        return nack.park(`the target refused the translated event: ${(error as Error).message}`);
+      throw error;
+    }
     return undefined;
   };
 }

@@ -1,33 +1,29 @@
-import type { BackoffOptions } from '../core/backoff.js';
+import {
+  OutboxRelay,
+  type OutboxRelayStatus,
+  type RelayParkedRetryResult,
+} from '../bus/outbox-relay.js';
 import type { Clock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
-import { CausewayError, ErrorCode, InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import type {
   AppendRequest,
   EventStore,
   ReadAllFilter,
   StoreTransaction,
 } from '../store/event-store.js';
-import { nack, type HandlerResult } from '../subscriptions/event-handler.js';
 import type {
   ListParkedOptions,
   ParkedEvent,
   ParkedSelection,
 } from '../subscriptions/parked-event-store.js';
-import { Subscription, type SubscriptionStatus } from '../subscriptions/subscription.js';
-import {
-  SUBSCRIPTION_RETRY_DEFAULTS,
-  type SubscriptionLeaseOptions,
-  type SubscriptionLogger,
-  type SubscriptionStart,
+import type {
+  SubscriptionLeaseOptions,
+  SubscriptionLogger,
 } from '../subscriptions/subscription-options.js';
 import type { SubscriptionStorage } from '../subscriptions/subscription-storage.js';
-import { bridgeAppends } from './bridge-appends.js';
-import { TranslationFailedError } from './federation-errors.js';
+import { storeTarget, type BridgeTarget } from './store-target.js';
 import { identityTranslation, type Translation } from './translation.js';
-
-/** What a bridge writes to: an event store of any adapter (decorated or not). */
-export type BridgeTarget = Pick<EventStore, 'appendMany'>;
 
 /** Options of {@link StoreBridge}. */
 export interface StoreBridgeOptions<Tx extends StoreTransaction = StoreTransaction> {
@@ -52,26 +48,27 @@ export interface StoreBridgeOptions<Tx extends StoreTransaction = StoreTransacti
    * have been bridged: a new one gives new ids, so the same events would be appended again.
    */
   sourceId?: string;
-  /** Only events of these types / streams are read (the rest move the checkpoint on). */
-  filter?: ReadAllFilter;
-  /** Where to begin without a checkpoint (default `'start'`). */
-  from?: SubscriptionStart;
-  /** Source events per batch and per target append, 1 to 1,000 (default 100). */
-  batchSize?: number;
-  /** Retries of a failing target append (see the subscription's `retry`). */
-  retry?: BackoffOptions;
   /**
-   * When the target keeps failing (unreachable, say) past the retries: `'stop'` (default)
-   * stops the bridge at that event, so target streams keep the source's order and nothing is
-   * carried over out of turn; `'park'` parks the event and goes on.
+   * The target's identity as the bridge the other way names it (that bridge's `sourceId`):
+   * events that first came from the target (their `metadata.origin.system`) are not carried
+   * back, so two bridges between the same two stores, one each way, do not loop.
    */
-  onTargetFailure?: 'stop' | 'park';
+  targetId?: string;
+  /** Only events of these types / streams are carried (the rest move the checkpoint on). */
+  filter?: ReadAllFilter;
+  /** Source events read per round, 1 to 1,000 (default 100); the checkpoint moves per round. */
+  batchSize?: number;
+  /**
+   * Waits between tries while the target fails (unreachable, say): exponential with full
+   * jitter from `baseDelayMs` (default 100) to `maxDelayMs` (default 5,000). The bridge never
+   * gives up on the target, and never carries a later event over first.
+   */
+  retry?: { baseDelayMs?: number; maxDelayMs?: number };
   /** Record each event's source in `metadata.origin` (default true). */
   origin?: boolean;
   /** The exclusive lease in the source, as for subscriptions; `false` to run without one. */
   lease?: SubscriptionLeaseOptions | false;
-  /** Longest one target append may take, in ms (default 30,000). */
-  handlerTimeoutMs?: number;
+  /** How often an idle bridge looks for new events when the source cannot be watched, in ms. */
   idleCheckIntervalMs?: number;
   clock?: Clock;
   logger?: SubscriptionLogger;
@@ -80,28 +77,28 @@ export interface StoreBridgeOptions<Tx extends StoreTransaction = StoreTransacti
 }
 
 /** A snapshot of a bridge (see {@link StoreBridge.status}). */
-export interface StoreBridgeStatus extends SubscriptionStatus {
+export interface StoreBridgeStatus extends OutboxRelayStatus {
   /**
-   * Source events this runner carried over (each position counted once per runner; after a
+   * Source events this runner carried over, each position counted once per runner (after a
    * crash the new runner counts again what it replays).
    */
   translated: number;
-  /** Of those, how many the translation left out (no target event). */
+  /** Of those, how many the translation left out (no target event), or came from the target. */
   dropped: number;
   /** Target events this runner appended (idempotent re-appends of a replay included). */
   written: number;
-  /** Source events this runner parked because their translation failed. */
+  /** Source events whose translation failed (parked), counted as `translated` is. */
   translationFailures: number;
-  /** The last error (translation or target), cleared by nothing: it is the last one seen. */
-  lastError: Error | undefined;
 }
 
 /**
  * Shares one store's events with another store, of any adapter (SQLite into PostgreSQL,
- * memory into SQLite...), through a {@link Translation}. It runs as a checkpointed
- * subscription of the source, so it is resumable, fenced by the subscription's lease (one
- * active owner), and parks what it cannot carry (a failing translation, an event the
- * target's schemas refuse): list, retry and skip them as a subscription's.
+ * memory into SQLite...), through a {@link Translation}. It is an `OutboxRelay` of the source
+ * whose target appends to the other store (see `storeTarget`): checkpointed in the source,
+ * fenced by its lease there (one active owner; a stale owner's checkpoint commit fails),
+ * resumable, waiting out target outages in order, and parking in the source what it can
+ * never carry (a failing translation, an event the target's schemas refuse): list, retry
+ * and skip them with its methods or `causeway parked`.
  *
  * **Exactly once into the target.** The target append and the source checkpoint cannot
  * commit together (two databases), so the bridge makes the append idempotent instead: every
@@ -109,8 +106,8 @@ export interface StoreBridgeStatus extends SubscriptionStatus {
  * index)`), and each source event's outputs for one target stream go in one append with
  * `expectedRevision: 'any'`. After a crash between the target append and the checkpoint, the
  * replay appends the very same ids to the same stream: the target recognises a stored append
- * and succeeds without writing (DESIGN §3 Append). A batch goes to the target in one atomic
- * `appendMany`.
+ * and succeeds without writing (DESIGN §3 Append). The source's transaction is never held
+ * while the target is written, so two bridges, one each way, cannot deadlock.
  *
  * @example
  * ```ts
@@ -123,23 +120,18 @@ export interface StoreBridgeStatus extends SubscriptionStatus {
  *   translation: contextMap({ 'order.placed': { type: 'sales.order-opened' } }),
  * });
  * await bridge.start();
- * bridge.status; // { state: 'live', position, translated, written, ... }
+ * bridge.status; // { state: 'running', position, lag, translated, written, parked, ... }
  * ```
  */
 export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
   readonly name: string;
   readonly sourceId: string;
-  private readonly subscription: Subscription<Tx>;
-  private readonly source: SubscriptionStorage<Tx>;
-  private readonly reader: EventStore;
-  private readonly target: BridgeTarget;
-  private readonly translation: Translation;
-  private readonly origin: boolean;
-  private readonly onTargetFailure: 'stop' | 'park';
-  private readonly attempts: number;
-  private readonly logger: SubscriptionLogger | undefined;
+  /**
+   * The outbox relay the bridge runs as: for `metrics.trackRelay(bridge.relay)` (Prometheus
+   * figures of published events, failures, lag and state). Start and stop the bridge, not it.
+   */
+  readonly relay: OutboxRelay<Tx>;
   private counts = { translated: 0, dropped: 0, written: 0, translationFailures: 0 };
-  private lastError: Error | undefined;
   /** The last source position {@link tally} counted. */
   private countedThrough = 0;
 
@@ -156,59 +148,59 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
     this.sourceId = options.sourceId ?? options.name;
     if (typeof this.sourceId !== 'string' || this.sourceId.length === 0)
       throw new InvalidArgumentError('sourceId', 'must be a non-empty string');
-    const onTargetFailure = options.onTargetFailure ?? 'stop';
-    if (onTargetFailure !== 'stop' && onTargetFailure !== 'park')
-      throw new InvalidArgumentError('onTargetFailure', "must be 'stop' or 'park'");
-    this.onTargetFailure = onTargetFailure;
-    this.target = options.target;
-    this.translation = options.translation ?? identityTranslation;
-    this.origin = options.origin ?? true;
-    this.attempts = options.retry?.attempts ?? SUBSCRIPTION_RETRY_DEFAULTS.attempts;
-    this.logger = options.logger;
-    this.subscription = new Subscription<Tx>({
+    const targetId = options.targetId;
+    if (targetId !== undefined && (typeof targetId !== 'string' || targetId.length === 0))
+      throw new InvalidArgumentError('targetId', 'must be a non-empty string');
+    this.relay = new OutboxRelay<Tx>({
       name: options.name,
       storage: options.source,
-      source: options.sourceStore,
-      filter: options.filter,
-      from: options.from,
-      batchSize: options.batchSize,
-      retry: options.retry,
-      lease: options.lease,
-      handlerTimeoutMs: options.handlerTimeoutMs,
-      idleCheckIntervalMs: options.idleCheckIntervalMs,
-      clock: options.clock,
-      logger: options.logger,
-      owner: options.owner,
-      handler: (event, ctx) => this.handle(event, ctx.attempt, ctx.retryingParked),
-      batchHandler: (events) => this.handleBatch(events),
+      bus: storeTarget({
+        target: options.target,
+        translation: options.translation ?? identityTranslation,
+        sourceId: this.sourceId,
+        ...(targetId === undefined ? {} : { targetId }),
+        ...(options.origin === undefined ? {} : { origin: options.origin }),
+        onCarried: (event, requests) => this.tally(event, requests),
+      }),
+      // One at a time: the target receives the events in source order.
+      maxInFlight: 1,
+      batchSize: options.batchSize ?? 100,
+      ...(options.sourceStore === undefined ? {} : { source: options.sourceStore }),
+      ...(options.filter === undefined ? {} : { filter: options.filter }),
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      ...(options.lease === undefined ? {} : { lease: options.lease }),
+      ...(options.idleCheckIntervalMs === undefined
+        ? {}
+        : { idleCheckIntervalMs: options.idleCheckIntervalMs }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.owner === undefined ? {} : { owner: options.owner }),
     });
-    this.name = this.subscription.name;
-    this.source = options.source;
-    this.reader = options.sourceStore ?? options.source.store;
+    this.name = this.relay.name;
   }
 
-  /** The bridge's state now: its subscription's, with what it carried over. */
+  /**
+   * The bridge's state now: its relay's (state, position, head, lag, parked, failures,
+   * lastError) with what it carried over. `published` counts source events handed to the
+   * target; `parked` those it parked.
+   */
   get status(): StoreBridgeStatus {
-    return { ...this.subscription.status, ...this.counts, lastError: this.lastError };
+    return { ...this.relay.status(), ...this.counts };
   }
 
-  /** Calls `listener` on every change of the bridge's subscription until the returned function is called. */
+  /** Calls `listener` on every status change until the returned function is called. */
   onStatus(listener: (status: StoreBridgeStatus) => void): () => void {
-    return this.subscription.onStatus(() => listener(this.status));
+    return this.relay.onStatus((status) => listener({ ...status, ...this.counts }));
   }
 
-  /** The checkpoint position reached: with `parkedCount`, a `LagSource` for metrics. */
+  /** The checkpoint position reached: with `name` and `parkedCount`, a `LagSource` for metrics. */
   position(): number {
-    return this.subscription.status.position;
+    return this.relay.position();
   }
 
   /** Source events not yet carried over: the source's head minus the stored checkpoint. */
-  async lag(): Promise<number> {
-    const [head, checkpoint] = await Promise.all([
-      this.reader.headPosition(),
-      this.source.checkpoints.load(this.name),
-    ]);
-    return Math.max(0, head - (checkpoint?.position ?? 0));
+  lag(): Promise<number> {
+    return this.relay.lag();
   }
 
   /**
@@ -216,133 +208,61 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
    * follows new commits.
    *
    * @throws {SubscriptionLeasedError} when another process runs this bridge (without `lease.wait`).
+   * @throws {CheckpointAheadError} when the checkpoint is beyond the end of the source.
    */
   start(): Promise<void> {
-    return this.subscription.start();
+    return this.relay.start();
   }
 
-  /** Stops after the event in hand; a later `start()` resumes from the checkpoint. */
+  /** Stops after the round in hand; a later `start()` resumes from the checkpoint. */
   stop(): Promise<void> {
-    return this.subscription.stop();
+    return this.relay.stop();
   }
 
-  /** Resolves once every source event up to `position` is carried over (or parked). */
+  /**
+   * Resolves once every source event up to `position` is carried over (or parked) and
+   * checkpointed; rejects if the bridge stops first or `timeoutMs` passes.
+   */
   waitForPosition(position: number, options?: { timeoutMs?: number }): Promise<void> {
-    return this.subscription.waitForPosition(position, options);
+    return this.relay.waitForPosition(position, options);
   }
 
   /** Source events the bridge parked, in position order. */
   listParked(options?: ListParkedOptions): Promise<ParkedEvent[]> {
-    return this.subscription.listParked(options);
+    return this.relay.listParked(options);
   }
 
   /** How many source events the bridge has parked. */
   parkedCount(): Promise<number> {
-    return this.subscription.parkedCount();
+    return this.relay.parkedCount();
   }
 
-  /** Translates and appends parked events again (once the translation or target is fixed). */
-  retryParked(which: ParkedSelection): Promise<number> {
-    return this.subscription.retryParked(which);
+  /**
+   * Translates and appends parked events again now (once the translation or the target's
+   * schemas are fixed); those carried over leave the parked list.
+   */
+  retryParked(which: ParkedSelection): Promise<RelayParkedRetryResult> {
+    return this.relay.retryParked(which);
   }
 
   /** Gives up on parked events: they are never carried over. */
   skipParked(which: ParkedSelection): Promise<number> {
-    return this.subscription.skipParked(which);
+    return this.relay.skipParked(which);
   }
 
-  private plan(event: RecordedEvent): Promise<AppendRequest[]> {
-    return bridgeAppends(event, {
-      sourceId: this.sourceId,
-      translation: this.translation,
-      origin: this.origin,
-    });
-  }
-
-  /**
-   * Counts what was carried over for an event, once per position for this runner: a batch
-   * that falls back to event-by-event handling, or a transaction rolled back and redone,
-   * handles an event twice but counts it once.
-   */
-  private tally(event: RecordedEvent, requests: readonly AppendRequest[] | 'failed'): void {
+  /** Counts what an event became, once per position for this runner. */
+  private tally(
+    event: RecordedEvent,
+    requests: readonly AppendRequest[] | 'skipped' | 'untranslatable',
+  ): void {
     if (event.position <= this.countedThrough) return;
     this.countedThrough = event.position;
-    if (requests === 'failed') {
+    if (requests === 'untranslatable') {
       this.counts.translationFailures += 1;
       return;
     }
     this.counts.translated += 1;
-    if (requests.length === 0) this.counts.dropped += 1;
-    for (const r of requests) this.counts.written += r.events.length;
+    if (requests === 'skipped' || requests.length === 0) this.counts.dropped += 1;
+    else for (const r of requests) this.counts.written += r.events.length;
   }
-
-  private async handle(
-    event: RecordedEvent,
-    attempt: number,
-    retryingParked: boolean,
-  ): Promise<HandlerResult | void> {
-    let requests: AppendRequest[];
-    try {
-      requests = await this.plan(event);
-    } catch (error) {
-      if (!(error instanceof TranslationFailedError)) throw error;
-      this.lastError = error;
-      this.tally(event, 'failed');
-      this.logger?.error(
-        { bridge: this.name, eventId: event.id, position: event.position, err: error },
-        'translation failed: the event is parked',
-      );
-      return nack.park(`${error.code}: ${error.message}`);
-    }
-    try {
-      if (requests.length > 0) await this.target.appendMany(requests);
-      this.tally(event, requests);
-    } catch (error) {
-      this.lastError = error instanceof Error ? error : new Error(String(error));
-      if (refusedByTarget(error)) {
-        const code = error instanceof CausewayError ? `${error.code}: ` : '';
-        return nack.park(
-          `the target refused the translated event: ${code}${this.lastError.message}`,
-        );
-      }
-      if (attempt >= this.attempts && this.onTargetFailure === 'stop' && !retryingParked)
-        return nack.stop(`the target failed ${attempt} times: ${this.lastError.message}`);
-      throw error;
-    }
-  }
-
-  /** The fast path: one target append for a whole batch; any failure goes event by event. */
-  private async handleBatch(events: readonly RecordedEvent[]): Promise<HandlerResult | void> {
-    const planned: AppendRequest[][] = [];
-    try {
-      for (const event of events) planned.push(await this.plan(event));
-    } catch {
-      return nack.retry('a translation failed: going event by event');
-    }
-    const requests = planned.flat();
-    if (requests.length > 0) await this.target.appendMany(requests);
-    events.forEach((event, i) => this.tally(event, planned[i] ?? []));
-  }
-}
-
-/**
- * Failures of an append that no retry can cure: the event itself is wrong for the target
- * (its schemas refuse it, it is too large, a deleted stream). Detected by code, so the
- * bridge needs no import of the schema module.
- */
-function refusedByTarget(error: unknown): boolean {
-  if (!(error instanceof CausewayError)) return false;
-  const codes: readonly string[] = [
-    'SCHEMA_VALIDATION_FAILED',
-    'UNREGISTERED_EVENT_TYPE',
-    'UNKNOWN_SCHEMA_VERSION',
-    ErrorCode.INVALID_EVENT,
-    ErrorCode.EVENT_TOO_LARGE,
-    ErrorCode.NOT_JSON,
-    ErrorCode.STREAM_DELETED,
-    ErrorCode.INVALID_STREAM_NAME,
-    ErrorCode.DUPLICATE_EVENT_ID,
-    ErrorCode.WRITE_REJECTED,
-  ];
-  return codes.includes(error.code);
 }

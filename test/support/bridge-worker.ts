@@ -1,10 +1,11 @@
 // Child process for the bridge crash test: bridges a SQLite source into a PostgreSQL target
-// with a StoreBridge; prints "appended <position>" once the target append of a batch ending
-// at that source position has committed (the source checkpoint not yet), and "position
-// <position>" once the source checkpoint reaches it. Usage:
-//   bridge-worker <sqlite file> <postgres schema> <run|until-caught-up>
-// "run" keeps going (pausing after each target append, so a kill lands between the target
-// append and the source checkpoint) until killed; "until-caught-up" stops at the head.
+// with a StoreBridge; prints "appended <position>" once the target append of the source event
+// at that position has committed (the source checkpoint not yet), and "position <position>"
+// once the source checkpoint reaches it. Usage:
+//   bridge-worker <sqlite file> <postgres schema> <hang-at> <run|until-caught-up>
+// "run" goes on until it has appended the event at <hang-at> or later, then holds still until
+// killed: the kill lands between that target append and the source checkpoint that would
+// cover it. "until-caught-up" stops cleanly at the head.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreBridge } from '../../src/federation/store-bridge.js';
 import { openBackend } from '../../src/open-backend.js';
@@ -12,9 +13,11 @@ import type { AppendRequest } from '../../src/store/event-store.js';
 import { shopToSales } from '../federation/bridge-fixtures.js';
 import { pgUrl } from './postgres.js';
 
-const [file, schema, mode] = process.argv.slice(2);
-if (!file || !schema || !mode)
-  throw new Error('usage: bridge-worker <sqlite file> <postgres schema> <run|until-caught-up>');
+const [file, schema, hangAt, mode] = process.argv.slice(2);
+if (!file || !schema || !hangAt || !mode)
+  throw new Error(
+    'usage: bridge-worker <sqlite file> <postgres schema> <hang-at> <run|until-caught-up>',
+  );
 
 const source = await openBackend(`sqlite:${file}`);
 const target = await openBackend(pgUrl, { schema });
@@ -26,7 +29,7 @@ const bridge = new StoreBridge({
       const results = await target.store.appendMany(requests);
       const last = requests.at(-1)?.events.at(-1)?.metadata?.origin as { position: number };
       process.stdout.write(`appended ${last.position}\n`);
-      if (mode === 'run') await sleep(15);
+      if (mode === 'run' && last.position >= Number(hangAt)) await sleep(600_000);
       return results;
     },
   },
