@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
-import { orderStream } from '../../examples/shop/order-decider.js';
+import { orderDecider, orderStream } from '../../examples/shop/order-decider.js';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { newId } from '../../src/core/ids.js';
 import { openBackend } from '../../src/index.js';
@@ -204,7 +204,18 @@ describe.skipIf(!available)('admin UI views in Chromium', () => {
         );
     });
 
-    server = await createServer({ store, sagas: sagaStore });
+    const initial = orderDecider.initialState;
+    server = await createServer({
+      store,
+      sagas: sagaStore,
+      // Time travel through the shop's orders.
+      aggregates: {
+        order: {
+          initialState: typeof initial === 'function' ? initial() : initial,
+          evolve: (state: never, event: never) => orderDecider.evolve(state, event),
+        },
+      },
+    });
     url = (await server.listen({ host: '127.0.0.1', port: 0 })).url;
 
     memory = new MemoryEventStore();
@@ -377,7 +388,9 @@ describe.skipIf(!available)('admin UI views in Chromium', () => {
       [url, '/sagas', 'Sagas', '#sagas-table'],
       [url, '/', 'Overview', '#throughput-chart svg'],
       [url, '/tail', 'Live tail', '#tail-status'],
+      [url, `/time-travel/${orderStream('o-declined')}`, 'Time travel', '#tt-state .json'],
       [rebuildUrl, '/projections', 'Projections', '#projections-table'],
+      [rebuildUrl, '/parked', 'Parked events', 'text=No parked events'],
     ];
     const found: Record<string, string[]> = {};
     for (const [base, route, heading, shown] of views) {
