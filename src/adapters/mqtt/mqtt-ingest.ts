@@ -38,6 +38,7 @@ import {
   TopicPattern,
   type TopicMatch,
 } from './mqtt-topic-pattern.js';
+import { checkMqttUrl } from './mqtt-url.js';
 
 /** The event type of a parked message in the park stream. */
 export const MQTT_PARKED_EVENT_TYPE = 'mqtt.message.parked';
@@ -244,8 +245,7 @@ export class MqttIngest<Tx extends StoreTransaction = StoreTransaction> {
         'options',
         'must be an object { url, clientId, storage, routes }',
       );
-    if (typeof options.url !== 'string' || options.url.length === 0)
-      throw new InvalidArgumentError('url', 'must be a broker URL');
+    checkMqttUrl(options.url);
     if (typeof options.clientId !== 'string' || options.clientId.length === 0)
       throw new InvalidArgumentError('clientId', 'must be a non-empty string');
     const storage = options.storage;

@@ -9,6 +9,7 @@ import type { OutboxTarget } from '../../bus/outbox-relay.js';
 import { streamCategory } from '../../bus/subject.js';
 import { MappingFailedError, MqttErrorCode } from './mqtt-errors.js';
 import { fillTemplate, templateNames } from './mqtt-topic-pattern.js';
+import { checkMqttUrl } from './mqtt-url.js';
 
 /** Which events go to which topic, and how. */
 export interface MqttPublishRoute {
@@ -120,8 +121,7 @@ export class MqttPublisher implements OutboxTarget {
   static async connect(options: MqttPublisherOptions): Promise<MqttPublisher> {
     if (typeof options !== 'object' || options === null)
       throw new InvalidArgumentError('options', 'must be an object { url, routes }');
-    if (typeof options.url !== 'string' || options.url.length === 0)
-      throw new InvalidArgumentError('url', 'must be a broker URL');
+    checkMqttUrl(options.url);
     const given: unknown = options.routes;
     if (!Array.isArray(given) || given.length === 0)
       throw new InvalidArgumentError('routes', 'must be a non-empty array of routes');
