@@ -404,3 +404,42 @@ describe('createFetchHandler on node:http', () => {
     expect(ui.headers.get('content-type')).toContain('text/html');
   });
 });
+
+describe('a failing event stream', () => {
+  it('ends with an error message whose data is problem details', async () => {
+    const store = newStore();
+    await store.append('order-1', [{ type: 'order.placed', data: {} }]);
+    // The first read works; the next one fails as a lost database would.
+    let reads = 0;
+    const failing = new Proxy(store, {
+      get(target, key) {
+        if (key === 'readAll')
+          return (...args: Parameters<MemoryEventStore['readAll']>) => {
+            reads++;
+            if (reads > 1) throw new CausewayError('STORE_UNAVAILABLE', 'The store went away');
+            return target.readAll(...args);
+          };
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const api = await createFetchHandler({ prefix: '/causeway', store: failing, statsSampleMs: 0 });
+    cleanups.push(() => api.close());
+    const response = await api.fetch(new Request('http://app.test/causeway/subscribe?from=start'));
+    const reader = response.body!.getReader();
+    const state = { text: '' };
+    await readUntil(reader, state, (text) => sseData(text).length === 1);
+    await store.append('order-2', [{ type: 'order.placed', data: {} }]);
+    await readUntil(reader, state, (text) => /event: error\ndata: .*\n\n/.test(text));
+    const data = /event: error\ndata: (.*)\n\n/.exec(state.text)![1]!;
+    expect(JSON.parse(data)).toEqual({
+      type: 'urn:causeway:problem:store-unavailable',
+      title: 'Store unavailable',
+      status: 500,
+      detail: 'The event stream failed; reconnect to resume',
+      instance: '/causeway/subscribe',
+      code: 'STORE_UNAVAILABLE',
+      details: null,
+    });
+  });
+});

@@ -369,11 +369,20 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         expect(all.body.events).toEqual([]);
       });
 
-      it('answers unknown routes and methods with 404 in the error shape', async () => {
+      it('answers unknown routes and methods with 404 as problem details', async () => {
         const { http } = running;
-        const unknown = await http.get('/no/such/route');
+        const unknown = await http.get('/no/such/route?x=1');
         expect(unknown.status).toBe(404);
-        expect(unknown.body).toMatchObject({ code: 'ROUTE_NOT_FOUND', details: null });
+        expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+        expect(unknown.body).toEqual({
+          type: 'urn:causeway:problem:route-not-found',
+          title: 'Route not found',
+          status: 404,
+          detail: 'No route GET /no/such/route',
+          instance: '/no/such/route',
+          code: 'ROUTE_NOT_FOUND',
+          details: null,
+        });
         expect((await http.request('PATCH', '/streams/x')).status).toBe(404);
       });
 
