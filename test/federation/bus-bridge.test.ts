@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import { SchemaRegistry } from '../../src/schema/schema-registry.js';
+import { withSchemas } from '../../src/schema/with-schemas.js';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { busBridge } from '../../src/federation/bus-bridge.js';
 import { bridgeAppends } from '../../src/federation/bridge-appends.js';
@@ -120,5 +123,47 @@ describe('busToStoreHandler: bus → store', () => {
         await handler(e, { ...context, signal: new AbortController().signal }),
       ).toBeUndefined();
     expect(await targetEvents(target)).toEqual(expected);
+  });
+
+  it('parks what it cannot translate and what the target schemas refuse', async () => {
+    const registry = await SchemaRegistry.open();
+    await registry.register('sales.order-opened', z.object({ total: z.number() }));
+    const target = new MemoryEventStore();
+    cleanups.push(() => target.close());
+    const handler = busToStoreHandler({
+      target: withSchemas(target, { registry }),
+      sourceId: 'bus-in',
+      translation: (e) => {
+        if (e.type === 'order.weird') throw new Error('no such thing in sales');
+        return { type: 'sales.order-opened', data: e.data };
+      },
+    });
+    const event = (type: string, data: unknown, position: number): RecordedEvent => ({
+      id: `0190a0b0-0000-7000-8000-00000000000${position}`,
+      type,
+      stream: 'order-1',
+      revision: position - 1,
+      position,
+      data,
+      metadata: {},
+      schemaVersion: 1,
+      recordedAt: new Date(0),
+    });
+    const context = { subject: 'x', group: 'g', attempt: 1, retryingParked: false };
+    const signal = new AbortController().signal;
+    expect(
+      await handler(event('order.placed', { total: 1 }, 1), { ...context, signal }),
+    ).toBeUndefined();
+    expect(await handler(event('order.weird', {}, 2), { ...context, signal })).toMatchObject({
+      action: 'park',
+      reason: expect.stringMatching(/^TRANSLATION_FAILED/) as unknown,
+    });
+    expect(
+      await handler(event('order.placed', { total: 'x' }, 3), { ...context, signal }),
+    ).toMatchObject({
+      action: 'park',
+      reason: expect.stringMatching(/target refused/) as unknown,
+    });
+    expect((await targetEvents(target)).map((e) => e.data)).toEqual([{ total: 1 }]);
   });
 });

@@ -12,6 +12,7 @@ import { subscriptionSource } from '../../src/observability/runtime-sources.js';
 import { SchemaRegistry } from '../../src/schema/schema-registry.js';
 import { withSchemas } from '../../src/schema/with-schemas.js';
 import { SubscriptionLeasedError } from '../../src/subscriptions/subscription-errors.js';
+import { StoreUnavailableError } from '../../src/core/errors.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { appendShopEvents, expectedTarget, shopToSales, targetEvents } from './bridge-fixtures.js';
 
@@ -161,7 +162,13 @@ describe('StoreBridge', () => {
     await first.waitForPosition(30, { timeoutMs: 10_000 });
     const snapshot = await registry.snapshot();
     expect(snapshot.components).toEqual([
-      expect.objectContaining({ name: 'fenced', state: 'running', position: 30, lag: 0, parked: 0 }),
+      expect.objectContaining({
+        name: 'fenced',
+        state: 'running',
+        position: 30,
+        lag: 0,
+        parked: 0,
+      }),
     ]);
     await first.stop();
     await appendShopEvents(source.store, 10, 30);
@@ -206,5 +213,39 @@ describe('StoreBridge', () => {
     expect(await data(a)).toEqual(await data(b));
     expect(ab.status).toMatchObject({ translated: 50, dropped: 20, written: 30 });
     expect(ba.status).toMatchObject({ translated: 50, dropped: 30, written: 20 });
+  });
+
+  it('waits out a failing target, in order, parking nothing', async () => {
+    const source = await backend('memory:');
+    const target = await backend('memory:');
+    let failuresLeft = 3;
+    const flaky = {
+      appendMany: (requests: Parameters<typeof target.store.appendMany>[0]) => {
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          return Promise.reject(new StoreUnavailableError('target down'));
+        }
+        return target.store.appendMany(requests);
+      },
+    };
+    await appendShopEvents(source.store, 40);
+    const bridge = new StoreBridge({
+      name: 'patient',
+      source: await source.subscriptionStorage(),
+      target: flaky,
+      translation: shopToSales,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const states = new Set<string>();
+    bridge.onStatus((s) => states.add(s.state));
+    await bridge.start();
+    await bridge.waitForPosition(40, { timeoutMs: 10_000 });
+    await bridge.stop();
+    expect(failuresLeft).toBe(0);
+    expect(states).toContain('waiting-for-broker');
+    expect(bridge.status).toMatchObject({ parked: 0, failures: 3 });
+    expect(await targetEvents(target.store)).toEqual(
+      await expectedTarget(source.store, 'patient', shopToSales),
+    );
   });
 });
