@@ -95,4 +95,28 @@ describe('causeway bridge', () => {
     ]);
     expect(missing.code).toBe(ExitCode.NOT_FOUND);
   });
+
+  it('takes a .mjs config whose translation is a function', async () => {
+    const from = `sqlite:${join(dir, 'm-from.db')}`;
+    const to = `sqlite:${join(dir, 'm-to.db')}`;
+    const source = await openBackend(from);
+    await source.store.append('s-1', [{ type: 'a.happened', data: { n: 1 } }]);
+    await source.close();
+    const config = join(dir, 'bridge.mjs');
+    writeFileSync(
+      config,
+      "export default { name: 'fn', translation: (e) => ({ type: 'b.happened', data: { m: e.data.n * 2 } }) };\n",
+    );
+    const run = await cli(['bridge', '--from', from, '--to', to, '--config', config, '--once']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(ExitCode.OK);
+    const target = await openBackend(to);
+    try {
+      expect((await collect(target.store.readAll())).map((e) => [e.type, e.data])).toEqual([
+        ['b.happened', { m: 2 }],
+      ]);
+    } finally {
+      await target.close();
+    }
+  });
 });
