@@ -15,6 +15,7 @@ import type {
 import type {
   ListParkedOptions,
   ParkedEvent,
+  ParkedEventStore,
   ParkedSelection,
 } from '../subscriptions/parked-event-store.js';
 import type {
@@ -134,6 +135,10 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
   private counts = { translated: 0, dropped: 0, written: 0, translationFailures: 0 };
   /** The last source position {@link tally} counted. */
   private countedThrough = 0;
+  private readonly parked: ParkedEventStore<Tx>;
+  private readonly retryCheckMs: number;
+  private retryTimer: ReturnType<typeof setInterval> | undefined;
+  private retrying: Promise<void> | undefined;
 
   constructor(options: StoreBridgeOptions<Tx>) {
     if (typeof options !== 'object' || options === null)
@@ -177,6 +182,8 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
       ...(options.owner === undefined ? {} : { owner: options.owner }),
     });
     this.name = this.relay.name;
+    this.parked = options.source.parked;
+    this.retryCheckMs = options.idleCheckIntervalMs ?? 1000;
   }
 
   /**
@@ -210,13 +217,34 @@ export class StoreBridge<Tx extends StoreTransaction = StoreTransaction> {
    * @throws {SubscriptionLeasedError} when another process runs this bridge (without `lease.wait`).
    * @throws {CheckpointAheadError} when the checkpoint is beyond the end of the source.
    */
-  start(): Promise<void> {
-    return this.relay.start();
+  async start(): Promise<void> {
+    await this.relay.start();
+    if (this.retryTimer === undefined && this.relay.status().state !== 'stopped') {
+      // Retries asked for elsewhere (`causeway parked retry`, the admin UI) are done here.
+      this.retryTimer = setInterval(() => {
+        this.retrying ??= this.retryRequested().finally(() => (this.retrying = undefined));
+      }, this.retryCheckMs);
+      this.retryTimer.unref();
+    }
   }
 
   /** Stops after the round in hand; a later `start()` resumes from the checkpoint. */
-  stop(): Promise<void> {
-    return this.relay.stop();
+  async stop(): Promise<void> {
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+    await this.retrying;
+    await this.relay.stop();
+  }
+
+  /** Retries the parked events marked for retry by another process, if any. */
+  private async retryRequested(): Promise<void> {
+    if (this.relay.status().state === 'stopped') return;
+    try {
+      const marked = await this.parked.list(this.name, { retryRequested: true, limit: 500 });
+      if (marked.length > 0) await this.relay.retryParked(marked.map((p) => p.position));
+    } catch {
+      // The next check tries again; the relay reports store failures itself.
+    }
   }
 
   /**
