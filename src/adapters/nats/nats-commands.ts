@@ -7,15 +7,12 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
-import { SpanKind } from '@opentelemetry/api';
-import { InvalidArgumentError } from '../../core/errors.js';
 import { encodeJson } from '../../core/json-codec.js';
 import type {
   CommandDispatcher,
   CommandEnvelope,
   CommandReply,
 } from '../../domain/command-dispatcher.js';
-import { withSpan } from '../../observability/tracing.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import {
   BusClosedError,
@@ -23,14 +20,13 @@ import {
   CommandTimeoutError,
   NoCommandResponderError,
 } from '../../bus/bus-errors.js';
-import { assertSubjectPrefix } from '../../bus/subject.js';
+import { parseCommandReply, type CommandServeHandler } from '../../bus/command-wire.js';
 import {
-  DEFAULT_COMMAND_PREFIX,
-  answerCommand,
-  commandSubject,
-  parseCommandReply,
-  type CommandServeHandler,
-} from '../../bus/command-wire.js';
+  commandAnswerer,
+  commandDispatcherSettings,
+  commandResponderSettings,
+  dispatchCommand,
+} from '../../bus/command-transport.js';
 
 export {
   CommandResponderCode,
@@ -66,14 +62,10 @@ export class NatsCommandDispatcher implements CommandDispatcher {
   private readonly timeoutMs: number;
 
   constructor(options: NatsCommandDispatcherOptions) {
-    if (typeof options !== 'object' || options === null || !options.connection)
-      throw new InvalidArgumentError('options', 'must be { connection, prefix?, timeoutMs? }');
+    const settings = commandDispatcherSettings(options);
     this.nc = options.connection;
-    this.prefix = options.prefix ?? DEFAULT_COMMAND_PREFIX;
-    assertSubjectPrefix(this.prefix);
-    this.timeoutMs = options.timeoutMs ?? 5000;
-    if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs < 1)
-      throw new InvalidArgumentError('timeoutMs', 'must be an integer >= 1');
+    this.prefix = settings.prefix;
+    this.timeoutMs = settings.timeoutMs;
   }
 
   /**
@@ -85,24 +77,11 @@ export class NatsCommandDispatcher implements CommandDispatcher {
    * @throws {BusClosedError} / {@link BusUnavailableError} when the connection is closed / failing.
    */
   dispatch(command: CommandEnvelope): Promise<CommandReply> {
-    if (typeof command !== 'object' || command === null)
-      return Promise.reject(new InvalidArgumentError('command', 'must be a command envelope'));
-    const { id, type } = command as Partial<CommandEnvelope>;
-    if (typeof id !== 'string' || id.length === 0)
-      return Promise.reject(new InvalidArgumentError('command.id', 'must be a non-empty string'));
-    if (typeof type !== 'string' || type.length === 0)
-      return Promise.reject(new InvalidArgumentError('command.type', 'must be a non-empty string'));
-    const subject = commandSubject(this.prefix, type);
-    const metadata = (command.metadata ?? {}) as Record<string, unknown>;
-    return withSpan(
-      'causeway.bus.command',
-      {
-        kind: SpanKind.CLIENT,
-        traceparent: typeof metadata.traceparent === 'string' ? metadata.traceparent : undefined,
-        attributes: { 'messaging.destination.name': subject, 'causeway.command.id': id },
-      },
-      async () => {
-        const payload = encodeJson({ id, type, data: command.data, metadata });
+    return dispatchCommand({
+      prefix: this.prefix,
+      command,
+      send: async ({ id, type, subject, envelope }) => {
+        const payload = encodeJson(envelope);
         let reply: Msg;
         try {
           reply = await this.nc.request(subject, payload, { timeout: this.timeoutMs });
@@ -126,7 +105,7 @@ export class NatsCommandDispatcher implements CommandDispatcher {
         }
         return parseCommandReply(id, reply.string());
       },
-    );
+    });
   }
 }
 
@@ -166,35 +145,9 @@ export interface NatsCommandResponder {
  * ```
  */
 export function serveNatsCommands(options: NatsCommandResponderOptions): NatsCommandResponder {
-  if (typeof options !== 'object' || options === null || !options.connection)
-    throw new InvalidArgumentError('options', 'must be { connection, handle, ... }');
-  if (typeof options.handle !== 'function')
-    throw new InvalidArgumentError('handle', 'must be a function (command) => reply');
-  const prefix = options.prefix ?? DEFAULT_COMMAND_PREFIX;
-  assertSubjectPrefix(prefix);
-  const queue = options.queue ?? 'causeway-commands';
-  if (!/^[A-Za-z0-9_-]+$/.test(queue))
-    throw new InvalidArgumentError('queue', 'must be ASCII letters, digits, "_" or "-"');
-  const subjects =
-    options.types === undefined
-      ? [`${prefix}.>`]
-      : options.types.map((t) => {
-          if (typeof t !== 'string' || t.length === 0)
-            throw new InvalidArgumentError('types', 'must be non-empty strings');
-          return commandSubject(prefix, t);
-        });
+  const { queue, subjects } = commandResponderSettings(options, '>');
   const nc = options.connection;
-  const inFlight = new Set<Promise<void>>();
-  let answered = 0;
-  const answer = async (msg: Msg): Promise<void> => {
-    const reply = await answerCommand({
-      text: msg.string(),
-      destination: msg.subject,
-      handle: options.handle,
-    });
-    if (msg.reply) msg.respond(JSON.stringify(reply));
-    answered += 1;
-  };
+  const answerer = commandAnswerer({ handle: options.handle, logger: options.logger });
   const subscriptions: Subscription[] = subjects.map((subject) =>
     nc.subscribe(subject, {
       queue,
@@ -203,21 +156,24 @@ export function serveNatsCommands(options: NatsCommandResponderOptions): NatsCom
           options.logger?.error({ err: error, subject }, 'command subscription failed');
           return;
         }
-        const p = answer(msg).catch((e: unknown) =>
-          options.logger?.error({ err: e, subject: msg.subject }, 'could not answer a command'),
-        );
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
+        answerer.take({
+          text: msg.string(),
+          destination: msg.subject,
+          context: { subject: msg.subject },
+          respond: (text) => {
+            if (msg.reply) msg.respond(text);
+          },
+        });
       },
     }),
   );
   return {
     get answered() {
-      return answered;
+      return answerer.answered;
     },
     async stop() {
       if (!nc.isClosed()) await Promise.all(subscriptions.map((s) => s.drain()));
-      await Promise.all([...inFlight]);
+      await answerer.settled();
     },
   };
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
-import { SpanKind } from '@opentelemetry/api';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { encodeJson } from '../../core/json-codec.js';
 import type {
@@ -8,7 +7,6 @@ import type {
   CommandEnvelope,
   CommandReply,
 } from '../../domain/command-dispatcher.js';
-import { withSpan } from '../../observability/tracing.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import {
   BusClosedError,
@@ -16,14 +14,13 @@ import {
   CommandTimeoutError,
   NoCommandResponderError,
 } from '../../bus/bus-errors.js';
-import { assertSubjectPrefix } from '../../bus/subject.js';
+import { parseCommandReply, type CommandServeHandler } from '../../bus/command-wire.js';
 import {
-  DEFAULT_COMMAND_PREFIX,
-  answerCommand,
-  commandSubject,
-  parseCommandReply,
-  type CommandServeHandler,
-} from '../../bus/command-wire.js';
+  commandAnswerer,
+  commandDispatcherSettings,
+  commandResponderSettings,
+  dispatchCommand,
+} from '../../bus/command-transport.js';
 import { message } from './amqp-link.js';
 
 /** RabbitMQ's pseudo-queue for direct reply-to: replies come straight to the caller's channel. */
@@ -75,14 +72,10 @@ export class RabbitMqCommandDispatcher implements CommandDispatcher {
   private readonly pending = new Map<string, Pending>();
 
   constructor(options: RabbitMqCommandDispatcherOptions) {
-    if (typeof options !== 'object' || options === null || !options.connection)
-      throw new InvalidArgumentError('options', 'must be { connection, prefix?, timeoutMs? }');
+    const settings = commandDispatcherSettings(options);
     this.connection = options.connection;
-    this.prefix = options.prefix ?? DEFAULT_COMMAND_PREFIX;
-    assertSubjectPrefix(this.prefix);
-    this.timeoutMs = options.timeoutMs ?? 5000;
-    if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs < 1)
-      throw new InvalidArgumentError('timeoutMs', 'must be an integer >= 1');
+    this.prefix = settings.prefix;
+    this.timeoutMs = settings.timeoutMs;
   }
 
   /**
@@ -94,25 +87,12 @@ export class RabbitMqCommandDispatcher implements CommandDispatcher {
    * @throws {BusClosedError} / {@link BusUnavailableError} when the connection is closed / failing.
    */
   dispatch(command: CommandEnvelope): Promise<CommandReply> {
-    if (typeof command !== 'object' || command === null)
-      return Promise.reject(new InvalidArgumentError('command', 'must be a command envelope'));
-    const { id, type } = command as Partial<CommandEnvelope>;
-    if (typeof id !== 'string' || id.length === 0)
-      return Promise.reject(new InvalidArgumentError('command.id', 'must be a non-empty string'));
-    if (typeof type !== 'string' || type.length === 0)
-      return Promise.reject(new InvalidArgumentError('command.type', 'must be a non-empty string'));
-    const subject = commandSubject(this.prefix, type);
-    const metadata = (command.metadata ?? {}) as Record<string, unknown>;
-    return withSpan(
-      'causeway.bus.command',
-      {
-        kind: SpanKind.CLIENT,
-        traceparent: typeof metadata.traceparent === 'string' ? metadata.traceparent : undefined,
-        attributes: { 'messaging.destination.name': subject, 'causeway.command.id': id },
-      },
-      async () => {
+    return dispatchCommand({
+      prefix: this.prefix,
+      command,
+      send: async ({ id, type, subject, envelope }) => {
         const channel = await this.open();
-        const payload = Buffer.from(encodeJson({ id, type, data: command.data, metadata }));
+        const payload = Buffer.from(encodeJson(envelope));
         const correlationId = randomUUID();
         return new Promise<CommandReply>((resolve, reject) => {
           const timer = setTimeout(() => {
@@ -134,7 +114,7 @@ export class RabbitMqCommandDispatcher implements CommandDispatcher {
           }
         });
       },
-    );
+    });
   }
 
   /** Closes the dispatcher's channel (not the connection); waiting dispatches fail. */
@@ -250,27 +230,11 @@ export interface RabbitMqCommandResponder {
 export function serveRabbitMqCommands(
   options: RabbitMqCommandResponderOptions,
 ): Promise<RabbitMqCommandResponder> {
-  if (typeof options !== 'object' || options === null || !options.connection)
-    throw new InvalidArgumentError('options', 'must be { connection, handle, ... }');
-  if (typeof options.handle !== 'function')
-    throw new InvalidArgumentError('handle', 'must be a function (command) => reply');
-  const prefix = options.prefix ?? DEFAULT_COMMAND_PREFIX;
-  assertSubjectPrefix(prefix);
-  const queueName = options.queue ?? 'causeway-commands';
-  if (typeof queueName !== 'string' || !/^[A-Za-z0-9_-]+$/.test(queueName))
-    throw new InvalidArgumentError('queue', 'must be ASCII letters, digits, "_" or "-"');
+  const { prefix, queue, subjects } = commandResponderSettings(options, '#');
   const prefetch = options.prefetch ?? 16;
   if (!Number.isSafeInteger(prefetch) || prefetch < 1)
     throw new InvalidArgumentError('prefetch', 'must be an integer >= 1');
-  const keys =
-    options.types === undefined
-      ? [`${prefix}.#`]
-      : options.types.map((t) => {
-          if (typeof t !== 'string' || t.length === 0)
-            throw new InvalidArgumentError('types', 'must be non-empty strings');
-          return commandSubject(prefix, t);
-        });
-  return startResponder({ ...options, prefix, queue: `${prefix}.${queueName}`, prefetch, keys });
+  return startResponder({ ...options, prefix, queue: `${prefix}.${queue}`, prefetch, subjects });
 }
 
 async function startResponder(
@@ -278,7 +242,7 @@ async function startResponder(
     prefix: string;
     queue: string;
     prefetch: number;
-    keys: string[];
+    subjects: string[];
   },
 ): Promise<RabbitMqCommandResponder> {
   let channel: Channel;
@@ -290,39 +254,29 @@ async function startResponder(
   channel.on('error', (error: Error) =>
     o.logger?.error({ err: error, queue: o.queue }, 'command responder channel error'),
   );
-  const inFlight = new Set<Promise<void>>();
-  let answered = 0;
-  const answer = async (msg: ConsumeMessage): Promise<void> => {
-    const reply = await answerCommand({
-      text: msg.content.toString(),
-      destination: msg.fields.routingKey,
-      handle: o.handle,
-    });
-    const replyTo = msg.properties.replyTo as unknown;
-    if (typeof replyTo === 'string' && replyTo.length > 0)
-      channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply)), {
-        correlationId: msg.properties.correlationId as unknown as string,
-        contentType: 'application/json',
-      });
-    channel.ack(msg);
-    answered += 1;
-  };
+  const answerer = commandAnswerer({ handle: o.handle, logger: o.logger });
   let consumerTag: string;
   try {
     await channel.prefetch(o.prefetch);
     await channel.assertExchange(o.prefix, 'topic', { durable: true });
     await channel.assertQueue(o.queue, { durable: false, autoDelete: true });
-    for (const key of o.keys) await channel.bindQueue(o.queue, o.prefix, key);
+    for (const key of o.subjects) await channel.bindQueue(o.queue, o.prefix, key);
     const reply = await channel.consume(o.queue, (msg) => {
       if (!msg) return;
-      const p = answer(msg).catch((e: unknown) =>
-        o.logger?.error(
-          { err: e, routingKey: msg.fields.routingKey },
-          'could not answer a command',
-        ),
-      );
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
+      answerer.take({
+        text: msg.content.toString(),
+        destination: msg.fields.routingKey,
+        context: { routingKey: msg.fields.routingKey },
+        respond: (text) => {
+          const replyTo = msg.properties.replyTo as unknown;
+          if (typeof replyTo === 'string' && replyTo.length > 0)
+            channel.sendToQueue(replyTo, Buffer.from(text), {
+              correlationId: msg.properties.correlationId as unknown as string,
+              contentType: 'application/json',
+            });
+          channel.ack(msg);
+        },
+      });
     });
     consumerTag = reply.consumerTag;
   } catch (error) {
@@ -332,13 +286,13 @@ async function startResponder(
   let stopped = false;
   return {
     get answered() {
-      return answered;
+      return answerer.answered;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
       await channel.cancel(consumerTag).catch(() => undefined);
-      await Promise.all([...inFlight]);
+      await answerer.settled();
       await channel.close().catch(() => undefined);
     },
   };
