@@ -7,6 +7,7 @@ import { openBackend } from '../../src/open-backend.js';
 import type { Backend } from '../../src/store/backend.js';
 import { StoreBridge } from '../../src/federation/store-bridge.js';
 import type { Translation } from '../../src/federation/translation.js';
+import { CausewayMetrics } from '../../src/observability/metrics.js';
 import { RuntimeRegistry } from '../../src/observability/runtime-registry.js';
 import { subscriptionSource } from '../../src/observability/runtime-sources.js';
 import { SchemaRegistry } from '../../src/schema/schema-registry.js';
@@ -174,6 +175,14 @@ describe('StoreBridge', () => {
         parked: 0,
       }),
     ]);
+    // Or as a relay, with Prometheus figures under the bridge's name.
+    const metrics = new CausewayMetrics({ processMetrics: false })
+      .trackHead(() => source.store.headPosition())
+      .trackRelay(first.relay);
+    expect((await metrics.runtime.snapshot()).components).toEqual([
+      expect.objectContaining({ kind: 'relay', name: 'fenced', state: 'running', lag: 0 }),
+    ]);
+    expect(await metrics.registry.metrics()).toMatch(/causeway_relay_state\{[^}]*fenced/);
     await first.stop();
     await appendShopEvents(source.store, 10, 30);
     expect(await first.lag()).toBe(10);
