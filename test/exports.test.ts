@@ -74,6 +74,7 @@ describe('package exports map', () => {
       'describeStreamStateConformance',
       'describeSubjectEraserConformance',
       'describeMessageBusConformance',
+      'describeCommandsConformance',
     ]) {
       expect(typeof testing[name], name).toBe('function');
     }

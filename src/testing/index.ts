@@ -76,3 +76,5 @@ export { describeMessageBusConformance, busEvent, eventually } from './message-b
 export type { MessageBusHarness } from './message-bus.suite.js';
 export { conformanceTests } from './conformance-tests.js';
 export type { ConformanceSkip, ConformanceTests } from './conformance-tests.js';
+export { describeCommandsConformance } from './commands.suite.js';
+export type { CommandsHarness, CommandsResponder } from './commands.suite.js';

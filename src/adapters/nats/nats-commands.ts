@@ -126,7 +126,7 @@ export interface NatsCommandResponderOptions {
 export interface NatsCommandResponder {
   /** Commands answered so far. */
   readonly answered: number;
-  /** Stops taking commands, finishes those in hand (their replies are sent) and resolves. */
+  /** Stops taking commands, finishes those in hand (their replies are sent) and resolves; stopping again does nothing. */
   stop(): Promise<void>;
 }
 
@@ -167,11 +167,14 @@ export function serveNatsCommands(options: NatsCommandResponderOptions): NatsCom
       },
     }),
   );
+  let stopped = false;
   return {
     get answered() {
       return answerer.answered;
     },
     async stop() {
+      if (stopped) return;
+      stopped = true;
       if (!nc.isClosed()) await Promise.all(subscriptions.map((s) => s.drain()));
       await answerer.settled();
     },
