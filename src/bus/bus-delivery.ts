@@ -279,6 +279,73 @@ export async function runDelivery(
   return { action: 'parked' };
 }
 
+/** How a broker settles one message, by what {@link deliverBusMessage} decided. */
+export interface BusSettle {
+  /** Handled or skipped. */
+  ack(): void;
+  /** Parked: its record is written; take the message off the group's queue. */
+  park(): void | Promise<void>;
+  /** To be delivered again after `delayMs`. */
+  retry(delayMs: number): void | Promise<void>;
+  /** The handler asked to stop: hand the message back and stop the member with `error`. */
+  stop(error: Error): void | Promise<void>;
+  /** Parking failed: leave the message with the broker, to come back after `delayMs`. */
+  parkFailed(delayMs: number): void | Promise<void>;
+}
+
+/**
+ * Delivers one decoded broker message to a member and settles it, the same on every broker:
+ * a message delivered more than `maxDeliveries` times without an answer (its member crashed
+ * or stopped mid-handling) is parked as failed; any other runs the member's pipeline
+ * ({@link runDelivery}, wrapped in `whileRunning` if given) and is settled by the outcome. A
+ * failure to park (or to settle) is logged and the message left with the broker.
+ */
+export async function deliverBusMessage(p: {
+  o: ResolvedBusSubscribeOptions;
+  counters: BusCounters;
+  delivery: Delivery;
+  settle: BusSettle;
+  whileRunning?: (run: () => Promise<DeliveryOutcome>) => Promise<DeliveryOutcome>;
+}): Promise<void> {
+  const { o, counters, delivery, settle } = p;
+  const { attempt } = delivery;
+  try {
+    if (attempt > o.maxDeliveries) {
+      // Delivered before without an answer (a member crashed or stopped mid-handling).
+      await parkMessage(
+        o,
+        delivery.event,
+        'failed',
+        new Error(`delivered ${attempt - 1} times without an answer`),
+        attempt - 1,
+      );
+      counters.parked += 1;
+      await settle.park();
+      return;
+    }
+    const run = () => runDelivery(o, counters, delivery);
+    const outcome = await (p.whileRunning ? p.whileRunning(run) : run());
+    switch (outcome.action) {
+      case 'ack':
+        settle.ack();
+        break;
+      case 'parked':
+        await settle.park();
+        break;
+      case 'retry':
+        await settle.retry(outcome.delayMs);
+        break;
+      case 'stop':
+        await settle.stop(new Error(`stopped by its handler: ${outcome.reason}`));
+        break;
+    }
+  } catch (error) {
+    // Parking failed: the message stays with the broker and comes back later.
+    o.logger?.error({ group: o.group, err: error }, 'could not park a bus message');
+    await settle.parkFailed(o.backoff.maxDelayMs);
+  }
+}
+
 /** Records a message as parked under the group's name, stamped with the member's clock. */
 export async function parkMessage(
   o: ResolvedBusSubscribeOptions,

@@ -41,10 +41,9 @@ import {
 } from '../../bus/bus-errors.js';
 import {
   newCounters,
-  parkMessage,
   resolveBusSubscribeOptions,
   retryParkedMessages,
-  runDelivery,
+  deliverBusMessage,
   type BusCounters,
   type ResolvedBusSubscribeOptions,
 } from '../../bus/bus-delivery.js';
@@ -506,61 +505,42 @@ export class NatsMessageBus implements MessageBus {
       m.ack();
       return;
     }
-    const attempt = m.info.deliveryCount;
-    try {
-      if (attempt > o.maxDeliveries) {
-        // Delivered before without an answer (a member crashed or stopped mid-handling).
-        await parkMessage(
-          o,
-          event,
-          'failed',
-          new Error(`delivered ${attempt - 1} times without an answer`),
-          attempt - 1,
-        );
-        counters.parked += 1;
-        m.term('parked');
-        return;
-      }
+    await deliverBusMessage({
+      o,
+      counters,
+      delivery: {
+        event,
+        subject,
+        system: 'nats',
+        // The publisher's span, carried in the headers; else the event's own context.
+        traceContext: carriedTraceContext(natsTraceCarrier(m.headers), event.metadata),
+        attempt: m.info.deliveryCount,
+        retryingParked: false,
+        signal: member.controller.signal,
+      },
       // A handler slower than ackWaitMs keeps the message: tell the broker it is in hand.
-      const heartbeat = setInterval(() => m.working(), Math.max(50, this.o.ackWaitMs / 3));
-      let outcome: Awaited<ReturnType<typeof runDelivery>>;
-      try {
-        outcome = await runDelivery(o, counters, {
-          event,
-          subject,
-          system: 'nats',
-          // The publisher's span, carried in the headers; else the event's own context.
-          traceContext: carriedTraceContext(natsTraceCarrier(m.headers), event.metadata),
-          attempt,
-          retryingParked: false,
-          signal: member.controller.signal,
-        });
-      } finally {
-        clearInterval(heartbeat);
-      }
-      switch (outcome.action) {
-        case 'ack':
-          m.ack();
-          break;
-        case 'parked':
-          m.term('parked');
-          break;
-        case 'retry':
-          m.nak(outcome.delayMs);
-          break;
-        case 'stop':
+      whileRunning: async (run) => {
+        const heartbeat = setInterval(() => m.working(), Math.max(50, this.o.ackWaitMs / 3));
+        try {
+          return await run();
+        } finally {
+          clearInterval(heartbeat);
+        }
+      },
+      settle: {
+        ack: () => m.ack(),
+        park: () => m.term('parked'),
+        retry: (delayMs) => m.nak(delayMs),
+        stop: (error) => {
           m.nak();
-          member.error = new Error(`stopped by its handler: ${outcome.reason}`);
+          member.error = error;
           member.stopped = true;
           member.controller.abort();
           member.messages.stop();
-          break;
-      }
-    } catch (error) {
-      // Parking failed: the message stays with the broker and comes back later.
-      o.logger?.error({ group: o.group, err: error }, 'could not park a bus message');
-      m.nak(o.backoff.maxDelayMs);
-    }
+        },
+        parkFailed: (delayMs) => m.nak(delayMs),
+      },
+    });
   }
 
   /** Finds a parked message's event in the stream, by its subject and id. */

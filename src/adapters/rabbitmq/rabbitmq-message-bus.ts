@@ -35,12 +35,10 @@ import {
   decodeBusMessage,
   encodeBusMessage,
   newCounters,
-  parkMessage,
   resolveBusSubscribeOptions,
   retryParkedMessages,
-  runDelivery,
+  deliverBusMessage,
   type BusCounters,
-  type DeliveryOutcome,
   type ResolvedBusSubscribeOptions,
 } from '../../bus/bus-delivery.js';
 import type {
@@ -752,21 +750,10 @@ export class RabbitMqMessageBus implements MessageBus {
     const attempt =
       (Number.isSafeInteger(base) && base > 0 ? base : 1) +
       (Number.isSafeInteger(redelivered) ? redelivered : 0);
-    try {
-      if (attempt > o.maxDeliveries) {
-        // Delivered before without an answer (a member crashed or stopped mid-handling).
-        await parkMessage(
-          o,
-          event,
-          'failed',
-          new Error(`delivered ${attempt - 1} times without an answer`),
-          attempt - 1,
-        );
-        counters.parked += 1;
-        await settle.park();
-        return;
-      }
-      const outcome: DeliveryOutcome = await runDelivery(o, counters, {
+    await deliverBusMessage({
+      o,
+      counters,
+      delivery: {
         event,
         subject: relativeSubject(event),
         system: 'rabbitmq',
@@ -774,30 +761,20 @@ export class RabbitMqMessageBus implements MessageBus {
         attempt,
         retryingParked: false,
         signal: member.controller.signal,
-      });
-      switch (outcome.action) {
-        case 'ack':
-          settle.ack();
-          break;
-        case 'parked':
-          await settle.park();
-          break;
-        case 'retry':
-          await this.retryLater(member, settle, { attempt: attempt + 1, delayMs: outcome.delayMs });
-          break;
-        case 'stop':
+      },
+      settle: {
+        ack: () => settle.ack(),
+        park: () => settle.park(),
+        retry: (delayMs) => this.retryLater(member, settle, { attempt: attempt + 1, delayMs }),
+        stop: (error) => {
           settle.requeue();
-          member.error = new Error(`stopped by its handler: ${outcome.reason}`);
+          member.error = error;
           void this.stopMember(member);
-          break;
-      }
-    } catch (error) {
-      // Parking failed: the message stays with the broker and comes back later.
-      o.logger?.error({ group: o.group, err: error }, 'could not park a bus message');
-      await this.retryLater(member, settle, { attempt, delayMs: o.backoff.maxDelayMs }).catch(() =>
-        settle.requeue(),
-      );
-    }
+        },
+        parkFailed: (delayMs) =>
+          this.retryLater(member, settle, { attempt, delayMs }).catch(() => settle.requeue()),
+      },
+    });
   }
 
   /**
