@@ -1,6 +1,10 @@
 import { SpanKind } from '@opentelemetry/api';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { CommandEnvelope, CommandReply } from '../domain/command-dispatcher.js';
+import type {
+  CommandDispatcher,
+  CommandEnvelope,
+  CommandReply,
+} from '../domain/command-dispatcher.js';
 import { withSpan } from '../observability/tracing.js';
 import type { SubscriptionLogger } from '../subscriptions/subscription-options.js';
 import {
@@ -10,35 +14,6 @@ import {
   type CommandServeHandler,
 } from './command-wire.js';
 import { assertSubjectPrefix } from './subject.js';
-
-/** A command dispatcher's checked settings, whatever the broker. */
-export interface CommandDispatcherSettings {
-  prefix: string;
-  timeoutMs: number;
-}
-
-/**
- * Checks a command dispatcher's options (`{ connection, prefix?, timeoutMs? }`) and fills in
- * the defaults (prefix `causeway.commands`, 5,000 ms).
- *
- * @throws {InvalidArgumentError} for options that are not an object with a connection, a
- * malformed prefix or a timeout that is not an integer >= 1.
- */
-export function commandDispatcherSettings(options: unknown): CommandDispatcherSettings {
-  if (
-    typeof options !== 'object' ||
-    options === null ||
-    !(options as { connection?: unknown }).connection
-  )
-    throw new InvalidArgumentError('options', 'must be { connection, prefix?, timeoutMs? }');
-  const o = options as { prefix?: string; timeoutMs?: number };
-  const prefix = o.prefix ?? DEFAULT_COMMAND_PREFIX;
-  assertSubjectPrefix(prefix);
-  const timeoutMs = o.timeoutMs ?? 5000;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1)
-    throw new InvalidArgumentError('timeoutMs', 'must be an integer >= 1');
-  return { prefix, timeoutMs };
-}
 
 /** What a broker's dispatcher is handed to send one checked command. */
 export interface CommandRequest {
@@ -51,34 +26,67 @@ export interface CommandRequest {
 }
 
 /**
- * Dispatches one command the same way on every broker: checks the envelope (a malformed one
- * is rejected with `InvalidArgumentError`, nothing sent), then calls `send` inside a
- * `causeway.bus.command` client span whose parent is the command's `traceparent`.
+ * The part of a broker's `CommandDispatcher` that is the same on every broker: it checks the
+ * options (`{ connection, prefix?, timeoutMs? }`, defaults `causeway.commands` and 5,000 ms)
+ * and each envelope, and sends inside a `causeway.bus.command` client span whose parent is
+ * the command's `traceparent`; a subclass only sends ({@link BrokerCommandDispatcher.send}).
  */
-export function dispatchCommand(p: {
-  prefix: string;
-  command: CommandEnvelope;
-  send: (request: CommandRequest) => Promise<CommandReply>;
-}): Promise<CommandReply> {
-  const { command } = p;
-  if (typeof command !== 'object' || command === null)
-    return Promise.reject(new InvalidArgumentError('command', 'must be a command envelope'));
-  const { id, type } = command as Partial<CommandEnvelope>;
-  if (typeof id !== 'string' || id.length === 0)
-    return Promise.reject(new InvalidArgumentError('command.id', 'must be a non-empty string'));
-  if (typeof type !== 'string' || type.length === 0)
-    return Promise.reject(new InvalidArgumentError('command.type', 'must be a non-empty string'));
-  const subject = commandSubject(p.prefix, type);
-  const metadata = (command.metadata ?? {}) as Record<string, unknown>;
-  return withSpan(
-    'causeway.bus.command',
-    {
-      kind: SpanKind.CLIENT,
-      traceparent: typeof metadata.traceparent === 'string' ? metadata.traceparent : undefined,
-      attributes: { 'messaging.destination.name': subject, 'causeway.command.id': id },
-    },
-    () => p.send({ id, type, subject, envelope: { id, type, data: command.data, metadata } }),
-  );
+export abstract class BrokerCommandDispatcher implements CommandDispatcher {
+  /** The subject prefix commands are sent under. */
+  protected readonly prefix: string;
+  /** How long to wait for a reply, in ms. */
+  protected readonly timeoutMs: number;
+
+  /**
+   * @throws {InvalidArgumentError} for options that are not an object with a connection, a
+   * malformed prefix or a timeout that is not an integer >= 1.
+   */
+  constructor(options: unknown) {
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      !(options as { connection?: unknown }).connection
+    )
+      throw new InvalidArgumentError('options', 'must be { connection, prefix?, timeoutMs? }');
+    const o = options as { prefix?: string; timeoutMs?: number };
+    this.prefix = o.prefix ?? DEFAULT_COMMAND_PREFIX;
+    assertSubjectPrefix(this.prefix);
+    this.timeoutMs = o.timeoutMs ?? 5000;
+    if (!Number.isSafeInteger(this.timeoutMs) || this.timeoutMs < 1)
+      throw new InvalidArgumentError('timeoutMs', 'must be an integer >= 1');
+  }
+
+  /**
+   * Sends the command and resolves with the handler's reply.
+   *
+   * @throws {InvalidArgumentError} for a malformed envelope (nothing is sent).
+   * @throws {NoCommandResponderError} when no responder serves the type.
+   * @throws {CommandTimeoutError} when no reply came in time (resend with the same id).
+   * @throws {BusClosedError} / {@link BusUnavailableError} when the connection is closed / failing.
+   */
+  dispatch(command: CommandEnvelope): Promise<CommandReply> {
+    if (typeof command !== 'object' || command === null)
+      return Promise.reject(new InvalidArgumentError('command', 'must be a command envelope'));
+    const { id, type } = command as Partial<CommandEnvelope>;
+    if (typeof id !== 'string' || id.length === 0)
+      return Promise.reject(new InvalidArgumentError('command.id', 'must be a non-empty string'));
+    if (typeof type !== 'string' || type.length === 0)
+      return Promise.reject(new InvalidArgumentError('command.type', 'must be a non-empty string'));
+    const subject = commandSubject(this.prefix, type);
+    const metadata = (command.metadata ?? {}) as Record<string, unknown>;
+    return withSpan(
+      'causeway.bus.command',
+      {
+        kind: SpanKind.CLIENT,
+        traceparent: typeof metadata.traceparent === 'string' ? metadata.traceparent : undefined,
+        attributes: { 'messaging.destination.name': subject, 'causeway.command.id': id },
+      },
+      () => this.send({ id, type, subject, envelope: { id, type, data: command.data, metadata } }),
+    );
+  }
+
+  /** Sends one checked command over the broker and resolves with its reply. */
+  protected abstract send(request: CommandRequest): Promise<CommandReply>;
 }
 
 /** A command responder's checked settings, whatever the broker. */

@@ -8,11 +8,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { encodeJson } from '../../core/json-codec.js';
-import type {
-  CommandDispatcher,
-  CommandEnvelope,
-  CommandReply,
-} from '../../domain/command-dispatcher.js';
+import type { CommandReply } from '../../domain/command-dispatcher.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import {
   BusClosedError,
@@ -22,10 +18,10 @@ import {
 } from '../../bus/bus-errors.js';
 import { parseCommandReply, type CommandServeHandler } from '../../bus/command-wire.js';
 import {
+  BrokerCommandDispatcher,
   commandAnswerer,
-  commandDispatcherSettings,
+  type CommandRequest,
   commandResponderSettings,
-  dispatchCommand,
 } from '../../bus/command-transport.js';
 
 export {
@@ -56,56 +52,38 @@ export interface NatsCommandDispatcherOptions {
  * const reply = await dispatcher.dispatch({ id: newId(), type: 'stock.reserve', data, metadata: {} });
  * ```
  */
-export class NatsCommandDispatcher implements CommandDispatcher {
+export class NatsCommandDispatcher extends BrokerCommandDispatcher {
   private readonly nc: NatsConnection;
-  private readonly prefix: string;
-  private readonly timeoutMs: number;
 
   constructor(options: NatsCommandDispatcherOptions) {
-    const settings = commandDispatcherSettings(options);
+    super(options);
     this.nc = options.connection;
-    this.prefix = settings.prefix;
-    this.timeoutMs = settings.timeoutMs;
   }
 
-  /**
-   * Sends the command and resolves with the handler's reply.
-   *
-   * @throws {InvalidArgumentError} for a malformed envelope (nothing is sent).
-   * @throws {NoCommandResponderError} when no responder serves the type.
-   * @throws {CommandTimeoutError} when no reply came in time (resend with the same id).
-   * @throws {BusClosedError} / {@link BusUnavailableError} when the connection is closed / failing.
-   */
-  dispatch(command: CommandEnvelope): Promise<CommandReply> {
-    return dispatchCommand({
-      prefix: this.prefix,
-      command,
-      send: async ({ id, type, subject, envelope }) => {
-        const payload = encodeJson(envelope);
-        let reply: Msg;
-        try {
-          reply = await this.nc.request(subject, payload, { timeout: this.timeoutMs });
-        } catch (error) {
-          if (
-            error instanceof NoRespondersError ||
-            (error instanceof RequestError && error.isNoResponders())
-          )
-            throw new NoCommandResponderError(type, subject);
-          if (
-            error instanceof TimeoutError ||
-            (error instanceof RequestError && error.cause instanceof TimeoutError)
-          )
-            throw new CommandTimeoutError(id, type, this.timeoutMs);
-          if (error instanceof ClosedConnectionError || this.nc.isClosed())
-            throw new BusClosedError();
-          throw new BusUnavailableError(
-            `Command ${type} (${id}) could not be sent: ${error instanceof Error ? error.message : String(error)}`,
-            error,
-          );
-        }
-        return parseCommandReply(id, reply.string());
-      },
-    });
+  /** Publishes the command and waits for its reply. */
+  protected async send({ id, type, subject, envelope }: CommandRequest): Promise<CommandReply> {
+    const payload = encodeJson(envelope);
+    let reply: Msg;
+    try {
+      reply = await this.nc.request(subject, payload, { timeout: this.timeoutMs });
+    } catch (error) {
+      if (
+        error instanceof NoRespondersError ||
+        (error instanceof RequestError && error.isNoResponders())
+      )
+        throw new NoCommandResponderError(type, subject);
+      if (
+        error instanceof TimeoutError ||
+        (error instanceof RequestError && error.cause instanceof TimeoutError)
+      )
+        throw new CommandTimeoutError(id, type, this.timeoutMs);
+      if (error instanceof ClosedConnectionError || this.nc.isClosed()) throw new BusClosedError();
+      throw new BusUnavailableError(
+        `Command ${type} (${id}) could not be sent: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
+    }
+    return parseCommandReply(id, reply.string());
   }
 }
 

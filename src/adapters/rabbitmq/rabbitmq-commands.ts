@@ -2,11 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { encodeJson } from '../../core/json-codec.js';
-import type {
-  CommandDispatcher,
-  CommandEnvelope,
-  CommandReply,
-} from '../../domain/command-dispatcher.js';
+import type { CommandReply } from '../../domain/command-dispatcher.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import {
   BusClosedError,
@@ -16,10 +12,10 @@ import {
 } from '../../bus/bus-errors.js';
 import { parseCommandReply, type CommandServeHandler } from '../../bus/command-wire.js';
 import {
+  BrokerCommandDispatcher,
   commandAnswerer,
-  commandDispatcherSettings,
+  type CommandRequest,
   commandResponderSettings,
-  dispatchCommand,
 } from '../../bus/command-transport.js';
 import { message } from './amqp-link.js';
 
@@ -64,56 +60,39 @@ interface Pending {
  * const reply = await dispatcher.dispatch({ id: newId(), type: 'stock.reserve', data, metadata: {} });
  * ```
  */
-export class RabbitMqCommandDispatcher implements CommandDispatcher {
+export class RabbitMqCommandDispatcher extends BrokerCommandDispatcher {
   private readonly connection: ChannelModel;
-  private readonly prefix: string;
-  private readonly timeoutMs: number;
   private channel: Promise<Channel> | undefined;
   private readonly pending = new Map<string, Pending>();
 
   constructor(options: RabbitMqCommandDispatcherOptions) {
-    const settings = commandDispatcherSettings(options);
+    super(options);
     this.connection = options.connection;
-    this.prefix = settings.prefix;
-    this.timeoutMs = settings.timeoutMs;
   }
 
-  /**
-   * Sends the command and resolves with the handler's reply.
-   *
-   * @throws {InvalidArgumentError} for a malformed envelope (nothing is sent).
-   * @throws {NoCommandResponderError} when no responder serves the type.
-   * @throws {CommandTimeoutError} when no reply came in time (resend with the same id).
-   * @throws {BusClosedError} / {@link BusUnavailableError} when the connection is closed / failing.
-   */
-  dispatch(command: CommandEnvelope): Promise<CommandReply> {
-    return dispatchCommand({
-      prefix: this.prefix,
-      command,
-      send: async ({ id, type, subject, envelope }) => {
-        const channel = await this.open();
-        const payload = Buffer.from(encodeJson(envelope));
-        const correlationId = randomUUID();
-        return new Promise<CommandReply>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            this.pending.delete(correlationId);
-            reject(new CommandTimeoutError(id, type, this.timeoutMs));
-          }, this.timeoutMs);
-          this.pending.set(correlationId, { resolve, reject, id, type, subject, timer });
-          try {
-            channel.publish(this.prefix, subject, payload, {
-              mandatory: true,
-              replyTo: DIRECT_REPLY_TO,
-              correlationId,
-              messageId: id,
-              contentType: 'application/json',
-              expiration: String(this.timeoutMs),
-            });
-          } catch (error) {
-            this.settle(correlationId, closedOrUnavailable(error, `Command ${type} (${id})`));
-          }
+  /** Publishes the command and waits for its reply. */
+  protected async send({ id, type, subject, envelope }: CommandRequest): Promise<CommandReply> {
+    const channel = await this.open();
+    const payload = Buffer.from(encodeJson(envelope));
+    const correlationId = randomUUID();
+    return new Promise<CommandReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new CommandTimeoutError(id, type, this.timeoutMs));
+      }, this.timeoutMs);
+      this.pending.set(correlationId, { resolve, reject, id, type, subject, timer });
+      try {
+        channel.publish(this.prefix, subject, payload, {
+          mandatory: true,
+          replyTo: DIRECT_REPLY_TO,
+          correlationId,
+          messageId: id,
+          contentType: 'application/json',
+          expiration: String(this.timeoutMs),
         });
-      },
+      } catch (error) {
+        this.settle(correlationId, closedOrUnavailable(error, `Command ${type} (${id})`));
+      }
     });
   }
 
