@@ -5,10 +5,10 @@
  * progress and finish, and every page on a phone-sized screen. One browser for the file;
  * every wait is on a condition of the page (locators), never a fixed sleep.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
 import { orderDecider, orderStream } from '../../examples/shop/order-decider.js';
@@ -23,29 +23,9 @@ import { SagaRuntime } from '../../src/sagas/saga-runtime.js';
 import { createServer, type CausewayServer } from '../../src/server/index.js';
 import type { StoreTransaction, TransactionalEventStore } from '../../src/store/event-store.js';
 import { MemoryEventStore } from '../../src/store/memory-event-store.js';
+import { chromiumAvailable, launchChromium, openPage } from '../support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** Whether the browser is there: skip loudly outside CI, fail under CI=true. */
-function chromiumAvailable(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  const message = `${CHROMIUM} is missing; run scripts/ensure-chromium.sh (apt-get install chromium)`;
-  if (process.env.CI === 'true') throw new Error(message);
-  console.warn(`SKIPPING admin UI view tests: ${message}`);
-  return false;
-}
-
-const available = chromiumAvailable();
+const available = chromiumAvailable('admin UI view tests');
 
 /** A stream whose name alone is wider than a phone. */
 const WIDE_STREAM = `customer-${'0123456789'.repeat(8)}`;
@@ -247,11 +227,7 @@ describe.skipIf(!available)('admin UI views in Chromium', () => {
     rebuildServer = await createServer({ store: memory, projectors: [projector] });
     rebuildUrl = (await rebuildServer.listen({ host: '127.0.0.1', port: 0 })).url;
 
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'profile-')), {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
+    browser = await launchChromium(dir);
   });
 
   afterAll(async () => {
@@ -266,9 +242,7 @@ describe.skipIf(!available)('admin UI views in Chromium', () => {
   });
 
   beforeEach(async () => {
-    page = await browser.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page = await openPage(browser, pageErrors);
   });
 
   afterEach(async () => {

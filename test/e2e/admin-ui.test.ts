@@ -5,10 +5,10 @@
  * (in the store's saga tables) and parked saga commands (in the store's saga outbox).
  * Every wait is on a condition of the page (locators), never a fixed sleep.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import {
   SqliteEventStore,
@@ -27,29 +27,9 @@ import { createServer, type CausewayServer } from '../../src/server/index.js';
 import { generateApiKey } from '../../src/security/api-keys.js';
 import { createAccessGuard } from '../../src/security/create-access-guard.js';
 import { nack } from '../../src/subscriptions/event-handler.js';
+import { chromiumAvailable, launchChromium, openPage } from '../support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** Whether the browser is there: skip loudly outside CI, fail under CI=true. */
-function chromiumAvailable(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  const message = `${CHROMIUM} is missing; run scripts/ensure-chromium.sh (apt-get install chromium)`;
-  if (process.env.CI === 'true') throw new Error(message);
-  console.warn(`SKIPPING admin UI browser tests: ${message}`);
-  return false;
-}
-
-const available = chromiumAvailable();
+const available = chromiumAvailable('admin UI browser tests');
 
 interface OrderState {
   status: string;
@@ -274,11 +254,7 @@ describe.skipIf(!available)('admin UI in Chromium', () => {
     });
     guardedUrl = (await guarded.listen({ host: '127.0.0.1', port: 0 })).url;
 
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'profile-')), {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
+    browser = await launchChromium(dir);
   });
 
   afterAll(async () => {
@@ -291,9 +267,7 @@ describe.skipIf(!available)('admin UI in Chromium', () => {
   });
 
   beforeEach(async () => {
-    page = await browser.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page = await openPage(browser, pageErrors);
   });
 
   afterEach(async () => {
