@@ -26,7 +26,8 @@ const globex = generateApiKey('globex');
 
 interface Reply {
   status: number;
-  body: { error?: { code: string } } & Record<string, unknown>;
+  /** An error reply is RFC 9457 problem details carrying the stable `code`. */
+  body: { code?: string } & Record<string, unknown>;
 }
 
 describe('security over HTTP', () => {
@@ -121,7 +122,7 @@ describe('security over HTTP', () => {
     const before = await snapshot();
     const reply = await request();
     expect(reply.status).toBe(status);
-    if (code !== undefined) expect(reply.body.error?.code).toBe(code);
+    if (code !== undefined) expect(reply.body.code).toBe(code);
     expect(await snapshot()).toBe(before);
   }
 

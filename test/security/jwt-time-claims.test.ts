@@ -91,8 +91,8 @@ describe('JWT time claims over HTTP', () => {
     const response = await fetch(`${base}/streams/order-1`, {
       headers: { authorization: `Bearer ${jwt}` },
     });
-    const body = (await response.json()) as { error?: { code: string } };
-    return { status: response.status, code: body.error?.code };
+    const body = (await response.json()) as { code?: string };
+    return { status: response.status, code: body.code };
   }
 
   it('answers 401 AUTH_EXPIRED for a future iat and 401 AUTH_INVALID for a missing exp', async () => {

@@ -7,6 +7,7 @@ import { SchemaTooNewError, StoreClosedError } from '../../core/errors.js';
 import { SchemaRegistry } from '../../schema/schema-registry.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteSchemaStorage } from './sqlite-schema-storage.js';
+import { sqliteEventStoreMigrations } from './sqlite-migrations.js';
 
 describe('SqliteSchemaStorage', () => {
   let dir: string;
@@ -31,7 +32,7 @@ describe('SqliteSchemaStorage', () => {
         .prepare('SELECT component, version FROM causeway_schema_version ORDER BY component')
         .all(),
     ).toEqual([
-      { component: 'event-store', version: 1 },
+      { component: 'event-store', version: sqliteEventStoreMigrations.length },
       { component: 'schema-registry', version: 1 },
     ]);
   });

@@ -10,6 +10,7 @@ import { orderDecider, type OrderCommand } from '../../../examples/shop/order-de
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteSnapshotStore } from './sqlite-snapshot-store.js';
 import { holdTransaction } from '../../../test/support/hold-transaction.js';
+import { sqliteEventStoreMigrations } from './sqlite-migrations.js';
 
 const snap = (revision: number) => ({
   revision,
@@ -58,7 +59,7 @@ describe('SqliteSnapshotStore', () => {
         .prepare('SELECT component, version FROM causeway_schema_version ORDER BY component')
         .all(),
     ).toEqual([
-      { component: 'event-store', version: 1 },
+      { component: 'event-store', version: sqliteEventStoreMigrations.length },
       { component: 'snapshots', version: 2 },
     ]);
   });
