@@ -9,6 +9,7 @@ import { withSpan, type TraceCarrier } from '../observability/tracing.js';
 import { toHandlerResult } from '../subscriptions/event-handler.js';
 import { MemoryParkedEventStore } from '../subscriptions/memory-parked-event-store.js';
 import type {
+  ListParkedOptions,
   ParkedEvent,
   ParkedEventStore,
   ParkedSelection,
@@ -21,6 +22,7 @@ import type {
   BusHandler,
   BusStart,
   BusSubscribeOptions,
+  BusSubscription,
   BusSubscriptionStatus,
   BusTransform,
   ParkedRetryResult,
@@ -344,6 +346,39 @@ export async function deliverBusMessage(p: {
     o.logger?.error({ group: o.group, err: error }, 'could not park a bus message');
     await settle.parkFailed(o.backoff.maxDelayMs);
   }
+}
+
+/**
+ * A member's `BusSubscription`, the same on every bus: its status from the member's state
+ * and counters, the group's parked messages from its parked store; retrying and skipping
+ * parked messages and stopping are the bus's own.
+ */
+export function busSubscription(p: {
+  o: ResolvedBusSubscribeOptions;
+  /** The group's name (default `o.group`). */
+  group?: string;
+  member: { readonly stopped: boolean; readonly error: Error | undefined; counters: BusCounters };
+  retryParked(which: ParkedSelection): Promise<ParkedRetryResult>;
+  /** Default: forget them in the parked store. */
+  skipParked?(which: ParkedSelection): Promise<number>;
+  stop(): Promise<void>;
+}): BusSubscription {
+  const { o, member } = p;
+  const group = p.group ?? o.group;
+  return {
+    group,
+    status: (): BusSubscriptionStatus => ({
+      group,
+      running: !member.stopped,
+      error: member.error,
+      ...member.counters,
+    }),
+    listParked: (options?: ListParkedOptions) => o.parked.list(group, options),
+    parkedCount: () => o.parked.count(group),
+    retryParked: (which) => p.retryParked(which),
+    skipParked: (which) => (p.skipParked ? p.skipParked(which) : o.parked.remove(group, which)),
+    stop: () => p.stop(),
+  };
 }
 
 /** Records a message as parked under the group's name, stamped with the member's clock. */

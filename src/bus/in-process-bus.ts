@@ -6,11 +6,11 @@ import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { messagingAttributes } from '../observability/messaging-attributes.js';
 import { withSpan } from '../observability/tracing.js';
-import type { ListParkedOptions, ParkedSelection } from '../subscriptions/parked-event-store.js';
 import { BusClosedError, GroupAlreadySubscribedError, MessageTooLargeError } from './bus-errors.js';
 import {
   decodeBusMessage,
   encodeBusMessage,
+  busSubscription,
   newCounters,
   resolveBusSubscribeOptions,
   retryParkedMessages,
@@ -21,9 +21,7 @@ import {
 import type {
   BusSubscribeOptions,
   BusSubscription,
-  BusSubscriptionStatus,
   MessageBus,
-  ParkedRetryResult,
   PublishReceipt,
 } from './message-bus.js';
 import {
@@ -236,17 +234,11 @@ export class InProcessBus implements MessageBus {
       const entry = this.log.find((e) => e.eventId === eventId);
       return Promise.resolve(entry && decodeBusMessage(entry.bytes));
     };
-    return {
+    return busSubscription({
+      o: member.o,
       group: group.name,
-      status: (): BusSubscriptionStatus => ({
-        group: group.name,
-        running: !member.stopped,
-        error: member.error,
-        ...member.counters,
-      }),
-      listParked: (options?: ListParkedOptions) => member.o.parked.list(group.name, options),
-      parkedCount: () => member.o.parked.count(group.name),
-      retryParked: (which: ParkedSelection): Promise<ParkedRetryResult> =>
+      member,
+      retryParked: (which) =>
         retryParkedMessages(
           member.o,
           member.counters,
@@ -254,9 +246,8 @@ export class InProcessBus implements MessageBus {
           (p) => load(p.eventId),
           relativeSubject,
         ),
-      skipParked: (which: ParkedSelection) => member.o.parked.remove(group.name, which),
       stop: () => this.stopMember(group, member),
-    };
+    });
   }
 
   private async stopMember(group: Group, member: Member): Promise<void> {

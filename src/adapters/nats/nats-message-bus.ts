@@ -21,18 +21,12 @@ import { SpanKind } from '@opentelemetry/api';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import {
-  backoffDelay,
-  resolveBackoff,
-  sleepFor,
-  type ResolvedBackoff,
-} from '../../core/backoff.js';
+import type { ResolvedBackoff } from '../../core/backoff.js';
 import { messagingAttributes } from '../../observability/messaging-attributes.js';
 import { carriedTraceContext, withSpan } from '../../observability/tracing.js';
 import { decodeNatsMessage, encodeNatsMessage, type NatsWireFormat } from './nats-cloud-events.js';
 import { natsTraceCarrier, natsTraceHeaders } from './nats-trace-headers.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
-import type { ListParkedOptions, ParkedSelection } from '../../subscriptions/parked-event-store.js';
 import {
   BusClosedError,
   BusUnavailableError,
@@ -40,6 +34,7 @@ import {
   MessageTooLargeError,
 } from '../../bus/bus-errors.js';
 import {
+  busSubscription,
   newCounters,
   resolveBusSubscribeOptions,
   retryParkedMessages,
@@ -47,12 +42,12 @@ import {
   type BusCounters,
   type ResolvedBusSubscribeOptions,
 } from '../../bus/bus-delivery.js';
+import { publishWithRetry, resolvePublishRetry } from '../../bus/bus-publish.js';
 import {
   BusSequenceMismatchError,
   type BusLogTail,
   type BusSubscribeOptions,
   type BusSubscription,
-  type BusSubscriptionStatus,
   type MessageBus,
   type PublishOptions,
   type PublishReceipt,
@@ -220,12 +215,7 @@ export class NatsMessageBus implements MessageBus {
     const clock = options.clock ?? systemClock;
     if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
       throw new InvalidArgumentError('clock', 'must be a Clock { now(): number }');
-    const publishRetry = resolveBackoff({
-      attempts: 5,
-      baseDelayMs: 100,
-      maxDelayMs: 2000,
-      ...options.publishRetry,
-    });
+    const publishRetry = resolvePublishRetry(options.publishRetry);
     const nc = options.connection;
     let jsm: JetStreamManager;
     try {
@@ -319,8 +309,12 @@ export class NatsMessageBus implements MessageBus {
         const limit = this.nc.info?.max_payload;
         if (limit !== undefined && bytes.byteLength > limit)
           throw new MessageTooLargeError(event.id, bytes.byteLength, limit);
-        for (let attempt = 1; ; attempt++) {
-          try {
+        return publishWithRetry({
+          eventId: event.id,
+          retry: this.publishRetry,
+          logger: this.o.logger,
+          answer: 'acknowledge',
+          publish: async () => {
             const ack = await this.js.publish(subject, bytes, {
               msgID: event.id,
               timeout: this.o.publishTimeoutMs,
@@ -328,30 +322,26 @@ export class NatsMessageBus implements MessageBus {
               ...(wire.headers ? { headers: wire.headers } : {}),
             });
             return { subject, sequence: ack.seq, duplicate: ack.duplicate };
-          } catch (error) {
+          },
+          definite: (error) => {
             if (this.closed || this.nc.isClosed() || error instanceof ClosedConnectionError)
-              throw new BusClosedError();
+              return new BusClosedError();
             // A definite answer: retrying cannot change it while the earlier message is missing.
             if (isWrongLast(error))
-              throw new BusSequenceMismatchError(
+              return new BusSequenceMismatchError(
                 event.id,
                 { expectedLastSequence: expected, expectedLastEventId: expectedId },
                 message(error),
               );
             if (isTooLarge(error))
-              throw new MessageTooLargeError(event.id, bytes.byteLength, limit ?? bytes.byteLength);
-            if (attempt >= this.publishRetry.attempts)
-              throw new BusUnavailableError(
-                `The broker did not acknowledge event ${event.id} after ${attempt} attempts: ${message(error)}`,
-                error,
+              return new MessageTooLargeError(
+                event.id,
+                bytes.byteLength,
+                limit ?? bytes.byteLength,
               );
-            this.o.logger?.warn(
-              { eventId: event.id, attempt, err: error },
-              'publish not acknowledged; retrying',
-            );
-            await sleepFor(backoffDelay(attempt, this.publishRetry) + 1);
-          }
-        }
+            return undefined;
+          },
+        });
       },
     );
   }
@@ -435,21 +425,13 @@ export class NatsMessageBus implements MessageBus {
     };
     member.loop = this.run(member);
     this.members.add(member);
-    return {
-      group: o.group,
-      status: (): BusSubscriptionStatus => ({
-        group: o.group,
-        running: !member.stopped,
-        error: member.error,
-        ...member.counters,
-      }),
-      listParked: (opts?: ListParkedOptions) => o.parked.list(o.group, opts),
-      parkedCount: () => o.parked.count(o.group),
-      retryParked: (which: ParkedSelection) =>
+    return busSubscription({
+      o,
+      member,
+      retryParked: (which) =>
         retryParkedMessages(o, member.counters, which, (p) => this.find(p), relativeSubject),
-      skipParked: (which: ParkedSelection) => o.parked.remove(o.group, which),
       stop: () => this.stopMember(member),
-    };
+    });
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,6 @@ import {
 } from '../../observability/tracing.js';
 import type { SubscriptionLogger } from '../../subscriptions/subscription-options.js';
 import type {
-  ListParkedOptions,
   ParkedEvent,
   ParkedEventStore,
   ParkedSelection,
@@ -34,6 +33,7 @@ import {
 import {
   decodeBusMessage,
   encodeBusMessage,
+  busSubscription,
   newCounters,
   resolveBusSubscribeOptions,
   retryParkedMessages,
@@ -41,10 +41,10 @@ import {
   type BusCounters,
   type ResolvedBusSubscribeOptions,
 } from '../../bus/bus-delivery.js';
+import { publishWithRetry, resolvePublishRetry } from '../../bus/bus-publish.js';
 import type {
   BusSubscribeOptions,
   BusSubscription,
-  BusSubscriptionStatus,
   MessageBus,
   PublishOptions,
   PublishReceipt,
@@ -250,12 +250,7 @@ export class RabbitMqMessageBus implements MessageBus {
       logger: options.logger,
       clock,
     };
-    const publishRetry = resolveBackoff({
-      attempts: 5,
-      baseDelayMs: 100,
-      maxDelayMs: 2000,
-      ...options.publishRetry,
-    });
+    const publishRetry = resolvePublishRetry(options.publishRetry);
     const reconnect = resolveBackoff({ baseDelayMs: 100, maxDelayMs: 5000, ...options.reconnect });
     const link = await AmqpLink.open({
       url,
@@ -343,25 +338,18 @@ export class RabbitMqMessageBus implements MessageBus {
           // The publish span's context: a consumer's span is its child.
           headers: currentTraceContext(),
         };
-        for (let attempt = 1; ; attempt++) {
-          try {
+        return publishWithRetry({
+          eventId: event.id,
+          retry: this.publishRetry,
+          logger: this.o.logger,
+          answer: 'confirm',
+          publish: async () => {
             await this.confirmed({ exchange: this.exchange, key: subject, bytes, properties });
             this.sequence += 1;
             return { subject, sequence: this.sequence, duplicate: false };
-          } catch (error) {
-            if (this.closed) throw new BusClosedError();
-            if (attempt >= this.publishRetry.attempts)
-              throw new BusUnavailableError(
-                `The broker did not confirm event ${event.id} after ${attempt} attempts: ${message(error)}`,
-                error,
-              );
-            this.o.logger?.warn(
-              { eventId: event.id, attempt, err: error },
-              'publish not confirmed; retrying',
-            );
-            await sleepFor(backoffDelay(attempt, this.publishRetry) + 1);
-          }
-        }
+          },
+          definite: () => (this.closed ? new BusClosedError() : undefined),
+        });
       },
     );
   }
@@ -441,20 +429,13 @@ export class RabbitMqMessageBus implements MessageBus {
         error,
       );
     }
-    return {
-      group: o.group,
-      status: (): BusSubscriptionStatus => ({
-        group: o.group,
-        running: !member.stopped,
-        error: member.error,
-        ...member.counters,
-      }),
-      listParked: (opts?: ListParkedOptions) => o.parked.list(o.group, opts),
-      parkedCount: () => o.parked.count(o.group),
-      retryParked: (which: ParkedSelection) => this.retryParked(member, which),
-      skipParked: (which: ParkedSelection) => this.skipParked(member, which),
+    return busSubscription({
+      o,
+      member,
+      retryParked: (which) => this.retryParked(member, which),
+      skipParked: (which) => this.skipParked(member, which),
       stop: () => this.stopMember(member),
-    };
+    });
   }
 
   async close(): Promise<void> {
