@@ -33,6 +33,8 @@ import { WriteLock } from './write-lock.js';
 import {
   hiddenEvents,
   type ScavengeBatchOutcome,
+  type ScavengeBatchRequest,
+  newScavengeOutcome,
   type ScavengeOptions,
   type ScavengeReport,
   type Scavengeable,
@@ -299,19 +301,8 @@ export class MemoryEventStore extends BaseEventStore implements Scavengeable {
       .slice(0, limit);
   }
 
-  private scavengeBatch(request: {
-    streams: readonly string[];
-    now: number;
-    limit: number;
-    dryRun: boolean;
-  }): ScavengeBatchOutcome {
-    const outcome: ScavengeBatchOutcome = {
-      removed: 0,
-      bytes: 0,
-      done: 0,
-      touched: [],
-      emptied: 0,
-    };
+  private scavengeBatch(request: ScavengeBatchRequest): ScavengeBatchOutcome {
+    const outcome = newScavengeOutcome();
     for (const name of request.streams) {
       const s = this.streams.get(name);
       const hidden = s && hiddenEvents(s.state, s.metadata, request.now);

@@ -223,6 +223,38 @@ export interface ScavengeBatchOutcome {
   emptied: number;
 }
 
+/** A fresh outcome: nothing removed, no stream done. */
+export function newScavengeOutcome(): ScavengeBatchOutcome {
+  return { removed: 0, bytes: 0, done: 0, touched: [], emptied: 0 };
+}
+
+/**
+ * Adds what was removed from one stream (dry run: found) to a batch's outcome, naming the
+ * stream among the touched when it lost events; says whether it did (the caller then checks
+ * whether it was emptied).
+ */
+export function countScavenged(
+  outcome: ScavengeBatchOutcome,
+  stream: { name: string; removed: number; bytes: number },
+): boolean {
+  outcome.removed += stream.removed;
+  outcome.bytes += stream.bytes;
+  if (stream.removed === 0) return false;
+  outcome.touched.push(stream.name);
+  return true;
+}
+
+/** One scavenge batch an adapter is asked for (see {@link ScavengeIo.batch}). */
+export interface ScavengeBatchRequest {
+  /** The streams, in order. */
+  streams: readonly string[];
+  /** The time hidden-by-age is judged against (ms since the epoch). */
+  now: number;
+  /** The most events to remove in the batch. */
+  limit: number;
+  dryRun: boolean;
+}
+
 /** The storage side of a scavenge, as an adapter provides it. */
 export interface ScavengeIo {
   /**
@@ -235,12 +267,7 @@ export interface ScavengeIo {
    * hidden events, and moves on while fewer than `limit` events were removed. Dry run: counts
    * every hidden event of each stream, removing nothing.
    */
-  batch(request: {
-    streams: readonly string[];
-    now: number;
-    limit: number;
-    dryRun: boolean;
-  }): Promise<ScavengeBatchOutcome>;
+  batch(request: ScavengeBatchRequest): Promise<ScavengeBatchOutcome>;
 }
 
 /** Streams fetched per candidate page. */

@@ -55,6 +55,9 @@ import {
 import {
   hiddenEvents,
   type ScavengeBatchOutcome,
+  type ScavengeBatchRequest,
+  countScavenged,
+  newScavengeOutcome,
   type ScavengeOptions,
   type ScavengeReport,
   type Scavengeable,
@@ -805,12 +808,7 @@ export class PostgresEventStore
     );
   }
 
-  private async scavengeBatch(request: {
-    streams: readonly string[];
-    now: number;
-    limit: number;
-    dryRun: boolean;
-  }): Promise<ScavengeBatchOutcome> {
+  private async scavengeBatch(request: ScavengeBatchRequest): Promise<ScavengeBatchOutcome> {
     const names = request.streams.slice(0, SCAVENGE_LOCKS);
     let lastConflict: unknown;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -839,15 +837,9 @@ export class PostgresEventStore
   private async tryScavengeBatch(
     client: PoolClient,
     names: readonly string[],
-    request: { now: number; limit: number; dryRun: boolean },
+    request: Omit<ScavengeBatchRequest, 'streams'>,
   ): Promise<ScavengeBatchOutcome> {
-    const outcome: ScavengeBatchOutcome = {
-      removed: 0,
-      bytes: 0,
-      done: 0,
-      touched: [],
-      emptied: 0,
-    };
+    const outcome = newScavengeOutcome();
     await client.query('BEGIN');
     const rows = await client.query<[string, string, DeletedFlag, StreamMetadata | null]>(
       arrayQuery(request.dryRun ? this.sql.scavengeRead : this.sql.scavengeLock, [names]),
@@ -878,10 +870,7 @@ export class PostgresEventStore
         removed = counted?.[0] ?? 0;
         bytes = counted?.[1] ?? 0;
       }
-      outcome.removed += removed;
-      outcome.bytes += bytes;
-      if (removed > 0) {
-        outcome.touched.push(name);
+      if (countScavenged(outcome, { name, removed, bytes })) {
         const left = request.dryRun
           ? 0
           : (await client.query(arrayQuery(this.sql.scavengeAny, [name]))).rowCount;

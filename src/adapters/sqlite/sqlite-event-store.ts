@@ -46,6 +46,9 @@ import {
   hiddenEvents,
   type HiddenEvents,
   type ScavengeBatchOutcome,
+  type ScavengeBatchRequest,
+  countScavenged,
+  newScavengeOutcome,
   type ScavengeOptions,
   type ScavengeReport,
   type Scavengeable,
@@ -686,21 +689,10 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     return this.scavengeStatements;
   }
 
-  private scavengeBatch(request: {
-    streams: readonly string[];
-    now: number;
-    limit: number;
-    dryRun: boolean;
-  }): ScavengeBatchOutcome {
+  private scavengeBatch(request: ScavengeBatchRequest): ScavengeBatchOutcome {
     const sql = this.scavengeSql();
     const work = () => {
-      const outcome: ScavengeBatchOutcome = {
-        removed: 0,
-        bytes: 0,
-        done: 0,
-        touched: [],
-        emptied: 0,
-      };
+      const outcome = newScavengeOutcome();
       if (!request.dryRun) sql.keepFloor.run();
       for (const name of request.streams) {
         const row = this.statements.stream.get(name);
@@ -730,12 +722,8 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
             for (const r of rows) bytes += r.bytes;
           }
         }
-        outcome.removed += removed;
-        outcome.bytes += bytes;
-        if (removed > 0) {
-          outcome.touched.push(name);
+        if (countScavenged(outcome, { name, removed, bytes }))
           if (request.dryRun || !sql.any.get(name)) outcome.emptied += 1;
-        }
         if (request.dryRun) {
           outcome.done += 1;
           continue;
