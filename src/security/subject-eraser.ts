@@ -8,6 +8,19 @@ import { InvalidArgumentError } from '../core/errors.js';
  */
 export const SUBJECT_FORGOTTEN_EVENT = 'subject.forgotten';
 
+/**
+ * Tables of the store's shared components that no backend's eraser rewrites: the hash
+ * chains' anchors, the key tables (wrapped keys, no plaintext) and the schema bookkeeping.
+ */
+export const ERASURE_EXCLUDED_COMPONENT_TABLES: readonly string[] = [
+  'causeway_chain_anchors',
+  'causeway_data_keys',
+  'causeway_key_checks',
+  'causeway_schema_version',
+  'causeway_event_schemas',
+  'causeway_schema_compatibility',
+];
+
 /** The data of a {@link SUBJECT_FORGOTTEN_EVENT} event. */
 export interface SubjectForgottenData {
   subject: string;

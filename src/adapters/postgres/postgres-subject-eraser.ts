@@ -1,6 +1,10 @@
 import type { PoolClient } from 'pg';
 import { escapeIdentifier } from 'pg';
-import { checkErasure, type SubjectEraser } from '../../security/subject-eraser.js';
+import {
+  ERASURE_EXCLUDED_COMPONENT_TABLES,
+  checkErasure,
+  type SubjectEraser,
+} from '../../security/subject-eraser.js';
 import { postgresError } from './postgres-errors.js';
 import type { PostgresEventStore } from './postgres-event-store.js';
 
@@ -14,12 +18,7 @@ export const POSTGRES_ERASURE_EXCLUDED_TABLES: ReadonlySet<string> = new Set([
   'causeway_streams',
   'causeway_log',
   'causeway_commits',
-  'causeway_chain_anchors',
-  'causeway_data_keys',
-  'causeway_key_checks',
-  'causeway_schema_version',
-  'causeway_event_schemas',
-  'causeway_schema_compatibility',
+  ...ERASURE_EXCLUDED_COMPONENT_TABLES,
 ]);
 
 const TEXT_TYPES = ['text', 'character varying', 'character', 'json', 'jsonb'];

@@ -1,5 +1,9 @@
 import type Database from 'better-sqlite3';
-import { checkErasure, type SubjectEraser } from '../../security/subject-eraser.js';
+import {
+  ERASURE_EXCLUDED_COMPONENT_TABLES,
+  checkErasure,
+  type SubjectEraser,
+} from '../../security/subject-eraser.js';
 import { sqliteCall } from './sqlite-errors.js';
 import type { SqliteEventStore } from './sqlite-event-store.js';
 
@@ -15,12 +19,7 @@ export const SQLITE_ERASURE_EXCLUDED_TABLES: ReadonlySet<string> = new Set([
   'causeway_events',
   'causeway_streams',
   'causeway_position_floor',
-  'causeway_chain_anchors',
-  'causeway_data_keys',
-  'causeway_key_checks',
-  'causeway_schema_version',
-  'causeway_event_schemas',
-  'causeway_schema_compatibility',
+  ...ERASURE_EXCLUDED_COMPONENT_TABLES,
 ]);
 
 /**
