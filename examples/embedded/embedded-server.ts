@@ -22,19 +22,47 @@ export interface EmbeddedServer {
   close(): Promise<void>;
 }
 
-/** Starts the host application with the API mounted under `prefix` (default `/causeway`). */
-export async function startEmbeddedServer(options: {
+/** What a host application is started with. */
+export interface EmbeddingOptions {
   store: TransactionalEventStore;
   guard?: AccessGuard;
+  /** Where the API is mounted (default `/causeway`). */
   prefix?: string;
   port?: number;
-}): Promise<EmbeddedServer> {
+}
+
+/** The API's handlers for a host, mounted under the options' prefix. */
+export async function embeddedApi(
+  options: EmbeddingOptions,
+): Promise<{ prefix: string; api: CausewayFetchHandler }> {
   const prefix = options.prefix ?? '/causeway';
   const api = await createFetchHandler({
     prefix,
     store: options.store,
     ...(options.guard ? { guard: options.guard } : {}),
   });
+  return { prefix, api };
+}
+
+/** A running host: its URL, and a close that ends the API's event streams first. */
+export function runningHost(server: Server, api: CausewayFetchHandler): EmbeddedServer {
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    api,
+    async close() {
+      // Ends the API's open event streams first, so the HTTP server can close.
+      await api.close();
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+}
+
+/** Starts the host application with the API mounted under `prefix` (default `/causeway`). */
+export async function startEmbeddedServer(options: EmbeddingOptions): Promise<EmbeddedServer> {
+  const { prefix, api } = await embeddedApi(options);
   const server: Server = createServer((req, res) => {
     // The host's own routes come first; the API's listener takes its prefix.
     if (req.method === 'GET' && req.url === '/') {
@@ -52,18 +80,7 @@ export async function startEmbeddedServer(options: {
     );
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    api,
-    async close() {
-      // Ends the API's open event streams first, so the HTTP server can close.
-      await api.close();
-      await new Promise<void>((resolve, reject) =>
-        server.close((error) => (error ? reject(error) : resolve())),
-      );
-    },
-  };
+  return runningHost(server, api);
 }
 
 /** A host route of its own: how many order streams the store holds. */

@@ -8,27 +8,19 @@
  * 127.0.0.1:3000).
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
-import { MemoryEventStore, type TransactionalEventStore } from '../../src/index.js';
-import type { AccessGuard } from '../../src/security/access-guard.js';
-import { createFetchHandler } from '../../src/server/index.js';
-import type { EmbeddedServer } from './embedded-server.js';
+import { MemoryEventStore } from '../../src/index.js';
+import {
+  embeddedApi,
+  runningHost,
+  type EmbeddedServer,
+  type EmbeddingOptions,
+} from './embedded-server.js';
 
 /** Starts an Express host with the API mounted under `prefix` (default `/causeway`). */
-export async function startExpressServer(options: {
-  store: TransactionalEventStore;
-  guard?: AccessGuard;
-  prefix?: string;
-  port?: number;
-}): Promise<EmbeddedServer> {
-  const prefix = options.prefix ?? '/causeway';
-  const api = await createFetchHandler({
-    prefix,
-    store: options.store,
-    ...(options.guard ? { guard: options.guard } : {}),
-  });
+export async function startExpressServer(options: EmbeddingOptions): Promise<EmbeddedServer> {
+  const { prefix, api } = await embeddedApi(options);
   const app = express();
   // The API first: it routes on originalUrl and passes anything outside its prefix on.
   app.use((req, res, next) => api.node(req, res, next));
@@ -54,17 +46,7 @@ export async function startExpressServer(options: {
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(listening));
   });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    api,
-    async close() {
-      await api.close();
-      await new Promise<void>((resolve, reject) =>
-        server.close((error) => (error ? reject(error) : resolve())),
-      );
-    },
-  };
+  return runningHost(server, api);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -3,20 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedServer } from '../../examples/embedded/embedded-server.js';
 import { startExpressServer } from '../../examples/embedded/express-server.js';
-import { CausewayError } from '../../src/core/errors.js';
 import { MemoryEventStore } from '../../src/index.js';
-import type { AccessGuard, Principal } from '../../src/security/access-guard.js';
-
-/** Writers need `x-api-key: writer`; anyone may read. */
-const guard: AccessGuard = {
-  authenticate({ headers }): Promise<Principal | undefined> {
-    const key = headers['x-api-key'];
-    if (key === undefined) return Promise.resolve(undefined);
-    if (key !== 'writer') return Promise.reject(new CausewayError('AUTH_INVALID', 'Unknown key'));
-    return Promise.resolve({ id: 'writer', roles: [] });
-  },
-  can: (principal, permission) => permission === 'read' || principal !== undefined,
-};
+import { writerKeyGuard as guard } from './embedding-guard.js';
 
 let running: EmbeddedServer | undefined;
 let store: MemoryEventStore | undefined;
