@@ -1,3 +1,4 @@
+import type { CausewayError } from '../core/errors.js';
 import type { TimeWindow } from './window-assigners.js';
 
 /** A key of a keyed stream: a string or a finite number. */
@@ -73,8 +74,11 @@ export interface LateElement<T = unknown> {
   window?: TimeWindow;
 }
 
-/** Why an element could not enter the dataflow. */
-export type InvalidReason = 'no-timestamp' | 'future-timestamp' | 'bad-key';
+/**
+ * Why an element could not enter the dataflow. `undecodable`: a stored event the source
+ * could not decode or decrypt (its `error` is the `EventDecodeError`), passed over.
+ */
+export type InvalidReason = 'no-timestamp' | 'future-timestamp' | 'bad-key' | 'undecodable';
 
 /** An element refused at run time (see {@link InvalidReason}); counted and side-output. */
 export interface InvalidElement<T = unknown> {
@@ -84,6 +88,10 @@ export interface InvalidElement<T = unknown> {
   value: T;
   /** What was wrong, for people. */
   detail: string;
+  /** The typed error behind it (`undecodable`: an `EventDecodeError` or `DecryptionError`). */
+  error?: CausewayError;
+  /** The source position of the element (`undecodable`: its store position). */
+  position?: number | string;
 }
 
 /** A partial pattern match whose `within` ran out before it completed. */

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
+import type { RecordedEvent } from '../core/envelope.js';
+import type { EventDecodeError } from '../core/errors.js';
 import { systemClock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { withSpan } from '../observability/tracing.js';
@@ -155,7 +157,14 @@ export interface StreamJobStatus {
   /** Elements refused as late (since the state was created: checkpointed). */
   late: number;
   /** Elements refused as invalid, by reason (checkpointed). */
-  invalid: { total: number; 'no-timestamp': number; 'future-timestamp': number; 'bad-key': number };
+  invalid: {
+    total: number;
+    'no-timestamp': number;
+    'future-timestamp': number;
+    'bad-key': number;
+    /** Stored events passed over because they cannot be decoded or decrypted. */
+    undecodable: number;
+  };
   /** Partial pattern matches timed out (checkpointed). */
   timedOut: number;
   checkpoints: number;
@@ -164,7 +173,7 @@ export interface StreamJobStatus {
 
 interface Counters {
   late: number;
-  invalid: { total: number; 'no-timestamp': number; 'future-timestamp': number; 'bad-key': number };
+  invalid: StreamJobStatus['invalid'];
   timedOut: number;
 }
 
@@ -643,7 +652,9 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
     let ended = false;
     try {
       for await (const batch of this.source.read({ after, batchSize: this.batchSize, signal })) {
-        await this.exclusive(() => this.processBatch(batch.items, batch.position));
+        await this.exclusive(() =>
+          this.processBatch(batch.items, batch.position, batch.undecodable),
+        );
         if (this.state !== 'running') break;
       }
       ended = this.currentState() === 'running';
@@ -671,6 +682,7 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
   private async processBatch(
     items: readonly T[],
     position: SourcePosition | undefined,
+    undecodable: readonly EventDecodeError[] = [],
   ): Promise<void> {
     if (this.state !== 'running' && this.state !== 'stopping') return;
     const now = (this.now = this.clock.now());
@@ -699,9 +711,12 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
         }
       }
     }
+    // After the batch's elements, in position order: passed over, refused, and the job reads on.
+    for (const error of undecodable) this.refuseUndecodable(error);
     this.processed += items.length;
+    const passed = items.length + undecodable.length;
     // An empty batch that moves the position on (events a filter left out) still counts.
-    this.sinceCheckpoint += items.length > 0 || position === this.position ? items.length : 1;
+    this.sinceCheckpoint += passed > 0 || position === this.position ? passed : 1;
     if (items.length > 0) this.lastArrival = now;
     if (position !== undefined) this.position = position;
     if (this.source.head) this.head = await this.source.head();
@@ -740,6 +755,32 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
       this.maxTs,
       undefined,
     );
+  }
+
+  /**
+   * A stored event the source could not decode: counted and side-output as invalid (reason
+   * `undecodable`, with the typed error and position), warned about. It has no event time:
+   * the watermark does not move for it.
+   */
+  private refuseUndecodable(error: EventDecodeError): void {
+    this.counters.invalid.total++;
+    this.counters.invalid.undecodable++;
+    this.roots.invalid.emit(
+      {
+        reason: 'undecodable',
+        operator: 'source',
+        value: undecodableStandIn(error),
+        detail: error.message,
+        error,
+        position: error.position,
+      } satisfies InvalidElement,
+      this.maxTs,
+      undefined,
+    );
+    const fields = { job: this.name, position: error.position, code: error.code, err: error };
+    const message = 'stream job passed over an undecodable event';
+    if (this.logger?.warn) this.logger.warn(fields, message);
+    else this.logger?.error(fields, message);
   }
 
   private advanceTo(wm: number): void {
@@ -863,10 +904,25 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
   }
 }
 
+/** An undecodable event as the invalid side output shows it: its identity, without data. */
+function undecodableStandIn(error: EventDecodeError): RecordedEvent {
+  return {
+    id: error.eventId,
+    type: error.type,
+    stream: error.stream,
+    revision: error.revision,
+    position: error.position,
+    data: undefined,
+    metadata: {},
+    schemaVersion: 1,
+    recordedAt: new Date(0),
+  };
+}
+
 function emptyCounters(): Counters {
   return {
     late: 0,
-    invalid: { total: 0, 'no-timestamp': 0, 'future-timestamp': 0, 'bad-key': 0 },
+    invalid: { total: 0, 'no-timestamp': 0, 'future-timestamp': 0, 'bad-key': 0, undecodable: 0 },
     timedOut: 0,
   };
 }

@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../core/envelope.js';
+import { EventDecodeError } from '../core/errors.js';
 import type { EventStore, ReadAllFilter } from '../store/event-store.js';
 import { WakeSignal } from '../subscriptions/wake-signal.js';
 import { InvalidStreamDefinitionError } from './stream-errors.js';
@@ -11,6 +12,12 @@ export interface SourceBatch<T> {
   items: readonly T[];
   /** Resume after this position; undefined if the source cannot resume. */
   position: SourcePosition | undefined;
+  /**
+   * Stored events the source passed over because they cannot be decoded (or decrypted), after
+   * `items` and at or before `position`: the job refuses each as an invalid element of reason
+   * `undecodable` instead of stopping. Only {@link storeSource} fills it.
+   */
+  undecodable?: readonly EventDecodeError[];
 }
 
 /** What a job passes to {@link StreamSource.read}. */
@@ -122,7 +129,9 @@ export interface StoreSourceOptions {
 
 /**
  * The event store's global log as a source (positions are store positions). Live by default:
- * after catching up it waits for commits (`store.watch`) and reads on.
+ * after catching up it waits for commits (`store.watch`) and reads on. A stored event that
+ * cannot be decoded or decrypted is passed over and handed to the job as
+ * {@link SourceBatch.undecodable}, which refuses it as invalid (reason `undecodable`).
  *
  * @example
  * ```ts
@@ -152,8 +161,21 @@ export function storeSource(
           // first, and once a read comes back short, everything up to that head was seen.
           const head = options.filter ? await store.headPosition() : 0;
           const items: RecordedEvent[] = [];
-          for await (const e of store.readAll({ from, limit: batchSize, filter: options.filter }))
-            items.push(e);
+          // A stored event that cannot be decoded ends the read at its place: the batch is the
+          // events before it, with it as `undecodable`, and the next read starts after it.
+          let undecodable: EventDecodeError | undefined;
+          try {
+            for await (const e of store.readAll({ from, limit: batchSize, filter: options.filter }))
+              items.push(e);
+          } catch (error) {
+            if (!(error instanceof EventDecodeError && error.position >= from)) throw error;
+            undecodable = error;
+          }
+          if (undecodable) {
+            from = undecodable.position + 1;
+            yield { items, position: undecodable.position, undecodable: [undecodable] };
+            continue;
+          }
           let last =
             items.length > 0 ? (items[items.length - 1] as RecordedEvent).position : from - 1;
           if (items.length < batchSize && head > last) last = head;

@@ -70,6 +70,7 @@ describe('bad input at run time', () => {
       'no-timestamp': 3,
       'future-timestamp': 1,
       'bad-key': 3,
+      undecodable: 0,
     });
     // The far-future element did not move the watermark.
     expect(status.maxTimestamp).toBe(14);
