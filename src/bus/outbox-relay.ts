@@ -6,6 +6,7 @@ import type { RecordedEvent } from '../core/envelope.js';
 import {
   CausewayError,
   ErrorCode,
+  EventDecodeError,
   InvalidArgumentError,
   StoreClosedError,
 } from '../core/errors.js';
@@ -112,7 +113,10 @@ export interface OutboxRelayStatus {
   published: number;
   /** Of those, how many the broker already had (a republish after a crash). */
   duplicates: number;
-  /** Events this runner parked because the broker can never take them (too large). */
+  /**
+   * Events this runner parked: the broker can never take them (too large), or the stored
+   * event cannot be decoded (an `EventDecodeError`, such as a `DecryptionError`).
+   */
   parked: number;
   /** Failed publishing rounds (broker down) since start. */
   failures: number;
@@ -145,7 +149,10 @@ export interface RelayParkedRetryResult {
  * the relay is the only writer of its stream (see docs/bus.md).
  *
  * An event the broker can never take (too large, say) is parked under the relay's name with
- * the error, like a subscription's failing event, and can be retried or skipped.
+ * the error, like a subscription's failing event, and can be retried or skipped. So is a
+ * stored event that cannot be read (an `EventDecodeError`: a spoilt row, or a field that does
+ * not decrypt): it is parked with that error in the transaction that moves the checkpoint
+ * past it, and the relay goes on with the next events.
  *
  * @example
  * ```ts
@@ -328,7 +335,10 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
     return waitForStatusPosition(source, position, options, 'the relay is stopped');
   }
 
-  /** Events the relay parked (the broker refused them for good), in position order. */
+  /**
+   * Events the relay parked (the broker refused them for good, or they cannot be decoded),
+   * in position order.
+   */
   listParked(options?: ListParkedOptions): Promise<ParkedEvent[]> {
     return this.storage.parked.list(this.name, options);
   }
@@ -354,7 +364,20 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       for (const p of page) {
         if (wanted && !wanted.has(p.position)) continue;
         let event: RecordedEvent | undefined;
-        for await (const e of this.source.readAll({ from: p.position, limit: 1 })) event = e;
+        try {
+          for await (const e of this.source.readAll({ from: p.position, limit: 1 })) event = e;
+        } catch (error) {
+          if (!(error instanceof EventDecodeError && error.position === p.position)) throw error;
+          // Still undecodable (until someone repairs the row): parked again, with this error.
+          result.failed += 1;
+          await this.storage.parked.park(this.name, {
+            ...p,
+            error: errorRecord(error),
+            attempts: p.attempts + 1,
+            parkedAt: new Date(this.clock.now()),
+          });
+          continue;
+        }
         if (!event || event.id !== p.eventId) {
           result.missing += 1;
           continue;
@@ -539,13 +562,29 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
     this.wake.reset();
     const head = await this.source.headPosition();
     const batch: RecordedEvent[] = [];
-    for await (const e of this.source.readAll({
-      from: this.current.position + 1,
-      filter: this.filter,
-      limit: this.batchSize,
-    }))
-      batch.push(e);
-    this.update({ head: Math.max(head, batch[batch.length - 1]?.position ?? 0) });
+    // A stored event that cannot be decoded ends the read at its place: the events before it
+    // are published, then it is parked with its error, and the next read starts after it.
+    let undecodable: EventDecodeError | undefined;
+    try {
+      for await (const e of this.source.readAll({
+        from: this.current.position + 1,
+        filter: this.filter,
+        limit: this.batchSize,
+      }))
+        batch.push(e);
+    } catch (error) {
+      if (!(error instanceof EventDecodeError && error.position > this.current.position))
+        throw error;
+      undecodable = error;
+    }
+    this.update({
+      head: Math.max(head, batch[batch.length - 1]?.position ?? 0, undecodable?.position ?? 0),
+    });
+    if (batch.length === 0 && undecodable) {
+      await this.save(undecodable.position, [{ event: refOf(undecodable), error: undecodable }]);
+      if (this.current.state !== 'running') this.update({ state: 'running', lastError: undefined });
+      return 0;
+    }
     if (batch.length === 0) {
       // With a filter, nothing matching up to the head read before: pass over the rest.
       if (head > this.current.position) await this.save(head, []);
@@ -572,7 +611,13 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       return this.publishAll(batch);
     });
     const last = batch[done - 1];
-    if (last) await this.save(last.position, parked);
+    if (!failure && undecodable && done === batch.length && !this.stopRequested)
+      // Every event before it is settled: it is parked with them, the checkpoint past it.
+      await this.save(undecodable.position, [
+        ...parked,
+        { event: refOf(undecodable), error: undecodable },
+      ]);
+    else if (last) await this.save(last.position, parked);
     if (!failure) {
       if (this.current.state !== 'running') this.update({ lastError: undefined, state: 'running' });
       return 0;
@@ -668,10 +713,13 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
     return { done, parked };
   }
 
-  /** Parks what the broker refused for good and moves the checkpoint, in one transaction. */
+  /**
+   * Parks what the broker refused for good (or what cannot be decoded) and moves the
+   * checkpoint, in one transaction.
+   */
   private async save(
     position: number,
-    parked: readonly { event: RecordedEvent; error: Error }[],
+    parked: readonly { event: EventRef; error: Error }[],
   ): Promise<void> {
     if (position <= this.current.position) return;
     const now = new Date(this.clock.now());
@@ -698,7 +746,9 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
     for (const { event, error } of parked)
       this.logger?.error(
         { relay: this.name, eventId: event.id, position: event.position, err: error },
-        'the broker refused an event for good: parked',
+        error instanceof EventDecodeError
+          ? 'a stored event cannot be decoded: parked'
+          : 'the broker refused an event for good: parked',
       );
     this.update({
       position,
@@ -720,6 +770,14 @@ interface Chain {
   lastEventId: string | undefined;
   presentThrough: number;
   past: number;
+}
+
+/** What parking records about an event: its place and identity. */
+type EventRef = Pick<RecordedEvent, 'position' | 'id' | 'stream' | 'type'>;
+
+/** The identity of an event that cannot be decoded, as its error names it. */
+function refOf(error: EventDecodeError): EventRef {
+  return { position: error.position, id: error.eventId, stream: error.stream, type: error.type };
 }
 
 /** Errors that end the relay: nothing it waits for can cure them. */

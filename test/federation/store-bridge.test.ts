@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openBackend } from '../../src/open-backend.js';
+import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
 import type { Backend } from '../../src/store/backend.js';
 import { StoreBridge } from '../../src/federation/store-bridge.js';
 import type { Translation } from '../../src/federation/translation.js';
@@ -141,6 +142,38 @@ describe('StoreBridge', () => {
       { orderId: 'o4', total: 4 },
       { orderId: 'bad', total: 2 },
     ]);
+    await bridge.stop();
+  });
+
+  it('parks a source event that cannot be decoded, with its code, and carries the rest', async () => {
+    const file = join(dir, 'spoilt.db');
+    const source = await backend(`sqlite:${file}`);
+    const target = await backend('memory:');
+    for (let n = 1; n <= 3; n++)
+      await source.store.append(`order-${n}`, [
+        { type: 'order.placed', data: { orderId: `o${n}`, total: n } },
+      ]);
+    // Spoilt behind the store's back: data that is no JSON.
+    const raw = SqliteEventStore.open(file);
+    raw.database.prepare("UPDATE causeway_events SET data = '{bad' WHERE position = 2").run();
+    await raw.close();
+    const bridge = new StoreBridge({
+      name: 'spoilt',
+      source: await source.subscriptionStorage(),
+      idleCheckIntervalMs: 20,
+      target: target.store,
+      translation: (e) => ({ type: 'sales.order-opened', data: e.data }),
+    });
+    await bridge.start();
+    await bridge.waitForPosition(3, { timeoutMs: 10_000 });
+    expect((await bridge.listParked()).map((p) => [p.position, p.error.code])).toEqual([
+      [2, 'EVENT_DECODE_FAILED'],
+    ]);
+    expect((await targetEvents(target.store)).map((e) => e.data)).toEqual([
+      { orderId: 'o1', total: 1 },
+      { orderId: 'o3', total: 3 },
+    ]);
+    expect(bridge.status.state).toBe('running');
     await bridge.stop();
   });
 
