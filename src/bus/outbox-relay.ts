@@ -13,10 +13,12 @@ import {
 import { newId } from '../core/ids.js';
 import { backoffDelay, resolveBackoff, type ResolvedBackoff } from '../core/backoff.js';
 import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
-import type {
-  ListParkedOptions,
-  ParkedEvent,
-  ParkedSelection,
+import {
+  parkedErrorRecord,
+  undecodableEventRef,
+  type ListParkedOptions,
+  type ParkedEvent,
+  type ParkedSelection,
 } from '../subscriptions/parked-event-store.js';
 import {
   CheckpointAheadError,
@@ -372,7 +374,7 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
           result.failed += 1;
           await this.storage.parked.park(this.name, {
             ...p,
-            error: errorRecord(error),
+            error: parkedErrorRecord(error),
             attempts: p.attempts + 1,
             parkedAt: new Date(this.clock.now()),
           });
@@ -394,7 +396,7 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
           result.failed += 1;
           await this.storage.parked.park(this.name, {
             ...p,
-            error: errorRecord(error),
+            error: parkedErrorRecord(error),
             attempts: p.attempts + 1,
             parkedAt: new Date(this.clock.now()),
           });
@@ -581,7 +583,9 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       head: Math.max(head, batch[batch.length - 1]?.position ?? 0, undecodable?.position ?? 0),
     });
     if (batch.length === 0 && undecodable) {
-      await this.save(undecodable.position, [{ event: refOf(undecodable), error: undecodable }]);
+      await this.save(undecodable.position, [
+        { event: undecodableEventRef(undecodable), error: undecodable },
+      ]);
       if (this.current.state !== 'running') this.update({ state: 'running', lastError: undefined });
       return 0;
     }
@@ -615,7 +619,7 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
       // Every event before it is settled: it is parked with them, the checkpoint past it.
       await this.save(undecodable.position, [
         ...parked,
-        { event: refOf(undecodable), error: undecodable },
+        { event: undecodableEventRef(undecodable), error: undecodable },
       ]);
     else if (last) await this.save(last.position, parked);
     if (!failure) {
@@ -734,7 +738,7 @@ export class OutboxRelay<Tx extends StoreTransaction = StoreTransaction> {
             stream: event.stream,
             type: event.type,
             reason: 'failed',
-            error: errorRecord(error),
+            error: parkedErrorRecord(error),
             attempts: 1,
             parkedAt: now,
           },
@@ -775,11 +779,6 @@ interface Chain {
 /** What parking records about an event: its place and identity. */
 type EventRef = Pick<RecordedEvent, 'position' | 'id' | 'stream' | 'type'>;
 
-/** The identity of an event that cannot be decoded, as its error names it. */
-function refOf(error: EventDecodeError): EventRef {
-  return { position: error.position, id: error.eventId, stream: error.stream, type: error.type };
-}
-
 /** Errors that end the relay: nothing it waits for can cure them. */
 function isFatal(error: unknown): boolean {
   return (
@@ -797,15 +796,4 @@ function refusedForGood(error: unknown): boolean {
     error instanceof CausewayError &&
     (error.code === BusErrorCode.MESSAGE_TOO_LARGE || error.code === ErrorCode.NOT_JSON)
   );
-}
-
-function errorRecord(error: unknown): ParkedEvent['error'] {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const code = (e as { code?: unknown }).code;
-  return {
-    name: e.name,
-    message: e.message,
-    ...(e.stack === undefined ? {} : { stack: e.stack }),
-    ...(typeof code === 'string' ? { code } : {}),
-  };
 }

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, type EventDecodeError } from '../core/errors.js';
+import type { RecordedEvent } from '../core/envelope.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { assertPosition } from './validation.js';
 
@@ -18,6 +19,18 @@ export interface ParkedError {
   code?: string;
 }
 
+/** What is stored about an error with a parked event: name, message, stack and code. */
+export function parkedErrorRecord(error: unknown): ParkedError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = (e as { code?: unknown }).code;
+  return {
+    name: e.name,
+    message: e.message,
+    ...(e.stack === undefined ? {} : { stack: e.stack }),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
+}
+
 /** An event a subscription set aside (dead-lettered), with why. */
 export interface ParkedEvent {
   subscription: string;
@@ -33,6 +46,13 @@ export interface ParkedEvent {
   parkedAt: Date;
   /** True once a retry was asked for and the subscription has not yet retried it. */
   retryRequested: boolean;
+}
+
+/** The identity of an event that cannot be decoded, as its error names it, for parking. */
+export function undecodableEventRef(
+  error: EventDecodeError,
+): Pick<RecordedEvent, 'position' | 'id' | 'stream' | 'type'> {
+  return { position: error.position, id: error.eventId, stream: error.stream, type: error.type };
 }
 
 /** What a subscription records when it parks an event. */

@@ -17,12 +17,14 @@ import {
   type HandlerResult,
 } from './event-handler.js';
 import type { Lease } from './lease-store.js';
-import type {
-  ListParkedOptions,
-  ParkReason,
-  ParkedError,
-  ParkedEvent,
-  ParkedSelection,
+import {
+  parkedErrorRecord,
+  undecodableEventRef,
+  type ListParkedOptions,
+  type ParkReason,
+  type ParkedError,
+  type ParkedEvent,
+  type ParkedSelection,
 } from './parked-event-store.js';
 import {
   CheckpointAheadError,
@@ -541,7 +543,13 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         return;
       }
     }
-    await this.commitPark(refOf(error), undefined, 'failed', 1, errorRecord(error));
+    await this.commitPark(
+      undecodableEventRef(error),
+      undefined,
+      'failed',
+      1,
+      parkedErrorRecord(error),
+    );
   }
 
   /** Moves past events that are not delivered; saved once far enough from the checkpoint. */
@@ -712,7 +720,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
             failing: { position: event.position, eventId: event.id, attempt, error },
           });
           if (attempt >= this.o.retry.attempts) {
-            await this.commitPark(event, parked, 'failed', attempt, errorRecord(error));
+            await this.commitPark(event, parked, 'failed', attempt, parkedErrorRecord(error));
             return;
           }
           this.o.logger?.warn(
@@ -939,7 +947,13 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
           if (!(error instanceof EventDecodeError && error.position === entry.position))
             throw error;
           // Still undecodable (until someone repairs the row): parked again, with this error.
-          await this.commitPark(refOf(error), entry, 'failed', 1, errorRecord(error));
+          await this.commitPark(
+            undecodableEventRef(error),
+            entry,
+            'failed',
+            1,
+            parkedErrorRecord(error),
+          );
           continue;
         }
         if (!event || event.position !== entry.position || event.id !== entry.eventId) {
@@ -949,7 +963,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
             entry,
             'failed',
             1,
-            errorRecord(missing),
+            parkedErrorRecord(missing),
           );
           continue;
         }
@@ -1069,11 +1083,6 @@ function isFatal(error: unknown): boolean {
   );
 }
 
-/** What parking an undecodable event records about it. */
-function refOf(error: EventDecodeError): EventRef {
-  return { position: error.position, id: error.eventId, stream: error.stream, type: error.type };
-}
-
 /** An undecodable event as `where` sees it: its identity, without data. */
 function standIn(error: EventDecodeError): RecordedEvent {
   return {
@@ -1093,15 +1102,4 @@ function retryRequested(reason: string): Error {
   const error = new Error(`The handler asked to retry: ${reason}`);
   error.name = 'RetryRequested';
   return error;
-}
-
-/** What is stored about an error with a parked event. */
-function errorRecord(error: Error): ParkedError {
-  const code = (error as { code?: unknown }).code;
-  return {
-    name: error.name,
-    message: error.message,
-    ...(error.stack === undefined ? {} : { stack: error.stack }),
-    ...(typeof code === 'string' ? { code } : {}),
-  };
 }
