@@ -1,3 +1,5 @@
+import type { RecordedEvent } from './envelope.js';
+
 /**
  * Stable error codes. A code never changes meaning once published; match on `error.code`
  * rather than on messages or classes when crossing process boundaries.
@@ -313,6 +315,24 @@ export class EventDecodeError extends CausewayError {
     this.revision = failure.revision;
     this.column = failure.column;
     this.reason = failure.reason;
+  }
+
+  /**
+   * The event as a reader that skips or parks it shows it: its identity and place, without
+   * data or metadata.
+   */
+  standIn(): RecordedEvent {
+    return {
+      id: this.eventId,
+      type: this.type,
+      stream: this.stream,
+      revision: this.revision,
+      position: this.position,
+      data: undefined,
+      metadata: {},
+      schemaVersion: 1,
+      recordedAt: new Date(0),
+    };
   }
 }
 

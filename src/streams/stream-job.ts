@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
-import type { RecordedEvent } from '../core/envelope.js';
 import type { EventDecodeError } from '../core/errors.js';
 import { systemClock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
@@ -769,7 +768,7 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
       {
         reason: 'undecodable',
         operator: 'source',
-        value: undecodableStandIn(error),
+        value: error.standIn(),
         detail: error.message,
         error,
         position: error.position,
@@ -902,21 +901,6 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
     this.lock = run.catch(() => undefined);
     return run;
   }
-}
-
-/** An undecodable event as the invalid side output shows it: its identity, without data. */
-function undecodableStandIn(error: EventDecodeError): RecordedEvent {
-  return {
-    id: error.eventId,
-    type: error.type,
-    stream: error.stream,
-    revision: error.revision,
-    position: error.position,
-    data: undefined,
-    metadata: {},
-    schemaVersion: 1,
-    recordedAt: new Date(0),
-  };
 }
 
 function emptyCounters(): Counters {

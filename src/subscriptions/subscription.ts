@@ -534,7 +534,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     if (where) {
       let wanted = true;
       try {
-        wanted = where(standIn(error));
+        wanted = where(error.standIn());
       } catch {
         // It cannot tell without the data: parked, rather than passed over unseen.
       }
@@ -1081,21 +1081,6 @@ function isFatal(error: unknown): boolean {
     error instanceof StoreClosedError ||
     error instanceof InvalidArgumentError
   );
-}
-
-/** An undecodable event as `where` sees it: its identity, without data. */
-function standIn(error: EventDecodeError): RecordedEvent {
-  return {
-    id: error.eventId,
-    type: error.type,
-    stream: error.stream,
-    revision: error.revision,
-    position: error.position,
-    data: undefined,
-    metadata: {},
-    schemaVersion: 1,
-    recordedAt: new Date(0),
-  };
 }
 
 function retryRequested(reason: string): Error {
