@@ -57,7 +57,7 @@ export const DEFAULT_BODY_LIMIT = DEFAULT_ROUTE_BODY_LIMIT;
  */
 export async function createServer(options: ServerOptions): Promise<CausewayServer> {
   const guard = options.guard ?? openAccess;
-  const app = Fastify(causewayFastifyOptions(options)) as unknown as FastifyInstance;
+  const app = newCausewayApp(options);
   const mount = await mountCauseway(app, options);
 
   return {
@@ -106,6 +106,17 @@ export function causewayFastifyOptions(
     routerOptions: { maxParamLength: 1000 },
     ...(options.tls ? { https: loadTls(options.tls) } : {}),
   } as Parameters<typeof Fastify>[0];
+}
+
+/**
+ * A Fastify instance with Causeway's settings. Fastify's factory types its instance by the
+ * server options (HTTP or HTTPS), which are only known at run time here; the routes use the
+ * default instance type either way.
+ */
+export function newCausewayApp(
+  options: Pick<ServerOptions, 'logger' | 'bodyLimit' | 'tls'>,
+): FastifyInstance {
+  return Fastify(causewayFastifyOptions(options)) as unknown as FastifyInstance;
 }
 
 /** True for addresses only this machine can reach. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { CausewayMetrics } from '../observability/metrics.js';
 import { causeway, type CausewayPluginOptions } from './causeway-plugin.js';
-import { causewayFastifyOptions } from './create-server.js';
+import { newCausewayApp } from './create-server.js';
 import { dispatchFetch } from './fetch-bridge.js';
 import { problemErrorHandler, problemNotFoundHandler } from './mount-causeway.js';
 
@@ -50,7 +50,7 @@ export async function createFetchHandler(
 ): Promise<CausewayFetchHandler> {
   const prefix = normalisePrefix(options.prefix);
   const metrics = options.metrics ?? new CausewayMetrics();
-  const app = Fastify(causewayFastifyOptions(options)) as unknown as FastifyInstance;
+  const app = newCausewayApp(options);
   if (prefix !== '') {
     // Outside the prefix, too, a miss is problem details.
     app.setErrorHandler(problemErrorHandler);
