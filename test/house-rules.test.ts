@@ -36,34 +36,50 @@ async function expectAllowed(path: string, code: string): Promise<void> {
 }
 
 const CORE = /core imports nothing of ours/;
-const ADAPTERS = /never on adapters/;
+const ABOVE_CORE = /never on an adapter, the server, the CLI or testing/;
+const DRIVER_FREE = /The core is driver-free/;
 const OBSERVABILITY = /observability reads sagas, projections and the bus/;
-const ADAPTER = /imports only core modules and its own driver/;
-const ROOT = /does not import a composition root/;
+const ADAPTER = /imports only the core and its own driver/;
+const CORE_USER = /build on the core and its ports only/;
 
 describe('core imports nothing of ours', () => {
-  it('refuses a module of ours, a type of ours, and the package itself', async () => {
+  it('refuses a module of ours, a type of ours, and our packages', async () => {
+    const file = 'packages/core/src/core/fake.ts';
     await expectRefused(
-      'src/core/fake.ts',
+      file,
       "import { collect } from '../store/collect.js';\nvoid collect;",
       CORE,
     );
     await expectRefused(
-      'src/core/fake.ts',
+      file,
       "import type { EventStore } from '../store/event-store.js';\nexport type S = EventStore;",
       CORE,
     );
-    await expectRefused('src/core/fake.ts', "export { openEventStore } from 'causeway';", CORE);
+    await expectRefused(file, "export { openEventStore } from '@causewayjs/core';", CORE);
     await expectRefused(
-      'src/core/fake.ts',
-      "export const load = () => import('../domain/index.js');",
+      file,
+      "import { projectionStatus } from '@causewayjs/core/internals';\nvoid projectionStatus;",
       CORE,
+    );
+    await expectRefused(file, "export const load = () => import('../domain/index.js');", CORE);
+    await expectRefused(
+      file,
+      "export type S = import('@causewayjs/sqlite').SqliteEventStore;",
+      CORE,
+    );
+  });
+
+  it('refuses a driver', async () => {
+    await expectRefused(
+      'packages/core/src/core/fake.ts',
+      "import type { Pool } from 'pg';\nexport type P = Pool;",
+      DRIVER_FREE,
     );
   });
 
   it('accepts core, node: builtins and npm packages', async () => {
     await expectAllowed(
-      'src/core/fake.ts',
+      'packages/core/src/core/fake.ts',
       [
         "import { randomUUID } from 'node:crypto';",
         "import { v7 } from 'uuid';",
@@ -74,8 +90,8 @@ describe('core imports nothing of ours', () => {
   });
 });
 
-describe('modules never import adapters', () => {
-  it('refuses an adapter from any module, at any depth, even for a type or dynamically', async () => {
+describe('modules of the core never import the packages built on it', () => {
+  it('refuses every adapter, the server, the CLI and testing, from any module and at any depth', async () => {
     for (const module of [
       'store',
       'subscriptions',
@@ -84,44 +100,78 @@ describe('modules never import adapters', () => {
       'bus',
       'streams',
       'federation',
+      'observability',
     ]) {
-      await expectRefused(
-        `src/${module}/fake.ts`,
-        "import { SqliteEventStore } from '../adapters/sqlite/index.js';\nvoid SqliteEventStore;",
-        ADAPTERS,
-      );
+      for (const name of ['sqlite', 'postgres', 'nats', 'rabbitmq', 'mqtt', 'server', 'cli']) {
+        await expectRefused(
+          `packages/core/src/${module}/fake.ts`,
+          `import * as other from '@causewayjs/${name}';\nvoid other;`,
+          ABOVE_CORE,
+        );
+      }
     }
     await expectRefused(
-      'src/server/routes/fake.ts',
-      "import type { PostgresEventStore } from '../../adapters/postgres/postgres-event-store.js';\nexport type S = PostgresEventStore;",
-      ADAPTERS,
+      'packages/core/src/security/deeper/fake.ts',
+      "import { describeEventStore } from '@causewayjs/testing';\nvoid describeEventStore;",
+      ABOVE_CORE,
     );
     await expectRefused(
-      'src/schema/fake.ts',
-      "export const open = () => import('../adapters/sqlite/sqlite-event-store.js');",
-      ADAPTERS,
-    );
-    await expectRefused(
-      'src/security/fake.ts',
-      "export type S = import('../adapters/sqlite/sqlite-event-store.js').SqliteEventStore;",
-      ADAPTERS,
-    );
-    await expectRefused(
-      'src/domain/fake.ts',
-      "export { NatsMessageBus } from 'causeway/nats';",
-      ADAPTERS,
-    );
-    await expectRefused('src/index.ts', "export * from './adapters/sqlite/index.js';", ADAPTERS);
-    await expectRefused(
-      'src/observability/fake.ts',
-      "import { SqliteEventStore } from '../adapters/sqlite/index.js';\nvoid SqliteEventStore;",
-      ADAPTERS,
+      'packages/core/src/index.ts',
+      "export * from '@causewayjs/server/internals';",
+      ABOVE_CORE,
     );
   });
 
-  it('accepts ports and other modules', async () => {
+  it('refuses them for a type, dynamically, and as an import type', async () => {
+    await expectRefused(
+      'packages/core/src/store/fake.ts',
+      "import type { PostgresEventStore } from '@causewayjs/postgres';\nexport type S = PostgresEventStore;",
+      ABOVE_CORE,
+    );
+    await expectRefused(
+      'packages/core/src/schema/fake.ts',
+      "export const open = () => import('@causewayjs/sqlite');",
+      ABOVE_CORE,
+    );
+    await expectRefused(
+      'packages/core/src/open-backend.ts',
+      "export type B = import('@causewayjs/rabbitmq').RabbitMqMessageBus;",
+      ABOVE_CORE,
+    );
+  });
+
+  it('refuses every driver and fastify, statically, dynamically or as an import type', async () => {
+    for (const driver of [
+      'better-sqlite3',
+      'pg',
+      'pg-cursor',
+      '@nats-io/jetstream',
+      '@nats-io/transport-node',
+      'amqplib',
+      'mqtt',
+      'fastify',
+    ]) {
+      await expectRefused(
+        'packages/core/src/bus/fake.ts',
+        `import * as driver from '${driver}';\nvoid driver;`,
+        DRIVER_FREE,
+      );
+    }
+    await expectRefused(
+      'packages/core/src/streams/fake.ts',
+      "export const connect = () => import('@nats-io/transport-node');",
+      DRIVER_FREE,
+    );
+    await expectRefused(
+      'packages/core/src/observability/fake.ts',
+      "export type C = import('amqplib').Channel;",
+      DRIVER_FREE,
+    );
+  });
+
+  it('accepts ports, other modules, and loading an adapter package by a name in a variable', async () => {
     await expectAllowed(
-      'src/projections/fake.ts',
+      'packages/core/src/projections/fake.ts',
       [
         "import type { EventStore } from '../store/event-store.js';",
         "import { CausewayError } from '../core/errors.js';",
@@ -130,18 +180,34 @@ describe('modules never import adapters', () => {
         'export const all = [CausewayError, projection];',
       ].join('\n'),
     );
+    await expectAllowed(
+      'packages/core/src/open-backend.ts',
+      [
+        "const packageName: string = '@causewayjs/sqlite';",
+        'export const load = () => import(packageName);',
+      ].join('\n'),
+    );
   });
 
-  it('lets the composition roots and the CLI choose an adapter', async () => {
-    for (const path of ['src/open-event-store.ts', 'src/open-backend.ts', 'src/store-stack.ts']) {
-      await expectAllowed(
-        path,
-        "import { SqliteEventStore } from './adapters/sqlite/index.js';\nexport const open = () => import('./adapters/postgres/index.js');\nvoid SqliteEventStore;",
-      );
-    }
+  it("lets the composition roots' tests open an adapter, but nothing else built on the core", async () => {
     await expectAllowed(
-      'src/cli/fake.ts',
-      "import { SqliteEventStore } from '../adapters/sqlite/index.js';\nvoid SqliteEventStore;",
+      'packages/core/src/open-event-store.test.ts',
+      "import { SqliteEventStore } from '@causewayjs/sqlite';\nexport const open = () => import('@causewayjs/postgres');\nvoid SqliteEventStore;",
+    );
+    await expectRefused(
+      'packages/core/src/open-backend.test.ts',
+      "import { createServer } from '@causewayjs/server';\nvoid createServer;",
+      ABOVE_CORE,
+    );
+    await expectRefused(
+      'packages/core/src/store-stack.test.ts',
+      "import Database from 'better-sqlite3';\nvoid Database;",
+      DRIVER_FREE,
+    );
+    await expectRefused(
+      'packages/core/src/store/fake.test.ts',
+      "import { SqliteEventStore } from '@causewayjs/sqlite';\nvoid SqliteEventStore;",
+      ABOVE_CORE,
     );
   });
 });
@@ -149,22 +215,27 @@ describe('modules never import adapters', () => {
 describe('observability reads other modules through interfaces of its own', () => {
   it('refuses sagas, projections and the bus, types included', async () => {
     await expectRefused(
-      'src/observability/fake.ts',
+      'packages/core/src/observability/fake.ts',
       "import type { SagaStatus } from '../sagas/saga-view.js';\nexport type S = SagaStatus;",
       OBSERVABILITY,
     );
     await expectRefused(
-      'src/observability/fake.ts',
+      'packages/core/src/observability/fake.ts',
       "import { type ProjectionStatus } from '../projections/projection-status.js';\nexport type S = ProjectionStatus;",
       OBSERVABILITY,
     );
     await expectRefused(
-      'src/observability/fake.ts',
+      'packages/core/src/observability/fake.ts',
       "export type S = import('../bus/outbox-relay.js').OutboxRelayStatus;",
       OBSERVABILITY,
     );
     await expectRefused(
-      'src/observability/fake.ts',
+      'packages/core/src/observability/deeper/fake.ts',
+      "export const load = () => import('../../bus/index.js');",
+      OBSERVABILITY,
+    );
+    await expectRefused(
+      'packages/core/src/observability/fake.ts',
       "export { OutboxRelay } from '../bus/index.js';",
       OBSERVABILITY,
     );
@@ -172,7 +243,7 @@ describe('observability reads other modules through interfaces of its own', () =
 
   it('accepts core, the store and its own files', async () => {
     await expectAllowed(
-      'src/observability/fake.ts',
+      'packages/core/src/observability/fake.ts',
       [
         "import type { RecordedEvent } from '../core/envelope.js';",
         "import { ForwardingEventStore } from '../store/forwarding-event-store.js';",
@@ -184,63 +255,164 @@ describe('observability reads other modules through interfaces of its own', () =
   });
 });
 
-describe('an adapter imports core modules and its own driver only', () => {
-  it('refuses another adapter, its driver, the server and the CLI', async () => {
+describe('an adapter imports the core and its own driver only', () => {
+  it('refuses another adapter, whatever the way', async () => {
     await expectRefused(
-      'src/adapters/sqlite/fake.ts',
-      "import { PostgresEventStore } from '../postgres/index.js';\nvoid PostgresEventStore;",
+      'packages/sqlite/src/fake.ts',
+      "import { PostgresEventStore } from '@causewayjs/postgres';\nvoid PostgresEventStore;",
       ADAPTER,
     );
     await expectRefused(
-      'src/adapters/sqlite/fake.ts',
-      "import { Client } from 'pg';\nvoid Client;",
+      'packages/mqtt/src/fake.ts',
+      "import type { NatsMessageBus } from '@causewayjs/nats';\nexport type B = NatsMessageBus;",
       ADAPTER,
     );
     await expectRefused(
-      'src/adapters/postgres/fake.ts',
-      "import type { Database } from 'better-sqlite3';\nexport type D = Database;",
+      'packages/nats/src/fake.ts',
+      "export const open = () => import('@causewayjs/rabbitmq');",
       ADAPTER,
     );
     await expectRefused(
-      'src/adapters/postgres/fake.ts',
-      "import { jetstream } from '@nats-io/jetstream';\nvoid jetstream;",
-      ADAPTER,
-    );
-    await expectRefused(
-      'src/adapters/nats/fake.ts',
-      "import { createServer } from '../../server/index.js';\nvoid createServer;",
-      ADAPTER,
-    );
-    await expectRefused(
-      'src/adapters/nats/fake.test.ts',
-      "import { program } from '../../cli/program.js';\nvoid program;",
+      'packages/rabbitmq/src/fake.ts',
+      "export type P = import('@causewayjs/mqtt').MqttPublisher;",
       ADAPTER,
     );
   });
 
-  it('refuses a composition root, except in its tests', async () => {
-    const code =
-      "import { openEventStore } from '../../open-event-store.js';\nvoid openEventStore;";
-    await expectRefused('src/adapters/postgres/fake.ts', code, ROOT);
-    await expectAllowed('src/adapters/postgres/fake.test.ts', code);
+  it("refuses another adapter's driver", async () => {
+    const foreign: Record<string, string> = {
+      sqlite: 'pg',
+      postgres: 'better-sqlite3',
+      nats: 'amqplib',
+      rabbitmq: 'mqtt',
+      mqtt: '@nats-io/jetstream',
+    };
+    for (const [adapter, driver] of Object.entries(foreign)) {
+      await expectRefused(
+        `packages/${adapter}/src/fake.ts`,
+        `import * as driver from '${driver}';\nvoid driver;`,
+        ADAPTER,
+      );
+    }
+    await expectRefused(
+      'packages/sqlite/src/fake.ts',
+      "import type Cursor from 'pg-cursor';\nexport type C = Cursor;",
+      ADAPTER,
+    );
   });
 
-  it('accepts its own driver, its own files and core modules', async () => {
+  it('refuses the server and the CLI, in its tests too', async () => {
+    await expectRefused(
+      'packages/nats/src/fake.ts',
+      "import { createServer } from '@causewayjs/server';\nvoid createServer;",
+      ADAPTER,
+    );
+    await expectRefused(
+      'packages/postgres/src/fake.test.ts',
+      "import { program } from '@causewayjs/cli/internals';\nvoid program;",
+      ADAPTER,
+    );
+  });
+
+  it('accepts its own driver, its own files and the core', async () => {
     await expectAllowed(
-      'src/adapters/postgres/fake.ts',
+      'packages/postgres/src/fake.ts',
       [
         "import pg from 'pg';",
         "import Cursor from 'pg-cursor';",
         "import { migrate } from './postgres-migrations.js';",
-        "import type { EventStore } from '../../store/event-store.js';",
-        "import { SubscriptionErrorCode } from '../../subscriptions/subscription-errors.js';",
+        "import type { EventStore } from '@causewayjs/core';",
+        "import { SubscriptionErrorCode } from '@causewayjs/core/internals';",
         'export type S = EventStore;',
         'export const all = [pg, Cursor, migrate, SubscriptionErrorCode];',
       ].join('\n'),
     );
     await expectAllowed(
-      'src/adapters/nats/fake.ts',
+      'packages/nats/src/fake.ts',
       "import { jetstream } from '@nats-io/jetstream';\nimport { connect } from '@nats-io/transport-node';\nexport const all = [jetstream, connect];",
+    );
+    await expectAllowed(
+      'packages/rabbitmq/src/fake.ts',
+      "import amqp from 'amqplib';\nexport type C = import('amqplib').Channel;\nvoid amqp;",
+    );
+    await expectAllowed(
+      'packages/mqtt/src/fake.ts',
+      "import mqtt from 'mqtt';\nexport const open = () => import('mqtt');\nvoid mqtt;",
+    );
+    await expectAllowed(
+      'packages/sqlite/src/fake.test.ts',
+      "import Database from 'better-sqlite3';\nimport { describeEventStore } from '@causewayjs/testing';\nexport const all = [Database, describeEventStore];",
+    );
+  });
+});
+
+describe('the server and the testing package build on the core only', () => {
+  it('refuses an adapter, the CLI and a driver, whatever the way', async () => {
+    await expectRefused(
+      'packages/server/src/routes/fake.ts',
+      "import type { PostgresEventStore } from '@causewayjs/postgres';\nexport type S = PostgresEventStore;",
+      CORE_USER,
+    );
+    await expectRefused(
+      'packages/server/src/fake.ts',
+      "export const run = () => import('@causewayjs/cli');",
+      CORE_USER,
+    );
+    await expectRefused(
+      'packages/server/src/fake.test.ts',
+      "import { SqliteEventStore } from '@causewayjs/sqlite';\nvoid SqliteEventStore;",
+      CORE_USER,
+    );
+    await expectRefused(
+      'packages/testing/src/fake.suite.ts',
+      "export type B = import('@causewayjs/nats').NatsMessageBus;",
+      CORE_USER,
+    );
+    await expectRefused(
+      'packages/testing/src/fake.ts',
+      "import Database from 'better-sqlite3';\nvoid Database;",
+      CORE_USER,
+    );
+    await expectRefused(
+      'packages/server/src/fake.ts',
+      "export const connect = () => import('@nats-io/transport-node');",
+      CORE_USER,
+    );
+  });
+
+  it('accepts the core, its own files and its own npm packages', async () => {
+    await expectAllowed(
+      'packages/server/src/fake.ts',
+      [
+        "import Fastify from 'fastify';",
+        "import type { EventStore } from '@causewayjs/core';",
+        "import { errorResponse } from './error-response.js';",
+        'export type S = EventStore;',
+        'export const all = [Fastify, errorResponse];',
+      ].join('\n'),
+    );
+    await expectAllowed(
+      'packages/testing/src/fake.suite.ts',
+      [
+        "import { describe } from 'vitest';",
+        "import { MemoryEventStore } from '@causewayjs/core';",
+        "import { collect } from '@causewayjs/core/internals';",
+        'export const all = [describe, MemoryEventStore, collect];',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('the CLI, the composition root of the family, imports every package', () => {
+  it('accepts adapters and the server', async () => {
+    await expectAllowed(
+      'packages/cli/src/fake.ts',
+      [
+        "import { SqliteEventStore } from '@causewayjs/sqlite';",
+        "import { createServer } from '@causewayjs/server';",
+        "export const open = () => import('@causewayjs/postgres');",
+        'export const all = [SqliteEventStore, createServer];',
+      ].join('\n'),
     );
   });
 });
