@@ -16,19 +16,11 @@
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { PostgresEventStore } from '../src/adapters/postgres/postgres-event-store.js';
-import { PostgresSnapshotStore } from '../src/adapters/postgres/postgres-snapshot-store.js';
-import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteSnapshotStore } from '../src/adapters/sqlite/sqlite-snapshot-store.js';
-import {
-  CommandHandler,
-  everyNEvents,
-  type Command,
-  type Decider,
-  type DomainEvent,
-  type EventStore,
-  type SnapshotStore,
-} from '../src/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { PostgresSnapshotStore } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteSnapshotStore } from '@causewayjs/sqlite';
+import { CommandHandler, everyNEvents, type Command, type Decider, type DomainEvent, type EventStore, type SnapshotStore } from '@causewayjs/core';
 import { machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';

@@ -11,10 +11,10 @@
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { PostgresEventStore } from '../src/adapters/postgres/postgres-event-store.js';
-import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
-import type { TransactionalEventStore } from '../src/index.js';
-import { createServer } from '../src/server/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import type { TransactionalEventStore } from '@causewayjs/core';
+import { createServer } from '@causewayjs/server';
 import { writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';

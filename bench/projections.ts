@@ -19,24 +19,15 @@
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import {
-  openPostgresBackend,
-  type PostgresBackend,
-} from '../src/adapters/postgres/postgres-backend.js';
-import type { PostgresTransaction } from '../src/adapters/postgres/postgres-event-store.js';
-import type { PostgresReadModel } from '../src/adapters/postgres/postgres-read-model.js';
-import { openSqliteBackend, type SqliteBackend } from '../src/adapters/sqlite/sqlite-backend.js';
-import type { SqliteTransaction } from '../src/adapters/sqlite/sqlite-event-store.js';
-import type { SqliteReadModel } from '../src/adapters/sqlite/sqlite-read-model.js';
-import { MemoryEventStore, type EventStore, type RecordedEvent } from '../src/index.js';
-import {
-  Projector,
-  defineProjection,
-  memoryProjectionStore,
-  type ProjectionDefinition,
-  type ProjectionStore,
-} from '../src/projections/index.js';
-import type { StoreTransaction } from '../src/store/event-store.js';
+import { openPostgresBackend, type PostgresBackend } from '@causewayjs/postgres';
+import type { PostgresTransaction } from '@causewayjs/postgres';
+import type { PostgresReadModel } from '@causewayjs/postgres';
+import { openSqliteBackend, type SqliteBackend } from '@causewayjs/sqlite';
+import type { SqliteTransaction } from '@causewayjs/sqlite';
+import type { SqliteReadModel } from '@causewayjs/sqlite';
+import { MemoryEventStore, type EventStore, type RecordedEvent } from '@causewayjs/core';
+import { Projector, defineProjection, memoryProjectionStore, type ProjectionDefinition, type ProjectionStore } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
 import { machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';

@@ -23,22 +23,13 @@
  * ratio of plain's in the same run.
  */
 import { parseArgs } from 'node:util';
-import { PostgresEventStore } from '../src/adapters/postgres/postgres-event-store.js';
-import { postgresChainAnchorStore } from '../src/adapters/postgres/postgres-chain-anchor-store.js';
-import { PostgresKeyStore } from '../src/adapters/postgres/postgres-key-store.js';
-import { sqliteChainAnchorStore } from '../src/adapters/sqlite/sqlite-chain-anchor-store.js';
-import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteKeyStore } from '../src/adapters/sqlite/sqlite-key-store.js';
-import {
-  encryptedEventStore,
-  generateMasterKey,
-  integrityEventStore,
-  type ChainAnchorStore,
-  type DataKeyStore,
-  type EventInput,
-  type EventStore,
-  type TransactionalEventStore,
-} from '../src/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { postgresChainAnchorStore } from '@causewayjs/postgres';
+import { PostgresKeyStore } from '@causewayjs/postgres';
+import { sqliteChainAnchorStore } from '@causewayjs/sqlite';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteKeyStore } from '@causewayjs/sqlite';
+import { encryptedEventStore, generateMasterKey, integrityEventStore, type ChainAnchorStore, type DataKeyStore, type EventInput, type EventStore, type TransactionalEventStore } from '@causewayjs/core';
 import { machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';

@@ -2,20 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '../src/adapters/postgres/postgres-event-store.js';
-import { PostgresSnapshotStore } from '../src/adapters/postgres/postgres-snapshot-store.js';
-import { SqliteEventStore } from '../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteSnapshotStore } from '../src/adapters/sqlite/sqlite-snapshot-store.js';
-import {
-  CommandHandler,
-  MemoryEventStore,
-  MemorySnapshotStore,
-  collect,
-  everyNEvents,
-  fold,
-  type EventStore,
-  type SnapshotStore,
-} from '../src/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { PostgresSnapshotStore } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteSnapshotStore } from '@causewayjs/sqlite';
+import { CommandHandler, MemoryEventStore, MemorySnapshotStore, collect, everyNEvents, fold, type EventStore, type SnapshotStore } from '@causewayjs/core';
 import {
   orderDecider,
   type OrderCommand,

@@ -3,27 +3,22 @@
 // typecheck` fails if a misspelt code compiles (an unused @ts-expect-error is an error) or if
 // a module's codes fall out of the union.
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  CausewayError,
-  ErrorCode,
-  WrongExpectedRevisionError,
-  type CausewayErrorCode,
-} from '../src/core/errors.js';
-import { BusErrorCode } from '../src/bus/bus-errors.js';
-import { BusPublishErrorCode } from '../src/bus/message-bus.js';
-import { MqttErrorCode } from '../src/adapters/mqtt/mqtt-errors.js';
-import { CliErrorCode } from '../src/cli/cli-errors.js';
-import { DomainErrorCode } from '../src/domain/domain-errors.js';
-import { FederationErrorCode } from '../src/federation/federation-errors.js';
-import { ProjectionErrorCode } from '../src/projections/projection-errors.js';
-import { SagaErrorCode } from '../src/sagas/saga-errors.js';
-import { SchemaErrorCode } from '../src/schema/schema-errors.js';
-import { SecurityErrorCode } from '../src/security/security-errors.js';
-import { HttpError, ServerErrorCode } from '../src/server/server-errors.js';
-import { AdminUiErrorCode } from '../src/server/ui/admin-ui-errors.js';
-import { StreamErrorCode } from '../src/streams/stream-errors.js';
-import { ConsumerGroupErrorCode } from '../src/subscriptions/consumer-group-errors.js';
-import { SubscriptionErrorCode } from '../src/subscriptions/subscription-errors.js';
+import { CausewayError, ErrorCode, WrongExpectedRevisionError, type CausewayErrorCode } from '@causewayjs/core';
+import { BusErrorCode } from '@causewayjs/core';
+import { BusPublishErrorCode } from '@causewayjs/core';
+import { MqttErrorCode } from '@causewayjs/mqtt';
+import { CliErrorCode } from '@causewayjs/cli/internals';
+import { DomainErrorCode } from '@causewayjs/core';
+import { FederationErrorCode } from '@causewayjs/core';
+import { ProjectionErrorCode } from '@causewayjs/core';
+import { SagaErrorCode } from '@causewayjs/core';
+import { SchemaErrorCode } from '@causewayjs/core';
+import { SecurityErrorCode } from '@causewayjs/core';
+import { HttpError, ServerErrorCode } from '@causewayjs/server';
+import { AdminUiErrorCode } from '@causewayjs/server/internals';
+import { StreamErrorCode } from '@causewayjs/core';
+import { ConsumerGroupErrorCode } from '@causewayjs/core';
+import { SubscriptionErrorCode } from '@causewayjs/core';
 
 const codeMaps = {
   ErrorCode,

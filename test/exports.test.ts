@@ -1,43 +1,78 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-interface ExportTarget {
+interface Condition {
   types: string;
-  import: string;
+  default: string;
 }
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  exports: Record<string, ExportTarget | string>;
+interface PackageJson {
+  name: string;
+  private?: boolean;
+  license?: string;
+  type?: string;
+  main?: string;
+  types?: string;
+  engines?: { node?: string };
+  repository?: { url?: string; directory?: string };
+  exports: Record<string, { import: Condition; require: Condition } | string>;
+  typesVersions?: Record<string, Record<string, string[]>>;
+}
+const repo = new URL('../', import.meta.url);
+const read = (url: URL) => JSON.parse(readFileSync(url, 'utf8')) as PackageJson;
+const workspaceRoot = read(new URL('package.json', repo)) as PackageJson & { workspaces: string[] };
+const packages = workspaceRoot.workspaces.map((dir) => ({
+  dir,
+  pkg: read(new URL(`${dir}/package.json`, repo)),
+}));
+
+/** The source file a built ESM file is compiled from (`src/` in packages, the folder in examples). */
+const toSource = (dir: string, distPath: string) => {
+  const srcDir = dir.startsWith('examples/') ? '' : 'src/';
+  return new URL(
+    `${dir}/${distPath.replace(/^\.\/dist\/esm\//, srcDir).replace(/\.js$/, '.ts')}`,
+    repo,
+  );
 };
 
-const toSource = (distPath: string) =>
-  new URL(`../${distPath.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')}`, import.meta.url);
-
-describe('package exports map', () => {
-  it('offers exactly the documented entry points', () => {
-    expect(Object.keys(pkg.exports).sort()).toEqual([
-      '.',
-      './mqtt',
-      './nats',
-      './package.json',
-      './postgres',
-      './rabbitmq',
-      './server',
-      './sqlite',
-      './testing',
-    ]);
+describe('package exports maps', () => {
+  it('the workspace root is private and every package is a scoped, licensed ESM package', () => {
+    expect(workspaceRoot.private).toBe(true);
+    for (const { dir, pkg } of packages) {
+      expect(pkg.name, dir).toMatch(/^@causewayjs\/[a-z-]+$/);
+      expect(pkg.license, dir).toBe('MIT');
+      expect(pkg.type, dir).toBe('module');
+      expect(pkg.engines?.node, dir).toBe(workspaceRoot.engines?.node);
+      expect(pkg.repository?.directory, dir).toBe(dir);
+    }
   });
 
-  for (const [entry, target] of Object.entries(pkg.exports)) {
-    if (typeof target === 'string') continue;
-    it(`${entry} points at a built file of an existing source module, with types beside it`, () => {
-      expect(target.import).toMatch(/^\.\/dist\/.+\.js$/);
-      expect(target.types).toBe(target.import.replace(/\.js$/, '.d.ts'));
-      expect(existsSync(toSource(target.import))).toBe(true);
-    });
+  it('the core offers exactly its documented entry points', () => {
+    const core = packages.find(({ pkg }) => pkg.name === '@causewayjs/core')?.pkg;
+    expect(Object.keys(core?.exports ?? {}).sort()).toEqual(['.', './internals', './package.json']);
+  });
+
+  for (const { dir, pkg } of packages) {
+    for (const [entry, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      it(`${pkg.name} ${entry}: ESM and CommonJS faces of an existing source module`, () => {
+        expect(target.import.default).toMatch(/^\.\/dist\/esm\/.+\.js$/);
+        expect(target.import.types).toBe(target.import.default.replace(/\.js$/, '.d.ts'));
+        expect(target.require.default).toBe(target.import.default.replace('/esm/', '/cjs/'));
+        expect(target.require.types).toBe(target.require.default.replace(/\.js$/, '.d.ts'));
+        expect(existsSync(toSource(dir, target.import.default))).toBe(true);
+        // node10 resolution reads main/types for the root and typesVersions for subpaths.
+        if (entry === '.') {
+          expect(pkg.main).toBe(target.require.default);
+          expect(pkg.types).toBe(target.require.types);
+        } else {
+          expect(pkg.typesVersions?.['*']?.[entry.slice(2)]).toEqual([target.require.types]);
+        }
+      });
+    }
   }
 
   it('the core entry exports named values only, and no driver', async () => {
-    const core = (await import('../src/index.js')) as Record<string, unknown>;
+    const core = (await import('@causewayjs/core')) as Record<string, unknown>;
     expect('default' in core).toBe(false);
     for (const name of [
       'openEventStore',
@@ -55,7 +90,7 @@ describe('package exports map', () => {
   });
 
   it('the testing entry offers the base classes and every conformance suite', async () => {
-    const testing = (await import('../src/testing/index.js')) as Record<string, unknown>;
+    const testing = (await import('@causewayjs/testing')) as Record<string, unknown>;
     for (const name of [
       'BaseEventStore',
       'BaseStoreTransaction',
@@ -81,8 +116,8 @@ describe('package exports map', () => {
   });
 
   it('the adapter entries export their store classes', async () => {
-    const sqlite = (await import('../src/adapters/sqlite/index.js')) as Record<string, unknown>;
-    const postgres = (await import('../src/adapters/postgres/index.js')) as Record<string, unknown>;
+    const sqlite = (await import('@causewayjs/sqlite')) as Record<string, unknown>;
+    const postgres = (await import('@causewayjs/postgres')) as Record<string, unknown>;
     for (const name of ['SqliteEventStore', 'SqliteSnapshotStore', 'SqliteSchemaStorage']) {
       expect(typeof sqlite[name], name).toBe('function');
     }
@@ -93,7 +128,7 @@ describe('package exports map', () => {
   });
 
   it('the MQTT entry exports the ingest, the publisher and their errors', async () => {
-    const mqtt = (await import('../src/adapters/mqtt/index.js')) as Record<string, unknown>;
+    const mqtt = (await import('@causewayjs/mqtt')) as Record<string, unknown>;
     for (const name of ['MqttIngest', 'MqttPublisher', 'TopicPattern', 'messageEventId']) {
       expect(typeof mqtt[name], name).toBe('function');
     }
@@ -104,7 +139,7 @@ describe('package exports map', () => {
   it('the core entry does not load a database driver when imported', async () => {
     const { execFileSync } = await import('node:child_process');
     const script =
-      "await import('./src/index.ts'); const { createRequire } = await import('node:module');" +
+      "await import('./packages/core/src/index.ts'); const { createRequire } = await import('node:module');" +
       'const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /node_modules[\\\\/](better-sqlite3|pg)[\\\\/]/.test(k));' +
       'console.log(JSON.stringify(loaded));';
     const out = execFileSync(

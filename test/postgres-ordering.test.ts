@@ -1,10 +1,7 @@
 import { Client, escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  PostgresEventStore,
-  type PostgresEventStoreOptions,
-} from '../src/adapters/postgres/index.js';
-import { collect, newId, type AppendResult, type RecordedEvent } from '../src/index.js';
+import { PostgresEventStore, type PostgresEventStoreOptions } from '@causewayjs/postgres';
+import { collect, newId, type AppendResult, type RecordedEvent } from '@causewayjs/core';
 import {
   dropSchema,
   pgAvailable,

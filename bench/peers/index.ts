@@ -7,9 +7,19 @@ export interface UnavailablePeer {
 }
 
 /**
+ * Imports a peer module by a path held in a variable, so the type check of the workspace does
+ * not follow it into packages that only `npm run bench:peers` installs.
+ */
+async function importPeer<T>(path: string): Promise<T> {
+  const specifier = `./${path}.js`;
+  return (await import(specifier)) as T;
+}
+
+/**
  * The peers compared on each engine. Each sits in its own folder with its own
  * `package.json`, so its pinned dependencies (and their peer ranges) never meet Causeway's.
- * They load lazily: a peer whose native driver is missing is reported, not fatal.
+ * They load lazily: a peer that is not installed (`npm run bench:peers` installs them) or whose
+ * native driver is missing is reported, not fatal.
  */
 const peerModules: Record<
   StoreTarget['kind'],
@@ -18,14 +28,20 @@ const peerModules: Record<
   sqlite: [
     {
       name: 'Emmett (SQLite)',
-      load: async () => (await import('./emmett-sqlite/emmett-sqlite-peer.js')).emmettSqlitePeer,
+      load: async () =>
+        (await importPeer<{ emmettSqlitePeer: StorePeerFactory }>('emmett-sqlite/emmett-sqlite-peer'))
+          .emmettSqlitePeer,
     },
   ],
   postgres: [
     {
       name: 'Emmett (PostgreSQL)',
       load: async () =>
-        (await import('./emmett-postgresql/emmett-postgresql-peer.js')).emmettPostgresqlPeer,
+        (
+          await importPeer<{ emmettPostgresqlPeer: StorePeerFactory }>(
+            'emmett-postgresql/emmett-postgresql-peer',
+          )
+        ).emmettPostgresqlPeer,
     },
   ],
 };

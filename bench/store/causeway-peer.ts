@@ -1,4 +1,4 @@
-import { openEventStore, type EventStore } from '../../src/index.js';
+import { openEventStore, type EventStore } from '@causewayjs/core';
 import type { BenchEvent, StorePeer, StorePeerFactory, StoreTarget } from '../peers/store-peer.js';
 
 /**

@@ -9,7 +9,7 @@
  * With `gc` (and node's `--expose-gc`), a full garbage collection runs after each tenth of
  * the read before the live heap is sampled: a flat series shows nothing read is retained.
  */
-import { openEventStore } from '../../src/index.js';
+import { openEventStore } from '@causewayjs/core';
 
 /** RSS is sampled once per this many events (one page of the store's reads). */
 const SAMPLE_EVERY = 1000;

@@ -1,4 +1,4 @@
-import { newId } from '../../src/index.js';
+import { newId } from '@causewayjs/core';
 import type { BenchEvent } from '../peers/store-peer.js';
 import { benchEvent } from './event-data.js';
 import type { StoreSizes } from './sizes.js';

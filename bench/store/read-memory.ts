@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openEventStore, type EventInput } from '../../src/index.js';
+import { openEventStore, type EventInput } from '@causewayjs/core';
 import { benchEvent } from './event-data.js';
 import type { ProbeReport } from './memory-probe.js';
 

@@ -11,9 +11,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { MemoryEventStore, type TransactionalEventStore } from '../../src/index.js';
-import type { AccessGuard } from '../../src/security/access-guard.js';
-import { createFetchHandler, type CausewayFetchHandler } from '../../src/server/index.js';
+import { MemoryEventStore, type TransactionalEventStore } from '@causewayjs/core';
+import type { AccessGuard } from '@causewayjs/core';
+import { createFetchHandler, type CausewayFetchHandler } from '@causewayjs/server';
 
 /** A running host application. */
 export interface EmbeddedServer {

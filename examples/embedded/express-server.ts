@@ -10,7 +10,7 @@
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
-import { MemoryEventStore } from '../../src/index.js';
+import { MemoryEventStore } from '@causewayjs/core';
 import {
   embeddedApi,
   runningHost,

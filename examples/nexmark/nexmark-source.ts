@@ -1,4 +1,4 @@
-import type { StreamSource } from '../../src/index.js';
+import type { StreamSource } from '@causewayjs/core';
 import { NexmarkGenerator, type NexmarkConfig } from './generator.js';
 import type { NexmarkEvent } from './model.js';
 

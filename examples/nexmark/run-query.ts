@@ -1,11 +1,4 @@
-import {
-  StreamJob,
-  arraySource,
-  callbackSink,
-  collectSink,
-  type Stream,
-  type StreamSource,
-} from '../../src/index.js';
+import { StreamJob, arraySource, callbackSink, collectSink, type Stream, type StreamSource } from '@causewayjs/core';
 import type { NexmarkEvent } from './model.js';
 import { queries, type QueryName } from './queries.js';
 

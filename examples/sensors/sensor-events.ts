@@ -4,7 +4,7 @@
  * parked); averages and alerts are what the stream-processing job derives from them.
  */
 import { z } from 'zod';
-import type { SchemaRegistry } from '../../src/index.js';
+import type { SchemaRegistry } from '@causewayjs/core';
 
 /** The event types of the sensor platform. */
 export const SensorEventTypes = {

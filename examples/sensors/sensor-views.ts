@@ -4,8 +4,8 @@
  * picks a fold by the stream's category (the name before the first `-`), so `sensor` serves
  * both `sensor-<id>` (readings, maintenance) and `sensor-averages-<id>`.
  */
-import type { RecordedEvent } from '../../src/index.js';
-import type { AggregateFold } from '../../src/server/index.js';
+import type { RecordedEvent } from '@causewayjs/core';
+import type { AggregateFold } from '@causewayjs/server';
 import {
   SensorEventTypes,
   type SensorAverage,

@@ -13,12 +13,12 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { OutboxRelay, SchemaRegistry, schemaRegistryOf, type Clock } from '../../src/index.js';
-import { MqttIngest, MqttPublisher } from '../../src/adapters/mqtt/index.js';
-import type { StoreContext } from '../../src/cli/store-context.js';
-import { CausewayMetrics } from '../../src/observability/metrics.js';
-import { streamJobSource } from '../../src/observability/runtime-sources.js';
-import { createServer, parkedSubscription } from '../../src/server/index.js';
+import { OutboxRelay, SchemaRegistry, schemaRegistryOf, type Clock } from '@causewayjs/core';
+import { MqttIngest, MqttPublisher } from '@causewayjs/mqtt';
+import type { Backend as StoreContext } from '@causewayjs/core';
+import { CausewayMetrics } from '@causewayjs/core/internals';
+import { streamJobSource } from '@causewayjs/core/internals';
+import { createServer, parkedSubscription } from '@causewayjs/server';
 import {
   startSensorAnalytics,
   type SensorAnalytics,

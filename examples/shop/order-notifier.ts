@@ -1,6 +1,6 @@
-import { ConsumerGroup, type GroupMembershipStore, type RecordedEvent } from '../../src/index.js';
-import type { StoreTransaction } from '../../src/store/event-store.js';
-import type { SubscriptionStorage } from '../../src/subscriptions/subscription-storage.js';
+import { ConsumerGroup, type GroupMembershipStore, type RecordedEvent } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
+import type { SubscriptionStorage } from '@causewayjs/core';
 import { orderIdOf } from './order-decider.js';
 
 /** The stream of a customer's notifications: `notification-<customerId>`. */

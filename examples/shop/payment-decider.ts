@@ -1,9 +1,4 @@
-import {
-  UnknownCommandError,
-  type Command,
-  type Decider,
-  type DomainEvent,
-} from '../../src/index.js';
+import { UnknownCommandError, type Command, type Decider, type DomainEvent } from '@causewayjs/core';
 
 /** The stream of one order's payment: `payment-<orderId>`. */
 export function paymentStream(orderId: string): string {

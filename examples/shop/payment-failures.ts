@@ -1,4 +1,4 @@
-import { fnv1a32 } from '../../src/index.js';
+import { fnv1a32 } from '@causewayjs/core';
 import { defaultDeclinePolicy, type DeclinePolicy } from './payment-decider.js';
 
 /**

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { NatsCommandResponder } from '../../src/adapters/nats/nats-commands.js';
-import { OutboxRelay } from '../../src/bus/outbox-relay.js';
-import type { StoreContext } from '../../src/cli/store-context.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import type { CommandDispatcher } from '../../src/domain/command-dispatcher.js';
+import type { NatsCommandResponder } from '@causewayjs/nats';
+import { OutboxRelay } from '@causewayjs/core';
+import type { Backend as StoreContext } from '@causewayjs/core';
+import { InvalidArgumentError } from '@causewayjs/core';
+import type { CommandDispatcher } from '@causewayjs/core';
 
 /** The shop's events on their way to NATS JetStream. */
 export interface ShopBusHandle {
@@ -29,7 +29,7 @@ export async function startShopBus(options: {
   prefix?: string;
   logger?: Logger;
 }): Promise<ShopBusHandle> {
-  const { NatsMessageBus } = await import('../../src/adapters/nats/nats-message-bus.js');
+  const { NatsMessageBus } = await import('@causewayjs/nats');
   const bus = await NatsMessageBus.connect(options.url, {
     stream: options.stream ?? 'CAUSEWAY_SHOP',
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
@@ -163,7 +163,7 @@ export async function startShopCommandBus(options: {
     throw new InvalidArgumentError('timeoutMs', 'must be an integer >= 1');
   const [{ connect }, { NatsCommandDispatcher, serveNatsCommands }] = await Promise.all([
     import('@nats-io/transport-node'),
-    import('../../src/adapters/nats/nats-commands.js'),
+    import('@causewayjs/nats'),
   ]);
   const prefix = shopCommandPrefix(options.namespace);
   const eventPrefix = options.eventPrefix ?? 'causeway';

@@ -1,6 +1,6 @@
-import { newId, type EventStore } from '../../src/index.js';
-import type { CommandReply } from '../../src/domain/command-dispatcher.js';
-import type { InProcessCommandDispatcher } from '../../src/sagas/in-process-command-dispatcher.js';
+import { newId, type EventStore } from '@causewayjs/core';
+import type { CommandReply } from '@causewayjs/core';
+import type { InProcessCommandDispatcher } from '@causewayjs/core';
 import { createShopDispatcher } from './fulfilment-saga.js';
 import type { DeclinePolicy } from './payment-decider.js';
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { CommandDispatcher } from '../../src/domain/command-dispatcher.js';
-import { SagaRuntime } from '../../src/sagas/saga-runtime.js';
-import type { SagaQuery } from '../../src/sagas/saga-view.js';
-import type { StoreContext } from '../../src/cli/store-context.js';
+import type { CommandDispatcher } from '@causewayjs/core';
+import { SagaRuntime } from '@causewayjs/core';
+import type { SagaQuery } from '@causewayjs/core';
+import type { Backend as StoreContext } from '@causewayjs/core';
 import { createFulfilmentSaga } from './fulfilment-saga.js';
 
 /** The running order-fulfilment saga. */

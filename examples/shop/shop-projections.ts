@@ -1,4 +1,4 @@
-import type { DocumentsHandle, ProjectionDefinition } from '../../src/index.js';
+import type { DocumentsHandle, ProjectionDefinition } from '@causewayjs/core';
 import { catalog, catalogProjection } from './catalog-projection.js';
 import {
   customerOrders,

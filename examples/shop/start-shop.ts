@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { Projector, type ConsumerGroup, type DocumentsHandle } from '../../src/index.js';
-import type { StoreTransaction } from '../../src/store/event-store.js';
-import type { SagaQuery } from '../../src/sagas/saga-view.js';
-import type { StoreContext } from '../../src/cli/store-context.js';
+import { Projector, type ConsumerGroup, type DocumentsHandle } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
+import type { SagaQuery } from '@causewayjs/core';
+import type { Backend as StoreContext } from '@causewayjs/core';
 import { productStream } from './catalog-decider.js';
 import { inventoryStream } from './inventory-decider.js';
 import { createOrderNotifier } from './order-notifier.js';
@@ -23,16 +23,9 @@ import {
 } from './shop-bus.js';
 import { startShopAnalytics, type ShopAnalytics } from './analytics.js';
 import { startShopServer, type ShopServerHandle } from './shop-server.js';
-import { CausewayMetrics } from '../../src/observability/metrics.js';
-import {
-  instrumentEventStore,
-  isInstrumented,
-} from '../../src/observability/instrument-event-store.js';
-import {
-  consumerGroupSource,
-  sagaRuntimeSource,
-  streamJobSource,
-} from '../../src/observability/runtime-sources.js';
+import { CausewayMetrics } from '@causewayjs/core/internals';
+import { instrumentEventStore, isInstrumented } from '@causewayjs/core/internals';
+import { consumerGroupSource, sagaRuntimeSource, streamJobSource } from '@causewayjs/core/internals';
 
 /** Options of {@link startShop}. */
 export interface StartShopOptions {

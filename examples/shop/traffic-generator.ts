@@ -1,5 +1,5 @@
-import { newId } from '../../src/index.js';
-import type { CommandReply } from '../../src/domain/command-dispatcher.js';
+import { newId } from '@causewayjs/core';
+import type { CommandReply } from '@causewayjs/core';
 import { INITIAL_STOCK, SHOP_PRODUCTS } from './shop-catalog.js';
 import type { NewOrderLine } from './order-decider.js';
 

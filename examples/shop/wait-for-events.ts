@@ -1,4 +1,4 @@
-import type { EventStore, RecordedEvent } from '../../src/index.js';
+import type { EventStore, RecordedEvent } from '@causewayjs/core';
 
 /**
  * Resolves with the first `count` events of type `type` in the store's log once there are

@@ -2,8 +2,8 @@ import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessBus } from '../../src/bus/index.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { InProcessBus } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
-import { ClockTimer } from '../../src/core/clock-timer.js';
+import { ManualClock, systemClock, type Clock } from '@causewayjs/core';
+import { ClockTimer } from '@causewayjs/core/internals';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 

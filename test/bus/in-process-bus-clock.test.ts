@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InProcessBus, type BusHandler, type BusSubscription } from '../../src/bus/index.js';
-import { ManualClock } from '../../src/core/clock.js';
-import { MemoryParkedEventStore, nack } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { InProcessBus, type BusHandler, type BusSubscription } from '@causewayjs/core';
+import { ManualClock } from '@causewayjs/core';
+import { MemoryParkedEventStore, nack } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 /** Full jitter at one half: retry n waits half of min(8000, 1000 * 2^(n-1)): 500, 1000, ... */

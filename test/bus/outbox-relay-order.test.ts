@@ -1,18 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BusSequenceMismatchError,
-  BusUnavailableError,
-  MessageTooLargeError,
-  OutboxRelay,
-  type BusLogTail,
-  type BusSubscription,
-  type MessageBus,
-  type PublishOptions,
-  type PublishReceipt,
-} from '../../src/bus/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
+import { BusSequenceMismatchError, BusUnavailableError, MessageTooLargeError, OutboxRelay, type BusLogTail, type BusSubscription, type MessageBus, type PublishOptions, type PublishReceipt } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,25 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BusUnavailableError,
-  InProcessBus,
-  MessageTooLargeError,
-  OutboxRelay,
-  inboxHandler,
-  type MessageBus,
-  type OutboxRelayStatus,
-  type PublishReceipt,
-} from '../../src/bus/index.js';
-import { ManualClock } from '../../src/core/clock.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import type { LagSource } from '../../src/observability/metrics.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import {
-  SubscriptionLeasedError,
-  memorySubscriptionStorage,
-  nack,
-} from '../../src/subscriptions/index.js';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { BusUnavailableError, InProcessBus, MessageTooLargeError, OutboxRelay, inboxHandler, type MessageBus, type OutboxRelayStatus, type PublishReceipt } from '@causewayjs/core';
+import { ManualClock } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { InvalidArgumentError } from '@causewayjs/core';
+import type { LagSource } from '@causewayjs/core/internals';
+import { MemoryEventStore } from '@causewayjs/core';
+import { SubscriptionLeasedError, memorySubscriptionStorage, nack } from '@causewayjs/core';
+import { eventually } from '@causewayjs/testing';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

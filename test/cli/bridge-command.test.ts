@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../src/cli/exit-codes.js';
-import { openBackend } from '../../src/open-backend.js';
-import { collect } from '../../src/store/collect.js';
+import { ExitCode } from '@causewayjs/cli/internals';
+import { openBackend } from '@causewayjs/core';
+import { collect } from '@causewayjs/core';
 import { cli, jsonLines } from './cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-bridge-'));

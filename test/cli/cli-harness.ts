@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import type { CliIo } from '../../src/cli/cli-io.js';
-import { runCli } from '../../src/cli/program.js';
-import { cliExtensions } from '../../src/cli/cli-extensions.js';
-import type { ExitCode } from '../../src/cli/exit-codes.js';
+import type { CliIo } from '@causewayjs/cli/internals';
+import { runCli } from '@causewayjs/cli/internals';
+import { cliExtensions } from '@causewayjs/cli/internals';
+import type { ExitCode } from '@causewayjs/cli/internals';
 
 /** A writable that keeps what is written, as text. */
 class Sink extends Writable {

@@ -2,22 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  CausewayError,
-  InvalidArgumentError,
-  StoreUnavailableError,
-  WrongExpectedRevisionError,
-  openEventStore,
-  Subscription,
-  nack,
-  type CausewayErrorCode,
-} from '../../src/index.js';
-import {
-  sqliteSubscriptionStorage,
-  type SqliteEventStore,
-} from '../../src/adapters/sqlite/index.js';
-import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
-import { CliInputError } from '../../src/cli/cli-errors.js';
+import { CausewayError, InvalidArgumentError, StoreUnavailableError, WrongExpectedRevisionError, openEventStore, Subscription, nack, type CausewayErrorCode } from '@causewayjs/core';
+import { sqliteSubscriptionStorage, type SqliteEventStore } from '@causewayjs/sqlite';
+import { ExitCode, exitCodeFor } from '@causewayjs/cli/internals';
+import { CliInputError } from '@causewayjs/cli/internals';
 import { cli, jsonLines, until } from './cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-'));

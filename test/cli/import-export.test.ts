@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { collect, newId, openEventStore } from '../../src/index.js';
-import type { EventJson } from '../../src/cli/event-json.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
+import { collect, newId, openEventStore } from '@causewayjs/core';
+import type { EventJson } from '@causewayjs/cli/internals';
+import { ExitCode } from '@causewayjs/cli/internals';
 import { cli, jsonLines } from './cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-io-'));

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.js';
-import { startProgress } from '../../src/cli/progress.js';
+import type { CliIo } from '@causewayjs/cli/internals';
+import { startProgress } from '@causewayjs/cli/internals';
 
 function io(interactive: boolean): CliIo & { written: () => string } {
   let text = '';

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SagaRuntime, type CommandDispatcher } from '../../src/index.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
+import { SagaRuntime, type CommandDispatcher } from '@causewayjs/core';
+import { ExitCode } from '@causewayjs/cli/internals';
 import {
   FULFILMENT_SAGA,
   createFulfilmentSaga,

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, newId, openEventStore } from '../../src/index.js';
-import type { CliIo } from '../../src/cli/cli-io.js';
-import { cliExtensions } from '../../src/cli/cli-extensions.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
-import { runCli } from '../../src/cli/program.js';
+import { collect, newId, openEventStore } from '@causewayjs/core';
+import type { CliIo } from '@causewayjs/cli/internals';
+import { cliExtensions } from '@causewayjs/cli/internals';
+import { ExitCode } from '@causewayjs/cli/internals';
+import { runCli } from '@causewayjs/cli/internals';
 import { cli, jsonLines } from './cli-harness.js';
 
 const COUNTED_V1 = JSON.stringify({

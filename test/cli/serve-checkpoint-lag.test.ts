@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { openStoreContext } from '../../src/cli/store-context.js';
-import { serveStore } from '../../src/cli/serve-command.js';
+import { openStoreContext } from '@causewayjs/cli/internals';
+import { serveStore } from '@causewayjs/cli/internals';
 
 describe('causeway serve: subscriptions run elsewhere', () => {
   it('reports their lag from their stored checkpoints on /stats and /metrics', async () => {

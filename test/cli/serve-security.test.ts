@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../src/security/api-keys.js';
+import { generateApiKey } from '@causewayjs/core';
 import { Writable } from 'node:stream';
-import type { CliIo } from '../../src/cli/cli-io.js';
-import { cliExtensions } from '../../src/cli/cli-extensions.js';
-import { runCli } from '../../src/cli/program.js';
+import type { CliIo } from '@causewayjs/cli/internals';
+import { cliExtensions } from '@causewayjs/cli/internals';
+import { runCli } from '@causewayjs/cli/internals';
 import { cli } from './cli-harness.js';
 
 describe('causeway serve --security and verify, through the CLI program', () => {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteBackend } from '../../src/adapters/sqlite/sqlite-backend.js';
-import { openBackend, stackBackend } from '../../src/index.js';
+import { openSqliteBackend } from '@causewayjs/sqlite';
+import { openBackend, stackBackend } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { cli } from './cli-harness.js';
 

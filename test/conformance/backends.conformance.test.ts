@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
-import { openBackend } from '../../src/index.js';
+import { openBackend } from '@causewayjs/core';
 import { backendTargets } from './backend-targets.js';
-import { describeEventStoreConformance } from '../../src/testing/event-store.suite.js';
+import { describeEventStoreConformance } from '@causewayjs/testing';
 
 // The event store suite on every registered adapter, each opened as a backend from its URL.
 for (const [kind, target] of Object.entries(backendTargets)) {

@@ -1,5 +1,5 @@
-import { InProcessBus } from '../../src/bus/index.js';
-import { describeMessageBusConformance } from '../../src/testing/message-bus.suite.js';
+import { InProcessBus } from '@causewayjs/core';
+import { describeMessageBusConformance } from '@causewayjs/testing';
 
 describeMessageBusConformance('in-process', () =>
   Promise.resolve({

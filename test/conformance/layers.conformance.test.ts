@@ -1,5 +1,5 @@
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { readdirSync, readFileSync } from 'node:fs';
+import { sourcesMatching } from '../support/source-files.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeLayerMatrix } from './layer-matrix.js';
 import { layerConfigs, type LayerName } from './store-layers.js';
@@ -23,24 +23,15 @@ await describeLayerMatrix(singleLayers);
 // class extending the forwarding base.
 describe('store decorators', () => {
   const decorators: Record<LayerName, string> = {
-    schemas: 'src/schema/with-schemas.ts',
-    encryption: 'src/security/encrypted-event-store.ts',
-    integrity: 'src/security/integrity-event-store.ts',
-    tenant: 'src/security/tenant-scoped-store.ts',
-    tracing: 'src/observability/instrument-event-store.ts',
-    inlineProjections: 'src/projections/inline-projections.ts',
+    schemas: 'packages/core/src/schema/with-schemas.ts',
+    encryption: 'packages/core/src/security/encrypted-event-store.ts',
+    integrity: 'packages/core/src/security/integrity-event-store.ts',
+    tenant: 'packages/core/src/security/tenant-scoped-store.ts',
+    tracing: 'packages/core/src/observability/instrument-event-store.ts',
+    inlineProjections: 'packages/core/src/projections/inline-projections.ts',
   };
   it('every class extending ForwardingEventStore runs the suites as a layer', () => {
-    const root = new URL('../../', import.meta.url);
-    const found = (readdirSync(new URL('src', root), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .filter((f) =>
-        /^(?:export )?class [^{]*?\bextends ForwardingEventStore\b/m.test(
-          readFileSync(new URL(`src/${f}`, root), 'utf8'),
-        ),
-      )
-      .map((f) => `src/${f.replaceAll('\\', '/')}`)
-      .sort();
+    const found = sourcesMatching(/^(?:export )?class [^{]*?\bextends ForwardingEventStore\b/m);
     expect(found).toEqual(Object.values(decorators).sort());
   });
 });

@@ -1,8 +1,8 @@
-import { MemoryEventStore } from '../../src/index.js';
-import type { StoreTransaction } from '../../src/store/event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { MemoryGroupMembershipStore } from '../../src/subscriptions/memory-group-membership-store.js';
-import { describeConsumerGroupConformance } from '../../src/testing/consumer-group.suite.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
+import { MemoryGroupMembershipStore } from '@causewayjs/core';
+import { describeConsumerGroupConformance } from '@causewayjs/testing';
 
 describeConsumerGroupConformance<StoreTransaction>('memory', () => {
   // The memory adapter's "table": rows applied when the transaction commits.

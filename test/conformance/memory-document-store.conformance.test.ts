@@ -1,7 +1,7 @@
-import { MemoryEventStore } from '../../src/index.js';
-import { memoryProjectionStore, type DocumentReadModel } from '../../src/projections/index.js';
-import type { StoreTransaction } from '../../src/store/event-store.js';
-import { describeDocumentStoreConformance } from '../../src/testing/document-store.suite.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memoryProjectionStore, type DocumentReadModel } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
+import { describeDocumentStoreConformance } from '@causewayjs/testing';
 
 describeDocumentStoreConformance<StoreTransaction, DocumentReadModel>('memory', () =>
   Promise.resolve({

@@ -1,5 +1,5 @@
-import { MemoryDataKeyStore } from '../../src/index.js';
-import { describeKeyStoreConformance } from '../../src/testing/key-store.suite.js';
+import { MemoryDataKeyStore } from '@causewayjs/core';
+import { describeKeyStoreConformance } from '@causewayjs/testing';
 
 describeKeyStoreConformance('memory', () =>
   Promise.resolve({

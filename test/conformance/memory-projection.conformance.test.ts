@@ -1,7 +1,7 @@
-import { MemoryEventStore } from '../../src/index.js';
-import { memoryProjectionStore, type DocumentReadModel } from '../../src/projections/index.js';
-import type { StoreTransaction } from '../../src/store/event-store.js';
-import { describeProjectionConformance, type Tally } from '../../src/testing/projection.suite.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memoryProjectionStore, type DocumentReadModel } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
+import { describeProjectionConformance, type Tally } from '@causewayjs/testing';
 
 interface StreamTally {
   count: number;

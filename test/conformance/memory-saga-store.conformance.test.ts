@@ -1,9 +1,5 @@
-import { openMemoryBackend } from '../../src/index.js';
-import {
-  describeSagaStoreConformance,
-  type SagaStoreHarness,
-  type SagaStoreParts,
-} from '../../src/testing/index.js';
+import { openMemoryBackend } from '@causewayjs/core';
+import { describeSagaStoreConformance, type SagaStoreHarness, type SagaStoreParts } from '@causewayjs/testing';
 import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 
 const harness = (): Promise<SagaStoreHarness> =>

@@ -1,5 +1,5 @@
-import { MemorySchemaStorage } from '../../src/index.js';
-import { describeSchemaStorageConformance } from '../../src/testing/schema-storage.suite.js';
+import { MemorySchemaStorage } from '@causewayjs/core';
+import { describeSchemaStorageConformance } from '@causewayjs/testing';
 
 describeSchemaStorageConformance('memory', () => {
   // One instance stands for one database: every open shares it.

@@ -1,5 +1,5 @@
-import { MemorySnapshotStore } from '../../src/index.js';
-import { describeSnapshotStoreConformance } from '../../src/testing/snapshot-store.suite.js';
+import { MemorySnapshotStore } from '@causewayjs/core';
+import { describeSnapshotStoreConformance } from '@causewayjs/testing';
 
 describeSnapshotStoreConformance('memory', () =>
   Promise.resolve({

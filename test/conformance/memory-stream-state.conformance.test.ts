@@ -1,5 +1,5 @@
-import { MemoryEventStore, memoryStreamStateStore } from '../../src/index.js';
-import { describeStreamStateConformance } from '../../src/testing/stream-state.suite.js';
+import { MemoryEventStore, memoryStreamStateStore } from '@causewayjs/core';
+import { describeStreamStateConformance } from '@causewayjs/testing';
 
 describeStreamStateConformance('memory', () =>
   Promise.resolve({

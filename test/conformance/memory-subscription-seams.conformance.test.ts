@@ -1,5 +1,5 @@
-import { MemoryEventStore } from '../../src/index.js';
-import { describeSubscriptionSeamsConformance } from '../../src/testing/subscription-seams.suite.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import { describeSubscriptionSeamsConformance } from '@causewayjs/testing';
 
 describeSubscriptionSeamsConformance('memory', () =>
   Promise.resolve({

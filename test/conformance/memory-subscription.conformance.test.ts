@@ -1,7 +1,7 @@
-import { MemoryEventStore } from '../../src/index.js';
-import type { StoreTransaction } from '../../src/store/event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { describeSubscriptionConformance } from '../../src/testing/subscription.suite.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
+import { describeSubscriptionConformance } from '@causewayjs/testing';
 
 describeSubscriptionConformance<StoreTransaction>('memory', () => {
   // The memory adapter's "table": rows applied when the transaction commits.

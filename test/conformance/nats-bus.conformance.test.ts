@@ -1,10 +1,7 @@
 import { describe } from 'vitest';
-import { NatsMessageBus, type NatsWireFormat } from '../../src/adapters/nats/index.js';
+import { NatsMessageBus, type NatsWireFormat } from '@causewayjs/nats';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
-import {
-  describeMessageBusConformance,
-  type MessageBusHarness,
-} from '../../src/testing/message-bus.suite.js';
+import { describeMessageBusConformance, type MessageBusHarness } from '@causewayjs/testing';
 
 const available = await natsAvailable();
 

@@ -1,13 +1,10 @@
 import { escapeIdentifier } from 'pg';
 import { describe } from 'vitest';
-import {
-  PostgresEventStore,
-  type PostgresTransaction,
-} from '../../src/adapters/postgres/postgres-event-store.js';
-import { postgresGroupMembership } from '../../src/adapters/postgres/postgres-group-membership-store.js';
-import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
+import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
+import { postgresGroupMembership } from '@causewayjs/postgres';
+import { postgresSubscriptionStorage } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeConsumerGroupConformance } from '../../src/testing/consumer-group.suite.js';
+import { describeConsumerGroupConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

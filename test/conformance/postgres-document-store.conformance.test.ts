@@ -1,12 +1,9 @@
 import { describe } from 'vitest';
-import {
-  PostgresEventStore,
-  type PostgresTransaction,
-} from '../../src/adapters/postgres/postgres-event-store.js';
-import { postgresProjectionStore } from '../../src/adapters/postgres/postgres-projection-store.js';
-import type { PostgresReadModel } from '../../src/adapters/postgres/postgres-read-model.js';
+import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
+import { postgresProjectionStore } from '@causewayjs/postgres';
+import type { PostgresReadModel } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeDocumentStoreConformance } from '../../src/testing/document-store.suite.js';
+import { describeDocumentStoreConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
-import { PostgresKeyStore } from '../../src/adapters/postgres/postgres-key-store.js';
+import { PostgresKeyStore } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeKeyStoreConformance } from '../../src/testing/key-store.suite.js';
+import { describeKeyStoreConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

@@ -1,6 +1,6 @@
 import { describe } from 'vitest';
-import { openBackend } from '../../src/index.js';
-import { describeSagaStoreConformance, type SagaStoreHarness } from '../../src/testing/index.js';
+import { openBackend } from '@causewayjs/core';
+import { describeSagaStoreConformance, type SagaStoreHarness } from '@causewayjs/testing';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
-import { PostgresSchemaStorage } from '../../src/adapters/postgres/postgres-schema-storage.js';
+import { PostgresSchemaStorage } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSchemaStorageConformance } from '../../src/testing/schema-storage.suite.js';
+import { describeSchemaStorageConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

@@ -1,9 +1,9 @@
 import { Client, escapeIdentifier } from 'pg';
 import { describe } from 'vitest';
-import { migratePostgres } from '../../src/adapters/postgres/postgres-migrations.js';
-import { PostgresSnapshotStore } from '../../src/adapters/postgres/postgres-snapshot-store.js';
+import { migratePostgres } from '@causewayjs/postgres';
+import { PostgresSnapshotStore } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSnapshotStoreConformance } from '../../src/testing/snapshot-store.suite.js';
+import { describeSnapshotStoreConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

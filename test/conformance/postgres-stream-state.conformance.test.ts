@@ -1,6 +1,6 @@
 import { describe } from 'vitest';
-import { PostgresEventStore, postgresStreamStateStore } from '../../src/adapters/postgres/index.js';
-import type { StreamStateStore } from '../../src/index.js';
+import { PostgresEventStore, postgresStreamStateStore } from '@causewayjs/postgres';
+import type { StreamStateStore } from '@causewayjs/core';
 import {
   dropSchema,
   pgAvailable,
@@ -8,7 +8,7 @@ import {
   randomSchemaName,
   waitForLockWait,
 } from '../support/postgres.js';
-import { describeStreamStateConformance } from '../../src/testing/stream-state.suite.js';
+import { describeStreamStateConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

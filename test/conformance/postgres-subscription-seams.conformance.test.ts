@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
-import { PostgresEventStore } from '../../src/adapters/postgres/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSubscriptionSeamsConformance } from '../../src/testing/subscription-seams.suite.js';
+import { describeSubscriptionSeamsConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

@@ -1,12 +1,9 @@
 import { escapeIdentifier } from 'pg';
 import { describe } from 'vitest';
-import {
-  PostgresEventStore,
-  type PostgresTransaction,
-} from '../../src/adapters/postgres/postgres-event-store.js';
-import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
+import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
+import { postgresSubscriptionStorage } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSubscriptionConformance } from '../../src/testing/subscription.suite.js';
+import { describeSubscriptionConformance } from '@causewayjs/testing';
 
 const available = await pgAvailable();
 

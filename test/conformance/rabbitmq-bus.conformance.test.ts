@@ -1,6 +1,6 @@
 import { describe } from 'vitest';
-import { RabbitMqMessageBus } from '../../src/adapters/rabbitmq/index.js';
-import { describeMessageBusConformance } from '../../src/testing/message-bus.suite.js';
+import { RabbitMqMessageBus } from '@causewayjs/rabbitmq';
+import { describeMessageBusConformance } from '@causewayjs/testing';
 import {
   amqpUrl,
   deleteRabbitTopology,

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { backendAdapters } from '../../src/open-backend.js';
+import { sourcesMatching } from '../support/source-files.js';
+import { backendAdapters } from '@causewayjs/core';
 import { backendTargets } from './backend-targets.js';
 
 // An adapter cannot be registered without a conformance target: `backendTargets` is typed by
@@ -14,20 +15,12 @@ describe('adapter registry', () => {
 // Every MessageBus adapter in src runs the shared bus suite, in `<name>-bus.conformance.test.ts`.
 describe('message bus adapters', () => {
   const busAdapters: Record<string, string> = {
-    'in-process': 'src/bus/in-process-bus.ts',
-    nats: 'src/adapters/nats/nats-message-bus.ts',
-    rabbitmq: 'src/adapters/rabbitmq/rabbitmq-message-bus.ts',
+    'in-process': 'packages/core/src/bus/in-process-bus.ts',
+    nats: 'packages/nats/src/nats-message-bus.ts',
+    rabbitmq: 'packages/rabbitmq/src/rabbitmq-message-bus.ts',
   };
-  it('lists every class that implements MessageBus', async () => {
-    const { readdirSync } = await import('node:fs');
-    const root = new URL('../../', import.meta.url);
-    const found = (readdirSync(new URL('src', root), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .filter((f) =>
-        /implements MessageBus\b/.test(readFileSync(new URL(`src/${f}`, root), 'utf8')),
-      )
-      .map((f) => `src/${f.replaceAll('\\', '/')}`)
-      .sort();
+  it('lists every class that implements MessageBus', () => {
+    const found = sourcesMatching(/implements MessageBus\b/);
     expect(found).toEqual(Object.values(busAdapters).sort());
   });
   for (const name of Object.keys(busAdapters)) {
@@ -42,18 +35,12 @@ describe('message bus adapters', () => {
 // Every SagaStore in src runs the shared saga store suite, in `<name>-saga-store.conformance.test.ts`.
 describe('saga store adapters', () => {
   const sagaStores: Record<string, string> = {
-    memory: 'src/sagas/memory-saga-store.ts',
-    sqlite: 'src/adapters/sqlite/sqlite-saga-store.ts',
-    postgres: 'src/adapters/postgres/postgres-saga-store.ts',
+    memory: 'packages/core/src/sagas/memory-saga-store.ts',
+    sqlite: 'packages/sqlite/src/sqlite-saga-store.ts',
+    postgres: 'packages/postgres/src/postgres-saga-store.ts',
   };
-  it('lists every class that implements SagaStore', async () => {
-    const { readdirSync } = await import('node:fs');
-    const root = new URL('../../', import.meta.url);
-    const found = (readdirSync(new URL('src', root), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .filter((f) => /implements SagaStore\b/.test(readFileSync(new URL(`src/${f}`, root), 'utf8')))
-      .map((f) => `src/${f.replaceAll('\\', '/')}`)
-      .sort();
+  it('lists every class that implements SagaStore', () => {
+    const found = sourcesMatching(/implements SagaStore\b/);
     expect(found).toEqual(Object.values(sagaStores).sort());
   });
   for (const name of Object.keys(sagaStores)) {
@@ -68,20 +55,12 @@ describe('saga store adapters', () => {
 // Every StreamStateStore in src runs the shared suite, in `<name>-stream-state.conformance.test.ts`.
 describe('stream state stores', () => {
   const stateStores: Record<string, string> = {
-    memory: 'src/streams/memory-stream-state-store.ts',
-    sqlite: 'src/adapters/sqlite/sqlite-stream-state-store.ts',
-    postgres: 'src/adapters/postgres/postgres-stream-state-store.ts',
+    memory: 'packages/core/src/streams/memory-stream-state-store.ts',
+    sqlite: 'packages/sqlite/src/sqlite-stream-state-store.ts',
+    postgres: 'packages/postgres/src/postgres-stream-state-store.ts',
   };
-  it('lists every class that implements StreamStateStore', async () => {
-    const { readdirSync } = await import('node:fs');
-    const root = new URL('../../', import.meta.url);
-    const found = (readdirSync(new URL('src', root), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .filter((f) =>
-        /implements StreamStateStore\b/.test(readFileSync(new URL(`src/${f}`, root), 'utf8')),
-      )
-      .map((f) => `src/${f.replaceAll('\\', '/')}`)
-      .sort();
+  it('lists every class that implements StreamStateStore', () => {
+    const found = sourcesMatching(/implements StreamStateStore\b/);
     expect(found).toEqual(Object.values(stateStores).sort());
   });
   for (const name of Object.keys(stateStores)) {
@@ -96,18 +75,12 @@ describe('stream state stores', () => {
 // Every Documents implementation in src runs the shared suite, in `<name>-document-store.conformance.test.ts`.
 describe('document stores', () => {
   const documentStores: Record<string, string> = {
-    memory: 'src/projections/memory-documents.ts',
-    sqlite: 'src/adapters/sqlite/sqlite-documents.ts',
-    postgres: 'src/adapters/postgres/postgres-documents.ts',
+    memory: 'packages/core/src/projections/memory-documents.ts',
+    sqlite: 'packages/sqlite/src/sqlite-documents.ts',
+    postgres: 'packages/postgres/src/postgres-documents.ts',
   };
-  it('lists every class that implements Documents', async () => {
-    const { readdirSync } = await import('node:fs');
-    const root = new URL('../../', import.meta.url);
-    const found = (readdirSync(new URL('src', root), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .filter((f) => /implements Documents\b/.test(readFileSync(new URL(`src/${f}`, root), 'utf8')))
-      .map((f) => `src/${f.replaceAll('\\', '/')}`)
-      .sort();
+  it('lists every class that implements Documents', () => {
+    const found = sourcesMatching(/implements Documents\b/);
     expect(found).toEqual(Object.values(documentStores).sort());
   });
   for (const name of Object.keys(documentStores)) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
-import { ManualClock, SagaRuntime, newId, type CommandDispatcher } from '../../src/index.js';
-import type { SagaStoreHarness, SagaStoreParts } from '../../src/testing/index.js';
+import { ManualClock, SagaRuntime, newId, type CommandDispatcher } from '@causewayjs/core';
+import type { SagaStoreHarness, SagaStoreParts } from '@causewayjs/testing';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 

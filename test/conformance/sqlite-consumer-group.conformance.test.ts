@@ -1,13 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SqliteEventStore,
-  type SqliteTransaction,
-} from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteGroupMembership } from '../../src/adapters/sqlite/sqlite-group-membership-store.js';
-import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { describeConsumerGroupConformance } from '../../src/testing/consumer-group.suite.js';
+import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
+import { sqliteGroupMembership } from '@causewayjs/sqlite';
+import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { describeConsumerGroupConformance } from '@causewayjs/testing';
 
 describeConsumerGroupConformance<SqliteTransaction>('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-group-'));

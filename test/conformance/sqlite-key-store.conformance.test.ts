@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite-key-store.js';
-import { describeKeyStoreConformance } from '../../src/testing/key-store.suite.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteKeyStore } from '@causewayjs/sqlite';
+import { describeKeyStoreConformance } from '@causewayjs/testing';
 
 describeKeyStoreConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-sqlite-keys-'));

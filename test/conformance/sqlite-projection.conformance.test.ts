@@ -1,13 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SqliteEventStore,
-  type SqliteTransaction,
-} from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteProjectionStore } from '../../src/adapters/sqlite/sqlite-projection-store.js';
-import type { SqliteReadModel } from '../../src/adapters/sqlite/sqlite-read-model.js';
-import { describeProjectionConformance } from '../../src/testing/projection.suite.js';
+import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
+import { sqliteProjectionStore } from '@causewayjs/sqlite';
+import type { SqliteReadModel } from '@causewayjs/sqlite';
+import { describeProjectionConformance } from '@causewayjs/testing';
 
 describeProjectionConformance<SqliteTransaction, SqliteReadModel>('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-projection-'));

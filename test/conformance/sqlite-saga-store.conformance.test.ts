@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openBackend } from '../../src/index.js';
-import { describeSagaStoreConformance, type SagaStoreHarness } from '../../src/testing/index.js';
+import { openBackend } from '@causewayjs/core';
+import { describeSagaStoreConformance, type SagaStoreHarness } from '@causewayjs/testing';
 import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 
 const harness = (): Promise<SagaStoreHarness> => {

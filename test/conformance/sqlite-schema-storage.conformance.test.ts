@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteSchemaStorage } from '../../src/adapters/sqlite/sqlite-schema-storage.js';
-import { describeSchemaStorageConformance } from '../../src/testing/schema-storage.suite.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteSchemaStorage } from '@causewayjs/sqlite';
+import { describeSchemaStorageConformance } from '@causewayjs/testing';
 
 describeSchemaStorageConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-sqlite-schemas-'));

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { migrateSqlite } from '../../src/adapters/sqlite/sqlite-migrations.js';
-import { SqliteSnapshotStore } from '../../src/adapters/sqlite/sqlite-snapshot-store.js';
-import { describeSnapshotStoreConformance } from '../../src/testing/snapshot-store.suite.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { migrateSqlite } from '@causewayjs/sqlite';
+import { SqliteSnapshotStore } from '@causewayjs/sqlite';
+import { describeSnapshotStoreConformance } from '@causewayjs/testing';
 
 /** Version 1 of the snapshot table, as published: what an older Causeway created. */
 const version1 = {

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore, sqliteStreamStateStore } from '../../src/adapters/sqlite/index.js';
-import type { StreamStateStore } from '../../src/index.js';
-import { describeStreamStateConformance } from '../../src/testing/stream-state.suite.js';
+import { SqliteEventStore, sqliteStreamStateStore } from '@causewayjs/sqlite';
+import type { StreamStateStore } from '@causewayjs/core';
+import { describeStreamStateConformance } from '@causewayjs/testing';
 
 describeStreamStateConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-stream-state-'));

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '../../src/adapters/sqlite/index.js';
-import { describeSubscriptionSeamsConformance } from '../../src/testing/subscription-seams.suite.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { describeSubscriptionSeamsConformance } from '@causewayjs/testing';
 
 describeSubscriptionSeamsConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-seams-'));

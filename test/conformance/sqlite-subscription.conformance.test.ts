@@ -1,12 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SqliteEventStore,
-  type SqliteTransaction,
-} from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { describeSubscriptionConformance } from '../../src/testing/subscription.suite.js';
+import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
+import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { describeSubscriptionConformance } from '@causewayjs/testing';
 
 describeSubscriptionConformance<SqliteTransaction>('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-subscription-'));

@@ -1,25 +1,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { z } from 'zod';
-import {
-  Projector,
-  SchemaRegistry,
-  SchemaValidationError,
-  TenantForbiddenError,
-  collect,
-  defineProjection,
-  stackBackend,
-  upcaster,
-  verifyStore,
-  type Backend,
-  type BackendLayers,
-  type EventStore,
-  type RecordedEvent,
-  type TransactionalEventStore,
-} from '../../src/index.js';
-import { CausewayMetrics } from '../../src/observability/index.js';
-import type { AppendTarget } from '../../src/store/forwarding-event-store.js';
-import type { ConformanceSkip } from '../../src/testing/conformance-tests.js';
+import { Projector, SchemaRegistry, SchemaValidationError, TenantForbiddenError, collect, defineProjection, stackBackend, upcaster, verifyStore, type Backend, type BackendLayers, type EventStore, type RecordedEvent, type TransactionalEventStore } from '@causewayjs/core';
+import { CausewayMetrics } from '@causewayjs/core/internals';
+import type { AppendTarget } from '@causewayjs/core';
+import type { ConformanceSkip } from '@causewayjs/testing';
 
 /**
  * The store decorators the conformance suites run through: every layer of `storeStack`, and

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'vitest';
-import { openBackend } from '../../src/index.js';
-import { describeSubjectEraserConformance } from '../../src/testing/subject-eraser.suite.js';
+import { openBackend } from '@causewayjs/core';
+import { describeSubjectEraserConformance } from '@causewayjs/testing';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 describeSubjectEraserConformance('sqlite', () => {

@@ -10,23 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import {
-  SqliteEventStore,
-  type SqliteTransaction,
-} from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteProjectionStore } from '../../src/adapters/sqlite/sqlite-projection-store.js';
-import { sqliteSagaStore } from '../../src/adapters/sqlite/sqlite-saga-store.js';
-import type { SqliteReadModel } from '../../src/adapters/sqlite/sqlite-read-model.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { defineProjection } from '../../src/projections/projection.js';
-import { Projector } from '../../src/projections/projector.js';
-import { newId } from '../../src/core/ids.js';
-import { ParkedSagaCommands } from '../../src/sagas/parked-commands.js';
-import type { NewOutboxEntry, SagaInstanceRecord, SagaStore } from '../../src/sagas/saga-store.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
-import { generateApiKey } from '../../src/security/api-keys.js';
-import { createAccessGuard } from '../../src/security/create-access-guard.js';
-import { nack } from '../../src/subscriptions/event-handler.js';
+import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
+import { sqliteProjectionStore } from '@causewayjs/sqlite';
+import { sqliteSagaStore } from '@causewayjs/sqlite';
+import type { SqliteReadModel } from '@causewayjs/sqlite';
+import type { RecordedEvent } from '@causewayjs/core';
+import { defineProjection } from '@causewayjs/core';
+import { Projector } from '@causewayjs/core';
+import { newId } from '@causewayjs/core';
+import { ParkedSagaCommands } from '@causewayjs/core';
+import type { NewOutboxEntry, SagaInstanceRecord, SagaStore } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
+import { generateApiKey } from '@causewayjs/core';
+import { createAccessGuard } from '@causewayjs/core';
+import { nack } from '@causewayjs/core';
 import { chromiumAvailable, launchChromium, openPage } from '../support/browser.js';
 
 const available = chromiumAvailable('admin UI browser tests');

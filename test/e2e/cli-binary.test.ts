@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, nack, openEventStore, Subscription } from '../../src/index.js';
-import {
-  sqliteSubscriptionStorage,
-  type SqliteEventStore,
-} from '../../src/adapters/sqlite/index.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
+import { collect, nack, openEventStore, Subscription } from '@causewayjs/core';
+import { sqliteSubscriptionStorage, type SqliteEventStore } from '@causewayjs/sqlite';
+import { ExitCode } from '@causewayjs/cli/internals';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const execFileAsync = promisify(execFile);

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defineProjection, Projector, type DocumentsHandle } from '../../src/index.js';
-import { openStoreContext, type StoreContext } from '../../src/cli/store-context.js';
+import { defineProjection, Projector, type DocumentsHandle } from '@causewayjs/core';
+import { openStoreContext, type StoreContext } from '@causewayjs/cli/internals';
 import {
   catalog,
   customerProfiles,

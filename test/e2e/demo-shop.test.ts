@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect } from '../../src/index.js';
-import { openStoreContext } from '../../src/cli/store-context.js';
+import { collect } from '@causewayjs/core';
+import { openStoreContext } from '@causewayjs/cli/internals';
 import { startShop } from '../../examples/shop/start-shop.js';
 import { waitForEvents } from '../../examples/shop/wait-for-events.js';
 import { orderHistory } from '../../examples/shop/order-history-projection.js';
@@ -19,8 +19,8 @@ import {
 } from '../support/nats.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { cli, until } from '../cli/cli-harness.js';
-import { NatsCommandDispatcher } from '../../src/adapters/nats/nats-commands.js';
-import { NoCommandResponderError } from '../../src/bus/bus-errors.js';
+import { NatsCommandDispatcher } from '@causewayjs/nats';
+import { NoCommandResponderError } from '@causewayjs/core';
 import {
   SHOP_COMMAND_SUBJECT_ROOT,
   shopCommandNamespace,
@@ -93,7 +93,7 @@ describe('the shop demo', () => {
       [
         '--import',
         'tsx',
-        'src/cli/main.ts',
+        'packages/cli/src/main.ts',
         'demo',
         '--store',
         store,

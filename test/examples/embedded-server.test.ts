@@ -4,7 +4,7 @@ import {
   startEmbeddedServer,
   type EmbeddedServer,
 } from '../../examples/embedded/embedded-server.js';
-import { MemoryEventStore } from '../../src/index.js';
+import { MemoryEventStore } from '@causewayjs/core';
 import { writerKeyGuard as guard } from './embedding-guard.js';
 
 let running: EmbeddedServer | undefined;

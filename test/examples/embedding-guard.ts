@@ -1,7 +1,7 @@
 // The guard both embedding examples are tested with: writers need `x-api-key: writer`;
 // anyone may read.
-import { CausewayError } from '../../src/core/errors.js';
-import type { AccessGuard, Principal } from '../../src/security/access-guard.js';
+import { CausewayError } from '@causewayjs/core';
+import type { AccessGuard, Principal } from '@causewayjs/core';
 
 export const writerKeyGuard: AccessGuard = {
   authenticate({ headers }): Promise<Principal | undefined> {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedServer } from '../../examples/embedded/embedded-server.js';
 import { startExpressServer } from '../../examples/embedded/express-server.js';
-import { MemoryEventStore } from '../../src/index.js';
+import { MemoryEventStore } from '@causewayjs/core';
 import { writerKeyGuard as guard } from './embedding-guard.js';
 
 let running: EmbeddedServer | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidSagaReactionError, sagaSpecification, type SpecEvent } from '../../src/index.js';
+import { InvalidSagaReactionError, sagaSpecification, type SpecEvent } from '@causewayjs/core';
 import {
   FulfilmentStep,
   PAYMENT_TIMED_OUT,

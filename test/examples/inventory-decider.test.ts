@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownCommandError, deciderSpecification, fold } from '../../src/index.js';
+import { UnknownCommandError, deciderSpecification, fold } from '@causewayjs/core';
 import {
   InventoryRuleError,
   availableStock,

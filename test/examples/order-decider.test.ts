@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { InvalidCommandError, UnknownCommandError, deciderSpecification } from '../../src/index.js';
+import { InvalidCommandError, UnknownCommandError, deciderSpecification } from '@causewayjs/core';
 import {
   OrderRuleError,
   OrderStatusError,

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStoreContext, type StoreContext } from '../../src/cli/store-context.js';
-import { ManualClock, collect, schemaRegistryOf } from '../../src/index.js';
+import { openStoreContext, type StoreContext } from '@causewayjs/cli/internals';
+import { ManualClock, collect, schemaRegistryOf } from '@causewayjs/core';
 import { SensorEventTypes } from '../../examples/sensors/sensor-events.js';
 import { simulateSensors, type SensorMessage } from '../../examples/sensors/sensor-simulator.js';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../examples/sensors/start-sensors.js';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 import { cli, jsonLines } from '../cli/cli-harness.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
+import { ExitCode } from '@causewayjs/cli/internals';
 
 const available = await mqttAvailable();
 

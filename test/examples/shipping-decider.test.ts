@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { UnknownCommandError, deciderSpecification } from '../../src/index.js';
+import { UnknownCommandError, deciderSpecification } from '@causewayjs/core';
 import {
   ShippingRuleError,
   shippingDecider,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startShopAnalytics, type ShopAnalytics } from '../../examples/shop/analytics.js';
-import { ManualClock, MemoryEventStore, collect, memoryStreamStateStore } from '../../src/index.js';
+import { ManualClock, MemoryEventStore, collect, memoryStreamStateStore } from '@causewayjs/core';
 
 const T0 = Date.parse('2026-01-01T10:00:00Z');
 const SECOND = 1000;

@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { openStoreContext } from '../../src/cli/store-context.js';
-import { storeStats } from '../../src/cli/stats-command.js';
-import { SagaRuntime } from '../../src/sagas/saga-runtime.js';
+import { openStoreContext } from '@causewayjs/cli/internals';
+import { storeStats } from '@causewayjs/cli/internals';
+import { SagaRuntime } from '@causewayjs/core';
 import { startShop } from '../../examples/shop/start-shop.js';
 import { FULFILMENT_SAGA } from '../../examples/shop/fulfilment-saga.js';
 

@@ -1,37 +1,6 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs';
-import {
-  StreamDeletedError,
-  decodeJson,
-  type AppendResult,
-  type DeleteStreamOptions,
-  type EventStoreOptions,
-  type RecordedEvent,
-  type StoreTransaction,
-  type StreamMetadata,
-  type StreamSummary,
-} from '../../src/index.js';
-import {
-  BaseEventStore,
-  Deleted,
-  StagingTransaction,
-  WriteLock,
-  compareCodePoints,
-  deletedLabel,
-  planAppends,
-  planDelete,
-  resolveOutcome,
-  streamNames,
-  type AllWindow,
-  type BaseStoreTransaction,
-  type DeletedFlag,
-  type PreparedAppend,
-  type StoredEventRef,
-  type StoredStream,
-  type StreamState,
-  type StreamWindow,
-  type StreamsQuery,
-  type UnitResult,
-} from '../../src/testing/index.js';
+import { StreamDeletedError, decodeJson, type AppendResult, type DeleteStreamOptions, type EventStoreOptions, type RecordedEvent, type StoreTransaction, type StreamMetadata, type StreamSummary } from '@causewayjs/core';
+import { BaseEventStore, Deleted, StagingTransaction, WriteLock, compareCodePoints, deletedLabel, planAppends, planDelete, resolveOutcome, streamNames, type AllWindow, type BaseStoreTransaction, type DeletedFlag, type PreparedAppend, type StoredEventRef, type StoredStream, type StreamState, type StreamWindow, type StreamsQuery, type UnitResult } from '@causewayjs/testing';
 
 /**
  * An adapter written the way a third party would, from public exports only (`causeway` and

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeEventStoreConformance } from '../../src/testing/index.js';
+import { describeEventStoreConformance } from '@causewayjs/testing';
 import { JournalEventStore } from './journal-event-store.js';
 
 // An adapter living outside src/, written against the public entry points only, passes the
@@ -21,11 +21,11 @@ describeEventStoreConformance('journal (external adapter)', () => {
 });
 
 describe('the external adapter', () => {
-  it('imports nothing but the public entry points `causeway` and `causeway/testing`', () => {
+  it('imports nothing but the public entry points `@causewayjs/core` and `@causewayjs/testing`', () => {
     const source = readFileSync(new URL('./journal-event-store.ts', import.meta.url), 'utf8');
     const specifiers = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
     expect(specifiers.length).toBeGreaterThan(0);
     for (const specifier of specifiers)
-      expect(['node:fs', '../../src/index.js', '../../src/testing/index.js']).toContain(specifier);
+      expect(['node:fs', '@causewayjs/core', '@causewayjs/testing']).toContain(specifier);
   });
 });

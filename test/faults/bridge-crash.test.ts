@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openBackend } from '../../src/open-backend.js';
-import { collect } from '../../src/store/collect.js';
+import { openBackend } from '@causewayjs/core';
+import { collect } from '@causewayjs/core';
 import {
   appendShopEvents,
   expectedTarget,

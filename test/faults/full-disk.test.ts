@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteBackend, type SqliteBackend } from '../../src/adapters/sqlite/index.js';
-import { CausewayError, Subscription, newId } from '../../src/index.js';
+import { openSqliteBackend, type SqliteBackend } from '@causewayjs/sqlite';
+import { CausewayError, Subscription, newId } from '@causewayjs/core';
 
 /**
  * A SQLite store on a small tmpfs that fills up: appends fail with a typed error (never a raw

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import { BusUnavailableError, OutboxRelay, type OutboxRelayStatus } from '../../src/bus/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { BusUnavailableError, OutboxRelay, type OutboxRelayStatus } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 import { OwnNatsServer, natsServerInstalled } from '../nats/own-nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-nats-restart-'));

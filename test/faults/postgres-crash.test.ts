@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { openEventStore } from '../../src/index.js';
+import { openEventStore } from '@causewayjs/core';
 import { runAndKill, verifyAfterCrash } from '../support/crash.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 

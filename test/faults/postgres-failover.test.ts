@@ -4,16 +4,13 @@
 // failed calls must fail typed, and every acknowledged append must take effect exactly once.
 import { escapeIdentifier } from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  PostgresEventStore,
-  type PostgresTransaction,
-} from '../../src/adapters/postgres/postgres-event-store.js';
-import { postgresProjectionStore } from '../../src/adapters/postgres/postgres-projection-store.js';
-import type { PostgresReadModel } from '../../src/adapters/postgres/postgres-read-model.js';
-import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
-import { StoreUnavailableError, collect, newId } from '../../src/index.js';
-import { Projector, defineProjection } from '../../src/projections/index.js';
-import { Subscription } from '../../src/subscriptions/index.js';
+import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
+import { postgresProjectionStore } from '@causewayjs/postgres';
+import type { PostgresReadModel } from '@causewayjs/postgres';
+import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { StoreUnavailableError, collect, newId } from '@causewayjs/core';
+import { Projector, defineProjection } from '@causewayjs/core';
+import { Subscription } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { PrivatePostgres, privatePostgresAvailable } from '../support/private-postgres.js';
 

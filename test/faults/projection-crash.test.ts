@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventStore } from '../../src/index.js';
+import type { EventStore } from '@causewayjs/core';
 import { BALANCES, openBalances, readBalances } from '../projections/balance-projection.js';
 import { runWorkerUntil } from '../support/crash.js';
 

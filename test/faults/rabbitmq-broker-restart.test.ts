@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RabbitMqMessageBus } from '../../src/adapters/rabbitmq/index.js';
-import {
-  BusUnavailableError,
-  OutboxRelay,
-  inboxHandler,
-  type BusSubscription,
-} from '../../src/bus/index.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { RabbitMqMessageBus } from '@causewayjs/rabbitmq';
+import { BusUnavailableError, OutboxRelay, inboxHandler, type BusSubscription } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 import { PrivateRabbitMq, privateRabbitMqAvailable } from '../support/private-rabbitmq.js';
 
 const available = privateRabbitMqAvailable();

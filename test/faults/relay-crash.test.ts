@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import { SqliteEventStore, type SqliteTransaction } from '../../src/adapters/sqlite/index.js';
-import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { inboxHandler } from '../../src/bus/index.js';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
+import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { inboxHandler } from '@causewayjs/core';
+import { eventually } from '@causewayjs/testing';
 import { runWorkerUntil } from '../support/crash.js';
 import {
   connectNats,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect, newId } from '../../src/index.js';
+import { collect, newId } from '@causewayjs/core';
 import { FULFILMENT_SAGA, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
 import { runWorkerUntil } from '../support/crash.js';
 import { dropSchema, pgAvailable, randomSchemaName } from '../support/postgres.js';

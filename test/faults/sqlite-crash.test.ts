@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openEventStore } from '../../src/index.js';
+import { openEventStore } from '@causewayjs/core';
 import { runAndKill, verifyAfterCrash } from '../support/crash.js';
 
 describe('SQLite crash safety', () => {

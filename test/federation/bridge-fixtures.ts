@@ -1,13 +1,13 @@
 // Shared by the federation tests: a source workload, the translation they bridge it with,
 // and what the target must hold afterwards.
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { bridgeAppends } from '../../src/federation/bridge-appends.js';
-import { contextMap } from '../../src/federation/context-map.js';
-import { composeTranslations } from '../../src/federation/translation.js';
-import { enrichEvents } from '../../src/federation/translation-steps.js';
-import type { Translation } from '../../src/federation/translation.js';
-import { collect } from '../../src/store/collect.js';
-import type { EventStore } from '../../src/store/event-store.js';
+import type { RecordedEvent } from '@causewayjs/core';
+import { bridgeAppends } from '@causewayjs/core';
+import { contextMap } from '@causewayjs/core';
+import { composeTranslations } from '@causewayjs/core';
+import { enrichEvents } from '@causewayjs/core';
+import type { Translation } from '@causewayjs/core';
+import { collect } from '@causewayjs/core';
+import type { EventStore } from '@causewayjs/core';
 
 /** The shop's orders as the sales context sees them. */
 export const shopToSales: Translation = composeTranslations(

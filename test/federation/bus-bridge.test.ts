@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InProcessBus } from '../../src/bus/in-process-bus.js';
-import { SchemaRegistry } from '../../src/schema/schema-registry.js';
-import { withSchemas } from '../../src/schema/with-schemas.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { busBridge } from '../../src/federation/bus-bridge.js';
-import { bridgeAppends } from '../../src/federation/bridge-appends.js';
-import { busToStoreHandler } from '../../src/federation/bus-to-store-handler.js';
-import type { Translation } from '../../src/federation/translation.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/memory-subscription-storage.js';
+import { InProcessBus } from '@causewayjs/core';
+import { SchemaRegistry } from '@causewayjs/core';
+import { withSchemas } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { busBridge } from '@causewayjs/core';
+import { bridgeAppends } from '@causewayjs/core';
+import { busToStoreHandler } from '@causewayjs/core';
+import type { Translation } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
 import {
   appendShopEvents,
   expectedTarget,

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import { busBridge } from '../../src/federation/bus-bridge.js';
-import { busToStoreHandler } from '../../src/federation/bus-to-store-handler.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/memory-subscription-storage.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { busBridge } from '@causewayjs/core';
+import { busToStoreHandler } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 import { appendShopEvents, expectedTarget, shopToSales, targetEvents } from './bridge-fixtures.js';
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventStore } from '../../src/index.js';
-import { partitionOf } from '../../src/subscriptions/partition.js';
+import type { EventStore } from '@causewayjs/core';
+import { partitionOf } from '@causewayjs/core';
 import { dropSchema, pgAvailable, randomSchemaName } from '../support/postgres.js';
 import { openGroupBackend } from './group-backend.js';
 

@@ -3,15 +3,15 @@
 // unique position makes a second application fail), numbered in the order the rows were
 // written, so that per-stream order can be checked afterwards.
 import { escapeIdentifier } from 'pg';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import { postgresGroupMembership } from '../../src/adapters/postgres/postgres-group-membership-store.js';
-import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteGroupMembership } from '../../src/adapters/sqlite/sqlite-group-membership-store.js';
-import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import type { EventStore, RecordedEvent } from '../../src/index.js';
-import { ConsumerGroup } from '../../src/subscriptions/consumer-group.js';
-import type { ParkedEventStore } from '../../src/subscriptions/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { postgresGroupMembership } from '@causewayjs/postgres';
+import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { sqliteGroupMembership } from '@causewayjs/sqlite';
+import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import type { EventStore, RecordedEvent } from '@causewayjs/core';
+import { ConsumerGroup } from '@causewayjs/core';
+import type { ParkedEventStore } from '@causewayjs/core';
 import { pgUrl } from '../support/postgres.js';
 
 /** The group every process of the test joins. */

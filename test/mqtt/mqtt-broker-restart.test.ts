@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { MqttIngest, MqttPublisher } from '../../src/adapters/mqtt/index.js';
-import { OutboxRelay } from '../../src/bus/outbox-relay.js';
-import { collect } from '../../src/store/collect.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/memory-subscription-storage.js';
+import { MqttIngest, MqttPublisher } from '@causewayjs/mqtt';
+import { OutboxRelay } from '@causewayjs/core';
+import { collect } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
 import { connectDevice, randomMqttName } from '../support/mqtt.js';
 import { PrivateMosquitto, privateMosquittoAvailable } from '../support/private-mosquitto.js';
 

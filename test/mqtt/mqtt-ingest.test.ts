@@ -4,26 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  MQTT_PARKED_EVENT_TYPE,
-  InvalidTopicPatternError,
-  MqttIngest,
-  mqttParkedMessageSchema,
-  type MqttIngestOptions,
-} from '../../src/adapters/mqtt/index.js';
-import { SqliteEventStore, sqliteSubscriptionStorage } from '../../src/adapters/sqlite/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { BusUnavailableError } from '../../src/bus/bus-errors.js';
-import {
-  InvalidArgumentError,
-  StoreClosedError,
-  StoreUnavailableError,
-} from '../../src/core/errors.js';
-import { SchemaRegistry } from '../../src/schema/schema-registry.js';
-import { withSchemas } from '../../src/schema/with-schemas.js';
-import { collect } from '../../src/store/collect.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/memory-subscription-storage.js';
+import { MQTT_PARKED_EVENT_TYPE, InvalidTopicPatternError, MqttIngest, mqttParkedMessageSchema, type MqttIngestOptions } from '@causewayjs/mqtt';
+import { SqliteEventStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import type { RecordedEvent } from '@causewayjs/core';
+import { BusUnavailableError } from '@causewayjs/core';
+import { InvalidArgumentError, StoreClosedError, StoreUnavailableError } from '@causewayjs/core';
+import { SchemaRegistry } from '@causewayjs/core';
+import { withSchemas } from '@causewayjs/core';
+import { collect } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
 import { freePort } from '../nats/own-nats-server.js';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 

@@ -1,11 +1,11 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttIngest, MqttPublisher } from '../../src/adapters/mqtt/index.js';
-import { OutboxRelay } from '../../src/bus/outbox-relay.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { collect } from '../../src/store/collect.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/memory-subscription-storage.js';
+import { MqttIngest, MqttPublisher } from '@causewayjs/mqtt';
+import { OutboxRelay } from '@causewayjs/core';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { collect } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 
 const available = await mqttAvailable();

@@ -1,11 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import type { BusSubscription } from '../../src/bus/index.js';
-import { ManualClock } from '../../src/core/clock.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { MemoryParkedEventStore } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import type { BusSubscription } from '@causewayjs/core';
+import { ManualClock } from '@causewayjs/core';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { MemoryParkedEventStore } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 
 const available = await natsAvailable();

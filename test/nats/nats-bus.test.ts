@@ -1,17 +1,12 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import {
-  BusUnavailableError,
-  GroupAlreadySubscribedError,
-  InvalidSubjectPrefixError,
-  type BusSubscription,
-} from '../../src/bus/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { MemoryParkedEventStore } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { BusUnavailableError, GroupAlreadySubscribedError, InvalidSubjectPrefixError, type BusSubscription } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { MemoryParkedEventStore } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 import {
   connectNats,
   deleteNatsStream,

@@ -4,15 +4,10 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  NatsMessageBus,
-  decodeNatsMessage,
-  encodeNatsMessage,
-  type NatsWireFormat,
-} from '../../src/adapters/nats/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { NatsMessageBus, decodeNatsMessage, encodeNatsMessage, type NatsWireFormat } from '@causewayjs/nats';
+import type { RecordedEvent } from '@causewayjs/core';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 
 const available = await natsAvailable();

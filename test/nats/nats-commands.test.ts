@@ -1,10 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describe } from 'vitest';
-import { NatsCommandDispatcher, serveNatsCommands } from '../../src/adapters/nats/index.js';
-import {
-  describeCommandsConformance,
-  type CommandsHarness,
-} from '../../src/testing/commands.suite.js';
+import { NatsCommandDispatcher, serveNatsCommands } from '@causewayjs/nats';
+import { describeCommandsConformance, type CommandsHarness } from '@causewayjs/testing';
 import { connectNats, natsAvailable, randomNatsName } from '../support/nats.js';
 
 const available = await natsAvailable();

@@ -1,11 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import { OutboxRelay, inboxHandler } from '../../src/bus/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { OutboxRelay, inboxHandler } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
+import { eventually } from '@causewayjs/testing';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 
 const available = await natsAvailable();

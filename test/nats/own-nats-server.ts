@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { eventually } from '@causewayjs/testing';
 
 /** The nats-server binary tests start servers of their own with. */
 export const natsServerBinary = process.env.CAUSEWAY_NATS_SERVER ?? '/usr/sbin/nats-server';

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import { OutboxRelay, decodeBusMessage } from '../../src/bus/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { OutboxRelay, decodeBusMessage } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
 import { OwnNatsServer, natsServerInstalled } from './own-nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-nats-order-'));

@@ -3,10 +3,10 @@
 // p (not yet checkpointed) and "position <p>" once the checkpoint is saved. Usage:
 //   relay-worker <file> <nats-url> <stream> <prefix> <run|until-caught-up>
 import { connect } from '@nats-io/transport-node';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import { SqliteEventStore } from '../../src/adapters/sqlite/index.js';
-import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { OutboxRelay } from '../../src/bus/index.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { OutboxRelay } from '@causewayjs/core';
 
 const [file, url, stream, prefix, mode] = process.argv.slice(2);
 if (!file || !url || !stream || !prefix || !mode)

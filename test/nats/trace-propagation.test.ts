@@ -12,22 +12,17 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { NatsMessageBus } from '../../src/adapters/nats/index.js';
-import { OutboxRelay } from '../../src/bus/outbox-relay.js';
-import type { BusSubscription } from '../../src/bus/index.js';
-import { newId } from '../../src/core/ids.js';
-import { openMemoryBackend } from '../../src/memory-backend.js';
-import { instrumentEventStore } from '../../src/observability/instrument-event-store.js';
-import { createLogger } from '../../src/observability/logging.js';
-import {
-  CAUSEWAY_VERSION,
-  TRACER_NAME,
-  currentTraceContext,
-  withSpan,
-} from '../../src/observability/index.js';
-import { InProcessCommandDispatcher } from '../../src/sagas/in-process-command-dispatcher.js';
-import { createServer } from '../../src/server/index.js';
-import { openStoreContext } from '../../src/cli/store-context.js';
+import { NatsMessageBus } from '@causewayjs/nats';
+import { OutboxRelay } from '@causewayjs/core';
+import type { BusSubscription } from '@causewayjs/core';
+import { newId } from '@causewayjs/core';
+import { openMemoryBackend } from '@causewayjs/core';
+import { instrumentEventStore } from '@causewayjs/core/internals';
+import { createLogger } from '@causewayjs/core/internals';
+import { CAUSEWAY_VERSION, TRACER_NAME, currentTraceContext, withSpan } from '@causewayjs/core/internals';
+import { InProcessCommandDispatcher } from '@causewayjs/core';
+import { createServer } from '@causewayjs/server';
+import { openStoreContext } from '@causewayjs/cli/internals';
 import { startShop } from '../../examples/shop/start-shop.js';
 import {
   connectNats,

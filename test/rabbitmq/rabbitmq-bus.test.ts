@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RabbitMqMessageBus, topicBindingKey } from '../../src/adapters/rabbitmq/index.js';
-import { GroupAlreadySubscribedError, InvalidSubjectPatternError } from '../../src/bus/index.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { nack } from '../../src/subscriptions/index.js';
-import { busEvent, eventually } from '../../src/testing/message-bus.suite.js';
+import { RabbitMqMessageBus, topicBindingKey } from '@causewayjs/rabbitmq';
+import { GroupAlreadySubscribedError, InvalidSubjectPatternError } from '@causewayjs/core';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { nack } from '@causewayjs/core';
+import { busEvent, eventually } from '@causewayjs/testing';
 import {
   amqpUrl,
   deleteRabbitTopology,

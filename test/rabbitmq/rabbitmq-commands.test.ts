@@ -1,13 +1,7 @@
 import { connect, type ChannelModel } from 'amqplib';
 import { describe } from 'vitest';
-import {
-  RabbitMqCommandDispatcher,
-  serveRabbitMqCommands,
-} from '../../src/adapters/rabbitmq/index.js';
-import {
-  describeCommandsConformance,
-  type CommandsHarness,
-} from '../../src/testing/commands.suite.js';
+import { RabbitMqCommandDispatcher, serveRabbitMqCommands } from '@causewayjs/rabbitmq';
+import { describeCommandsConformance, type CommandsHarness } from '@causewayjs/testing';
 import { amqpUrl, rabbitMqAvailable, randomRabbitName } from '../support/rabbitmq.js';
 
 const available = await rabbitMqAvailable();

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RabbitMqMessageBus } from '../../src/adapters/rabbitmq/index.js';
-import { OutboxRelay, inboxHandler } from '../../src/bus/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { RabbitMqMessageBus } from '@causewayjs/rabbitmq';
+import { OutboxRelay, inboxHandler } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
+import { eventually } from '@causewayjs/testing';
 import {
   amqpUrl,
   deleteRabbitTopology,

@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CommandHandlerExistsError,
-  InProcessCommandDispatcher,
-  InvalidCommandEnvelopeError,
-  MemoryEventStore,
-  NoCommandHandlerError,
-  StoreClosedError,
-  collect,
-  deciderCommandHandler,
-  deterministicId,
-  newId,
-  type CommandEnvelope,
-} from '../../src/index.js';
+import { CommandHandlerExistsError, InProcessCommandDispatcher, InvalidCommandEnvelopeError, MemoryEventStore, NoCommandHandlerError, StoreClosedError, collect, deciderCommandHandler, deterministicId, newId, type CommandEnvelope } from '@causewayjs/core';
 import { inventoryDecider } from '../../examples/shop/inventory-decider.js';
 
 function inventory(store: MemoryEventStore) {

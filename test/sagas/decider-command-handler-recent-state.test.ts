@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MemoryEventStore,
-  collect,
-  deciderCommandHandler,
-  newId,
-  type CommandEnvelope,
-  type EventStore,
-} from '../../src/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
+import { MemoryEventStore, collect, deciderCommandHandler, newId, type CommandEnvelope, type EventStore } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
 import { inventoryDecider } from '../../examples/shop/inventory-decider.js';
 
 /** The store, counting the events its `readStream` hands out. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect } from '../../src/index.js';
+import { collect } from '@causewayjs/core';
 import { FULFILMENT_SAGA } from '../../examples/shop/fulfilment-saga.js';
 import { memoryShop, stockAndPlace } from './shop-fixture.js';
 

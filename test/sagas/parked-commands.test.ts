@@ -1,10 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ParkedCommandNotFoundError,
-  ParkedCommandNotRetryableError,
-  type CommandDispatcher,
-  type CommandEnvelope,
-} from '../../src/index.js';
+import { ParkedCommandNotFoundError, ParkedCommandNotRetryableError, type CommandDispatcher, type CommandEnvelope } from '@causewayjs/core';
 import { FULFILMENT_SAGA } from '../../examples/shop/fulfilment-saga.js';
 import { memoryShop, stockAndPlace } from './shop-fixture.js';
 

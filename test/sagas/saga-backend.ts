@@ -1,5 +1,5 @@
-import { openBackend } from '../../src/index.js';
-import type { SagaStore, SubscriptionStorage, TransactionalEventStore } from '../../src/index.js';
+import { openBackend } from '@causewayjs/core';
+import type { SagaStore, SubscriptionStorage, TransactionalEventStore } from '@causewayjs/core';
 import { pgUrl } from '../support/postgres.js';
 
 /** A store with its subscription storage and saga store, on SQLite or PostgreSQL. */

@@ -4,7 +4,7 @@
 //   saga-crash-worker <sqlite|postgres> <file|schema> <clock ms> <run|until-caught-up>
 // "run" keeps going until killed; "until-caught-up" runs until idle, stops and exits.
 // Payment authorisations with method "slow" are taken and never answered (they time out).
-import { ManualClock, SagaRuntime, type CommandDispatcher } from '../../src/index.js';
+import { ManualClock, SagaRuntime, type CommandDispatcher } from '@causewayjs/core';
 import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
 import { openSagaBackend } from './saga-backend.js';
 

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidSagaDefinitionError,
-  ManualClock,
-  MemoryEventStore,
-  MemorySagaStore,
-  SagaRuntime,
-  defineChoreography,
-  defineSaga,
-  memorySubscriptionStorage,
-  type SagaDefinition,
-} from '../../src/index.js';
+import { InvalidSagaDefinitionError, ManualClock, MemoryEventStore, MemorySagaStore, SagaRuntime, defineChoreography, defineSaga, memorySubscriptionStorage, type SagaDefinition } from '@causewayjs/core';
 
 const minimal = (name: string): SagaDefinition<{ n: number }> =>
   defineSaga({

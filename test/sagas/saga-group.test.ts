@@ -2,12 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  SqliteEventStore,
-  sqliteSagaStore,
-  sqliteSubscriptionStorage,
-} from '../../src/adapters/sqlite/index.js';
-import { ManualClock, SagaRuntime, newId, type CommandDispatcher } from '../../src/index.js';
+import { SqliteEventStore, sqliteSagaStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { ManualClock, SagaRuntime, newId, type CommandDispatcher } from '@causewayjs/core';
 import {
   FULFILMENT_SAGA,
   PAYMENT_TIMED_OUT,

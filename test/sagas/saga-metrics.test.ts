@@ -1,22 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BusUnavailableError,
-  InProcessBus,
-  OutboxRelay,
-  type MessageBus,
-  type PublishReceipt,
-} from '../../src/bus/index.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
-import { CausewayMetrics } from '../../src/observability/metrics.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { memorySubscriptionStorage } from '../../src/subscriptions/index.js';
-import { newId, type CommandDispatcher, type SagaHistoryEntry } from '../../src/index.js';
+import { BusUnavailableError, InProcessBus, OutboxRelay, type MessageBus, type PublishReceipt } from '@causewayjs/core';
+import type { RecordedEvent } from '@causewayjs/core';
+import { CausewayMetrics } from '@causewayjs/core/internals';
+import { MemoryEventStore } from '@causewayjs/core';
+import { memorySubscriptionStorage } from '@causewayjs/core';
+import { newId, type CommandDispatcher, type SagaHistoryEntry } from '@causewayjs/core';
 import {
   FULFILMENT_SAGA,
   FulfilmentStep,
   PAYMENT_TIMED_OUT,
 } from '../../examples/shop/fulfilment-saga.js';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { eventually } from '@causewayjs/testing';
 import { memoryShop, stockAndPlace } from './shop-fixture.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -206,7 +200,7 @@ describe('saga runtime metrics', () => {
     ).length;
     await shop.runtime.stop();
     await shop.storage.checkpoints.delete(`saga:${FULFILMENT_SAGA}`);
-    const { SagaRuntime } = await import('../../src/index.js');
+    const { SagaRuntime } = await import('@causewayjs/core');
     const replay = new SagaRuntime(shop.runtimeOptions);
     cleanups.push(() => replay.stop());
     const metrics = new CausewayMetrics({ processMetrics: false }).trackSagaRuntime(replay);

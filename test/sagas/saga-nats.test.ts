@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NatsCommandDispatcher, serveNatsCommands } from '../../src/adapters/nats/index.js';
-import { collect } from '../../src/index.js';
+import { NatsCommandDispatcher, serveNatsCommands } from '@causewayjs/nats';
+import { collect } from '@causewayjs/core';
 import { FULFILMENT_SAGA } from '../../examples/shop/fulfilment-saga.js';
 import { connectNats, natsAvailable, randomNatsName } from '../support/nats.js';
 import { memoryShop, stockAndPlace } from './shop-fixture.js';

@@ -1,6 +1,6 @@
 /** `SagaRuntime.countInstances`: the saga store's count, or a count by listing without one. */
 import { describe, expect, it } from 'vitest';
-import { SagaRuntime, type SagaStore } from '../../src/index.js';
+import { SagaRuntime, type SagaStore } from '@causewayjs/core';
 import { memoryShop } from './shop-fixture.js';
 
 describe('SagaRuntime.countInstances', () => {

@@ -4,13 +4,10 @@
 // a redelivery is still idempotent, and untenanted senders keep the ids they always had.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v5 as uuidv5 } from 'uuid';
-import { collect } from '../../src/index.js';
-import type { Backend } from '../../src/store/backend.js';
-import {
-  CLOUDEVENT_ID_NAMESPACE,
-  derivedCloudEventId,
-  mapCloudEvent,
-} from '../../src/server/cloud-events.js';
+import { collect } from '@causewayjs/core';
+import type { Backend } from '@causewayjs/core';
+import { CLOUDEVENT_ID_NAMESPACE, mapCloudEvent } from '@causewayjs/server';
+import { derivedCloudEventId } from '@causewayjs/server/internals';
 import {
   backendTargets,
   securedServer,

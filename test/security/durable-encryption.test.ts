@@ -4,19 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import { PostgresKeyStore } from '../../src/adapters/postgres/postgres-key-store.js';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite-key-store.js';
-import {
-  collect,
-  encryptedEventStore,
-  generateMasterKey,
-  REDACTED,
-  WrongMasterKeyError,
-  type DataKeyStore,
-  type TransactionalEventStore,
-} from '../../src/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { PostgresKeyStore } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteKeyStore } from '@causewayjs/sqlite';
+import { collect, encryptedEventStore, generateMasterKey, REDACTED, WrongMasterKeyError, type DataKeyStore, type TransactionalEventStore } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const master = generateMasterKey('prod-1');

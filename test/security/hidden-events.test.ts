@@ -3,7 +3,7 @@
 // naming the stream, no other body than a truly missing position's), and no listing or
 // causation lookup shows it either.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect } from '../../src/index.js';
+import { collect } from '@causewayjs/core';
 import {
   backendTargets,
   securedServer,

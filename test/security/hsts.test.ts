@@ -7,11 +7,11 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { createAccessGuard, generateApiKey } from '../../src/index.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
-import type { ServerOptions } from '../../src/server/server-options.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { createAccessGuard, generateApiKey } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
+import type { ServerOptions } from '@causewayjs/server';
+import { MemoryEventStore } from '@causewayjs/core';
 import { serving } from './serve-harness.js';
 
 let dir: string;

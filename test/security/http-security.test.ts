@@ -5,15 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import {
-  collect,
-  createAccessGuard,
-  generateApiKey,
-  ManualClock,
-  type SecurityGuard,
-} from '../../src/index.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { collect, createAccessGuard, generateApiKey, ManualClock, type SecurityGuard } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
 import { HS_SECRET, token } from './jwt-fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');

@@ -4,24 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openPostgresBackend } from '../../src/adapters/postgres/postgres-backend.js';
-import { openSqliteBackend } from '../../src/adapters/sqlite/sqlite-backend.js';
-import {
-  collect,
-  exportHeads,
-  generateMasterKey,
-  IntegrityEventStore,
-  openMemoryBackend,
-  stackBackend,
-  verifyStore,
-  type Backend,
-  type ChainAnchorStore,
-  type RecordedEvent,
-  type Scavengeable,
-  type TransactionalEventStore,
-  type VerifyStoreOptions,
-} from '../../src/index.js';
-import { undecorated } from '../../src/store/forwarding-event-store.js';
+import { openPostgresBackend } from '@causewayjs/postgres';
+import { openSqliteBackend } from '@causewayjs/sqlite';
+import { collect, exportHeads, generateMasterKey, IntegrityEventStore, openMemoryBackend, stackBackend, verifyStore, type Backend, type ChainAnchorStore, type RecordedEvent, type Scavengeable, type TransactionalEventStore, type VerifyStoreOptions } from '@causewayjs/core';
+import { undecorated } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const signing = generateKeyPairSync('ed25519');

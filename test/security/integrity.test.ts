@@ -4,26 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import { PostgresKeyStore } from '../../src/adapters/postgres/postgres-key-store.js';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite-key-store.js';
-import {
-  collect,
-  encryptedEventStore,
-  GENESIS_HASH,
-  generateMasterKey,
-  integrityEventStore,
-  InvalidArgumentError,
-  MemoryEventStore,
-  REDACTED,
-  SecurityConfigError,
-  verifyStore,
-  WrongExpectedRevisionError,
-  type DataKeyStore,
-  type EventStore,
-  type TransactionalEventStore,
-} from '../../src/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { PostgresKeyStore } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteKeyStore } from '@causewayjs/sqlite';
+import { collect, encryptedEventStore, GENESIS_HASH, generateMasterKey, integrityEventStore, InvalidArgumentError, MemoryEventStore, REDACTED, SecurityConfigError, verifyStore, WrongExpectedRevisionError, type DataKeyStore, type EventStore, type TransactionalEventStore } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({

@@ -2,15 +2,10 @@
 // refused as AUTH_EXPIRED, and a token without `exp` (which would never expire) is refused
 // unless the configuration opts out with `requireExp: false`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import {
-  AuthenticationError,
-  createAccessGuard,
-  ManualClock,
-  type SecurityConfig,
-} from '../../src/index.js';
-import type { JwtConfig } from '../../src/security/jwt-verifier.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import { AuthenticationError, createAccessGuard, ManualClock, type SecurityConfig } from '@causewayjs/core';
+import type { JwtConfig } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
 import { HS_SECRET, token } from './jwt-fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');

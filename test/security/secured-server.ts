@@ -4,10 +4,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAccessGuard, generateApiKey, type SecurityGuard } from '../../src/index.js';
-import { openBackend } from '../../src/open-backend.js';
-import type { Backend } from '../../src/store/backend.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
+import { createAccessGuard, generateApiKey, type SecurityGuard } from '@causewayjs/core';
+import { openBackend } from '@causewayjs/core';
+import type { Backend } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 export const keys = {

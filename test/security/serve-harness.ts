@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.js';
-import { cliExtensions } from '../../src/cli/cli-extensions.js';
-import { runCli } from '../../src/cli/program.js';
+import type { CliIo } from '@causewayjs/cli/internals';
+import { cliExtensions } from '@causewayjs/cli/internals';
+import { runCli } from '@causewayjs/cli/internals';
 
 /** What `causeway serve` wrote while it ran. */
 export interface ServeOutput {

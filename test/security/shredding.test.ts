@@ -14,34 +14,11 @@ import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { exportEvents } from '../../src/cli/export-command.js';
-import {
-  collect,
-  CommandHandler,
-  defineProjection,
-  defineSaga,
-  EncryptedEventStore,
-  everyNEvents,
-  generateMasterKey,
-  openBackend,
-  Projector,
-  REDACTED,
-  SagaRuntime,
-  stackBackend,
-  storeSource,
-  StreamJob,
-  StreamJobFencedError,
-  verifyStore,
-  type Backend,
-  type CommandDispatcher,
-  type Decider,
-  type DocumentsHandle,
-  type DomainEvent,
-  type RecordedEvent,
-} from '../../src/index.js';
-import { Subscription } from '../../src/subscriptions/index.js';
-import { undecorated } from '../../src/store/forwarding-event-store.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { exportEvents } from '@causewayjs/cli/internals';
+import { collect, CommandHandler, defineProjection, defineSaga, EncryptedEventStore, everyNEvents, generateMasterKey, openBackend, Projector, REDACTED, SagaRuntime, stackBackend, storeSource, StreamJob, StreamJobFencedError, verifyStore, type Backend, type CommandDispatcher, type Decider, type DocumentsHandle, type DomainEvent, type RecordedEvent } from '@causewayjs/core';
+import { Subscription } from '@causewayjs/core';
+import { undecorated } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const EMAIL = 'ada.lovelace@example.com';

@@ -6,35 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import { PostgresKeyStore } from '../../src/adapters/postgres/postgres-key-store.js';
-import { PostgresSnapshotStore } from '../../src/adapters/postgres/postgres-snapshot-store.js';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { SqliteKeyStore } from '../../src/adapters/sqlite/sqlite-key-store.js';
-import { SqliteSnapshotStore } from '../../src/adapters/sqlite/sqlite-snapshot-store.js';
-import {
-  CommandHandler,
-  deciderCommandHandler,
-  encryptedEventStore,
-  everyNEvents,
-  generateMasterKey,
-  MemoryDataKeyStore,
-  MemoryEventStore,
-  MemorySnapshotStore,
-  newId,
-  ManualClock,
-  REDACTED,
-  SecurityConfigError,
-  collect,
-  storeStack,
-  type CommandEnvelope,
-  type DataKeyStore,
-  type Decider,
-  type DomainEvent,
-  type EncryptedEventStore,
-  type SnapshotStore,
-  type TransactionalEventStore,
-} from '../../src/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { PostgresKeyStore } from '@causewayjs/postgres';
+import { PostgresSnapshotStore } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { SqliteKeyStore } from '@causewayjs/sqlite';
+import { SqliteSnapshotStore } from '@causewayjs/sqlite';
+import { CommandHandler, deciderCommandHandler, encryptedEventStore, everyNEvents, generateMasterKey, MemoryDataKeyStore, MemoryEventStore, MemorySnapshotStore, newId, ManualClock, REDACTED, SecurityConfigError, collect, storeStack, type CommandEnvelope, type DataKeyStore, type Decider, type DomainEvent, type EncryptedEventStore, type SnapshotStore, type TransactionalEventStore } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const master = generateMasterKey('prod-1');

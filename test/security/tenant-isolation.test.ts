@@ -1,19 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  collect,
-  defineProjection,
-  memoryProjectionStore,
-  Projector,
-  type DocumentReadModel,
-  MemoryEventStore,
-  tenantFilter,
-  tenantOfStream,
-  tenantScopedStore,
-  tenantStream,
-  TenantForbiddenError,
-  SecurityConfigError,
-  StoreClosedError,
-} from '../../src/index.js';
+import { collect, defineProjection, memoryProjectionStore, Projector, type DocumentReadModel, MemoryEventStore, tenantFilter, tenantOfStream, tenantScopedStore, tenantStream, TenantForbiddenError, SecurityConfigError, StoreClosedError } from '@causewayjs/core';
 
 const placed = (n: number) => ({ type: 'order.placed', data: { n } });
 

@@ -5,14 +5,8 @@
 // store; and no write can stamp another tenant into a namespace.
 import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  belongsToTenant,
-  collect,
-  tenantScopedStore,
-  TenantForbiddenError,
-  type RecordedEvent,
-} from '../../src/index.js';
-import type { Backend } from '../../src/store/backend.js';
+import { belongsToTenant, collect, tenantScopedStore, TenantForbiddenError, type RecordedEvent } from '@causewayjs/core';
+import type { Backend } from '@causewayjs/core';
 import { backendTargets, keys, securedServer, type SecuredServer } from './secured-server.js';
 
 for (const target of await backendTargets()) {

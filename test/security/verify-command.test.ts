@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import type { CliIo } from '../../src/cli/cli-io.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
-import { runCli } from '../../src/cli/program.js';
-import { verifyExtension } from '../../src/cli/verify-command.js';
-import { integrityEventStore } from '../../src/index.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import type { CliIo } from '@causewayjs/cli/internals';
+import { ExitCode } from '@causewayjs/cli/internals';
+import { runCli } from '@causewayjs/cli/internals';
+import { verifyExtension } from '@causewayjs/cli/internals';
+import { integrityEventStore } from '@causewayjs/core';
 
 class Sink extends Writable {
   text = '';

@@ -1,7 +1,7 @@
 // The CloudEvent → event mapping, attribute by attribute.
 import { describe, expect, it } from 'vitest';
-import { isUuid } from '../../src/core/ids.js';
-import { InvalidCloudEventError, binaryCloudEvent, mapCloudEvent } from '../../src/server/index.js';
+import { isUuid } from '@causewayjs/core';
+import { InvalidCloudEventError, binaryCloudEvent, mapCloudEvent } from '@causewayjs/server';
 
 const base = {
   specversion: '1.0',

@@ -1,13 +1,13 @@
 // The HTTP API against a real server on a random port, run for each durable adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP, CloudEvent } from 'cloudevents';
-import type { TransactionalEventStore, StoreTransaction } from '../../src/index.js';
-import { Projector, defineProjection, type ProjectionStore } from '../../src/projections/index.js';
-import { nack, Subscription } from '../../src/subscriptions/index.js';
-import type { SubscriptionStorage } from '../../src/subscriptions/index.js';
-import type { SagaInstanceView, SagaQuery } from '../../src/sagas/saga-view.js';
-import { SchemaRegistry } from '../../src/schema/index.js';
-import { newId } from '../../src/core/ids.js';
+import type { TransactionalEventStore, StoreTransaction } from '@causewayjs/core';
+import { Projector, defineProjection, type ProjectionStore } from '@causewayjs/core';
+import { nack, Subscription } from '@causewayjs/core';
+import type { SubscriptionStorage } from '@causewayjs/core';
+import type { SagaInstanceView, SagaQuery } from '@causewayjs/core';
+import { SchemaRegistry } from '@causewayjs/core';
+import { newId } from '@causewayjs/core';
 import {
   SseReader,
   eventually,

@@ -2,8 +2,8 @@
 // every schema compiling, and every API route of the server in it.
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
 
 interface Operation {
   operationId: string;

@@ -1,9 +1,5 @@
 import { describe } from 'vitest';
-import {
-  PostgresEventStore,
-  postgresProjectionStore,
-  postgresSubscriptionStorage,
-} from '../../src/adapters/postgres/index.js';
+import { PostgresEventStore, postgresProjectionStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeHttpApi } from './http-api.suite.js';
 

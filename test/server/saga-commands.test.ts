@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CausewayMetrics } from '../../src/observability/metrics.js';
-import type { CommandDispatcher } from '../../src/index.js';
+import { CausewayMetrics } from '@causewayjs/core/internals';
+import type { CommandDispatcher } from '@causewayjs/core';
 import { FULFILMENT_SAGA } from '../../examples/shop/fulfilment-saga.js';
 import { memoryShop, stockAndPlace } from '../sagas/shop-fixture.js';
 import { startServer, type Running } from './support.js';

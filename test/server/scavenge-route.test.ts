@@ -1,12 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  MemoryEventStore,
-  collect,
-  withMembers,
-  type ScavengeReport,
-  type TransactionalEventStore,
-} from '../../src/index.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
+import { MemoryEventStore, collect, withMembers, type ScavengeReport, type TransactionalEventStore } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
 import { backendTargets, securedServer } from '../security/secured-server.js';
 
 const report = (r: { body: unknown }) => r.body as ScavengeReport;

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CausewayError, type CausewayErrorCode } from '../../src/core/errors.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import type { AccessGuard, Permission, Principal } from '../../src/security/access-guard.js';
-import { createServer, InsecureListenError, type CausewayServer } from '../../src/server/index.js';
+import { CausewayError, type CausewayErrorCode } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import type { AccessGuard, Permission, Principal } from '@causewayjs/core';
+import { createServer, InsecureListenError, type CausewayServer } from '@causewayjs/server';
 import { SseReader, eventually, jsonOf, startServer, type Running } from './support.js';
 
 class FakeGuard implements AccessGuard {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { openMemoryBackend } from '../../src/memory-backend.js';
-import { instrumentEventStore } from '../../src/observability/instrument-event-store.js';
-import { createServer } from '../../src/server/index.js';
+import { openMemoryBackend } from '@causewayjs/core';
+import { instrumentEventStore } from '@causewayjs/core/internals';
+import { createServer } from '@causewayjs/server';
 
 describe("the server's append metrics on an instrumented stack", () => {
   it('count appends made beside the server while it runs, and stop counting once it closed', async () => {

@@ -1,7 +1,7 @@
 // A Causeway server in a process of its own, on a SQLite file: the end-to-end tests start it,
 // talk to it over HTTP and kill it. Prints its URL on one line once it listens.
-import { SqliteEventStore } from '../../src/adapters/sqlite/index.js';
-import { createServer } from '../../src/server/index.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { createServer } from '@causewayjs/server';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: server-process.ts <sqlite file>');

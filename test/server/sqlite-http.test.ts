@@ -1,11 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SqliteEventStore,
-  sqliteProjectionStore,
-  sqliteSubscriptionStorage,
-} from '../../src/adapters/sqlite/index.js';
+import { SqliteEventStore, sqliteProjectionStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
 import { describeHttpApi } from './http-api.suite.js';
 
 describeHttpApi('sqlite', () => {

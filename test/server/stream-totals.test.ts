@@ -3,10 +3,10 @@
  * only: a count over every stream would tell a caller of streams it may not read.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { generateApiKey } from '../../src/security/api-keys.js';
-import { createAccessGuard } from '../../src/security/create-access-guard.js';
-import { createServer, type CausewayServer } from '../../src/server/index.js';
+import { MemoryEventStore } from '@causewayjs/core';
+import { generateApiKey } from '@causewayjs/core';
+import { createAccessGuard } from '@causewayjs/core';
+import { createServer, type CausewayServer } from '@causewayjs/server';
 
 describe('GET /streams totals', () => {
   let server: CausewayServer | undefined;

@@ -1,6 +1,6 @@
 // Helpers of the HTTP server tests: a JSON client, an SSE reader, and waiting on conditions.
 import { request as httpRequest } from 'node:http';
-import { createServer, type CausewayServer, type ServerOptions } from '../../src/server/index.js';
+import { createServer, type CausewayServer, type ServerOptions } from '@causewayjs/server';
 
 /** A started server and a client bound to it. */
 export interface Running {

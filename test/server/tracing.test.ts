@@ -8,22 +8,12 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CommandHandler,
-  type Command,
-  type Decider,
-  type DomainEvent,
-} from '../../src/domain/index.js';
-import {
-  Projector,
-  defineProjection,
-  memoryProjectionStore,
-  type DocumentReadModel,
-} from '../../src/projections/index.js';
-import type { StoreTransaction } from '../../src/index.js';
-import { MemoryEventStore } from '../../src/store/memory-event-store.js';
-import { currentTraceparent, parseTraceparent, withSpan } from '../../src/observability/tracing.js';
-import { tracedEventStore } from '../../src/observability/instrument-event-store.js';
+import { CommandHandler, type Command, type Decider, type DomainEvent } from '@causewayjs/core';
+import { Projector, defineProjection, memoryProjectionStore, type DocumentReadModel } from '@causewayjs/core';
+import type { StoreTransaction } from '@causewayjs/core';
+import { MemoryEventStore } from '@causewayjs/core';
+import { currentTraceparent, parseTraceparent, withSpan } from '@causewayjs/core/internals';
+import { tracedEventStore } from '@causewayjs/core/internals';
 import { eventually, startServer, type Running } from './support.js';
 
 const exporter = new InMemorySpanExporter();

@@ -10,37 +10,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client, DatabaseError, escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SqliteEventStore,
-  SqliteKeyStore,
-  SqliteSchemaStorage,
-  SqliteSnapshotStore,
-  sqliteGroupMembership,
-  sqliteProjectionStore,
-  sqliteSagaStore,
-  sqliteStreamStateStore,
-  sqliteSubscriptionStorage,
-} from '../../src/adapters/sqlite/index.js';
-import {
-  PostgresEventStore,
-  PostgresKeyStore,
-  PostgresSchemaStorage,
-  PostgresSnapshotStore,
-  postgresGroupMembership,
-  postgresProjectionStore,
-  postgresSagaStore,
-  postgresStreamStateStore,
-  postgresSubscriptionStorage,
-} from '../../src/adapters/postgres/index.js';
-import {
-  StorageFullError,
-  StoreBusyError,
-  StoreUnavailableError,
-  WriteRejectedError,
-} from '../../src/index.js';
-import type { ProjectionBuild } from '../../src/projections/projection.js';
-import type { ParkEntry } from '../../src/subscriptions/parked-event-store.js';
-import type { SagaInstanceRecord, SagaTimerRecord } from '../../src/sagas/saga-store.js';
+import { SqliteEventStore, SqliteKeyStore, SqliteSchemaStorage, SqliteSnapshotStore, sqliteGroupMembership, sqliteProjectionStore, sqliteSagaStore, sqliteStreamStateStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { PostgresEventStore, PostgresKeyStore, PostgresSchemaStorage, PostgresSnapshotStore, postgresGroupMembership, postgresProjectionStore, postgresSagaStore, postgresStreamStateStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { StorageFullError, StoreBusyError, StoreUnavailableError, WriteRejectedError } from '@causewayjs/core';
+import type { ProjectionBuild } from '@causewayjs/core';
+import type { ParkEntry } from '@causewayjs/core';
+import type { SagaInstanceRecord, SagaTimerRecord } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const pgUp = await pgAvailable();

@@ -7,15 +7,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client, DatabaseError, escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import {
-  StorageFullError,
-  StoreBusyError,
-  StoreUnavailableError,
-  WriteRejectedError,
-  collect,
-} from '../../src/index.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { StorageFullError, StoreBusyError, StoreUnavailableError, WriteRejectedError, collect } from '@causewayjs/core';
 import {
   dropSchema,
   pgAvailable,

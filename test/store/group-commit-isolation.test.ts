@@ -7,15 +7,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DatabaseError, escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import {
-  WriteRejectedError,
-  WrongExpectedRevisionError,
-  collect,
-  type AppendResult,
-} from '../../src/index.js';
-import type { EventStore } from '../../src/store/event-store.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { WriteRejectedError, WrongExpectedRevisionError, collect, type AppendResult } from '@causewayjs/core';
+import type { EventStore } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const pgUp = await pgAvailable();

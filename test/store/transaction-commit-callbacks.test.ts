@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '../../src/index.js';
+import { MemoryEventStore } from '@causewayjs/core';
 
 describe('transaction commit callbacks', () => {
   it('run before the next queued transaction starts, so in-memory state is never lost', async () => {

@@ -6,18 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
-import { EventDecodeError, type RecordedEvent } from '../../src/index.js';
-import type { EventStore } from '../../src/store/event-store.js';
-import {
-  Subscription,
-  type ParkedEvent,
-  type SubscriptionStorage,
-} from '../../src/subscriptions/index.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { ExitCode } from '@causewayjs/cli/internals';
+import { EventDecodeError, type RecordedEvent } from '@causewayjs/core';
+import type { EventStore } from '@causewayjs/core';
+import { Subscription, type ParkedEvent, type SubscriptionStorage } from '@causewayjs/core';
 import { cli } from '../cli/cli-harness.js';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidStreamDefinitionError,
-  InvalidWindowError,
-  countWindow,
-  session,
-  tumbling,
-  type Stream,
-} from '../../src/index.js';
+import { InvalidStreamDefinitionError, InvalidWindowError, countWindow, session, tumbling, type Stream } from '@causewayjs/core';
 import { runInTwo, runOver } from './helpers.js';
 
 interface Side {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Pattern, type PatternMatch, type Stream } from '../../src/index.js';
+import { Pattern, type PatternMatch, type Stream } from '@causewayjs/core';
 import { runInTwo, runOver, type RunOutput } from './helpers.js';
 
 /** An event named by a letter, with its place in the input to tell equal ones apart. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidPatternError, Pattern, type PatternMatch } from '../../src/index.js';
+import { InvalidPatternError, Pattern, type PatternMatch } from '@causewayjs/core';
 import { runOver } from './helpers.js';
 
 interface Ev {

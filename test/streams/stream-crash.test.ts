@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/index.js';
-import { collect } from '../../src/index.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { collect } from '@causewayjs/core';
 import { runWorkerUntil } from '../support/crash.js';
 
 const worker = fileURLToPath(new URL('./support/stream-worker.ts', import.meta.url));

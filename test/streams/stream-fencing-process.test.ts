@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { SqliteEventStore } from '../../src/adapters/sqlite/index.js';
+import { SqliteEventStore } from '@causewayjs/sqlite';
 import { appendReadings, derivedEvents, singleRun } from './support/reading-counts.js';
 
 const worker = fileURLToPath(new URL('./support/fenced-stream-worker.ts', import.meta.url));

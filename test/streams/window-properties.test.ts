@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { count, session, sliding, sum, tumbling, type WindowResult } from '../../src/index.js';
+import { count, session, sliding, sum, tumbling, type WindowResult } from '@causewayjs/core';
 import { runOver, type Tick } from './helpers.js';
 
 const floorMod = (a: number, n: number) => ((a % n) + n) % n;

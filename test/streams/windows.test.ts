@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidStreamDefinitionError,
-  InvalidWindowError,
-  count,
-  countWindow,
-  session,
-  sliding,
-  sum,
-  toList,
-  tumbling,
-  windowStart,
-  type WindowResult,
-} from '../../src/index.js';
+import { InvalidStreamDefinitionError, InvalidWindowError, count, countWindow, session, sliding, sum, toList, tumbling, windowStart, type WindowResult } from '@causewayjs/core';
 import { runOver, tick, type Tick } from './helpers.js';
 
 const summary = (r: WindowResult<string | number, unknown>) =>

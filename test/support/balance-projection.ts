@@ -2,12 +2,12 @@
 // row per applied event (its primary key makes a second application of an event fail).
 // The same projection runs on SQLite and PostgreSQL, in the handler's transaction.
 import { escapeIdentifier } from 'pg';
-import { PostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
-import { postgresSubscriptionStorage } from '../../src/adapters/postgres/postgres-subscription-storage.js';
-import { SqliteEventStore } from '../../src/adapters/sqlite/sqlite-event-store.js';
-import { sqliteSubscriptionStorage } from '../../src/adapters/sqlite/sqlite-subscription-storage.js';
-import type { EventStore, RecordedEvent } from '../../src/index.js';
-import { Subscription, type SubscriptionLeaseOptions } from '../../src/subscriptions/index.js';
+import { PostgresEventStore } from '@causewayjs/postgres';
+import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { SqliteEventStore } from '@causewayjs/sqlite';
+import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import type { EventStore, RecordedEvent } from '@causewayjs/core';
+import { Subscription, type SubscriptionLeaseOptions } from '@causewayjs/core';
 import { pgUrl } from './postgres.js';
 
 /** What the read model holds, in a comparable order. */

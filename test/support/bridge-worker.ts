@@ -7,9 +7,9 @@
 // killed: the kill lands between that target append and the source checkpoint that would
 // cover it. "until-caught-up" stops cleanly at the head.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreBridge } from '../../src/federation/store-bridge.js';
-import { openBackend } from '../../src/open-backend.js';
-import type { AppendRequest } from '../../src/store/event-store.js';
+import { StoreBridge } from '@causewayjs/core';
+import { openBackend } from '@causewayjs/core';
+import type { AppendRequest } from '@causewayjs/core';
 import { shopToSales } from '../federation/bridge-fixtures.js';
 import { pgUrl } from './postgres.js';
 

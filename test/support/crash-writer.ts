@@ -1,6 +1,6 @@
 // Child process for the crash tests: appends batches in a loop and prints one JSON line per
 // acknowledged append, until it is killed. Usage: crash-writer <store-url>
-import { newId, openEventStore } from '../../src/index.js';
+import { newId, openEventStore } from '@causewayjs/core';
 
 const url = process.argv[2];
 if (!url) throw new Error('usage: crash-writer <store-url>');

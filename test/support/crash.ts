@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { collect, type EventStore } from '../../src/index.js';
+import { collect, type EventStore } from '@causewayjs/core';
 
 /** One append the child acknowledged before it died. */
 export interface Ack {

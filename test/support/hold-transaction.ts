@@ -1,4 +1,4 @@
-import type { TransactionalEventStore } from '../../src/index.js';
+import type { TransactionalEventStore } from '@causewayjs/core';
 
 /**
  * Opens a transaction on `store` that appends one event and then stays open until

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
-import { eventually } from '../../src/testing/message-bus.suite.js';
+import { eventually } from '@causewayjs/testing';
 import { freePort } from '../nats/own-nats-server.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@
 // frozen like a process in a long GC pause or a suspended VM) just before its <n>th
 // transaction, after printing "pausing"; sent SIGCONT, it goes on with that commit. Usage:
 //   fenced-stream-worker <file> <owner> [<n>]
-import { StreamJobFencedError, openBackend, withMembers } from '../../../src/index.js';
+import { StreamJobFencedError, openBackend, withMembers } from '@causewayjs/core';
 import { pauseBeforeTransaction, readingCountsJob } from './reading-counts.js';
 
 const [file, owner, pauseAt] = process.argv.slice(2);

@@ -3,18 +3,9 @@
 // transaction. Prints "handled <position>" once an element is processed (not yet committed)
 // and "position <position>" once a checkpoint commits. Usage:
 //   stream-worker <file> <run|until-caught-up>
-import { SqliteEventStore, sqliteStreamStateStore } from '../../../src/adapters/sqlite/index.js';
-import type { SqliteTransaction } from '../../../src/adapters/sqlite/index.js';
-import {
-  StreamJob,
-  callbackSink,
-  count,
-  storeSink,
-  storeSource,
-  tumbling,
-  type RecordedEvent,
-  type StreamStateStore,
-} from '../../../src/index.js';
+import { SqliteEventStore, sqliteStreamStateStore } from '@causewayjs/sqlite';
+import type { SqliteTransaction } from '@causewayjs/sqlite';
+import { StreamJob, callbackSink, count, storeSink, storeSource, tumbling, type RecordedEvent, type StreamStateStore } from '@causewayjs/core';
 
 const [file, mode] = process.argv.slice(2);
 if (!file || (mode !== 'run' && mode !== 'until-caught-up'))

@@ -1,0 +1,5 @@
+/**
+ * The `causeway` command as a library: run it in process with {@link runCli}.
+ * @packageDocumentation
+ */
+export { runCli } from './program.js';

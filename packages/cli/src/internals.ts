@@ -1,0 +1,17 @@
+/**
+ * Building blocks that Causeway's own packages share.
+ */
+export { CliErrorCode, CliInputError } from './cli-errors.js';
+export { cliExtensions } from './cli-extensions.js';
+export { type CliIo } from './cli-io.js';
+export { type EventJson } from './event-json.js';
+export { ExitCode, exitCodeFor } from './exit-codes.js';
+export { exportEvents } from './export-command.js';
+export { runCli } from './program.js';
+export { startProgress } from './progress.js';
+export { type SensorsModule } from './sensors-module.js';
+export { serveStore } from './serve-command.js';
+export { type ShopModule } from './shop-module.js';
+export { storeStats } from './stats-command.js';
+export { openStoreContext, type StoreContext } from './store-context.js';
+export { verifyExtension } from './verify-command.js';

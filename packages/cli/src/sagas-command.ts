@@ -1,0 +1,141 @@
+import type { SagaInstanceView, SagaQuery, SagaStatus } from '@causewayjs/core';
+import type { ListParkedCommandsOptions, ParkedCommandResult, SagaCommandAdmin } from '@causewayjs/core';
+import { ParkedCommandNotFoundError, ParkedCommandNotRetryableError } from '@causewayjs/core';
+import type { OutboxEntry } from '@causewayjs/core';
+import { CliConflictError, CliNotFoundError, CliUsageError } from './cli-errors.js';
+import type { CliIo } from './cli-io.js';
+import { printJson, printLine, printTable } from './cli-io.js';
+
+const STATUSES: readonly SagaStatus[] = [
+  'running',
+  'completed',
+  'compensating',
+  'compensated',
+  'failed',
+];
+
+/** Checks a `--status` value. */
+export function parseSagaStatus(text: string | undefined): SagaStatus | undefined {
+  if (text === undefined) return undefined;
+  if (!(STATUSES as readonly string[]).includes(text))
+    throw new CliUsageError(`--status must be one of ${STATUSES.join(', ')}, got "${text}"`);
+  return text as SagaStatus;
+}
+
+/** Lists saga instances (newest first is up to the query; paged by id). */
+export async function listSagas(
+  query: SagaQuery,
+  io: CliIo,
+  options: { saga?: string; status?: SagaStatus; limit?: number; after?: string; json?: boolean },
+): Promise<SagaInstanceView[]> {
+  const instances = await query.listInstances({
+    ...(options.saga === undefined ? {} : { saga: options.saga }),
+    ...(options.status === undefined ? {} : { status: options.status }),
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+    ...(options.after === undefined ? {} : { after: options.after }),
+  });
+  if (options.json) printJson(io, instances);
+  else if (instances.length === 0) printLine(io, 'no saga instances');
+  else
+    printTable(
+      io,
+      ['saga', 'id', 'status', 'step', 'started', 'updated', 'timers'],
+      instances.map((i) => [
+        i.saga,
+        i.id,
+        i.status,
+        i.step,
+        i.startedAt,
+        i.updatedAt,
+        String(i.timers.length),
+      ]),
+    );
+  return instances;
+}
+
+/** Shows one saga instance: state, step, history and pending timers. */
+export async function showSaga(
+  query: SagaQuery,
+  io: CliIo,
+  options: { saga: string; id: string; json?: boolean },
+): Promise<SagaInstanceView> {
+  const instance = await query.getInstance(options.saga, options.id);
+  if (!instance) throw new CliNotFoundError(`instance of saga ${options.saga}`, options.id);
+  if (options.json) {
+    printJson(io, instance);
+    return instance;
+  }
+  printLine(io, `${instance.saga} ${instance.id}: ${instance.status}, step ${instance.step}`);
+  printLine(io, `started ${instance.startedAt}, updated ${instance.updatedAt}`);
+  printLine(io, `state ${JSON.stringify(instance.state)}`);
+  printLine(io, '\nhistory:');
+  for (const h of instance.history)
+    printLine(io, `  ${h.at} ${h.kind.padEnd(15)} ${h.type}${h.step ? ` → ${h.step}` : ''}`);
+  if (instance.timers.length > 0) {
+    printLine(io, '\ntimers:');
+    for (const t of instance.timers) printLine(io, `  ${t.type} due ${t.dueAt}`);
+  }
+  return instance;
+}
+
+/** Lists the parked saga outbox commands (given up: to retry or skip). */
+export async function listParkedCommands(
+  admin: SagaCommandAdmin,
+  io: CliIo,
+  options: ListParkedCommandsOptions & { json?: boolean },
+): Promise<OutboxEntry[]> {
+  const { json, ...query } = options;
+  const commands = await admin.listParked(query);
+  if (json) printJson(io, commands);
+  else if (commands.length === 0) printLine(io, 'no parked saga commands');
+  else
+    printTable(
+      io,
+      ['seq', 'command id', 'type', 'saga', 'instance', 'compensation', 'attempts', 'last error'],
+      commands.map((c) => [
+        String(c.seq),
+        c.command.id,
+        c.command.type,
+        c.source,
+        c.instanceId ?? '-',
+        c.compensation ? 'yes' : 'no',
+        String(c.attempts),
+        c.lastError ?? '',
+      ]),
+    );
+  return commands;
+}
+
+/**
+ * Retries or skips one parked saga command. An unknown id exits NOT_FOUND; a forward command
+ * whose instance has ended cannot be retried and exits CONFLICT.
+ */
+export async function settleParkedCommand(
+  admin: SagaCommandAdmin,
+  io: CliIo,
+  options: { action: 'retry' | 'skip'; commandId: string; reason?: string; json?: boolean },
+): Promise<ParkedCommandResult> {
+  const { action, commandId } = options;
+  const reason = options.reason === undefined ? {} : { reason: options.reason };
+  let result: ParkedCommandResult;
+  try {
+    result =
+      action === 'retry'
+        ? await admin.retry(commandId, reason)
+        : await admin.skip(commandId, reason);
+  } catch (error) {
+    if (error instanceof ParkedCommandNotFoundError)
+      throw new CliNotFoundError('parked saga command', commandId);
+    if (error instanceof ParkedCommandNotRetryableError)
+      throw new CliConflictError(error.message, error);
+    throw error;
+  }
+  if (options.json) printJson(io, result);
+  else {
+    const instance = result.instance
+      ? `; instance ${result.instance.saga} ${result.instance.id} is ${result.instance.status}`
+      : '';
+    printLine(io, `${commandId} ${action === 'retry' ? 'queued again' : 'skipped'}${instance}`);
+  }
+  return result;
+}

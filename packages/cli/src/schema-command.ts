@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import type { JsonSchema } from '@causewayjs/core';
+import type { CompatibilityMode } from '@causewayjs/core';
+import { COMPATIBILITY_MODES } from '@causewayjs/core';
+import type { CompatibilityReport, RegisteredSchema } from '@causewayjs/core';
+import { SchemaRegistry } from '@causewayjs/core';
+import { CliConflictError, CliInputError, CliUsageError } from './cli-errors.js';
+import type { CliIo } from './cli-io.js';
+import { printJson, printLine, printTable } from './cli-io.js';
+import { parseJsonArgument } from './cli-arguments.js';
+import type { StoreContext } from './store-context.js';
+
+/** Reads a JSON Schema given inline (`{...}`) or as a file path (`@file.json` or a path). */
+export function readSchemaArgument(source: string): JsonSchema {
+  const text = source.trimStart().startsWith('{') ? source : readSchemaFile(source);
+  const schema = parseJsonArgument(text, 'the schema');
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+    throw new CliInputError('the schema must be a JSON Schema object');
+  return schema as JsonSchema;
+}
+
+function readSchemaFile(path: string): string {
+  const file = path.startsWith('@') ? path.slice(1) : path;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot read schema file ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/** Checks a `--compatibility` value. */
+export function parseCompatibility(text: string | undefined): CompatibilityMode | undefined {
+  if (text === undefined) return undefined;
+  if (!(COMPATIBILITY_MODES as readonly string[]).includes(text))
+    throw new CliUsageError(
+      `--compatibility must be one of ${COMPATIBILITY_MODES.join(', ')}, got "${text}"`,
+    );
+  return text as CompatibilityMode;
+}
+
+async function openRegistry(context: StoreContext): Promise<SchemaRegistry> {
+  return SchemaRegistry.open({ storage: await context.schemaStorage() });
+}
+
+/** Lists registered schemas (of one type, or all). */
+export async function listSchemas(
+  context: StoreContext,
+  io: CliIo,
+  options: { type?: string; json?: boolean },
+): Promise<RegisteredSchema[]> {
+  const registry = await openRegistry(context);
+  const schemas = options.type === undefined ? registry.list() : registry.versions(options.type);
+  if (options.json) printJson(io, schemas);
+  else if (schemas.length === 0) printLine(io, 'no schemas registered');
+  else
+    printTable(
+      io,
+      ['type', 'version', 'compatibility', 'registered at'],
+      schemas.map((s) => [
+        s.type,
+        String(s.version),
+        registry.compatibility(s.type),
+        s.registeredAt.toISOString(),
+      ]),
+    );
+  return schemas;
+}
+
+/** Registers a schema as the next version of a type (refused, exit 3, when incompatible). */
+export async function registerSchema(
+  context: StoreContext,
+  io: CliIo,
+  options: {
+    type: string;
+    schema: JsonSchema;
+    version?: number;
+    compatibility?: CompatibilityMode;
+    json?: boolean;
+  },
+): Promise<RegisteredSchema> {
+  const registry = await openRegistry(context);
+  const record = await registry.register(options.type, options.schema, {
+    ...(options.version === undefined ? {} : { version: options.version }),
+    ...(options.compatibility === undefined ? {} : { compatibility: options.compatibility }),
+  });
+  if (options.json) printJson(io, record);
+  else printLine(io, `${record.type} version ${record.version} registered`);
+  return record;
+}
+
+/**
+ * Reports what registering a schema would do, storing nothing.
+ *
+ * @throws {CliConflictError} (exit 3) when it is incompatible, after printing the report.
+ */
+export async function checkSchema(
+  context: StoreContext,
+  io: CliIo,
+  options: { type: string; schema: JsonSchema; compatibility?: CompatibilityMode; json?: boolean },
+): Promise<CompatibilityReport> {
+  const registry = await openRegistry(context);
+  const report = registry.check(options.type, options.schema, {
+    ...(options.compatibility === undefined ? {} : { compatibility: options.compatibility }),
+  });
+  if (options.json) printJson(io, report);
+  else {
+    printLine(
+      io,
+      report.compatible
+        ? `compatible (${report.mode}): would be version ${report.version}${report.alreadyRegistered ? ', already registered' : ''}`
+        : `incompatible (${report.mode}) as version ${report.version}:`,
+    );
+    for (const issue of report.issues)
+      printLine(io, `  ${issue.direction} ${issue.path}: ${issue.message}`);
+  }
+  if (!report.compatible)
+    throw new CliConflictError(
+      `the schema is not ${report.mode}-compatible with ${options.type}'s registered versions`,
+    );
+  return report;
+}

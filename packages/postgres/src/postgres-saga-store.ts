@@ -1,0 +1,369 @@
+import { escapeIdentifier } from 'pg';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { encodeJson } from '@causewayjs/core';
+import type { Migration } from '@causewayjs/core/internals';
+import { assertSagaKey, assertTimer, resolveListInstances, toInstanceView } from '@causewayjs/core';
+import { DEFAULT_SAGA_LIST_LIMIT, type ListCommandsOptions, type NewOutboxEntry, type OutboxEntry, type OutboxUpdate, type SagaInstanceRecord, type SagaStore, type SagaTimerRecord } from '@causewayjs/core';
+import { OUTBOX_COLUMNS, assertPageLimit, outboxEntryFromRow, sagaInstanceFromRow, sagaTimerFromRow, type SagaInstanceRow, type SagaOutboxRow, type SagaTimerRow } from '@causewayjs/core/internals';
+import type { SagaInstanceView, SagaQuery, SagaStatus } from '@causewayjs/core';
+import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
+import { migrateStoreComponent } from './postgres-migrations.js';
+import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';
+
+/** The name under which the saga tables record their schema version. */
+export const POSTGRES_SAGAS_COMPONENT = 'sagas';
+
+/** The saga tables (instances, timers, outbox) for a schema, version by version. */
+export function postgresSagaMigrations(schema: string): Migration[] {
+  const s = escapeIdentifier(schema);
+  return [
+    {
+      version: 1,
+      description: 'saga instances, timers, command outbox',
+      statements: [
+        `CREATE TABLE ${s}.causeway_saga_instances (
+          saga text NOT NULL,
+          id text NOT NULL,
+          status text NOT NULL,
+          step text NOT NULL,
+          body text NOT NULL,
+          started_at bigint NOT NULL,
+          updated_at bigint NOT NULL,
+          PRIMARY KEY (saga, id)
+        )`,
+        `CREATE INDEX causeway_saga_instances_id ON ${s}.causeway_saga_instances (id COLLATE "C", saga COLLATE "C")`,
+        `CREATE TABLE ${s}.causeway_saga_timers (
+          id text PRIMARY KEY,
+          saga text NOT NULL,
+          instance_id text NOT NULL,
+          type text NOT NULL,
+          due_at bigint NOT NULL,
+          data text NOT NULL
+        )`,
+        `CREATE INDEX causeway_saga_timers_due ON ${s}.causeway_saga_timers (due_at, id)`,
+        `CREATE INDEX causeway_saga_timers_instance ON ${s}.causeway_saga_timers (saga, instance_id)`,
+        `CREATE TABLE ${s}.causeway_saga_outbox (
+          seq bigserial PRIMARY KEY,
+          command_id text NOT NULL UNIQUE,
+          source text NOT NULL,
+          instance_id text,
+          compensation boolean NOT NULL,
+          type text NOT NULL,
+          data text NOT NULL,
+          metadata text NOT NULL,
+          status text NOT NULL,
+          attempts int NOT NULL,
+          last_error text,
+          next_attempt_at bigint NOT NULL,
+          created_at bigint NOT NULL,
+          settled_at bigint,
+          reply text
+        )`,
+        `CREATE INDEX causeway_saga_outbox_pending ON ${s}.causeway_saga_outbox (seq) WHERE status = 'pending'`,
+        `CREATE INDEX causeway_saga_outbox_instance ON ${s}.causeway_saga_outbox (source, instance_id, seq)`,
+      ],
+    },
+  ];
+}
+
+/**
+ * Saga instances, timers and the command outbox in the store's PostgreSQL schema, written in
+ * the store's transactions so they commit with the saga's checkpoint. Loading an instance in
+ * a transaction locks its row until the transaction ends, so the saga's subscription, the
+ * timer loop and the outbox loop never overwrite each other. Make it with
+ * {@link postgresSagaStore}, which migrates the tables first.
+ */
+export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
+  private readonly db: PostgresSubscriptionTables;
+  private readonly sql;
+
+  constructor(store: PostgresEventStore) {
+    this.db = new PostgresSubscriptionTables(store);
+    const st = this.db.statement.bind(this.db);
+    const i = this.db.table('causeway_saga_instances');
+    const t = this.db.table('causeway_saga_timers');
+    const o = this.db.table('causeway_saga_outbox');
+    this.sql = {
+      load: st('saga_load', `SELECT * FROM ${i} WHERE saga = $1 AND id = $2`),
+      loadForUpdate: st(
+        'saga_load_lock',
+        `SELECT * FROM ${i} WHERE saga = $1 AND id = $2 FOR UPDATE`,
+      ),
+      save: st(
+        'saga_save',
+        `INSERT INTO ${i} (saga, id, status, step, body, started_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (saga, id) DO UPDATE SET status = EXCLUDED.status, step = EXCLUDED.step,
+           body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+      ),
+      list: st(
+        'saga_list',
+        `SELECT * FROM ${i}
+         WHERE ($1::text IS NULL OR saga = $1) AND ($2::text IS NULL OR status = $2)
+           AND ($3::text IS NULL OR id COLLATE "C" > $3)
+         ORDER BY id COLLATE "C", saga COLLATE "C" LIMIT $4`,
+      ),
+      count: st(
+        'saga_count',
+        `SELECT count(*) AS n FROM ${i}
+         WHERE ($1::text IS NULL OR saga = $1) AND ($2::text IS NULL OR status = $2)`,
+      ),
+      addTimer: st(
+        'saga_timer_add',
+        `INSERT INTO ${t} (id, saga, instance_id, type, due_at, data) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO NOTHING`,
+      ),
+      takeTimer: st('saga_timer_take', `DELETE FROM ${t} WHERE id = $1 RETURNING *`),
+      timersOf: st(
+        'saga_timers_of',
+        `SELECT * FROM ${t} WHERE saga = $1 AND instance_id = $2 ORDER BY due_at, id COLLATE "C"`,
+      ),
+      due: st(
+        'saga_timers_due',
+        `SELECT * FROM ${t} WHERE due_at <= $1 AND ($3::text[] IS NULL OR saga = ANY($3))
+         ORDER BY due_at, id COLLATE "C" LIMIT $2`,
+      ),
+      enqueue: st(
+        'saga_outbox_enqueue',
+        `INSERT INTO ${o} (command_id, source, instance_id, compensation, type, data, metadata,
+           status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)
+         ON CONFLICT (command_id) DO NOTHING`,
+      ),
+      pending: st(
+        'saga_outbox_pending',
+        `SELECT ${OUTBOX_COLUMNS} FROM ${o}
+         WHERE status = 'pending' AND ($2::text[] IS NULL OR source = ANY($2))
+         ORDER BY seq LIMIT $1`,
+      ),
+      settle: st(
+        'saga_outbox_settle',
+        `UPDATE ${o} SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4,
+           settled_at = $5, reply = $6 WHERE command_id = $7`,
+      ),
+      listCommands: st(
+        'saga_outbox_list',
+        `SELECT ${OUTBOX_COLUMNS} FROM ${o}
+         WHERE seq > $1 AND ($2::text IS NULL OR source = $2) AND ($3::text IS NULL OR instance_id = $3)
+           AND ($4::text IS NULL OR status = $4)
+         ORDER BY seq LIMIT $5`,
+      ),
+    };
+  }
+
+  async loadInstance(
+    saga: string,
+    id: string,
+    tx?: PostgresTransaction,
+  ): Promise<SagaInstanceRecord | undefined> {
+    assertSagaKey(saga, id);
+    const { rows } = await this.db.query<SagaInstanceRow>(
+      'saga load',
+      tx ? this.sql.loadForUpdate : this.sql.load,
+      [saga, id],
+      tx,
+    );
+    return rows[0] && sagaInstanceFromRow(rows[0]);
+  }
+
+  async saveInstance(record: SagaInstanceRecord, tx: PostgresTransaction): Promise<void> {
+    assertSagaKey(record.saga, record.id);
+    const body = encodeJson({
+      state: record.state,
+      trail: record.trail,
+      history: record.history,
+      pendingCompensations: record.pendingCompensations,
+      failedCompensations: record.failedCompensations,
+    });
+    await this.db.query(
+      'saga save',
+      this.sql.save,
+      [
+        record.saga,
+        record.id,
+        record.status,
+        record.step,
+        body,
+        record.startedAt,
+        record.updatedAt,
+      ],
+      required(tx),
+    );
+  }
+
+  async addTimer(timer: SagaTimerRecord, tx: PostgresTransaction): Promise<void> {
+    assertTimer(timer);
+    await this.db.query(
+      'saga timer add',
+      this.sql.addTimer,
+      [
+        timer.id,
+        timer.saga,
+        timer.instanceId,
+        timer.type,
+        timer.dueAt,
+        encodeJson(timer.data ?? null),
+      ],
+      required(tx),
+    );
+  }
+
+  async takeTimer(id: string, tx: PostgresTransaction): Promise<SagaTimerRecord | undefined> {
+    const { rows } = await this.db.query<SagaTimerRow>(
+      'saga timer take',
+      this.sql.takeTimer,
+      [id],
+      required(tx),
+    );
+    return rows[0] && sagaTimerFromRow(rows[0]);
+  }
+
+  async timersOf(
+    saga: string,
+    instanceId: string,
+    tx?: PostgresTransaction,
+  ): Promise<SagaTimerRecord[]> {
+    assertSagaKey(saga, instanceId);
+    const { rows } = await this.db.query<SagaTimerRow>(
+      'saga timers',
+      this.sql.timersOf,
+      [saga, instanceId],
+      tx,
+    );
+    return rows.map(sagaTimerFromRow);
+  }
+
+  async dueTimers(
+    now: number,
+    limit: number,
+    sagas?: readonly string[],
+  ): Promise<SagaTimerRecord[]> {
+    assertPageLimit(limit);
+    const { rows } = await this.db.query<SagaTimerRow>('saga due timers', this.sql.due, [
+      now,
+      limit,
+      sagas ? [...sagas] : null,
+    ]);
+    return rows.map(sagaTimerFromRow);
+  }
+
+  async enqueue(entries: readonly NewOutboxEntry[], tx: PostgresTransaction): Promise<void> {
+    required(tx);
+    if (entries.length === 0) return;
+    // In order, so that `seq` follows the order the saga sent them in.
+    for (const e of entries) {
+      await this.db.query(
+        'saga outbox enqueue',
+        this.sql.enqueue,
+        [
+          e.command.id,
+          e.source,
+          e.instanceId,
+          e.compensation,
+          e.command.type,
+          encodeJson(e.command.data ?? null),
+          encodeJson(e.command.metadata),
+          e.createdAt,
+        ],
+        tx,
+      );
+    }
+  }
+
+  async pendingCommands(limit: number, sources?: readonly string[]): Promise<OutboxEntry[]> {
+    assertPageLimit(limit);
+    const { rows } = await this.db.query<SagaOutboxRow>('saga outbox pending', this.sql.pending, [
+      limit,
+      sources ? [...sources] : null,
+    ]);
+    return rows.map(outboxEntryFromRow);
+  }
+
+  async settleCommand(
+    commandId: string,
+    update: OutboxUpdate,
+    tx?: PostgresTransaction,
+  ): Promise<void> {
+    await this.db.query(
+      'saga outbox settle',
+      this.sql.settle,
+      [
+        update.status,
+        update.attempts,
+        update.lastError,
+        update.nextAttemptAt,
+        update.settledAt,
+        update.reply === null ? null : encodeJson(update.reply),
+        commandId,
+      ],
+      tx,
+    );
+  }
+
+  async listCommands(options: ListCommandsOptions = {}): Promise<OutboxEntry[]> {
+    const limit = options.limit ?? DEFAULT_SAGA_LIST_LIMIT;
+    assertPageLimit(limit);
+    const { rows } = await this.db.query<SagaOutboxRow>('saga outbox list', this.sql.listCommands, [
+      options.after ?? 0,
+      options.source ?? null,
+      options.instanceId ?? null,
+      options.status ?? null,
+      limit,
+    ]);
+    return rows.map(outboxEntryFromRow);
+  }
+
+  async listInstances(
+    options?: Parameters<SagaQuery['listInstances']>[0],
+  ): Promise<SagaInstanceView[]> {
+    const o = resolveListInstances(options);
+    const { rows } = await this.db.query<SagaInstanceRow>('saga list', this.sql.list, [
+      o.saga ?? null,
+      o.status ?? null,
+      o.after ?? null,
+      o.limit,
+    ]);
+    const views: SagaInstanceView[] = [];
+    for (const row of rows)
+      views.push(toInstanceView(sagaInstanceFromRow(row), await this.timersOf(row.saga, row.id)));
+    return views;
+  }
+
+  async countInstances(options?: { saga?: string; status?: SagaStatus }): Promise<number> {
+    const o = resolveListInstances(options);
+    const { rows } = await this.db.query<{ n: string }>('saga count', this.sql.count, [
+      o.saga ?? null,
+      o.status ?? null,
+    ]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {
+    const record = await this.loadInstance(saga, id);
+    return record && toInstanceView(record, await this.timersOf(saga, id));
+  }
+}
+
+/**
+ * Migrates the saga tables in the store's schema and returns a {@link PostgresSagaStore}.
+ *
+ * @example
+ * ```ts
+ * const store = await PostgresEventStore.open(url);
+ * const sagaStore = await postgresSagaStore(store);
+ * ```
+ */
+export async function postgresSagaStore(store: PostgresEventStore): Promise<PostgresSagaStore> {
+  await migrateStoreComponent(
+    store,
+    POSTGRES_SAGAS_COMPONENT,
+    postgresSagaMigrations(store.schema),
+    'saga',
+  );
+  return new PostgresSagaStore(store);
+}
+
+function required(tx: PostgresTransaction | undefined): PostgresTransaction {
+  if (!tx) throw new InvalidArgumentError('tx', 'saga writes need the transaction of the store');
+  return tx;
+}

@@ -1,0 +1,352 @@
+import type Database from 'better-sqlite3';
+import { InvalidArgumentError } from '@causewayjs/core';
+import { encodeJson } from '@causewayjs/core';
+import type { Migration } from '@causewayjs/core/internals';
+import { assertSagaKey, assertTimer, resolveListInstances, toInstanceView } from '@causewayjs/core';
+import { DEFAULT_SAGA_LIST_LIMIT, type ListCommandsOptions, type NewOutboxEntry, type OutboxEntry, type OutboxUpdate, type SagaInstanceRecord, type SagaStore, type SagaTimerRecord } from '@causewayjs/core';
+import { OUTBOX_COLUMNS, assertPageLimit, outboxEntryFromRow, sagaInstanceFromRow, sagaTimerFromRow, type SagaInstanceRow, type SagaOutboxRow, type SagaTimerRow } from '@causewayjs/core/internals';
+import type { SagaInstanceView, SagaQuery, SagaStatus } from '@causewayjs/core';
+import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
+
+/** The name under which the saga tables record their schema version. */
+export const SQLITE_SAGAS_COMPONENT = 'sagas';
+
+/** The saga tables (instances, timers, outbox), version by version. Never edit a published step. */
+export const sqliteSagaMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'saga instances, timers, command outbox',
+    statements: [
+      `CREATE TABLE causeway_saga_instances (
+         saga TEXT NOT NULL,
+         id TEXT NOT NULL,
+         status TEXT NOT NULL,
+         step TEXT NOT NULL,
+         body TEXT NOT NULL,
+         started_at INTEGER NOT NULL,
+         updated_at INTEGER NOT NULL,
+         PRIMARY KEY (saga, id)
+       )`,
+      `CREATE INDEX causeway_saga_instances_id ON causeway_saga_instances (id, saga)`,
+      `CREATE TABLE causeway_saga_timers (
+         id TEXT PRIMARY KEY,
+         saga TEXT NOT NULL,
+         instance_id TEXT NOT NULL,
+         type TEXT NOT NULL,
+         due_at INTEGER NOT NULL,
+         data TEXT NOT NULL
+       ) WITHOUT ROWID`,
+      `CREATE INDEX causeway_saga_timers_due ON causeway_saga_timers (due_at, id)`,
+      `CREATE INDEX causeway_saga_timers_instance ON causeway_saga_timers (saga, instance_id)`,
+      `CREATE TABLE causeway_saga_outbox (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         command_id TEXT NOT NULL UNIQUE,
+         source TEXT NOT NULL,
+         instance_id TEXT,
+         compensation INTEGER NOT NULL,
+         type TEXT NOT NULL,
+         data TEXT NOT NULL,
+         metadata TEXT NOT NULL,
+         status TEXT NOT NULL,
+         attempts INTEGER NOT NULL,
+         last_error TEXT,
+         next_attempt_at INTEGER NOT NULL,
+         created_at INTEGER NOT NULL,
+         settled_at INTEGER,
+         reply TEXT
+       )`,
+      `CREATE INDEX causeway_saga_outbox_pending ON causeway_saga_outbox (seq) WHERE status = 'pending'`,
+      `CREATE INDEX causeway_saga_outbox_instance ON causeway_saga_outbox (source, instance_id, seq)`,
+    ],
+  },
+];
+
+function prepare(db: Database.Database) {
+  return {
+    load: db.prepare<[string, string], SagaInstanceRow>(
+      'SELECT * FROM causeway_saga_instances WHERE saga = ? AND id = ?',
+    ),
+    save: db.prepare<[string, string, string, string, string, number, number]>(
+      `INSERT INTO causeway_saga_instances (saga, id, status, step, body, started_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (saga, id) DO UPDATE SET status = excluded.status, step = excluded.step,
+         body = excluded.body, updated_at = excluded.updated_at`,
+    ),
+    list: db.prepare<
+      [
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        number,
+      ],
+      SagaInstanceRow
+    >(
+      `SELECT * FROM causeway_saga_instances
+       WHERE (? IS NULL OR saga = ?) AND (? IS NULL OR status = ?) AND (? IS NULL OR id > ?)
+       ORDER BY id, saga LIMIT ?`,
+    ),
+    count: db.prepare<[string | null, string | null, string | null, string | null], { n: number }>(
+      `SELECT count(*) AS n FROM causeway_saga_instances
+       WHERE (? IS NULL OR saga = ?) AND (? IS NULL OR status = ?)`,
+    ),
+    addTimer: db.prepare<[string, string, string, string, number, string]>(
+      `INSERT INTO causeway_saga_timers (id, saga, instance_id, type, due_at, data)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    ),
+    takeTimer: db.prepare<[string], SagaTimerRow>(
+      'DELETE FROM causeway_saga_timers WHERE id = ? RETURNING *',
+    ),
+    timersOf: db.prepare<[string, string], SagaTimerRow>(
+      'SELECT * FROM causeway_saga_timers WHERE saga = ? AND instance_id = ? ORDER BY due_at, id',
+    ),
+    due: db.prepare<[number, string | null, string | null, number], SagaTimerRow>(
+      `SELECT * FROM causeway_saga_timers
+       WHERE due_at <= ? AND (? IS NULL OR saga IN (SELECT value FROM json_each(?)))
+       ORDER BY due_at, id LIMIT ?`,
+    ),
+    enqueue: db.prepare<
+      [string, string, string | null, number, string, string, string, number, number]
+    >(
+      `INSERT INTO causeway_saga_outbox (command_id, source, instance_id, compensation, type, data,
+         metadata, status, attempts, next_attempt_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (command_id) DO NOTHING`,
+    ),
+    pending: db.prepare<[string | null, string | null, number], SagaOutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM causeway_saga_outbox
+       WHERE status = 'pending' AND (? IS NULL OR source IN (SELECT value FROM json_each(?)))
+       ORDER BY seq LIMIT ?`,
+    ),
+    settle: db.prepare<
+      [string, number, string | null, number, number | null, string | null, string]
+    >(
+      `UPDATE causeway_saga_outbox SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,
+         settled_at = ?, reply = ? WHERE command_id = ?`,
+    ),
+    listCommands: db.prepare<
+      [
+        number,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        number,
+      ],
+      SagaOutboxRow
+    >(
+      `SELECT ${OUTBOX_COLUMNS} FROM causeway_saga_outbox
+       WHERE seq > ? AND (? IS NULL OR source = ?) AND (? IS NULL OR instance_id = ?)
+         AND (? IS NULL OR status = ?)
+       ORDER BY seq LIMIT ?`,
+    ),
+  };
+}
+
+/**
+ * Saga instances, timers and the command outbox in the store's SQLite file
+ * (`causeway_saga_instances`, `causeway_saga_timers`, `causeway_saga_outbox`), written in the
+ * store's transactions so they commit with the saga's checkpoint. Make it with
+ * {@link sqliteSagaStore}, which migrates the tables first.
+ */
+export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
+  private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
+
+  constructor(store: SqliteEventStore) {
+    this.sql = new SqliteStatementCache(store, prepare, 'sagas');
+  }
+
+  async loadInstance(
+    saga: string,
+    id: string,
+    tx?: SqliteTransaction,
+  ): Promise<SagaInstanceRecord | undefined> {
+    assertSagaKey(saga, id);
+    const row = tx
+      ? await this.sql.write(tx, (s) => s.load.get(saga, id))
+      : await this.sql.read((s) => s.load.get(saga, id));
+    return row && sagaInstanceFromRow(row);
+  }
+
+  async saveInstance(record: SagaInstanceRecord, tx: SqliteTransaction): Promise<void> {
+    assertSagaKey(record.saga, record.id);
+    const body = encodeJson({
+      state: record.state,
+      trail: record.trail,
+      history: record.history,
+      pendingCompensations: record.pendingCompensations,
+      failedCompensations: record.failedCompensations,
+    });
+    await this.sql.write(required(tx), (s) =>
+      s.save.run(
+        record.saga,
+        record.id,
+        record.status,
+        record.step,
+        body,
+        record.startedAt,
+        record.updatedAt,
+      ),
+    );
+  }
+
+  async addTimer(timer: SagaTimerRecord, tx: SqliteTransaction): Promise<void> {
+    assertTimer(timer);
+    const data = encodeJson(timer.data ?? null);
+    await this.sql.write(required(tx), (s) =>
+      s.addTimer.run(timer.id, timer.saga, timer.instanceId, timer.type, timer.dueAt, data),
+    );
+  }
+
+  async takeTimer(id: string, tx: SqliteTransaction): Promise<SagaTimerRecord | undefined> {
+    const row = await this.sql.write(required(tx), (s) => s.takeTimer.get(id));
+    return row && sagaTimerFromRow(row);
+  }
+
+  async timersOf(
+    saga: string,
+    instanceId: string,
+    tx?: SqliteTransaction,
+  ): Promise<SagaTimerRecord[]> {
+    assertSagaKey(saga, instanceId);
+    const rows = tx
+      ? await this.sql.write(tx, (s) => s.timersOf.all(saga, instanceId))
+      : await this.sql.read((s) => s.timersOf.all(saga, instanceId));
+    return rows.map(sagaTimerFromRow);
+  }
+
+  async dueTimers(
+    now: number,
+    limit: number,
+    sagas?: readonly string[],
+  ): Promise<SagaTimerRecord[]> {
+    assertPageLimit(limit);
+    const only = sagas ? JSON.stringify(sagas) : null;
+    return this.sql.read((s) => s.due.all(now, only, only, limit).map(sagaTimerFromRow));
+  }
+
+  async enqueue(entries: readonly NewOutboxEntry[], tx: SqliteTransaction): Promise<void> {
+    const rows = entries.map(
+      (e) =>
+        [
+          e.command.id,
+          e.source,
+          e.instanceId,
+          e.compensation ? 1 : 0,
+          e.command.type,
+          encodeJson(e.command.data ?? null),
+          encodeJson(e.command.metadata),
+          e.createdAt,
+          e.createdAt,
+        ] as const,
+    );
+    await this.sql.write(required(tx), (s) => {
+      for (const row of rows) s.enqueue.run(...row);
+    });
+  }
+
+  async pendingCommands(limit: number, sources?: readonly string[]): Promise<OutboxEntry[]> {
+    assertPageLimit(limit);
+    const only = sources ? JSON.stringify(sources) : null;
+    return this.sql.read((s) => s.pending.all(only, only, limit).map(outboxEntryFromRow));
+  }
+
+  async settleCommand(
+    commandId: string,
+    update: OutboxUpdate,
+    tx?: SqliteTransaction,
+  ): Promise<void> {
+    const reply = update.reply === null ? null : encodeJson(update.reply);
+    await this.sql.write(tx, (s) =>
+      s.settle.run(
+        update.status,
+        update.attempts,
+        update.lastError,
+        update.nextAttemptAt,
+        update.settledAt,
+        reply,
+        commandId,
+      ),
+    );
+  }
+
+  async listCommands(options: ListCommandsOptions = {}): Promise<OutboxEntry[]> {
+    const limit = options.limit ?? DEFAULT_SAGA_LIST_LIMIT;
+    assertPageLimit(limit);
+    const { source = null, instanceId = null, status = null, after = 0 } = options;
+    return this.sql.read((s) =>
+      s.listCommands
+        .all(after, source, source, instanceId, instanceId, status, status, limit)
+        .map(outboxEntryFromRow),
+    );
+  }
+
+  async listInstances(
+    options?: Parameters<SagaQuery['listInstances']>[0],
+  ): Promise<SagaInstanceView[]> {
+    const o = resolveListInstances(options);
+    const saga = o.saga ?? null;
+    const status = o.status ?? null;
+    const after = o.after ?? null;
+    return this.sql.read((s) =>
+      s.list
+        .all(saga, saga, status, status, after, after, o.limit)
+        .map((row) =>
+          toInstanceView(
+            sagaInstanceFromRow(row),
+            s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow),
+          ),
+        ),
+    );
+  }
+
+  async countInstances(options?: { saga?: string; status?: SagaStatus }): Promise<number> {
+    const o = resolveListInstances(options);
+    const saga = o.saga ?? null;
+    const status = o.status ?? null;
+    return this.sql.read((s) => s.count.get(saga, saga, status, status)?.n ?? 0);
+  }
+
+  async getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {
+    assertSagaKey(saga, id);
+    return this.sql.read((s) => {
+      const row = s.load.get(saga, id);
+      return (
+        row &&
+        toInstanceView(sagaInstanceFromRow(row), s.timersOf.all(saga, id).map(sagaTimerFromRow))
+      );
+    });
+  }
+}
+
+/**
+ * Migrates the saga tables in the store's file and returns a {@link SqliteSagaStore}.
+ *
+ * @example
+ * ```ts
+ * const store = SqliteEventStore.open('./data/events.db');
+ * const runtime = new SagaRuntime({
+ *   storage: await sqliteSubscriptionStorage(store),
+ *   sagaStore: await sqliteSagaStore(store),
+ *   sagas: [fulfilmentSaga],
+ *   dispatcher,
+ * });
+ * ```
+ */
+export async function sqliteSagaStore(store: SqliteEventStore): Promise<SqliteSagaStore> {
+  await store.transaction((tx) => {
+    migrateSqlite(tx.database, SQLITE_SAGAS_COMPONENT, sqliteSagaMigrations);
+    return Promise.resolve();
+  });
+  return new SqliteSagaStore(store);
+}
+
+function required(tx: SqliteTransaction | undefined): SqliteTransaction {
+  if (!tx) throw new InvalidArgumentError('tx', 'saga writes need the transaction of the store');
+  return tx;
+}
