@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,29 +13,19 @@ const execFileAsync = promisify(execFile);
 const repo = new URL('../../', import.meta.url).pathname;
 const pg = await pgAvailable();
 
-// The binary is the compiled CLI (tsc -p tsconfig.build.json), built once for this file
-// under node_modules/.cache so that its imports resolve to the repository's dependencies.
-let build: string;
-let main: string;
+// The binary is the compiled CLI as the package ships it: every workspace package built in
+// place (`npm run build`, scripts/build-packages.mjs), so its imports resolve to the built
+// packages through the workspace links, as they would once installed.
+const main = join(repo, 'packages/cli/dist/esm/main.js');
 const work = mkdtempSync(join(tmpdir(), 'causeway-cli-bin-'));
 const schemas: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(join(repo, 'node_modules/.cache'), { recursive: true });
-  build = mkdtempSync(join(repo, 'node_modules/.cache/causeway-cli-'));
-  const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-  // Type errors elsewhere in the tree must not stop the emit; a missing file would.
-  await execFileAsync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', build], {
-    cwd: repo,
-  }).catch((error: { stdout?: string }) => {
-    if (!String(error.stdout ?? '').includes('error TS')) throw error;
-  });
-  main = join(build, 'cli/main.js');
+  await execFileAsync(process.execPath, ['scripts/build-packages.mjs'], { cwd: repo });
   expect(readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
 }, 240_000);
 
 afterAll(async () => {
-  rmSync(build, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
   for (const schema of schemas) await dropSchema(schema);
 });
@@ -96,9 +86,29 @@ describe('the causeway binary', () => {
     );
     expect((await causeway('nonsense')).code).toBe(ExitCode.USAGE);
     expect((await causeway('--help')).code).toBe(ExitCode.OK);
-    const demo = await causeway('demo', '--store', store);
-    expect(demo.code).toBe(ExitCode.USAGE);
-    expect(demo.stderr).toMatch(/npm start/);
+  });
+
+  it('runs the shop demo from the built packages, without tsx', async () => {
+    const demo = await causeway(
+      'demo',
+      '--store',
+      sqlite('demo.db'),
+      '--orders',
+      '3',
+      '--rate',
+      '20',
+      '--port',
+      '0',
+      '--status-every',
+      '0',
+      '--json',
+    );
+    expect(demo.code, demo.stderr).toBe(ExitCode.OK);
+    const summary = JSON.parse(demo.stdout.trim().split('\n').at(-1) ?? '') as {
+      event?: string;
+      counts?: { total?: number; placed?: number };
+    };
+    expect(summary).toMatchObject({ event: 'status', counts: { total: 3, placed: 0 } });
   });
 
   it('stops at a malformed JSONL line with its number, keeping the batches before it', async () => {

@@ -19,7 +19,12 @@ import { newId } from '@causewayjs/core';
 import { openMemoryBackend } from '@causewayjs/core';
 import { instrumentEventStore } from '@causewayjs/core/internals';
 import { createLogger } from '@causewayjs/core/internals';
-import { CAUSEWAY_VERSION, TRACER_NAME, currentTraceContext, withSpan } from '@causewayjs/core/internals';
+import {
+  CAUSEWAY_VERSION,
+  TRACER_NAME,
+  currentTraceContext,
+  withSpan,
+} from '@causewayjs/core/internals';
 import { InProcessCommandDispatcher } from '@causewayjs/core';
 import { createServer } from '@causewayjs/server';
 import { openStoreContext } from '@causewayjs/cli/internals';
@@ -371,7 +376,9 @@ describe('trace context helpers', () => {
 
   it('keeps the version of the instrumentation scope equal to the package version', async () => {
     const { readFile } = await import('node:fs/promises');
-    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile('packages/core/package.json', 'utf8')) as {
+      version: string;
+    };
     expect(CAUSEWAY_VERSION).toBe(pkg.version);
   });
 
