@@ -2,8 +2,9 @@
  * Causeway: event sourcing, CQRS and event streaming for TypeScript.
  *
  * This entry point holds the core and the in-memory store. Drivers live behind
- * `causeway/sqlite` and `causeway/postgres`, and load only when used.
+ * `@causewayjs/sqlite` and `@causewayjs/postgres`, and load only when used.
  * @packageDocumentation
+ * @module @causewayjs/core
  */
 export {
   CausewayError,

@@ -1,6 +1,8 @@
 /**
- * `causeway/mqtt`: device messages from an MQTT broker into event streams (ingest), and
+ * `@causewayjs/mqtt`: device messages from an MQTT broker into event streams (ingest), and
  * store events out to MQTT topics (a publish target of the outbox relay).
+ * @packageDocumentation
+ * @module @causewayjs/mqtt
  */
 export { MqttIngest, MQTT_PARKED_EVENT_TYPE, mqttParkedMessageSchema } from './mqtt-ingest.js';
 export type {

@@ -74,7 +74,7 @@ interface CompiledPublishRoute {
 const DIRECT = new Set(['stream', 'category', 'type', 'id', 'position']);
 
 /**
- * Publishes store events to MQTT topics: a publish target of the {@link OutboxRelay}, which
+ * Publishes store events to MQTT topics: a publish target of the {@link @causewayjs/core!OutboxRelay}, which
  * reads the store in position order, publishes at least once and checkpoints only what the
  * broker acknowledged (QoS 1 PUBACK), parking what can never be published. Each event goes
  * to the topic of the first route that takes it, optionally retained (the topic then holds

@@ -1,5 +1,7 @@
 /**
- * `causeway/nats`: the message bus on NATS JetStream and commands over NATS request/reply.
+ * `@causewayjs/nats`: the message bus on NATS JetStream and commands over NATS request/reply.
+ * @packageDocumentation
+ * @module @causewayjs/nats
  */
 export { NatsMessageBus } from './nats-message-bus.js';
 export type { NatsMessageBusOptions } from './nats-message-bus.js';

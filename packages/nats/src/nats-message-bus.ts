@@ -89,7 +89,7 @@ interface NatsMember {
 }
 
 /**
- * The message bus on NATS JetStream (`causeway/nats`): one stream per store with subjects
+ * The message bus on NATS JetStream (`@causewayjs/nats`): one stream per store with subjects
  * `<prefix>.<category>.<type>`, the event id as `Nats-Msg-Id` (the broker drops a republish
  * within the duplicate window), one durable pull consumer per group shared by its members,
  * explicit ack, `nak(delay)` with backoff, and parking (then `term`) after `maxDeliveries`.
@@ -169,7 +169,7 @@ export class NatsMessageBus implements MessageBus {
   /**
    * Opens the bus on a connection of the caller's, who closes it after `close()`.
    *
-   * @throws {InvalidArgumentError} for bad options; {@link BusUnavailableError} when JetStream cannot be reached.
+   * @throws {InvalidArgumentError} for bad options; {@link @causewayjs/core!BusUnavailableError} when JetStream cannot be reached.
    */
   static async open(options: NatsMessageBusOptions): Promise<NatsMessageBus> {
     if (typeof options !== 'object' || options === null || !options.connection)
@@ -324,7 +324,7 @@ export class NatsMessageBus implements MessageBus {
    * Where the stream ends: its last sequence (which survives purges and restarts) and, when
    * the last message is still held and is a Causeway envelope, its event id and position.
    *
-   * @throws {BusClosedError} after `close()`; {@link BusUnavailableError} when JetStream cannot be asked.
+   * @throws {BusClosedError} after `close()`; {@link @causewayjs/core!BusUnavailableError} when JetStream cannot be asked.
    */
   async tail(): Promise<BusLogTail> {
     if (this.closed || this.nc.isClosed()) throw new BusClosedError();

@@ -1,7 +1,8 @@
 /**
- * Causeway's PostgreSQL adapter: `import { PostgresEventStore } from 'causeway/postgres'`.
+ * Causeway's PostgreSQL adapter: `import { PostgresEventStore } from '@causewayjs/postgres'`.
  * This entry point loads the `pg` driver; the core (`causeway`) never does.
  * @packageDocumentation
+ * @module @causewayjs/postgres
  */
 export { PostgresEventStore } from './postgres-event-store.js';
 export type { PostgresEventStoreOptions } from './postgres-event-store.js';

@@ -61,7 +61,7 @@ export class AmqpLink {
   /**
    * The current connection, waiting up to `timeoutMs` for one while reconnecting.
    *
-   * @throws {BusClosedError} after `close()`; {@link BusUnavailableError} on timeout.
+   * @throws {BusClosedError} after `close()`; {@link @causewayjs/core!BusUnavailableError} on timeout.
    */
   async session(timeoutMs: number): Promise<AmqpSession> {
     if (this.closed) throw new BusClosedError();

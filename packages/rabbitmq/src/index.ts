@@ -1,6 +1,8 @@
 /**
- * `causeway/rabbitmq`: the message bus on RabbitMQ (AMQP 0-9-1, with `amqplib`) and commands
+ * `@causewayjs/rabbitmq`: the message bus on RabbitMQ (AMQP 0-9-1, with `amqplib`) and commands
  * over RabbitMQ request/reply (direct reply-to).
+ * @packageDocumentation
+ * @module @causewayjs/rabbitmq
  */
 export { DEFAULT_AMQP_URL, RabbitMqMessageBus } from './rabbitmq-message-bus.js';
 export type { RabbitMqMessageBusOptions } from './rabbitmq-message-bus.js';

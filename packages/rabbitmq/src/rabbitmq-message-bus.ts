@@ -126,7 +126,7 @@ interface RabbitMember {
 }
 
 /**
- * The message bus on RabbitMQ (`causeway/rabbitmq`), with `amqplib`. Events are published
+ * The message bus on RabbitMQ (`@causewayjs/rabbitmq`), with `amqplib`. Events are published
  * with publisher confirms to a topic exchange named after the prefix, with routing key
  * `<prefix>.<category>.<type>` and the event id as `message-id`. Each consumer group is a
  * durable quorum queue bound with its subject patterns (`>` becomes `*.#`), consumed with
@@ -173,7 +173,7 @@ export class RabbitMqMessageBus implements MessageBus {
    * Connects (reconnecting with backoff whenever the connection is lost, until `close()`)
    * and declares the bus's exchanges and log.
    *
-   * @throws {InvalidArgumentError} for bad options; {@link BusUnavailableError} when RabbitMQ cannot be reached.
+   * @throws {InvalidArgumentError} for bad options; {@link @causewayjs/core!BusUnavailableError} when RabbitMQ cannot be reached.
    */
   static async connect(
     url: string = DEFAULT_AMQP_URL,

@@ -65,7 +65,7 @@ export function derivedCloudEventId(source: string, id: string, tenant?: string)
 
 /**
  * The event id of a CloudEvent: for a caller bound to a tenant always the tenant-scoped
- * {@link derivedCloudEventId} (event ids are unique store-wide, so a UUID that two tenants
+ * `derivedCloudEventId` (event ids are unique store-wide, so a UUID that two tenants
  * both receive from one source must not collide either); otherwise a UUID `id` as is, and
  * any other `id` derived from `source` and `id`.
  */
@@ -92,7 +92,7 @@ export interface MappedCloudEvent {
  * | CloudEvent | event |
  * | --- | --- |
  * | `causewaystream` extension, else `subject` | stream |
- * | `id` (a UUID as is, otherwise {@link derivedCloudEventId}: a v5 UUID of `source` + `id`; for a caller bound to a tenant, always the v5 UUID of tenant + `source` + `id`) | `id` |
+ * | `id` (a UUID as is, otherwise `derivedCloudEventId`: a v5 UUID of `source` + `id`; for a caller bound to a tenant, always the v5 UUID of tenant + `source` + `id`) | `id` |
  * | `type` | `type` |
  * | `data` (or `data_base64`, kept as its base64 text) | `data` (`null` when absent) |
  * | `correlationid`, `causationid`, `traceparent` extensions | `metadata.correlationId`, `.causationId`, `.traceparent` |

@@ -1,4 +1,9 @@
-/** The HTTP server: JSON API, server-sent events, CloudEvents ingest, metrics, admin UI. */
+/**
+ * `@causewayjs/server`: the HTTP server (JSON API, server-sent events, CloudEvents ingest,
+ * metrics, admin UI), also as a fastify plugin and a web `fetch` handler.
+ * @packageDocumentation
+ * @module @causewayjs/server
+ */
 export {
   causewayFastifyOptions,
   createServer,

@@ -1,6 +1,7 @@
 /**
- * The SQLite adapter (`causeway/sqlite`): the embedded, default event store.
+ * The SQLite adapter (`@causewayjs/sqlite`): the embedded, default event store.
  * @packageDocumentation
+ * @module @causewayjs/sqlite
  */
 export { SqliteEventStore } from './sqlite-event-store.js';
 export type { SqliteEventStoreOptions } from './sqlite-event-store.js';

@@ -1,9 +1,10 @@
 /**
  * What it takes to write a Causeway adapter or store decorator outside this repository
- * (`causeway/testing`): the base classes every adapter builds on, the planning helpers they
+ * (`@causewayjs/testing`): the base classes every adapter builds on, the planning helpers they
  * share, and every conformance suite that proves an adapter (each declares vitest tests
  * against a harness; vitest is a peer dependency of this entry only).
  * @packageDocumentation
+ * @module @causewayjs/testing
  */
 export { BaseEventStore } from '@causewayjs/core/internals';
 export type { StoredStream } from '@causewayjs/core/internals';

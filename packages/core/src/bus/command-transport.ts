@@ -62,7 +62,7 @@ export abstract class BrokerCommandDispatcher implements CommandDispatcher {
    * @throws {InvalidArgumentError} for a malformed envelope (nothing is sent).
    * @throws {NoCommandResponderError} when no responder serves the type.
    * @throws {CommandTimeoutError} when no reply came in time (resend with the same id).
-   * @throws {BusClosedError} / {@link BusUnavailableError} when the connection is closed / failing.
+   * @throws {BusClosedError} / {@link @causewayjs/core!BusUnavailableError} when the connection is closed / failing.
    */
   dispatch(command: CommandEnvelope): Promise<CommandReply> {
     if (typeof command !== 'object' || command === null)

@@ -52,7 +52,7 @@ export function traceLogMixin(): { trace_id?: string; span_id?: string; trace_fl
 
 /**
  * A pino logger set up the Causeway way: JSON lines, with event data and credentials redacted
- * (see {@link REDACTED_LOG_PATHS}), and the active span's `trace_id` and `span_id` on every
+ * (see `REDACTED_LOG_PATHS`), and the active span's `trace_id` and `span_id` on every
  * line logged inside one ({@link traceLogMixin}). Log events with {@link eventLogFields}, not whole.
  *
  * @example

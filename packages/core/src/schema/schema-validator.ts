@@ -22,7 +22,7 @@ const DIALECTS: [RegExp, AjvClass, string][] = [
   [/^https?:\/\/json-schema\.org\/draft-07\/schema#?$/, Ajv, 'draft-07'],
 ];
 
-/** Options of {@link SchemaValidator}. */
+/** Options of `SchemaValidator`. */
 export interface SchemaValidatorOptions {
   /**
    * Called with each ajv instance created (one per JSON Schema dialect in use), after the

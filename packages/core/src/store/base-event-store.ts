@@ -128,7 +128,7 @@ export abstract class BaseEventStore<
   /**
    * Writes a batch of units in one transaction (see `planAppends`). A unit's own failure (a
    * conflict) is its result; a failure of the transaction is thrown, mapped to a Causeway
-   * error (see {@link BaseEventStore.isolatesFailure}).
+   * error (see `BaseEventStore.isolatesFailure`).
    */
   protected abstract writeBatch(units: PreparedAppend[][]): Promise<UnitResult[]>;
   /** Loads a stream's row, or undefined if it has none. */
