@@ -16,8 +16,8 @@ import type { Logger } from 'pino';
 import { OutboxRelay, SchemaRegistry, schemaRegistryOf, type Clock } from '@causewayjs/core';
 import { MqttIngest, MqttPublisher } from '@causewayjs/mqtt';
 import type { Backend as StoreContext } from '@causewayjs/core';
-import { CausewayMetrics } from '@causewayjs/core/internals';
-import { streamJobSource } from '@causewayjs/core/internals';
+import { CausewayMetrics } from '@causewayjs/server';
+import { streamJobSource } from '@causewayjs/server';
 import { createServer, parkedSubscription } from '@causewayjs/server';
 import {
   startSensorAnalytics,

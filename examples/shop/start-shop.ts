@@ -23,9 +23,9 @@ import {
 } from './shop-bus.js';
 import { startShopAnalytics, type ShopAnalytics } from './analytics.js';
 import { startShopServer, type ShopServerHandle } from './shop-server.js';
-import { CausewayMetrics } from '@causewayjs/core/internals';
-import { instrumentEventStore, isInstrumented } from '@causewayjs/core/internals';
-import { consumerGroupSource, sagaRuntimeSource, streamJobSource } from '@causewayjs/core/internals';
+import { CausewayMetrics } from '@causewayjs/server';
+import { instrumentEventStore, isInstrumented } from '@causewayjs/server';
+import { consumerGroupSource, sagaRuntimeSource, streamJobSource } from '@causewayjs/server';
 
 /** Options of {@link startShop}. */
 export interface StartShopOptions {

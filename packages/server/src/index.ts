@@ -64,5 +64,35 @@ export { openApiDocument } from './openapi.js';
 export type { OpenApiDocument, OpenApiOptions } from './openapi.js';
 export { ADMIN_RESOURCE } from './route-context.js';
 export { streamParam } from './stream-param.js';
-export { CAUSEWAY_VERSION, CausewayMetrics, RuntimeRegistry, checkpointSource, consumerGroupSource, createLogger, currentTraceContext, currentTraceparent, eventLogFields, extractTraceContext, instrumentEventStore, projectorSource, relaySource, sagaRuntimeSource, streamJobSource, subscriptionSource, traceLogMixin, tracedEventStore, withSpan } from '@causewayjs/core/internals';
-export type { CausewayMetricsOptions, CreateLoggerOptions, RuntimeComponentStatus, RuntimeReading, RuntimeSnapshot, RuntimeSource, TraceCarrier, TraceContextFields } from '@causewayjs/core/internals';
+export {
+  CAUSEWAY_VERSION,
+  CausewayMetrics,
+  RuntimeRegistry,
+  checkpointSource,
+  consumerGroupSource,
+  createLogger,
+  currentTraceContext,
+  currentTraceparent,
+  eventLogFields,
+  extractTraceContext,
+  instrumentEventStore,
+  isInstrumented,
+  projectorSource,
+  relaySource,
+  sagaRuntimeSource,
+  streamJobSource,
+  subscriptionSource,
+  traceLogMixin,
+  tracedEventStore,
+  withSpan,
+} from '@causewayjs/core/internals';
+export type {
+  CausewayMetricsOptions,
+  CreateLoggerOptions,
+  RuntimeComponentStatus,
+  RuntimeReading,
+  RuntimeSnapshot,
+  RuntimeSource,
+  TraceCarrier,
+  TraceContextFields,
+} from '@causewayjs/core/internals';
