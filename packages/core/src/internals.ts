@@ -1,5 +1,9 @@
 /**
- * Building blocks that Causeway's own packages share.
+ * `@causewayjs/core/internals`: the pieces of this package that Causeway's other packages (and
+ * its own tests) build on but that are not its public API. Nothing here is covered by semver:
+ * any release may change it. Adapter authors find the supported building blocks in
+ * `@causewayjs/testing` and the public entry point.
+ * @packageDocumentation
  */
 export { busSubscription, deliverBusMessage, newCounters, retryParkedMessages, type BusCounters } from './bus/bus-delivery.js';
 export { publishWithRetry, resolvePublishRetry } from './bus/bus-publish.js';
