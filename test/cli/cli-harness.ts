@@ -7,8 +7,12 @@ import type { ExitCode } from '@causewayjs/cli/internals';
 /** A writable that keeps what is written, as text. */
 class Sink extends Writable {
   text = '';
+  constructor(private readonly onText?: (text: string) => void) {
+    super();
+  }
   override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
     this.text += chunk.toString();
+    this.onText?.(this.text);
     done();
   }
 }
@@ -22,13 +26,20 @@ export interface CliRun {
 
 /**
  * Runs the `causeway` command line in this process (the same `runCli` the binary runs), with
- * captured output, `env` as its environment and `signal` to interrupt it.
+ * captured output, `env` as its environment, `cwd` as its working directory (where the config
+ * file is looked up) and `signal` to interrupt it; `onStdout` sees stdout as it grows.
  */
 export async function cli(
   argv: readonly string[],
-  options: { env?: Record<string, string>; signal?: AbortSignal; interactive?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    signal?: AbortSignal;
+    interactive?: boolean;
+    cwd?: string;
+    onStdout?: (text: string) => void;
+  } = {},
 ): Promise<CliRun> {
-  const stdout = new Sink();
+  const stdout = new Sink(options.onStdout);
   const stderr = new Sink();
   const io: CliIo = {
     stdout,
@@ -36,6 +47,7 @@ export async function cli(
     interactive: options.interactive ?? false,
     env: options.env ?? {},
     signal: options.signal ?? new AbortController().signal,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   };
   const code = await runCli(argv, io, cliExtensions(io));
   return { code, stdout: stdout.text, stderr: stderr.text };

@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CausewayError, InvalidArgumentError, StoreUnavailableError, WrongExpectedRevisionError, openEventStore, Subscription, nack, type CausewayErrorCode } from '@causewayjs/core';
+import {
+  CausewayError,
+  InvalidArgumentError,
+  StoreUnavailableError,
+  WrongExpectedRevisionError,
+  openEventStore,
+  Subscription,
+  nack,
+  type CausewayErrorCode,
+} from '@causewayjs/core';
 import { sqliteSubscriptionStorage, type SqliteEventStore } from '@causewayjs/sqlite';
 import { ExitCode, exitCodeFor } from '@causewayjs/cli/internals';
 import { CliInputError } from '@causewayjs/cli/internals';
@@ -162,6 +171,7 @@ describe('tail', () => {
 
   it('stops cleanly when interrupted', async () => {
     const url = freshStore();
+    expect((await cli(['append', 'order-1', 'order.placed', '{}', '--store', url])).code).toBe(0);
     const controller = new AbortController();
     const tail = cli(['tail', '--store', url], { signal: controller.signal });
     controller.abort();

@@ -100,8 +100,9 @@ describe('causeway serve --security and verify, through the CLI program', () => 
 
   it('runs verify as a command of the program', async () => {
     expect((await cli(['append', 'order-1', 'order.placed', '{}', '--store', store])).code).toBe(0);
-    const run = await cli(['verify', '--store', store, '--json']);
-    // Events written without a hash chain are reported, naming the stream: verify is wired.
+    const run = await cli(['verify', '--store', store, '--json', '--require-chain']);
+    // With --require-chain, events written without a hash chain are a fault, naming the
+    // stream: verify is wired.
     const report = JSON.parse(run.stdout) as { ok: boolean; broken?: { stream: string } };
     expect(report.ok).toBe(false);
     expect(run.code).toBe(5);

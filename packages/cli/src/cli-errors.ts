@@ -10,6 +10,12 @@ export const CliErrorCode = {
   CONFLICT: 'CLI_CONFLICT',
   /** Input (a JSON argument, a JSONL line) could not be used. */
   INVALID_INPUT: 'CLI_INVALID_INPUT',
+  /** `--config` (or `CAUSEWAY_CONFIG`) names a file that does not exist. */
+  CONFIG_NOT_FOUND: 'CLI_CONFIG_NOT_FOUND',
+  /** The config file could not be loaded, or what it exports is not a valid config. */
+  CONFIG_INVALID: 'CLI_CONFIG_INVALID',
+  /** The address `serve` (or `demo`) should listen on is taken. */
+  PORT_IN_USE: 'CLI_PORT_IN_USE',
 } as const;
 
 /** One of the values of {@link CliErrorCode}. */
@@ -34,8 +40,9 @@ export class CliNotFoundError extends CausewayError {
   constructor(
     readonly what: string,
     readonly target: string,
+    message?: string,
   ) {
-    super(CliErrorCode.NOT_FOUND, `No ${what} named "${target}"`);
+    super(CliErrorCode.NOT_FOUND, message ?? `No ${what} named "${target}"`);
   }
 }
 
@@ -60,4 +67,47 @@ export class CliInputError extends CausewayError {
       cause,
     });
   }
+}
+
+/** `--config` (or `CAUSEWAY_CONFIG`) names a file that does not exist. */
+export class CliConfigNotFoundError extends CausewayError {
+  constructor(readonly path: string) {
+    super(CliErrorCode.CONFIG_NOT_FOUND, `no config file at "${path}"`);
+  }
+}
+
+/**
+ * The config file could not be loaded (it throws, or does not compile), or what it exports is
+ * not a config: `problems` lists each one with its path in the config (`projections[0].name`).
+ */
+export class CliConfigInvalidError extends CausewayError {
+  constructor(
+    readonly path: string,
+    readonly problems: readonly string[],
+    cause?: unknown,
+  ) {
+    super(CliErrorCode.CONFIG_INVALID, `invalid config "${path}": ${problems.join('; ')}`, {
+      cause,
+    });
+  }
+}
+
+/** The address to listen on is taken by another process. */
+export class CliPortInUseError extends CausewayError {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    cause?: unknown,
+  ) {
+    super(
+      CliErrorCode.PORT_IN_USE,
+      `${host}:${port} is already in use: stop what listens there, or choose another port with --port (0 picks a free one)`,
+      { cause },
+    );
+  }
+}
+
+/** Whether `error` says the address to listen on is taken (`EADDRINUSE`). */
+export function isAddressInUse(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
 }

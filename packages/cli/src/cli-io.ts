@@ -10,6 +10,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   /** Aborted on SIGINT/SIGTERM: long and live commands stop cleanly. */
   signal: AbortSignal;
+  /** Where the config file is looked up (default: the process's working directory). */
+  cwd?: string;
 }
 
 /** The process's own streams, signals and environment. */

@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import { traceLogMixin } from '@causewayjs/core/internals';
 import type { CliIo } from './cli-io.js';
 import { printJsonLine, printLine } from './cli-io.js';
+import { CliPortInUseError, isAddressInUse } from './cli-errors.js';
 import { ExitCode } from './exit-codes.js';
 import { loadShopModule, type ShopRuntime, type ShopStartOptions } from './shop-module.js';
 import type { StoreContext } from './store-context.js';
@@ -37,7 +38,14 @@ export async function runShop(
     pino.destination({ dest: 2, sync: true }),
   );
   const { statusEveryMs, settleTimeoutMs, json, logLevel: _level, ...start } = options;
-  const shop = await shopModule.startShop({ ...start, context, logger });
+  let shop: ShopRuntime;
+  try {
+    shop = await shopModule.startShop({ ...start, context, logger });
+  } catch (error) {
+    if (isAddressInUse(error))
+      throw new CliPortInUseError(start.host ?? '127.0.0.1', start.port ?? 3000, error);
+    throw error;
+  }
   const say = (event: string, text: string, fields: Record<string, unknown>) =>
     json ? printJsonLine(io, { event, ...fields }) : printLine(io, text);
   try {

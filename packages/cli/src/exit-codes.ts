@@ -1,4 +1,4 @@
-import { CausewayError, type CausewayErrorCode } from '@causewayjs/core';
+import type { CausewayErrorCode } from '@causewayjs/core';
 
 /**
  * The exit codes of the `causeway` command. Scripts may rely on them: a code never changes
@@ -17,6 +17,8 @@ export const ExitCode = {
   STORE_UNAVAILABLE: 4,
   /** Input data was refused: malformed JSON or JSONL, invalid event, schema validation. */
   INVALID_DATA: 5,
+  /** The address to listen on (`serve`, `demo`) is in use: choose another `--port`. */
+  PORT_IN_USE: 6,
   /** Something failed that is none of the above (a bug, or an unexpected failure). */
   FAILURE: 10,
   /** Interrupted by SIGINT or SIGTERM before finishing. */
@@ -41,6 +43,7 @@ const BY_CODE: Partial<Record<CausewayErrorCode, ExitCode>> = {
   UNREGISTERED_EVENT_TYPE: ExitCode.NOT_FOUND,
   PARKED_EVENT_MISSING: ExitCode.NOT_FOUND,
   CLI_NOT_FOUND: ExitCode.NOT_FOUND,
+  CLI_CONFIG_NOT_FOUND: ExitCode.NOT_FOUND,
   // Conflicts.
   WRONG_EXPECTED_REVISION: ExitCode.CONFLICT,
   DUPLICATE_EVENT_ID: ExitCode.CONFLICT,
@@ -67,14 +70,26 @@ const BY_CODE: Partial<Record<CausewayErrorCode, ExitCode>> = {
   SCHEMA_VALIDATION_FAILED: ExitCode.INVALID_DATA,
   INVALID_COMMAND: ExitCode.INVALID_DATA,
   CLI_INVALID_INPUT: ExitCode.INVALID_DATA,
+  CLI_CONFIG_INVALID: ExitCode.INVALID_DATA,
   WRITE_REJECTED: ExitCode.INVALID_DATA,
+  // The port.
+  CLI_PORT_IN_USE: ExitCode.PORT_IN_USE,
 };
+
+/**
+ * Whether `error` has a string `code`, as Causeway errors do. Checked by shape, so that this
+ * module, loaded by `causeway --help`, does not load the core; codes not in the table (a
+ * Node.js `ENOENT`, say) map to {@link ExitCode.FAILURE} anyway.
+ */
+function hasCode(error: unknown): error is Error & { code: CausewayErrorCode } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}
 
 /**
  * The exit code for an error: by its `code` when it is a Causeway error (see the table in
  * docs/cli.md), {@link ExitCode.FAILURE} otherwise.
  */
 export function exitCodeFor(error: unknown): ExitCode {
-  if (error instanceof CausewayError) return BY_CODE[error.code] ?? ExitCode.FAILURE;
+  if (hasCode(error)) return BY_CODE[error.code] ?? ExitCode.FAILURE;
   return ExitCode.FAILURE;
 }

@@ -1,7 +1,12 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Clock } from '@causewayjs/core';
-import { CausewayError, StreamDeletedError, WrongExpectedRevisionError, type CausewayErrorCode } from '@causewayjs/core';
+import {
+  CausewayError,
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+  type CausewayErrorCode,
+} from '@causewayjs/core';
 import { SchemaValidationError } from '@causewayjs/core';
 import type { StoreTransaction } from '@causewayjs/core';
 import { CliConflictError, CliInputError, CliUsageError } from './cli-errors.js';

@@ -1,8 +1,22 @@
 /**
  * Building blocks that Causeway's own packages share.
  */
-export { CliErrorCode, CliInputError } from './cli-errors.js';
-export { cliExtensions } from './cli-extensions.js';
+export {
+  CliConfigInvalidError,
+  CliConfigNotFoundError,
+  CliErrorCode,
+  CliInputError,
+  CliPortInUseError,
+} from './cli-errors.js';
+export {
+  checkConfig,
+  CONFIG_FILE_NAMES,
+  findConfigFile,
+  loadCliConfig,
+  type LoadedConfig,
+} from './config-loader.js';
+export { defineConfig, type CausewayConfig, type ConfigSchema } from './config.js';
+export { cliExtensions, verifyExtension } from './cli-extensions.js';
 export { type CliIo } from './cli-io.js';
 export { type EventJson } from './event-json.js';
 export { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -14,4 +28,4 @@ export { serveStore } from './serve-command.js';
 export { type ShopModule } from './shop-module.js';
 export { storeStats } from './stats-command.js';
 export { openStoreContext, type StoreContext } from './store-context.js';
-export { verifyExtension } from './verify-command.js';
+export { verifyEvents, type VerifyCommandReport } from './verify-command.js';

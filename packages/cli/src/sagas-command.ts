@@ -1,10 +1,15 @@
-import type { SagaInstanceView, SagaQuery, SagaStatus } from '@causewayjs/core';
-import type { ListParkedCommandsOptions, ParkedCommandResult, SagaCommandAdmin } from '@causewayjs/core';
+import type { SagaDefinition, SagaInstanceView, SagaQuery, SagaStatus } from '@causewayjs/core';
+import type {
+  ListParkedCommandsOptions,
+  ParkedCommandResult,
+  SagaCommandAdmin,
+} from '@causewayjs/core';
 import { ParkedCommandNotFoundError, ParkedCommandNotRetryableError } from '@causewayjs/core';
 import type { OutboxEntry } from '@causewayjs/core';
 import { CliConflictError, CliNotFoundError, CliUsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
 import { printJson, printLine, printTable } from './cli-io.js';
+import type { StoreContext } from './store-context.js';
 
 const STATUSES: readonly SagaStatus[] = [
   'running',
@@ -138,4 +143,89 @@ export async function settleParkedCommand(
     printLine(io, `${commandId} ${action === 'retry' ? 'queued again' : 'skipped'}${instance}`);
   }
   return result;
+}
+
+/** One of the project's sagas, as `causeway sagas status` shows it. */
+export interface SagaDefinitionStatus {
+  name: string;
+  startsWith: string[];
+  handles: string[];
+  /** Its subscription (`saga:<name>`): where it is, how far behind, what it parked. */
+  subscription: string;
+  position: number;
+  lag: number;
+  parked: number;
+  /** Instances by status (absent when the saga store cannot count). */
+  instances: Partial<Record<SagaStatus, number>> | null;
+}
+
+/**
+ * The status of the project's sagas (its config's): the event types each handles, its
+ * subscription's checkpoint, lag and parked events, and its instances by status. Reads only.
+ *
+ * @throws {CliUsageError} when no saga is defined (no config file, or none in it).
+ * @throws {CliNotFoundError} when `saga` is not one of them.
+ */
+export async function sagaStatus(
+  context: StoreContext,
+  io: CliIo,
+  options: {
+    sagas: readonly SagaDefinition<never>[] | readonly SagaDefinition<unknown>[];
+    saga?: string;
+    json?: boolean;
+  },
+): Promise<SagaDefinitionStatus[]> {
+  if (options.sagas.length === 0)
+    throw new CliUsageError(
+      'no sagas defined: name them in a config file (causeway.config.ts, --config)',
+    );
+  const chosen = options.sagas.filter((s) => options.saga === undefined || s.name === options.saga);
+  if (options.saga !== undefined && chosen.length === 0)
+    throw new CliNotFoundError('saga', options.saga);
+  const [storage, query, head] = await Promise.all([
+    context.subscriptionStorage(),
+    context.sagaStore(),
+    context.store.headPosition(),
+  ]);
+  const checkpoints = new Map((await storage.checkpoints.list()).map((c) => [c.name, c.position]));
+  const statuses = await Promise.all(
+    chosen.map(async (saga): Promise<SagaDefinitionStatus> => {
+      const subscription = `saga:${saga.name}`;
+      const position = checkpoints.get(subscription) ?? 0;
+      const count = query.countInstances?.bind(query);
+      const instances: Partial<Record<SagaStatus, number>> | null = count ? {} : null;
+      if (count && instances)
+        for (const status of STATUSES) instances[status] = await count({ saga: saga.name, status });
+      return {
+        name: saga.name,
+        startsWith: [...saga.startsWith],
+        handles: [...saga.handles],
+        subscription,
+        position,
+        lag: Math.max(0, head - position),
+        parked: await storage.parked.count(subscription),
+        instances,
+      };
+    }),
+  );
+  if (options.json) printJson(io, statuses);
+  else
+    printTable(
+      io,
+      ['saga', 'events', 'position', 'lag', 'parked', 'instances'],
+      statuses.map((s) => [
+        s.name,
+        [...s.startsWith, ...s.handles].join(','),
+        String(s.position),
+        String(s.lag),
+        String(s.parked),
+        s.instances
+          ? Object.entries(s.instances)
+              .filter(([, n]) => n > 0)
+              .map(([status, n]) => `${n} ${status}`)
+              .join(', ') || 'none'
+          : '?',
+      ]),
+    );
+  return statuses;
 }

@@ -1,9 +1,6 @@
-import { Command, Option } from 'commander';
 import type { ScavengeReport } from '@causewayjs/core';
-import { parseCount } from './cli-arguments.js';
 import { printJson, printLine, type CliIo } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
-import type { CommandRunner, ProgramExtension } from './program.js';
 import type { StoreContext } from './store-context.js';
 import { scavengeTarget } from './scavenge-target.js';
 import { redactUrl } from './stats-command.js';
@@ -68,68 +65,4 @@ export async function scavengeStore(
     if (report.interrupted) printLine(io, 'interrupted: run it again to go on');
   }
   return report.interrupted ? ExitCode.INTERRUPTED : ExitCode.OK;
-}
-
-/**
- * The `scavenge` command, run with the program's store handling (`--store`, `--json`).
- *
- * @example
- * ```sh
- * causeway scavenge --store sqlite:./data/events.db --dry-run
- * causeway scavenge --store postgres://app@db/shop --batch-size 500 --json
- * causeway scavenge --store postgres://app@db/shop --signing-key signing.pem --key-id k1
- * ```
- */
-export function scavengeCommand(io: CliIo, run: CommandRunner): Command {
-  return new Command('scavenge')
-    .description(
-      'remove for good the events reads no longer show (deleted streams, truncateBefore, maxCount, maxAge)',
-    )
-    .addOption(
-      new Option(
-        '--store <url>',
-        'event store URL (default: CAUSEWAY_STORE or sqlite:./data/events.db)',
-      ),
-    )
-    .addOption(new Option('--json', 'machine-readable JSON output'))
-    .option('--batch-size <n>', 'most events removed per transaction', '1000')
-    .option('--dry-run', 'count what would be removed, remove nothing')
-    .option('--vacuum', 'SQLite: also VACUUM so the file shrinks (rewrites the file)')
-    .option(
-      '--signing-key <file>',
-      'Ed25519 private key (PEM) signing the hash chains: the chain starts recorded are signed with it (required when the anchors are signed)',
-    )
-    .option('--key-id <id>', 'key id recorded with those signatures')
-    .action(
-      async (o: {
-        store?: string;
-        json?: boolean;
-        batchSize: string;
-        dryRun?: boolean;
-        vacuum?: boolean;
-        signingKey?: string;
-        keyId?: string;
-      }) => {
-        const batchSize = parseCount(o.batchSize, '--batch-size', 1);
-        await run(
-          { ...(o.store !== undefined ? { store: o.store } : {}), json: o.json === true },
-          (context, json) =>
-            scavengeStore(context, io, {
-              batchSize,
-              dryRun: o.dryRun === true,
-              vacuum: o.vacuum === true,
-              json,
-              ...(o.signingKey !== undefined ? { signingKey: o.signingKey } : {}),
-              ...(o.keyId !== undefined ? { keyId: o.keyId } : {}),
-            }),
-        );
-      },
-    );
-}
-
-/** Adds `scavenge` to the `causeway` program (for `cliExtensions`). */
-export function scavengeExtension(io: CliIo): ProgramExtension {
-  return (program, run) => {
-    program.addCommand(scavengeCommand(io, run));
-  };
 }

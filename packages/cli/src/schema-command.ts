@@ -9,6 +9,7 @@ import type { CliIo } from './cli-io.js';
 import { printJson, printLine, printTable } from './cli-io.js';
 import { parseJsonArgument } from './cli-arguments.js';
 import type { StoreContext } from './store-context.js';
+import type { LoadedConfig } from './config-loader.js';
 
 /** Reads a JSON Schema given inline (`{...}`) or as a file path (`@file.json` or a path). */
 export function readSchemaArgument(source: string): JsonSchema {
@@ -88,6 +89,41 @@ export async function registerSchema(
   if (options.json) printJson(io, record);
   else printLine(io, `${record.type} version ${record.version} registered`);
   return record;
+}
+
+/**
+ * Registers the config file's schemas (`causeway schema register` without arguments), in the
+ * order given: each as the next version of its type, or the version an identical schema
+ * already has, so running it again registers only what changed. Stops at the first refused.
+ *
+ * @throws {CliUsageError} when there is no config file, or it names no schemas.
+ * @throws {IncompatibleSchemaError} (exit 3) for a schema its type's mode refuses; those
+ *   before it are registered.
+ */
+export async function registerConfigSchemas(
+  context: StoreContext,
+  io: CliIo,
+  options: { config: LoadedConfig | undefined; json?: boolean },
+): Promise<RegisteredSchema[]> {
+  const schemas = options.config?.config.schemas;
+  if (options.config === undefined)
+    throw new CliUsageError(
+      'give a type and a schema, or a config file with schemas (causeway.config.ts, --config)',
+    );
+  if (schemas === undefined || schemas.length === 0)
+    throw new CliUsageError(`the config ${options.config.path} names no schemas`);
+  const registry = await openRegistry(context);
+  const records: RegisteredSchema[] = [];
+  for (const entry of schemas) {
+    const record = await registry.register(entry.type, entry.schema, {
+      ...(entry.version === undefined ? {} : { version: entry.version }),
+      ...(entry.compatibility === undefined ? {} : { compatibility: entry.compatibility }),
+    });
+    records.push(record);
+    if (!options.json) printLine(io, `${record.type} version ${record.version} registered`);
+  }
+  if (options.json) printJson(io, records);
+  return records;
 }
 
 /**

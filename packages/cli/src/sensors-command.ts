@@ -1,11 +1,9 @@
-import { Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import { parseCount } from './cli-arguments.js';
 import { CliUsageError } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
 import { printJsonLine, printLine } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
-import type { ProgramExtension } from './program.js';
 import {
   loadSensorsModule,
   type SensorsStartOptions,
@@ -116,7 +114,7 @@ function parseSeconds(text: string, what: string): number {
   return Math.round(n * 1000);
 }
 
-interface SensorsFlags {
+export interface SensorsFlags {
   store?: string;
   json?: boolean;
   mqtt?: string;
@@ -133,62 +131,31 @@ interface SensorsFlags {
   statusEvery: string;
 }
 
-/** `causeway sensors`: the smart-city sensor-platform example. */
-export function sensorsExtension(io: CliIo): ProgramExtension {
-  return (program, run) => {
-    program
-      .command('sensors')
-      .description(
-        'run the sensor-platform example: simulated sensors over MQTT, stream analytics, alerts',
-      )
-      .addOption(
-        new Option(
-          '--store <url>',
-          'event store URL (default: $CAUSEWAY_STORE or sqlite:./data/events.db)',
-        ),
-      )
-      .addOption(new Option('--json', 'status as JSON lines'))
-      .option('--mqtt <url>', `MQTT broker (default: $CAUSEWAY_MQTT_URL or ${DEFAULT_MQTT_URL})`)
-      .option('--topic-prefix <prefix>', 'first level of every topic', 'causeway')
-      .option('--sensors <n>', 'simulated sensors (0: none, only listen)', '5')
-      .option('--seed <n>', 'seed of the simulation', '1')
-      .option('--interval <seconds>', 'time between two readings of a sensor', '1')
-      .option('--duration <seconds>', 'simulate this long, then catch up and exit')
-      .option('--port <n>', 'HTTP port of the API and admin UI (0: any free port)', '3000')
-      .option('--host <address>', 'address to listen on', '127.0.0.1')
-      .option('--no-serve', 'no HTTP server')
-      .option(
-        '--session-expiry <seconds>',
-        "how long the broker keeps the ingest's session while it is away (default 7 days)",
-      )
-      .option('--log-level <level>', 'pino level of logs on stderr', 'warn')
-      .option('--status-every <seconds>', 'print a status line this often (0: never)', '5')
-      .action(async (o: SensorsFlags) =>
-        run(o, (context) => {
-          const intervalMs = parseSeconds(o.interval, '--interval');
-          if (intervalMs < 1) throw new CliUsageError('--interval must be at least 0.001 s');
-          const fromEnv = io.env.CAUSEWAY_MQTT_URL;
-          const mqttUrl = parseMqttUrl(
-            o.mqtt ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_MQTT_URL),
-          );
-          return runSensors(context, io, {
-            mqttUrl,
-            topicPrefix: o.topicPrefix,
-            sensors: parseCount(o.sensors, '--sensors'),
-            seed: parseCount(o.seed, '--seed'),
-            intervalMs,
-            ...(o.duration === undefined
-              ? {}
-              : { durationMs: parseSeconds(o.duration, '--duration') }),
-            ...(o.sessionExpiry === undefined
-              ? {}
-              : { sessionExpirySeconds: parseCount(o.sessionExpiry, '--session-expiry') }),
-            ...(o.serve ? { port: parseCount(o.port, '--port'), host: o.host } : {}),
-            logLevel: o.logLevel,
-            statusEveryMs: parseSeconds(o.statusEvery, '--status-every'),
-            json: o.json === true,
-          });
-        }),
-      );
-  };
+/** `causeway sensors` with its command-line flags: checks them, then runs the example. */
+export function runSensorsFromFlags(
+  context: StoreContext,
+  io: CliIo,
+  o: SensorsFlags,
+): Promise<ExitCode> {
+  const intervalMs = parseSeconds(o.interval, '--interval');
+  if (intervalMs < 1) throw new CliUsageError('--interval must be at least 0.001 s');
+  const fromEnv = io.env.CAUSEWAY_MQTT_URL;
+  const mqttUrl = parseMqttUrl(
+    o.mqtt ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_MQTT_URL),
+  );
+  return runSensors(context, io, {
+    mqttUrl,
+    topicPrefix: o.topicPrefix,
+    sensors: parseCount(o.sensors, '--sensors'),
+    seed: parseCount(o.seed, '--seed'),
+    intervalMs,
+    ...(o.duration === undefined ? {} : { durationMs: parseSeconds(o.duration, '--duration') }),
+    ...(o.sessionExpiry === undefined
+      ? {}
+      : { sessionExpirySeconds: parseCount(o.sessionExpiry, '--session-expiry') }),
+    ...(o.serve ? { port: parseCount(o.port, '--port'), host: o.host } : {}),
+    logLevel: o.logLevel,
+    statusEveryMs: parseSeconds(o.statusEvery, '--status-every'),
+    json: o.json === true,
+  });
 }

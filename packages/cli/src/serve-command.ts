@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ScavengeUnsupportedError } from '@causewayjs/core';
-import { CliUsageError } from './cli-errors.js';
+import { CliPortInUseError, CliUsageError, isAddressInUse } from './cli-errors.js';
+import type { CausewayConfig } from './config.js';
 import type { CliIo } from './cli-io.js';
 import { printJsonLine, printLine } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
@@ -28,6 +29,13 @@ export interface ServeOptions {
    * request; `silent` turns them off.
    */
   logLevel?: string | undefined;
+  /**
+   * The project's config: its schemas are registered at start (an identical schema keeps
+   * its version), its projections run in this process (each behind its lease: where another
+   * process runs one, this one stands by) and are served under `/projections`, and its
+   * sagas' subscriptions are reported (lag, parked events) even before they checkpoint.
+   */
+  project?: CausewayConfig | undefined;
 }
 
 /** Levels `--log-level` takes (pino's). */
@@ -69,7 +77,24 @@ export async function serveStore(
   const storage = await context.subscriptionStorage();
   const sagaStore = await context.sagaStore();
   const { ParkedSagaCommands } = await import('@causewayjs/core');
+  const project = options.project ?? {};
+  const registry =
+    schemaRegistryOf(context.store) ??
+    (await SchemaRegistry.open({ storage: await context.schemaStorage() }));
+  for (const entry of project.schemas ?? [])
+    await registry.register(entry.type, entry.schema, {
+      ...(entry.version === undefined ? {} : { version: entry.version }),
+      ...(entry.compatibility === undefined ? {} : { compatibility: entry.compatibility }),
+    });
   const checkpoints = await storage.checkpoints.list();
+  const sagaSubscriptions = (project.sagas ?? [])
+    .map((saga) => `saga:${saga.name}`)
+    .filter((name) => !checkpoints.some((c) => c.name === name));
+  const { Projector } = await import('@causewayjs/core');
+  const projector =
+    project.projections !== undefined && project.projections.length > 0
+      ? new Projector({ store: await context.projectionStore(), projections: project.projections })
+      : undefined;
   // The subscriptions run in other processes: /metrics, /stats and the admin UI report them
   // from their stored checkpoints (lag = head - checkpoint), read at every scrape.
   const metrics = new CausewayMetrics();
@@ -77,7 +102,10 @@ export async function serveStore(
   const server = await createServer({
     metrics,
     store: context.store,
-    subscriptions: checkpoints.map((c) => parkedSubscription(c.name, storage.parked)),
+    subscriptions: [...checkpoints.map((c) => c.name), ...sagaSubscriptions].map((name) =>
+      parkedSubscription(name, storage.parked),
+    ),
+    ...(projector === undefined ? {} : { projectors: [projector] }),
     sagas: sagaStore,
     sagaCommands: new ParkedSagaCommands({ store: context.store, sagaStore }),
     // POST /admin/scavenge through the backend: tombstoned streams' snapshots go too; on a
@@ -94,9 +122,7 @@ export async function serveStore(
       ).scavenge(scavengeOptions),
     // The stack's registry (the server then validates through the stack itself); a context
     // opened otherwise gets one from its schema storage, and the server validates with it.
-    schemas:
-      schemaRegistryOf(context.store) ??
-      (await SchemaRegistry.open({ storage: await context.schemaStorage() })),
+    schemas: registry,
     ...(guard === undefined ? {} : { guard }),
     ...(options.tlsCert === undefined || options.tlsKey === undefined
       ? {}
@@ -108,7 +134,14 @@ export async function serveStore(
     logger,
   });
   try {
-    const address = await server.listen({ host: options.host, port: options.port });
+    await projector?.start();
+    let address: { url: string };
+    try {
+      address = await server.listen({ host: options.host, port: options.port });
+    } catch (error) {
+      if (isAddressInUse(error)) throw new CliPortInUseError(options.host, options.port, error);
+      throw error;
+    }
     if (options.json)
       printJsonLine(io, {
         event: 'listening',
@@ -127,5 +160,6 @@ export async function serveStore(
     return ExitCode.OK;
   } finally {
     await server.close();
+    await projector?.stop();
   }
 }

@@ -3,6 +3,7 @@ import { checkpointSource } from '@causewayjs/core/internals';
 import type { CliIo } from './cli-io.js';
 import { printJson, printLine, printTable } from './cli-io.js';
 import { startProgress } from './progress.js';
+import { redactUrl } from './redact-url.js';
 import type { StoreContext } from './store-context.js';
 
 /** What `causeway stats` reports. */
@@ -28,7 +29,13 @@ export async function storeStats(
   io: CliIo,
   options: { json?: boolean } = {},
 ): Promise<StoreStats> {
-  const head = await context.store.headPosition();
+  // The checkpoints first, then the head, then the scan up to that head: what is reported is
+  // one consistent cut, with no subscription (nor event) beyond the head reported with it.
+  const storage = await context.subscriptionStorage();
+  let head = 0;
+  const registry = new RuntimeRegistry(async () => (head = await context.store.headPosition()));
+  registry.add(checkpointSource(storage));
+  const components = (await registry.snapshot()).components;
   const types = new Map<string, number>();
   const categories = new Map<string, { streams: Set<string>; events: number }>();
   const progress = startProgress(io, { total: head, label: 'events', enabled: !options.json });
@@ -49,12 +56,9 @@ export async function storeStats(
   } finally {
     progress.stop();
   }
-  const storage = await context.subscriptionStorage();
   // The same registry as the server's `/metrics` and `/stats`, fed from the stored checkpoints
-  // (this process runs nothing), measured against the head counted above.
-  const registry = new RuntimeRegistry(() => Promise.resolve(head));
-  registry.add(checkpointSource(storage));
-  const subscriptions = (await registry.snapshot()).components.map((c) => ({
+  // (this process runs nothing), measured against the head read with them.
+  const subscriptions = components.map((c) => ({
     name: c.name,
     position: c.position ?? 0,
     lag: c.lag ?? 0,
@@ -101,7 +105,4 @@ export async function storeStats(
   return stats;
 }
 
-/** A store URL without its password, for display. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
-}
+export { redactUrl } from './redact-url.js';

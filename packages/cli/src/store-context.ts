@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import type { Clock } from '@causewayjs/core';
 import { openBackend } from '@causewayjs/core';
 import { SchemaRegistry } from '@causewayjs/core';
 import type { Backend } from '@causewayjs/core';
 import { stackBackend } from '@causewayjs/core';
+import { CliNotFoundError } from './cli-errors.js';
+import { redactUrl } from './redact-url.js';
 
 /** The store the CLI opens when `--store` and `CAUSEWAY_STORE` are not given. */
 export const DEFAULT_STORE_URL = 'sqlite:./data/events.db';
@@ -14,13 +17,42 @@ export const DEFAULT_STORE_URL = 'sqlite:./data/events.db';
  */
 export type StoreContext = Backend;
 
-/** The store URL to use: the option, else `CAUSEWAY_STORE`, else {@link DEFAULT_STORE_URL}. */
+/**
+ * The store URL to use: the option (`--store`), else `CAUSEWAY_STORE`, else the config
+ * file's `store`, else {@link DEFAULT_STORE_URL}.
+ */
 export function resolveStoreUrl(
   option: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
+  configured?: string,
 ): string {
   const fromEnv = env.CAUSEWAY_STORE;
-  return option ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_STORE_URL);
+  return (
+    option ??
+    (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ??
+    configured ??
+    DEFAULT_STORE_URL
+  );
+}
+
+/**
+ * Refuses a store that does not exist, for commands that only read (`read`, `tail`,
+ * `export`, `stats`, `verify`, the lists): opening a SQLite file creates it, with its
+ * directory, and a read must never create a store. Only `sqlite:<file>` URLs can be checked
+ * this way; other stores are opened as they are.
+ *
+ * @throws {CliNotFoundError} when the SQLite file does not exist.
+ */
+export function assertStoreExists(url: string): void {
+  const match = /^sqlite:(.*)$/i.exec(url);
+  const path = match?.[1];
+  if (path === undefined || path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  if (!existsSync(path))
+    throw new CliNotFoundError(
+      'store',
+      url,
+      `the store ${redactUrl(url)} does not exist (a read never creates one; check --store)`,
+    );
 }
 
 /**
@@ -32,14 +64,25 @@ export function resolveStoreUrl(
  * layer traces and measures appends (see `instrumentEventStore`): a server or the shop adds
  * its metrics to it, and every append through the context is counted there.
  *
+ * With `readOnly`, a store that does not exist is refused rather than created (see
+ * {@link assertStoreExists}).
+ *
+ * @throws {CliNotFoundError} with `readOnly`, when the store does not exist.
  * @throws {UnsupportedStoreUrlError} for a URL no adapter serves.
  * @throws {StoreUnavailableError} when the database cannot be reached.
  */
 export async function openStoreContext(
   url: string,
-  options: { clock?: Clock } = {},
+  options: {
+    clock?: Clock;
+    readOnly?: boolean;
+    /** Stack the integrity layer (hash chains, anchored), optionally signing each link. */
+    integrity?: false | { signingKey?: string; keyId?: string };
+  } = {},
 ): Promise<StoreContext> {
-  const backend = await openBackend(url, options);
+  if (options.readOnly === true) assertStoreExists(url);
+  const { readOnly: _readOnly, integrity, ...openOptions } = options;
+  const backend = await openBackend(url, openOptions);
   try {
     const registry = await SchemaRegistry.open({ storage: await backend.schemaStorage() });
     // `tracing` outermost: every append of every command (HTTP, the shop, imports) is traced
@@ -47,6 +90,7 @@ export async function openStoreContext(
     return await stackBackend(backend, {
       schemas: { registry, upcast: 'available' },
       tracing: true,
+      ...(integrity !== undefined && integrity !== false ? { integrity } : {}),
     });
   } catch (error) {
     await backend.close().catch(() => undefined);

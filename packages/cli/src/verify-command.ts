@@ -1,14 +1,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
 import type { ChainHeadAnchor } from '@causewayjs/core';
 import type { EventStore } from '@causewayjs/core';
-import { undecorated } from '@causewayjs/core';
-import { exportHeads, verifyStore, type BrokenLink, type VerifyReport, type VerifyStoreOptions } from '@causewayjs/core';
+import {
+  exportHeads,
+  verifyStore,
+  type BrokenLink,
+  type VerifyReport,
+  type VerifyStoreOptions,
+} from '@causewayjs/core';
 import { CliUsageError } from './cli-errors.js';
 import { printJson, printLine, type CliIo } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
 import { startProgress } from './progress.js';
-import type { CommandRunner, ProgramExtension } from './program.js';
 
 /** Options of {@link verifyEvents}. */
 export interface VerifyCommandOptions {
@@ -24,6 +27,65 @@ export interface VerifyCommandOptions {
   expectHeads?: string;
   /** Path to write the verified store's head list to (JSON), when every chain holds. */
   exportHeads?: string;
+  /**
+   * Every stream must be chained: a stream written without integrity is a fault
+   * (`missing-integrity`). Without it, such streams are reported as unchained and skipped.
+   */
+  requireChain?: boolean;
+}
+
+/** What `causeway verify` reports: the core's report, and the streams written without chains. */
+export interface VerifyCommandReport extends VerifyReport {
+  /**
+   * Streams whose events carry no hash chain (written without integrity): not checked.
+   * Present only when there are some.
+   */
+  unchained?: number;
+  /** Their names (the first 100). */
+  unchainedStreams?: string[];
+}
+
+const UNCHAINED_LISTED = 100;
+
+/**
+ * The store as `verify` sees it, without its unchained streams: a stream whose first event
+ * (as read) carries no `metadata.integrity` was written without the integrity layer, and is
+ * left out (noted in `unchained`), along with its stream row. An event of such a stream that
+ * does carry a link is passed on: the stream is then half chained, and the chain check fails
+ * on it. A chained stream with an event stripped of its link still fails
+ * (`missing-integrity`), and so does a stream whose anchors remain while its events seem
+ * unchained (`stream-missing`).
+ */
+function withoutUnchained(store: EventStore, unchained: Set<string>): EventStore {
+  const chained = new Set<string>();
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'readAll')
+        return async function* (...args: Parameters<EventStore['readAll']>) {
+          for await (const event of target.readAll(...args)) {
+            const linked = event.metadata.integrity !== undefined;
+            if (!chained.has(event.stream) && !unchained.has(event.stream)) {
+              if (linked) chained.add(event.stream);
+              else {
+                unchained.add(event.stream);
+                continue;
+              }
+            }
+            if (unchained.has(event.stream) && !linked) continue;
+            yield event;
+          }
+        };
+      if (property === 'listStreams')
+        return async function* (...args: Parameters<EventStore['listStreams']>) {
+          for await (const row of target.listStreams(...args))
+            if (!unchained.has(row.stream)) yield row;
+        };
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
 }
 
 /**
@@ -33,10 +95,12 @@ export interface VerifyCommandOptions {
  * {@link ExitCode.INVALID_DATA} when one is broken (the data was changed outside Causeway).
  */
 export async function verifyEvents(
-  store: EventStore,
+  stored: EventStore,
   io: CliIo,
   options: VerifyCommandOptions = {},
 ): Promise<ExitCode> {
+  const unchained = new Set<string>();
+  const store = options.requireChain === true ? stored : withoutUnchained(stored, unchained);
   let publicKey: string | undefined;
   if (options.publicKey !== undefined) {
     try {
@@ -49,9 +113,9 @@ export async function verifyEvents(
     options.expectHeads !== undefined ? readHeads(options.expectHeads) : undefined;
   const head = await store.headPosition();
   const progress = startProgress(io, { total: head, label: 'events', enabled: !options.json });
-  let report: VerifyReport;
+  let checked: VerifyReport;
   try {
-    report = await verifyStore(store, {
+    checked = await verifyStore(store, {
       ...(options.stream !== undefined ? { stream: options.stream } : {}),
       ...(publicKey !== undefined ? { publicKey } : {}),
       ...(options.anchors ? { anchors: options.anchors } : {}),
@@ -62,6 +126,14 @@ export async function verifyEvents(
   } finally {
     progress.stop();
   }
+  const report: VerifyCommandReport =
+    unchained.size === 0
+      ? checked
+      : {
+          ...checked,
+          unchained: unchained.size,
+          unchainedStreams: [...unchained].sort().slice(0, UNCHAINED_LISTED),
+        };
   if (report.ok && options.exportHeads !== undefined) {
     const heads = await exportHeads(store, {
       ...(options.anchors ? { anchors: options.anchors } : {}),
@@ -80,6 +152,11 @@ export async function verifyEvents(
         ? ` (${report.anchored} anchored, ${report.unanchored ?? 0} without anchors)`
         : '';
     printLine(io, `ok: ${report.events} events in ${report.streams} streams verified${anchored}`);
+    if (report.unchained !== undefined)
+      printLine(
+        io,
+        `unchained: ${report.unchained} streams written without hash chains, not checked (${(report.unchainedStreams ?? []).slice(0, 5).join(', ')}${report.unchained > 5 ? ', ...' : ''}); --require-chain makes them a fault`,
+      );
   } else if (report.broken) {
     printLine(io, `BROKEN: ${describeBroken(report.broken)}`);
     printLine(io, `${report.events} events verified before it`);
@@ -127,80 +204,4 @@ function readHeads(path: string): ChainHeadAnchor[] {
     });
   if (!ok) throw new CliUsageError(`"${path}" is not a head list ([{ stream, revision, hash }])`);
   return parsed as ChainHeadAnchor[];
-}
-
-/**
- * The `verify` command, run with the program's store handling (`--store`, `--json`).
- *
- * @example
- * ```sh
- * causeway verify --store postgres://app@db/shop           # whole store
- * causeway verify order-42 --json --public-key signing.pub # one stream, signatures required
- * causeway verify --export-heads heads.json                # keep the heads somewhere else...
- * causeway verify --expect-heads heads.json                # ...and find a rollback behind them
- * ```
- */
-export function verifyCommand(io: CliIo, run: CommandRunner): Command {
-  return new Command('verify')
-    .description(
-      'check the hash chains of a stream or the whole store; report the first broken link',
-    )
-    .argument('[stream]', 'only this stream')
-    .addOption(
-      new Option(
-        '--store <url>',
-        'event store URL (default: CAUSEWAY_STORE or sqlite:./data/events.db)',
-      ),
-    )
-    .addOption(new Option('--json', 'machine-readable JSON output'))
-    .addOption(
-      new Option('--public-key <file>', 'Ed25519 public key (PEM): require valid signatures'),
-    )
-    .addOption(new Option('--require-anchors', 'a chained stream without a head anchor is a fault'))
-    .addOption(
-      new Option(
-        '--expect-heads <file>',
-        'head list from an earlier --export-heads: each head must still be in the store',
-      ),
-    )
-    .addOption(
-      new Option(
-        '--export-heads <file>',
-        'when every chain holds, write the (signed) head of every stream to this file',
-      ),
-    )
-    .action(
-      async (
-        stream: string | undefined,
-        o: {
-          store?: string;
-          json?: boolean;
-          publicKey?: string;
-          requireAnchors?: boolean;
-          expectHeads?: string;
-          exportHeads?: string;
-        },
-      ) =>
-        run(
-          { ...(o.store !== undefined ? { store: o.store } : {}), json: o.json === true },
-          async (context, json) =>
-            // The chains cover the events as stored, below any layer that changes them on read.
-            verifyEvents(undecorated(context.store), io, {
-              ...(stream !== undefined ? { stream } : {}),
-              json,
-              ...(o.publicKey !== undefined ? { publicKey: o.publicKey } : {}),
-              anchors: await context.chainAnchorStore(),
-              ...(o.requireAnchors === true ? { requireAnchors: true } : {}),
-              ...(o.expectHeads !== undefined ? { expectHeads: o.expectHeads } : {}),
-              ...(o.exportHeads !== undefined ? { exportHeads: o.exportHeads } : {}),
-            }),
-        ),
-    );
-}
-
-/** Adds `verify` to the `causeway` program (for `cliExtensions`). */
-export function verifyExtension(io: CliIo): ProgramExtension {
-  return (program, run) => {
-    program.addCommand(verifyCommand(io, run));
-  };
 }
