@@ -4,7 +4,8 @@ import type { CommandEnvelope } from '../domain/command-dispatcher.js';
 import { currentTraceContext, withSpan } from '../observability/tracing.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { deterministicId } from './deterministic-id.js';
-import type { OutgoingCommand } from './saga-definition.js';
+import type { DomainEvent } from '../domain/decider.js';
+import type { OutgoingCommand, SagaEvent } from './saga-definition.js';
 import { InvalidSagaDefinitionError, InvalidSagaReactionError } from './saga-errors.js';
 import type { SagaStore } from './saga-store.js';
 
@@ -14,22 +15,27 @@ import type { SagaStore } from './saga-store.js';
  * recorded in the outbox in the transaction that moves its checkpoint, and dispatched after,
  * with ids derived from the event: a redelivered event sends nothing twice.
  *
+ * Typed like a saga: with the event union `E`, `handles` may only name its types and `react`
+ * receives a {@link SagaEvent} whose `data` narrows on `event.type`.
+ *
+ * @typeParam E the events it handles, a union of `{ type, data }` shapes
  * @example
  * ```ts
- * const restockOnShortage = defineChoreography({
+ * type StockShortage = DomainEvent<'stock.shortage', { sku: string }>;
+ * const restockOnShortage = defineChoreography<StockShortage>({
  *   name: 'restock-on-shortage',
  *   handles: ['stock.shortage'],
  *   react: (event) => [{ type: 'inventory.restock', data: { sku: event.data.sku, quantity: 10 } }],
  * });
  * ```
  */
-export interface ChoreographyDefinition {
+export interface ChoreographyDefinition<E extends DomainEvent = DomainEvent> {
   /** Unique name; also names its subscription (`choreography:<name>`). */
   name: string;
   /** Event types it reacts to. */
-  handles: readonly string[];
+  handles: readonly E['type'][];
   /** The commands to send for `event` (none: an empty array or undefined). */
-  react(event: RecordedEvent, context: { now: number }): readonly OutgoingCommand[] | undefined;
+  react(event: SagaEvent<E>, context: { now: number }): readonly OutgoingCommand[] | undefined;
 }
 
 /**
@@ -37,7 +43,9 @@ export interface ChoreographyDefinition {
  *
  * @throws {InvalidSagaDefinitionError}
  */
-export function defineChoreography(definition: ChoreographyDefinition): ChoreographyDefinition {
+export function defineChoreography<E extends DomainEvent = DomainEvent>(
+  definition: ChoreographyDefinition<E>,
+): ChoreographyDefinition<E> {
   const name = (definition as { name?: unknown } | null)?.name;
   const label = typeof name === 'string' ? name : '(unnamed)';
   if (typeof definition !== 'object' || definition === null)

@@ -8,10 +8,12 @@ export type {
 } from './saga-view.js';
 export type {
   EmittedEvent,
+  EventOfType,
   FiredTimer,
   OutgoingCommand,
   SagaContext,
   SagaDefinition,
+  SagaEvent,
   SagaReaction,
   SagaStep,
   ScheduledMessage,

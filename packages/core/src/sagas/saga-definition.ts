@@ -1,7 +1,40 @@
 import type { EventMetadata, RecordedEvent } from '../core/envelope.js';
 import type { CommandEnvelope, CommandReply } from '../domain/command-dispatcher.js';
+import type { DomainEvent } from '../domain/decider.js';
 import { InvalidSagaDefinitionError } from './saga-errors.js';
 import type { SagaStatus } from './saga-view.js';
+
+/**
+ * An event of the union `E` (`{ type, data }` shapes, as a decider declares them) as a saga or
+ * choreography handler receives it: read back from the store, with its envelope (`id`,
+ * `stream`, `metadata`...). Distributes over the union, so a `switch` on `event.type` narrows
+ * `event.data`.
+ *
+ * The `data` type is what the saga declares, not checked at run time: validate events where
+ * they are written (the schema registry), and upcast old versions on read.
+ *
+ * @example
+ * ```ts
+ * type PaymentEvent =
+ *   | DomainEvent<'payment.authorised', { orderId: string }>
+ *   | DomainEvent<'payment.declined', { orderId: string; reason: string }>;
+ * const describe = (event: SagaEvent<PaymentEvent>): string =>
+ *   event.type === 'payment.declined' ? event.data.reason : `authorised at ${event.position}`;
+ * ```
+ */
+export type SagaEvent<E extends DomainEvent = DomainEvent> =
+  E extends DomainEvent<infer Type, infer Data> ? RecordedEvent<Data, Type> : never;
+
+/**
+ * The members of the event union `E` whose type is one of `Types` (a member whose `type` is
+ * wider, such as `string`, is narrowed to `Types`).
+ */
+export type EventOfType<E extends DomainEvent, Types extends string> =
+  E extends DomainEvent<infer Type, infer Data>
+    ? [Type & Types] extends [never]
+      ? never
+      : DomainEvent<Type & Types, Data>
+    : never;
 
 /** A command a saga (or choreography handler) sends; the runtime gives it an id and metadata. */
 export interface OutgoingCommand {
@@ -121,22 +154,42 @@ export interface SagaStep<S> {
  *   ignored, no effect;
  * - any event for an instance that has ended or is compensating: recorded as ignored;
  * - a timer firing for an instance no longer running: recorded as ignored.
+ *
+ * Typed like a decider: `E` is the union of the events it handles (`DomainEvent` shapes),
+ * `startsWith` and `handles` may only name its types, and the handlers receive
+ * {@link SagaEvent}s whose `data` narrows on `event.type`. `Start` (the types in `startsWith`,
+ * by default all of `E`'s) narrows what `start` receives. Without `E`, events are
+ * `RecordedEvent`s with `data: unknown`.
+ *
+ * @typeParam S the instance's state
+ * @typeParam E the events it handles, a union of `{ type, data }` shapes
+ * @typeParam Start the types of `E` that start an instance
  */
-export interface SagaDefinition<S = unknown> {
+export interface SagaDefinition<
+  S = unknown,
+  E extends DomainEvent = DomainEvent,
+  Start extends E['type'] = E['type'],
+> {
   /** Unique name; also names its subscription (`saga:<name>`). */
   name: string;
   /** Event types that create an instance when none exists for their correlation id. */
-  startsWith: readonly string[];
+  startsWith: readonly NoInfer<Start>[];
   /** Other event types the saga reacts to. */
-  handles: readonly string[];
+  handles: readonly E['type'][];
   /** The instance an event belongs to, or undefined when it is not for this saga. */
-  correlate(event: RecordedEvent): string | undefined;
+  correlate(event: SagaEvent<E>): string | undefined;
   /** The step a new instance starts in. */
   initialStep: string;
   /** Creates the instance from its first event: the initial state, and what it sends. */
-  start(event: RecordedEvent, context: { id: string; now: number }): SagaReaction<S> & { state: S };
-  /** Reacts to a later event; undefined when the event is not expected now (recorded as ignored). */
-  on?(event: RecordedEvent, context: SagaContext<S>): SagaReaction<S> | undefined;
+  start(
+    event: SagaEvent<EventOfType<E, Start>>,
+    context: { id: string; now: number },
+  ): SagaReaction<S> & { state: S };
+  /**
+   * Reacts to a later event (of `handles`, or of `startsWith` once the instance exists);
+   * undefined when the event is not expected now (recorded as ignored).
+   */
+  on?(event: SagaEvent<E>, context: SagaContext<S>): SagaReaction<S> | undefined;
   /** Reacts to a timer; undefined to ignore it (recorded). */
   onTimer?(timer: FiredTimer, context: SagaContext<S>): SagaReaction<S> | undefined;
   /**
@@ -158,9 +211,33 @@ export interface SagaDefinition<S = unknown> {
  * Checks a saga definition and returns it, typed. Define sagas with it so mistakes show at
  * start-up rather than at the first event.
  *
+ * Give the state and the event union (`defineSaga<OrderProcess, FulfilmentEvent>`) for typed
+ * handlers, and the starting types as a third argument to narrow `start`'s event; with the
+ * state alone, handlers get `RecordedEvent`s with `data: unknown`.
+ *
+ * @example
+ * ```ts
+ * type FulfilmentEvent =
+ *   | DomainEvent<'order.placed', { orderId: string; total: number }>
+ *   | DomainEvent<'payment.authorised', { orderId: string }>;
+ * const fulfilment = defineSaga<{ total: number }, FulfilmentEvent, 'order.placed'>({
+ *   name: 'fulfilment',
+ *   startsWith: ['order.placed'],
+ *   handles: ['payment.authorised'],
+ *   correlate: (event) => event.data.orderId,
+ *   initialStep: 'paying',
+ *   start: (event) => ({ state: { total: event.data.total } }),
+ *   on: (event) => (event.type === 'payment.authorised' ? { complete: true } : undefined),
+ * });
+ * ```
+ *
  * @throws {InvalidSagaDefinitionError}
  */
-export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> {
+export function defineSaga<
+  S,
+  E extends DomainEvent = DomainEvent,
+  Start extends E['type'] = E['type'],
+>(definition: SagaDefinition<S, E, Start>): SagaDefinition<S, E, Start> {
   const name = (definition as { name?: unknown } | null)?.name;
   const label = typeof name === 'string' ? name : '(unnamed)';
   const fail = (reason: string): never => {
@@ -203,6 +280,8 @@ function checkTypes(types: unknown, key: string, fail: (reason: string) => never
 }
 
 /** Every event type a saga needs delivered. */
-export function sagaEventTypes<S>(definition: SagaDefinition<S>): string[] {
+export function sagaEventTypes<S, E extends DomainEvent, Start extends E['type']>(
+  definition: SagaDefinition<S, E, Start>,
+): string[] {
   return [...new Set([...definition.startsWith, ...definition.handles])];
 }
