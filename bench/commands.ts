@@ -16,11 +16,17 @@
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { PostgresSnapshotStore } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteSnapshotStore } from '@causewayjs/sqlite';
-import { CommandHandler, everyNEvents, type Command, type Decider, type DomainEvent, type EventStore, type SnapshotStore } from '@causewayjs/core';
+import { PostgresEventStore, PostgresSnapshotStore } from '@causewayjs/postgres';
+import { SqliteEventStore, SqliteSnapshotStore } from '@causewayjs/sqlite';
+import {
+  CommandHandler,
+  everyNEvents,
+  type Command,
+  type Decider,
+  type DomainEvent,
+  type EventStore,
+  type SnapshotStore,
+} from '@causewayjs/core';
 import { machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';

@@ -19,15 +19,29 @@
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { openPostgresBackend, type PostgresBackend } from '@causewayjs/postgres';
-import type { PostgresTransaction } from '@causewayjs/postgres';
-import type { PostgresReadModel } from '@causewayjs/postgres';
-import { openSqliteBackend, type SqliteBackend } from '@causewayjs/sqlite';
-import type { SqliteTransaction } from '@causewayjs/sqlite';
-import type { SqliteReadModel } from '@causewayjs/sqlite';
-import { MemoryEventStore, type EventStore, type RecordedEvent } from '@causewayjs/core';
-import { Projector, defineProjection, memoryProjectionStore, type ProjectionDefinition, type ProjectionStore } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
+import {
+  openPostgresBackend,
+  type PostgresBackend,
+  type PostgresTransaction,
+  type PostgresReadModel,
+} from '@causewayjs/postgres';
+import {
+  openSqliteBackend,
+  type SqliteBackend,
+  type SqliteTransaction,
+  type SqliteReadModel,
+} from '@causewayjs/sqlite';
+import {
+  MemoryEventStore,
+  type EventStore,
+  type RecordedEvent,
+  Projector,
+  defineProjection,
+  memoryProjectionStore,
+  type ProjectionDefinition,
+  type ProjectionStore,
+  type StoreTransaction,
+} from '@causewayjs/core';
 import { machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';

@@ -21,12 +21,17 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { OutboxRelay, encodeBusMessage, subjectFor, type MessageBus } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { newId } from '@causewayjs/core';
-import { openBackend } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import type { SubscriptionStorage } from '@causewayjs/core';
+import {
+  OutboxRelay,
+  encodeBusMessage,
+  subjectFor,
+  type MessageBus,
+  type RecordedEvent,
+  newId,
+  openBackend,
+  type StoreTransaction,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 import { writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';

@@ -25,7 +25,16 @@ import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { NatsCommandDispatcher, serveNatsCommands } from '@causewayjs/nats';
-import { SagaRuntime, newId, openBackend, type CommandDispatcher, type CommandEnvelope, type SagaStore, type SubscriptionStorage, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  SagaRuntime,
+  newId,
+  openBackend,
+  type CommandDispatcher,
+  type CommandEnvelope,
+  type SagaStore,
+  type SubscriptionStorage,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { createFulfilmentSaga, createShopDispatcher } from '../examples/shop/fulfilment-saga.js';
 import { measureRelay, type RelayRow } from './relay.js';
 import { machineInfo, writeResults } from './lib/results.js';

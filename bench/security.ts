@@ -23,13 +23,22 @@
  * ratio of plain's in the same run.
  */
 import { parseArgs } from 'node:util';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { postgresChainAnchorStore } from '@causewayjs/postgres';
-import { PostgresKeyStore } from '@causewayjs/postgres';
-import { sqliteChainAnchorStore } from '@causewayjs/sqlite';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteKeyStore } from '@causewayjs/sqlite';
-import { encryptedEventStore, generateMasterKey, integrityEventStore, type ChainAnchorStore, type DataKeyStore, type EventInput, type EventStore, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  PostgresEventStore,
+  postgresChainAnchorStore,
+  PostgresKeyStore,
+} from '@causewayjs/postgres';
+import { sqliteChainAnchorStore, SqliteEventStore, SqliteKeyStore } from '@causewayjs/sqlite';
+import {
+  encryptedEventStore,
+  generateMasterKey,
+  integrityEventStore,
+  type ChainAnchorStore,
+  type DataKeyStore,
+  type EventInput,
+  type EventStore,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';

@@ -15,13 +15,18 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { workspaces } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
 const clean = process.argv.includes('--clean');
 
-if (clean) for (const ws of workspaces) await rm(join(root, ws, 'dist'), { recursive: true, force: true });
+if (clean)
+  for (const ws of workspaces) await rm(join(root, ws, 'dist'), { recursive: true, force: true });
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-execFileSync(process.execPath, [tsc, '-b', ...workspaces.map((ws) => join(ws, 'tsconfig.build.json'))], {
-  cwd: root,
-  stdio: 'inherit',
-});
+execFileSync(
+  process.execPath,
+  [tsc, '-b', ...workspaces.map((ws) => join(ws, 'tsconfig.build.json'))],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 
 /** Every file under `dir`, as paths relative to it. */
 async function filesUnder(dir) {

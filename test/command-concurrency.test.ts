@@ -2,11 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { PostgresSnapshotStore } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteSnapshotStore } from '@causewayjs/sqlite';
-import { CommandHandler, MemoryEventStore, MemorySnapshotStore, collect, everyNEvents, fold, type EventStore, type SnapshotStore } from '@causewayjs/core';
+import { PostgresEventStore, PostgresSnapshotStore } from '@causewayjs/postgres';
+import { SqliteEventStore, SqliteSnapshotStore } from '@causewayjs/sqlite';
+import {
+  CommandHandler,
+  MemoryEventStore,
+  MemorySnapshotStore,
+  collect,
+  everyNEvents,
+  fold,
+  type EventStore,
+  type SnapshotStore,
+} from '@causewayjs/core';
 import {
   orderDecider,
   type OrderCommand,

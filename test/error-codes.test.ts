@@ -3,22 +3,27 @@
 // typecheck` fails if a misspelt code compiles (an unused @ts-expect-error is an error) or if
 // a module's codes fall out of the union.
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { CausewayError, ErrorCode, WrongExpectedRevisionError, type CausewayErrorCode } from '@causewayjs/core';
-import { BusErrorCode } from '@causewayjs/core';
-import { BusPublishErrorCode } from '@causewayjs/core';
+import {
+  CausewayError,
+  ErrorCode,
+  WrongExpectedRevisionError,
+  type CausewayErrorCode,
+  BusErrorCode,
+  BusPublishErrorCode,
+  DomainErrorCode,
+  FederationErrorCode,
+  ProjectionErrorCode,
+  SagaErrorCode,
+  SchemaErrorCode,
+  SecurityErrorCode,
+  StreamErrorCode,
+  ConsumerGroupErrorCode,
+  SubscriptionErrorCode,
+} from '@causewayjs/core';
 import { MqttErrorCode } from '@causewayjs/mqtt';
 import { CliErrorCode } from '@causewayjs/cli/internals';
-import { DomainErrorCode } from '@causewayjs/core';
-import { FederationErrorCode } from '@causewayjs/core';
-import { ProjectionErrorCode } from '@causewayjs/core';
-import { SagaErrorCode } from '@causewayjs/core';
-import { SchemaErrorCode } from '@causewayjs/core';
-import { SecurityErrorCode } from '@causewayjs/core';
 import { HttpError, ServerErrorCode } from '@causewayjs/server';
 import { AdminUiErrorCode } from '@causewayjs/server/internals';
-import { StreamErrorCode } from '@causewayjs/core';
-import { ConsumerGroupErrorCode } from '@causewayjs/core';
-import { SubscriptionErrorCode } from '@causewayjs/core';
 
 const codeMaps = {
   ErrorCode,

@@ -3,9 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteSchemaStorage } from '@causewayjs/sqlite';
-import { CommandHandler, SchemaRegistry, SchemaValidationError, collect, upcaster, withSchemas, type Command, type Decider, type DomainEvent } from '@causewayjs/core';
+import { SqliteEventStore, SqliteSchemaStorage } from '@causewayjs/sqlite';
+import {
+  CommandHandler,
+  SchemaRegistry,
+  SchemaValidationError,
+  collect,
+  upcaster,
+  withSchemas,
+  type Command,
+  type Decider,
+  type DomainEvent,
+} from '@causewayjs/core';
 
 // order.placed, released three times:
 // v1 { orderId, total }                       total in whole euros

@@ -29,8 +29,11 @@ const peerModules: Record<
     {
       name: 'Emmett (SQLite)',
       load: async () =>
-        (await importPeer<{ emmettSqlitePeer: StorePeerFactory }>('emmett-sqlite/emmett-sqlite-peer'))
-          .emmettSqlitePeer,
+        (
+          await importPeer<{ emmettSqlitePeer: StorePeerFactory }>(
+            'emmett-sqlite/emmett-sqlite-peer',
+          )
+        ).emmettSqlitePeer,
     },
   ],
   postgres: [

@@ -11,8 +11,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { MemoryEventStore, type TransactionalEventStore } from '@causewayjs/core';
-import type { AccessGuard } from '@causewayjs/core';
+import { MemoryEventStore, type TransactionalEventStore, type AccessGuard } from '@causewayjs/core';
 import { createFetchHandler, type CausewayFetchHandler } from '@causewayjs/server';
 
 /** A running host application. */

@@ -4,7 +4,17 @@
  * job's input stream and returns the query's result stream. They follow the Flink SQL
  * versions of the Nexmark benchmark (github.com/nexmark/nexmark).
  */
-import { count, seconds, session, sliding, tumbling, type Stream, type ProcessContext, type TimeWindow, type WindowResult } from '@causewayjs/core';
+import {
+  count,
+  seconds,
+  session,
+  sliding,
+  tumbling,
+  type Stream,
+  type ProcessContext,
+  type TimeWindow,
+  type WindowResult,
+} from '@causewayjs/core';
 import type { Auction, Bid, NexmarkEvent, Person } from './model.js';
 
 const isBid = (e: NexmarkEvent): e is Bid => e.kind === 'bid';

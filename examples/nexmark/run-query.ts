@@ -1,4 +1,11 @@
-import { StreamJob, arraySource, callbackSink, collectSink, type Stream, type StreamSource } from '@causewayjs/core';
+import {
+  StreamJob,
+  arraySource,
+  callbackSink,
+  collectSink,
+  type Stream,
+  type StreamSource,
+} from '@causewayjs/core';
 import type { NexmarkEvent } from './model.js';
 import { queries, type QueryName } from './queries.js';
 

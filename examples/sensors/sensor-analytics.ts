@@ -13,7 +13,24 @@
  * Alerts are appended to `alerts-<sensor>`; with `checkpoints`, in the same transaction as the
  * job's checkpoint (exactly once, and the job resumes where it was after a restart).
  */
-import { Pattern, StreamJob, average, seconds, sliding, storeSink, storeSource, tumbling, type AggregateFunction, type Clock, type EventStore, type PatternMatch, type RecordedEvent, type StreamJobStatus, type StreamStateStore, type WindowResult } from '@causewayjs/core';
+import {
+  Pattern,
+  StreamJob,
+  average,
+  seconds,
+  sliding,
+  storeSink,
+  storeSource,
+  tumbling,
+  type AggregateFunction,
+  type Clock,
+  type EventStore,
+  type PatternMatch,
+  type RecordedEvent,
+  type StreamJobStatus,
+  type StreamStateStore,
+  type WindowResult,
+} from '@causewayjs/core';
 import {
   SensorEventTypes,
   alertsStream,

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Backend } from '@causewayjs/core';
 import { startSensors } from './start-sensors.js';
 
-
 /** Options the CLI passes to the sensor platform (see `start-sensors.ts`). */
 export interface SensorsStartOptions {
   /** The backend the platform runs on, stacked as the CLI stacks it. */

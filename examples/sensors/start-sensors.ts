@@ -13,12 +13,20 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { OutboxRelay, SchemaRegistry, schemaRegistryOf, type Clock } from '@causewayjs/core';
+import {
+  OutboxRelay,
+  SchemaRegistry,
+  schemaRegistryOf,
+  type Clock,
+  type Backend as StoreContext,
+} from '@causewayjs/core';
 import { MqttIngest, MqttPublisher } from '@causewayjs/mqtt';
-import type { Backend as StoreContext } from '@causewayjs/core';
-import { CausewayMetrics } from '@causewayjs/server';
-import { streamJobSource } from '@causewayjs/server';
-import { createServer, parkedSubscription } from '@causewayjs/server';
+import {
+  CausewayMetrics,
+  streamJobSource,
+  createServer,
+  parkedSubscription,
+} from '@causewayjs/server';
 import {
   startSensorAnalytics,
   type SensorAnalytics,

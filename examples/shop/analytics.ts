@@ -16,7 +16,26 @@
  * with `writeAlerts` the fraud alerts are also appended to the `fraud-alerts` stream, in the
  * same transaction as the job's checkpoint.
  */
-import { Pattern, StreamJob, count, minutes, session, sliding, storeSink, storeSource, sum, tumbling, type Clock, type EventStore, type PatternMatch, type RecordedEvent, type StreamJobStatus, type StreamStateStore, type TimeWindow, type WindowResult } from '@causewayjs/core';
+import {
+  Pattern,
+  StreamJob,
+  count,
+  minutes,
+  session,
+  sliding,
+  storeSink,
+  storeSource,
+  sum,
+  tumbling,
+  type Clock,
+  type EventStore,
+  type PatternMatch,
+  type RecordedEvent,
+  type StreamJobStatus,
+  type StreamStateStore,
+  type TimeWindow,
+  type WindowResult,
+} from '@causewayjs/core';
 import { orderIdOf, type OrderLine } from './order-decider.js';
 
 /** The event types the analytics read (as the shop's deciders write them). */

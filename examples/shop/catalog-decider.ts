@@ -1,4 +1,9 @@
-import { UnknownCommandError, type Command, type Decider, type DomainEvent } from '@causewayjs/core';
+import {
+  UnknownCommandError,
+  type Command,
+  type Decider,
+  type DomainEvent,
+} from '@causewayjs/core';
 
 /** The stream of one product of the catalog: `product-<sku>`. */
 export function productStream(sku: string): string {

@@ -1,4 +1,9 @@
-import { defineProjection, type Documents, type DocumentsHandle, type RecordedEvent } from '@causewayjs/core';
+import {
+  defineProjection,
+  type Documents,
+  type DocumentsHandle,
+  type RecordedEvent,
+} from '@causewayjs/core';
 import type { ProductDetails } from './catalog-decider.js';
 
 /** One product as the catalog shows it, with its stock: a document of the `products` collection. */

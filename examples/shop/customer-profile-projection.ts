@@ -1,4 +1,9 @@
-import { defineProjection, type Documents, type DocumentsHandle, type RecordedEvent } from '@causewayjs/core';
+import {
+  defineProjection,
+  type Documents,
+  type DocumentsHandle,
+  type RecordedEvent,
+} from '@causewayjs/core';
 import { orderIdOf, type OrderLine } from './order-decider.js';
 
 /** One customer as their profile shows them: a document of the `profiles` collection. */

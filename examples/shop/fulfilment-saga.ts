@@ -1,4 +1,14 @@
-import { InProcessCommandDispatcher, deciderCommandHandler, defineSaga, schedule, type CommandEnvelope, type EventStore, type OutgoingCommand, type RecordedEvent, type SagaDefinition } from '@causewayjs/core';
+import {
+  InProcessCommandDispatcher,
+  deciderCommandHandler,
+  defineSaga,
+  schedule,
+  type CommandEnvelope,
+  type EventStore,
+  type OutgoingCommand,
+  type RecordedEvent,
+  type SagaDefinition,
+} from '@causewayjs/core';
 import { catalogDecider, productStream } from './catalog-decider.js';
 import { inventoryDecider, inventoryStream } from './inventory-decider.js';
 import { orderDecider, orderIdOf, orderStream, type OrderLine } from './order-decider.js';

@@ -3,11 +3,6 @@
  * @packageDocumentation
  */
 export { shopModule } from './shop-module.js';
-export type {
-  RebuildResult,
-  ShopModule,
-  ShopRuntime,
-  ShopStartOptions,
-} from './shop-module.js';
+export type { RebuildResult, ShopModule, ShopRuntime, ShopStartOptions } from './shop-module.js';
 export { shopProjections } from './shop-projections.js';
 export { startShop } from './start-shop.js';

@@ -1,4 +1,9 @@
-import { defineProjection, type Documents, type DocumentsHandle, type RecordedEvent } from '@causewayjs/core';
+import {
+  defineProjection,
+  type Documents,
+  type DocumentsHandle,
+  type RecordedEvent,
+} from '@causewayjs/core';
 import { orderIdOf, type OrderLine } from './order-decider.js';
 
 /** One order as the order history shows it: a document of the `orders` collection. */

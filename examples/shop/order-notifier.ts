@@ -1,6 +1,10 @@
-import { ConsumerGroup, type GroupMembershipStore, type RecordedEvent } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import type { SubscriptionStorage } from '@causewayjs/core';
+import {
+  ConsumerGroup,
+  type GroupMembershipStore,
+  type RecordedEvent,
+  type StoreTransaction,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 import { orderIdOf } from './order-decider.js';
 
 /** The stream of a customer's notifications: `notification-<customerId>`. */

@@ -1,4 +1,9 @@
-import { UnknownCommandError, type Command, type Decider, type DomainEvent } from '@causewayjs/core';
+import {
+  UnknownCommandError,
+  type Command,
+  type Decider,
+  type DomainEvent,
+} from '@causewayjs/core';
 
 /** The stream of one order's shipment: `shipment-<orderId>`. */
 export function shipmentStream(orderId: string): string {

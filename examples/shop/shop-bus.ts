@@ -2,10 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { NatsCommandResponder } from '@causewayjs/nats';
-import { OutboxRelay } from '@causewayjs/core';
-import type { Backend as StoreContext } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import type { CommandDispatcher } from '@causewayjs/core';
+import {
+  OutboxRelay,
+  type Backend as StoreContext,
+  InvalidArgumentError,
+  type CommandDispatcher,
+} from '@causewayjs/core';
 
 /** The shop's events on their way to NATS JetStream. */
 export interface ShopBusHandle {

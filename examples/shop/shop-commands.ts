@@ -1,6 +1,9 @@
-import { newId, type EventStore } from '@causewayjs/core';
-import type { CommandReply } from '@causewayjs/core';
-import type { InProcessCommandDispatcher } from '@causewayjs/core';
+import {
+  newId,
+  type EventStore,
+  type CommandReply,
+  type InProcessCommandDispatcher,
+} from '@causewayjs/core';
 import { createShopDispatcher } from './fulfilment-saga.js';
 import type { DeclinePolicy } from './payment-decider.js';
 

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
-import type { CommandDispatcher } from '@causewayjs/core';
-import { SagaRuntime } from '@causewayjs/core';
-import type { SagaQuery } from '@causewayjs/core';
-import type { Backend as StoreContext } from '@causewayjs/core';
+import {
+  type CommandDispatcher,
+  SagaRuntime,
+  type SagaQuery,
+  type Backend as StoreContext,
+} from '@causewayjs/core';
 import { createFulfilmentSaga } from './fulfilment-saga.js';
 
 /** The running order-fulfilment saga. */

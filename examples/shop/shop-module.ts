@@ -9,7 +9,6 @@ import type {
 import { shopProjections } from './shop-projections.js';
 import { startShop } from './start-shop.js';
 
-
 /** Options the `causeway` CLI passes to the shop (see `start-shop.ts`). */
 export interface ShopStartOptions {
   /** The backend the shop runs on, stacked as the CLI stacks it (schemas, tracing). */

@@ -1,13 +1,19 @@
 import type { Logger } from 'pino';
-import type { DocumentsHandle, Projector } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import type { SagaQuery } from '@causewayjs/core';
-import type { SagaRuntime } from '@causewayjs/core';
-import type { OutboxRelay } from '@causewayjs/core';
-import { CausewayMetrics } from '@causewayjs/server';
-import type { RuntimeSource } from '@causewayjs/server';
-import type { Backend as StoreContext } from '@causewayjs/core';
-import { createServer, parkedSubscription } from '@causewayjs/server';
+import type {
+  DocumentsHandle,
+  Projector,
+  StoreTransaction,
+  SagaQuery,
+  SagaRuntime,
+  OutboxRelay,
+  Backend as StoreContext,
+} from '@causewayjs/core';
+import {
+  CausewayMetrics,
+  type RuntimeSource,
+  createServer,
+  parkedSubscription,
+} from '@causewayjs/server';
 import { catalogDecider } from './catalog-decider.js';
 import { inventoryDecider } from './inventory-decider.js';
 import { orderDecider } from './order-decider.js';

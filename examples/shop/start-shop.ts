@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
-import { Projector, type ConsumerGroup, type DocumentsHandle } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import type { SagaQuery } from '@causewayjs/core';
-import type { Backend as StoreContext } from '@causewayjs/core';
+import {
+  Projector,
+  type ConsumerGroup,
+  type DocumentsHandle,
+  type StoreTransaction,
+  type SagaQuery,
+  type Backend as StoreContext,
+} from '@causewayjs/core';
 import { productStream } from './catalog-decider.js';
 import { inventoryStream } from './inventory-decider.js';
 import { createOrderNotifier } from './order-notifier.js';
@@ -23,9 +27,14 @@ import {
 } from './shop-bus.js';
 import { startShopAnalytics, type ShopAnalytics } from './analytics.js';
 import { startShopServer, type ShopServerHandle } from './shop-server.js';
-import { CausewayMetrics } from '@causewayjs/server';
-import { instrumentEventStore, isInstrumented } from '@causewayjs/server';
-import { consumerGroupSource, sagaRuntimeSource, streamJobSource } from '@causewayjs/server';
+import {
+  CausewayMetrics,
+  instrumentEventStore,
+  isInstrumented,
+  consumerGroupSource,
+  sagaRuntimeSource,
+  streamJobSource,
+} from '@causewayjs/server';
 
 /** Options of {@link startShop}. */
 export interface StartShopOptions {

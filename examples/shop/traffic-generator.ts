@@ -1,5 +1,4 @@
-import { newId } from '@causewayjs/core';
-import type { CommandReply } from '@causewayjs/core';
+import { newId, type CommandReply } from '@causewayjs/core';
 import { INITIAL_STOCK, SHOP_PRODUCTS } from './shop-catalog.js';
 import type { NewOrderLine } from './order-decider.js';
 

@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InProcessBus, type BusHandler, type BusSubscription } from '@causewayjs/core';
-import { ManualClock } from '@causewayjs/core';
-import { MemoryParkedEventStore, nack } from '@causewayjs/core';
+import {
+  InProcessBus,
+  type BusHandler,
+  type BusSubscription,
+  ManualClock,
+  MemoryParkedEventStore,
+  nack,
+} from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');

@@ -1,8 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusSequenceMismatchError, BusUnavailableError, MessageTooLargeError, OutboxRelay, type BusLogTail, type BusSubscription, type MessageBus, type PublishOptions, type PublishReceipt } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  BusSequenceMismatchError,
+  BusUnavailableError,
+  MessageTooLargeError,
+  OutboxRelay,
+  type BusLogTail,
+  type BusSubscription,
+  type MessageBus,
+  type PublishOptions,
+  type PublishReceipt,
+  type RecordedEvent,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

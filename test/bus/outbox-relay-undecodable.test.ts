@@ -7,16 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { postgresSubscriptionStorage } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
-import { InProcessBus, OutboxRelay, type MessageBus } from '@causewayjs/core';
-import { openBackend } from '@causewayjs/core';
-import { stackBackend } from '@causewayjs/core';
-import { generateMasterKey, type RecordedEvent } from '@causewayjs/core';
-import type { EventStore } from '@causewayjs/core';
-import type { SubscriptionStorage } from '@causewayjs/core';
+import { PostgresEventStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { SqliteEventStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import {
+  InProcessBus,
+  OutboxRelay,
+  type MessageBus,
+  openBackend,
+  stackBackend,
+  generateMasterKey,
+  type RecordedEvent,
+  type EventStore,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const pgUp = await pgAvailable();

@@ -1,11 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusUnavailableError, InProcessBus, MessageTooLargeError, OutboxRelay, inboxHandler, type MessageBus, type OutboxRelayStatus, type PublishReceipt } from '@causewayjs/core';
-import { ManualClock } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
+import {
+  BusUnavailableError,
+  InProcessBus,
+  MessageTooLargeError,
+  OutboxRelay,
+  inboxHandler,
+  type MessageBus,
+  type OutboxRelayStatus,
+  type PublishReceipt,
+  ManualClock,
+  type RecordedEvent,
+  InvalidArgumentError,
+  MemoryEventStore,
+  SubscriptionLeasedError,
+  memorySubscriptionStorage,
+  nack,
+} from '@causewayjs/core';
 import type { LagSource } from '@causewayjs/core/internals';
-import { MemoryEventStore } from '@causewayjs/core';
-import { SubscriptionLeasedError, memorySubscriptionStorage, nack } from '@causewayjs/core';
 import { eventually } from '@causewayjs/testing';
 
 const cleanups: (() => Promise<void>)[] = [];

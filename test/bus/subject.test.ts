@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidSubjectPatternError, InvalidSubjectPrefixError, assertSubjectPattern, assertSubjectPrefix, matchSubject, relativeSubject, streamCategory, subjectFor, subjectToken } from '@causewayjs/core';
+import {
+  InvalidSubjectPatternError,
+  InvalidSubjectPrefixError,
+  assertSubjectPattern,
+  assertSubjectPrefix,
+  matchSubject,
+  relativeSubject,
+  streamCategory,
+  subjectFor,
+  subjectToken,
+} from '@causewayjs/core';
 
 const token = fc.stringMatching(/^[a-z0-9_-]{1,6}$/);
 const subject = fc.array(token, { minLength: 1, maxLength: 6 }).map((t) => t.join('.'));

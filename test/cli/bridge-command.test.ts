@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '@causewayjs/cli/internals';
-import { openBackend } from '@causewayjs/core';
-import { collect } from '@causewayjs/core';
+import { openBackend, collect } from '@causewayjs/core';
 import { cli, jsonLines } from './cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-bridge-'));

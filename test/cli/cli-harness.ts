@@ -1,8 +1,5 @@
 import { Writable } from 'node:stream';
-import type { CliIo } from '@causewayjs/cli/internals';
-import { runCli } from '@causewayjs/cli/internals';
-import { cliExtensions } from '@causewayjs/cli/internals';
-import type { ExitCode } from '@causewayjs/cli/internals';
+import { type CliIo, runCli, cliExtensions, type ExitCode } from '@causewayjs/cli/internals';
 
 /** A writable that keeps what is written, as text. */
 class Sink extends Writable {

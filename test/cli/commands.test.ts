@@ -13,8 +13,7 @@ import {
   type CausewayErrorCode,
 } from '@causewayjs/core';
 import { sqliteSubscriptionStorage, type SqliteEventStore } from '@causewayjs/sqlite';
-import { ExitCode, exitCodeFor } from '@causewayjs/cli/internals';
-import { CliInputError } from '@causewayjs/cli/internals';
+import { ExitCode, exitCodeFor, CliInputError } from '@causewayjs/cli/internals';
 import { cli, jsonLines, until } from './cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-'));

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { collect, newId, openEventStore } from '@causewayjs/core';
-import type { EventJson } from '@causewayjs/cli/internals';
-import { ExitCode } from '@causewayjs/cli/internals';
+import { type EventJson, ExitCode } from '@causewayjs/cli/internals';
 import { cli, jsonLines } from './cli-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-io-'));

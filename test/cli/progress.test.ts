@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '@causewayjs/cli/internals';
-import { startProgress } from '@causewayjs/cli/internals';
+import { type CliIo, startProgress } from '@causewayjs/cli/internals';
 
 function io(interactive: boolean): CliIo & { written: () => string } {
   let text = '';

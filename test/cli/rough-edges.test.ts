@@ -4,7 +4,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExitCode, openStoreContext, storeStats, type CliIo } from '@causewayjs/cli/internals';
+import { openStoreContext } from '@causewayjs/cli';
+import { ExitCode, storeStats, type CliIo } from '@causewayjs/cli/internals';
 import { cli } from './cli-harness.js';
 import { Writable } from 'node:stream';
 

@@ -7,10 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collect, newId, openEventStore } from '@causewayjs/core';
-import type { CliIo } from '@causewayjs/cli/internals';
-import { cliExtensions } from '@causewayjs/cli/internals';
-import { ExitCode } from '@causewayjs/cli/internals';
-import { runCli } from '@causewayjs/cli/internals';
+import { type CliIo, cliExtensions, ExitCode, runCli } from '@causewayjs/cli/internals';
 import { cli, jsonLines } from './cli-harness.js';
 
 const COUNTED_V1 = JSON.stringify({

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { openStoreContext } from '@causewayjs/cli/internals';
+import { openStoreContext } from '@causewayjs/cli';
 import { serveStore } from '@causewayjs/cli/internals';
 
 describe('causeway serve: subscriptions run elsewhere', () => {

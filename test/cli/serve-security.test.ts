@@ -4,9 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateApiKey } from '@causewayjs/core';
 import { Writable } from 'node:stream';
-import type { CliIo } from '@causewayjs/cli/internals';
-import { cliExtensions } from '@causewayjs/cli/internals';
-import { runCli } from '@causewayjs/cli/internals';
+import { type CliIo, cliExtensions, runCli } from '@causewayjs/cli/internals';
 import { cli } from './cli-harness.js';
 
 describe('causeway serve --security and verify, through the CLI program', () => {

@@ -2,9 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
-import type { TransactionalEventStore } from '@causewayjs/core';
-import type { BackendKind } from '@causewayjs/core';
-import { undecorated } from '@causewayjs/core';
+import { type TransactionalEventStore, type BackendKind, undecorated } from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 /** One fresh, empty database of a target: where it is, and how to drop it. */

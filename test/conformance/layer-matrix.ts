@@ -1,9 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openBackend, type Backend, type EventStoreOptions, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  openBackend,
+  type Backend,
+  type EventStoreOptions,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { backendTargets, type BackendTarget, type FreshDatabase } from './backend-targets.js';
-import { describeEventStoreConformance, type EventStoreHarness } from '@causewayjs/testing';
+import {
+  describeEventStoreConformance,
+  type EventStoreHarness,
+  describeSubscriptionSeamsConformance,
+} from '@causewayjs/testing';
 import type { LayerConfig, LayeredStore } from './store-layers.js';
-import { describeSubscriptionSeamsConformance } from '@causewayjs/testing';
 
 /** A harness of both suites: its stores are transactional. */
 interface LayeredHarness extends EventStoreHarness {

@@ -1,7 +1,9 @@
-import { MemoryEventStore } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
-import { MemoryGroupMembershipStore } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  type StoreTransaction,
+  memorySubscriptionStorage,
+  MemoryGroupMembershipStore,
+} from '@causewayjs/core';
 import { describeConsumerGroupConformance } from '@causewayjs/testing';
 
 describeConsumerGroupConformance<StoreTransaction>('memory', () => {

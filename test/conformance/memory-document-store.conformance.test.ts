@@ -1,6 +1,9 @@
-import { MemoryEventStore } from '@causewayjs/core';
-import { memoryProjectionStore, type DocumentReadModel } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  memoryProjectionStore,
+  type DocumentReadModel,
+  type StoreTransaction,
+} from '@causewayjs/core';
 import { describeDocumentStoreConformance } from '@causewayjs/testing';
 
 describeDocumentStoreConformance<StoreTransaction, DocumentReadModel>('memory', () =>

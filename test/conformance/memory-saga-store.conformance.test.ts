@@ -1,5 +1,9 @@
 import { openMemoryBackend } from '@causewayjs/core';
-import { describeSagaStoreConformance, type SagaStoreHarness, type SagaStoreParts } from '@causewayjs/testing';
+import {
+  describeSagaStoreConformance,
+  type SagaStoreHarness,
+  type SagaStoreParts,
+} from '@causewayjs/testing';
 import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 
 const harness = (): Promise<SagaStoreHarness> =>

@@ -1,6 +1,8 @@
-import { MemoryEventStore } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  type StoreTransaction,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { describeSubscriptionConformance } from '@causewayjs/testing';
 
 describeSubscriptionConformance<StoreTransaction>('memory', () => {

@@ -1,8 +1,11 @@
 import { escapeIdentifier } from 'pg';
 import { describe } from 'vitest';
-import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
-import { postgresGroupMembership } from '@causewayjs/postgres';
-import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import {
+  PostgresEventStore,
+  type PostgresTransaction,
+  postgresGroupMembership,
+  postgresSubscriptionStorage,
+} from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeConsumerGroupConformance } from '@causewayjs/testing';
 

@@ -1,7 +1,10 @@
 import { describe } from 'vitest';
-import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
-import { postgresProjectionStore } from '@causewayjs/postgres';
-import type { PostgresReadModel } from '@causewayjs/postgres';
+import {
+  PostgresEventStore,
+  type PostgresTransaction,
+  postgresProjectionStore,
+  type PostgresReadModel,
+} from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeDocumentStoreConformance } from '@causewayjs/testing';
 

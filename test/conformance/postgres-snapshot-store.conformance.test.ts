@@ -1,7 +1,6 @@
 import { Client, escapeIdentifier } from 'pg';
 import { describe } from 'vitest';
-import { migratePostgres } from '@causewayjs/postgres';
-import { PostgresSnapshotStore } from '@causewayjs/postgres';
+import { migratePostgres, PostgresSnapshotStore } from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeSnapshotStoreConformance } from '@causewayjs/testing';
 

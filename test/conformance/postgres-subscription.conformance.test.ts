@@ -1,7 +1,10 @@
 import { escapeIdentifier } from 'pg';
 import { describe } from 'vitest';
-import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
-import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import {
+  PostgresEventStore,
+  type PostgresTransaction,
+  postgresSubscriptionStorage,
+} from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeSubscriptionConformance } from '@causewayjs/testing';
 

@@ -7,7 +7,7 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 /**
  * The shop's fulfilment saga end to end on an adapter's own transactions: beside the public
- * saga store suite (`causeway/testing`), which cannot depend on the shop example.
+ * saga store suite (`@causewayjs/testing`), which cannot depend on the shop example.
  */
 export function describeFulfilmentSagaConformance(
   name: string,

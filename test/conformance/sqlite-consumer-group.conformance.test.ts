@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
-import { sqliteGroupMembership } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import {
+  SqliteEventStore,
+  type SqliteTransaction,
+  sqliteGroupMembership,
+  sqliteSubscriptionStorage,
+} from '@causewayjs/sqlite';
 import { describeConsumerGroupConformance } from '@causewayjs/testing';
 
 describeConsumerGroupConformance<SqliteTransaction>('sqlite', () => {

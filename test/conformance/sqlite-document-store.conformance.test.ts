@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
-import { sqliteProjectionStore } from '@causewayjs/sqlite';
-import type { SqliteReadModel } from '@causewayjs/sqlite';
+import {
+  SqliteEventStore,
+  type SqliteTransaction,
+  sqliteProjectionStore,
+  type SqliteReadModel,
+} from '@causewayjs/sqlite';
 import { describeDocumentStoreConformance } from '@causewayjs/testing';
 
 describeDocumentStoreConformance<SqliteTransaction, SqliteReadModel>('sqlite', () => {

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteKeyStore } from '@causewayjs/sqlite';
+import { SqliteEventStore, SqliteKeyStore } from '@causewayjs/sqlite';
 import { describeKeyStoreConformance } from '@causewayjs/testing';
 
 describeKeyStoreConformance('sqlite', () => {

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteSchemaStorage } from '@causewayjs/sqlite';
+import { SqliteEventStore, SqliteSchemaStorage } from '@causewayjs/sqlite';
 import { describeSchemaStorageConformance } from '@causewayjs/testing';
 
 describeSchemaStorageConformance('sqlite', () => {

@@ -2,9 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { migrateSqlite } from '@causewayjs/sqlite';
-import { SqliteSnapshotStore } from '@causewayjs/sqlite';
+import { SqliteEventStore, migrateSqlite, SqliteSnapshotStore } from '@causewayjs/sqlite';
 import { describeSnapshotStoreConformance } from '@causewayjs/testing';
 
 /** Version 1 of the snapshot table, as published: what an older Causeway created. */

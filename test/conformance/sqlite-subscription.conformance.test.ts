@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import {
+  SqliteEventStore,
+  type SqliteTransaction,
+  sqliteSubscriptionStorage,
+} from '@causewayjs/sqlite';
 import { describeSubscriptionConformance } from '@causewayjs/testing';
 
 describeSubscriptionConformance<SqliteTransaction>('sqlite', () => {

@@ -5,16 +5,46 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { escapeIdentifier } from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { postgresBackendOf, PostgresEventStore, type PostgresReadModel, type PostgresTransaction } from '@causewayjs/postgres';
-import { sqliteBackendOf, SqliteEventStore, type SqliteReadModel, type SqliteTransaction } from '@causewayjs/sqlite';
-import { Projector, SchemaRegistry, collect, defineProjection, openMemoryBackend, stackBackend, upcaster, verifyStore, type Backend, type BackendLayers, type DocumentReadModel, type DocumentsHandle, type EventStore, type RecordedEvent, type StoreTransaction, type TransactionalEventStore } from '@causewayjs/core';
-import { undecorated } from '@causewayjs/core';
-import { Subscription } from '@causewayjs/core';
+import {
+  postgresBackendOf,
+  PostgresEventStore,
+  type PostgresReadModel,
+  type PostgresTransaction,
+} from '@causewayjs/postgres';
+import {
+  sqliteBackendOf,
+  SqliteEventStore,
+  type SqliteReadModel,
+  type SqliteTransaction,
+} from '@causewayjs/sqlite';
+import {
+  Projector,
+  SchemaRegistry,
+  collect,
+  defineProjection,
+  openMemoryBackend,
+  stackBackend,
+  upcaster,
+  verifyStore,
+  type Backend,
+  type BackendLayers,
+  type DocumentReadModel,
+  type DocumentsHandle,
+  type EventStore,
+  type RecordedEvent,
+  type StoreTransaction,
+  type TransactionalEventStore,
+  undecorated,
+  Subscription,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
-import { describeSagaStoreConformance } from '@causewayjs/testing';
+import {
+  describeSagaStoreConformance,
+  describeSubscriptionConformance,
+  type EffectSink,
+} from '@causewayjs/testing';
 import { describeFulfilmentSagaConformance } from './saga-fulfilment.suite.js';
 import { signingKeys, TENANT } from './store-layers.js';
-import { describeSubscriptionConformance, type EffectSink } from '@causewayjs/testing';
 
 // Subscriptions, sagas and projections whose source is a decorated store: a stackBackend view
 // (schemas, encryption, hash chain, tenant scope, tracing), whose storage ports read and write

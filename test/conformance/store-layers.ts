@@ -1,9 +1,24 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { Projector, SchemaRegistry, SchemaValidationError, TenantForbiddenError, collect, defineProjection, stackBackend, upcaster, verifyStore, type Backend, type BackendLayers, type EventStore, type RecordedEvent, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  Projector,
+  SchemaRegistry,
+  SchemaValidationError,
+  TenantForbiddenError,
+  collect,
+  defineProjection,
+  stackBackend,
+  upcaster,
+  verifyStore,
+  type Backend,
+  type BackendLayers,
+  type EventStore,
+  type RecordedEvent,
+  type TransactionalEventStore,
+  type AppendTarget,
+} from '@causewayjs/core';
 import { CausewayMetrics } from '@causewayjs/core/internals';
-import type { AppendTarget } from '@causewayjs/core';
 import type { ConformanceSkip } from '@causewayjs/testing';
 
 /**

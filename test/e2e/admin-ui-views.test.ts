@@ -12,17 +12,20 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
 import { orderDecider, orderStream } from '../../examples/shop/order-decider.js';
-import type { RecordedEvent } from '@causewayjs/core';
-import { newId } from '@causewayjs/core';
-import { openBackend } from '@causewayjs/core';
-import type { DocumentReadModel } from '@causewayjs/core';
-import { memoryProjectionStore } from '@causewayjs/core';
-import { defineProjection } from '@causewayjs/core';
-import { Projector } from '@causewayjs/core';
-import { SagaRuntime } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  newId,
+  openBackend,
+  type DocumentReadModel,
+  memoryProjectionStore,
+  defineProjection,
+  Projector,
+  SagaRuntime,
+  type StoreTransaction,
+  type TransactionalEventStore,
+  MemoryEventStore,
+} from '@causewayjs/core';
 import { createServer, type CausewayServer } from '@causewayjs/server';
-import type { StoreTransaction, TransactionalEventStore } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
 import { chromiumAvailable, launchChromium, openPage } from '../support/browser.js';
 
 const available = chromiumAvailable('admin UI view tests');

@@ -10,20 +10,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
-import { sqliteProjectionStore } from '@causewayjs/sqlite';
-import { sqliteSagaStore } from '@causewayjs/sqlite';
-import type { SqliteReadModel } from '@causewayjs/sqlite';
-import type { RecordedEvent } from '@causewayjs/core';
-import { defineProjection } from '@causewayjs/core';
-import { Projector } from '@causewayjs/core';
-import { newId } from '@causewayjs/core';
-import { ParkedSagaCommands } from '@causewayjs/core';
-import type { NewOutboxEntry, SagaInstanceRecord, SagaStore } from '@causewayjs/core';
+import {
+  SqliteEventStore,
+  type SqliteTransaction,
+  sqliteProjectionStore,
+  sqliteSagaStore,
+  type SqliteReadModel,
+} from '@causewayjs/sqlite';
+import {
+  type RecordedEvent,
+  defineProjection,
+  Projector,
+  newId,
+  ParkedSagaCommands,
+  type NewOutboxEntry,
+  type SagaInstanceRecord,
+  type SagaStore,
+  generateApiKey,
+  createAccessGuard,
+  nack,
+} from '@causewayjs/core';
 import { createServer, type CausewayServer } from '@causewayjs/server';
-import { generateApiKey } from '@causewayjs/core';
-import { createAccessGuard } from '@causewayjs/core';
-import { nack } from '@causewayjs/core';
 import { chromiumAvailable, launchChromium, openPage } from '../support/browser.js';
 
 const available = chromiumAvailable('admin UI browser tests');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineProjection, Projector, type DocumentsHandle } from '@causewayjs/core';
-import { openStoreContext, type StoreContext } from '@causewayjs/cli/internals';
+import { openStoreContext, type StoreContext } from '@causewayjs/cli';
 import {
   catalog,
   customerProfiles,

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect } from '@causewayjs/core';
-import { openStoreContext } from '@causewayjs/cli/internals';
+import { collect, NoCommandResponderError } from '@causewayjs/core';
+import { openStoreContext } from '@causewayjs/cli';
 import { startShop } from '../../examples/shop/start-shop.js';
 import { waitForEvents } from '../../examples/shop/wait-for-events.js';
 import { orderHistory } from '../../examples/shop/order-history-projection.js';
@@ -20,7 +20,6 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import { cli, until } from '../cli/cli-harness.js';
 import { NatsCommandDispatcher } from '@causewayjs/nats';
-import { NoCommandResponderError } from '@causewayjs/core';
 import {
   SHOP_COMMAND_SUBJECT_ROOT,
   shopCommandNamespace,

@@ -1,7 +1,6 @@
 // The guard both embedding examples are tested with: writers need `x-api-key: writer`;
 // anyone may read.
-import { CausewayError } from '@causewayjs/core';
-import type { AccessGuard, Principal } from '@causewayjs/core';
+import { CausewayError, type AccessGuard, type Principal } from '@causewayjs/core';
 
 export const writerKeyGuard: AccessGuard = {
   authenticate({ headers }): Promise<Principal | undefined> {

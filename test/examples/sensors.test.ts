@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStoreContext, type StoreContext } from '@causewayjs/cli/internals';
+import { openStoreContext, type StoreContext } from '@causewayjs/cli';
 import { ManualClock, collect, schemaRegistryOf } from '@causewayjs/core';
 import { SensorEventTypes } from '../../examples/sensors/sensor-events.js';
 import { simulateSensors, type SensorMessage } from '../../examples/sensors/sensor-simulator.js';

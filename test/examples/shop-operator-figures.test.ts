@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { openStoreContext } from '@causewayjs/cli/internals';
+import { openStoreContext } from '@causewayjs/cli';
 import { storeStats } from '@causewayjs/cli/internals';
 import { SagaRuntime } from '@causewayjs/core';
 import { startShop } from '../../examples/shop/start-shop.js';

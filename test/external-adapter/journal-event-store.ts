@@ -1,10 +1,41 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs';
-import { StreamDeletedError, decodeJson, type AppendResult, type DeleteStreamOptions, type EventStoreOptions, type RecordedEvent, type StoreTransaction, type StreamMetadata, type StreamSummary } from '@causewayjs/core';
-import { BaseEventStore, Deleted, StagingTransaction, WriteLock, compareCodePoints, deletedLabel, planAppends, planDelete, resolveOutcome, streamNames, type AllWindow, type BaseStoreTransaction, type DeletedFlag, type PreparedAppend, type StoredEventRef, type StoredStream, type StreamState, type StreamWindow, type StreamsQuery, type UnitResult } from '@causewayjs/testing';
+import {
+  StreamDeletedError,
+  decodeJson,
+  type AppendResult,
+  type DeleteStreamOptions,
+  type EventStoreOptions,
+  type RecordedEvent,
+  type StoreTransaction,
+  type StreamMetadata,
+  type StreamSummary,
+} from '@causewayjs/core';
+import {
+  BaseEventStore,
+  Deleted,
+  StagingTransaction,
+  WriteLock,
+  compareCodePoints,
+  deletedLabel,
+  planAppends,
+  planDelete,
+  resolveOutcome,
+  streamNames,
+  type AllWindow,
+  type BaseStoreTransaction,
+  type DeletedFlag,
+  type PreparedAppend,
+  type StoredEventRef,
+  type StoredStream,
+  type StreamState,
+  type StreamWindow,
+  type StreamsQuery,
+  type UnitResult,
+} from '@causewayjs/testing';
 
 /**
  * An adapter written the way a third party would, from public exports only (`causeway` and
- * `causeway/testing`): an event store kept as a journal of JSON lines in one file, fsynced at
+ * `@causewayjs/testing`): an event store kept as a journal of JSON lines in one file, fsynced at
  * every commit and replayed on open. Each line is one committed change (a batch of appends, a
  * delete or a metadata write), so a crash leaves whole changes or, at worst, a torn last line,
  * which replay ignores.

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openBackend } from '@causewayjs/core';
-import { collect } from '@causewayjs/core';
+import { openBackend, collect } from '@causewayjs/core';
 import {
   appendShopEvents,
   expectedTarget,

@@ -5,10 +5,14 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { BusUnavailableError, OutboxRelay, type OutboxRelayStatus } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  BusUnavailableError,
+  OutboxRelay,
+  type OutboxRelayStatus,
+  type RecordedEvent,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 import { OwnNatsServer, natsServerInstalled } from '../nats/own-nats-server.js';
 

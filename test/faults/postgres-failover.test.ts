@@ -4,13 +4,21 @@
 // failed calls must fail typed, and every acknowledged append must take effect exactly once.
 import { escapeIdentifier } from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PostgresEventStore, type PostgresTransaction } from '@causewayjs/postgres';
-import { postgresProjectionStore } from '@causewayjs/postgres';
-import type { PostgresReadModel } from '@causewayjs/postgres';
-import { postgresSubscriptionStorage } from '@causewayjs/postgres';
-import { StoreUnavailableError, collect, newId } from '@causewayjs/core';
-import { Projector, defineProjection } from '@causewayjs/core';
-import { Subscription } from '@causewayjs/core';
+import {
+  PostgresEventStore,
+  type PostgresTransaction,
+  postgresProjectionStore,
+  type PostgresReadModel,
+  postgresSubscriptionStorage,
+} from '@causewayjs/postgres';
+import {
+  StoreUnavailableError,
+  collect,
+  newId,
+  Projector,
+  defineProjection,
+  Subscription,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { PrivatePostgres, privatePostgresAvailable } from '../support/private-postgres.js';
 

@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RabbitMqMessageBus } from '@causewayjs/rabbitmq';
-import { BusUnavailableError, OutboxRelay, inboxHandler, type BusSubscription } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  BusUnavailableError,
+  OutboxRelay,
+  inboxHandler,
+  type BusSubscription,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 import { PrivateRabbitMq, privateRabbitMqAvailable } from '../support/private-rabbitmq.js';
 

@@ -5,8 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { SqliteEventStore, type SqliteTransaction } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import {
+  SqliteEventStore,
+  type SqliteTransaction,
+  sqliteSubscriptionStorage,
+} from '@causewayjs/sqlite';
 import { inboxHandler } from '@causewayjs/core';
 import { eventually } from '@causewayjs/testing';
 import { runWorkerUntil } from '../support/crash.js';

@@ -1,13 +1,15 @@
 // Shared by the federation tests: a source workload, the translation they bridge it with,
 // and what the target must hold afterwards.
-import type { RecordedEvent } from '@causewayjs/core';
-import { bridgeAppends } from '@causewayjs/core';
-import { contextMap } from '@causewayjs/core';
-import { composeTranslations } from '@causewayjs/core';
-import { enrichEvents } from '@causewayjs/core';
-import type { Translation } from '@causewayjs/core';
-import { collect } from '@causewayjs/core';
-import type { EventStore } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  bridgeAppends,
+  contextMap,
+  composeTranslations,
+  enrichEvents,
+  type Translation,
+  collect,
+  type EventStore,
+} from '@causewayjs/core';
 
 /** The shop's orders as the sales context sees them. */
 export const shopToSales: Translation = composeTranslations(

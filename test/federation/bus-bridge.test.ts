@@ -1,15 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InProcessBus } from '@causewayjs/core';
-import { SchemaRegistry } from '@causewayjs/core';
-import { withSchemas } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { busBridge } from '@causewayjs/core';
-import { bridgeAppends } from '@causewayjs/core';
-import { busToStoreHandler } from '@causewayjs/core';
-import type { Translation } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  InProcessBus,
+  SchemaRegistry,
+  withSchemas,
+  type RecordedEvent,
+  busBridge,
+  bridgeAppends,
+  busToStoreHandler,
+  type Translation,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import {
   appendShopEvents,
   expectedTarget,

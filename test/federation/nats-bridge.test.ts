@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { busBridge } from '@causewayjs/core';
-import { busToStoreHandler } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  busBridge,
+  busToStoreHandler,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 import { appendShopEvents, expectedTarget, shopToSales, targetEvents } from './bridge-fixtures.js';
 

@@ -3,18 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { openBackend } from '@causewayjs/core';
+import {
+  openBackend,
+  type Backend,
+  StoreBridge,
+  type Translation,
+  SchemaRegistry,
+  withSchemas,
+  SubscriptionLeasedError,
+  StoreUnavailableError,
+} from '@causewayjs/core';
 import { SqliteEventStore } from '@causewayjs/sqlite';
-import type { Backend } from '@causewayjs/core';
-import { StoreBridge } from '@causewayjs/core';
-import type { Translation } from '@causewayjs/core';
-import { CausewayMetrics } from '@causewayjs/core/internals';
-import { RuntimeRegistry } from '@causewayjs/core/internals';
-import { subscriptionSource } from '@causewayjs/core/internals';
-import { SchemaRegistry } from '@causewayjs/core';
-import { withSchemas } from '@causewayjs/core';
-import { SubscriptionLeasedError } from '@causewayjs/core';
-import { StoreUnavailableError } from '@causewayjs/core';
+import { CausewayMetrics, RuntimeRegistry, subscriptionSource } from '@causewayjs/core/internals';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { appendShopEvents, expectedTarget, shopToSales, targetEvents } from './bridge-fixtures.js';
 

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventStore } from '@causewayjs/core';
-import { partitionOf } from '@causewayjs/core';
+import { type EventStore, partitionOf } from '@causewayjs/core';
 import { dropSchema, pgAvailable, randomSchemaName } from '../support/postgres.js';
 import { openGroupBackend } from './group-backend.js';
 

@@ -3,15 +3,22 @@
 // unique position makes a second application fail), numbered in the order the rows were
 // written, so that per-stream order can be checked afterwards.
 import { escapeIdentifier } from 'pg';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { postgresGroupMembership } from '@causewayjs/postgres';
-import { postgresSubscriptionStorage } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { sqliteGroupMembership } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
-import type { EventStore, RecordedEvent } from '@causewayjs/core';
-import { ConsumerGroup } from '@causewayjs/core';
-import type { ParkedEventStore } from '@causewayjs/core';
+import {
+  PostgresEventStore,
+  postgresGroupMembership,
+  postgresSubscriptionStorage,
+} from '@causewayjs/postgres';
+import {
+  SqliteEventStore,
+  sqliteGroupMembership,
+  sqliteSubscriptionStorage,
+} from '@causewayjs/sqlite';
+import {
+  type EventStore,
+  type RecordedEvent,
+  ConsumerGroup,
+  type ParkedEventStore,
+} from '@causewayjs/core';
 import { pgUrl } from '../support/postgres.js';
 
 /** The group every process of the test joins. */

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { MqttIngest, MqttPublisher } from '@causewayjs/mqtt';
-import { OutboxRelay } from '@causewayjs/core';
-import { collect } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  OutboxRelay,
+  collect,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { connectDevice, randomMqttName } from '../support/mqtt.js';
 import { PrivateMosquitto, privateMosquittoAvailable } from '../support/private-mosquitto.js';
 

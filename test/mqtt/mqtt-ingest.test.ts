@@ -4,16 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { MQTT_PARKED_EVENT_TYPE, InvalidTopicPatternError, MqttIngest, mqttParkedMessageSchema, type MqttIngestOptions } from '@causewayjs/mqtt';
+import {
+  MQTT_PARKED_EVENT_TYPE,
+  InvalidTopicPatternError,
+  MqttIngest,
+  mqttParkedMessageSchema,
+  type MqttIngestOptions,
+} from '@causewayjs/mqtt';
 import { SqliteEventStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
-import type { RecordedEvent } from '@causewayjs/core';
-import { BusUnavailableError } from '@causewayjs/core';
-import { InvalidArgumentError, StoreClosedError, StoreUnavailableError } from '@causewayjs/core';
-import { SchemaRegistry } from '@causewayjs/core';
-import { withSchemas } from '@causewayjs/core';
-import { collect } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  BusUnavailableError,
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreUnavailableError,
+  SchemaRegistry,
+  withSchemas,
+  collect,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { freePort } from '../nats/own-nats-server.js';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 

@@ -1,11 +1,13 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttIngest, MqttPublisher } from '@causewayjs/mqtt';
-import { OutboxRelay } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { collect } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  OutboxRelay,
+  InvalidArgumentError,
+  collect,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { connectDevice, mqttAvailable, mqttUrl, randomMqttName } from '../support/mqtt.js';
 
 const available = await mqttAvailable();

@@ -1,10 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import type { BusSubscription } from '@causewayjs/core';
-import { ManualClock } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { MemoryParkedEventStore } from '@causewayjs/core';
+import {
+  type BusSubscription,
+  ManualClock,
+  InvalidArgumentError,
+  MemoryParkedEventStore,
+} from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 

@@ -2,10 +2,15 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { BusUnavailableError, GroupAlreadySubscribedError, InvalidSubjectPrefixError, type BusSubscription } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { MemoryParkedEventStore } from '@causewayjs/core';
+import {
+  BusUnavailableError,
+  GroupAlreadySubscribedError,
+  InvalidSubjectPrefixError,
+  type BusSubscription,
+  type RecordedEvent,
+  InvalidArgumentError,
+  MemoryParkedEventStore,
+} from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 import {
   connectNats,

@@ -4,9 +4,13 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NatsMessageBus, decodeNatsMessage, encodeNatsMessage, type NatsWireFormat } from '@causewayjs/nats';
-import type { RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
+import {
+  NatsMessageBus,
+  decodeNatsMessage,
+  encodeNatsMessage,
+  type NatsWireFormat,
+} from '@causewayjs/nats';
+import { type RecordedEvent, InvalidArgumentError } from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 

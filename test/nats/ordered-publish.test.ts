@@ -2,10 +2,14 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { BusSequenceMismatchError, OutboxRelay, decodeBusMessage } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  BusSequenceMismatchError,
+  OutboxRelay,
+  decodeBusMessage,
+  InvalidArgumentError,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 import { connectNats, deleteNatsStream, natsAvailable, randomNatsName } from '../support/nats.js';
 

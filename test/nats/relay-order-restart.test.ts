@@ -5,10 +5,13 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { OutboxRelay, decodeBusMessage } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  OutboxRelay,
+  decodeBusMessage,
+  type RecordedEvent,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { OwnNatsServer, natsServerInstalled } from './own-nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-nats-order-'));

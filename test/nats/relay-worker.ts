@@ -4,8 +4,7 @@
 //   relay-worker <file> <nats-url> <stream> <prefix> <run|until-caught-up>
 import { connect } from '@nats-io/transport-node';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { SqliteEventStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
 import { OutboxRelay } from '@causewayjs/core';
 
 const [file, url, stream, prefix, mode] = process.argv.slice(2);

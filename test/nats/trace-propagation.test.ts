@@ -13,21 +13,23 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NatsMessageBus } from '@causewayjs/nats';
-import { OutboxRelay } from '@causewayjs/core';
-import type { BusSubscription } from '@causewayjs/core';
-import { newId } from '@causewayjs/core';
-import { openMemoryBackend } from '@causewayjs/core';
-import { instrumentEventStore } from '@causewayjs/core/internals';
-import { createLogger } from '@causewayjs/core/internals';
 import {
+  OutboxRelay,
+  type BusSubscription,
+  newId,
+  openMemoryBackend,
+  InProcessCommandDispatcher,
+} from '@causewayjs/core';
+import {
+  instrumentEventStore,
+  createLogger,
   CAUSEWAY_VERSION,
   TRACER_NAME,
   currentTraceContext,
   withSpan,
 } from '@causewayjs/core/internals';
-import { InProcessCommandDispatcher } from '@causewayjs/core';
 import { createServer } from '@causewayjs/server';
-import { openStoreContext } from '@causewayjs/cli/internals';
+import { openStoreContext } from '@causewayjs/cli';
 import { startShop } from '../../examples/shop/start-shop.js';
 import {
   connectNats,

@@ -1,11 +1,13 @@
 // The SQL projection of the projection crash test: running balances per account, and one row
 // per applied event (its primary key makes a second application of an event fail, which
 // would then show as a parked event).
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { sqliteProjectionStore } from '@causewayjs/sqlite';
-import type { SqliteReadModel } from '@causewayjs/sqlite';
+import {
+  SqliteEventStore,
+  sqliteProjectionStore,
+  type SqliteReadModel,
+  type SqliteTransaction,
+} from '@causewayjs/sqlite';
 import { defineProjection, Projector, type ProjectorOptions } from '@causewayjs/core';
-import type { SqliteTransaction } from '@causewayjs/sqlite';
 
 /** What the read model holds, in a comparable order. */
 export interface Balances {

@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RabbitMqMessageBus, topicBindingKey } from '@causewayjs/rabbitmq';
-import { GroupAlreadySubscribedError, InvalidSubjectPatternError } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { nack } from '@causewayjs/core';
+import {
+  GroupAlreadySubscribedError,
+  InvalidSubjectPatternError,
+  InvalidArgumentError,
+  nack,
+} from '@causewayjs/core';
 import { busEvent, eventually } from '@causewayjs/testing';
 import {
   amqpUrl,

@@ -1,9 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RabbitMqMessageBus } from '@causewayjs/rabbitmq';
-import { OutboxRelay, inboxHandler } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
+import {
+  OutboxRelay,
+  inboxHandler,
+  type RecordedEvent,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+} from '@causewayjs/core';
 import { eventually } from '@causewayjs/testing';
 import {
   amqpUrl,

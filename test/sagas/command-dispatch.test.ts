@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { CommandHandlerExistsError, InProcessCommandDispatcher, InvalidCommandEnvelopeError, MemoryEventStore, NoCommandHandlerError, StoreClosedError, collect, deciderCommandHandler, deterministicId, newId, type CommandEnvelope } from '@causewayjs/core';
+import {
+  CommandHandlerExistsError,
+  InProcessCommandDispatcher,
+  InvalidCommandEnvelopeError,
+  MemoryEventStore,
+  NoCommandHandlerError,
+  StoreClosedError,
+  collect,
+  deciderCommandHandler,
+  deterministicId,
+  newId,
+  type CommandEnvelope,
+} from '@causewayjs/core';
 import { inventoryDecider } from '../../examples/shop/inventory-decider.js';
 
 function inventory(store: MemoryEventStore) {

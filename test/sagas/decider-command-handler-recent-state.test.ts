@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryEventStore, collect, deciderCommandHandler, newId, type CommandEnvelope, type EventStore } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  collect,
+  deciderCommandHandler,
+  newId,
+  type CommandEnvelope,
+  type EventStore,
+  type RecordedEvent,
+} from '@causewayjs/core';
 import { inventoryDecider } from '../../examples/shop/inventory-decider.js';
 
 /** The store, counting the events its `readStream` hands out. */

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ParkedCommandNotFoundError, ParkedCommandNotRetryableError, type CommandDispatcher, type CommandEnvelope } from '@causewayjs/core';
+import {
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
+  type CommandDispatcher,
+  type CommandEnvelope,
+} from '@causewayjs/core';
 import { FULFILMENT_SAGA } from '../../examples/shop/fulfilment-saga.js';
 import { memoryShop, stockAndPlace } from './shop-fixture.js';
 

@@ -1,5 +1,9 @@
-import { openBackend } from '@causewayjs/core';
-import type { SagaStore, SubscriptionStorage, TransactionalEventStore } from '@causewayjs/core';
+import {
+  openBackend,
+  type SagaStore,
+  type SubscriptionStorage,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { pgUrl } from '../support/postgres.js';
 
 /** A store with its subscription storage and saga store, on SQLite or PostgreSQL. */

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidSagaDefinitionError, ManualClock, MemoryEventStore, MemorySagaStore, SagaRuntime, defineChoreography, defineSaga, memorySubscriptionStorage, type SagaDefinition } from '@causewayjs/core';
+import {
+  InvalidSagaDefinitionError,
+  ManualClock,
+  MemoryEventStore,
+  MemorySagaStore,
+  SagaRuntime,
+  defineChoreography,
+  defineSaga,
+  memorySubscriptionStorage,
+  type SagaDefinition,
+} from '@causewayjs/core';
 
 const minimal = (name: string): SagaDefinition<{ n: number }> =>
   defineSaga({

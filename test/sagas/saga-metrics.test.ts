@@ -1,10 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusUnavailableError, InProcessBus, OutboxRelay, type MessageBus, type PublishReceipt } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
+import {
+  BusUnavailableError,
+  InProcessBus,
+  OutboxRelay,
+  type MessageBus,
+  type PublishReceipt,
+  type RecordedEvent,
+  MemoryEventStore,
+  memorySubscriptionStorage,
+  newId,
+  type CommandDispatcher,
+  type SagaHistoryEntry,
+} from '@causewayjs/core';
 import { CausewayMetrics } from '@causewayjs/core/internals';
-import { MemoryEventStore } from '@causewayjs/core';
-import { memorySubscriptionStorage } from '@causewayjs/core';
-import { newId, type CommandDispatcher, type SagaHistoryEntry } from '@causewayjs/core';
 import {
   FULFILMENT_SAGA,
   FulfilmentStep,

@@ -2,7 +2,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { trace } from '@opentelemetry/api';
-import { MemorySagaStore, SagaRuntime, SagaRuntimeStateError, collect, defineChoreography, newId, type CommandDispatcher, type CommandEnvelope, type CommandReply, type EventStore } from '@causewayjs/core';
+import {
+  MemorySagaStore,
+  SagaRuntime,
+  SagaRuntimeStateError,
+  collect,
+  defineChoreography,
+  newId,
+  type CommandDispatcher,
+  type CommandEnvelope,
+  type CommandReply,
+  type EventStore,
+} from '@causewayjs/core';
 import { FULFILMENT_SAGA, PAYMENT_TIMED_OUT } from '../../examples/shop/fulfilment-saga.js';
 import { memoryShop, stockAndPlace } from './shop-fixture.js';
 

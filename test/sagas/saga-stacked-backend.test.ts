@@ -5,7 +5,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, defineSaga, openBackend, SagaRuntime, SchemaRegistry, stackBackend, upcaster, withSchemas, type Backend, type CommandDispatcher, type EventStore, type SagaStore, type SubscriptionStorage } from '@causewayjs/core';
+import {
+  collect,
+  defineSaga,
+  openBackend,
+  SagaRuntime,
+  SchemaRegistry,
+  stackBackend,
+  upcaster,
+  withSchemas,
+  type Backend,
+  type CommandDispatcher,
+  type EventStore,
+  type SagaStore,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const pg = await pgAvailable();

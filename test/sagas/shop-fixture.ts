@@ -1,4 +1,14 @@
-import { ManualClock, MemoryEventStore, MemorySagaStore, SagaRuntime, memorySubscriptionStorage, newId, type CommandDispatcher, type EventStore, type SagaRuntimeOptions } from '@causewayjs/core';
+import {
+  ManualClock,
+  MemoryEventStore,
+  MemorySagaStore,
+  SagaRuntime,
+  memorySubscriptionStorage,
+  newId,
+  type CommandDispatcher,
+  type EventStore,
+  type SagaRuntimeOptions,
+} from '@causewayjs/core';
 import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
 import { orderStream } from '../../examples/shop/order-decider.js';
 import type { DeclinePolicy } from '../../examples/shop/payment-decider.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStoreContext } from '@causewayjs/cli/internals';
+import { openStoreContext } from '@causewayjs/cli';
 import { startShop } from '../../examples/shop/start-shop.js';
 import { FULFILMENT_SAGA } from '../../examples/shop/fulfilment-saga.js';
 import { until } from '../cli/cli-harness.js';

@@ -4,7 +4,21 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessRules, AuthenticationError, createAccessGuard, ForbiddenError, generateApiKey, loadSecurityConfig, ManualClock, SecurityConfigError, securityErrorStatus, TenantForbiddenError, type Denial, type SecurityConfig, type SecurityGuard } from '@causewayjs/core';
+import {
+  AccessRules,
+  AuthenticationError,
+  createAccessGuard,
+  ForbiddenError,
+  generateApiKey,
+  loadSecurityConfig,
+  ManualClock,
+  SecurityConfigError,
+  securityErrorStatus,
+  TenantForbiddenError,
+  type Denial,
+  type SecurityConfig,
+  type SecurityGuard,
+} from '@causewayjs/core';
 import { ed, HS_SECRET, jwk, pem, rsa, token } from './jwt-fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');

@@ -4,8 +4,7 @@
 // a redelivery is still idempotent, and untenanted senders keep the ids they always had.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v5 as uuidv5 } from 'uuid';
-import { collect } from '@causewayjs/core';
-import type { Backend } from '@causewayjs/core';
+import { collect, type Backend } from '@causewayjs/core';
 import { CLOUDEVENT_ID_NAMESPACE, mapCloudEvent } from '@causewayjs/server';
 import { derivedCloudEventId } from '@causewayjs/server/internals';
 import {

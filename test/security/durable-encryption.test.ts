@@ -4,11 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { PostgresKeyStore } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteKeyStore } from '@causewayjs/sqlite';
-import { collect, encryptedEventStore, generateMasterKey, REDACTED, WrongMasterKeyError, type DataKeyStore, type TransactionalEventStore } from '@causewayjs/core';
+import { PostgresEventStore, PostgresKeyStore } from '@causewayjs/postgres';
+import { SqliteEventStore, SqliteKeyStore } from '@causewayjs/sqlite';
+import {
+  collect,
+  encryptedEventStore,
+  generateMasterKey,
+  REDACTED,
+  WrongMasterKeyError,
+  type DataKeyStore,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const master = generateMasterKey('prod-1');

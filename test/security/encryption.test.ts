@@ -1,5 +1,25 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, defineProjection, encryptedEventStore, EncryptionError, generateMasterKey, ManualClock, MemoryDataKeyStore, MemoryEventStore, memoryProjectionStore, Projector, REDACTED, SecurityConfigError, SubjectForgottenError, SUBJECT_FORGOTTEN_EVENT, WrongMasterKeyError, DecryptionError, type DocumentReadModel, type EncryptedEventStoreOptions, type EventStore } from '@causewayjs/core';
+import {
+  collect,
+  defineProjection,
+  encryptedEventStore,
+  EncryptionError,
+  generateMasterKey,
+  ManualClock,
+  MemoryDataKeyStore,
+  MemoryEventStore,
+  memoryProjectionStore,
+  Projector,
+  REDACTED,
+  SecurityConfigError,
+  SubjectForgottenError,
+  SUBJECT_FORGOTTEN_EVENT,
+  WrongMasterKeyError,
+  DecryptionError,
+  type DocumentReadModel,
+  type EncryptedEventStoreOptions,
+  type EventStore,
+} from '@causewayjs/core';
 
 const master = generateMasterKey('2026-01');
 const personal: EncryptedEventStoreOptions['personal'] = {

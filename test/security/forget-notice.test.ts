@@ -2,7 +2,16 @@
 // subject at once, however fresh its cached key: a projection rebuilt or a saga run after the
 // forget, in another process, never decrypts the subject again.
 import { describe, expect, it } from 'vitest';
-import { collect, encryptedEventStore, generateMasterKey, ManualClock, MemoryDataKeyStore, MemoryEventStore, REDACTED, SUBJECT_FORGOTTEN_EVENT } from '@causewayjs/core';
+import {
+  collect,
+  encryptedEventStore,
+  generateMasterKey,
+  ManualClock,
+  MemoryDataKeyStore,
+  MemoryEventStore,
+  REDACTED,
+  SUBJECT_FORGOTTEN_EVENT,
+} from '@causewayjs/core';
 
 const master = generateMasterKey('notice-1');
 const personal = { 'customer.registered': { subject: '$.customerId', fields: ['$.email'] } };

@@ -7,11 +7,13 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { createAccessGuard, generateApiKey } from '@causewayjs/core';
-import { createServer, type CausewayServer } from '@causewayjs/server';
-import type { ServerOptions } from '@causewayjs/server';
-import { MemoryEventStore } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  createAccessGuard,
+  generateApiKey,
+  MemoryEventStore,
+} from '@causewayjs/core';
+import { createServer, type CausewayServer, type ServerOptions } from '@causewayjs/server';
 import { serving } from './serve-harness.js';
 
 let dir: string;

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '@causewayjs/sqlite';
-import { collect, createAccessGuard, generateApiKey, ManualClock, type SecurityGuard } from '@causewayjs/core';
+import {
+  collect,
+  createAccessGuard,
+  generateApiKey,
+  ManualClock,
+  type SecurityGuard,
+} from '@causewayjs/core';
 import { createServer, type CausewayServer } from '@causewayjs/server';
 import { HS_SECRET, token } from './jwt-fixtures.js';
 

@@ -6,8 +6,22 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresBackend } from '@causewayjs/postgres';
 import { openSqliteBackend } from '@causewayjs/sqlite';
-import { collect, exportHeads, generateMasterKey, IntegrityEventStore, openMemoryBackend, stackBackend, verifyStore, type Backend, type ChainAnchorStore, type RecordedEvent, type Scavengeable, type TransactionalEventStore, type VerifyStoreOptions } from '@causewayjs/core';
-import { undecorated } from '@causewayjs/core';
+import {
+  collect,
+  exportHeads,
+  generateMasterKey,
+  IntegrityEventStore,
+  openMemoryBackend,
+  stackBackend,
+  verifyStore,
+  type Backend,
+  type ChainAnchorStore,
+  type RecordedEvent,
+  type Scavengeable,
+  type TransactionalEventStore,
+  type VerifyStoreOptions,
+  undecorated,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const signing = generateKeyPairSync('ed25519');

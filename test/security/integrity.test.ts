@@ -4,11 +4,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { PostgresKeyStore } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteKeyStore } from '@causewayjs/sqlite';
-import { collect, encryptedEventStore, GENESIS_HASH, generateMasterKey, integrityEventStore, InvalidArgumentError, MemoryEventStore, REDACTED, SecurityConfigError, verifyStore, WrongExpectedRevisionError, type DataKeyStore, type EventStore, type TransactionalEventStore } from '@causewayjs/core';
+import { PostgresEventStore, PostgresKeyStore } from '@causewayjs/postgres';
+import { SqliteEventStore, SqliteKeyStore } from '@causewayjs/sqlite';
+import {
+  collect,
+  encryptedEventStore,
+  GENESIS_HASH,
+  generateMasterKey,
+  integrityEventStore,
+  InvalidArgumentError,
+  MemoryEventStore,
+  REDACTED,
+  SecurityConfigError,
+  verifyStore,
+  WrongExpectedRevisionError,
+  type DataKeyStore,
+  type EventStore,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({

@@ -3,8 +3,7 @@
 // in place of the bytes the client sent. Bytes sent as bytes (binary-mode CloudEvents of a
 // non-text type) are kept exactly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect } from '@causewayjs/core';
-import type { Backend } from '@causewayjs/core';
+import { collect, type Backend } from '@causewayjs/core';
 import { backendTargets, securedServer, type SecuredServer } from './secured-server.js';
 
 /** JSON text with `bytes` spliced into a string value. */

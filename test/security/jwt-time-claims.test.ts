@@ -2,9 +2,14 @@
 // refused as AUTH_EXPIRED, and a token without `exp` (which would never expire) is refused
 // unless the configuration opts out with `requireExp: false`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '@causewayjs/core';
-import { AuthenticationError, createAccessGuard, ManualClock, type SecurityConfig } from '@causewayjs/core';
-import type { JwtConfig } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  AuthenticationError,
+  createAccessGuard,
+  ManualClock,
+  type SecurityConfig,
+  type JwtConfig,
+} from '@causewayjs/core';
 import { createServer, type CausewayServer } from '@causewayjs/server';
 import { HS_SECRET, token } from './jwt-fixtures.js';
 

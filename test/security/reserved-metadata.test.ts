@@ -5,10 +5,16 @@
 // around the layers) never stops a reader for good: a subscription parks it with
 // DECRYPTION_FAILED and goes on.
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, DecryptionError, EventDecodeError, generateMasterKey, type RecordedEvent } from '@causewayjs/core';
-import { stackBackend } from '@causewayjs/core';
-import type { Backend } from '@causewayjs/core';
-import { Subscription } from '@causewayjs/core';
+import {
+  collect,
+  DecryptionError,
+  EventDecodeError,
+  generateMasterKey,
+  type RecordedEvent,
+  stackBackend,
+  type Backend,
+  Subscription,
+} from '@causewayjs/core';
 import { backendTargets, securedServer, type SecuredServer } from './secured-server.js';
 
 const masterKey = generateMasterKey('m-1');

@@ -4,9 +4,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAccessGuard, generateApiKey, type SecurityGuard } from '@causewayjs/core';
-import { openBackend } from '@causewayjs/core';
-import type { Backend } from '@causewayjs/core';
+import {
+  createAccessGuard,
+  generateApiKey,
+  type SecurityGuard,
+  openBackend,
+  type Backend,
+} from '@causewayjs/core';
 import { createServer, type CausewayServer } from '@causewayjs/server';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 

@@ -1,8 +1,6 @@
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import type { CliIo } from '@causewayjs/cli/internals';
-import { cliExtensions } from '@causewayjs/cli/internals';
-import { runCli } from '@causewayjs/cli/internals';
+import { type CliIo, cliExtensions, runCli } from '@causewayjs/cli/internals';
 
 /** What `causeway serve` wrote while it ran. */
 export interface ServeOutput {

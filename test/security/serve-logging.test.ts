@@ -6,10 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAccessGuard, generateApiKey, type SecurityConfig } from '@causewayjs/core';
+import {
+  createAccessGuard,
+  generateApiKey,
+  type SecurityConfig,
+  MemoryEventStore,
+} from '@causewayjs/core';
 import { createLogger } from '@causewayjs/core/internals';
 import { createServer } from '@causewayjs/server';
-import { MemoryEventStore } from '@causewayjs/core';
 import { cli } from '../cli/cli-harness.js';
 import { HS_SECRET, token } from './jwt-fixtures.js';
 import { serving } from './serve-harness.js';

@@ -16,9 +16,32 @@ import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '@causewayjs/sqlite';
 import { exportEvents } from '@causewayjs/cli/internals';
-import { collect, CommandHandler, defineProjection, defineSaga, EncryptedEventStore, everyNEvents, generateMasterKey, openBackend, Projector, REDACTED, SagaRuntime, stackBackend, storeSource, StreamJob, StreamJobFencedError, verifyStore, type Backend, type CommandDispatcher, type Decider, type DocumentsHandle, type DomainEvent, type RecordedEvent } from '@causewayjs/core';
-import { Subscription } from '@causewayjs/core';
-import { undecorated } from '@causewayjs/core';
+import {
+  collect,
+  CommandHandler,
+  defineProjection,
+  defineSaga,
+  EncryptedEventStore,
+  everyNEvents,
+  generateMasterKey,
+  openBackend,
+  Projector,
+  REDACTED,
+  SagaRuntime,
+  stackBackend,
+  storeSource,
+  StreamJob,
+  StreamJobFencedError,
+  verifyStore,
+  type Backend,
+  type CommandDispatcher,
+  type Decider,
+  type DocumentsHandle,
+  type DomainEvent,
+  type RecordedEvent,
+  Subscription,
+  undecorated,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const EMAIL = 'ada.lovelace@example.com';

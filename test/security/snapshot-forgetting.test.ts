@@ -6,13 +6,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { PostgresKeyStore } from '@causewayjs/postgres';
-import { PostgresSnapshotStore } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { SqliteKeyStore } from '@causewayjs/sqlite';
-import { SqliteSnapshotStore } from '@causewayjs/sqlite';
-import { CommandHandler, deciderCommandHandler, encryptedEventStore, everyNEvents, generateMasterKey, MemoryDataKeyStore, MemoryEventStore, MemorySnapshotStore, newId, ManualClock, REDACTED, SecurityConfigError, collect, storeStack, type CommandEnvelope, type DataKeyStore, type Decider, type DomainEvent, type EncryptedEventStore, type SnapshotStore, type TransactionalEventStore } from '@causewayjs/core';
+import { PostgresEventStore, PostgresKeyStore, PostgresSnapshotStore } from '@causewayjs/postgres';
+import { SqliteEventStore, SqliteKeyStore, SqliteSnapshotStore } from '@causewayjs/sqlite';
+import {
+  CommandHandler,
+  deciderCommandHandler,
+  encryptedEventStore,
+  everyNEvents,
+  generateMasterKey,
+  MemoryDataKeyStore,
+  MemoryEventStore,
+  MemorySnapshotStore,
+  newId,
+  ManualClock,
+  REDACTED,
+  SecurityConfigError,
+  collect,
+  storeStack,
+  type CommandEnvelope,
+  type DataKeyStore,
+  type Decider,
+  type DomainEvent,
+  type EncryptedEventStore,
+  type SnapshotStore,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const master = generateMasterKey('prod-1');

@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessRules, createAccessGuard, generateApiKey, JwtVerifier, loadSecurityConfig, SecurityConfigError, type SecurityConfig } from '@causewayjs/core';
+import {
+  AccessRules,
+  createAccessGuard,
+  generateApiKey,
+  JwtVerifier,
+  loadSecurityConfig,
+  SecurityConfigError,
+  type SecurityConfig,
+} from '@causewayjs/core';
 import { cli } from '../cli/cli-harness.js';
 import { HS_SECRET } from './jwt-fixtures.js';
 

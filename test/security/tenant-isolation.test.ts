@@ -1,5 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, defineProjection, memoryProjectionStore, Projector, type DocumentReadModel, MemoryEventStore, tenantFilter, tenantOfStream, tenantScopedStore, tenantStream, TenantForbiddenError, SecurityConfigError, StoreClosedError } from '@causewayjs/core';
+import {
+  collect,
+  defineProjection,
+  memoryProjectionStore,
+  Projector,
+  type DocumentReadModel,
+  MemoryEventStore,
+  tenantFilter,
+  tenantOfStream,
+  tenantScopedStore,
+  tenantStream,
+  TenantForbiddenError,
+  SecurityConfigError,
+  StoreClosedError,
+} from '@causewayjs/core';
 
 const placed = (n: number) => ({ type: 'order.placed', data: { n } });
 

@@ -5,8 +5,14 @@
 // store; and no write can stamp another tenant into a namespace.
 import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { belongsToTenant, collect, tenantScopedStore, TenantForbiddenError, type RecordedEvent } from '@causewayjs/core';
-import type { Backend } from '@causewayjs/core';
+import {
+  belongsToTenant,
+  collect,
+  tenantScopedStore,
+  TenantForbiddenError,
+  type RecordedEvent,
+  type Backend,
+} from '@causewayjs/core';
 import { backendTargets, keys, securedServer, type SecuredServer } from './secured-server.js';
 
 for (const target of await backendTargets()) {

@@ -5,10 +5,7 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '@causewayjs/sqlite';
-import type { CliIo } from '@causewayjs/cli/internals';
-import { ExitCode } from '@causewayjs/cli/internals';
-import { runCli } from '@causewayjs/cli/internals';
-import { verifyExtension } from '@causewayjs/cli/internals';
+import { type CliIo, ExitCode, runCli, verifyExtension } from '@causewayjs/cli/internals';
 import { integrityEventStore } from '@causewayjs/core';
 
 class Sink extends Writable {

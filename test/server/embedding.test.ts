@@ -5,10 +5,18 @@ import type { AddressInfo } from 'node:net';
 import { CloudEvent, HTTP } from 'cloudevents';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CausewayError } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import type { AccessGuard, Principal } from '@causewayjs/core';
-import { causeway, createFetchHandler, PROBLEM_JSON, type CausewayFetchHandler } from '@causewayjs/server';
+import {
+  CausewayError,
+  MemoryEventStore,
+  type AccessGuard,
+  type Principal,
+} from '@causewayjs/core';
+import {
+  causeway,
+  createFetchHandler,
+  PROBLEM_JSON,
+  type CausewayFetchHandler,
+} from '@causewayjs/server';
 
 /** Callers with `x-api-key: secret` may do everything; anonymous callers nothing. */
 const keyGuard: AccessGuard = {

@@ -1,13 +1,20 @@
 // The HTTP API against a real server on a random port, run for each durable adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP, CloudEvent } from 'cloudevents';
-import type { TransactionalEventStore, StoreTransaction } from '@causewayjs/core';
-import { Projector, defineProjection, type ProjectionStore } from '@causewayjs/core';
-import { nack, Subscription } from '@causewayjs/core';
-import type { SubscriptionStorage } from '@causewayjs/core';
-import type { SagaInstanceView, SagaQuery } from '@causewayjs/core';
-import { SchemaRegistry } from '@causewayjs/core';
-import { newId } from '@causewayjs/core';
+import {
+  type TransactionalEventStore,
+  type StoreTransaction,
+  Projector,
+  defineProjection,
+  type ProjectionStore,
+  nack,
+  Subscription,
+  type SubscriptionStorage,
+  type SagaInstanceView,
+  type SagaQuery,
+  SchemaRegistry,
+  newId,
+} from '@causewayjs/core';
 import {
   SseReader,
   eventually,

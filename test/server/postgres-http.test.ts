@@ -1,5 +1,9 @@
 import { describe } from 'vitest';
-import { PostgresEventStore, postgresProjectionStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
+import {
+  PostgresEventStore,
+  postgresProjectionStore,
+  postgresSubscriptionStorage,
+} from '@causewayjs/postgres';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import { describeHttpApi } from './http-api.suite.js';
 

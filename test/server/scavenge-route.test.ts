@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryEventStore, collect, withMembers, type ScavengeReport, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  collect,
+  withMembers,
+  type ScavengeReport,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { createServer, type CausewayServer } from '@causewayjs/server';
 import { backendTargets, securedServer } from '../security/secured-server.js';
 

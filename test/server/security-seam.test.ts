@@ -7,9 +7,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CausewayError, type CausewayErrorCode } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import type { AccessGuard, Permission, Principal } from '@causewayjs/core';
+import {
+  CausewayError,
+  type CausewayErrorCode,
+  MemoryEventStore,
+  type AccessGuard,
+  type Permission,
+  type Principal,
+} from '@causewayjs/core';
 import { createServer, InsecureListenError, type CausewayServer } from '@causewayjs/server';
 import { SseReader, eventually, jsonOf, startServer, type Running } from './support.js';
 

@@ -5,7 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, encryptedEventStore, generateMasterKey, openBackend, REDACTED, SchemaRegistry, upcaster, withSchemas, type Backend } from '@causewayjs/core';
+import {
+  collect,
+  encryptedEventStore,
+  generateMasterKey,
+  openBackend,
+  REDACTED,
+  SchemaRegistry,
+  upcaster,
+  withSchemas,
+  type Backend,
+} from '@causewayjs/core';
 import { SseReader, startServer, type EventBody, type Running } from './support.js';
 
 const personal = { 'customer.registered': { subject: '$.id', fields: ['$.email'] } };

@@ -1,7 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteEventStore, sqliteProjectionStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import {
+  SqliteEventStore,
+  sqliteProjectionStore,
+  sqliteSubscriptionStorage,
+} from '@causewayjs/sqlite';
 import { describeHttpApi } from './http-api.suite.js';
 
 describeHttpApi('sqlite', () => {

@@ -3,9 +3,7 @@
  * only: a count over every stream would tell a caller of streams it may not read.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '@causewayjs/core';
-import { generateApiKey } from '@causewayjs/core';
-import { createAccessGuard } from '@causewayjs/core';
+import { MemoryEventStore, generateApiKey, createAccessGuard } from '@causewayjs/core';
 import { createServer, type CausewayServer } from '@causewayjs/server';
 
 describe('GET /streams totals', () => {

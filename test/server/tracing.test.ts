@@ -8,12 +8,24 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandHandler, type Command, type Decider, type DomainEvent } from '@causewayjs/core';
-import { Projector, defineProjection, memoryProjectionStore, type DocumentReadModel } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import { MemoryEventStore } from '@causewayjs/core';
-import { currentTraceparent, parseTraceparent, withSpan } from '@causewayjs/core/internals';
-import { tracedEventStore } from '@causewayjs/core/internals';
+import {
+  CommandHandler,
+  type Command,
+  type Decider,
+  type DomainEvent,
+  Projector,
+  defineProjection,
+  memoryProjectionStore,
+  type DocumentReadModel,
+  type StoreTransaction,
+  MemoryEventStore,
+} from '@causewayjs/core';
+import {
+  currentTraceparent,
+  parseTraceparent,
+  withSpan,
+  tracedEventStore,
+} from '@causewayjs/core/internals';
 import { eventually, startServer, type Running } from './support.js';
 
 const exporter = new InMemorySpanExporter();

@@ -10,12 +10,38 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client, DatabaseError, escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore, SqliteKeyStore, SqliteSchemaStorage, SqliteSnapshotStore, sqliteGroupMembership, sqliteProjectionStore, sqliteSagaStore, sqliteStreamStateStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
-import { PostgresEventStore, PostgresKeyStore, PostgresSchemaStorage, PostgresSnapshotStore, postgresGroupMembership, postgresProjectionStore, postgresSagaStore, postgresStreamStateStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
-import { StorageFullError, StoreBusyError, StoreUnavailableError, WriteRejectedError } from '@causewayjs/core';
-import type { ProjectionBuild } from '@causewayjs/core';
-import type { ParkEntry } from '@causewayjs/core';
-import type { SagaInstanceRecord, SagaTimerRecord } from '@causewayjs/core';
+import {
+  SqliteEventStore,
+  SqliteKeyStore,
+  SqliteSchemaStorage,
+  SqliteSnapshotStore,
+  sqliteGroupMembership,
+  sqliteProjectionStore,
+  sqliteSagaStore,
+  sqliteStreamStateStore,
+  sqliteSubscriptionStorage,
+} from '@causewayjs/sqlite';
+import {
+  PostgresEventStore,
+  PostgresKeyStore,
+  PostgresSchemaStorage,
+  PostgresSnapshotStore,
+  postgresGroupMembership,
+  postgresProjectionStore,
+  postgresSagaStore,
+  postgresStreamStateStore,
+  postgresSubscriptionStorage,
+} from '@causewayjs/postgres';
+import {
+  StorageFullError,
+  StoreBusyError,
+  StoreUnavailableError,
+  WriteRejectedError,
+  type ProjectionBuild,
+  type ParkEntry,
+  type SagaInstanceRecord,
+  type SagaTimerRecord,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const pgUp = await pgAvailable();

@@ -9,7 +9,13 @@ import { Client, DatabaseError, escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '@causewayjs/sqlite';
 import { PostgresEventStore } from '@causewayjs/postgres';
-import { StorageFullError, StoreBusyError, StoreUnavailableError, WriteRejectedError, collect } from '@causewayjs/core';
+import {
+  StorageFullError,
+  StoreBusyError,
+  StoreUnavailableError,
+  WriteRejectedError,
+  collect,
+} from '@causewayjs/core';
 import {
   dropSchema,
   pgAvailable,

@@ -9,8 +9,13 @@ import { DatabaseError, escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteEventStore } from '@causewayjs/sqlite';
 import { PostgresEventStore } from '@causewayjs/postgres';
-import { WriteRejectedError, WrongExpectedRevisionError, collect, type AppendResult } from '@causewayjs/core';
-import type { EventStore } from '@causewayjs/core';
+import {
+  WriteRejectedError,
+  WrongExpectedRevisionError,
+  collect,
+  type AppendResult,
+  type EventStore,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const pgUp = await pgAvailable();

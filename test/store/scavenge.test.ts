@@ -2,7 +2,24 @@ import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, ForwardingEventStore, MemoryEventStore, ScavengeUnsupportedError, collect, isScavengeable, openBackend, storeStack, withMembers, type AppendResult, type Backend, type EventStore, type ScavengeOptions, type ScavengeReport, type StoreTransaction, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  ErrorCode,
+  ForwardingEventStore,
+  MemoryEventStore,
+  ScavengeUnsupportedError,
+  collect,
+  isScavengeable,
+  openBackend,
+  storeStack,
+  withMembers,
+  type AppendResult,
+  type Backend,
+  type EventStore,
+  type ScavengeOptions,
+  type ScavengeReport,
+  type StoreTransaction,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 import { backendTargets, type FreshDatabase } from '../conformance/backend-targets.js';
 import { pgExec } from '../support/postgres.js';
 

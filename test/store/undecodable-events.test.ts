@@ -6,14 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { SqliteEventStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import { PostgresEventStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
 import { ExitCode } from '@causewayjs/cli/internals';
-import { EventDecodeError, type RecordedEvent } from '@causewayjs/core';
-import type { EventStore } from '@causewayjs/core';
-import { Subscription, type ParkedEvent, type SubscriptionStorage } from '@causewayjs/core';
+import {
+  EventDecodeError,
+  type RecordedEvent,
+  type EventStore,
+  Subscription,
+  type ParkedEvent,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 import { cli } from '../cli/cli-harness.js';
 import { dropSchema, pgAvailable, pgExec, pgUrl, randomSchemaName } from '../support/postgres.js';
 

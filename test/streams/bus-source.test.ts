@@ -1,6 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InProcessBus } from '@causewayjs/core';
-import { MemoryEventStore, StreamJob, busSource, collectSink, count, memoryStreamStateStore, queueSource, tumbling, type RecordedEvent, type WindowResult } from '@causewayjs/core';
+import {
+  InProcessBus,
+  MemoryEventStore,
+  StreamJob,
+  busSource,
+  collectSink,
+  count,
+  memoryStreamStateStore,
+  queueSource,
+  tumbling,
+  type RecordedEvent,
+  type WindowResult,
+} from '@causewayjs/core';
 import type { Tick } from './helpers.js';
 
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {

@@ -1,4 +1,16 @@
-import { MemoryEventStore, StreamJob, arraySource, collectSink, iterableSource, memoryStreamStateStore, type InvalidElement, type LateElement, type Stream, type StreamJobOptions, type TimedOutMatch } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  StreamJob,
+  arraySource,
+  collectSink,
+  iterableSource,
+  memoryStreamStateStore,
+  type InvalidElement,
+  type LateElement,
+  type Stream,
+  type StreamJobOptions,
+  type TimedOutMatch,
+} from '@causewayjs/core';
 
 /** A test element: key, event time, value. */
 export interface Tick {

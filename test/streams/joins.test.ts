@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidStreamDefinitionError, InvalidWindowError, countWindow, session, tumbling, type Stream } from '@causewayjs/core';
+import {
+  InvalidStreamDefinitionError,
+  InvalidWindowError,
+  countWindow,
+  session,
+  tumbling,
+  type Stream,
+} from '@causewayjs/core';
 import { runInTwo, runOver } from './helpers.js';
 
 interface Side {

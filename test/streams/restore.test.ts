@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryEventStore, Pattern, StreamJob, collectSink, count, countWindow, memoryStreamStateStore, session, sliding, storeSource, toList, type RecordedEvent, type StreamStateStore } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  Pattern,
+  StreamJob,
+  collectSink,
+  count,
+  countWindow,
+  memoryStreamStateStore,
+  session,
+  sliding,
+  storeSource,
+  toList,
+  type RecordedEvent,
+  type StreamStateStore,
+} from '@causewayjs/core';
 
 type Reading = { key: string; at: number; kind: 'a' | 'b' | 'c' };
 const data = (e: RecordedEvent) => e.data as Reading;

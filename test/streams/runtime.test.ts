@@ -1,5 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidStreamDefinitionError, ManualClock, MemoryEventStore, Pattern, StreamJob, StreamCommitFailedError, StreamJobStateError, StreamOperatorError, StreamStateMismatchError, arraySource, callbackSink, collect, collectSink, count, iterableSource, memoryStreamStateStore, queueSource, session, storeSink, storeSource, tumbling, type InvalidElement, type PatternMatch, type RecordedEvent, type WindowResult } from '@causewayjs/core';
+import {
+  InvalidStreamDefinitionError,
+  ManualClock,
+  MemoryEventStore,
+  Pattern,
+  StreamJob,
+  StreamCommitFailedError,
+  StreamJobStateError,
+  StreamOperatorError,
+  StreamStateMismatchError,
+  arraySource,
+  callbackSink,
+  collect,
+  collectSink,
+  count,
+  iterableSource,
+  memoryStreamStateStore,
+  queueSource,
+  session,
+  storeSink,
+  storeSource,
+  tumbling,
+  type InvalidElement,
+  type PatternMatch,
+  type RecordedEvent,
+  type WindowResult,
+} from '@causewayjs/core';
 import { runOver, tick, type Tick } from './helpers.js';
 
 describe('bad input at run time', () => {

@@ -5,7 +5,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collect, openBackend, SchemaRegistry, SchemaValidationError, stackBackend, StreamCommitFailedError, StreamJob, storeSink, storeSource, type Backend, type RecordedEvent } from '@causewayjs/core';
+import {
+  collect,
+  openBackend,
+  SchemaRegistry,
+  SchemaValidationError,
+  stackBackend,
+  StreamCommitFailedError,
+  StreamJob,
+  storeSink,
+  storeSource,
+  type Backend,
+  type RecordedEvent,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const pg = await pgAvailable();

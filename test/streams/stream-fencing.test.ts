@@ -8,7 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStreamDefinitionError, ManualClock, StreamJob, StreamJobFencedError, StreamJobLeasedError, arraySource, openBackend, storeSource, type Backend } from '@causewayjs/core';
+import {
+  InvalidStreamDefinitionError,
+  ManualClock,
+  StreamJob,
+  StreamJobFencedError,
+  StreamJobLeasedError,
+  arraySource,
+  openBackend,
+  storeSource,
+  type Backend,
+} from '@causewayjs/core';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import {
   JOB,

@@ -6,9 +6,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { sqliteStreamStateStore } from '@causewayjs/sqlite';
-import { collect, collectSink, countWindow, EventDecodeError, StreamJob, storeSink, storeSource, sum, type InvalidElement, type RecordedEvent } from '@causewayjs/core';
+import { SqliteEventStore, sqliteStreamStateStore } from '@causewayjs/sqlite';
+import {
+  collect,
+  collectSink,
+  countWindow,
+  EventDecodeError,
+  StreamJob,
+  storeSink,
+  storeSource,
+  sum,
+  type InvalidElement,
+  type RecordedEvent,
+} from '@causewayjs/core';
 
 describe('a stream job over a store holding an undecodable event (sqlite file)', () => {
   const cleanup: (() => Promise<void> | void)[] = [];

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidStreamDefinitionError, InvalidWindowError, count, countWindow, session, sliding, sum, toList, tumbling, windowStart, type WindowResult } from '@causewayjs/core';
+import {
+  InvalidStreamDefinitionError,
+  InvalidWindowError,
+  count,
+  countWindow,
+  session,
+  sliding,
+  sum,
+  toList,
+  tumbling,
+  windowStart,
+  type WindowResult,
+} from '@causewayjs/core';
 import { runOver, tick, type Tick } from './helpers.js';
 
 const summary = (r: WindowResult<string | number, unknown>) =>

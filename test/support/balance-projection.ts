@@ -2,12 +2,14 @@
 // row per applied event (its primary key makes a second application of an event fail).
 // The same projection runs on SQLite and PostgreSQL, in the handler's transaction.
 import { escapeIdentifier } from 'pg';
-import { PostgresEventStore } from '@causewayjs/postgres';
-import { postgresSubscriptionStorage } from '@causewayjs/postgres';
-import { SqliteEventStore } from '@causewayjs/sqlite';
-import { sqliteSubscriptionStorage } from '@causewayjs/sqlite';
-import type { EventStore, RecordedEvent } from '@causewayjs/core';
-import { Subscription, type SubscriptionLeaseOptions } from '@causewayjs/core';
+import { PostgresEventStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { SqliteEventStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+import {
+  type EventStore,
+  type RecordedEvent,
+  Subscription,
+  type SubscriptionLeaseOptions,
+} from '@causewayjs/core';
 import { pgUrl } from './postgres.js';
 
 /** What the read model holds, in a comparable order. */

@@ -7,9 +7,7 @@
 // killed: the kill lands between that target append and the source checkpoint that would
 // cover it. "until-caught-up" stops cleanly at the head.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreBridge } from '@causewayjs/core';
-import { openBackend } from '@causewayjs/core';
-import type { AppendRequest } from '@causewayjs/core';
+import { StoreBridge, openBackend, type AppendRequest } from '@causewayjs/core';
 import { shopToSales } from '../federation/bridge-fixtures.js';
 import { pgUrl } from './postgres.js';
 

@@ -1,8 +1,6 @@
-import type { EventMetadata } from '@causewayjs/core';
-import type { AppendResult, ExpectedRevision } from '@causewayjs/core';
+import type { EventMetadata, AppendResult, ExpectedRevision } from '@causewayjs/core';
 import { currentTraceparent } from '@causewayjs/core/internals';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine } from './cli-io.js';
+import { type CliIo, printJson, printLine } from './cli-io.js';
 import type { StoreContext } from './store-context.js';
 
 /** Options of {@link appendEvent}. */

@@ -2,16 +2,20 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { contextMap, type EventMapping } from '@causewayjs/core';
-import { InvalidTranslationError } from '@causewayjs/core';
-import { StoreBridge, type StoreBridgeStatus } from '@causewayjs/core';
-import type { Translation } from '@causewayjs/core';
-import { composeTranslations, identityTranslation } from '@causewayjs/core';
-import { renameTypes } from '@causewayjs/core';
-import type { ReadAllFilter } from '@causewayjs/core';
+import {
+  contextMap,
+  type EventMapping,
+  InvalidTranslationError,
+  StoreBridge,
+  type StoreBridgeStatus,
+  type Translation,
+  composeTranslations,
+  identityTranslation,
+  renameTypes,
+  type ReadAllFilter,
+} from '@causewayjs/core';
 import { CliInputError, CliNotFoundError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJsonLine, printLine } from './cli-io.js';
+import { type CliIo, printJsonLine, printLine } from './cli-io.js';
 import type { StoreContext } from './store-context.js';
 
 /** A bridge's configuration, as `causeway bridge --config <file>` reads it. */

@@ -1,7 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { traceLogMixin } from '@causewayjs/core/internals';
-import type { CliIo } from './cli-io.js';
-import { printJsonLine, printLine } from './cli-io.js';
+import { type CliIo, printJsonLine, printLine } from './cli-io.js';
 import { CliPortInUseError, isAddressInUse } from './cli-errors.js';
 import { ExitCode } from './exit-codes.js';
 import { loadShopModule, type ShopRuntime, type ShopStartOptions } from './shop-module.js';

@@ -1,6 +1,9 @@
-import type { EventMetadata, RecordedEvent } from '@causewayjs/core';
-import type { StreamMetadata } from '@causewayjs/core';
-import { isUuid } from '@causewayjs/core';
+import {
+  type EventMetadata,
+  type RecordedEvent,
+  type StreamMetadata,
+  isUuid,
+} from '@causewayjs/core';
 import { CliInputError } from './cli-errors.js';
 
 /**

@@ -1,9 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { ReadAllFilter } from '@causewayjs/core';
-import { undecorated } from '@causewayjs/core';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine } from './cli-io.js';
+import { type ReadAllFilter, undecorated } from '@causewayjs/core';
+import { type CliIo, printJson, printLine } from './cli-io.js';
 import { toEventJson, type StreamStateJson } from './event-json.js';
 import { startProgress } from './progress.js';
 import type { StoreContext } from './store-context.js';

@@ -1,17 +1,16 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Clock } from '@causewayjs/core';
 import {
+  type Clock,
   CausewayError,
   StreamDeletedError,
   WrongExpectedRevisionError,
   type CausewayErrorCode,
+  SchemaValidationError,
+  type StoreTransaction,
 } from '@causewayjs/core';
-import { SchemaValidationError } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
 import { CliConflictError, CliInputError, CliUsageError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine } from './cli-io.js';
+import { type CliIo, printJson, printLine } from './cli-io.js';
 import { parseExportLine, type ImportedEvent, type ImportedStreamState } from './event-json.js';
 import { startProgress } from './progress.js';
 import type { StoreContext } from './store-context.js';

@@ -27,5 +27,5 @@ export { type SensorsModule } from './sensors-module.js';
 export { serveStore } from './serve-command.js';
 export { type ShopModule } from './shop-module.js';
 export { storeStats } from './stats-command.js';
-export { openStoreContext, type StoreContext } from './store-context.js';
+
 export { verifyEvents, type VerifyCommandReport } from './verify-command.js';

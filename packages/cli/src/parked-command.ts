@@ -1,7 +1,6 @@
 import type { ParkedEvent } from '@causewayjs/core';
 import { CliNotFoundError, CliUsageError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine, printTable } from './cli-io.js';
+import { type CliIo, printJson, printLine, printTable } from './cli-io.js';
 import type { StoreContext } from './store-context.js';
 
 /** A subscription and how many events it has parked. */

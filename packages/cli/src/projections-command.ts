@@ -1,8 +1,10 @@
-import { buildSubscriptionName } from '@causewayjs/core';
-import type { ProjectionDefinition, ProjectionRecord } from '@causewayjs/core';
+import {
+  buildSubscriptionName,
+  type ProjectionDefinition,
+  type ProjectionRecord,
+} from '@causewayjs/core';
 import { CliNotFoundError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine, printTable } from './cli-io.js';
+import { type CliIo, printJson, printLine, printTable } from './cli-io.js';
 import type { StoreContext } from './store-context.js';
 
 /** One registered build of a projection, as `causeway projections list` shows it. */

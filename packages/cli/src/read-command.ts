@@ -1,7 +1,5 @@
-import type { RecordedEvent } from '@causewayjs/core';
-import type { ReadAllFilter } from '@causewayjs/core';
-import type { CliIo } from './cli-io.js';
-import { printJsonLine, printLine } from './cli-io.js';
+import type { RecordedEvent, ReadAllFilter } from '@causewayjs/core';
+import { type CliIo, printJsonLine, printLine } from './cli-io.js';
 import { toEventJson } from './event-json.js';
 import type { StoreContext } from './store-context.js';
 

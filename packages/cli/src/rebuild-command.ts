@@ -1,9 +1,6 @@
-import { Projector } from '@causewayjs/core';
-import type { ProjectionDefinition } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
+import { Projector, type ProjectionDefinition, type StoreTransaction } from '@causewayjs/core';
 import { CliNotFoundError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine } from './cli-io.js';
+import { type CliIo, printJson, printLine } from './cli-io.js';
 import { startProgress } from './progress.js';
 import type { StoreContext } from './store-context.js';
 

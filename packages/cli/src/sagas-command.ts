@@ -1,14 +1,17 @@
-import type { SagaDefinition, SagaInstanceView, SagaQuery, SagaStatus } from '@causewayjs/core';
-import type {
-  ListParkedCommandsOptions,
-  ParkedCommandResult,
-  SagaCommandAdmin,
+import {
+  type SagaDefinition,
+  type SagaInstanceView,
+  type SagaQuery,
+  type SagaStatus,
+  type ListParkedCommandsOptions,
+  type ParkedCommandResult,
+  type SagaCommandAdmin,
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
+  type OutboxEntry,
 } from '@causewayjs/core';
-import { ParkedCommandNotFoundError, ParkedCommandNotRetryableError } from '@causewayjs/core';
-import type { OutboxEntry } from '@causewayjs/core';
 import { CliConflictError, CliNotFoundError, CliUsageError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine, printTable } from './cli-io.js';
+import { type CliIo, printJson, printLine, printTable } from './cli-io.js';
 import type { StoreContext } from './store-context.js';
 
 const STATUSES: readonly SagaStatus[] = [

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SecurityConfigError } from '@causewayjs/core';
-import { stackBackend } from '@causewayjs/core';
+import { SecurityConfigError, stackBackend } from '@causewayjs/core';
 import { CliUsageError } from './cli-errors.js';
 import type { StoreContext } from './store-context.js';
 

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import type { JsonSchema } from '@causewayjs/core';
-import type { CompatibilityMode } from '@causewayjs/core';
-import { COMPATIBILITY_MODES } from '@causewayjs/core';
-import type { CompatibilityReport, RegisteredSchema } from '@causewayjs/core';
-import { SchemaRegistry } from '@causewayjs/core';
+import {
+  type JsonSchema,
+  type CompatibilityMode,
+  COMPATIBILITY_MODES,
+  type CompatibilityReport,
+  type RegisteredSchema,
+  SchemaRegistry,
+} from '@causewayjs/core';
 import { CliConflictError, CliInputError, CliUsageError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine, printTable } from './cli-io.js';
+import { type CliIo, printJson, printLine, printTable } from './cli-io.js';
 import { parseJsonArgument } from './cli-arguments.js';
 import type { StoreContext } from './store-context.js';
 import type { LoadedConfig } from './config-loader.js';

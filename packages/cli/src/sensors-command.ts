@@ -1,8 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { parseCount } from './cli-arguments.js';
 import { CliUsageError } from './cli-errors.js';
-import type { CliIo } from './cli-io.js';
-import { printJsonLine, printLine } from './cli-io.js';
+import { type CliIo, printJsonLine, printLine } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
 import {
   loadSensorsModule,

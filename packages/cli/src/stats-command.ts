@@ -1,7 +1,5 @@
-import { RuntimeRegistry } from '@causewayjs/core/internals';
-import { checkpointSource } from '@causewayjs/core/internals';
-import type { CliIo } from './cli-io.js';
-import { printJson, printLine, printTable } from './cli-io.js';
+import { RuntimeRegistry, checkpointSource } from '@causewayjs/core/internals';
+import { type CliIo, printJson, printLine, printTable } from './cli-io.js';
 import { startProgress } from './progress.js';
 import { redactUrl } from './redact-url.js';
 import type { StoreContext } from './store-context.js';

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { Clock } from '@causewayjs/core';
-import { openBackend } from '@causewayjs/core';
-import { SchemaRegistry } from '@causewayjs/core';
-import type { Backend } from '@causewayjs/core';
-import { stackBackend } from '@causewayjs/core';
+import {
+  type Clock,
+  openBackend,
+  SchemaRegistry,
+  type Backend,
+  stackBackend,
+} from '@causewayjs/core';
 import { CliNotFoundError } from './cli-errors.js';
 import { redactUrl } from './redact-url.js';
 

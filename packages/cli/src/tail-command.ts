@@ -1,6 +1,5 @@
 import type { ReadAllFilter } from '@causewayjs/core';
-import type { CliIo } from './cli-io.js';
-import { printJsonLine, printLine } from './cli-io.js';
+import { type CliIo, printJsonLine, printLine } from './cli-io.js';
 import { toEventJson } from './event-json.js';
 import { formatEvent } from './read-command.js';
 import type { StoreContext } from './store-context.js';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ChainHeadAnchor } from '@causewayjs/core';
-import type { EventStore } from '@causewayjs/core';
 import {
+  type ChainHeadAnchor,
+  type EventStore,
   exportHeads,
   verifyStore,
   type BrokenLink,

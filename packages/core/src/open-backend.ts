@@ -40,7 +40,9 @@ async function loadAdapterPackage(
     throw new AdapterNotInstalledError(
       url,
       packageName,
-      new Error(`${packageName} does not export ${exportName}: is it the same version as the core?`),
+      new Error(
+        `${packageName} does not export ${exportName}: is it the same version as the core?`,
+      ),
     );
   return adapter;
 }

@@ -1,20 +1,34 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { backoffDelay, resolveBackoff, type ResolvedBackoff } from '@causewayjs/core/internals';
-import type { Clock } from '@causewayjs/core';
-import { systemClock } from '@causewayjs/core';
-import type { EventInput, EventMetadata, RecordedEvent } from '@causewayjs/core';
-import { CausewayError, ErrorCode, InvalidArgumentError, StoreClosedError } from '@causewayjs/core';
-import { BusUnavailableError } from '@causewayjs/core';
-import { deterministicId } from '@causewayjs/core';
-import type { SchemaRegistry } from '@causewayjs/core';
-import { SchemaValidationError } from '@causewayjs/core';
-import { schemaRegistryOf } from '@causewayjs/core';
-import type { StoreTransaction } from '@causewayjs/core';
-import type { ListParkedOptions, ParkedError, ParkedEvent, ParkedSelection } from '@causewayjs/core';
-import type { SubscriptionLogger } from '@causewayjs/core';
-import type { SubscriptionStorage } from '@causewayjs/core';
-import { assertName } from '@causewayjs/core/internals';
-import { WakeSignal } from '@causewayjs/core/internals';
+import {
+  backoffDelay,
+  resolveBackoff,
+  type ResolvedBackoff,
+  assertName,
+  WakeSignal,
+} from '@causewayjs/core/internals';
+import {
+  type Clock,
+  systemClock,
+  type EventInput,
+  type EventMetadata,
+  type RecordedEvent,
+  CausewayError,
+  ErrorCode,
+  InvalidArgumentError,
+  StoreClosedError,
+  BusUnavailableError,
+  deterministicId,
+  type SchemaRegistry,
+  SchemaValidationError,
+  schemaRegistryOf,
+  type StoreTransaction,
+  type ListParkedOptions,
+  type ParkedError,
+  type ParkedEvent,
+  type ParkedSelection,
+  type SubscriptionLogger,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 import {
   MappingFailedError,
   PayloadInvalidError,

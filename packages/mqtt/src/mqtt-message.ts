@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
-import { isUuid } from '@causewayjs/core';
-import { deterministicId } from '@causewayjs/core';
+import { isUuid, deterministicId } from '@causewayjs/core';
 
 /** One MQTT message as the ingest sees it. */
 export interface MqttMessage {

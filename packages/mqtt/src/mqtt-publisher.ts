@@ -1,12 +1,17 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { RecordedEvent } from '@causewayjs/core';
-import { CausewayError, InvalidArgumentError } from '@causewayjs/core';
-import { encodeJson } from '@causewayjs/core';
-import { BusClosedError, BusUnavailableError, MessageTooLargeError } from '@causewayjs/core';
-import { encodeBusMessage } from '@causewayjs/core';
-import type { PublishReceipt } from '@causewayjs/core';
-import type { OutboxTarget } from '@causewayjs/core';
-import { streamCategory } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  CausewayError,
+  InvalidArgumentError,
+  encodeJson,
+  BusClosedError,
+  BusUnavailableError,
+  MessageTooLargeError,
+  encodeBusMessage,
+  type PublishReceipt,
+  type OutboxTarget,
+  streamCategory,
+} from '@causewayjs/core';
 import { MappingFailedError, MqttErrorCode } from './mqtt-errors.js';
 import { fillTemplate, templateNames } from './mqtt-topic-pattern.js';
 import { checkMqttUrl } from './mqtt-url.js';

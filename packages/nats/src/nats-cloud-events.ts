@@ -1,8 +1,11 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { CloudEvent, HTTP } from 'cloudevents';
-import type { RecordedEvent } from '@causewayjs/core';
-import { encodeJson } from '@causewayjs/core';
-import { decodeBusMessage, encodeBusMessage } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  encodeJson,
+  decodeBusMessage,
+  encodeBusMessage,
+} from '@causewayjs/core';
 
 /**
  * How the NATS bus writes events:

@@ -7,14 +7,30 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
-import { encodeJson } from '@causewayjs/core';
-import type { CommandReply } from '@causewayjs/core';
-import type { SubscriptionLogger } from '@causewayjs/core';
-import { BusClosedError, BusUnavailableError, CommandTimeoutError, NoCommandResponderError } from '@causewayjs/core';
-import { parseCommandReply, type CommandServeHandler } from '@causewayjs/core/internals';
-import { BrokerCommandDispatcher, commandAnswerer, type CommandRequest, commandResponderSettings } from '@causewayjs/core/internals';
+import {
+  encodeJson,
+  type CommandReply,
+  type SubscriptionLogger,
+  BusClosedError,
+  BusUnavailableError,
+  CommandTimeoutError,
+  NoCommandResponderError,
+} from '@causewayjs/core';
+import {
+  parseCommandReply,
+  type CommandServeHandler,
+  BrokerCommandDispatcher,
+  commandAnswerer,
+  type CommandRequest,
+  commandResponderSettings,
+} from '@causewayjs/core/internals';
 
-export { CommandResponderCode, DEFAULT_COMMAND_PREFIX, commandSubject, type CommandServeHandler } from '@causewayjs/core/internals';
+export {
+  CommandResponderCode,
+  DEFAULT_COMMAND_PREFIX,
+  commandSubject,
+  type CommandServeHandler,
+} from '@causewayjs/core/internals';
 
 /** Options of {@link NatsCommandDispatcher}. */
 export interface NatsCommandDispatcherOptions {

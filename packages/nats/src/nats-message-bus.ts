@@ -18,21 +18,46 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import { SpanKind } from '@opentelemetry/api';
-import { systemClock, type Clock } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import type { ResolvedBackoff } from '@causewayjs/core/internals';
-import { messagingAttributes } from '@causewayjs/core/internals';
-import { carriedTraceContext, withSpan } from '@causewayjs/core/internals';
+import {
+  systemClock,
+  type Clock,
+  type RecordedEvent,
+  InvalidArgumentError,
+  type SubscriptionLogger,
+  BusClosedError,
+  BusUnavailableError,
+  GroupAlreadySubscribedError,
+  MessageTooLargeError,
+  resolveBusSubscribeOptions,
+  type ResolvedBusSubscribeOptions,
+  BusSequenceMismatchError,
+  type BusLogTail,
+  type BusSubscribeOptions,
+  type BusSubscription,
+  type MessageBus,
+  type PublishOptions,
+  type PublishReceipt,
+  DEFAULT_SUBJECT_PREFIX,
+  assertSubjectPrefix,
+  matchSubject,
+  relativeSubject,
+  subjectToken,
+} from '@causewayjs/core';
+import {
+  type ResolvedBackoff,
+  messagingAttributes,
+  carriedTraceContext,
+  withSpan,
+  busSubscription,
+  newCounters,
+  retryParkedMessages,
+  deliverBusMessage,
+  type BusCounters,
+  publishWithRetry,
+  resolvePublishRetry,
+} from '@causewayjs/core/internals';
 import { decodeNatsMessage, encodeNatsMessage, type NatsWireFormat } from './nats-cloud-events.js';
 import { natsTraceCarrier, natsTraceHeaders } from './nats-trace-headers.js';
-import type { SubscriptionLogger } from '@causewayjs/core';
-import { BusClosedError, BusUnavailableError, GroupAlreadySubscribedError, MessageTooLargeError } from '@causewayjs/core';
-import { resolveBusSubscribeOptions, type ResolvedBusSubscribeOptions } from '@causewayjs/core';
-import { busSubscription, newCounters, retryParkedMessages, deliverBusMessage, type BusCounters } from '@causewayjs/core/internals';
-import { publishWithRetry, resolvePublishRetry } from '@causewayjs/core/internals';
-import { BusSequenceMismatchError, type BusLogTail, type BusSubscribeOptions, type BusSubscription, type MessageBus, type PublishOptions, type PublishReceipt } from '@causewayjs/core';
-import { DEFAULT_SUBJECT_PREFIX, assertSubjectPrefix, matchSubject, relativeSubject, subjectToken } from '@causewayjs/core';
 
 /** Options of {@link NatsMessageBus.open}. */
 export interface NatsMessageBusOptions {

@@ -1,5 +1,9 @@
-import type { Backend, BackendAdapter, OpenBackendOptions } from '@causewayjs/core';
-import { createBackend } from '@causewayjs/core';
+import {
+  type Backend,
+  type BackendAdapter,
+  type OpenBackendOptions,
+  createBackend,
+} from '@causewayjs/core';
 import { postgresChainAnchorStore } from './postgres-chain-anchor-store.js';
 import { PostgresEventStore, type PostgresTransaction } from './postgres-event-store.js';
 import { postgresGroupMembership } from './postgres-group-membership-store.js';
@@ -25,7 +29,7 @@ export type PostgresBackend = Backend<PostgresTransaction, PostgresReadModel>;
  * @throws {StoreUnavailableError} when the server cannot be reached.
  * @example
  * ```ts
- * import { openPostgresBackend } from 'causeway/postgres';
+ * import { openPostgresBackend } from '@causewayjs/postgres';
  * const backend = await openPostgresBackend('postgres://app@db/shop?schema=events');
  * const storage = await backend.subscriptionStorage();
  * ```

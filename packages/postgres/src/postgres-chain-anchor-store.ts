@@ -1,9 +1,14 @@
 import { escapeIdentifier, type QueryResultRow } from 'pg';
-import { InvalidArgumentError, StoreClosedError } from '@causewayjs/core';
-import type { ChainAnchors, ChainHeadAnchor, ChainStartAnchor } from '@causewayjs/core';
-import { type ChainAnchorStore, type ListChainAnchorsOptions } from '@causewayjs/core';
-import { anchorPageSize, decodeAnchorRow } from '@causewayjs/core/internals';
-import type { Migration } from '@causewayjs/core/internals';
+import {
+  InvalidArgumentError,
+  StoreClosedError,
+  type ChainAnchors,
+  type ChainHeadAnchor,
+  type ChainStartAnchor,
+  type ChainAnchorStore,
+  type ListChainAnchorsOptions,
+} from '@causewayjs/core';
+import { anchorPageSize, decodeAnchorRow, type Migration } from '@causewayjs/core/internals';
 import { postgresError } from './postgres-errors.js';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';

@@ -1,11 +1,32 @@
 import { createHash } from 'node:crypto';
 import { DatabaseError, escapeIdentifier, type PoolClient, type QueryResultRow } from 'pg';
-import { CausewayError, StoreClosedError, StoreUnavailableError } from '@causewayjs/core';
-import { checkDocumentId, checkDocumentIds, checkPatch, encodeDocument, type CollectionSpec } from '@causewayjs/core/internals';
-import { DocumentsReadOnlyError } from '@causewayjs/core';
-import { encodeCursor, parseDocumentQuery, parseWhere, type DocumentCondition, type DocumentCursor, type DocumentOrdering, type SortKey } from '@causewayjs/core/internals';
-import type { DocumentEntry, DocumentPage, DocumentPatch, DocumentQuery, DocumentWhere, Documents } from '@causewayjs/core';
-import { mergePatch } from '@causewayjs/core';
+import {
+  CausewayError,
+  StoreClosedError,
+  StoreUnavailableError,
+  DocumentsReadOnlyError,
+  type DocumentEntry,
+  type DocumentPage,
+  type DocumentPatch,
+  type DocumentQuery,
+  type DocumentWhere,
+  type Documents,
+  mergePatch,
+} from '@causewayjs/core';
+import {
+  checkDocumentId,
+  checkDocumentIds,
+  checkPatch,
+  encodeDocument,
+  type CollectionSpec,
+  encodeCursor,
+  parseDocumentQuery,
+  parseWhere,
+  type DocumentCondition,
+  type DocumentCursor,
+  type DocumentOrdering,
+  type SortKey,
+} from '@causewayjs/core/internals';
 import { postgresComponentError } from './postgres-errors.js';
 import { MAX_IDENTIFIER_BYTES, messageOf } from './postgres-support.js';
 

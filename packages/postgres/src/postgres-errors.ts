@@ -1,5 +1,12 @@
 import { DatabaseError } from 'pg';
-import { CausewayError, StorageFullError, StoreBusyError, StoreClosedError, StoreUnavailableError, WriteRejectedError } from '@causewayjs/core';
+import {
+  CausewayError,
+  StorageFullError,
+  StoreBusyError,
+  StoreClosedError,
+  StoreUnavailableError,
+  WriteRejectedError,
+} from '@causewayjs/core';
 import { messageOf } from './postgres-support.js';
 
 /** SQLSTATEs after which nothing was written and trying again later can succeed. */

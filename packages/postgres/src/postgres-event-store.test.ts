@@ -1,10 +1,15 @@
 import { Client, escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, StoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError } from '@causewayjs/core';
-import { newId } from '@causewayjs/core';
-import { openEventStore } from '@causewayjs/core';
-import { collect } from '@causewayjs/core';
-import type { EventStore } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  StoreUnavailableError,
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+  newId,
+  openEventStore,
+  collect,
+  type EventStore,
+} from '@causewayjs/core';
 import {
   dropSchema,
   pgAvailable,

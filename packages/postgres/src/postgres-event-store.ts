@@ -6,24 +6,58 @@ import {
   type PoolClient,
   type QueryArrayConfig,
 } from 'pg';
-import type { RecordedEvent } from '@causewayjs/core';
-import { CausewayError, InvalidArgumentError, StoreClosedError, StoreUnavailableError, StreamDeletedError } from '@causewayjs/core';
-import { encodeJson } from '@causewayjs/core';
-import { clientIds, planAppends, planDelete, resolveOutcome, streamNames, Deleted, deletedLabel, type DeletedFlag, type PlannedRow, type StoredEventRef, type StreamState } from '@causewayjs/core/internals';
-import type { UnitResult } from '@causewayjs/core/internals';
-import { BaseEventStore, type StoredStream } from '@causewayjs/core/internals';
-import { decodeEventRow, decodeEventRows } from '@causewayjs/core/internals';
-import type { AppendResult, DeleteStreamOptions, EventStoreOptions, StoreTransaction, StreamMetadata, StreamSummary } from '@causewayjs/core';
-import { prefixUpperBound, type AllWindow, type StreamWindow, type StreamsQuery } from '@causewayjs/core/internals';
-import { BaseStoreTransaction } from '@causewayjs/core/internals';
-import type { PreparedAppend } from '@causewayjs/core/internals';
+import {
+  type RecordedEvent,
+  CausewayError,
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreUnavailableError,
+  StreamDeletedError,
+  encodeJson,
+  type AppendResult,
+  type DeleteStreamOptions,
+  type EventStoreOptions,
+  type StoreTransaction,
+  type StreamMetadata,
+  type StreamSummary,
+  hiddenEvents,
+  type ScavengeOptions,
+  type ScavengeReport,
+  type Scavengeable,
+} from '@causewayjs/core';
+import {
+  clientIds,
+  planAppends,
+  planDelete,
+  resolveOutcome,
+  streamNames,
+  Deleted,
+  deletedLabel,
+  type DeletedFlag,
+  type PlannedRow,
+  type StoredEventRef,
+  type StreamState,
+  type UnitResult,
+  BaseEventStore,
+  type StoredStream,
+  decodeEventRow,
+  decodeEventRows,
+  prefixUpperBound,
+  type AllWindow,
+  type StreamWindow,
+  type StreamsQuery,
+  BaseStoreTransaction,
+  type PreparedAppend,
+  type ScavengeBatchOutcome,
+  type ScavengeBatchRequest,
+  countScavenged,
+  newScavengeOutcome,
+} from '@causewayjs/core/internals';
 import {
   PostgresCommitListener,
   commitChannel,
   type CommitListenerState,
 } from './postgres-commit-listener.js';
-import { hiddenEvents, type ScavengeOptions, type ScavengeReport, type Scavengeable } from '@causewayjs/core';
-import { type ScavengeBatchOutcome, type ScavengeBatchRequest, countScavenged, newScavengeOutcome } from '@causewayjs/core/internals';
 import { checkOut, guardPool, type CheckedOutClient } from './postgres-connection.js';
 import { postgresError } from './postgres-errors.js';
 import { migrateEventStore } from './postgres-migrations.js';
@@ -191,7 +225,7 @@ class HookError extends Error {}
  *
  * @example
  * ```ts
- * import { PostgresEventStore } from 'causeway/postgres';
+ * import { PostgresEventStore } from '@causewayjs/postgres';
  *
  * const store = await PostgresEventStore.open('postgres://app@db:5432/shop?schema=events');
  * await store.append('order-42', [{ type: 'order.placed', data: { total: 10 } }], {

@@ -1,8 +1,20 @@
 import { escapeIdentifier } from 'pg';
-import type { Migration } from '@causewayjs/core/internals';
-import { type GroupDefinition, type GroupMember, type GroupMembershipStore, type HeartbeatResult, type StoredGroupDefinition } from '@causewayjs/core';
-import { assertDefineArguments, assertGroupName, assertHeartbeatArguments, assertMemberId, assertNow } from '@causewayjs/core/internals';
-import { assertName } from '@causewayjs/core/internals';
+import {
+  type Migration,
+  assertDefineArguments,
+  assertGroupName,
+  assertHeartbeatArguments,
+  assertMemberId,
+  assertNow,
+  assertName,
+} from '@causewayjs/core/internals';
+import {
+  type GroupDefinition,
+  type GroupMember,
+  type GroupMembershipStore,
+  type HeartbeatResult,
+  type StoredGroupDefinition,
+} from '@causewayjs/core';
 import type { PostgresEventStore } from './postgres-event-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
 import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';

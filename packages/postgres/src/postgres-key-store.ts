@@ -1,8 +1,13 @@
 import { escapeIdentifier } from 'pg';
-import { InvalidArgumentError } from '@causewayjs/core';
-import type { DataKeyEntry, DataKeyStore, KeyCheck, ListDataKeysOptions, StoredDataKey } from '@causewayjs/core';
-import { assertKey, assertSubject } from '@causewayjs/core/internals';
-import type { Migration } from '@causewayjs/core/internals';
+import {
+  InvalidArgumentError,
+  type DataKeyEntry,
+  type DataKeyStore,
+  type KeyCheck,
+  type ListDataKeysOptions,
+  type StoredDataKey,
+} from '@causewayjs/core';
+import { assertKey, assertSubject, type Migration } from '@causewayjs/core/internals';
 import {
   connectPostgresComponent,
   type PostgresComponentConnection,

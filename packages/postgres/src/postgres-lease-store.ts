@@ -1,5 +1,9 @@
-import type { Lease, LeaseAcquisition, LeaseStore } from '@causewayjs/core';
-import { LeaseLostError } from '@causewayjs/core';
+import {
+  type Lease,
+  type LeaseAcquisition,
+  type LeaseStore,
+  LeaseLostError,
+} from '@causewayjs/core';
 import { assertLeaseArguments, assertName } from '@causewayjs/core/internals';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';

@@ -1,6 +1,6 @@
 import { escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SchemaTooNewError } from '@causewayjs/core';
+import { SchemaTooNewError, collect } from '@causewayjs/core';
 import {
   dropSchema,
   pgAvailable,
@@ -10,7 +10,6 @@ import {
 } from '../../../test/support/postgres.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 import pg from 'pg';
-import { collect } from '@causewayjs/core';
 import {
   EVENT_STORE_COMPONENT,
   eventStoreMigrations,

@@ -1,4 +1,13 @@
-import { prepareParkEntry, resolveListOptions, type ListParkedOptions, type ParkEntry, type ParkReason, type ParkedEvent, type ParkedEventStore, type ParkedSelection } from '@causewayjs/core';
+import {
+  prepareParkEntry,
+  resolveListOptions,
+  type ListParkedOptions,
+  type ParkEntry,
+  type ParkReason,
+  type ParkedEvent,
+  type ParkedEventStore,
+  type ParkedSelection,
+} from '@causewayjs/core';
 import { assertName, checkSelection } from '@causewayjs/core/internals';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';

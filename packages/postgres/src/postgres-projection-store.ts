@@ -1,13 +1,27 @@
 import { DatabaseError, escapeIdentifier, type PoolClient, type QueryResultRow } from 'pg';
-import type { RecordedEvent } from '@causewayjs/core';
-import { CausewayError, ErrorCode, InvalidArgumentError, StoreClosedError } from '@causewayjs/core';
-import { collectionSpec, type CollectionSpec } from '@causewayjs/core/internals';
-import type { DocumentsOptions } from '@causewayjs/core';
-import { buildTableName, type ProjectionBuild, type ProjectionMode } from '@causewayjs/core';
-import { belongsToBuild, isProjectionTable, projectionTablePrefix } from '@causewayjs/core/internals';
-import type { BuildStatus, ProjectionRecord, ProjectionStore } from '@causewayjs/core';
-import type { Migration } from '@causewayjs/core/internals';
-import type { SubscriptionStorage } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  CausewayError,
+  ErrorCode,
+  InvalidArgumentError,
+  StoreClosedError,
+  type DocumentsOptions,
+  buildTableName,
+  type ProjectionBuild,
+  type ProjectionMode,
+  type BuildStatus,
+  type ProjectionRecord,
+  type ProjectionStore,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
+import {
+  collectionSpec,
+  type CollectionSpec,
+  belongsToBuild,
+  isProjectionTable,
+  projectionTablePrefix,
+  type Migration,
+} from '@causewayjs/core/internals';
 import {
   READ_COLUMNS,
   toEvent,
@@ -367,8 +381,8 @@ export function migratePostgresProjectionTables(store: PostgresEventStore): Prom
  *
  * @example
  * ```ts
- * import { PostgresEventStore, postgresProjectionStore } from 'causeway/postgres';
- * import { Projector } from 'causeway';
+ * import { PostgresEventStore, postgresProjectionStore } from '@causewayjs/postgres';
+ * import { Projector } from '@causewayjs/core';
  *
  * const store = await PostgresEventStore.open('postgres://app@db/shop?schema=events');
  * const projector = new Projector({ store: await postgresProjectionStore(store), projections: [totals] });

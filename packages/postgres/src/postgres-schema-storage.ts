@@ -1,8 +1,11 @@
 import { escapeIdentifier } from 'pg';
-import { encodeJson } from '@causewayjs/core';
-import type { CompatibilityMode } from '@causewayjs/core';
-import type { JsonSchema } from '@causewayjs/core';
-import type { SchemaRecord, SchemaStorage } from '@causewayjs/core';
+import {
+  encodeJson,
+  type CompatibilityMode,
+  type JsonSchema,
+  type SchemaRecord,
+  type SchemaStorage,
+} from '@causewayjs/core';
 import type { Migration } from '@causewayjs/core/internals';
 import {
   connectPostgresComponent,
@@ -52,7 +55,7 @@ export type PostgresSchemaStorageOptions = PostgresComponentOptions;
  *
  * @example
  * ```ts
- * import { PostgresEventStore, PostgresSchemaStorage } from 'causeway/postgres';
+ * import { PostgresEventStore, PostgresSchemaStorage } from '@causewayjs/postgres';
  *
  * const url = 'postgres://app@db:5432/shop?schema=events';
  * const events = await PostgresEventStore.open(url);

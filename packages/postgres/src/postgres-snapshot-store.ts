@@ -1,8 +1,11 @@
 import { escapeIdentifier } from 'pg';
 import { prepareSnapshot, type Snapshot, type SnapshotStore } from '@causewayjs/core';
-import { assertSnapshotSubject, assertStateVersion } from '@causewayjs/core/internals';
-import type { Migration } from '@causewayjs/core/internals';
-import { assertStreamName } from '@causewayjs/core/internals';
+import {
+  assertSnapshotSubject,
+  assertStateVersion,
+  type Migration,
+  assertStreamName,
+} from '@causewayjs/core/internals';
 import {
   connectPostgresComponent,
   type PostgresComponentConnection,
@@ -83,7 +86,7 @@ type Row = [string, unknown, Date, string[] | null];
  *
  * @example
  * ```ts
- * import { PostgresEventStore, PostgresSnapshotStore } from 'causeway/postgres';
+ * import { PostgresEventStore, PostgresSnapshotStore } from '@causewayjs/postgres';
  *
  * const url = 'postgres://app@db:5432/shop?schema=events';
  * const store = await PostgresEventStore.open(url);

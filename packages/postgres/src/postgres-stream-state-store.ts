@@ -1,9 +1,16 @@
 import { escapeIdentifier } from 'pg';
-import type { Migration } from '@causewayjs/core/internals';
-import { StreamJobFencedError } from '@causewayjs/core';
-import { assertCheckpointData, assertJobName, decodePosition, encodePosition, type StreamCheckpoint, type StreamCheckpointData, type StreamStateStore } from '@causewayjs/core';
-import { assertOwner } from '@causewayjs/core/internals';
-import type { SourcePosition } from '@causewayjs/core';
+import { type Migration, assertOwner } from '@causewayjs/core/internals';
+import {
+  StreamJobFencedError,
+  assertCheckpointData,
+  assertJobName,
+  decodePosition,
+  encodePosition,
+  type StreamCheckpoint,
+  type StreamCheckpointData,
+  type StreamStateStore,
+  type SourcePosition,
+} from '@causewayjs/core';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { migrateStoreComponent } from './postgres-migrations.js';
 import { PostgresSubscriptionTables } from './postgres-subscription-storage.js';

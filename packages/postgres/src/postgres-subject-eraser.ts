@@ -1,5 +1,4 @@
-import type { PoolClient } from 'pg';
-import { escapeIdentifier } from 'pg';
+import { type PoolClient, escapeIdentifier } from 'pg';
 import { checkErasure, type SubjectEraser } from '@causewayjs/core';
 import { ERASURE_EXCLUDED_COMPONENT_TABLES } from '@causewayjs/core/internals';
 import { postgresError } from './postgres-errors.js';

@@ -1,7 +1,12 @@
 import { escapeIdentifier } from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreUnavailableError, WrongExpectedRevisionError, collect, type EventInput } from '@causewayjs/core';
-import { Subscription } from '@causewayjs/core';
+import {
+  StoreUnavailableError,
+  WrongExpectedRevisionError,
+  collect,
+  type EventInput,
+  Subscription,
+} from '@causewayjs/core';
 import {
   dropSchema,
   pgAvailable,

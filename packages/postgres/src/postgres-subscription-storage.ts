@@ -1,7 +1,6 @@
 import { escapeIdentifier, type QueryResultRow } from 'pg';
-import { InvalidArgumentError, StoreClosedError } from '@causewayjs/core';
+import { InvalidArgumentError, StoreClosedError, type SubscriptionStorage } from '@causewayjs/core';
 import type { Migration } from '@causewayjs/core/internals';
-import type { SubscriptionStorage } from '@causewayjs/core';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store.js';
 import type { PostgresEventStore, PostgresTransaction } from './postgres-event-store.js';
 import { PostgresInboxStore } from './postgres-inbox-store.js';
@@ -89,8 +88,8 @@ export function migratePostgresSubscriptionTables(store: PostgresEventStore): Pr
  *
  * @example
  * ```ts
- * import { PostgresEventStore, postgresSubscriptionStorage } from 'causeway/postgres';
- * import { Subscription } from 'causeway';
+ * import { PostgresEventStore, postgresSubscriptionStorage } from '@causewayjs/postgres';
+ * import { Subscription } from '@causewayjs/core';
  *
  * const store = await PostgresEventStore.open('postgres://app@db/shop?schema=events');
  * const storage = await postgresSubscriptionStorage(store);

@@ -1,7 +1,6 @@
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { backoffDelay, sleepFor, type ResolvedBackoff } from '@causewayjs/core/internals';
-import { BusClosedError, BusUnavailableError } from '@causewayjs/core';
-import type { SubscriptionLogger } from '@causewayjs/core';
+import { BusClosedError, BusUnavailableError, type SubscriptionLogger } from '@causewayjs/core';
 
 /** Options of {@link AmqpLink.open}. */
 export interface AmqpLinkOptions {

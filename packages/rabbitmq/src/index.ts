@@ -7,7 +7,12 @@
 export { DEFAULT_AMQP_URL, RabbitMqMessageBus } from './rabbitmq-message-bus.js';
 export type { RabbitMqMessageBusOptions } from './rabbitmq-message-bus.js';
 export { topicBindingKey } from './amqp-topic.js';
-export { CommandResponderCode, DEFAULT_COMMAND_PREFIX, commandSubject, type CommandServeHandler } from '@causewayjs/core/internals';
+export {
+  CommandResponderCode,
+  DEFAULT_COMMAND_PREFIX,
+  commandSubject,
+  type CommandServeHandler,
+} from '@causewayjs/core/internals';
 export { RabbitMqCommandDispatcher, serveRabbitMqCommands } from './rabbitmq-commands.js';
 export type {
   RabbitMqCommandDispatcherOptions,

@@ -1,12 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { encodeJson } from '@causewayjs/core';
-import type { CommandReply } from '@causewayjs/core';
-import type { SubscriptionLogger } from '@causewayjs/core';
-import { BusClosedError, BusUnavailableError, CommandTimeoutError, NoCommandResponderError } from '@causewayjs/core';
-import { parseCommandReply, type CommandServeHandler } from '@causewayjs/core/internals';
-import { BrokerCommandDispatcher, commandAnswerer, type CommandRequest, commandResponderSettings } from '@causewayjs/core/internals';
+import {
+  InvalidArgumentError,
+  encodeJson,
+  type CommandReply,
+  type SubscriptionLogger,
+  BusClosedError,
+  BusUnavailableError,
+  CommandTimeoutError,
+  NoCommandResponderError,
+} from '@causewayjs/core';
+import {
+  parseCommandReply,
+  type CommandServeHandler,
+  BrokerCommandDispatcher,
+  commandAnswerer,
+  type CommandRequest,
+  commandResponderSettings,
+} from '@causewayjs/core/internals';
 import { message } from './amqp-link.js';
 
 /** RabbitMQ's pseudo-queue for direct reply-to: replies come straight to the caller's channel. */

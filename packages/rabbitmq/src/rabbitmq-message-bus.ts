@@ -2,20 +2,52 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage, GetMessage, Message, Options } from 'amqplib';
 import { SpanKind } from '@opentelemetry/api';
 import { ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY } from '@opentelemetry/semantic-conventions/incubating';
-import { systemClock, type Clock } from '@causewayjs/core';
-import type { RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { backoffDelay, resolveBackoff, sleepFor, type ResolvedBackoff } from '@causewayjs/core/internals';
-import { messagingAttributes } from '@causewayjs/core/internals';
-import { carriedTraceContext, currentTraceContext, withSpan, type TraceCarrier } from '@causewayjs/core/internals';
-import type { SubscriptionLogger } from '@causewayjs/core';
-import type { ParkedEvent, ParkedEventStore, ParkedSelection } from '@causewayjs/core';
-import { BusClosedError, BusUnavailableError, GroupAlreadySubscribedError, MessageTooLargeError } from '@causewayjs/core';
-import { decodeBusMessage, encodeBusMessage, resolveBusSubscribeOptions, type ResolvedBusSubscribeOptions } from '@causewayjs/core';
-import { busSubscription, newCounters, retryParkedMessages, deliverBusMessage, type BusCounters } from '@causewayjs/core/internals';
-import { publishWithRetry, resolvePublishRetry } from '@causewayjs/core/internals';
-import type { BusSubscribeOptions, BusSubscription, MessageBus, PublishOptions, PublishReceipt } from '@causewayjs/core';
-import { DEFAULT_SUBJECT_PREFIX, assertSubjectPrefix, matchSubject, relativeSubject, subjectToken } from '@causewayjs/core';
+import {
+  systemClock,
+  type Clock,
+  type RecordedEvent,
+  InvalidArgumentError,
+  type SubscriptionLogger,
+  type ParkedEvent,
+  type ParkedEventStore,
+  type ParkedSelection,
+  BusClosedError,
+  BusUnavailableError,
+  GroupAlreadySubscribedError,
+  MessageTooLargeError,
+  decodeBusMessage,
+  encodeBusMessage,
+  resolveBusSubscribeOptions,
+  type ResolvedBusSubscribeOptions,
+  type BusSubscribeOptions,
+  type BusSubscription,
+  type MessageBus,
+  type PublishOptions,
+  type PublishReceipt,
+  DEFAULT_SUBJECT_PREFIX,
+  assertSubjectPrefix,
+  matchSubject,
+  relativeSubject,
+  subjectToken,
+} from '@causewayjs/core';
+import {
+  backoffDelay,
+  resolveBackoff,
+  sleepFor,
+  type ResolvedBackoff,
+  messagingAttributes,
+  carriedTraceContext,
+  currentTraceContext,
+  withSpan,
+  type TraceCarrier,
+  busSubscription,
+  newCounters,
+  retryParkedMessages,
+  deliverBusMessage,
+  type BusCounters,
+  publishWithRetry,
+  resolvePublishRetry,
+} from '@causewayjs/core/internals';
 import { AmqpLink, message, type AmqpSession } from './amqp-link.js';
 import { topicBindingKey } from './amqp-topic.js';
 

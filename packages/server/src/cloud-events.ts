@@ -1,6 +1,5 @@
 import { v5 as uuidv5 } from 'uuid';
-import type { EventInput, EventMetadata } from '@causewayjs/core';
-import { isUuid } from '@causewayjs/core';
+import { type EventInput, type EventMetadata, isUuid } from '@causewayjs/core';
 import { InvalidCloudEventError } from './server-errors.js';
 
 /** Media type of one CloudEvent in structured mode. */

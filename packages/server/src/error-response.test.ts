@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { EventDecodeError, StorageFullError, StoreBusyError, WriteRejectedError, WrongExpectedRevisionError } from '@causewayjs/core';
+import {
+  EventDecodeError,
+  StorageFullError,
+  StoreBusyError,
+  WriteRejectedError,
+  WrongExpectedRevisionError,
+} from '@causewayjs/core';
 import { errorResponse } from './error-response.js';
 
 describe('errorResponse for storage faults', () => {

@@ -1,9 +1,12 @@
-import { CausewayError, ErrorCode } from '@causewayjs/core';
-import { SchemaErrorCode } from '@causewayjs/core';
-import { ProjectionErrorCode } from '@causewayjs/core';
-import { SubscriptionErrorCode } from '@causewayjs/core';
-import { securityErrorStatus } from '@causewayjs/core';
-import { ScavengeErrorCode } from '@causewayjs/core';
+import {
+  CausewayError,
+  ErrorCode,
+  SchemaErrorCode,
+  ProjectionErrorCode,
+  SubscriptionErrorCode,
+  securityErrorStatus,
+  ScavengeErrorCode,
+} from '@causewayjs/core';
 import { HttpError, ServerErrorCode } from './server-errors.js';
 
 /** Media type of every error response (RFC 9457). */

@@ -1,11 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CausewayError } from '@causewayjs/core';
-import { CausewayMetrics } from '@causewayjs/core/internals';
-import { attachAppendMetrics, instrumentEventStore } from '@causewayjs/core/internals';
-import { schemaRegistryOf, withSchemas } from '@causewayjs/core';
-import type { TransactionalEventStore } from '@causewayjs/core';
-import { openAccess } from '@causewayjs/core';
-import { securityErrorStatus } from '@causewayjs/core';
+import {
+  CausewayError,
+  schemaRegistryOf,
+  withSchemas,
+  type TransactionalEventStore,
+  openAccess,
+  securityErrorStatus,
+} from '@causewayjs/core';
+import {
+  CausewayMetrics,
+  attachAppendMetrics,
+  instrumentEventStore,
+} from '@causewayjs/core/internals';
 import { registerBodyParsers } from './body-parsers.js';
 import { registerCloudEventsOut } from './cloud-events-out.js';
 import { PROBLEM_JSON, errorResponse, problemDetails } from './error-response.js';

@@ -1,13 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { AccessGuard, Permission, Principal } from '@causewayjs/core';
-import type { CausewayMetrics } from '@causewayjs/core/internals';
+import {
+  type AccessGuard,
+  type Permission,
+  type Principal,
+  type EventStore,
+  RESERVED_METADATA_KEYS,
+  type EventInput,
+  type EventMetadata,
+  type RecordedEvent,
+  tenantOfStream,
+} from '@causewayjs/core';
+import {
+  type CausewayMetrics,
+  SpanKind,
+  withSpan,
+  tenantMetadataMatches,
+} from '@causewayjs/core/internals';
 import { trace } from '@opentelemetry/api';
-import { SpanKind, withSpan } from '@causewayjs/core/internals';
-import type { EventStore } from '@causewayjs/core';
-import { RESERVED_METADATA_KEYS, type EventInput, type EventMetadata, type RecordedEvent } from '@causewayjs/core';
-import { tenantOfStream } from '@causewayjs/core';
-import { tenantMetadataMatches } from '@causewayjs/core/internals';
 import { errorResponse } from './error-response.js';
 import {
   AccessDeniedError,

@@ -1,13 +1,19 @@
 import type { Logger } from 'pino';
-import type { TransactionalEventStore } from '@causewayjs/core';
-import type { ScavengeOptions, ScavengeReport } from '@causewayjs/core';
-import type { ProjectionStatus } from '@causewayjs/core';
-import type { ProjectionBuild } from '@causewayjs/core';
-import type { ListParkedOptions, ParkedEvent, ParkedEventStore, ParkedSelection } from '@causewayjs/core';
-import type { SagaQuery } from '@causewayjs/core';
-import type { SagaCommandAdmin } from '@causewayjs/core';
-import type { SchemaRegistry } from '@causewayjs/core';
-import type { AccessGuard } from '@causewayjs/core';
+import type {
+  TransactionalEventStore,
+  ScavengeOptions,
+  ScavengeReport,
+  ProjectionStatus,
+  ProjectionBuild,
+  ListParkedOptions,
+  ParkedEvent,
+  ParkedEventStore,
+  ParkedSelection,
+  SagaQuery,
+  SagaCommandAdmin,
+  SchemaRegistry,
+  AccessGuard,
+} from '@causewayjs/core';
 import type { CausewayMetrics } from '@causewayjs/core/internals';
 import type { HstsOptions } from './hsts.js';
 

@@ -1,5 +1,9 @@
-import type { Backend, BackendAdapter, OpenBackendOptions } from '@causewayjs/core';
-import { createBackend } from '@causewayjs/core';
+import {
+  type Backend,
+  type BackendAdapter,
+  type OpenBackendOptions,
+  createBackend,
+} from '@causewayjs/core';
 import { sqliteChainAnchorStore } from './sqlite-chain-anchor-store.js';
 import { SqliteEventStore, type SqliteTransaction } from './sqlite-event-store.js';
 import { sqliteGroupMembership } from './sqlite-group-membership-store.js';
@@ -23,7 +27,7 @@ export type SqliteBackend = Backend<SqliteTransaction, SqliteReadModel>;
  *
  * @example
  * ```ts
- * import { openSqliteBackend } from 'causeway/sqlite';
+ * import { openSqliteBackend } from '@causewayjs/sqlite';
  * const backend = openSqliteBackend('./data/events.db');
  * const projector = new Projector({ store: await backend.projectionStore(), projections });
  * ```

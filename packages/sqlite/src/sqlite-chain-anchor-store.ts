@@ -1,9 +1,14 @@
 import type Database from 'better-sqlite3';
-import { InvalidArgumentError, StoreClosedError } from '@causewayjs/core';
-import type { ChainAnchors, ChainHeadAnchor, ChainStartAnchor } from '@causewayjs/core';
-import { type ChainAnchorStore, type ListChainAnchorsOptions } from '@causewayjs/core';
-import { anchorPageSize, decodeAnchorRow } from '@causewayjs/core/internals';
-import type { Migration } from '@causewayjs/core/internals';
+import {
+  InvalidArgumentError,
+  StoreClosedError,
+  type ChainAnchors,
+  type ChainHeadAnchor,
+  type ChainStartAnchor,
+  type ChainAnchorStore,
+  type ListChainAnchorsOptions,
+} from '@causewayjs/core';
+import { anchorPageSize, decodeAnchorRow, type Migration } from '@causewayjs/core/internals';
 import { sqliteError } from './sqlite-errors.js';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';

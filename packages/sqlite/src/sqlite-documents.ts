@@ -1,12 +1,33 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { CausewayError, StoreClosedError, StoreUnavailableError } from '@causewayjs/core';
+import {
+  CausewayError,
+  StoreClosedError,
+  StoreUnavailableError,
+  DocumentsReadOnlyError,
+  type DocumentEntry,
+  type DocumentPage,
+  type DocumentPatch,
+  type DocumentQuery,
+  type DocumentWhere,
+  type Documents,
+  mergePatch,
+} from '@causewayjs/core';
 import { sqliteCall, sqliteError } from './sqlite-errors.js';
-import { checkDocumentId, checkDocumentIds, checkPatch, encodeDocument, type CollectionSpec } from '@causewayjs/core/internals';
-import { DocumentsReadOnlyError } from '@causewayjs/core';
-import { encodeCursor, parseDocumentQuery, parseWhere, type DocumentCondition, type DocumentCursor, type DocumentOrdering, type SortKey } from '@causewayjs/core/internals';
-import type { DocumentEntry, DocumentPage, DocumentPatch, DocumentQuery, DocumentWhere, Documents } from '@causewayjs/core';
-import { mergePatch } from '@causewayjs/core';
+import {
+  checkDocumentId,
+  checkDocumentIds,
+  checkPatch,
+  encodeDocument,
+  type CollectionSpec,
+  encodeCursor,
+  parseDocumentQuery,
+  parseWhere,
+  type DocumentCondition,
+  type DocumentCursor,
+  type DocumentOrdering,
+  type SortKey,
+} from '@causewayjs/core/internals';
 
 /** Where a {@link SqliteDocuments} runs its statements, and what it may do there. */
 export interface SqliteDocumentsContext {

@@ -1,5 +1,11 @@
 import Database from 'better-sqlite3';
-import { CausewayError, StorageFullError, StoreBusyError, StoreUnavailableError, WriteRejectedError } from '@causewayjs/core';
+import {
+  CausewayError,
+  StorageFullError,
+  StoreBusyError,
+  StoreUnavailableError,
+  WriteRejectedError,
+} from '@causewayjs/core';
 
 /** What a SQLite failure is mapped to, by its (primary) result code. */
 const BY_CODE: Readonly<Record<string, 'busy' | 'full' | 'rejected'>> = {

@@ -1,20 +1,52 @@
 import { mkdirSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError, StoreUnavailableError, StreamDeletedError } from '@causewayjs/core';
-import { Deleted, deletedLabel, planAppends, planDelete, resolveOutcome, streamNames, clientIds } from '@causewayjs/core/internals';
-import type { DeletedFlag, PlannedRow, StoredEventRef, StreamState } from '@causewayjs/core/internals';
-import type { UnitResult } from '@causewayjs/core/internals';
-import { BaseEventStore, type StoredStream } from '@causewayjs/core/internals';
-import { decodeEventRow, decodeEventRows } from '@causewayjs/core/internals';
-import type { AppendResult, DeleteStreamOptions, EventStoreOptions, StoreTransaction, StreamSummary } from '@causewayjs/core';
-import { parseStreamMetadata, prefixUpperBound, type AllWindow, type StreamWindow, type StreamsQuery } from '@causewayjs/core/internals';
-import { BaseStoreTransaction } from '@causewayjs/core/internals';
-import type { PreparedAppend } from '@causewayjs/core/internals';
-import { WriteLock } from '@causewayjs/core/internals';
-import { hiddenEvents, type HiddenEvents, type ScavengeOptions, type ScavengeReport, type Scavengeable } from '@causewayjs/core';
-import { type ScavengeBatchOutcome, type ScavengeBatchRequest, countScavenged, newScavengeOutcome } from '@causewayjs/core/internals';
+import {
+  type RecordedEvent,
+  InvalidArgumentError,
+  StoreUnavailableError,
+  StreamDeletedError,
+  type AppendResult,
+  type DeleteStreamOptions,
+  type EventStoreOptions,
+  type StoreTransaction,
+  type StreamSummary,
+  hiddenEvents,
+  type HiddenEvents,
+  type ScavengeOptions,
+  type ScavengeReport,
+  type Scavengeable,
+} from '@causewayjs/core';
+import {
+  Deleted,
+  deletedLabel,
+  planAppends,
+  planDelete,
+  resolveOutcome,
+  streamNames,
+  clientIds,
+  type DeletedFlag,
+  type PlannedRow,
+  type StoredEventRef,
+  type StreamState,
+  type UnitResult,
+  BaseEventStore,
+  type StoredStream,
+  decodeEventRow,
+  decodeEventRows,
+  parseStreamMetadata,
+  prefixUpperBound,
+  type AllWindow,
+  type StreamWindow,
+  type StreamsQuery,
+  BaseStoreTransaction,
+  type PreparedAppend,
+  WriteLock,
+  type ScavengeBatchOutcome,
+  type ScavengeBatchRequest,
+  countScavenged,
+  newScavengeOutcome,
+} from '@causewayjs/core/internals';
 import { sqliteError } from './sqlite-errors.js';
 import { migrateSqlite, sqliteEventStoreMigrations } from './sqlite-migrations.js';
 
@@ -215,7 +247,7 @@ interface TransactionConnection {
  *
  * @example
  * ```ts
- * import { SqliteEventStore } from 'causeway/sqlite';
+ * import { SqliteEventStore } from '@causewayjs/sqlite';
  * const store = SqliteEventStore.open('./data/events.db');
  * ```
  */

@@ -1,8 +1,20 @@
 import type Database from 'better-sqlite3';
-import type { Migration } from '@causewayjs/core/internals';
-import { type GroupDefinition, type GroupMember, type GroupMembershipStore, type HeartbeatResult, type StoredGroupDefinition } from '@causewayjs/core';
-import { assertDefineArguments, assertGroupName, assertHeartbeatArguments, assertMemberId, assertNow } from '@causewayjs/core/internals';
-import { assertName } from '@causewayjs/core/internals';
+import {
+  type Migration,
+  assertDefineArguments,
+  assertGroupName,
+  assertHeartbeatArguments,
+  assertMemberId,
+  assertNow,
+  assertName,
+} from '@causewayjs/core/internals';
+import {
+  type GroupDefinition,
+  type GroupMember,
+  type GroupMembershipStore,
+  type HeartbeatResult,
+  type StoredGroupDefinition,
+} from '@causewayjs/core';
 import type { SqliteEventStore } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';

@@ -1,8 +1,14 @@
 import type Database from 'better-sqlite3';
-import { InvalidArgumentError, StoreClosedError } from '@causewayjs/core';
-import type { DataKeyEntry, DataKeyStore, KeyCheck, ListDataKeysOptions, StoredDataKey } from '@causewayjs/core';
-import { assertKey, assertSubject } from '@causewayjs/core/internals';
-import type { Migration } from '@causewayjs/core/internals';
+import {
+  InvalidArgumentError,
+  StoreClosedError,
+  type DataKeyEntry,
+  type DataKeyStore,
+  type KeyCheck,
+  type ListDataKeysOptions,
+  type StoredDataKey,
+} from '@causewayjs/core';
+import { assertKey, assertSubject, type Migration } from '@causewayjs/core/internals';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { openSqliteComponent, type SqliteComponentConnection } from './sqlite-component.js';
 

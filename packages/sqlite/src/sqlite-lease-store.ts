@@ -1,6 +1,10 @@
 import type Database from 'better-sqlite3';
-import type { Lease, LeaseAcquisition, LeaseStore } from '@causewayjs/core';
-import { LeaseLostError } from '@causewayjs/core';
+import {
+  type Lease,
+  type LeaseAcquisition,
+  type LeaseStore,
+  LeaseLostError,
+} from '@causewayjs/core';
 import { assertLeaseArguments, assertName } from '@causewayjs/core/internals';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';

@@ -1,5 +1,14 @@
 import type Database from 'better-sqlite3';
-import { prepareParkEntry, resolveListOptions, type ListParkedOptions, type ParkEntry, type ParkReason, type ParkedEvent, type ParkedEventStore, type ParkedSelection } from '@causewayjs/core';
+import {
+  prepareParkEntry,
+  resolveListOptions,
+  type ListParkedOptions,
+  type ParkEntry,
+  type ParkReason,
+  type ParkedEvent,
+  type ParkedEventStore,
+  type ParkedSelection,
+} from '@causewayjs/core';
 import { assertName, checkSelection } from '@causewayjs/core/internals';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';

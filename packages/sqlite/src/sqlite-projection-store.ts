@@ -1,13 +1,27 @@
 import Database from 'better-sqlite3';
-import type { RecordedEvent } from '@causewayjs/core';
-import { CausewayError, ErrorCode, InvalidArgumentError, StoreClosedError } from '@causewayjs/core';
-import { collectionSpec, type CollectionSpec } from '@causewayjs/core/internals';
-import type { DocumentsOptions } from '@causewayjs/core';
-import { buildTableName, type ProjectionBuild, type ProjectionMode } from '@causewayjs/core';
-import { belongsToBuild, isProjectionTable, projectionTablePrefix } from '@causewayjs/core/internals';
-import type { BuildStatus, ProjectionRecord, ProjectionStore } from '@causewayjs/core';
-import type { Migration } from '@causewayjs/core/internals';
-import type { SubscriptionStorage } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  CausewayError,
+  ErrorCode,
+  InvalidArgumentError,
+  StoreClosedError,
+  type DocumentsOptions,
+  buildTableName,
+  type ProjectionBuild,
+  type ProjectionMode,
+  type BuildStatus,
+  type ProjectionRecord,
+  type ProjectionStore,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
+import {
+  collectionSpec,
+  type CollectionSpec,
+  belongsToBuild,
+  isProjectionTable,
+  projectionTablePrefix,
+  type Migration,
+} from '@causewayjs/core/internals';
 import {
   EVENT_COLUMNS,
   toEvent,
@@ -293,8 +307,8 @@ export async function migrateSqliteProjectionTables(store: SqliteEventStore): Pr
  *
  * @example
  * ```ts
- * import { SqliteEventStore, sqliteProjectionStore } from 'causeway/sqlite';
- * import { Projector } from 'causeway';
+ * import { SqliteEventStore, sqliteProjectionStore } from '@causewayjs/sqlite';
+ * import { Projector } from '@causewayjs/core';
  *
  * const store = SqliteEventStore.open('./data/events.db');
  * const projector = new Projector({ store: await sqliteProjectionStore(store), projections: [totals] });

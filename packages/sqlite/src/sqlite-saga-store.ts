@@ -1,11 +1,34 @@
 import type Database from 'better-sqlite3';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { encodeJson } from '@causewayjs/core';
-import type { Migration } from '@causewayjs/core/internals';
-import { assertSagaKey, assertTimer, resolveListInstances, toInstanceView } from '@causewayjs/core';
-import { DEFAULT_SAGA_LIST_LIMIT, type ListCommandsOptions, type NewOutboxEntry, type OutboxEntry, type OutboxUpdate, type SagaInstanceRecord, type SagaStore, type SagaTimerRecord } from '@causewayjs/core';
-import { OUTBOX_COLUMNS, assertPageLimit, outboxEntryFromRow, sagaInstanceFromRow, sagaTimerFromRow, type SagaInstanceRow, type SagaOutboxRow, type SagaTimerRow } from '@causewayjs/core/internals';
-import type { SagaInstanceView, SagaQuery, SagaStatus } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  encodeJson,
+  assertSagaKey,
+  assertTimer,
+  resolveListInstances,
+  toInstanceView,
+  DEFAULT_SAGA_LIST_LIMIT,
+  type ListCommandsOptions,
+  type NewOutboxEntry,
+  type OutboxEntry,
+  type OutboxUpdate,
+  type SagaInstanceRecord,
+  type SagaStore,
+  type SagaTimerRecord,
+  type SagaInstanceView,
+  type SagaQuery,
+  type SagaStatus,
+} from '@causewayjs/core';
+import {
+  type Migration,
+  OUTBOX_COLUMNS,
+  assertPageLimit,
+  outboxEntryFromRow,
+  sagaInstanceFromRow,
+  sagaTimerFromRow,
+  type SagaInstanceRow,
+  type SagaOutboxRow,
+  type SagaTimerRow,
+} from '@causewayjs/core/internals';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';

@@ -1,9 +1,13 @@
 import type Database from 'better-sqlite3';
-import { StoreClosedError } from '@causewayjs/core';
-import { decodeJson, encodeJson } from '@causewayjs/core';
-import type { CompatibilityMode } from '@causewayjs/core';
-import type { JsonSchema } from '@causewayjs/core';
-import type { SchemaRecord, SchemaStorage } from '@causewayjs/core';
+import {
+  StoreClosedError,
+  decodeJson,
+  encodeJson,
+  type CompatibilityMode,
+  type JsonSchema,
+  type SchemaRecord,
+  type SchemaStorage,
+} from '@causewayjs/core';
 import type { Migration } from '@causewayjs/core/internals';
 import type { SqliteEventStore } from './sqlite-event-store.js';
 import { openSqliteComponent, type SqliteComponentConnection } from './sqlite-component.js';
@@ -41,7 +45,7 @@ type SchemaRow = { type: string; version: number; schema: string; registered_at:
  *
  * @example
  * ```ts
- * import { SqliteEventStore, SqliteSchemaStorage } from 'causeway/sqlite';
+ * import { SqliteEventStore, SqliteSchemaStorage } from '@causewayjs/sqlite';
  *
  * const events = SqliteEventStore.open('./data/events.db');
  * const registry = await SchemaRegistry.open({ storage: SqliteSchemaStorage.open(events) });

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SchemaTooNewError, StoreClosedError } from '@causewayjs/core';
-import { CommandHandler } from '@causewayjs/core';
-import { everyNEvents } from '@causewayjs/core';
+import {
+  SchemaTooNewError,
+  StoreClosedError,
+  CommandHandler,
+  everyNEvents,
+} from '@causewayjs/core';
 import { orderDecider, type OrderCommand } from '../../../examples/shop/order-decider.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteSnapshotStore } from './sqlite-snapshot-store.js';

@@ -1,10 +1,18 @@
 import type Database from 'better-sqlite3';
-import { StoreClosedError } from '@causewayjs/core';
-import { decodeJson } from '@causewayjs/core';
-import { prepareSnapshot, type PreparedSnapshot, type Snapshot, type SnapshotStore } from '@causewayjs/core';
-import { assertSnapshotSubject, assertStateVersion } from '@causewayjs/core/internals';
-import type { Migration } from '@causewayjs/core/internals';
-import { assertStreamName } from '@causewayjs/core/internals';
+import {
+  StoreClosedError,
+  decodeJson,
+  prepareSnapshot,
+  type PreparedSnapshot,
+  type Snapshot,
+  type SnapshotStore,
+} from '@causewayjs/core';
+import {
+  assertSnapshotSubject,
+  assertStateVersion,
+  type Migration,
+  assertStreamName,
+} from '@causewayjs/core/internals';
 import type { SqliteEventStore } from './sqlite-event-store.js';
 import { openSqliteComponent, type SqliteComponentConnection } from './sqlite-component.js';
 
@@ -69,7 +77,7 @@ type Key = { stream: string; state_version: string };
  *
  * @example
  * ```ts
- * import { SqliteEventStore, SqliteSnapshotStore } from 'causeway/sqlite';
+ * import { SqliteEventStore, SqliteSnapshotStore } from '@causewayjs/sqlite';
  *
  * const store = SqliteEventStore.open('./data/events.db');
  * const orders = new CommandHandler({

@@ -1,9 +1,16 @@
 import type Database from 'better-sqlite3';
-import type { Migration } from '@causewayjs/core/internals';
-import { StreamJobFencedError } from '@causewayjs/core';
-import { assertCheckpointData, assertJobName, decodePosition, encodePosition, type StreamCheckpoint, type StreamCheckpointData, type StreamStateStore } from '@causewayjs/core';
-import { assertOwner } from '@causewayjs/core/internals';
-import type { SourcePosition } from '@causewayjs/core';
+import { type Migration, assertOwner } from '@causewayjs/core/internals';
+import {
+  StreamJobFencedError,
+  assertCheckpointData,
+  assertJobName,
+  decodePosition,
+  encodePosition,
+  type StreamCheckpoint,
+  type StreamCheckpointData,
+  type StreamStateStore,
+  type SourcePosition,
+} from '@causewayjs/core';
 import type { SqliteEventStore, SqliteTransaction } from './sqlite-event-store.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SchemaTooNewError, collect, type EventInput } from '@causewayjs/core';
-import { Subscription } from '@causewayjs/core';
+import { SchemaTooNewError, collect, type EventInput, Subscription } from '@causewayjs/core';
 import { SqliteEventStore, type SqliteTransaction } from './sqlite-event-store.js';
 import {
   SQLITE_SUBSCRIPTIONS_COMPONENT,

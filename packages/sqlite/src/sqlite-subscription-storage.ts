@@ -79,8 +79,8 @@ export async function migrateSqliteSubscriptionTables(store: SqliteEventStore): 
  *
  * @example
  * ```ts
- * import { SqliteEventStore, sqliteSubscriptionStorage } from 'causeway/sqlite';
- * import { Subscription } from 'causeway';
+ * import { SqliteEventStore, sqliteSubscriptionStorage } from '@causewayjs/sqlite';
+ * import { Subscription } from '@causewayjs/core';
  *
  * const store = SqliteEventStore.open('./data/events.db');
  * const storage = await sqliteSubscriptionStorage(store);

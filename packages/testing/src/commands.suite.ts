@@ -1,8 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BusClosedError, CommandTimeoutError, InvalidCommandReplyError, NoCommandResponderError } from '@causewayjs/core';
+import {
+  BusClosedError,
+  CommandTimeoutError,
+  InvalidCommandReplyError,
+  NoCommandResponderError,
+  InvalidArgumentError,
+  WrongExpectedRevisionError,
+  type CommandDispatcher,
+  type CommandEnvelope,
+} from '@causewayjs/core';
 import { CommandResponderCode, type CommandServeHandler } from '@causewayjs/core/internals';
-import { InvalidArgumentError, WrongExpectedRevisionError } from '@causewayjs/core';
-import type { CommandDispatcher, CommandEnvelope } from '@causewayjs/core';
 
 /** A running command responder as the suite sees it. */
 export interface CommandsResponder {

@@ -1,13 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ManualClock, collect, type RecordedEvent } from '@causewayjs/core';
-import type { StoreTransaction, TransactionalEventStore } from '@causewayjs/core';
-import { ConsumerGroupErrorCode, MemberIdInUseError, PartitionCountMismatchError } from '@causewayjs/core';
-import type { ConsumerGroupOptions } from '@causewayjs/core';
-import { ConsumerGroup, type ConsumerGroupStatus } from '@causewayjs/core';
-import type { GroupMembershipStore } from '@causewayjs/core';
-import { assignPartitions } from '@causewayjs/core';
-import { partitionOf } from '@causewayjs/core';
-import { nack, type EventHandler, type SubscriptionStorage } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  ManualClock,
+  collect,
+  type RecordedEvent,
+  type StoreTransaction,
+  type TransactionalEventStore,
+  ConsumerGroupErrorCode,
+  MemberIdInUseError,
+  PartitionCountMismatchError,
+  type ConsumerGroupOptions,
+  ConsumerGroup,
+  type ConsumerGroupStatus,
+  type GroupMembershipStore,
+  assignPartitions,
+  partitionOf,
+  nack,
+  type EventHandler,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 import type { EffectSink } from './subscription.suite.js';
 
 /** One "process": a store, its subscription storage and group membership on one database. */

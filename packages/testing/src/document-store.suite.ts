@@ -1,7 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CausewayError, type RecordedEvent } from '@causewayjs/core';
-import { DocumentErrorCode, DocumentsReadOnlyError, InvalidDocumentCursorError, InvalidDocumentError, InvalidDocumentIdError, InvalidDocumentQueryError, ProjectionApplyError, Projector, UnindexedFieldError, defineProjection, type DocumentPage, type DocumentQuery, type Documents, type DocumentsHandle, type ProjectionDefinition, type ProjectionMode, type ProjectionStore } from '@causewayjs/core';
-import type { StoreTransaction, TransactionalEventStore } from '@causewayjs/core';
+import {
+  CausewayError,
+  type RecordedEvent,
+  DocumentErrorCode,
+  DocumentsReadOnlyError,
+  InvalidDocumentCursorError,
+  InvalidDocumentError,
+  InvalidDocumentIdError,
+  InvalidDocumentQueryError,
+  ProjectionApplyError,
+  Projector,
+  UnindexedFieldError,
+  defineProjection,
+  type DocumentPage,
+  type DocumentQuery,
+  type Documents,
+  type DocumentsHandle,
+  type ProjectionDefinition,
+  type ProjectionMode,
+  type ProjectionStore,
+  type StoreTransaction,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 
 /** One "process": a store and its projection store on the harness's database. */
 export interface DocumentStoreProcess<Tx extends StoreTransaction, RM extends DocumentsHandle> {

@@ -1,5 +1,28 @@
 import { afterEach, beforeEach, describe, expect } from 'vitest';
-import { CausewayError, DuplicateEventIdError, EmptyAppendError, ErrorCode, EventTooLargeError, InvalidArgumentError, InvalidEventError, InvalidStreamNameError, ManualClock, NotJsonError, StoreClosedError, StreamDeletedError, StreamNotFoundError, WrongExpectedRevisionError, collect, isScavengeable, newId, type EventInput, type EventStore, type EventStoreOptions, type ScavengeProgress, type Scavengeable } from '@causewayjs/core';
+import {
+  CausewayError,
+  DuplicateEventIdError,
+  EmptyAppendError,
+  ErrorCode,
+  EventTooLargeError,
+  InvalidArgumentError,
+  InvalidEventError,
+  InvalidStreamNameError,
+  ManualClock,
+  NotJsonError,
+  StoreClosedError,
+  StreamDeletedError,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+  collect,
+  isScavengeable,
+  newId,
+  type EventInput,
+  type EventStore,
+  type EventStoreOptions,
+  type ScavengeProgress,
+  type Scavengeable,
+} from '@causewayjs/core';
 import { conformanceTests, type ConformanceSkip } from './conformance-tests.js';
 
 /** How the shared suite reaches one adapter (or one adapter under store decorators). */

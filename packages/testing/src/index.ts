@@ -11,11 +11,32 @@ export type { StoredStream } from '@causewayjs/core/internals';
 export { BaseStoreTransaction } from '@causewayjs/core/internals';
 export { StagingTransaction } from '@causewayjs/core/internals';
 export { WriteLock } from '@causewayjs/core/internals';
-export { Deleted, deletedLabel, planAppends, planDelete, resolveOutcome, streamNames, clientIds } from '@causewayjs/core/internals';
-export type { DeletedFlag, StreamState, StoredEventRef, PlannedRow, PlannedOutcome, AppendPlan, DeletePlan } from '@causewayjs/core/internals';
+export {
+  Deleted,
+  deletedLabel,
+  planAppends,
+  planDelete,
+  resolveOutcome,
+  streamNames,
+  clientIds,
+} from '@causewayjs/core/internals';
+export type {
+  DeletedFlag,
+  StreamState,
+  StoredEventRef,
+  PlannedRow,
+  PlannedOutcome,
+  AppendPlan,
+  DeletePlan,
+} from '@causewayjs/core/internals';
 export type { UnitResult } from '@causewayjs/core/internals';
 export type { PreparedAppend, PreparedEvent } from '@causewayjs/core/internals';
-export { compareCodePoints, prefixUpperBound, parseStreamMetadata, PAGE_SIZE } from '@causewayjs/core/internals';
+export {
+  compareCodePoints,
+  prefixUpperBound,
+  parseStreamMetadata,
+  PAGE_SIZE,
+} from '@causewayjs/core/internals';
 export type { AllWindow, StreamWindow, StreamsQuery } from '@causewayjs/core/internals';
 export { ForwardingEventStore, withAppends, undecorated } from '@causewayjs/core';
 export type { AppendTarget } from '@causewayjs/core';

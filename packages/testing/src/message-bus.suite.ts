@@ -1,8 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError } from '@causewayjs/core';
-import { BusClosedError, BusErrorCode, InvalidSubjectPatternError, MessageTooLargeError, type BusSubscribeOptions, type BusSubscription, type MessageBus } from '@causewayjs/core';
-import { MemoryParkedEventStore, nack } from '@causewayjs/core';
+import {
+  type RecordedEvent,
+  InvalidArgumentError,
+  BusClosedError,
+  BusErrorCode,
+  InvalidSubjectPatternError,
+  MessageTooLargeError,
+  type BusSubscribeOptions,
+  type BusSubscription,
+  type MessageBus,
+  MemoryParkedEventStore,
+  nack,
+} from '@causewayjs/core';
 
 /** How the message bus suite reaches one adapter; `open` is called once per test. */
 export interface MessageBusHarness {

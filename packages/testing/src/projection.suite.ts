@@ -1,8 +1,30 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ManualClock, type EventInput, type RecordedEvent } from '@causewayjs/core';
-import { DuplicateProjectionError, ProjectionApplyError, ProjectionErrorCode, ProjectionOutdatedError, ProjectionSetupError, ProjectionWaitTimeoutError, Projector, buildSubscriptionName, defineProjection, type ProjectionDefinition, type ProjectionMode, type ProjectionStatus, type ProjectionStore, type ProjectorOptions } from '@causewayjs/core';
-import type { StoreTransaction, TransactionalEventStore } from '@causewayjs/core';
-import { CheckpointAheadError, HandlerTimeoutError, InvalidHandlerResultError, NonErrorThrownError } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  ManualClock,
+  type EventInput,
+  type RecordedEvent,
+  DuplicateProjectionError,
+  ProjectionApplyError,
+  ProjectionErrorCode,
+  ProjectionOutdatedError,
+  ProjectionSetupError,
+  ProjectionWaitTimeoutError,
+  Projector,
+  buildSubscriptionName,
+  defineProjection,
+  type ProjectionDefinition,
+  type ProjectionMode,
+  type ProjectionStatus,
+  type ProjectionStore,
+  type ProjectorOptions,
+  type StoreTransaction,
+  type TransactionalEventStore,
+  CheckpointAheadError,
+  HandlerTimeoutError,
+  InvalidHandlerResultError,
+  NonErrorThrownError,
+} from '@causewayjs/core';
 
 /** What the suite's read model holds, in a comparable order. */
 export interface Tally {

@@ -1,5 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ManualClock, ParkedCommandNotFoundError, ParkedCommandNotRetryableError, ParkedSagaCommands, newId, type NewOutboxEntry, type SagaInstanceRecord, type SagaStore, type SagaTimerRecord, type StoreTransaction, type SubscriptionStorage, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  ManualClock,
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
+  ParkedSagaCommands,
+  newId,
+  type NewOutboxEntry,
+  type SagaInstanceRecord,
+  type SagaStore,
+  type SagaTimerRecord,
+  type StoreTransaction,
+  type SubscriptionStorage,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 
 /** One opened adapter: its store, saga store and subscription storage. */
 export interface SagaStoreParts {

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { IncompatibleSchemaError, ManualClock, SchemaRegistry, type SchemaRecord, type SchemaStorage } from '@causewayjs/core';
+import {
+  IncompatibleSchemaError,
+  ManualClock,
+  SchemaRegistry,
+  type SchemaRecord,
+  type SchemaStorage,
+} from '@causewayjs/core';
 
 /** How the shared suite reaches one schema storage adapter. */
 export interface SchemaStorageHarness {

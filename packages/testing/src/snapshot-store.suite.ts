@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CausewayError } from '@causewayjs/core';
-import { InvalidArgumentError, InvalidSnapshotError, InvalidStreamNameError, type Snapshot, type SnapshotStore } from '@causewayjs/core';
+import {
+  type CausewayError,
+  InvalidArgumentError,
+  InvalidSnapshotError,
+  InvalidStreamNameError,
+  type Snapshot,
+  type SnapshotStore,
+} from '@causewayjs/core';
 
 /** How the shared suite reaches one snapshot store adapter. */
 export interface SnapshotStoreHarness {

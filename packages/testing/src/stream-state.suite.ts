@@ -1,6 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, StreamJob, StreamJobFencedError, collect, collectSink, count, storeSink, storeSource, tumbling, type RecordedEvent, type StreamStateStore, type WindowResult } from '@causewayjs/core';
-import type { TransactionalEventStore } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  StreamJob,
+  StreamJobFencedError,
+  collect,
+  collectSink,
+  count,
+  storeSink,
+  storeSource,
+  tumbling,
+  type RecordedEvent,
+  type StreamStateStore,
+  type WindowResult,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 
 /** How the stream-state suite reaches one adapter. */
 export interface StreamStateHarness {

@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, StreamJobFencedError, collect, type Backend } from '@causewayjs/core';
-import type { SagaInstanceRecord } from '@causewayjs/core';
-import type { SubjectEraser } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  StreamJobFencedError,
+  collect,
+  type Backend,
+  type SagaInstanceRecord,
+  type SubjectEraser,
+} from '@causewayjs/core';
 
 /** How the subject-eraser suite reaches one adapter. */
 export interface SubjectEraserHarness {

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, InvalidArgumentError, WrongExpectedRevisionError, collect, type CausewayError, type EventInput } from '@causewayjs/core';
-import type { StoreTransaction, TransactionalEventStore } from '@causewayjs/core';
+import {
+  ErrorCode,
+  InvalidArgumentError,
+  WrongExpectedRevisionError,
+  collect,
+  type CausewayError,
+  type EventInput,
+  type StoreTransaction,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 
 /** How the seams suite reaches one adapter. */
 export interface SeamsHarness {

@@ -1,7 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ManualClock, type EventInput, type EventStore, type RecordedEvent } from '@causewayjs/core';
-import type { StoreTransaction, TransactionalEventStore } from '@causewayjs/core';
-import { CheckpointAheadError, LeaseLostError, Subscription, SubscriptionErrorCode, SubscriptionLeasedError, SubscriptionStoppedByHandlerError, nack, withInbox, type EventHandler, type HandlerContext, type SubscriptionOptions, type SubscriptionState, type SubscriptionStatus, type SubscriptionStorage } from '@causewayjs/core';
+import {
+  InvalidArgumentError,
+  ManualClock,
+  type EventInput,
+  type EventStore,
+  type RecordedEvent,
+  type StoreTransaction,
+  type TransactionalEventStore,
+  CheckpointAheadError,
+  LeaseLostError,
+  Subscription,
+  SubscriptionErrorCode,
+  SubscriptionLeasedError,
+  SubscriptionStoppedByHandlerError,
+  nack,
+  withInbox,
+  type EventHandler,
+  type HandlerContext,
+  type SubscriptionOptions,
+  type SubscriptionState,
+  type SubscriptionStatus,
+  type SubscriptionStorage,
+} from '@causewayjs/core';
 
 /** One "process": a store and its subscription storage on the harness's database. */
 export interface SubscriptionProcess<Tx extends StoreTransaction> {

@@ -2,7 +2,23 @@
 // windows of 100 ms and appends one derived event per closed window, checkpointed with the
 // appends in one transaction. Also: its input, its output as comparable text, one plain run
 // of it as the reference, and a way to pause an instance just before one of its commits.
-import { MemoryEventStore, StreamJob, collect, count, memoryStreamStateStore, storeSink, storeSource, tumbling, withMembers, type EventStore, type RecordedEvent, type StoreTransaction, type StreamJobOptions, type StreamStateStore, type TransactionalEventStore } from '@causewayjs/core';
+import {
+  MemoryEventStore,
+  StreamJob,
+  collect,
+  count,
+  memoryStreamStateStore,
+  storeSink,
+  storeSource,
+  tumbling,
+  withMembers,
+  type EventStore,
+  type RecordedEvent,
+  type StoreTransaction,
+  type StreamJobOptions,
+  type StreamStateStore,
+  type TransactionalEventStore,
+} from '@causewayjs/core';
 
 const KEYS = 7;
 

@@ -3,9 +3,21 @@
 // transaction. Prints "handled <position>" once an element is processed (not yet committed)
 // and "position <position>" once a checkpoint commits. Usage:
 //   stream-worker <file> <run|until-caught-up>
-import { SqliteEventStore, sqliteStreamStateStore } from '@causewayjs/sqlite';
-import type { SqliteTransaction } from '@causewayjs/sqlite';
-import { StreamJob, callbackSink, count, storeSink, storeSource, tumbling, type RecordedEvent, type StreamStateStore } from '@causewayjs/core';
+import {
+  SqliteEventStore,
+  sqliteStreamStateStore,
+  type SqliteTransaction,
+} from '@causewayjs/sqlite';
+import {
+  StreamJob,
+  callbackSink,
+  count,
+  storeSink,
+  storeSource,
+  tumbling,
+  type RecordedEvent,
+  type StreamStateStore,
+} from '@causewayjs/core';
 
 const [file, mode] = process.argv.slice(2);
 if (!file || (mode !== 'run' && mode !== 'until-caught-up'))

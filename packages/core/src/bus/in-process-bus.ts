@@ -1,6 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { ClockTimer } from '../core/clock-timer.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';

@@ -235,7 +235,7 @@ export interface BusSubscription {
  * Carries events across processes: publish an event envelope, subscribe consumer groups by
  * subject pattern, with filters, transformation steps, redelivery with backoff and parking.
  * Delivery is at least once; pair a consumer with an inbox (`inboxHandler`) for exactly-once
- * effects. Adapters: {@link InProcessBus} here, `NatsMessageBus` in `causeway/nats`.
+ * effects. Adapters: {@link InProcessBus} here, `NatsMessageBus` in `@causewayjs/nats`.
  *
  * @example
  * ```ts

@@ -1,7 +1,6 @@
 import { waitForStatusPosition } from '../subscriptions/wait-for-position.js';
 import { hostname } from 'node:os';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import {
   CausewayError,
@@ -42,7 +41,7 @@ import {
 
 /**
  * What the relay publishes to: the publishing half of a {@link MessageBus} (every bus is
- * one), or a publish-only target such as the MQTT publisher of `causeway/mqtt`.
+ * one), or a publish-only target such as the MQTT publisher of `@causewayjs/mqtt`.
  */
 export type OutboxTarget = Pick<MessageBus, 'publish' | 'tail'> & {
   /**

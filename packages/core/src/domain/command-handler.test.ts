@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
-import type { CausewayError } from '../core/errors.js';
-import { StreamDeletedError, WrongExpectedRevisionError } from '../core/errors.js';
+import {
+  type CausewayError,
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+} from '../core/errors.js';
 import { isUuid, newId } from '../core/ids.js';
 import { collect } from '../store/collect.js';
 import { MemoryEventStore } from '../store/memory-event-store.js';
@@ -15,15 +18,13 @@ import {
   type OrderState,
 } from '../../../../examples/shop/order-decider.js';
 import { CommandHandler, handleCommand, type CommandHandlerOptions } from './command-handler.js';
-import type { Decider } from './decider.js';
-import { fold } from './decider.js';
+import { type Decider, fold, type DomainEvent } from './decider.js';
 import {
   InvalidCommandError,
   InvalidDecisionError,
   InvalidSnapshotError,
   SnapshotsNotConfiguredError,
 } from './domain-errors.js';
-import type { DomainEvent } from './decider.js';
 import type { ForgottenSubjects } from './forgotten-subjects.js';
 import { MemorySnapshotStore } from './memory-snapshot-store.js';
 import { everyNEvents, explicitSnapshots } from './snapshot-policy.js';

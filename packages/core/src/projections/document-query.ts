@@ -1,5 +1,4 @@
-import type { CollectionSpec } from './document-collection.js';
-import { isStorableString, valueAt } from './document-collection.js';
+import { type CollectionSpec, isStorableString, valueAt } from './document-collection.js';
 import {
   InvalidDocumentCursorError,
   InvalidDocumentQueryError,

@@ -1,5 +1,4 @@
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { decodeJson, encodeJson } from '../core/json-codec.js';

@@ -38,8 +38,8 @@ export interface AppendedEvents {
  * Where projections keep their read models and their registry of builds: the event store's
  * own database, so that read-model writes commit with the events (inline) or with the
  * checkpoint (async). One implementation per adapter: `memoryProjectionStore(store)` (in-memory
- * documents), `sqliteProjectionStore(store)` (`causeway/sqlite`, SQL tables) and
- * `postgresProjectionStore(store)` (`causeway/postgres`, SQL tables). `RM` is the read-model
+ * documents), `sqliteProjectionStore(store)` (`@causewayjs/sqlite`, SQL tables) and
+ * `postgresProjectionStore(store)` (`@causewayjs/postgres`, SQL tables). `RM` is the read-model
  * handle that `setup`, `apply` and queries get.
  */
 export interface ProjectionStore<Tx extends StoreTransaction = StoreTransaction, RM = unknown> {

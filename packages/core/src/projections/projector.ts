@@ -1,5 +1,4 @@
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { EventStore, StoreTransaction } from '../store/event-store.js';
 import type {

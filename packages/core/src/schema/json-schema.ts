@@ -1,5 +1,4 @@
-import { toJSONSchema } from 'zod';
-import type { core } from 'zod';
+import { toJSONSchema, type core } from 'zod';
 import { encodeJson } from '../core/json-codec.js';
 import { InvalidSchemaError } from './schema-errors.js';
 

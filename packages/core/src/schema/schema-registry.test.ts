@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { CausewayError } from '../core/errors.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { type CausewayError, InvalidArgumentError } from '../core/errors.js';
 import { MemorySchemaStorage } from './memory-schema-storage.js';
 import {
   IncompatibleSchemaError,

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { EventInput, RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';

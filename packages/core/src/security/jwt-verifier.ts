@@ -8,8 +8,7 @@ import {
   type JSONWebKeySet,
   type JWTPayload,
 } from 'jose';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { Principal } from './access-guard.js';
 import {
   jwtConfigSchema,

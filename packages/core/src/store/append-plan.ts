@@ -1,5 +1,5 @@
-import type { CausewayError } from '../core/errors.js';
 import {
+  type CausewayError,
   DuplicateEventIdError,
   StreamDeletedError,
   StreamNotFoundError,
@@ -11,8 +11,12 @@ import type {
   ExpectedRevision,
   StreamMetadata,
 } from './event-store.js';
-import type { PreparedAppend, PreparedEvent } from './validation.js';
-import { assertExpectedRevision, assertStreamName } from './validation.js';
+import {
+  type PreparedAppend,
+  type PreparedEvent,
+  assertExpectedRevision,
+  assertStreamName,
+} from './validation.js';
 
 /** How a stream is marked deleted in every adapter's storage. */
 export const Deleted = { none: 0, soft: 1, hard: 2 } as const;

@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { RecordedEvent } from '../core/envelope.js';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import type { RecordedEvent, EventInput } from '../core/envelope.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import {
   CausewayError,
   ErrorCode,
@@ -25,7 +24,6 @@ import type {
   StreamSummary,
   TransactionalEventStore,
 } from './event-store.js';
-import type { EventInput } from '../core/envelope.js';
 import { deletedLabel, type StreamState } from './append-plan.js';
 import { AppendQueue, type UnitResult } from './append-queue.js';
 import type { BaseStoreTransaction } from './store-transaction.js';

@@ -1,5 +1,4 @@
-import type { EventInput, EventMetadata } from '../core/envelope.js';
-import { WELL_KNOWN_METADATA_KEYS } from '../core/envelope.js';
+import { type EventInput, type EventMetadata, WELL_KNOWN_METADATA_KEYS } from '../core/envelope.js';
 import {
   EmptyAppendError,
   EventTooLargeError,

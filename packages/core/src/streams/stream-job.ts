@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import type { Clock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { EventDecodeError } from '../core/errors.js';
-import { systemClock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { withSpan } from '../observability/tracing.js';
 import type { StoreTransaction } from '../store/event-store.js';

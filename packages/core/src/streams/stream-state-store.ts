@@ -28,8 +28,8 @@ export interface StreamCheckpoint extends StreamCheckpointData {
  * Stream-job checkpoints (operator state with its source position), kept in the event store's
  * database so a job's output events and its checkpoint commit in one transaction, and the
  * jobs' fencing epochs, so that only the instance that claimed a job last can commit. Made by
- * `memoryStreamStateStore(store)`, `sqliteStreamStateStore(store)` (`causeway/sqlite`) or
- * `postgresStreamStateStore(store)` (`causeway/postgres`); each passes
+ * `memoryStreamStateStore(store)`, `sqliteStreamStateStore(store)` (`@causewayjs/sqlite`) or
+ * `postgresStreamStateStore(store)` (`@causewayjs/postgres`); each passes
  * `src/testing/stream-state.suite.ts`.
  */
 export interface StreamStateStore<Tx extends StoreTransaction = StoreTransaction> {

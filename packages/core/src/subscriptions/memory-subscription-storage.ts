@@ -1,5 +1,4 @@
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { MemoryEventStore } from '../store/memory-event-store.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import { MemoryCheckpointStore } from './memory-checkpoint-store.js';

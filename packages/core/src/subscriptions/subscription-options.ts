@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';

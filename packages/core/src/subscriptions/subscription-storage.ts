@@ -7,8 +7,8 @@ import type { ParkedEventStore } from './parked-event-store.js';
 /**
  * Everything a subscription keeps, in one store's database: checkpoints, parked events,
  * leases and inbox records, all writable inside the store's transactions `Tx`. Made by
- * `memorySubscriptionStorage(store)`, `sqliteSubscriptionStorage(store)` (`causeway/sqlite`)
- * or `postgresSubscriptionStorage(store)` (`causeway/postgres`).
+ * `memorySubscriptionStorage(store)`, `sqliteSubscriptionStorage(store)` (`@causewayjs/sqlite`)
+ * or `postgresSubscriptionStorage(store)` (`@causewayjs/postgres`).
  */
 export interface SubscriptionStorage<Tx extends StoreTransaction = StoreTransaction> {
   /** The store whose log is delivered and whose transactions carry the writes. */

@@ -1,10 +1,14 @@
-import type { ProjectionStatus } from '@causewayjs/core';
-import type { ParkedEvent, ParkedSelection } from '@causewayjs/core';
-import type { SagaStatus } from '@causewayjs/core';
-import type { OutboxEntry } from '@causewayjs/core';
-import { ParkedCommandNotFoundError, ParkedCommandNotRetryableError } from '@causewayjs/core';
-import type { CompatibilityMode } from '@causewayjs/core';
-import type { JsonSchema } from '@causewayjs/core';
+import {
+  type ProjectionStatus,
+  type ParkedEvent,
+  type ParkedSelection,
+  type SagaStatus,
+  type OutboxEntry,
+  ParkedCommandNotFoundError,
+  ParkedCommandNotRetryableError,
+  type CompatibilityMode,
+  type JsonSchema,
+} from '@causewayjs/core';
 import { ERROR_SCHEMA, type RouteContext } from '../route-context.js';
 import { HttpError, NotConfiguredError, NotFoundError } from '../server-errors.js';
 import type { ServerProjector, ServerSubscription } from '../server-options.js';

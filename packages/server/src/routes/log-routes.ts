@@ -1,10 +1,8 @@
-import type { RecordedEvent } from '@causewayjs/core';
-import type { ReadAllFilter } from '@causewayjs/core';
+import type { RecordedEvent, ReadAllFilter } from '@causewayjs/core';
 import { EVENT_JSON_SCHEMA, eventJson } from '../event-json.js';
-import type { RouteContext } from '../route-context.js';
+import { type RouteContext, ERROR_SCHEMA } from '../route-context.js';
 import { NotFoundError } from '../server-errors.js';
 import { DEFAULT_PAGE, ERROR_DESCRIPTIONS, MAX_PAGE } from './stream-routes.js';
-import { ERROR_SCHEMA } from '../route-context.js';
 
 /** Query parameters of the filtered global log (`/all`, `/subscribe`). */
 export const LOG_FILTER_PROPERTIES = {

@@ -1,4 +1,10 @@
-import { ScavengeRunningError, ScavengeUnsupportedError, isScavengeable, type ScavengeOptions, type ScavengeReport } from '@causewayjs/core';
+import {
+  ScavengeRunningError,
+  ScavengeUnsupportedError,
+  isScavengeable,
+  type ScavengeOptions,
+  type ScavengeReport,
+} from '@causewayjs/core';
 import { ERROR_SCHEMA, type RouteContext } from '../route-context.js';
 import { HttpError } from '../server-errors.js';
 import { ERROR_DESCRIPTIONS } from './stream-routes.js';

@@ -1,7 +1,15 @@
 import type { FastifyRequest } from 'fastify';
-import type { EventInput, RecordedEvent } from '@causewayjs/core';
-import { InvalidArgumentError, StreamDeletedError, StreamNotFoundError } from '@causewayjs/core';
-import type { ExpectedRevision, ReadStreamOptions, StreamMetadata, StreamSummary } from '@causewayjs/core';
+import {
+  type EventInput,
+  type RecordedEvent,
+  InvalidArgumentError,
+  StreamDeletedError,
+  StreamNotFoundError,
+  type ExpectedRevision,
+  type ReadStreamOptions,
+  type StreamMetadata,
+  type StreamSummary,
+} from '@causewayjs/core';
 import { EVENT_JSON_SCHEMA, eventJson } from '../event-json.js';
 import { ADMIN_RESOURCE, ERROR_SCHEMA, type RouteContext } from '../route-context.js';
 import { InvalidRequestError, NotConfiguredError, NotFoundError } from '../server-errors.js';
