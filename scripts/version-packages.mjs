@@ -45,4 +45,20 @@ for (const { file, text } of manifests) {
     }
   if (changed) await writeFile(file, `${JSON.stringify(pkg, null, 2)}\n`);
 }
+// The version the packages report at run time (OpenTelemetry scope, the server's API) is a
+// constant in their sources; test/exports.test.ts checks each equals its package's version.
+for (const [file, constant] of [
+  ['packages/core/src/observability/version.ts', 'CAUSEWAY_VERSION'],
+  ['packages/server/src/mount-causeway.ts', 'SERVER_VERSION'],
+]) {
+  const path = join(root, file);
+  const source = await readFile(path, 'utf8');
+  const updated = source.replace(
+    new RegExp(`(export const ${constant} = ')[^']*(';)`),
+    `$1${version}$2`,
+  );
+  if (updated === source && !source.includes(`${constant} = '${version}'`))
+    throw new Error(`${file}: ${constant} not found`);
+  await writeFile(path, updated);
+}
 process.stdout.write(`@causewayjs ${version}: family peer ranges ${range}\n`);

@@ -7,6 +7,7 @@ interface Condition {
 }
 interface PackageJson {
   name: string;
+  version: string;
   private?: boolean;
   license?: string;
   type?: string;
@@ -35,6 +36,14 @@ const toSource = (dir: string, distPath: string) => {
 };
 
 describe('package exports maps', () => {
+  it('the versions the packages report at run time are their package versions', async () => {
+    const { CAUSEWAY_VERSION } = await import('@causewayjs/core/internals');
+    const { SERVER_VERSION } = await import('../packages/server/src/mount-causeway.js');
+    const version = (name: string) => packages.find(({ pkg }) => pkg.name === name)?.pkg.version;
+    expect(CAUSEWAY_VERSION).toBe(version('@causewayjs/core'));
+    expect(SERVER_VERSION).toBe(version('@causewayjs/server'));
+  });
+
   it('the workspace root is private and every package is a scoped, licensed ESM package', () => {
     expect(workspaceRoot.private).toBe(true);
     for (const { dir, pkg } of packages) {

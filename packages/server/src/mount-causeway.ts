@@ -30,7 +30,7 @@ import type { ServerOptions } from './server-options.js';
 import { registerAdminUi } from './ui/admin-ui.js';
 
 /** The server's version, as `/health` and the OpenAPI document report it. */
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = '0.0.0';
 
 /** What {@link mountCauseway} set up, for whoever owns the fastify instance. */
 export interface CausewayMount {

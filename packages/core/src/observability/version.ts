@@ -2,4 +2,4 @@
  * The version of the `causeway` package: the version of its OpenTelemetry instrumentation
  * scope. A test keeps it equal to `package.json`'s.
  */
-export const CAUSEWAY_VERSION = '0.1.0';
+export const CAUSEWAY_VERSION = '0.0.0';

@@ -5,9 +5,11 @@ import {
   createRemoteJWKSet,
   errors as joseErrors,
   jwtVerify,
-  type JSONWebKeySet,
   type JWTPayload,
 } from 'jose';
+// The key set's type appears in this module's declarations, which CommonJS consumers read
+// under node16 resolution too: resolved as an import, since jose is ESM-only.
+import type { JSONWebKeySet } from 'jose' with { 'resolution-mode': 'import' };
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Principal } from './access-guard.js';
 import {
