@@ -102,7 +102,9 @@ export function buildProgram(
     );
   const program = new Command('causeway');
   program
-    .description('Causeway: event sourcing, CQRS and event streaming. Manual: https://github.com/causewayjs/causeway/blob/main/docs/cli.md')
+    .description(
+      'Causeway: event sourcing, CQRS and event streaming. Manual: https://github.com/causewayjs/causeway/blob/main/docs/cli.md',
+    )
     .exitOverride()
     // Options before a command are the program's, after it the command's own.
     .enablePositionalOptions()
