@@ -126,7 +126,9 @@ export interface ProjectionDefinition<RM> {
    *
    * @example
    * ```ts
-   * forget: (subject, rm) => rm.documents('customers').delete(subject),
+   * forget: async (subject, rm) => {
+   *   await rm.documents('customers').delete(subject);
+   * },
    * ```
    */
   forget?(subject: string, readModel: RM, context: ApplyContext): void | Promise<void>;
