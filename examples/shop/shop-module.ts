@@ -1,31 +1,14 @@
-import type { Logger } from 'pino';
 import type {
-  Backend,
   ProjectionBuild,
   ProjectionDefinition,
   ProjectionStatus,
   SagaQuery,
 } from '@causewayjs/core';
 import { shopProjections } from './shop-projections.js';
-import { startShop } from './start-shop.js';
+import { startShop, type StartShopOptions } from './start-shop.js';
 
-/** Options the `causeway` CLI passes to the shop (see `start-shop.ts`). */
-export interface ShopStartOptions {
-  /** The backend the shop runs on, stacked as the CLI stacks it (schemas, tracing). */
-  context: Backend;
-  port?: number;
-  host?: string;
-  rate?: number;
-  orders?: number;
-  durationMs?: number;
-  paymentFailureRate?: number;
-  paymentTimeoutMs?: number;
-  seed?: number;
-  seedCatalog?: boolean;
-  memberId?: string;
-  bus?: string;
-  logger?: Logger;
-}
+/** Options the `causeway` CLI passes to the shop: those of {@link startShop}. */
+export type ShopStartOptions = StartShopOptions;
 
 /** What the CLI needs of a running shop. */
 export interface ShopRuntime {
