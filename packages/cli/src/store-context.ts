@@ -67,7 +67,7 @@ export function assertStoreExists(url: string): void {
  * its metrics to it, and every append through the context is counted there.
  *
  * With `readOnly`, a store that does not exist is refused rather than created (see
- * {@link assertStoreExists}).
+ * `assertStoreExists`).
  *
  * @throws {CliNotFoundError} with `readOnly`, when the store does not exist.
  * @throws {UnsupportedStoreUrlError} for a URL no adapter serves.
