@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStoreContext } from '@causewayjs/cli';
 import { ExitCode, storeStats, type CliIo } from '@causewayjs/cli/internals';
 import { cli } from './cli-harness.js';
+import { mqttAvailable, mqttUrl } from '../support/mqtt.js';
 import { Writable } from 'node:stream';
 
 const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-edges-'));
@@ -47,13 +48,25 @@ describe('--json errors', () => {
   });
 });
 
-describe('serve on a port in use', () => {
-  it('exits with CLI_PORT_IN_USE, suggesting --port', async () => {
+const mqtt = await mqttAvailable();
+
+describe('a command that listens, on a port in use', () => {
+  const commands: [string, () => string[]][] = [
+    ['serve', () => ['serve', '--store', freshStore()]],
+    ['demo', () => ['demo', '--store', freshStore(), '--orders', '1']],
+  ];
+  // `sensors` connects to the broker before it listens.
+  if (mqtt)
+    commands.push([
+      'sensors',
+      () => ['sensors', '--store', freshStore(), '--sensors', '0', '--mqtt', mqttUrl],
+    ]);
+  it.each(commands)('%s exits with CLI_PORT_IN_USE, suggesting --port', async (_, args) => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as AddressInfo;
     try {
-      const run = await cli(['serve', '--store', freshStore(), '--port', String(port), '--json']);
+      const run = await cli([...args(), '--port', String(port), '--json']);
       expect(run.code).toBe(ExitCode.PORT_IN_USE);
       const error = errorOf(run.stderr.slice(run.stderr.indexOf('{\n')));
       expect(error.code).toBe('CLI_PORT_IN_USE');

@@ -108,6 +108,23 @@ export class CliPortInUseError extends CausewayError {
 }
 
 /** Whether `error` says the address to listen on is taken (`EADDRINUSE`). */
-export function isAddressInUse(error: unknown): boolean {
+function isAddressInUse(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
+}
+
+/**
+ * Runs `listen` (whatever starts a server on `host`:`port`), turning a taken address into
+ * {@link CliPortInUseError}: `serve`, `demo` and `sensors` all report it the same way.
+ */
+export async function listenOrExplain<T>(
+  address: { host?: string | undefined; port?: number | undefined },
+  listen: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    if (isAddressInUse(error))
+      throw new CliPortInUseError(address.host ?? '127.0.0.1', address.port ?? 3000, error);
+    throw error;
+  }
 }

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { traceLogMixin } from '@causewayjs/core/internals';
 import { type CliIo, printJsonLine, printLine } from './cli-io.js';
-import { CliPortInUseError, isAddressInUse } from './cli-errors.js';
+import { listenOrExplain } from './cli-errors.js';
 import { ExitCode } from './exit-codes.js';
 import { loadShopModule, type ShopRuntime, type ShopStartOptions } from './shop-module.js';
 import type { StoreContext } from './store-context.js';
@@ -37,14 +37,9 @@ export async function runShop(
     pino.destination({ dest: 2, sync: true }),
   );
   const { statusEveryMs, settleTimeoutMs, json, logLevel: _level, ...start } = options;
-  let shop: ShopRuntime;
-  try {
-    shop = await shopModule.startShop({ ...start, context, logger });
-  } catch (error) {
-    if (isAddressInUse(error))
-      throw new CliPortInUseError(start.host ?? '127.0.0.1', start.port ?? 3000, error);
-    throw error;
-  }
+  const shop: ShopRuntime = await listenOrExplain(start, () =>
+    shopModule.startShop({ ...start, context, logger }),
+  );
   const say = (event: string, text: string, fields: Record<string, unknown>) =>
     json ? printJsonLine(io, { event, ...fields }) : printLine(io, text);
   try {

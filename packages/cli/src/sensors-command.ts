@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { parseCount } from './cli-arguments.js';
-import { CliUsageError } from './cli-errors.js';
+import { CliUsageError, listenOrExplain } from './cli-errors.js';
 import { type CliIo, printJsonLine, printLine } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
 import {
@@ -41,7 +41,9 @@ export async function runSensors(
     pino.destination({ dest: 2, sync: true }),
   );
   const { statusEveryMs, settleTimeoutMs, json, logLevel: _level, ...start } = options;
-  const platform = await sensorsModule.startSensors({ ...start, context, logger });
+  const platform = await listenOrExplain(start, () =>
+    sensorsModule.startSensors({ ...start, context, logger }),
+  );
   const say = (event: string, text: string, fields: Record<string, unknown>) =>
     json ? printJsonLine(io, { event, ...fields }) : printLine(io, text);
   const status = () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ScavengeUnsupportedError } from '@causewayjs/core';
-import { CliPortInUseError, CliUsageError, isAddressInUse } from './cli-errors.js';
+import { CliUsageError, listenOrExplain } from './cli-errors.js';
 import type { CausewayConfig } from './config.js';
 import { type CliIo, printJsonLine, printLine } from './cli-io.js';
 import { ExitCode } from './exit-codes.js';
@@ -134,13 +134,9 @@ export async function serveStore(
   });
   try {
     await projector?.start();
-    let address: { url: string };
-    try {
-      address = await server.listen({ host: options.host, port: options.port });
-    } catch (error) {
-      if (isAddressInUse(error)) throw new CliPortInUseError(options.host, options.port, error);
-      throw error;
-    }
+    const address = await listenOrExplain(options, () =>
+      server.listen({ host: options.host, port: options.port }),
+    );
     if (options.json)
       printJsonLine(io, {
         event: 'listening',
