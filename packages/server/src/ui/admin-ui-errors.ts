@@ -28,7 +28,7 @@ export class AdminUiMissingError extends CausewayError {
   constructor(readonly root: string) {
     super(
       AdminUiErrorCode.ADMIN_UI_MISSING,
-      `The admin UI's files are missing: no index.html in ${root}. Copy src/server/ui/public there (the build's copy-ui-assets step), or start the server with adminUi: false`,
+      `The admin UI's files are missing: no index.html in ${root}. Copy packages/server/src/ui/public there (npm run build does), or start the server with adminUi: false`,
     );
   }
 }
