@@ -92,8 +92,8 @@ export interface ListCommandsOptions {
 /**
  * Where sagas keep their instances, timers and outgoing commands: the event store's own
  * database, so that all of it commits in one transaction with the saga's checkpoint. One
- * implementation per adapter: `MemorySagaStore`, `sqliteSagaStore(store)` (`causeway/sqlite`)
- * and `postgresSagaStore(store)` (`causeway/postgres`); all pass one conformance suite.
+ * implementation per adapter: `MemorySagaStore`, `sqliteSagaStore(store)` (`@causewayjs/sqlite`)
+ * and `postgresSagaStore(store)` (`@causewayjs/postgres`); all pass one conformance suite.
  *
  * Writes take the store's transaction `tx` (reads given `tx` see its uncommitted writes and,
  * on PostgreSQL, lock the instance row until it ends). Reads without `tx` see committed data.
