@@ -46,8 +46,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  * ```
  *
  * An application whose own extensions (an access guard, say) throw `CausewayError`s with
- * codes of their own adds them the same way, from `'@causewayjs/core'` (as the server, the CLI and the MQTT
- * adapter do).
+ * codes of their own adds them the same way, from `'@causewayjs/core'` (as the server, the
+ * CLI and the MQTT adapter do).
  */
 export interface CausewayErrorCodes {
   core: ErrorCode;
