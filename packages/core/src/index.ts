@@ -57,6 +57,7 @@ export type {
   ListStreamsOptions,
   StreamSummary,
   ReadAllFilter,
+  StreamPartition,
   ReadAllOptions,
   ReadStreamOptions,
   StreamInfo,

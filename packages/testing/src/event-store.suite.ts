@@ -17,6 +17,7 @@ import {
   collect,
   isScavengeable,
   newId,
+  partitionOf,
   type EventInput,
   type EventStore,
   type EventStoreOptions,
@@ -513,6 +514,55 @@ export function describeEventStoreConformance(
           }),
         ).toEqual([4]);
         expect(await read({ filter: { types: [] } })).toEqual([]);
+      });
+
+      it('filters by hash partition of the stream, alone and with other filters', async () => {
+        const names = Array.from({ length: 24 }, (_, i) => stream(`part-${i}-é`));
+        for (const name of names) await store.append(name, [ev('part.a'), ev('part.b')]);
+        const all = await collect(store.readAll({ from: 6 }));
+        const seen: number[] = [];
+        for (let index = 0; index < 4; index++) {
+          const partition = { count: 4, index };
+          const mine = all.filter((e) => partitionOf(e.stream, 4) === index);
+          const got = await collect(store.readAll({ from: 6, filter: { partition } }));
+          expect(got.map((e) => e.position)).toEqual(mine.map((e) => e.position));
+          expect(
+            (
+              await read({
+                from: 6,
+                filter: { partition, types: ['part.b'] },
+                direction: 'forward',
+              })
+            ).length,
+          ).toBe(mine.length / 2);
+          expect(
+            await read({
+              filter: { partition, streamPrefix: stream('part-') },
+              direction: 'backward',
+              limit: 1,
+            }),
+          ).toEqual(mine.slice(-1).map((e) => e.position));
+          seen.push(...got.map((e) => e.position));
+        }
+        expect(seen.sort((a, b) => a - b)).toEqual(all.map((e) => e.position));
+        expect(await read({ from: 6, filter: { partition: { count: 1, index: 0 } } })).toEqual(
+          all.map((e) => e.position),
+        );
+      });
+
+      it('rejects a bad partition filter with INVALID_ARGUMENT', () => {
+        for (const partition of [
+          { count: 0, index: 0 },
+          { count: 4, index: 4 },
+          { count: 4, index: -1 },
+          { count: 1.5, index: 0 },
+          { count: 2000, index: 0 },
+          'p1',
+        ]) {
+          expect(() => store.readAll({ filter: { partition: partition as never } })).toThrow(
+            InvalidArgumentError,
+          );
+        }
       });
 
       it('treats LIKE wildcards in a prefix literally', async () => {

@@ -5,7 +5,7 @@ import { newId } from '../core/ids.js';
 import { backoffDelay, resolveBackoff, type BackoffOptions } from '../core/backoff.js';
 import type { CommandDispatcher } from '../domain/command-dispatcher.js';
 import type { EventStore, StoreTransaction } from '../store/event-store.js';
-import { fnv1a32 } from '../subscriptions/partition.js';
+import { fnv1a32 } from '../store/partition.js';
 import { Subscription, type SubscriptionState } from '../subscriptions/subscription.js';
 import type {
   SubscriptionLogger,

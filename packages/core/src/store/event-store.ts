@@ -51,6 +51,21 @@ export interface ReadAllFilter {
   types?: readonly string[];
   /** Only events of streams whose name starts with this (a category such as `order-`). */
   streamPrefix?: string;
+  /**
+   * Only events of one hash partition of the streams: those whose stream name hashes to
+   * `index` out of `count` (`partitionOf(stream, count) === index`, FNV-1a of the UTF-8 name).
+   * Durable adapters filter in the database, on a hash stored with each event, so a consumer
+   * group member reads only its own partitions' events.
+   */
+  partition?: StreamPartition;
+}
+
+/** One hash partition of the streams: see {@link ReadAllFilter.partition}. */
+export interface StreamPartition {
+  /** How many partitions the streams are split into (1 to 1,024). */
+  count: number;
+  /** Which of them (0 to `count - 1`). */
+  index: number;
 }
 
 /** Options of {@link EventStore.readAll}. */

@@ -22,6 +22,7 @@ import type {
 } from './event-store.js';
 import {
   compareCodePoints,
+  inStreamPartition,
   type AllWindow,
   type StreamWindow,
   type StreamsQuery,
@@ -200,6 +201,7 @@ export class MemoryEventStore extends BaseEventStore implements Scavengeable {
       if (this.streams.get(event.stream)?.state.deleted === Deleted.hard) continue;
       if (types && !types.has(event.type)) continue;
       if (w.streamPrefix !== undefined && !event.stream.startsWith(w.streamPrefix)) continue;
+      if (!inStreamPartition(event.stream, w.partition)) continue;
       page.push(materialise(event));
       if (page.length === size) break;
     }

@@ -5,7 +5,9 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   StreamMetadata,
+  StreamPartition,
 } from './event-store.js';
+import { MAX_PARTITIONS, fnv1a32 } from './partition.js';
 import { Deleted, type StreamState } from './append-plan.js';
 import { holdsUndecodable, undecodableError } from './decode-event-row.js';
 import { assertDirection, assertFrom, assertLimit, assertStreamName } from './validation.js';
@@ -85,6 +87,7 @@ export interface AllWindow {
   start: number;
   types: string[] | undefined;
   streamPrefix: string | undefined;
+  partition: StreamPartition | undefined;
   limit: number;
 }
 
@@ -134,6 +137,7 @@ export function allWindow(options: ReadAllOptions): AllWindow {
     start,
     types,
     streamPrefix: filter.streamPrefix,
+    partition: streamPartition(filter.partition),
     limit: options.limit ?? Number.MAX_SAFE_INTEGER,
   };
 }
@@ -267,4 +271,31 @@ export function prefixUpperBound(prefix: string): string | undefined {
   if (code >= 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return undefined;
   const next = code === 0xd7ff ? 0xe000 : code + 1;
   return chars.join('') + String.fromCodePoint(next);
+}
+
+/** Validates `filter.partition` (see `ReadAllFilter.partition`). */
+function streamPartition(partition: unknown): StreamPartition | undefined {
+  if (partition === undefined) return undefined;
+  const { count, index } = (partition ?? {}) as Partial<Record<'count' | 'index', unknown>>;
+  if (
+    typeof partition !== 'object' ||
+    partition === null ||
+    !Number.isInteger(count) ||
+    (count as number) < 1 ||
+    (count as number) > MAX_PARTITIONS ||
+    !Number.isInteger(index) ||
+    (index as number) < 0 ||
+    (index as number) >= (count as number)
+  ) {
+    throw new InvalidArgumentError(
+      'filter',
+      `filter.partition must be { count, index } with count an integer from 1 to ${MAX_PARTITIONS} and index from 0 to count - 1`,
+    );
+  }
+  return { count: count as number, index: index as number };
+}
+
+/** Whether `stream` belongs to `partition` (none: every stream does). */
+export function inStreamPartition(stream: string, partition: StreamPartition | undefined): boolean {
+  return partition === undefined || fnv1a32(stream) % partition.count === partition.index;
 }

@@ -8,7 +8,7 @@ import {
   assertMemberId,
   type GroupMembershipStore,
 } from './group-membership-store.js';
-import { assertPartitionCount } from './partition.js';
+import { assertPartitionCount } from '../store/partition.js';
 import {
   resolveSubscriptionOptions,
   type ResolvedSubscriptionOptions,

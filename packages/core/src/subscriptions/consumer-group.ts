@@ -14,7 +14,7 @@ import {
   type ParkedEvent,
   type ParkedSelection,
 } from './parked-event-store.js';
-import { fnv1a32 } from './partition.js';
+import { fnv1a32 } from '../store/partition.js';
 import { assignPartitions } from './partition-assignment.js';
 import { Subscription, type SubscriptionStatus } from './subscription.js';
 import {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { assertPartitionCount } from './partition.js';
+import { assertPartitionCount } from '../store/partition.js';
 import { assertMilliseconds, assertName, assertPosition } from './validation.js';
 
 /** What a consumer group fixes when it is first used (see {@link GroupMembershipStore.define}). */

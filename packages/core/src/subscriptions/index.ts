@@ -67,7 +67,7 @@ export {
   MemberIdInUseError,
   PartitionCountMismatchError,
 } from './consumer-group-errors.js';
-export { MAX_PARTITIONS, fnv1a32, partitionOf } from './partition.js';
+export { MAX_PARTITIONS, fnv1a32, partitionOf } from '../store/partition.js';
 export { assignPartitions } from './partition-assignment.js';
 export { MAX_GROUP_NAME_LENGTH, MAX_MEMBER_ID_LENGTH } from './group-membership-store.js';
 export type {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { assertPartitionCount, fnv1a32 } from './partition.js';
+import { assertPartitionCount, fnv1a32 } from '../store/partition.js';
 
 /** murmur3's 32-bit finaliser: spreads FNV-1a's weak low bits over the whole word. */
 function mix(h: number): number {
