@@ -18,6 +18,9 @@ import {
   nack,
   type EventHandler,
   type SubscriptionStorage,
+  ForwardingEventStore,
+  fnv1a32,
+  type ReadAllOptions,
 } from '@causewayjs/core';
 import type { EffectSink } from './subscription.suite.js';
 
@@ -108,6 +111,32 @@ function settled(statuses: ConsumerGroupStatus[], members: number): boolean {
         running(s).join() === s.assigned.join(),
     ) && all.join() === Array.from({ length: PARTITIONS }, (_, i) => i).join()
   );
+}
+
+/**
+ * A view of a store that counts the events its `readAll` yields, per partition index asked
+ * for (`-1`: no partition filter): what a member had to take from the store.
+ */
+class CountingStore<Tx extends StoreTransaction> extends ForwardingEventStore<Tx> {
+  readonly yielded = new Map<number, number>();
+
+  constructor(inner: TransactionalEventStore<Tx>) {
+    super(inner);
+  }
+
+  override readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    const index = options?.filter?.partition?.index ?? -1;
+    const source = this.inner.readAll(options);
+    const yielded = this.yielded;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const event of source) {
+          yielded.set(index, (yielded.get(index) ?? 0) + 1);
+          yield event;
+        }
+      },
+    };
+  }
 }
 
 /**
@@ -478,6 +507,62 @@ export function describeConsumerGroupConformance<Tx extends StoreTransaction>(
       expect((await harness.sink.read(main.store)).has('9')).toBe(false);
     });
 
+    it("reads only its partitions' events from the store by default; a custom key reads everything", async () => {
+      const head = await append(96);
+      const [pa, pb] = await openMany('a', 'b');
+      const pushed = new CountingStore(pa.store);
+      const a = member('m-a', pa, { source: pushed });
+      await a.start();
+      await eventually(
+        () =>
+          a.status.partitions.length === PARTITIONS &&
+          a.status.partitions.every((p) => p.position === head),
+        'the default group at the head',
+      );
+      // Each partition took from the store exactly the events of its streams.
+      const events = await collect(main.store.readAll());
+      for (let p = 0; p < PARTITIONS; p++)
+        expect(pushed.yielded.get(p) ?? 0, `partition ${p}`).toBe(
+          events.filter((e) => partitionOf(e.stream, PARTITIONS) === p).length,
+        );
+      expect(pushed.yielded.has(-1)).toBe(false);
+      await a.stop();
+
+      // A custom key (here the stream's number mod 5) cannot be pushed down: each partition
+      // reads every event and keeps its share, and each key's events still go to one partition.
+      const keyOf = (event: RecordedEvent) => `k${Number(event.stream.split('-')[1]) % 5}`;
+      const unpushed = new CountingStore(pb.store);
+      const seen = new Map<number, Set<string>>();
+      const byKey = member('m-b', pb, {
+        name: 'keyed',
+        source: unpushed,
+        partitionKey: keyOf,
+        handler: (event, ctx) => {
+          const p = Number(ctx.subscription.split('#')[1]);
+          const set = seen.get(p) ?? new Set<string>();
+          set.add(keyOf(event));
+          seen.set(p, set);
+        },
+      });
+      await byKey.start();
+      await eventually(
+        () =>
+          byKey.status.partitions.length === PARTITIONS &&
+          byKey.status.partitions.every((p) => p.position === head),
+        'the keyed group at the head',
+      );
+      expect(unpushed.yielded.get(-1)).toBe(head * PARTITIONS);
+      const keys = [...seen.values()].flatMap((set) => [...set]);
+      expect(new Set(keys).size).toBe(keys.length);
+      for (const [p, set] of seen)
+        for (const key of set) {
+          expect(fnv1a32(key) % PARTITIONS).toBe(p);
+          expect(byKey.partitionOfEvent({ ...events[0]!, stream: `order-${key.slice(1)}` })).toBe(
+            p,
+          );
+        }
+    });
+
     it('refuses a changed partition count, a member id in use, and bad options', async () => {
       const [pa, pb, pc] = await openMany('a', 'b', 'c');
       const a = member('m-a', pa);
@@ -516,6 +601,10 @@ export function describeConsumerGroupConformance<Tx extends StoreTransaction>(
         () => new ConsumerGroup({ ...base, leaseTtlMs: 1000, heartbeatIntervalMs: 500 }),
       ).toThrow(/heartbeatIntervalMs/);
       expect(() => new ConsumerGroup({ ...base, batchSize: 0 })).toThrow(/batchSize/);
+      expect(
+        // @ts-expect-error -- a key that is not a function, as from untyped configuration
+        () => new ConsumerGroup({ ...base, partitionKey: 'customer' }),
+      ).toThrow(/partitionKey/);
     });
   });
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.js';
+import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { StoreTransaction } from '../store/event-store.js';
@@ -45,10 +46,24 @@ export interface ConsumerGroupOptions<Tx extends StoreTransaction = StoreTransac
   /**
    * How many partitions the group's streams are hashed into (1–1,024), fixed when the group
    * is first started: a member started with another count fails. It caps how many members
-   * can share the work; each partition reads the whole log and keeps its share, so choose a
-   * small multiple of the most members you expect (8 to 32 is typical).
+   * can share the work, so choose a small multiple of the most members you expect (8 to 32 is
+   * typical). With the default {@link partitionKey}, each partition reads only its own
+   * streams' events (`filter.partition`, filtered by the store in SQLite and PostgreSQL).
    */
   partitions: number;
+  /**
+   * What decides an event's partition: `fnv1a32(partitionKey(event)) % partitions`. Events
+   * with equal keys go to one partition, in log order. Default: the event's stream, which the
+   * store filters on as it reads (`filter.partition`), so a member decodes only its own
+   * partitions' events.
+   *
+   * A custom key (a customer id from the payload, say) cannot be filtered by the store: every
+   * partition then reads every event the group's `filter` lets through and keeps its share in
+   * process, so a member decodes the whole log once per partition it runs. Prefer the default
+   * when streams already group what must stay in order. The function must be pure and the same
+   * in every member, forever (changing it moves events between partitions mid-flight).
+   */
+  partitionKey?: (event: RecordedEvent) => string;
   /** Where the members of groups are recorded (the same database as `storage`). */
   membership: GroupMembershipStore;
   /**
@@ -74,6 +89,8 @@ export interface ConsumerGroupOptions<Tx extends StoreTransaction = StoreTransac
 export interface ResolvedConsumerGroupOptions<Tx extends StoreTransaction> {
   name: string;
   partitions: number;
+  /** The custom partition key, if any (undefined: by stream, filtered by the store). */
+  partitionKey: ((event: RecordedEvent) => string) | undefined;
   membership: GroupMembershipStore;
   memberId: string;
   leaseTtlMs: number;
@@ -119,6 +136,8 @@ export function resolveConsumerGroupOptions<Tx extends StoreTransaction>(
   const memberId =
     options.memberId ?? `${hostname().slice(0, 120)}:${process.pid}:${newId().slice(-12)}`;
   assertMemberId(memberId, 'memberId');
+  if (options.partitionKey !== undefined && typeof options.partitionKey !== 'function')
+    throw new InvalidArgumentError('partitionKey', 'must be a function (event) => string');
   const leaseTtlMs = options.leaseTtlMs ?? 30_000;
   assertMilliseconds(leaseTtlMs, 'leaseTtlMs');
   const heartbeatIntervalMs =
@@ -139,6 +158,7 @@ export function resolveConsumerGroupOptions<Tx extends StoreTransaction>(
   return {
     name: options.name,
     partitions: options.partitions,
+    partitionKey: options.partitionKey,
     membership,
     memberId,
     leaseTtlMs,

@@ -173,9 +173,18 @@ export class ConsumerGroup<Tx extends StoreTransaction = StoreTransaction> {
     return () => this.listeners.delete(entry);
   }
 
-  /** The partition `stream`'s events belong to in this group. */
+  /**
+   * The partition `stream`'s events belong to in this group (with the default partition key;
+   * see {@link partitionOfEvent} for a custom one).
+   */
   partitionOf(stream: string): number {
     return fnv1a32(stream) % this.partitions;
+  }
+
+  /** The partition `event` belongs to in this group, by its `partitionKey` (default: stream). */
+  partitionOfEvent(event: RecordedEvent): number {
+    const key = this.o.partitionKey;
+    return fnv1a32(key ? partitionKeyOf(key, event) : event.stream) % this.partitions;
   }
 
   /** The subscription name of `partition` (`<group>#<partition>`). */
@@ -440,14 +449,20 @@ export class ConsumerGroup<Tx extends StoreTransaction = StoreTransaction> {
     const r = o.resolved;
     const count = this.partitions;
     const where = r.where;
-    const mine = where
-      ? (event: RecordedEvent) => fnv1a32(event.stream) % count === partition && where(event)
+    const key = o.partitionKey;
+    // By stream, the store keeps only this partition's events as it reads. The check in
+    // process stays too: it is one hash per delivered event, and keeps a source that ignores
+    // `filter.partition` (a custom EventStore) from delivering other partitions' events.
+    const ofPartition = key
+      ? (event: RecordedEvent) => fnv1a32(partitionKeyOf(key, event)) % count === partition
       : (event: RecordedEvent) => fnv1a32(event.stream) % count === partition;
+    const mine = where ? (event: RecordedEvent) => ofPartition(event) && where(event) : ofPartition;
+    const filter = key ? r.filter : { ...r.filter, partition: { count, index: partition } };
     return new Subscription<Tx>({
       storage: r.storage,
       handler: r.handler,
       source: r.source,
-      filter: r.filter,
+      filter,
       batchSize: r.batchSize,
       retry: r.retry,
       handlerTimeoutMs: r.handlerTimeoutMs,
@@ -491,6 +506,20 @@ export class ConsumerGroup<Tx extends StoreTransaction = StoreTransaction> {
       }
     }
   }
+}
+
+/**
+ * The custom partition key of `event`, checked: a key that is not a string would hash
+ * differently in each member, so it stops the partition instead (the handler's error path).
+ */
+function partitionKeyOf(key: (event: RecordedEvent) => string, event: RecordedEvent): string {
+  const value: unknown = key(event);
+  if (typeof value !== 'string')
+    throw new InvalidArgumentError(
+      'partitionKey',
+      `must return a string; returned ${typeof value} for event ${event.id}`,
+    );
+  return value;
 }
 
 /**
