@@ -1,8 +1,11 @@
 import Database from 'better-sqlite3';
+import { fnv1a32 } from '@causewayjs/core';
 import type { RawRow } from './plan.js';
 import type { RawBaseline } from './raw-baseline.js';
 
 const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+/** What an insert writes: the adapter's columns, its stream hash included (see the adapter). */
+const INSERT_COLUMNS = `${COLUMNS}, stream_hash`;
 const MIRROR = 'bench_raw_events';
 const COPY = 'bench_raw_events_copy';
 
@@ -24,11 +27,13 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
   for (const table of [MIRROR, COPY]) {
     for (const sql of ddl) db.exec(sql.replaceAll('causeway_events', table));
   }
-  const placeholders = COLUMNS.split(',')
+  const placeholders = INSERT_COLUMNS.split(',')
     .map(() => '?')
     .join(', ');
-  const insertMirror = db.prepare(`INSERT INTO ${MIRROR} (${COLUMNS}) VALUES (${placeholders})`);
-  const insertCopy = db.prepare(`INSERT INTO ${COPY} (${COLUMNS}) VALUES (${placeholders})`);
+  const insertMirror = db.prepare(
+    `INSERT INTO ${MIRROR} (${INSERT_COLUMNS}) VALUES (${placeholders})`,
+  );
+  const insertCopy = db.prepare(`INSERT INTO ${COPY} (${INSERT_COLUMNS}) VALUES (${placeholders})`);
   const selectRange = db
     .prepare<[number, number], Row>(
       `SELECT ${COLUMNS} FROM ${MIRROR} WHERE position >= ? ORDER BY position LIMIT ?`,
@@ -48,6 +53,7 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
       r.metadata,
       r.schemaVersion,
       r.recordedAt,
+      fnv1a32(r.stream),
     );
   const inTransaction = db.transaction((stmt: Database.Statement, rows: readonly RawRow[]) => {
     for (const r of rows) run(stmt, r);
@@ -65,7 +71,7 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
   return {
     driver: 'better-sqlite3',
     notes:
-      'raw: better-sqlite3, own file, WAL, synchronous=FULL, table from the adapter DDL; rows pre-encoded (JSON text, ids); autocommit INSERT per row, or BEGIN + prepared INSERTs + COMMIT; selects parse the JSON columns',
+      'raw: better-sqlite3, own file, WAL, synchronous=FULL, table from the adapter DDL; rows pre-encoded (JSON text, ids), stream hash computed per row; autocommit INSERT per row, or BEGIN + prepared INSERTs + COMMIT; selects parse the JSON columns',
     insertOnePerTransaction(rows) {
       for (const r of rows) run(insertMirror, r);
       return Promise.resolve();

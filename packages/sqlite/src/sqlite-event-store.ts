@@ -13,6 +13,7 @@ import {
   type StreamSummary,
   hiddenEvents,
   type HiddenEvents,
+  fnv1a32,
   type ScavengeOptions,
   type ScavengeReport,
   type Scavengeable,
@@ -48,7 +49,11 @@ import {
   newScavengeOutcome,
 } from '@causewayjs/core/internals';
 import { sqliteError } from './sqlite-errors.js';
-import { migrateSqlite, sqliteEventStoreMigrations } from './sqlite-migrations.js';
+import {
+  migrateSqlite,
+  registerStreamHash,
+  sqliteEventStoreMigrations,
+} from './sqlite-migrations.js';
 
 /** Options of {@link SqliteEventStore.open}. */
 export interface SqliteEventStoreOptions extends EventStoreOptions {
@@ -91,11 +96,19 @@ export interface SqliteTransaction extends StoreTransaction {
 /** An events-table row as reads select it ({@link EVENT_COLUMNS}, raw mode). */
 export type EventRow = [number, string, string, number, string, string, string, number, number];
 type Row = EventRow;
-/** Rows per multi-row INSERT statement (9 parameters each). */
+/** Rows per multi-row INSERT statement (10 parameters each). */
 const INSERT_CHUNK = 32;
 /** The events-table columns reads select, in {@link EventRow} order. */
 export const EVENT_COLUMNS =
   'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+/**
+ * The columns an append writes: {@link EVENT_COLUMNS} and the stream name's `fnv1a32`, which
+ * readAll's partition filter compares in SQL, so a consumer-group member decodes only its
+ * own partitions' events.
+ */
+const INSERT_COLUMNS = `${EVENT_COLUMNS}, stream_hash`;
+/** One row's placeholders in an INSERT of {@link INSERT_COLUMNS}. */
+const INSERT_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
 /**
  * The head position: the highest position of a stored event, or of one that scavenging
@@ -161,11 +174,9 @@ function prepareStatements(db: Database.Database) {
     // Scavenging may remove the newest events: the floor keeps their positions taken.
     head: db.prepare<[], { head: number }>(HEAD_SQL),
     insertChunk: db.prepare(
-      `INSERT INTO causeway_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO causeway_events (${INSERT_COLUMNS}) VALUES ${Array.from({ length: INSERT_CHUNK }, () => INSERT_ROW).join(', ')}`,
     ),
-    insertEvent: db.prepare(
-      `INSERT INTO causeway_events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    insertEvent: db.prepare(`INSERT INTO causeway_events (${INSERT_COLUMNS}) VALUES ${INSERT_ROW}`),
     upsertStream: db.prepare(
       `INSERT INTO causeway_streams (name, revision, deleted) VALUES (?, ?, 0)
        ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, deleted = 0`,
@@ -315,6 +326,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
         throw new InvalidArgumentError('pollIntervalMs', 'must be a number of milliseconds > 0');
       db.pragma('journal_mode = WAL');
       configure(db, options.synchronous ?? 'FULL', options.busyTimeoutMs ?? 5000);
+      registerStreamHash(db);
       migrateSqlite(db, 'event-store', sqliteEventStoreMigrations);
       return new SqliteEventStore(db, options, takeFileLock(db));
     } catch (error) {
@@ -523,6 +535,12 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       where.push('substr(stream, 1, ?) = ?');
       // substr counts characters (code points), not UTF-16 units.
       params.push([...w.streamPrefix].length, w.streamPrefix);
+    }
+    if (w.partition) {
+      // The hash is stored with each event: no join, and rows of other partitions are
+      // skipped inside SQLite without being decoded.
+      where.push('stream_hash % ? = ?');
+      params.push(w.partition.count, w.partition.index);
     }
     params.push(size);
     // Events of tombstoned streams are never read, scavenged yet or not. The tombstones'
@@ -819,6 +837,7 @@ function pushRow(params: unknown[], row: PlannedRow, position: number, recordedA
     e.metadata,
     e.schemaVersion,
     recordedAt,
+    fnv1a32(row.stream),
   );
 }
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SchemaTooNewError } from '@causewayjs/core';
+import { SchemaTooNewError, collect, partitionOf } from '@causewayjs/core';
 import { SqliteEventStore } from './sqlite-event-store.js';
-import { sqliteEventStoreMigrations } from './sqlite-migrations.js';
+import { migrateSqlite, sqliteEventStoreMigrations } from './sqlite-migrations.js';
 import { holdTransaction } from '../../../test/support/hold-transaction.js';
 
 describe('SQLite schema migrations', () => {
@@ -72,5 +72,43 @@ describe('SQLite schema migrations', () => {
     const normal = SqliteEventStore.open(join(dir, 'd.db'), { synchronous: 'NORMAL' });
     expect(normal.database.pragma('synchronous', { simple: true })).toBe(1);
     normal.database.close();
+  });
+
+  it('upgrades a version-3 file: existing events get their stream hash, partitions read them', async () => {
+    const file = join(dir, 'v3.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    migrateSqlite(old, 'event-store', sqliteEventStoreMigrations.slice(0, 3));
+    const insert = old.prepare(
+      `INSERT INTO causeway_events
+         (position, id, stream, revision, type, data, metadata, schema_version, recorded_at)
+       VALUES (?, ?, ?, ?, 'x', '{}', '{}', 1, 0)`,
+    );
+    const streams = ['order-1', 'order-2', 'cart-ü', 'user-7', 'user-8', 'invoice-3'];
+    streams.forEach((stream, i) => {
+      insert.run(i + 1, `00000000-0000-7000-8000-00000000000${i}`, stream, 0);
+      old
+        .prepare('INSERT INTO causeway_streams (name, revision, deleted) VALUES (?, 0, 0)')
+        .run(stream);
+    });
+    old.close();
+
+    const store = SqliteEventStore.open(file);
+    const hashes = store.database
+      .prepare('SELECT stream, stream_hash FROM causeway_events ORDER BY position')
+      .all() as { stream: string; stream_hash: number }[];
+    expect(hashes.map((r) => r.stream_hash % 1024)).toEqual(
+      streams.map((s) => partitionOf(s, 1024)),
+    );
+    for (let index = 0; index < 3; index++) {
+      const got = await collect(store.readAll({ filter: { partition: { count: 3, index } } }));
+      expect(got.map((e) => e.stream)).toEqual(streams.filter((s) => partitionOf(s, 3) === index));
+    }
+    // Events appended after the upgrade are hashed at append time.
+    await store.append('order-9', [{ type: 'x', data: {} }]);
+    const index = partitionOf('order-9', 5);
+    const got = await collect(store.readAll({ filter: { partition: { count: 5, index } } }));
+    expect(got.map((e) => e.stream)).toContain('order-9');
+    await store.close();
   });
 });

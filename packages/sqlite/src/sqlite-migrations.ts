@@ -1,5 +1,20 @@
 import type Database from 'better-sqlite3';
+import { fnv1a32 } from '@causewayjs/core';
 import { pendingMigrations, type Migration } from '@causewayjs/core/internals';
+
+/**
+ * The SQL function, registered on the store's connections, that gives a stream name's
+ * `fnv1a32` (the hash the partition filter of readAll uses). Only migrations call it: appends
+ * compute the hash in JavaScript.
+ */
+export const STREAM_HASH_FUNCTION = 'causeway_stream_hash';
+
+/** Registers {@link STREAM_HASH_FUNCTION} on `db`. */
+export function registerStreamHash(db: Database.Database): void {
+  db.function(STREAM_HASH_FUNCTION, { deterministic: true }, (stream: unknown) =>
+    fnv1a32(String(stream)),
+  );
+}
 
 /** The event store's tables, version by version. Never edit a published step: add one. */
 export const sqliteEventStoreMigrations: readonly Migration[] = [
@@ -44,6 +59,17 @@ export const sqliteEventStoreMigrations: readonly Migration[] = [
     description: 'tombstoned streams, indexed: readAll leaves their events out',
     statements: [
       `CREATE INDEX causeway_streams_tombstones ON causeway_streams (name) WHERE deleted = 2`,
+    ],
+  },
+  {
+    version: 4,
+    description:
+      "stream hash on each event (FNV-1a of the stream name): readAll's partition filter runs in SQL",
+    statements: [
+      `ALTER TABLE causeway_events ADD COLUMN stream_hash INTEGER NOT NULL DEFAULT 0`,
+      // The function is registered by the store on the connection that migrates (see
+      // STREAM_HASH_FUNCTION): FNV-1a over UTF-8 bytes is not expressible in plain SQL.
+      `UPDATE causeway_events SET stream_hash = ${STREAM_HASH_FUNCTION}(stream)`,
     ],
   },
 ];
