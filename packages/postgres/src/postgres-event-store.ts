@@ -14,6 +14,7 @@ import {
   StoreUnavailableError,
   StreamDeletedError,
   encodeJson,
+  fnv1a32,
   type AppendResult,
   type DeleteStreamOptions,
   type EventStoreOptions,
@@ -188,7 +189,7 @@ const DRIVER_URL_PARAMS = new Set([
 
 /** Column list of event reads, and the row it gives in array mode. */
 const EVENT_COLUMNS =
-  'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+  'position, id, stream, revision, type, data, metadata, schema_version, stream_hash, recorded_at';
 /**
  * What reads select: `recorded_at` comes back as epoch milliseconds, a float the driver turns
  * into a number far faster than it parses timestamp text (a quarter of a long read's time).
@@ -631,6 +632,8 @@ export class PostgresEventStore
       w.types ?? null,
       w.streamPrefix ?? null,
       size,
+      w.partition?.count ?? null,
+      w.partition?.index ?? null,
     ]);
     return decodeEventRows(rows);
   }
@@ -923,6 +926,8 @@ function statements(schema: string, channel: string | undefined) {
   const events = `${s}.causeway_events`;
   const log = `${s}.causeway_log`;
   const st = (name: string, text: string): Statement => ({ name: `causeway.${name}`, text });
+  // The appending store writes stream_hash; a row an older version wrote may lack it.
+  const partitionHash = `coalesce(stream_hash, ${s}.causeway_fnv1a32(stream))`;
   const fastAppend = (checkStream: string) =>
     `WITH checked AS (${checkStream}),
      alloc AS (
@@ -931,9 +936,9 @@ function statements(schema: string, channel: string | undefined) {
        RETURNING position - $1::bigint AS base
      ), ins AS (
        INSERT INTO ${events} (${EVENT_COLUMNS})
-       SELECT alloc.base + r.n, r.id, r.stream, r.revision, r.type, r.data, r.metadata, r.schema_version, $9::timestamptz
-       FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[])
-         WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, n)
+       SELECT alloc.base + r.n, r.id, r.stream, r.revision, r.type, r.data, r.metadata, r.schema_version, r.stream_hash, $10::timestamptz
+       FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[], $9::bigint[])
+         WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, stream_hash, n)
      )
      SELECT base${channel === undefined ? '' : `, pg_notify(${escapeLiteral(channel)}, (base + $1::bigint)::text)`} FROM alloc`;
   return {
@@ -963,9 +968,9 @@ function statements(schema: string, channel: string | undefined) {
          RETURNING position - $1::bigint AS base
        ), ins AS (
          INSERT INTO ${events} (${EVENT_COLUMNS})
-         SELECT alloc.base + r.n, r.id, r.stream, r.revision, r.type, r.data, r.metadata, r.schema_version, $9::timestamptz
-         FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[])
-           WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, n)
+         SELECT alloc.base + r.n, r.id, r.stream, r.revision, r.type, r.data, r.metadata, r.schema_version, r.stream_hash, $10::timestamptz
+         FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[], $9::bigint[])
+           WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, stream_hash, n)
        )
        SELECT base${channel === undefined ? '' : `, pg_notify(${escapeLiteral(channel)}, (base + $1::bigint)::text)`} FROM alloc`,
     ),
@@ -974,14 +979,14 @@ function statements(schema: string, channel: string | undefined) {
     fastAppendExisting: st(
       channel === undefined ? 'fast_append_existing' : 'fast_append_existing_notify',
       fastAppend(
-        `UPDATE ${streams} SET revision = $10::bigint
-         WHERE name = $11 AND revision = $12::bigint AND deleted = ${Deleted.none} RETURNING 1`,
+        `UPDATE ${streams} SET revision = $11::bigint
+         WHERE name = $12 AND revision = $13::bigint AND deleted = ${Deleted.none} RETURNING 1`,
       ),
     ),
     fastAppendNew: st(
       channel === undefined ? 'fast_append_new' : 'fast_append_new_notify',
       fastAppend(
-        `INSERT INTO ${streams} (name, revision) VALUES ($11, $10::bigint)
+        `INSERT INTO ${streams} (name, revision) VALUES ($12, $11::bigint)
          ON CONFLICT (name) DO NOTHING RETURNING 1`,
       ),
     ),
@@ -1058,6 +1063,7 @@ function statements(schema: string, channel: string | undefined) {
        WHERE position >= $1::bigint
          AND ($2::text[] IS NULL OR type = ANY($2::text[]))
          AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
+         AND ($5::int IS NULL OR ${partitionHash} % $5::int = $6::int)
          AND stream NOT IN (SELECT name FROM ${streams} WHERE deleted = ${Deleted.hard})
        ORDER BY position LIMIT $4`,
     ),
@@ -1067,6 +1073,7 @@ function statements(schema: string, channel: string | undefined) {
        WHERE position <= $1::bigint
          AND ($2::text[] IS NULL OR type = ANY($2::text[]))
          AND ($3::text IS NULL OR left(stream, char_length($3::text)) = $3::text)
+         AND ($5::int IS NULL OR ${partitionHash} % $5::int = $6::int)
          AND stream NOT IN (SELECT name FROM ${streams} WHERE deleted = ${Deleted.hard})
        ORDER BY position DESC LIMIT $4`,
     ),
@@ -1078,7 +1085,10 @@ function arrayQuery(query: Statement, values: unknown[]): QueryArrayConfig {
   return { name: query.name, text: query.text, values, rowMode: 'array' };
 }
 
-/** The events' columns as arrays, for one INSERT over `unnest`. */
+/**
+ * The events' columns as arrays, for one INSERT over `unnest`; the last is each stream's
+ * FNV-1a hash, which readAll's partition filter reads (see `ReadAllFilter.partition`).
+ */
 function eventColumns(rows: readonly PlannedRow[]): unknown[][] {
   const n = rows.length;
   const ids = new Array<string>(n);
@@ -1088,7 +1098,16 @@ function eventColumns(rows: readonly PlannedRow[]): unknown[][] {
   const data = new Array<string>(n);
   const metadata = new Array<string>(n);
   const versions = new Array<number>(n);
+  const hashes = new Array<number>(n);
+  let lastStream: string | undefined;
+  let lastHash = 0;
   rows.forEach((row, i) => {
+    // Rows come grouped by stream: one hash per run of the same stream.
+    if (row.stream !== lastStream) {
+      lastStream = row.stream;
+      lastHash = fnv1a32(row.stream);
+    }
+    hashes[i] = lastHash;
     ids[i] = row.event.id;
     streams[i] = row.stream;
     revisions[i] = row.revision;
@@ -1097,7 +1116,7 @@ function eventColumns(rows: readonly PlannedRow[]): unknown[][] {
     metadata[i] = row.event.metadata;
     versions[i] = row.event.schemaVersion;
   });
-  return [ids, streams, revisions, types, data, metadata, versions];
+  return [ids, streams, revisions, types, data, metadata, versions, hashes];
 }
 
 /**

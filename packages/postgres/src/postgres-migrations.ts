@@ -68,6 +68,33 @@ export function eventStoreMigrations(schema: string): Migration[] {
         `CREATE INDEX causeway_streams_tombstones ON ${s}.causeway_streams (name) WHERE deleted = 2`,
       ],
     },
+    {
+      version: 4,
+      description: "each event's stream hash, for readAll's partition filter",
+      statements: [
+        // FNV-1a (32-bit, unsigned) of the name's UTF-8 bytes, exactly as `fnv1a32` computes it
+        // in JavaScript. The store computes the hash itself when appending; this function fills
+        // the rows written before, and covers any row a process of an older version writes
+        // while others are being upgraded (reads take `coalesce(stream_hash, fnv)`).
+        `CREATE FUNCTION ${s}.causeway_fnv1a32(name text) RETURNS bigint
+          LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fnv$
+          DECLARE
+            bytes bytea := convert_to(name, 'UTF8');
+            hash bigint := 2166136261;
+          BEGIN
+            FOR i IN 0 .. length(bytes) - 1 LOOP
+              hash := ((hash # get_byte(bytes, i)) * 16777619) & 4294967295;
+            END LOOP;
+            RETURN hash;
+          END $fnv$`,
+        `ALTER TABLE ${s}.causeway_events ADD COLUMN stream_hash bigint`,
+        // Hashed once per stream rather than once per event, joined in by name (every event's
+        // stream has a row; one that had not would still be read right, through coalesce).
+        `UPDATE ${s}.causeway_events e SET stream_hash = h.hash
+          FROM (SELECT name, ${s}.causeway_fnv1a32(name) AS hash FROM ${s}.causeway_streams) h
+          WHERE e.stream = h.name`,
+      ],
+    },
   ];
 }
 
