@@ -5,6 +5,7 @@
  */
 export { SqliteEventStore } from './sqlite-event-store.js';
 export type { SqliteEventStoreOptions } from './sqlite-event-store.js';
+export type { SqliteWatchState, SqliteWatchStats } from './sqlite-commit-watcher.js';
 export { migrateSqlite } from './sqlite-migrations.js';
 export { SqliteSnapshotStore } from './sqlite-snapshot-store.js';
 export { SqliteSchemaStorage } from './sqlite-schema-storage.js';

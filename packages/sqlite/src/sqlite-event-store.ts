@@ -48,6 +48,11 @@ import {
   countScavenged,
   newScavengeOutcome,
 } from '@causewayjs/core/internals';
+import {
+  SqliteCommitWatcher,
+  type SqliteWatchState,
+  type SqliteWatchStats,
+} from './sqlite-commit-watcher.js';
 import { sqliteError } from './sqlite-errors.js';
 import {
   migrateSqlite,
@@ -66,11 +71,19 @@ export interface SqliteEventStoreOptions extends EventStoreOptions {
   /** How long a writer waits for another process's write lock, in ms (default 5000). */
   busyTimeoutMs?: number;
   /**
-   * While someone {@link SqliteEventStore.watch}es, how often the store looks for events
-   * committed by other processes on the same file, in ms (default 100). Commits made through
-   * this store are reported at once.
+   * While someone {@link SqliteEventStore.watch}es, other connections' and processes' commits
+   * to the same file are noticed through a file watch of its `-wal` file, at once; this is
+   * the interval, in ms, of the poll that backs the watch up (default 100), and the only way
+   * they are noticed when the watch cannot be set up or `watchFile` is false. Commits made
+   * through this store are reported at once either way.
    */
   pollIntervalMs?: number;
+  /**
+   * Whether to watch the `-wal` file for other processes' commits (default true). Turn it
+   * off on file systems whose watches miss other machines' writes (network mounts): the
+   * poll of `pollIntervalMs` then notices them.
+   */
+  watchFile?: boolean;
 }
 
 /**
@@ -278,8 +291,12 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
   private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
   private readonly busyTimeoutMs: number;
   private readonly pollIntervalMs: number;
+  private readonly watchFile: boolean;
   private transactionConnection: TransactionConnection | undefined;
+  /** Polls the head of a private in-memory database (which only this store writes). */
   private poller: ReturnType<typeof setInterval> | undefined;
+  /** Notices other connections' commits to the file, while watched. */
+  private commitWatcher: SqliteCommitWatcher | undefined;
   private readonly fileLock: FileLock;
 
   private constructor(
@@ -293,6 +310,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     this.synchronous = options.synchronous ?? 'FULL';
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.watchFile = options.watchFile ?? true;
     const statements = prepareStatements(database);
     this.statements = statements;
     const transaction = database.transaction((units: PreparedAppend[][]) =>
@@ -438,14 +456,47 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       // The poller reads it again on its first tick.
     }
     if (head > this.notifiedPosition) this.notifiedPosition = head;
-    this.poller = setInterval(() => this.poll(), this.pollIntervalMs);
-    // Watching alone never keeps the process alive.
-    this.poller.unref();
+    if (this.database.memory) {
+      this.poller = setInterval(() => this.poll(), this.pollIntervalMs);
+      // Watching alone never keeps the process alive.
+      this.poller.unref();
+      return;
+    }
+    this.commitWatcher ??= new SqliteCommitWatcher({
+      database: this.database,
+      file: this.fileLock.path,
+      pollIntervalMs: this.pollIntervalMs,
+      watchFile: this.watchFile,
+      onChange: () => this.poll(),
+    });
+    this.commitWatcher.start();
   }
 
   protected override stopWatching(): void {
     clearInterval(this.poller);
     this.poller = undefined;
+    this.commitWatcher?.stop();
+  }
+
+  /**
+   * How other connections' commits are noticed while the store is watched: `'file'` (a watch
+   * of the `-wal` file, backed by a poll), `'polling'` (the poll of `pollIntervalMs` alone) or
+   * `'idle'` (nobody watches, or the database is a private in-memory one).
+   */
+  get watchState(): SqliteWatchState {
+    return this.commitWatcher?.watchState ?? 'idle';
+  }
+
+  /** Counters of the commit watch (see {@link SqliteWatchStats}), zero until first watched. */
+  get watchStats(): SqliteWatchStats {
+    return (
+      this.commitWatcher?.stats ?? {
+        checks: 0,
+        changes: 0,
+        changesAfterFileEvent: 0,
+        fileEvents: 0,
+      }
+    );
   }
 
   /** Other processes' commits show as a head beyond what was last reported. */
@@ -479,16 +530,16 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       // one per event is what lets a batched append run near the raw driver's speed.
       const rows = plan.rows;
       const params: unknown[] = [];
+      const push = rowPusher(params, recordedAt);
       let i = 0;
       for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
         params.length = 0;
-        for (let j = i; j < i + INSERT_CHUNK; j++)
-          pushRow(params, rows[j] as PlannedRow, base + 1 + j, recordedAt);
+        for (let j = i; j < i + INSERT_CHUNK; j++) push(rows[j] as PlannedRow, base + 1 + j);
         s.insertChunk.run(params);
       }
       for (; i < rows.length; i++) {
         params.length = 0;
-        pushRow(params, rows[i] as PlannedRow, base + 1 + i, recordedAt);
+        push(rows[i] as PlannedRow, base + 1 + i);
         s.insertEvent.run(params);
       }
       for (const [name, state] of plan.streams) s.upsertStream.run(name, state.revision);
@@ -825,20 +876,36 @@ function hiddenParams(stream: string, hidden: HiddenEvents): HiddenParams {
     : { stream, all: 0, below: hidden.belowRevision, before: hidden.recordedBefore ?? null };
 }
 
-function pushRow(params: unknown[], row: PlannedRow, position: number, recordedAt: number): void {
-  const e = row.event;
-  params.push(
-    position,
-    e.id,
-    row.stream,
-    row.revision,
-    e.type,
-    e.data,
-    e.metadata,
-    e.schemaVersion,
-    recordedAt,
-    fnv1a32(row.stream),
-  );
+/**
+ * A function that pushes a planned row's {@link INSERT_COLUMNS} onto `params`. A stream's rows
+ * come one after the other in a plan, so its hash is computed once per run of them, not per
+ * event (hashing every row cost about 5% of a batched append).
+ */
+function rowPusher(
+  params: unknown[],
+  recordedAt: number,
+): (row: PlannedRow, position: number) => void {
+  let hashed: string | undefined;
+  let hash = 0;
+  return (row, position) => {
+    if (row.stream !== hashed) {
+      hashed = row.stream;
+      hash = fnv1a32(row.stream);
+    }
+    const e = row.event;
+    params.push(
+      position,
+      e.id,
+      row.stream,
+      row.revision,
+      e.type,
+      e.data,
+      e.metadata,
+      e.schemaVersion,
+      recordedAt,
+      hash,
+    );
+  };
 }
 
 /**

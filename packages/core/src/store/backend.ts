@@ -109,8 +109,10 @@ export interface OpenBackendOptions extends EventStoreOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /** SQLite: how long a writer waits for another process's write lock, in ms (default 5000). */
   busyTimeoutMs?: number;
-  /** SQLite: how often `watch` polls for other processes' commits, in ms (default 100). */
+  /** SQLite: the interval of the poll backing up the `-wal` file watch, in ms (default 100). */
   pollIntervalMs?: number;
+  /** SQLite: whether `watch` follows other processes' commits by a watch of the `-wal` file (default true). */
+  watchFile?: boolean;
   /** PostgreSQL: the schema holding Causeway's tables (default `public`, or `?schema=` in the URL). */
   schema?: string;
   /** PostgreSQL: most connections in the pool (default 10). */
