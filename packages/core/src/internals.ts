@@ -156,6 +156,7 @@ export {
   assertLeaseArguments,
   assertName,
   assertPosition,
+export { checkLeaseHolder, claimOwner, holdsLease } from './subscriptions/lease-store.js';
   checkSelection,
 } from './subscriptions/validation.js';
 export { WakeSignal } from './subscriptions/wake-signal.js';

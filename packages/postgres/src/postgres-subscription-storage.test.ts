@@ -15,8 +15,10 @@ import {
   randomSchemaName,
 } from '../../../test/support/postgres.js';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
+import { migrateStoreComponent } from './postgres-migrations.js';
 import {
   POSTGRES_SUBSCRIPTIONS_COMPONENT,
+  postgresSubscriptionMigrations,
   postgresSubscriptionStorage,
 } from './postgres-subscription-storage.js';
 
@@ -176,7 +178,32 @@ describe.skipIf(!available)('PostgreSQL seams and subscription storage', () => {
     const rows = (await pgExec(
       `SELECT component, version FROM ${escapeIdentifier(schema)}.causeway_schema_version ORDER BY component`,
     )) as { component: string; version: number }[];
-    expect(rows).toContainEqual({ component: POSTGRES_SUBSCRIPTIONS_COMPONENT, version: 1 });
+    expect(rows).toContainEqual({ component: POSTGRES_SUBSCRIPTIONS_COMPONENT, version: 2 });
+  });
+
+  it('migrates version 1 lease tables: held leases keep running at epoch 0, the next holder gets 1', async () => {
+    const store = await open();
+    await migrateStoreComponent(
+      store,
+      POSTGRES_SUBSCRIPTIONS_COMPONENT,
+      postgresSubscriptionMigrations(schema).slice(0, 1),
+      'subscription',
+    );
+    await pgExec(
+      `INSERT INTO ${escapeIdentifier(schema)}.causeway_leases (name, owner, expires_at, acquired_at)
+       VALUES ('old', 'runner', 2000, 1000)`,
+    );
+    const { leases } = await postgresSubscriptionStorage(store);
+    expect(await leases.get('old')).toMatchObject({ owner: 'runner', epoch: 0 });
+    expect(await leases.acquire('old', 'runner', 1_000, 1_500)).toEqual({
+      acquired: true,
+      epoch: 0,
+    });
+    await store.transaction((tx) => leases.assertHeld('old', { owner: 'runner', epoch: 0 }, tx));
+    expect(await leases.acquire('old', 'next', 1_000, 3_000)).toEqual({
+      acquired: true,
+      epoch: 1,
+    });
   });
 
   it('a subscription wakes on NOTIFY from another process without waiting for its idle poll', async () => {

@@ -61,6 +61,12 @@ export function postgresSubscriptionMigrations(schema: string): Migration[] {
         )`,
       ],
     },
+    {
+      version: 2,
+      description: 'lease fencing epochs',
+      // Existing leases start at epoch 0; their next change of hands makes it 1.
+      statements: [`ALTER TABLE ${s}.causeway_leases ADD COLUMN epoch bigint NOT NULL DEFAULT 0`],
+    },
   ];
 }
 

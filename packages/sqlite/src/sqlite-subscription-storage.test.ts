@@ -5,8 +5,10 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaTooNewError, collect, type EventInput, Subscription } from '@causewayjs/core';
 import { SqliteEventStore, type SqliteTransaction } from './sqlite-event-store.js';
+import { migrateSqlite } from './sqlite-migrations.js';
 import {
   SQLITE_SUBSCRIPTIONS_COMPONENT,
+  sqliteSubscriptionMigrations,
   sqliteSubscriptionStorage,
 } from './sqlite-subscription-storage.js';
 
@@ -81,11 +83,36 @@ describe('SQLite seams and subscription storage', () => {
       store.database
         .prepare('SELECT version FROM causeway_schema_version WHERE component = ?')
         .get(SQLITE_SUBSCRIPTIONS_COMPONENT),
-    ).toEqual({ version: 1 });
+    ).toEqual({ version: 2 });
     store.database
       .prepare('UPDATE causeway_schema_version SET version = 99 WHERE component = ?')
       .run(SQLITE_SUBSCRIPTIONS_COMPONENT);
     await expect(sqliteSubscriptionStorage(store)).rejects.toBeInstanceOf(SchemaTooNewError);
+  });
+
+  it('migrates version 1 lease tables: held leases keep running at epoch 0, the next holder gets 1', async () => {
+    const store = open();
+    await store.transaction((tx) => {
+      migrateSqlite(
+        tx.database,
+        SQLITE_SUBSCRIPTIONS_COMPONENT,
+        sqliteSubscriptionMigrations.slice(0, 1),
+      );
+      tx.database
+        .prepare(
+          'INSERT INTO causeway_leases (name, owner, expires_at, acquired_at) VALUES (?, ?, ?, ?)',
+        )
+        .run('old', 'runner', 2_000, 1_000);
+      return Promise.resolve();
+    });
+    const { leases } = await sqliteSubscriptionStorage(store);
+    expect(await leases.get('old')).toMatchObject({ owner: 'runner', epoch: 0 });
+    expect(await leases.acquire('old', 'runner', 1_000, 1_500)).toEqual({
+      acquired: true,
+      epoch: 0,
+    });
+    await store.transaction((tx) => leases.assertHeld('old', { owner: 'runner', epoch: 0 }, tx));
+    expect(await leases.acquire('old', 'next', 1_000, 3_000)).toEqual({ acquired: true, epoch: 1 });
   });
 
   it('commits a SQL read model with its checkpoint, read back through the store', async () => {

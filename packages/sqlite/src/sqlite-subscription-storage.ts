@@ -57,6 +57,12 @@ export const sqliteSubscriptionMigrations: readonly Migration[] = [
        ) WITHOUT ROWID`,
     ],
   },
+  {
+    version: 2,
+    description: 'lease fencing epochs',
+    // Existing leases start at epoch 0; their next change of hands makes it 1.
+    statements: ['ALTER TABLE causeway_leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0'],
+  },
 ];
 
 /**

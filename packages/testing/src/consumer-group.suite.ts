@@ -410,9 +410,9 @@ export function describeConsumerGroupConformance<Tx extends StoreTransaction>(
         assignPartitions(['m-a', 'm-b', ghost.member], PARTITIONS).get(ghost.member) ?? [];
       expect(ghostPartitions).toHaveLength(2);
       for (const p of ghostPartitions)
-        expect(await main.storage.leases.acquire(`${GROUP}#${p}`, ghost.owner, TTL, then)).toEqual({
-          acquired: true,
-        });
+        expect(
+          await main.storage.leases.acquire(`${GROUP}#${p}`, ghost.owner, TTL, then),
+        ).toMatchObject({ acquired: true });
 
       const head = await append(90);
       const [pa, pb] = await openMany('a', 'b');

@@ -647,7 +647,7 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       clock.advance(61_000);
       taken = main.storage.leases.acquire('sub', 'intruder', 60_000, clock.now());
       atThree.open();
-      expect(await taken).toEqual({ acquired: true });
+      expect(await taken).toMatchObject({ acquired: true });
       const atTakeover = (await main.storage.checkpoints.load('sub'))?.position ?? 0;
       const stopped = await statusWhere(first, (s) => s.state === 'stopped', 'the stop');
       expect(stopped.error).toBeInstanceOf(LeaseLostError);
@@ -679,6 +679,91 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       await main.storage.checkpoints.save('ahead', 3);
       await subscription.start();
       expect(subscription.status.running).toBe(true);
+    });
+
+    it('lease epochs: grow with every change of hands, never reused; assertHeld checks them', async () => {
+      const leases = main.storage.leases;
+      const t = 1_000_000;
+      expect(await leases.acquire('e', 'a', 1000, t)).toEqual({ acquired: true, epoch: 1 });
+      // Taking one's own unexpired lease again is a renewal: the same epoch.
+      expect(await leases.acquire('e', 'a', 1000, t + 10)).toEqual({ acquired: true, epoch: 1 });
+      const refused = await leases.acquire('e', 'b', 1000, t + 20);
+      expect(refused).toMatchObject({ acquired: false, holder: { owner: 'a', epoch: 1 } });
+      expect(await leases.acquire('e', 'b', 1000, t + 1010)).toEqual({ acquired: true, epoch: 2 });
+      // The same owner after its lease expired is a new holder: it may be another process.
+      expect(await leases.acquire('e', 'b', 1000, t + 2020)).toEqual({ acquired: true, epoch: 3 });
+      expect(await leases.get('e')).toMatchObject({ owner: 'b', epoch: 3 });
+      // A released lease is gone, but its epoch is not reused.
+      await leases.release('e', 'b');
+      expect(await leases.get('e')).toBeUndefined();
+      expect(await leases.acquire('e', 'b', 1000, t + 2030)).toEqual({ acquired: true, epoch: 4 });
+      expect(await leases.acquire('other', 'b', 1000, t)).toEqual({ acquired: true, epoch: 1 });
+
+      const check = (holder: string | { owner: string; epoch: number }) =>
+        main.store.transaction((tx) => leases.assertHeld('e', holder, tx));
+      await expect(check({ owner: 'b', epoch: 4 })).resolves.toBeUndefined();
+      await expect(check('b')).resolves.toBeUndefined();
+      for (const stale of [{ owner: 'b', epoch: 3 }, { owner: 'a', epoch: 4 }, 'a']) {
+        const error = await check(stale).catch((e: unknown) => e);
+        expect(error, JSON.stringify(stale)).toBeInstanceOf(LeaseLostError);
+        expect(error).toMatchObject({ code: SubscriptionErrorCode.LEASE_LOST, subscription: 'e' });
+      }
+      await leases.release('e', 'b');
+      await expect(check({ owner: 'b', epoch: 4 })).rejects.toThrow(LeaseLostError);
+    });
+
+    it('fences by epoch: a runner whose lease was retaken under its own owner name commits nothing more', async () => {
+      await append(6);
+      const clock = new ManualClock(1_000_000);
+      const atThree = gate();
+      const heldAtThree = gate();
+      const firstEpochs = new Set<number | undefined>();
+      const first = subscribe({
+        clock,
+        batchSize: 1,
+        owner: 'node-1',
+        handler: recording([], async (event, context) => {
+          firstEpochs.add(context.lease?.epoch);
+          if (event.position === 3) {
+            heldAtThree.open();
+            await atThree.wait;
+          }
+          return undefined;
+        }),
+      });
+      await first.start();
+      await heldAtThree.wait;
+      const before = await main.storage.leases.get('sub');
+      expect(before).toMatchObject({ owner: 'node-1' });
+      expect([...firstEpochs]).toEqual([before?.epoch]);
+      // The runner stalls past its lease; a restart of "the same" node (a fixed owner name)
+      // takes the lease. (On SQLite that waits for the stalled runner's open transaction.)
+      clock.advance(61_000);
+      const restartedEpochs = new Set<number | undefined>();
+      const restarted = subscribe({
+        clock,
+        owner: 'node-1',
+        handler: recording([], (_event, context) => {
+          restartedEpochs.add(context.lease?.epoch);
+          return undefined;
+        }),
+      });
+      const restartedStarted = restarted.start();
+      atThree.open();
+      await restartedStarted;
+      const stopped = await statusWhere(first, (s) => s.state === 'stopped', 'the stop');
+      expect(stopped.error).toBeInstanceOf(LeaseLostError);
+      await restarted.waitForPosition(6);
+      expect(await main.storage.leases.get('sub')).toMatchObject({
+        owner: 'node-1',
+        epoch: (before?.epoch ?? 0) + 1,
+      });
+      expect([...restartedEpochs]).toEqual([(before?.epoch ?? 0) + 1]);
+      // Every event's effect exactly once, nothing parked, the restarted runner healthy.
+      const rows = [...(await harness.sink.read(main.store)).keys()].map(Number);
+      expect(rows.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await main.storage.parked.count('sub')).toBe(0);
+      expect(restarted.status).toMatchObject({ running: true, error: undefined });
     });
 
     it('withInbox makes a handler idempotent, its record rolled back with a failure', async () => {

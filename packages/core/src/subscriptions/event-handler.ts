@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../core/envelope.js';
 import type { StoreTransaction } from '../store/event-store.js';
+import type { LeaseClaim } from './lease-store.js';
 import { InvalidHandlerResultError } from './subscription-errors.js';
 
 /** What a subscription hands its handler with each event. */
@@ -16,6 +17,13 @@ export interface HandlerContext<Tx extends StoreTransaction = StoreTransaction> 
   attempt: number;
   /** True when this is a retry of a parked event, outside the log order. */
   retryingParked: boolean;
+  /**
+   * The runner's lease, owner and fencing epoch, when the subscription runs under one (always
+   * in a consumer group). The store's own commits are fenced already; a sink outside its
+   * database can store the epoch with each write and refuse a write whose epoch is older than
+   * one it has seen, which stops a former runner that stalled past its lease.
+   */
+  lease?: LeaseClaim | undefined;
   /** Aborted when the handler times out or the subscription stops: stop work then. */
   signal: AbortSignal;
 }
@@ -51,6 +59,8 @@ export interface BatchHandlerContext<Tx extends StoreTransaction = StoreTransact
   tx: Tx;
   /** The subscription's name. */
   subscription: string;
+  /** The runner's lease, owner and fencing epoch, as in {@link HandlerContext.lease}. */
+  lease?: LeaseClaim | undefined;
   /** Aborted when the call times out or the subscription stops: stop work then. */
   signal: AbortSignal;
 }

@@ -45,7 +45,7 @@ export type {
   ParkedSelection,
   PreparedParkEntry,
 } from './parked-event-store.js';
-export type { Lease, LeaseAcquisition, LeaseStore } from './lease-store.js';
+export type { Lease, LeaseAcquisition, LeaseClaim, LeaseStore } from './lease-store.js';
 export type { InboxStore } from './inbox-store.js';
 export { withInbox } from './with-inbox.js';
 export type { SubscriptionStorage } from './subscription-storage.js';

@@ -16,7 +16,7 @@ import {
   type HandlerContext,
   type HandlerResult,
 } from './event-handler.js';
-import type { Lease } from './lease-store.js';
+import type { Lease, LeaseClaim } from './lease-store.js';
 import {
   parkedErrorRecord,
   undecodableEventRef,
@@ -155,6 +155,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
   private unwatch: (() => void) | undefined;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   private renewing = false;
+  /** The lease as this runner holds it (owner and fencing epoch), while it holds one. */
+  private claim: LeaseClaim | undefined;
   /** The handler call in hand, if any. */
   private call: Call | undefined;
   /**
@@ -316,7 +318,10 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       this.renewTimer = undefined;
       this.disarmWatchdog();
       if (this.o.lease) {
-        await this.o.storage.leases.release(this.name, this.owner).catch(() => undefined);
+        await this.o.storage.leases
+          .release(this.name, this.claim ?? this.owner)
+          .catch(() => undefined);
+        this.claim = undefined;
       }
       this.life = undefined;
       this.update({
@@ -342,7 +347,10 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         lease.ttlMs,
         this.o.clock.now(),
       );
-      if (got.acquired) break;
+      if (got.acquired) {
+        this.claim = { owner: this.owner, epoch: got.epoch };
+        break;
+      }
       if (!lease.wait)
         throw new SubscriptionLeasedError(this.name, got.holder.owner, got.holder.expiresAt);
       this.update({ state: 'waiting-for-lease', leaseHolder: got.holder });
@@ -361,7 +369,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     try {
       const held = await this.o.storage.leases.renew(
         this.name,
-        this.owner,
+        this.claim ?? this.owner,
         lease.ttlMs,
         this.o.clock.now(),
       );
@@ -644,6 +652,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         const context = this.contextOf(call, {
           tx,
           subscription: this.name,
+          lease: this.claim,
         }) as BatchHandlerContext<Tx>;
         const invoked = this.run(call, () => batchHandler(events, context));
         outcome = invoked instanceof Promise ? await invoked : invoked;
@@ -784,6 +793,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       subscription: this.name,
       attempt,
       retryingParked,
+      lease: this.claim,
     }) as HandlerContext<Tx>;
     return this.run(call, () => this.o.handler(event, context));
   }
@@ -979,7 +989,9 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
   }
 
   private async fence(tx: Tx): Promise<void> {
-    if (this.o.lease) await this.o.storage.leases.assertHeld(this.name, this.owner, tx);
+    // The epoch too: a former runner under the same owner string is refused as well.
+    if (this.o.lease)
+      await this.o.storage.leases.assertHeld(this.name, this.claim ?? this.owner, tx);
   }
 
   private advanced(position: number): void {
