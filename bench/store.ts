@@ -7,40 +7,32 @@
  * `npm run bench -- store [--quick] [--adapter sqlite|postgres] [--runs N] [--no-peers]
  * [--no-memory]`; PostgreSQL comes from `CAUSEWAY_PG_URL`.
  */
-import { parseArgs } from 'node:util';
-import { writeResults, machineInfo } from './lib/results.js';
+import { formatBars, type BarResult } from './lib/bars.js';
+import { parseBenchArgs } from './lib/options.js';
+import { DEFAULT_POSTGRES_URL, machineInfo, writeResults } from './lib/results.js';
 import { formatMiB } from './lib/table.js';
 import { benchEvent } from './store/event-data.js';
 import { buildPlan } from './store/plan.js';
 import { measureReadMemory, type ReadMemoryResult } from './store/read-memory.js';
-import { formatEngine, formatMemory, summarize } from './store/report.js';
+import { formatEngine, formatMemory, storeBars, summarize } from './store/report.js';
 import { runEngine, type EngineOutcome } from './store/run-engine.js';
 import { fullSizes, quickSizes } from './store/sizes.js';
 
-const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const ENGINES = ['sqlite', 'postgres'] as const;
 
 /** Runs the store benchmark with command-line arguments (after the name). */
 export async function run(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      quick: { type: 'boolean', default: false },
-      adapter: { type: 'string' },
-      runs: { type: 'string', default: '3' },
-      'no-peers': { type: 'boolean', default: false },
-      'no-memory': { type: 'boolean', default: false },
-    },
-    strict: true,
+  const { quick, runs, values } = parseBenchArgs(argv, {
+    adapter: { type: 'string' },
+    'no-peers': { type: 'boolean', default: false },
+    'no-memory': { type: 'boolean', default: false },
   });
   const engines = values.adapter === undefined ? [...ENGINES] : [values.adapter];
   for (const e of engines) {
     if (!(ENGINES as readonly string[]).includes(e))
       throw new Error(`--adapter must be one of ${ENGINES.join(', ')}, not "${e}"`);
   }
-  const runs = Number(values.runs);
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be an integer >= 1');
-  const sizes = values.quick ? quickSizes : fullSizes;
+  const sizes = quick ? quickSizes : fullSizes;
   const peers = !values['no-peers'];
   const memory = engines.includes('sqlite') && !values['no-memory'];
   const postgresUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
@@ -48,7 +40,7 @@ export async function run(argv: readonly string[]): Promise<void> {
 
   const machine = machineInfo();
   console.log(
-    `store benchmark${values.quick ? ' (--quick: smaller sizes, not for quoting)' : ''} on ${machine.cpuModel}, ` +
+    `store benchmark${quick ? ' (--quick: smaller sizes, not for quoting)' : ''} on ${machine.cpuModel}, ` +
       `${machine.cores} cores, Node ${machine.node}`,
   );
   const started = performance.now();
@@ -72,9 +64,16 @@ export async function run(argv: readonly string[]): Promise<void> {
   for (const outcome of outcomes) console.log(`${formatEngine(outcome, plan)}\n`);
   if (memoryResult) console.log(`${formatMemory(memoryResult)}\n`);
 
+  const summaries = outcomes.flatMap((o) => (o.status === 'ran' ? [summarize(o, plan)] : []));
+  const bars: BarResult[] = summaries.flatMap(storeBars);
+  console.log(`${formatBars(bars, runs)}\n`);
+
   const sample = Array.from({ length: 1000 }, (_, i) => JSON.stringify(benchEvent(i).data).length);
   const path = await writeResults('store', {
-    options: { quick: values.quick, runs, engines, peers, memory },
+    quick,
+    runs,
+    bars,
+    options: { engines, peers, memory },
     sizes,
     eventDataBytes: sample.reduce((a, b) => a + b, 0) / sample.length,
     engines: outcomes.map((o) =>
@@ -88,7 +87,7 @@ export async function run(argv: readonly string[]): Promise<void> {
             rawDriver: o.rawDriver,
             notes: o.notes,
             unavailablePeers: o.unavailablePeers,
-            summary: summarize(o, plan),
+            summary: summaries.find((s) => s.engine === o.engine),
             perRun: o.results,
           },
     ),

@@ -38,6 +38,8 @@ export interface StorePlan {
   rows: {
     sequential: RawRow[];
     batched: RawRow[];
+    /** Workload 3's rows, one list per writer (the raw group-commit baseline writes them). */
+    concurrent: RawRow[][];
     /** Rows written without timing, so the raw table ends up holding what the store holds. */
     rest: RawRow[];
   };
@@ -119,7 +121,8 @@ export function buildPlan(sizes: StoreSizes): StorePlan {
     rows: {
       sequential: toRows(sequential),
       batched: toRows(batched),
-      rest: [...toRows(concurrent.flat()), ...toRows(longStream)],
+      concurrent: concurrent.map(toRows),
+      rest: toRows(longStream),
     },
   };
 }

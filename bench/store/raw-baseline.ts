@@ -14,6 +14,13 @@ export interface RawBaseline {
   insertOnePerTransaction(rows: readonly RawRow[]): Promise<void>;
   /** Inserts the rows into the mirror table in transactions of `size` rows. */
   insertInTransactionsOf(rows: readonly RawRow[], size: number): Promise<void>;
+  /**
+   * Optional: the rows of each writer inserted by a writer of its own on a connection of
+   * its own, one row per transaction, all writers at once (the server's group commit). When
+   * absent, the concurrent-writers baseline is a group commit on this one connection
+   * (`raw-group-commit.ts`).
+   */
+  insertConcurrently?(writers: readonly (readonly RawRow[])[]): Promise<void>;
   /** Inserts the rows into a separate, empty copy of the table in one transaction. */
   insertAllInOneTransaction(rows: readonly RawRow[]): Promise<void>;
   /**

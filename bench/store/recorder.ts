@@ -4,6 +4,7 @@ export const RAW_MEASURES = [
   'onePerTransaction',
   'transactionsOf100',
   'allInOneTransaction',
+  'concurrentWriters',
   'selectAll',
   'selectStream',
 ] as const;

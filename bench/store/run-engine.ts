@@ -5,6 +5,7 @@ import type { StorePeer, StorePeerFactory, StoreTarget } from '../peers/store-pe
 import { causewayPeer } from './causeway-peer.js';
 import { eventCount, type StorePlan } from './plan.js';
 import type { RawBaseline } from './raw-baseline.js';
+import { groupCommitWriters } from './raw-group-commit.js';
 import { openRawPostgres } from './raw-postgres.js';
 import { openRawSqlite } from './raw-sqlite.js';
 import { RAW, Recorder, WORKLOADS, type MeasureId, type Measured } from './recorder.js';
@@ -71,6 +72,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineOutcome> 
   const recorder = new Recorder();
   let rawDriver = '';
   let rawNotes = '';
+  let concurrentNote = '';
   for (let run = 1; run <= runs; run++) {
     const targets =
       engine === 'sqlite'
@@ -84,6 +86,9 @@ export async function runEngine(options: EngineOptions): Promise<EngineOutcome> 
       }
       rawDriver = opened.raw.driver;
       rawNotes = opened.raw.notes;
+      concurrentNote = opened.raw.insertConcurrently
+        ? `raw concurrent writers: ${plan.concurrent.length} writers, each on its own connection, one row per transaction (the server's group commit)`
+        : `raw concurrent writers: ${plan.concurrent.length} writers on one connection with a hand-written group commit (rows waiting when a commit ends go in the next one, in one transaction)${engine === 'sqlite' ? '; SQLite serialises writers, so this is the raw way to share commits' : ''}`;
       try {
         await runOnce(opened, plan, run, recorder, (line) =>
           progress(`[${engine} run ${run}/${runs}] ${line}`),
@@ -102,7 +107,9 @@ export async function runEngine(options: EngineOptions): Promise<EngineOutcome> 
     runs,
     stores: [CAUSEWAY, ...peers.map((p) => p.name)],
     rawDriver,
-    notes: [causewayPeer, ...peers].map((p) => p.notes[engine] ?? '').concat(rawNotes),
+    notes: [causewayPeer, ...peers]
+      .map((p) => p.notes[engine] ?? '')
+      .concat(rawNotes, concurrentNote),
     unavailablePeers: unavailable,
     results: recorder.snapshot(),
   };
@@ -288,10 +295,16 @@ async function runOnce(
     }),
   ]);
 
-  await phase(
-    `3 ${plan.concurrent.length} concurrent writers`,
-    storeParts('concurrent', w.concurrentAppends(plan)),
-  );
+  await phase(`3 ${plan.concurrent.length} concurrent writers`, [
+    ...storeParts('concurrent', w.concurrentAppends(plan)),
+    rawPart('concurrentWriters', w.SLICES, async (slice) => {
+      const shares = rows.concurrent.map((writer) => w.sliceOf(writer, slice, w.SLICES));
+      await (raw.insertConcurrently
+        ? raw.insertConcurrently(shares)
+        : groupCommitWriters(raw, shares));
+      return shares.reduce((sum, share) => sum + share.length, 0);
+    }),
+  ]);
 
   // Set-up for the reads: the long stream, and the raw mirror brought level with the stores.
   const noLongStream = new Map<string, Error>();
@@ -343,6 +356,8 @@ function rawLabel(m: MeasureId): string {
       return '100 rows/tx';
     case 'allInOneTransaction':
       return 'all rows in 1 tx';
+    case 'concurrentWriters':
+      return 'concurrent writers';
     case 'selectAll':
       return 'full select';
     case 'selectStream':
