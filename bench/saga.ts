@@ -15,13 +15,13 @@
  * With NATS reachable it also reports the outbox relay (store → NATS JetStream, events/s)
  * beside a raw JetStream publish of the same messages (`measureRelay` of `bench/relay.ts`).
  *
- * `npm run bench -- saga [--adapter sqlite|postgres|all] [--orders N] [--runs N] [--no-nats]`;
+ * `npm run bench -- saga [--quick] [--adapter sqlite|postgres|all] [--orders N] [--runs N] [--no-nats]`
+ * (`--quick`: 100 orders, a shorter relay);
  * PostgreSQL comes from `CAUSEWAY_PG_URL`, NATS from `CAUSEWAY_NATS_URL`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { NatsCommandDispatcher, serveNatsCommands } from '@causewayjs/nats';
@@ -37,12 +37,13 @@ import {
 } from '@causewayjs/core';
 import { createFulfilmentSaga, createShopDispatcher } from '../examples/shop/fulfilment-saga.js';
 import { measureRelay, type RelayRow } from './relay.js';
-import { machineInfo, writeResults } from './lib/results.js';
+import { barResult, formatBars, type BarResult } from './lib/bars.js';
+import { parseBenchArgs } from './lib/options.js';
+import { DEFAULT_POSTGRES_URL, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
 import { postgresUnreachable, redactUrl } from './store/targets.js';
 
-const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const SKUS = Array.from({ length: 20 }, (_, i) => `sku-${i}`);
 /** Orders dispatched side by side: the runtime's outbox concurrency, and the baseline's. */
 const CONCURRENCY = 16;
@@ -213,33 +214,25 @@ async function saga(
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      adapter: { type: 'string' },
-      orders: { type: 'string' },
-      runs: { type: 'string' },
-      'no-nats': { type: 'boolean' },
-    },
+  const { quick, runs, values } = parseBenchArgs(argv, {
+    adapter: { type: 'string' },
+    orders: { type: 'string' },
+    'no-nats': { type: 'boolean' },
   });
   const adapter = values.adapter ?? 'all';
   if (!['sqlite', 'postgres', 'all'].includes(adapter))
     throw new Error('--adapter must be sqlite, postgres or all');
-  const orders = values.orders === undefined ? 300 : Number(values.orders);
-  const runs = values.runs === undefined ? 3 : Number(values.runs);
+  const orders = values.orders === undefined ? (quick ? 100 : 300) : Number(values.orders);
   if (!Number.isSafeInteger(orders) || orders < 1 || orders > 1000)
     throw new Error('--orders must be 1..1000');
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be >= 1');
   const pgUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
   const natsUrl = process.env.CAUSEWAY_NATS_URL ?? 'nats://127.0.0.1:4222';
   const notes: string[] = [];
   const engines: Engine[] = adapter === 'all' ? ['sqlite', 'postgres'] : [adapter as Engine];
-  if (engines.includes('postgres')) {
-    const why = await postgresUnreachable(pgUrl);
-    if (why) {
-      notes.push(`PostgreSQL at ${redactUrl(pgUrl)} unreachable (${why}): skipped`);
-      engines.splice(engines.indexOf('postgres'), 1);
-    }
+  const why = engines.includes('postgres') ? await postgresUnreachable(pgUrl) : undefined;
+  if (why) {
+    notes.push(`PostgreSQL at ${redactUrl(pgUrl)} unreachable (${why}): skipped`);
+    engines.splice(engines.indexOf('postgres'), 1);
   }
   let nc: NatsConnection | undefined;
   if (!values['no-nats']) {
@@ -251,6 +244,9 @@ export async function run(argv: readonly string[]): Promise<void> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'causeway-bench-saga-'));
   const results: { engine: Engine; mode: Mode; ordersPerSecond: RateSummary; ratio: number }[] = [];
+  const bars: BarResult[] = [];
+  const perRun: { engine: Engine; run: number; ordersPerSecond: Partial<Record<Mode, number>> }[] =
+    [];
   let relay: RelayRow[] = [];
   try {
     for (const engine of engines) {
@@ -260,47 +256,23 @@ export async function run(argv: readonly string[]): Promise<void> {
         'saga, over NATS': [],
       };
       for (let r = 0; r < runs; r++) {
-        // Alternate which goes first, so drift over the run does not favour one.
+        // Run by run, interleaved; which goes first alternates, so drift does not favour one.
         const order: Mode[] =
           r % 2 === 0
             ? ['direct commands', 'saga, in process']
             : ['saga, in process', 'direct commands'];
         if (nc) order.push('saga, over NATS');
+        const figures: Partial<Record<Mode, number>> = {};
         for (const mode of order) {
           const db = await open(engine, pgUrl, dir, `${engine}-${r}-${mode.replace(/\W+/g, '-')}`);
           try {
-            if (mode === 'direct commands') rates[mode].push(await direct(db, orders));
-            else if (mode === 'saga, in process')
-              rates[mode].push(
-                await saga(db, orders, (shop) =>
-                  Promise.resolve({ dispatcher: shop, close: () => Promise.resolve() }),
-                ),
-              );
-            else {
-              const connection = nc as NatsConnection;
-              const prefix = `bench.saga.${newId().slice(-12)}`;
-              rates[mode].push(
-                await saga(db, orders, (shop) => {
-                  const responder = serveNatsCommands({
-                    connection,
-                    prefix,
-                    handle: (c) => shop.dispatch(c),
-                  });
-                  return Promise.resolve({
-                    dispatcher: new NatsCommandDispatcher({
-                      connection,
-                      prefix,
-                      timeoutMs: 10_000,
-                    }),
-                    close: () => responder.stop(),
-                  });
-                }),
-              );
-            }
+            figures[mode] = await measureMode(db, mode, orders, nc);
+            rates[mode].push(figures[mode]);
           } finally {
             await db.close();
           }
         }
+        perRun.push({ engine, run: r + 1, ordersPerSecond: figures });
       }
       const baseline = summarizeRates(rates['direct commands']);
       for (const mode of Object.keys(rates) as Mode[]) {
@@ -313,14 +285,28 @@ export async function run(argv: readonly string[]): Promise<void> {
           ratio: summary.median / baseline.median,
         });
       }
+      // The bar: each run's saga rate over the direct rate of the same run, the median of those.
+      bars.push(
+        barResult(
+          {
+            id: `${engine}.saga-vs-direct`,
+            label: 'in-process saga, completed orders vs the same commands sent directly',
+            adapter: engine,
+            bar: 0.6,
+            comparator: '>=',
+            unit: 'x',
+          },
+          rates['saga, in process'].map((rate, i) => rate / (rates['direct commands'][i] ?? NaN)),
+        ),
+      );
     }
-    if (nc) relay = await measureRelay({ events: 10_000, runs, natsUrl });
+    if (nc) relay = await measureRelay({ events: quick ? 2_000 : 10_000, runs, natsUrl });
   } finally {
     await nc?.close();
     await rm(dir, { recursive: true, force: true });
   }
   console.log(
-    `saga: ${formatCount(orders)} orders per run, ${runs} runs, ${CONCURRENCY} orders at once\n`,
+    `saga: ${formatCount(orders)} orders per run, ${runs} runs, ${CONCURRENCY} orders at once${quick ? ' (quick)' : ''}\n`,
   );
   console.log(
     formatTable(
@@ -353,13 +339,40 @@ export async function run(argv: readonly string[]): Promise<void> {
       ),
     );
   }
+  console.log(`\n${formatBars(bars, runs)}`);
   for (const note of notes) console.log(`note: ${note}`);
   const file = await writeResults('saga', {
-    machine: machineInfo(),
-    options: { orders, runs, concurrency: CONCURRENCY, adapter },
+    quick,
+    runs,
+    bars,
+    options: { orders, concurrency: CONCURRENCY, adapter },
+    perRun,
     results,
     relay,
     notes,
   });
   console.log(`\nwrote ${file}`);
+}
+
+/** One measurement of `mode` on a fresh database: orders completed per second. */
+async function measureMode(
+  db: Opened,
+  mode: Mode,
+  orders: number,
+  nc: NatsConnection | undefined,
+): Promise<number> {
+  if (mode === 'direct commands') return direct(db, orders);
+  if (mode === 'saga, in process')
+    return saga(db, orders, (shop) =>
+      Promise.resolve({ dispatcher: shop, close: () => Promise.resolve() }),
+    );
+  const connection = nc as NatsConnection;
+  const prefix = `bench.saga.${newId().slice(-12)}`;
+  return saga(db, orders, (shop) => {
+    const responder = serveNatsCommands({ connection, prefix, handle: (c) => shop.dispatch(c) });
+    return Promise.resolve({
+      dispatcher: new NatsCommandDispatcher({ connection, prefix, timeoutMs: 10_000 }),
+      close: () => responder.stop(),
+    });
+  });
 }

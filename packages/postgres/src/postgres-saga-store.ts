@@ -7,6 +7,7 @@ import {
   resolveListInstances,
   toInstanceView,
   DEFAULT_SAGA_LIST_LIMIT,
+  type CommandSettlement,
   type ListCommandsOptions,
   type NewOutboxEntry,
   type OutboxEntry,
@@ -112,6 +113,19 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
         'saga_load_lock',
         `SELECT * FROM ${i} WHERE saga = $1 AND id = $2 FOR UPDATE`,
       ),
+      loadManyForUpdate: st(
+        'saga_load_many_lock',
+        `SELECT * FROM ${i} WHERE saga = $1 AND id = ANY($2::text[])
+         ORDER BY id COLLATE "C" FOR UPDATE`,
+      ),
+      saveMany: st(
+        'saga_save_many',
+        `INSERT INTO ${i} (saga, id, status, step, body, started_at, updated_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+           $6::bigint[], $7::bigint[])
+         ON CONFLICT (saga, id) DO UPDATE SET status = EXCLUDED.status, step = EXCLUDED.step,
+           body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+      ),
       save: st(
         'saga_save',
         `INSERT INTO ${i} (saga, id, status, step, body, started_at, updated_at)
@@ -153,6 +167,25 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)
          ON CONFLICT (command_id) DO NOTHING`,
       ),
+      enqueueMany: st(
+        'saga_outbox_enqueue_many',
+        // WITH ORDINALITY ... ORDER BY: seq follows the order the commands were sent in.
+        `INSERT INTO ${o} (command_id, source, instance_id, compensation, type, data, metadata,
+           status, attempts, next_attempt_at, created_at)
+         SELECT c, s, i, k, t, d, m, 'pending', 0, a, a
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[],
+           $7::text[], $8::bigint[]) WITH ORDINALITY AS u(c, s, i, k, t, d, m, a, n)
+         ORDER BY n
+         ON CONFLICT (command_id) DO NOTHING`,
+      ),
+      settleMany: st(
+        'saga_outbox_settle_many',
+        `UPDATE ${o} AS o SET status = u.status, attempts = u.attempts, last_error = u.last_error,
+           next_attempt_at = u.next_attempt_at, settled_at = u.settled_at, reply = u.reply
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
+           $7::text[]) AS u(status, attempts, last_error, next_attempt_at, settled_at, reply, command_id)
+         WHERE o.command_id = u.command_id`,
+      ),
       pending: st(
         'saga_outbox_pending',
         `SELECT ${OUTBOX_COLUMNS} FROM ${o}
@@ -189,15 +222,24 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     return rows[0] && sagaInstanceFromRow(rows[0]);
   }
 
+  async loadInstances(
+    saga: string,
+    ids: readonly string[],
+    tx: PostgresTransaction,
+  ): Promise<SagaInstanceRecord[]> {
+    for (const id of ids) assertSagaKey(saga, id);
+    if (ids.length === 0) return [];
+    const { rows } = await this.db.query<SagaInstanceRow>(
+      'saga load',
+      this.sql.loadManyForUpdate,
+      [saga, [...ids]],
+      required(tx),
+    );
+    return rows.map(sagaInstanceFromRow);
+  }
+
   async saveInstance(record: SagaInstanceRecord, tx: PostgresTransaction): Promise<void> {
     assertSagaKey(record.saga, record.id);
-    const body = encodeJson({
-      state: record.state,
-      trail: record.trail,
-      history: record.history,
-      pendingCompensations: record.pendingCompensations,
-      failedCompensations: record.failedCompensations,
-    });
     await this.db.query(
       'saga save',
       this.sql.save,
@@ -206,11 +248,42 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
         record.id,
         record.status,
         record.step,
-        body,
+        instanceBody(record),
         record.startedAt,
         record.updatedAt,
       ],
       required(tx),
+    );
+  }
+
+  async saveInstances(
+    records: readonly SagaInstanceRecord[],
+    tx: PostgresTransaction,
+  ): Promise<void> {
+    required(tx);
+    // One row per instance (the last given wins): an upsert may not touch a row twice.
+    const byKey = new Map<string, SagaInstanceRecord>();
+    for (const record of records) {
+      assertSagaKey(record.saga, record.id);
+      byKey.set(`${record.saga}\u0000${record.id}`, record);
+    }
+    if (byKey.size === 0) return;
+    if (byKey.size === 1)
+      return this.saveInstance([...byKey.values()][0] as SagaInstanceRecord, tx);
+    const list = [...byKey.values()];
+    await this.db.query(
+      'saga save',
+      this.sql.saveMany,
+      [
+        list.map((r) => r.saga),
+        list.map((r) => r.id),
+        list.map((r) => r.status),
+        list.map((r) => r.step),
+        list.map(instanceBody),
+        list.map((r) => r.startedAt),
+        list.map((r) => r.updatedAt),
+      ],
+      tx,
     );
   }
 
@@ -273,8 +346,10 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
   async enqueue(entries: readonly NewOutboxEntry[], tx: PostgresTransaction): Promise<void> {
     required(tx);
     if (entries.length === 0) return;
-    // In order, so that `seq` follows the order the saga sent them in.
-    for (const e of entries) {
+    const data = entries.map((e) => encodeJson(e.command.data ?? null));
+    const metadata = entries.map((e) => encodeJson(e.command.metadata));
+    if (entries.length === 1) {
+      const e = entries[0] as NewOutboxEntry;
       await this.db.query(
         'saga outbox enqueue',
         this.sql.enqueue,
@@ -284,13 +359,29 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
           e.instanceId,
           e.compensation,
           e.command.type,
-          encodeJson(e.command.data ?? null),
-          encodeJson(e.command.metadata),
+          data[0],
+          metadata[0],
           e.createdAt,
         ],
         tx,
       );
+      return;
     }
+    await this.db.query(
+      'saga outbox enqueue',
+      this.sql.enqueueMany,
+      [
+        entries.map((e) => e.command.id),
+        entries.map((e) => e.source),
+        entries.map((e) => e.instanceId),
+        entries.map((e) => e.compensation),
+        entries.map((e) => e.command.type),
+        data,
+        metadata,
+        entries.map((e) => e.createdAt),
+      ],
+      tx,
+    );
   }
 
   async pendingCommands(limit: number, sources?: readonly string[]): Promise<OutboxEntry[]> {
@@ -318,6 +409,32 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
         update.settledAt,
         update.reply === null ? null : encodeJson(update.reply),
         commandId,
+      ],
+      tx,
+    );
+  }
+
+  async settleCommands(
+    settlements: readonly CommandSettlement[],
+    tx?: PostgresTransaction,
+  ): Promise<void> {
+    if (settlements.length === 0) return;
+    if (settlements.length === 1) {
+      const { commandId, update } = settlements[0] as CommandSettlement;
+      return this.settleCommand(commandId, update, tx);
+    }
+    const u = settlements.map((s) => s.update);
+    await this.db.query(
+      'saga outbox settle',
+      this.sql.settleMany,
+      [
+        u.map((x) => x.status),
+        u.map((x) => x.attempts),
+        u.map((x) => x.lastError),
+        u.map((x) => x.nextAttemptAt),
+        u.map((x) => x.settledAt),
+        u.map((x) => (x.reply === null ? null : encodeJson(x.reply))),
+        settlements.map((s) => s.commandId),
       ],
       tx,
     );
@@ -384,6 +501,17 @@ export async function postgresSagaStore(store: PostgresEventStore): Promise<Post
     'saga',
   );
   return new PostgresSagaStore(store);
+}
+
+/** The JSON of what an instance keeps beyond its key, status and step. */
+function instanceBody(record: SagaInstanceRecord): string {
+  return encodeJson({
+    state: record.state,
+    trail: record.trail,
+    history: record.history,
+    pendingCompensations: record.pendingCompensations,
+    failedCompensations: record.failedCompensations,
+  });
 }
 
 function required(tx: PostgresTransaction | undefined): PostgresTransaction {

@@ -7,6 +7,7 @@ import {
   resolveListInstances,
   toInstanceView,
   DEFAULT_SAGA_LIST_LIMIT,
+  type CommandSettlement,
   type ListCommandsOptions,
   type NewOutboxEntry,
   type OutboxEntry,
@@ -196,26 +197,42 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     return row && sagaInstanceFromRow(row);
   }
 
+  async loadInstances(
+    saga: string,
+    ids: readonly string[],
+    tx: SqliteTransaction,
+  ): Promise<SagaInstanceRecord[]> {
+    for (const id of ids) assertSagaKey(saga, id);
+    // Prepared point reads in one call: no round trip to save on SQLite, only the awaits.
+    const rows = await this.sql.write(required(tx), (s) =>
+      ids.map((id) => s.load.get(saga, id)).filter((row) => row !== undefined),
+    );
+    return rows.map(sagaInstanceFromRow);
+  }
+
   async saveInstance(record: SagaInstanceRecord, tx: SqliteTransaction): Promise<void> {
-    assertSagaKey(record.saga, record.id);
-    const body = encodeJson({
-      state: record.state,
-      trail: record.trail,
-      history: record.history,
-      pendingCompensations: record.pendingCompensations,
-      failedCompensations: record.failedCompensations,
-    });
-    await this.sql.write(required(tx), (s) =>
-      s.save.run(
+    await this.saveInstances([record], tx);
+  }
+
+  async saveInstances(
+    records: readonly SagaInstanceRecord[],
+    tx: SqliteTransaction,
+  ): Promise<void> {
+    const rows = records.map((record) => {
+      assertSagaKey(record.saga, record.id);
+      return [
         record.saga,
         record.id,
         record.status,
         record.step,
-        body,
+        instanceBody(record),
         record.startedAt,
         record.updatedAt,
-      ),
-    );
+      ] as const;
+    });
+    await this.sql.write(required(tx), (s) => {
+      for (const row of rows) s.save.run(...row);
+    });
   }
 
   async addTimer(timer: SagaTimerRecord, tx: SqliteTransaction): Promise<void> {
@@ -284,18 +301,28 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     update: OutboxUpdate,
     tx?: SqliteTransaction,
   ): Promise<void> {
-    const reply = update.reply === null ? null : encodeJson(update.reply);
-    await this.sql.write(tx, (s) =>
-      s.settle.run(
-        update.status,
-        update.attempts,
-        update.lastError,
-        update.nextAttemptAt,
-        update.settledAt,
-        reply,
-        commandId,
-      ),
+    await this.settleCommands([{ commandId, update }], tx);
+  }
+
+  async settleCommands(
+    settlements: readonly CommandSettlement[],
+    tx?: SqliteTransaction,
+  ): Promise<void> {
+    const rows = settlements.map(
+      ({ commandId, update }) =>
+        [
+          update.status,
+          update.attempts,
+          update.lastError,
+          update.nextAttemptAt,
+          update.settledAt,
+          update.reply === null ? null : encodeJson(update.reply),
+          commandId,
+        ] as const,
     );
+    await this.sql.write(tx, (s) => {
+      for (const row of rows) s.settle.run(...row);
+    });
   }
 
   async listCommands(options: ListCommandsOptions = {}): Promise<OutboxEntry[]> {
@@ -367,6 +394,17 @@ export async function sqliteSagaStore(store: SqliteEventStore): Promise<SqliteSa
     return Promise.resolve();
   });
   return new SqliteSagaStore(store);
+}
+
+/** The JSON of what an instance keeps beyond its key, status and step. */
+function instanceBody(record: SagaInstanceRecord): string {
+  return encodeJson({
+    state: record.state,
+    trail: record.trail,
+    history: record.history,
+    pendingCompensations: record.pendingCompensations,
+    failedCompensations: record.failedCompensations,
+  });
 }
 
 function required(tx: SqliteTransaction | undefined): SqliteTransaction {

@@ -274,6 +274,89 @@ export function describeSagaStoreConformance(
       });
     });
 
+    describe('batches (what the runtime writes once per transaction)', () => {
+      it("reads several instances at once, seeing the transaction's own writes", async () => {
+        const { sagaStore } = parts;
+        if (!sagaStore.loadInstances) return;
+        const load = sagaStore.loadInstances.bind(sagaStore);
+        await inTx((tx) => sagaStore.saveInstance(instance('s', 'a'), tx));
+        await inTx(async (tx) => {
+          await sagaStore.saveInstance(instance('s', 'b', { step: 'second' }), tx);
+          const found = await load('s', ['b', 'missing', 'a'], tx);
+          expect(found.map((r) => r.id).sort()).toEqual(['a', 'b']);
+          expect(found.find((r) => r.id === 'a')).toEqual(instance('s', 'a'));
+          expect(found.find((r) => r.id === 'b')?.step).toBe('second');
+          expect(await load('other-saga', ['a', 'b'], tx)).toEqual([]);
+          expect(await load('s', [], tx)).toEqual([]);
+        });
+      });
+
+      it('saves several instances in one call, with the transaction, replacing existing ones', async () => {
+        const { sagaStore } = parts;
+        if (!sagaStore.saveInstances) return;
+        const save = sagaStore.saveInstances.bind(sagaStore);
+        await inTx((tx) => save([instance('s', 'a'), instance('s', 'b')], tx));
+        await rolledBack((tx) => save([instance('s', 'a', { step: 'lost' })], tx));
+        const changed = instance('s', 'b', {
+          status: 'completed',
+          step: 'done',
+          state: { n: 2 },
+          trail: ['first', 'done'],
+          updatedAt: T0 + 5,
+        });
+        await inTx((tx) => save([changed, instance('s', 'c')], tx));
+        expect(await sagaStore.loadInstance('s', 'a')).toEqual(instance('s', 'a'));
+        expect(await sagaStore.loadInstance('s', 'b')).toEqual(changed);
+        expect(await sagaStore.loadInstance('s', 'c')).toEqual(instance('s', 'c'));
+        expect(await sagaStore.countInstances?.({ saga: 's' })).toBe(3);
+      });
+
+      it('records many commands in one call in order, and settles many at once', async () => {
+        const { sagaStore } = parts;
+        const list = Array.from({ length: 25 }, (_, i) =>
+          command(`c${i}.do`, { instanceId: `i${i % 3}`, compensation: i % 5 === 0 }),
+        );
+        await inTx((tx) => sagaStore.enqueue([...list, list[0] as NewOutboxEntry], tx));
+        const pending = await sagaStore.pendingCommands(100);
+        expect(pending.map((e) => e.command.id)).toEqual(list.map((e) => e.command.id));
+        expect(pending.map((e) => e.compensation)).toEqual(list.map((e) => e.compensation));
+        expect(pending.map((e) => e.command.data)).toEqual(list.map((e) => e.command.data));
+        if (!sagaStore.settleCommands) return;
+        const settle = sagaStore.settleCommands.bind(sagaStore);
+        const update = (i: number) => ({
+          status: i % 2 === 0 ? ('sent' as const) : ('rejected' as const),
+          attempts: i + 1,
+          lastError: i % 2 === 0 ? null : `no ${i}`,
+          nextAttemptAt: T0 + i,
+          settledAt: T0 + i,
+          reply:
+            i % 2 === 0
+              ? { status: 'accepted' as const, stream: 's-1', revision: i }
+              : { status: 'rejected' as const, code: 'NO', message: `no ${i}` },
+        });
+        const first = list.slice(0, 10);
+        await rolledBack((tx) =>
+          settle(
+            first.map((e, i) => ({ commandId: e.command.id, update: update(i) })),
+            tx,
+          ),
+        );
+        expect(await sagaStore.pendingCommands(100)).toHaveLength(25);
+        await inTx((tx) =>
+          settle(
+            first.map((e, i) => ({ commandId: e.command.id, update: update(i) })),
+            tx,
+          ),
+        );
+        const after = await sagaStore.listCommands({ limit: 100 });
+        for (const [i, e] of first.entries()) {
+          const found = after.find((x) => x.command.id === e.command.id);
+          expect(found).toMatchObject(update(i));
+        }
+        expect(await sagaStore.pendingCommands(100)).toHaveLength(15);
+      });
+    });
+
     describe('outbox', () => {
       it('records commands in order with their transaction; a command id is recorded once', async () => {
         const a = command('a.do');

@@ -34,6 +34,7 @@ export {
   SagaRuntimeStateError,
 } from './saga-errors.js';
 export type {
+  CommandSettlement,
   ListCommandsOptions,
   NewOutboxEntry,
   OutboxEntry,

@@ -9,6 +9,7 @@ import {
 } from './saga-records.js';
 import {
   DEFAULT_SAGA_LIST_LIMIT,
+  type CommandSettlement,
   type ListCommandsOptions,
   type NewOutboxEntry,
   type OutboxEntry,
@@ -64,6 +65,23 @@ export class MemorySagaStore implements SagaStore {
       this.pendingOf(tx).instances.set(k, copy);
       tx.onCommit(() => this.instances.set(k, copy));
     });
+  }
+
+  async loadInstances(
+    saga: string,
+    ids: readonly string[],
+    tx: StoreTransaction,
+  ): Promise<SagaInstanceRecord[]> {
+    const found: SagaInstanceRecord[] = [];
+    for (const id of ids) {
+      const record = await this.loadInstance(saga, id, tx);
+      if (record) found.push(record);
+    }
+    return found;
+  }
+
+  async saveInstances(records: readonly SagaInstanceRecord[], tx: StoreTransaction): Promise<void> {
+    for (const record of records) await this.saveInstance(record, tx);
   }
 
   addTimer(timer: SagaTimerRecord, tx: StoreTransaction): Promise<void> {
@@ -172,6 +190,14 @@ export class MemorySagaStore implements SagaStore {
       if (tx) tx.onCommit(apply);
       else apply();
     });
+  }
+
+  async settleCommands(
+    settlements: readonly CommandSettlement[],
+    tx?: StoreTransaction,
+  ): Promise<void> {
+    for (const { commandId, update } of settlements)
+      await this.settleCommand(commandId, update, tx);
   }
 
   listCommands(options: ListCommandsOptions = {}): Promise<OutboxEntry[]> {

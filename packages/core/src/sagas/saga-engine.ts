@@ -13,6 +13,7 @@ import type {
   SagaReaction,
 } from './saga-definition.js';
 import { InvalidSagaReactionError } from './saga-errors.js';
+import { SagaUnitOfWork } from './saga-unit-of-work.js';
 import type {
   NewOutboxEntry,
   OutboxEntry,
@@ -76,6 +77,8 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     orphanTimers: 0,
   };
   private readonly byName = new Map<string, SagaDefinition<unknown>>();
+  /** The unit of work of each open transaction that handles one thing at a time. */
+  private readonly units = new WeakMap<Tx, SagaUnitOfWork<Tx>>();
   /** Called after a transaction that recorded commands or timers commits. */
   onRecorded: (() => void) | undefined;
 
@@ -97,15 +100,63 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
    * Applies `event` to the instance of `saga` it correlates to, in `tx`. Returns a `nack`
    * only to park an event for an unknown instance (when the saga asks for that).
    */
-  async handleEvent(
+  handleEvent(
     saga: SagaDefinition<unknown>,
     event: RecordedEvent,
     tx: Tx,
   ): Promise<HandlerResult | undefined> {
+    return this.step(saga, event, this.unit(tx));
+  }
+
+  /**
+   * Applies `events`, in order, in `tx` (a subscription's batch): the instances they
+   * correlate to are read with one call, each changed instance is written once and the
+   * commands they send are recorded together, at the end. Returns the first `nack` (to park an
+   * event for an unknown instance); the caller then rolls the batch back.
+   */
+  async handleEvents(
+    saga: SagaDefinition<unknown>,
+    events: readonly RecordedEvent[],
+    tx: Tx,
+  ): Promise<HandlerResult | undefined> {
+    const u = new SagaUnitOfWork(this.store, tx, true);
+    const ids: string[] = [];
+    for (const event of events) {
+      const id = this.correlationOf(saga, event);
+      if (id !== undefined) ids.push(id);
+    }
+    await u.preload(saga.name, ids);
+    for (const event of events) {
+      const result = await this.step(saga, event, u);
+      if (result) return result;
+    }
+    await u.flush();
+    return undefined;
+  }
+
+  /** The instance id `event` correlates to in `saga`, or undefined when it is not one of its. */
+  correlationOf(saga: SagaDefinition<unknown>, event: RecordedEvent): string | undefined {
     if (!saga.startsWith.includes(event.type) && !saga.handles.includes(event.type))
       return undefined;
     const id = saga.correlate(event);
-    if (typeof id !== 'string' || id.length === 0) return undefined;
+    return typeof id === 'string' && id.length > 0 ? id : undefined;
+  }
+
+  /** The unit of work of `tx` for one-at-a-time calls: reads cached, writes at once. */
+  private unit(tx: Tx): SagaUnitOfWork<Tx> {
+    let u = this.units.get(tx);
+    if (!u) this.units.set(tx, (u = new SagaUnitOfWork(this.store, tx, false)));
+    return u;
+  }
+
+  private async step(
+    saga: SagaDefinition<unknown>,
+    event: RecordedEvent,
+    u: SagaUnitOfWork<Tx>,
+  ): Promise<HandlerResult | undefined> {
+    const id = this.correlationOf(saga, event);
+    if (id === undefined) return undefined;
+    const tx = u.tx;
     return withSpan(
       'causeway.saga.step',
       {
@@ -120,7 +171,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
       async () => {
         const now = this.clock.now();
         const cause: Cause = { kind: 'received', type: event.type, id: event.id };
-        const record = await this.store.loadInstance(saga.name, id, tx);
+        const record = await u.load(saga.name, id);
         if (!record) {
           if (!saga.startsWith.includes(event.type)) {
             if (saga.unknownInstance !== 'park') this.count(tx, 'unmatched');
@@ -152,25 +203,25 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
             updatedAt: now,
           };
           this.count(tx, 'started');
-          await this.apply(saga, created, reaction, cause, event.metadata, tx, now);
+          await this.apply(saga, created, reaction, cause, event.metadata, u, now);
           return undefined;
         }
         if (record.history.some((h) => h.kind === 'received' && h.id === event.id)) {
           this.count(tx, 'duplicates');
-          await this.record(record, { ...cause, detail: { outcome: 'duplicate' } }, tx, now);
+          await this.record(record, { ...cause, detail: { outcome: 'duplicate' } }, u, now);
           return undefined;
         }
         if (record.status !== 'running') {
-          await this.ignore(record, cause, `the instance is ${record.status}`, 'afterEnd', tx, now);
+          await this.ignore(record, cause, `the instance is ${record.status}`, 'afterEnd', u, now);
           return undefined;
         }
         const reaction = saga.on?.(event, this.context(record, now));
         if (reaction === undefined) {
           const reason = `not expected in step ${record.step}`;
-          await this.ignore(record, cause, reason, 'outOfOrder', tx, now);
+          await this.ignore(record, cause, reason, 'outOfOrder', u, now);
           return undefined;
         }
-        await this.apply(saga, record, reaction, cause, event.metadata, tx, now);
+        await this.apply(saga, record, reaction, cause, event.metadata, u, now);
         return undefined;
       },
     );
@@ -181,10 +232,11 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
    * instance. False when it was already taken (fired or cancelled) by someone else.
    */
   async fireTimer(timer: SagaTimerRecord, tx: Tx): Promise<boolean> {
+    const u = this.unit(tx);
     const saga = this.byName.get(timer.saga);
     // The instance before the timer: every transaction touching an instance locks it first
     // (PostgreSQL), so the timer loop and the saga's subscription never deadlock.
-    const record = saga && (await this.store.loadInstance(saga.name, timer.instanceId, tx));
+    const record = saga && (await u.load(saga.name, timer.instanceId));
     const taken = await this.store.takeTimer(timer.id, tx);
     if (!taken) return false;
     if (!saga || !record) {
@@ -214,7 +266,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
         };
         if (record.status !== 'running') {
           const reason = `the instance is ${record.status}`;
-          await this.ignore(record, cause, reason, 'timersAfterEnd', tx, now);
+          await this.ignore(record, cause, reason, 'timersAfterEnd', u, now);
           return true;
         }
         const reaction = saga.onTimer?.(
@@ -223,10 +275,10 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
         );
         if (reaction === undefined) {
           const reason = `not expected in step ${record.step}`;
-          await this.ignore(record, cause, reason, 'timersUnexpected', tx, now);
+          await this.ignore(record, cause, reason, 'timersUnexpected', u, now);
           return true;
         }
-        await this.apply(saga, record, reaction, cause, undefined, tx, now);
+        await this.apply(saga, record, reaction, cause, undefined, u, now);
         return true;
       },
     );
@@ -239,12 +291,13 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
    * saga's `onRejected`).
    */
   async commandSettled(entry: OutboxEntry, outcome: CommandOutcome, tx: Tx): Promise<void> {
+    const u = this.unit(tx);
     if (entry.instanceId === null) return;
     const saga = this.byName.get(entry.source);
     if (!saga) return;
     if (!entry.compensation && outcome.kind === 'accepted') return;
     const now = this.clock.now();
-    const record = await this.store.loadInstance(saga.name, entry.instanceId, tx);
+    const record = await u.load(saga.name, entry.instanceId);
     if (!record) return;
     const command = entry.command;
     const failure =
@@ -288,12 +341,12 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
         );
       }
       record.updatedAt = now;
-      await this.store.saveInstance(record, tx);
+      await u.save(record);
       return;
     }
     const cause: Cause = { kind: 'error', type: command.type, id: command.id, detail: failure };
     if (record.status !== 'running') {
-      await this.record(record, cause, tx, now);
+      await this.record(record, cause, u, now);
       return;
     }
     let reaction: SagaReaction<unknown> | undefined;
@@ -308,10 +361,10 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
       };
     }
     if (reaction === undefined) {
-      await this.record(record, cause, tx, now);
+      await this.record(record, cause, u, now);
       return;
     }
-    await this.apply(saga, record, reaction, cause, command.metadata, tx, now);
+    await this.apply(saga, record, reaction, cause, command.metadata, u, now);
   }
 
   /** Counts once `tx` commits: a batch rolled back and handled again is not counted twice. */
@@ -330,15 +383,15 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     cause: Cause,
     reason: string,
     kind: 'outOfOrder' | 'afterEnd' | 'timersAfterEnd' | 'timersUnexpected',
-    tx: Tx,
+    u: SagaUnitOfWork<Tx>,
     now: number,
   ) {
-    this.count(tx, 'ignored');
-    this.count(tx, kind);
+    this.count(u.tx, 'ignored');
+    this.count(u.tx, kind);
     await this.record(
       record,
       { ...cause, detail: { ...(cause.detail as object | undefined), outcome: 'ignored', reason } },
-      tx,
+      u,
       now,
     );
   }
@@ -347,12 +400,12 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
   private async record(
     record: SagaInstanceRecord,
     cause: Cause,
-    tx: Tx,
+    u: SagaUnitOfWork<Tx>,
     now: number,
   ): Promise<void> {
     this.push(record, cause, now);
     record.updatedAt = now;
-    await this.store.saveInstance(record, tx);
+    await u.save(record);
   }
 
   private push(record: SagaInstanceRecord, cause: Cause, now: number): void {
@@ -374,7 +427,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     reaction: SagaReaction<unknown>,
     cause: Cause,
     causeMetadata: EventMetadata | undefined,
-    tx: Tx,
+    u: SagaUnitOfWork<Tx>,
     now: number,
   ): Promise<void> {
     checkReaction(saga, record.id, reaction);
@@ -386,10 +439,10 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     this.push(record, cause, now);
     let recorded = false;
     if (reaction.cancelTimers && reaction.cancelTimers.length > 0)
-      await this.cancelTimers(record, new Set(reaction.cancelTimers), tx, now);
+      await this.cancelTimers(record, new Set(reaction.cancelTimers), u, now);
     for (const [i, event] of (reaction.emit ?? []).entries()) {
       const id = deterministicId(saga.name, record.id, cause.id, 'emit', String(i));
-      await tx.append(event.stream, [
+      await u.tx.append(event.stream, [
         {
           id,
           type: event.type,
@@ -417,7 +470,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           now,
         ),
       );
-      await this.store.enqueue(entries, tx);
+      await u.enqueue(entries);
       for (const e of entries)
         this.push(
           record,
@@ -440,7 +493,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
         dueAt: message.at,
         data: message.data === undefined ? null : message.data,
       };
-      await this.store.addTimer(timer, tx);
+      await this.store.addTimer(timer, u.tx);
       this.push(
         record,
         {
@@ -454,17 +507,17 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
       recorded = true;
     }
     if (reaction.fail !== undefined) {
-      await this.compensate(saga, record, reaction.fail, cause, causeMetadata, tx, now);
+      await this.compensate(saga, record, reaction.fail, cause, causeMetadata, u, now);
       recorded = true;
     } else if (reaction.complete) {
       record.status = 'completed';
-      await this.cancelTimers(record, undefined, tx, now);
+      await this.cancelTimers(record, undefined, u, now);
     }
     record.updatedAt = now;
-    await this.store.saveInstance(record, tx);
+    await u.save(record);
     if (recorded && this.onRecorded) {
       const wake = this.onRecorded;
-      tx.onCommit(() => wake());
+      u.tx.onCommit(() => wake());
     }
   }
 
@@ -475,7 +528,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     reason: string,
     cause: Cause,
     causeMetadata: EventMetadata | undefined,
-    tx: Tx,
+    u: SagaUnitOfWork<Tx>,
     now: number,
   ): Promise<void> {
     record.status = 'compensating';
@@ -484,7 +537,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
       { kind: 'compensation', type: 'compensation.started', id: cause.id, detail: { reason } },
       now,
     );
-    await this.cancelTimers(record, undefined, tx, now);
+    await this.cancelTimers(record, undefined, u, now);
     const commands: { command: OutgoingCommand; step: string }[] = [];
     for (const step of [...record.trail].reverse()) {
       const spec = saga.steps?.[step];
@@ -511,7 +564,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
         now,
       );
     });
-    if (entries.length > 0) await this.store.enqueue(entries, tx);
+    if (entries.length > 0) await u.enqueue(entries);
     entries.forEach((e, i) =>
       this.push(
         record,
@@ -539,12 +592,12 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
   private async cancelTimers(
     record: SagaInstanceRecord,
     types: ReadonlySet<string> | undefined,
-    tx: Tx,
+    u: SagaUnitOfWork<Tx>,
     now: number,
   ): Promise<void> {
-    for (const timer of await this.store.timersOf(record.saga, record.id, tx)) {
+    for (const timer of await this.store.timersOf(record.saga, record.id, u.tx)) {
       if (types && !types.has(timer.type)) continue;
-      if (await this.store.takeTimer(timer.id, tx))
+      if (await this.store.takeTimer(timer.id, u.tx))
         this.push(record, { kind: 'timer-cancelled', type: timer.type, id: timer.id }, now);
     }
   }

@@ -259,15 +259,10 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
           name: `saga:${saga.name}`,
           filter: { types: sagaEventTypes(saga) },
           handler: (event, { tx }) => this.engine.handleEvent(saga, event, tx),
-          // Catching up, a whole batch in one transaction (one commit for many events); any
-          // event that does not simply succeed sends the batch to the event handler.
-          batchHandler: async (events, { tx }) => {
-            for (const event of events) {
-              const result = await this.engine.handleEvent(saga, event, tx);
-              if (result) return result;
-            }
-            return undefined;
-          },
+          // A whole batch in one transaction (one commit for many events), its instances read
+          // with one call and written once each; any event that does not simply succeed
+          // sends the batch to the event handler.
+          batchHandler: (events, { tx }) => this.engine.handleEvents(saga, events, tx),
         }),
       );
     }
@@ -631,12 +626,20 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
     const ordered = [...settled].sort((a, b) => compareKeys(groupKey(a.entry), groupKey(b.entry)));
     await this.options.storage.store.transaction(async (tx) => {
       await this.outboxLoop.fence(tx);
-      for (const { entry, outcome, update } of ordered) {
-        // The instance first: every transaction touching an instance locks it before
-        // anything else of it (PostgreSQL), so two of them never wait on each other in a cycle.
+      // The instances first: every transaction touching an instance locks it before
+      // anything else of it (PostgreSQL), so two of them never wait on each other in a cycle.
+      // Accepted forward commands touch no instance: for them this is only the outbox write.
+      for (const { entry, outcome } of ordered)
         await this.engine.commandSettled(entry, outcome, tx);
-        await this.options.sagaStore.settleCommand(entry.command.id, update, tx);
-      }
+      const { sagaStore } = this.options;
+      const settlements = ordered.map(({ entry, update }) => ({
+        commandId: entry.command.id,
+        update,
+      }));
+      if (sagaStore.settleCommands) await sagaStore.settleCommands(settlements, tx);
+      else
+        for (const { commandId, update } of settlements)
+          await sagaStore.settleCommand(commandId, update, tx);
     });
     for (const { entry, update } of ordered) {
       if (update.status === 'sent') this.counters.commandsSent += 1;

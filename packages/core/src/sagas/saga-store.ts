@@ -78,6 +78,12 @@ export type OutboxUpdate = Pick<
   'status' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'settledAt' | 'reply'
 >;
 
+/** One dispatch outcome of {@link SagaStore.settleCommands}. */
+export interface CommandSettlement {
+  commandId: string;
+  update: OutboxUpdate;
+}
+
 /** Options of {@link SagaStore.listCommands}. */
 export interface ListCommandsOptions {
   source?: string;
@@ -103,6 +109,14 @@ export interface SagaStore<Tx extends StoreTransaction = StoreTransaction> exten
   loadInstance(saga: string, id: string, tx?: Tx): Promise<SagaInstanceRecord | undefined>;
   /** Creates or replaces the instance. */
   saveInstance(record: SagaInstanceRecord, tx: Tx): Promise<void>;
+  /**
+   * The instances of `saga` among `ids` that exist (in any order), read with one round trip;
+   * on PostgreSQL locked in id order (`COLLATE "C"`) until `tx` ends. Optional: without it the
+   * runtime reads them one by one, in id order.
+   */
+  loadInstances?(saga: string, ids: readonly string[], tx: Tx): Promise<SagaInstanceRecord[]>;
+  /** Creates or replaces each instance, with one round trip. Optional (else one by one). */
+  saveInstances?(records: readonly SagaInstanceRecord[], tx: Tx): Promise<void>;
   /** Sets a timer; a timer with the same id already set is left as it is. */
   addTimer(timer: SagaTimerRecord, tx: Tx): Promise<void>;
   /** Removes the timer and returns it; undefined when it is not (or no longer) set. */
@@ -123,6 +137,11 @@ export interface SagaStore<Tx extends StoreTransaction = StoreTransaction> exten
   pendingCommands(limit: number, sources?: readonly string[]): Promise<OutboxEntry[]>;
   /** Writes a dispatch outcome. */
   settleCommand(commandId: string, update: OutboxUpdate, tx?: Tx): Promise<void>;
+  /**
+   * Writes several dispatch outcomes with one round trip. Optional: without it the runtime
+   * calls {@link SagaStore.settleCommand} for each.
+   */
+  settleCommands?(settlements: readonly CommandSettlement[], tx?: Tx): Promise<void>;
   /** Outbox commands, in recording order. */
   listCommands(options?: ListCommandsOptions): Promise<OutboxEntry[]>;
 }
