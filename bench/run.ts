@@ -39,6 +39,11 @@ const benchmarks: Record<string, BenchmarkEntry> = {
       'projections: catch-up of an async SQL projection vs a raw read, live append-to-handler latency at 1,000 events/s (--adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
     load: () => import('./projections.js'),
   },
+  'sqlite-live': {
+    summary:
+      'SQLite live delivery: append in another process to a watching reader, p50/p99 at 1,000 events/s, file watch vs the 100 ms poll, and idle CPU of the watch (--quick, --runs N, --seconds S, --idle-seconds S)',
+    load: () => import('./sqlite-live.js'),
+  },
   http: {
     summary:
       'HTTP server: appends/s and p99 latency with 64 concurrent clients (autocannon) vs in-process appends on the same store (--adapter sqlite|postgres|all, --seconds S, --runs N)',
