@@ -41,6 +41,12 @@ describe.skipIf(!available)('postgres', () => {
           return new Map(rows.map((r) => [r.key, Number(r.value)]));
         },
       },
+      commitWaitsForFlush: async (tx) => {
+        const { rows } = await tx.client.query<{ synchronous_commit: string }>(
+          'SHOW synchronous_commit',
+        );
+        return rows[0]?.synchronous_commit !== 'off';
+      },
       cleanup: () => dropSchema(schema),
     });
   });

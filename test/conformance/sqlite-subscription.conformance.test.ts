@@ -42,6 +42,9 @@ describeSubscriptionConformance<SqliteTransaction>('sqlite', () => {
           ),
         ),
     },
+    // synchronous 2 (FULL) or 3 (EXTRA): the commit syncs the WAL before it returns.
+    commitWaitsForFlush: (tx) =>
+      Promise.resolve(Number(tx.database.pragma('synchronous', { simple: true })) >= 2),
     cleanup: () => {
       rmSync(dir, { recursive: true, force: true });
       return Promise.resolve();

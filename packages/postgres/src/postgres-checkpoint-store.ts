@@ -29,6 +29,11 @@ export class PostgresCheckpointStore implements CheckpointStore<PostgresTransact
         'checkpoint_list',
         `SELECT name, position, updated_at FROM ${table} ORDER BY name`,
       ),
+      // set_config(..., true) is SET LOCAL: it ends with the transaction.
+      relax: this.db.statement(
+        'checkpoint_relax_commit',
+        `SELECT set_config('synchronous_commit', 'off', true)`,
+      ),
     };
   }
 
@@ -52,6 +57,17 @@ export class PostgresCheckpointStore implements CheckpointStore<PostgresTransact
   async delete(name: string, tx?: PostgresTransaction): Promise<void> {
     assertName(name);
     await this.db.query('checkpoint delete', this.sql.delete, [name], tx);
+  }
+
+  /**
+   * Commits `tx` without waiting for its WAL flush (`synchronous_commit = off` for this
+   * transaction only). A subscription asks for it only when `tx` holds nothing but its
+   * progress. The server stays consistent: a crash of the server or machine may lose the
+   * last such commits (at most about three times `wal_writer_delay`), never a part of one,
+   * and any later commit that waits for its flush makes them durable too.
+   */
+  async relaxCommit(tx: PostgresTransaction): Promise<void> {
+    await this.db.query('relaxed commit', this.sql.relax, [], tx);
   }
 
   async list(): Promise<({ name: string } & Checkpoint)[]> {

@@ -21,6 +21,7 @@ import {
   type SubscriptionState,
   type SubscriptionStatus,
   type SubscriptionStorage,
+  type CheckpointStore,
 } from '@causewayjs/core';
 
 /** One "process": a store and its subscription storage on the harness's database. */
@@ -56,6 +57,12 @@ export interface SubscriptionHarness<Tx extends StoreTransaction> {
    * a tenant-scoped store only serves `acme:order-1`.
    */
   stream?(name: string): string;
+  /**
+   * Whether committing `tx` now would wait for its flush to disk (PostgreSQL:
+   * `synchronous_commit`; SQLite: `synchronous` at FULL or above). Left out where there is
+   * nothing to flush (memory).
+   */
+  commitWaitsForFlush?(tx: Tx): Promise<boolean>;
 }
 
 const ev = (type: string, n: number): EventInput => ({ type, data: { n } });
@@ -169,6 +176,17 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       for (let i = 0; i < count; i++)
         await main.store.append(stream(streamOf(head + i)), [ev(type, head + i + 1)]);
       return head + count;
+    };
+    /** Appends `count` events in one commit per hundred (faster than `append` for many). */
+    const appendBulk = async (count: number) => {
+      const head = await main.store.headPosition();
+      for (let n = 0; n < count; n += 100)
+        await main.store.appendMany(
+          Array.from({ length: Math.min(100, count - n) }, (_, i) => ({
+            stream: stream(`s-${(head + n + i) % 5}`),
+            events: [ev('t.happened', head + n + i + 1)],
+          })),
+        );
     };
     /** A handler that writes one sink row per event (keyed by position) and records what it saw. */
     const recording =
@@ -663,24 +681,6 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       expect((await main.storage.leases.get('sub'))?.owner).toBe('intruder');
     });
 
-    it('refuses to start with a checkpoint ahead of the log', async () => {
-      await append(3);
-      await main.storage.checkpoints.save('ahead', 10);
-      const subscription = subscribe({ name: 'ahead', handler: () => undefined });
-      const error = await subscription.start().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(CheckpointAheadError);
-      expect(error).toMatchObject({
-        code: SubscriptionErrorCode.CHECKPOINT_AHEAD,
-        checkpoint: 10,
-        head: 3,
-      });
-      expect(subscription.status).toMatchObject({ state: 'stopped', error, running: false });
-      // The lease was given back: fixing the checkpoint lets it start.
-      await main.storage.checkpoints.save('ahead', 3);
-      await subscription.start();
-      expect(subscription.status.running).toBe(true);
-    });
-
     it('lease epochs: grow with every change of hands, never reused; assertHeld checks them', async () => {
       const leases = main.storage.leases;
       const t = 1_000_000;
@@ -764,6 +764,24 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       expect(rows.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
       expect(await main.storage.parked.count('sub')).toBe(0);
       expect(restarted.status).toMatchObject({ running: true, error: undefined });
+    });
+
+    it('refuses to start with a checkpoint ahead of the log', async () => {
+      await append(3);
+      await main.storage.checkpoints.save('ahead', 10);
+      const subscription = subscribe({ name: 'ahead', handler: () => undefined });
+      const error = await subscription.start().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointAheadError);
+      expect(error).toMatchObject({
+        code: SubscriptionErrorCode.CHECKPOINT_AHEAD,
+        checkpoint: 10,
+        head: 3,
+      });
+      expect(subscription.status).toMatchObject({ state: 'stopped', error, running: false });
+      // The lease was given back: fixing the checkpoint lets it start.
+      await main.storage.checkpoints.save('ahead', 3);
+      await subscription.start();
+      expect(subscription.status.running).toBe(true);
     });
 
     it('withInbox makes a handler idempotent, its record rolled back with a failure', async () => {
@@ -906,6 +924,159 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       expect((await main.store.streamInfo(stream('elsewhere'))).exists).toBe(false);
     });
 
+    it('grows batches while catching up, up to their bound, and reads batchSize again once live', async () => {
+      await appendBulk(300);
+      const batches: number[][] = [];
+      const subscription = subscribe({
+        batchSize: 4,
+        catchUp: { maxBatchSize: 64 },
+        handler: recording(),
+        batchHandler: async (events, context) => {
+          batches.push(events.map((e) => e.position));
+          for (const e of events) await harness.sink.write(context.tx, String(e.position), 1);
+        },
+      });
+      await subscription.start();
+      await subscription.waitForPosition(300);
+      // Each full read doubles the next, to the bound; the short one met the head of the log.
+      expect(batches.map((b) => b.length)).toEqual([4, 8, 16, 32, 64, 64, 64, 48]);
+      expect(batches.flat()).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+      await statusWhere(subscription, (s) => s.state === 'live', 'live');
+      batches.length = 0;
+      // Live: six events committed at once come in a batch of batchSize, then the rest.
+      await main.store.appendMany(
+        Array.from({ length: 6 }, (_, i) => ({
+          stream: stream('live'),
+          events: [ev('t.live', i)],
+        })),
+      );
+      await subscription.waitForPosition(306);
+      expect(batches).toEqual([
+        [301, 302, 303, 304],
+        [305, 306],
+      ]);
+      expect((await harness.sink.read(main.store)).size).toBe(306);
+      expect((await main.storage.checkpoints.load('sub'))?.position).toBe(306);
+    });
+
+    it('grows batches by default, and keeps an explicit batchSize without catchUp', async () => {
+      await appendBulk(450);
+      const sizes: number[] = [];
+      const batchHandler = (events: readonly RecordedEvent[]) => void sizes.push(events.length);
+      const grown = subscribe({ name: 'grown', handler: () => undefined, batchHandler });
+      await grown.start();
+      await grown.waitForPosition(450);
+      expect(sizes).toEqual([100, 200, 150]);
+      sizes.length = 0;
+      const fixed = subscribe({
+        name: 'fixed',
+        batchSize: 100,
+        handler: () => undefined,
+        batchHandler,
+      });
+      await fixed.start();
+      await fixed.waitForPosition(450);
+      expect(sizes).toEqual([100, 100, 100, 100, 50]);
+      const bad = (catchUp: unknown) => () =>
+        new Subscription({
+          name: 'x',
+          storage: main.storage,
+          handler: () => undefined,
+          batchSize: 10,
+          catchUp: catchUp as never,
+        });
+      expect(bad({ maxBatchSize: 5 })).toThrow(/catchUp.maxBatchSize/);
+      expect(bad({ maxBatchSize: 100_001 })).toThrow(/catchUp.maxBatchSize/);
+      expect(bad({ maxBatchMs: 0 })).toThrow(/catchUp.maxBatchMs/);
+      expect(bad('fast')).toThrow(/catchUp/);
+    });
+
+    it('commits a catch-up transaction once its handler calls pass maxBatchMs, never below batchSize', async () => {
+      await appendBulk(100);
+      const saved: number[] = [];
+      const storage: SubscriptionStorage<Tx> = {
+        ...main.storage,
+        checkpoints: spyCheckpoints(main.storage.checkpoints, {
+          save: (position) => saved.push(position),
+        }),
+      };
+      const subscription = subscribe({
+        storage,
+        batchSize: 5,
+        catchUp: { maxBatchSize: 1000, maxBatchMs: 100 },
+        // Positions 36 to 55 are slow: five of them take longer than the bound.
+        handler: recording([], async (event) => {
+          if (event.position > 35 && event.position <= 55)
+            await new Promise((resolve) => setTimeout(resolve, 40));
+        }),
+      });
+      await subscription.start();
+      await subscription.waitForPosition(100);
+      // Reads of 5, 10 and 20, then one of 40 (36-75) cut after each five slow events.
+      expect(saved.slice(0, 7)).toEqual([5, 15, 35, 40, 45, 50, 55]);
+      const spans = saved.map((p, i) => p - (saved[i - 1] ?? 0));
+      expect(spans.every((n) => n >= 5)).toBe(true);
+      expect(Math.max(...spans)).toBeLessThanOrEqual(40);
+      expect(saved[saved.length - 1]).toBe(100);
+      expect((await harness.sink.read(main.store)).size).toBe(100);
+    });
+
+    it('commits progress-only transactions without waiting for a flush, never one a handler took', async () => {
+      await append(10);
+      const relaxed: number[] = [];
+      const saved = new Map<Tx, number>();
+      const flushes: { position: number; waits: boolean | undefined }[] = [];
+      const storage: SubscriptionStorage<Tx> = {
+        ...main.storage,
+        checkpoints: spyCheckpoints(main.storage.checkpoints, {
+          save: (position, tx) => tx && saved.set(tx, position),
+          relaxCommit: async (tx) => {
+            const position = saved.get(tx) ?? -1;
+            relaxed.push(position);
+            flushes.push({ position, waits: await harness.commitWaitsForFlush?.(tx) });
+          },
+        }),
+      };
+      const subscription = subscribe({
+        storage,
+        batchSize: 1,
+        // Writes through ctx.tx at 3 and 7 only; at 5 it looks at its signal, not the tx.
+        handler: async (event, context) => {
+          if (event.position === 5 && context.signal.aborted) throw new Error('aborted');
+          if (event.position === 3 || event.position === 7)
+            await harness.sink.write(context.tx, String(event.position), event.position);
+        },
+      });
+      await subscription.start();
+      await subscription.waitForPosition(10);
+      expect(relaxed).toEqual([1, 2, 4, 5, 6, 8, 9, 10]);
+      expect([...(await harness.sink.read(main.store)).keys()].sort()).toEqual(['3', '7']);
+      expect((await main.storage.checkpoints.load('sub'))?.position).toBe(10);
+      if (harness.commitWaitsForFlush) {
+        // The adapter's own setting: relaxed for those transactions, and for them alone.
+        const relaxes = main.storage.checkpoints.relaxCommit !== undefined;
+        expect(flushes.every((f) => f.waits === !relaxes)).toBe(true);
+        const waits = await main.store.transaction((tx) => harness.commitWaitsForFlush!(tx));
+        expect(waits).toBe(true);
+      }
+      await subscription.stop();
+      // In batches: a batch where a handler took the tx is durable; a batch of bare calls is not.
+      relaxed.length = 0;
+      await append(20);
+      const batched = subscribe({
+        name: 'batched',
+        storage,
+        batchSize: 10,
+        handler: async (event, context) => {
+          if (event.position === 15)
+            await harness.sink.write(context.tx, String(event.position), event.position);
+        },
+      });
+      await batched.start();
+      await batched.waitForPosition(30);
+      expect(relaxed).toEqual([10, 30]);
+    });
+
     it('delivers events committed by another process, live', async (ctx) => {
       if (!harness.durable) ctx.skip();
       const seen: RecordedEvent[] = [];
@@ -918,6 +1089,29 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       expect(seen.map((e) => e.stream)).toEqual(Array.from({ length: 5 }, () => stream('remote')));
     });
   });
+}
+
+/** A checkpoint store that reports saves and relaxed commits, then does what `inner` does. */
+function spyCheckpoints<Tx extends StoreTransaction>(
+  inner: CheckpointStore<Tx>,
+  spy: {
+    save?: (position: number, tx: Tx | undefined) => unknown;
+    relaxCommit?: (tx: Tx) => Promise<void>;
+  },
+): CheckpointStore<Tx> {
+  return {
+    load: (name) => inner.load(name),
+    save: async (name, position, tx) => {
+      await inner.save(name, position, tx);
+      spy.save?.(position, tx);
+    },
+    delete: (name, tx) => inner.delete(name, tx),
+    list: () => inner.list(),
+    relaxCommit: async (tx) => {
+      await inner.relaxCommit?.(tx);
+      await spy.relaxCommit?.(tx);
+    },
+  };
 }
 
 async function firstEvent(store: EventStore): Promise<RecordedEvent> {

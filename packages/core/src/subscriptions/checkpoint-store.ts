@@ -25,4 +25,14 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
   delete(name: string, tx?: Tx): Promise<void>;
   /** Every stored checkpoint, by name. */
   list(): Promise<({ name: string } & Checkpoint)[]>;
+  /**
+   * Optional: lets `tx` commit without waiting for its flush to disk. A subscription calls it
+   * only for a transaction that holds nothing but its own progress (the checkpoint saved
+   * with `save`, and the lease check): no handler took the transaction. Losing such a commit
+   * in a crash of the machine only means its events are delivered again; a commit that
+   * follows and waits for its flush makes it durable too. PostgreSQL implements it with
+   * `synchronous_commit = off` for the transaction; SQLite cannot change its `synchronous`
+   * setting inside a transaction, and memory has nothing to flush, so they leave it out.
+   */
+  relaxCommit?(tx: Tx): Promise<void>;
 }

@@ -3,6 +3,7 @@ export { Subscription } from './subscription.js';
 export type { FailingEvent, SubscriptionState, SubscriptionStatus } from './subscription.js';
 export { SUBSCRIPTION_RETRY_DEFAULTS } from './subscription-options.js';
 export type {
+  SubscriptionCatchUpOptions,
   SubscriptionLeaseOptions,
   SubscriptionLogger,
   SubscriptionOptions,

@@ -40,6 +40,31 @@ export interface SubscriptionLeaseOptions {
   retryIntervalMs?: number;
 }
 
+/**
+ * The bounds of a catch-up batch (see {@link SubscriptionOptions.catchUp}). A batch is read
+ * whole before it is handled, so `maxBatchSize` also bounds the events held in memory.
+ */
+export interface SubscriptionCatchUpOptions {
+  /**
+   * Most events per read and per transaction while behind the head of the log, from
+   * `batchSize` to 100,000 (default 5,000, or `batchSize` if that is larger).
+   */
+  maxBatchSize?: number;
+  /**
+   * Once the handler calls of one transaction have taken this long (in ms, default 250) and it
+   * holds at least `batchSize` events, it commits there and the rest of the batch goes on in
+   * the next one; the next read is no larger than what fitted. It keeps one transaction (and,
+   * on SQLite, the store's write lock) from being held for long by a slow handler.
+   */
+  maxBatchMs?: number;
+}
+
+/** Most events a catch-up batch may hold. */
+export const MAX_CATCH_UP_BATCH_SIZE = 100_000;
+
+/** The catch-up bounds of a subscription whose `batchSize` is left out. */
+export const CATCH_UP_DEFAULTS = { maxBatchSize: 5000, maxBatchMs: 250 } as const;
+
 /** Options of {@link Subscription}. */
 export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransaction> {
   /** Names the subscription's checkpoint, lease and parked events. */
@@ -70,9 +95,19 @@ export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransact
   /**
    * Events read per batch, at most 1,000 (default 100). A batch is handled in one
    * transaction when every handler call succeeds, event by event otherwise. It bounds memory:
-   * nothing more is read until the batch is done.
+   * nothing more is read until the batch is done. Given without `catchUp`, every batch keeps
+   * this size, catching up or live; left out, it is the size of live batches and of the first
+   * batch of a catch-up, and batches grow while behind (see `catchUp`).
    */
   batchSize?: number;
+  /**
+   * How batches grow while the subscription is behind the head of the log: each full read
+   * doubles the next one, up to `maxBatchSize` events, and a transaction commits once its
+   * handler calls have taken `maxBatchMs`; at the head of the log batches are `batchSize`
+   * again. Default: `{ maxBatchSize: 5000, maxBatchMs: 250 }` when `batchSize` is left out,
+   * `false` (every batch `batchSize`) when it is given. See {@link SubscriptionCatchUpOptions}.
+   */
+  catchUp?: SubscriptionCatchUpOptions | false;
   /**
    * Retries of a failing event (`attempts` in all, default 5, with exponential backoff and
    * full jitter from `baseDelayMs` 100 to `maxDelayMs` 30,000) before it is parked. Also how
@@ -108,6 +143,8 @@ export interface ResolvedSubscriptionOptions<Tx extends StoreTransaction> {
   filter: ReadAllFilter | undefined;
   where: ((event: RecordedEvent) => boolean) | undefined;
   batchSize: number;
+  /** `catchUp` resolved: with `catchUp: false`, `maxBatchSize` is `batchSize`. */
+  catchUp: Required<SubscriptionCatchUpOptions>;
   retry: ResolvedBackoff;
   handlerTimeoutMs: number;
   lease: Required<SubscriptionLeaseOptions> | false;
@@ -165,6 +202,11 @@ export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
   const batchSize = options.batchSize ?? 100;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > PAGE_SIZE)
     throw new InvalidArgumentError('batchSize', `must be an integer from 1 to ${PAGE_SIZE}`);
+  // An explicit batchSize alone keeps its old meaning: every batch that size.
+  const catchUp = resolveCatchUp(
+    options.catchUp ?? (options.batchSize === undefined ? {} : false),
+    batchSize,
+  );
   const handlerTimeoutMs = options.handlerTimeoutMs ?? 30_000;
   assertMilliseconds(handlerTimeoutMs, 'handlerTimeoutMs');
   const idleCheckIntervalMs = options.idleCheckIntervalMs ?? 1000;
@@ -196,6 +238,7 @@ export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
     filter: options.filter,
     where: options.where,
     batchSize,
+    catchUp,
     retry: resolveBackoff({ ...SUBSCRIPTION_RETRY_DEFAULTS, ...options.retry }),
     handlerTimeoutMs,
     lease,
@@ -204,6 +247,29 @@ export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
     idleCheckIntervalMs,
     owner,
   };
+}
+
+function resolveCatchUp(
+  catchUp: SubscriptionCatchUpOptions | false,
+  batchSize: number,
+): Required<SubscriptionCatchUpOptions> {
+  if (catchUp === false)
+    return { maxBatchSize: batchSize, maxBatchMs: CATCH_UP_DEFAULTS.maxBatchMs };
+  if (typeof catchUp !== 'object' || catchUp === null)
+    throw new InvalidArgumentError('catchUp', 'must be false or { maxBatchSize, maxBatchMs }');
+  const maxBatchSize = catchUp.maxBatchSize ?? Math.max(CATCH_UP_DEFAULTS.maxBatchSize, batchSize);
+  if (
+    !Number.isSafeInteger(maxBatchSize) ||
+    maxBatchSize < batchSize ||
+    maxBatchSize > MAX_CATCH_UP_BATCH_SIZE
+  )
+    throw new InvalidArgumentError(
+      'catchUp.maxBatchSize',
+      `must be an integer from batchSize (${batchSize}) to ${MAX_CATCH_UP_BATCH_SIZE}`,
+    );
+  const maxBatchMs = catchUp.maxBatchMs ?? CATCH_UP_DEFAULTS.maxBatchMs;
+  assertMilliseconds(maxBatchMs, 'catchUp.maxBatchMs');
+  return { maxBatchSize, maxBatchMs };
 }
 
 function checkFilter(filter: ReadAllFilter | undefined): void {

@@ -108,6 +108,22 @@ interface Call {
   expire: ((error: Error) => void) | undefined;
 }
 
+/** Whether a handler took the transaction in hand (read `ctx.tx`): then it may hold effects. */
+interface TxScope {
+  touched: boolean;
+}
+
+/** A transaction that holds nothing but the subscription's own progress. */
+const PROGRESS_ONLY: TxScope = Object.freeze({ touched: false });
+
+/** What a handler call is made with. */
+interface Invocation<Tx> {
+  tx: Tx;
+  scope: TxScope;
+  attempt: number;
+  retryingParked: boolean;
+}
+
 /** The minimal event reference parking needs. */
 type EventRef = Pick<RecordedEvent, 'position' | 'id' | 'stream' | 'type'>;
 
@@ -167,6 +183,10 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
   private watchdog: ReturnType<typeof setTimeout> | undefined;
   private position = 0;
   private savedPosition = 0;
+  /** Events to read next: `batchSize` when live, growing while behind (see `catchUp`). */
+  private readSize: number;
+  /** Where the time bound first cut the batch in hand, if it did. */
+  private firstCut: number | undefined;
   private retryCheckDue = true;
   private lastRetryCheck = 0;
   /** Set when the store failed: whether the last commit happened is for the checkpoint to say. */
@@ -176,6 +196,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     this.o = resolveSubscriptionOptions(options);
     this.name = this.o.name;
     this.owner = this.o.owner;
+    this.readSize = this.o.batchSize;
     this.current = {
       name: this.name,
       state: 'stopped',
@@ -496,9 +517,10 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       await this.retryRequestedParked();
       if (this.stopRequested) return;
     }
-    const { source, filter, batchSize } = this.o;
+    const { source, filter } = this.o;
     // With a filter, the head read first bounds what an empty read proves was passed over.
     const head = filter ? await source.headPosition() : 0;
+    const limit = this.readSize;
     const read: RecordedEvent[] = [];
     // A stored event that cannot be decoded ends the read at its place: the events before it
     // are handled, then it is parked, and the next read starts after it.
@@ -507,7 +529,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       for await (const event of source.readAll({
         from: this.position + 1,
         filter,
-        limit: batchSize,
+        limit,
       }))
         read.push(event);
     } catch (error) {
@@ -515,6 +537,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       undecodable = error;
     }
     if (this.stopRequested) return;
+    // A read that stopped short reached the head of the log: live, small batches again.
+    if (read.length < limit || undecodable) this.readSize = this.o.batchSize;
     const last = read[read.length - 1];
     if (!last && !undecodable) {
       if (this.current.state === 'catching-up') this.update({ state: 'live' });
@@ -525,7 +549,13 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     if (last) {
       const where = this.o.where;
       const deliver = where ? read.filter((event) => where(event)) : read;
-      await this.handleBatch(deliver);
+      const fitted = await this.handleBatch(deliver);
+      // Still behind: the next batch doubles, unless the handler's time bound cut this one.
+      if (read.length === limit && !undecodable)
+        this.readSize =
+          fitted < deliver.length
+            ? Math.max(this.o.batchSize, fitted)
+            : Math.min(limit * 2, this.o.catchUp.maxBatchSize);
       if (!this.stopRequested && last.position > this.position) await this.passOver(last.position);
     }
     if (undecodable && !this.stopRequested) await this.parkUndecodable(undecodable);
@@ -572,67 +602,97 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     if (this.position <= this.savedPosition || this.stopError) return;
     const position = this.position;
     await this.o.storage.store.transaction(async (tx) => {
-      await this.saveProgress(tx, position);
+      await this.saveProgress(tx, position, PROGRESS_ONLY);
     });
     this.savedPosition = Math.max(this.savedPosition, position);
   }
 
   /**
-   * Handles a batch in one transaction while every handler call acknowledges; at the first
-   * that does not (or a failed commit), rolls back and goes event by event, the failed call
-   * counting as that event's first attempt.
+   * Handles a batch in transactions of at least `batchSize` events, each committed once its
+   * handler calls have taken `catchUp.maxBatchMs`, all while every call acknowledges; at the
+   * first that does not (or a failed commit), that transaction rolls back and goes event by
+   * event, the failed call counting as that event's first attempt. Returns how many events
+   * the first transaction held (all of them when the time bound did not cut the batch).
    */
-  private async handleBatch(events: RecordedEvent[]): Promise<void> {
-    let from = 0;
-    let prior: Outcome | undefined;
+  private async handleBatch(events: readonly RecordedEvent[]): Promise<number> {
     const last = events[events.length - 1];
     if (events.length > 1 && last && this.o.batchHandler) {
-      if (await this.handleWhole(events, last.position)) return;
-      if (this.stopRequested) return;
+      if (await this.handleWhole(events, last.position)) return events.length;
+      if (this.stopRequested) return events.length;
     }
-    if (events.length > 1 && last) {
-      const at = { stage: 'begin' as Stage };
-      let failedAt = -1;
-      try {
-        await this.o.storage.store.transaction(async (tx) => {
-          at.stage = 'handler';
-          for (const [i, event] of events.entries()) {
-            if (this.stopRequested) throw ROLL_BACK;
-            const invoked = this.invoke(event, tx, 1, false);
-            const outcome = invoked instanceof Promise ? await invoked : invoked;
-            if (outcome.action !== 'ack') {
-              failedAt = i;
-              prior = outcome;
-              throw ROLL_BACK;
-            }
+    this.firstCut = undefined;
+    let from = 0;
+    while (from < events.length && !this.stopRequested) from = await this.handleRun(events, from);
+    return this.firstCut ?? events.length;
+  }
+
+  /**
+   * Handles `events` from `from` on in one transaction, up to the time bound; returns the
+   * index after the last event handled (committed, or settled one by one after a failure).
+   */
+  private async handleRun(events: readonly RecordedEvent[], from: number): Promise<number> {
+    const first = events[from];
+    if (!first) return from;
+    if (from === events.length - 1) {
+      await this.handleOne(first, undefined, undefined);
+      return events.length;
+    }
+    const { batchSize, catchUp } = this.o;
+    const at = { stage: 'begin' as Stage };
+    const scope: TxScope = { touched: false };
+    let failedAt = -1;
+    let prior: Outcome | undefined;
+    let end = events.length;
+    try {
+      await this.o.storage.store.transaction(async (tx) => {
+        at.stage = 'handler';
+        const started = performance.now();
+        for (let i = from; i < end; i++) {
+          if (this.stopRequested) throw ROLL_BACK;
+          const event = events[i] as RecordedEvent;
+          const invoked = this.invoke(event, { tx, scope, attempt: 1, retryingParked: false });
+          const outcome = invoked instanceof Promise ? await invoked : invoked;
+          if (outcome.action !== 'ack') {
+            failedAt = i;
+            prior = outcome;
+            throw ROLL_BACK;
           }
-          at.stage = 'progress';
-          await this.saveProgress(tx, last.position);
-          at.stage = 'commit';
-        });
-        this.advanced(last.position);
-        return;
-      } catch (error) {
-        if (error !== ROLL_BACK && at.stage !== 'commit') throw error;
-        if (await this.landed(error, at.stage, last.position)) {
-          this.advanced(last.position);
-          return;
+          if (i + 1 - from >= batchSize && performance.now() - started >= catchUp.maxBatchMs) {
+            end = i + 1;
+            this.firstCut ??= end;
+          }
         }
-        if (this.stopRequested) return;
+        at.stage = 'progress';
+        await this.saveProgress(tx, (events[end - 1] as RecordedEvent).position, scope);
+        at.stage = 'commit';
+      });
+      this.advanced((events[end - 1] as RecordedEvent).position);
+      return end;
+    } catch (error) {
+      if (error !== ROLL_BACK && at.stage !== 'commit') throw error;
+      const lastPosition = (events[end - 1] as RecordedEvent).position;
+      if (await this.landed(error, at.stage, lastPosition)) {
+        this.advanced(lastPosition);
+        return end;
       }
-      // Events before the failed one succeeded but were rolled back with it: handled again.
-      if (failedAt > 0) {
-        for (const event of events.slice(0, failedAt)) {
-          if (this.stopRequested) return;
-          await this.handleOne(event, undefined, undefined);
-        }
+      if (this.stopRequested) return events.length;
+    }
+    if (failedAt < 0) {
+      // The commit failed: each event on its own, where a failing commit is an attempt.
+      for (let i = from; i < end; i++) {
+        if (this.stopRequested) return events.length;
+        await this.handleOne(events[i] as RecordedEvent, undefined, undefined);
       }
-      from = Math.max(failedAt, 0);
+      return end;
     }
-    for (const [i, event] of events.slice(from).entries()) {
-      if (this.stopRequested) return;
-      await this.handleOne(event, undefined, i === 0 ? prior : undefined);
-    }
+    // The events before the failed one succeeded but were rolled back with it: handled again,
+    // together, then the failed one alone with its failure as the first attempt.
+    let next = from;
+    const before = events.slice(0, failedAt);
+    while (next < failedAt && !this.stopRequested) next = await this.handleRun(before, next);
+    if (this.stopRequested) return events.length;
+    await this.handleOne(events[failedAt] as RecordedEvent, undefined, prior);
+    return failedAt + 1;
   }
 
   /**
@@ -640,7 +700,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
    * when committed; false when the batch handler did not acknowledge (or the commit failed),
    * and the batch is to go to the event handler.
    */
-  private async handleWhole(events: RecordedEvent[], last: number): Promise<boolean> {
+  private async handleWhole(events: readonly RecordedEvent[], last: number): Promise<boolean> {
     const batchHandler = this.o.batchHandler;
     if (!batchHandler) return false;
     const at = { stage: 'begin' as Stage };
@@ -649,16 +709,24 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       await this.o.storage.store.transaction(async (tx) => {
         at.stage = 'handler';
         const call = this.startCall(events[0]?.position ?? last);
-        const context = this.contextOf(call, {
-          tx,
-          subscription: this.name,
+        const scope: TxScope = { touched: false };
+        const name = this.name;
+        const context: BatchHandlerContext<Tx> = {
+          get tx() {
+            scope.touched = true;
+            return tx;
+          },
+          subscription: name,
           lease: this.claim,
-        }) as BatchHandlerContext<Tx>;
+          get signal() {
+            return signalOf(call);
+          },
+        };
         const invoked = this.run(call, () => batchHandler(events, context));
         outcome = invoked instanceof Promise ? await invoked : invoked;
         if (outcome.action !== 'ack') throw ROLL_BACK;
         at.stage = 'progress';
-        await this.saveProgress(tx, last);
+        await this.saveProgress(tx, last, scope);
         at.stage = 'commit';
       });
     } catch (error) {
@@ -754,7 +822,9 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     try {
       await this.o.storage.store.transaction(async (tx) => {
         at.stage = 'handler';
-        const invoked = this.invoke(event, tx, attempt, parked !== undefined);
+        const scope: TxScope = { touched: false };
+        const retryingParked = parked !== undefined;
+        const invoked = this.invoke(event, { tx, scope, attempt, retryingParked });
         outcome = invoked instanceof Promise ? await invoked : invoked;
         if (outcome.action !== 'ack') throw ROLL_BACK;
         at.stage = 'progress';
@@ -762,7 +832,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
           await this.fence(tx);
           await this.o.storage.parked.remove(this.name, [event.position], tx);
         } else {
-          await this.saveProgress(tx, event.position);
+          await this.saveProgress(tx, event.position, scope);
         }
         at.stage = 'commit';
       });
@@ -781,21 +851,26 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
    * returns at once (no promise) gets its outcome back at once, without a turn of the
    * event loop.
    */
-  private invoke(
-    event: RecordedEvent,
-    tx: Tx,
-    attempt: number,
-    retryingParked: boolean,
-  ): Outcome | Promise<Outcome> {
+  private invoke(event: RecordedEvent, how: Invocation<Tx>): Outcome | Promise<Outcome> {
     const call = this.startCall(event.position);
-    const context = this.contextOf(call, {
-      tx,
+    const { tx, scope } = how;
+    // A literal with getters (no defineProperty per event): own, enumerable properties, so a
+    // spread copy of the context still carries `tx` and `signal`.
+    const context: HandlerContext<Tx> = {
+      get tx() {
+        scope.touched = true;
+        return tx;
+      },
       subscription: this.name,
-      attempt,
-      retryingParked,
+      attempt: how.attempt,
+      retryingParked: how.retryingParked,
       lease: this.claim,
-    }) as HandlerContext<Tx>;
-    return this.run(call, () => this.o.handler(event, context));
+      get signal() {
+        return signalOf(call);
+      },
+    };
+    const handler = this.o.handler;
+    return this.run(call, () => handler(event, context));
   }
 
   /** Makes `call` the one in hand; a call made while stopping starts aborted. */
@@ -809,14 +884,6 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     };
     this.call = call;
     return call;
-  }
-
-  /** `fields`, with a `signal` made on first read (aborted at once if the call already was). */
-  private contextOf<T extends object>(call: Call, fields: T): T & { signal: AbortSignal } {
-    return Object.defineProperty(fields, 'signal', {
-      enumerable: true,
-      get: () => signalOf(call),
-    }) as T & { signal: AbortSignal };
   }
 
   /** Runs `handle` as `call`: its result checked, its promise (if any) bounded by the timeout. */
@@ -888,7 +955,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         await this.fence(tx);
         await storage.parked.remove(this.name, [event.position], tx);
       } else {
-        await this.saveProgress(tx, event.position);
+        await this.saveProgress(tx, event.position, PROGRESS_ONLY);
       }
     });
     if (!parked) this.advanced(event.position);
@@ -982,10 +1049,16 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     }
   }
 
-  /** Checkpoint write with the lease fence, inside `tx`. */
-  private async saveProgress(tx: Tx, position: number): Promise<void> {
+  /**
+   * Checkpoint write with the lease fence, inside `tx`. When `scope` shows that no handler
+   * took the transaction, it holds nothing but this progress, whose loss in a crash only
+   * means redelivery: the checkpoint store may then commit it without waiting for the flush.
+   */
+  private async saveProgress(tx: Tx, position: number, scope: TxScope): Promise<void> {
     await this.fence(tx);
-    await this.o.storage.checkpoints.save(this.name, position, tx);
+    const checkpoints = this.o.storage.checkpoints;
+    await checkpoints.save(this.name, position, tx);
+    if (!scope.touched && checkpoints.relaxCommit) await checkpoints.relaxCommit(tx);
   }
 
   private async fence(tx: Tx): Promise<void> {
@@ -1069,7 +1142,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/** The outcome of most calls, shared: a handler that returns nothing costs no allocation. */
+const ACK: Outcome = Object.freeze({ action: 'ack' });
+
 function outcomeOf(value: unknown): Outcome {
+  if (value === undefined) return ACK;
   try {
     return toHandlerResult(value);
   } catch (error) {
