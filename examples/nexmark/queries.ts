@@ -151,17 +151,29 @@ export interface Q5Result {
   bids: number;
 }
 
-/** q5, hot items: per 10 s window sliding every 2 s, the auctions with the most bids. */
-export function q5(
+/** q5's first, keyed half: bids per auction in each 10 s window sliding every 2 s. */
+export function q5Counts(
   events: Stream<NexmarkEvent>,
   sizeMs = seconds(10),
   slideMs = seconds(2),
-): Stream<Q5Result> {
-  const counts = events
+): Stream<WindowResult<number, number>> {
+  return events
     .filter(isBid)
     .keyBy((b) => b.auction)
     .window(sliding({ size: sizeMs, slide: slideMs }))
     .aggregate(count());
+}
+
+/**
+ * q5's second half: per sliding window (keyed by its start), the auctions with the most bids.
+ * Its input is {@link q5Counts}'s, stamped `window.end - 1`, from the same job or from a
+ * partitioned first stage through the store. `auctions` is sorted, so that the result does
+ * not depend on the order the counts of one window arrive in.
+ */
+export function q5Top(
+  counts: Stream<WindowResult<number, number>>,
+  slideMs = seconds(2),
+): Stream<Q5Result> {
   // Each count is stamped end - 1: a tumbling window of one slide gathers one sliding window's.
   return counts
     .keyBy((r) => r.window.start)
@@ -184,9 +196,18 @@ export function q5(
     })
     .map((r) => ({
       window: r.value.window as TimeWindow,
-      auctions: r.value.auctions,
+      auctions: [...r.value.auctions].sort((x, y) => x - y),
       bids: r.value.max,
     }));
+}
+
+/** q5, hot items: per 10 s window sliding every 2 s, the auctions with the most bids. */
+export function q5(
+  events: Stream<NexmarkEvent>,
+  sizeMs = seconds(10),
+  slideMs = seconds(2),
+): Stream<Q5Result> {
+  return q5Top(q5Counts(events, sizeMs, slideMs), slideMs);
 }
 
 /** A q7 result: the highest bid(s) of a window. */

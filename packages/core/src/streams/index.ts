@@ -1,6 +1,7 @@
 /** Stream processing: event-time windows, watermarks, joins, patterns (CEP), exactly-once jobs. */
-export { StreamJob } from './stream-job.js';
+export { StreamJob, partitionOfKey } from './stream-job.js';
 export type {
+  StreamJobPartition,
   StreamJobLogger,
   StreamJobOptions,
   StreamJobState,
@@ -9,6 +10,19 @@ export type {
   WatermarkOptions,
 } from './stream-job.js';
 export type { StreamJobLeaseOptions } from './stream-job-lease.js';
+export {
+  PartitionedStreamJob,
+  partitionCheckpoints,
+  partitionJobName,
+  PARTITIONED_JOB_GROUP_PREFIX,
+} from './partitioned-stream-job.js';
+export type {
+  PartitionCheckpoint,
+  PartitionedStreamJobOptions,
+  PartitionedStreamJobStatus,
+} from './partitioned-stream-job.js';
+export { partitionedOutputSource } from './partitioned-output-source.js';
+export type { PartitionedOutputSourceOptions } from './partitioned-output-source.js';
 export { Stream, KeyedStream, WindowedStream } from './stream.js';
 export type { OperatorOptions } from './stream.js';
 export type { Key, LateElement, InvalidElement, InvalidReason, TimedOutMatch } from './operator.js';
@@ -55,6 +69,7 @@ export {
   encodePosition,
   decodePosition,
   MAX_STREAM_JOB_NAME_LENGTH,
+  END_OF_EVENT_TIME,
 } from './stream-state-store.js';
 export type {
   StreamCheckpoint,

@@ -33,7 +33,8 @@ import {
 import { StreamJobLease, type StreamJobLeaseOptions } from './stream-job-lease.js';
 import type { StreamSink } from './stream-sink.js';
 import type { SourcePosition, StreamSource } from './stream-source.js';
-import { assertJobName, type StreamStateStore } from './stream-state-store.js';
+import { END_OF_EVENT_TIME, assertJobName, type StreamStateStore } from './stream-state-store.js';
+import { fnv1a32 } from '../store/partition.js';
 
 /**
  * Where an element's event time comes from: a function of the element (a number of ms, a
@@ -102,6 +103,13 @@ export interface StreamJobOptions<T, Tx extends StoreTransaction = StoreTransact
    * process id and a random suffix. Give each running instance its own.
    */
   owner?: string;
+  /**
+   * Runs this instance as one partition of a partitioned job: it reads the whole source and
+   * moves its watermark with every element's time, as a single instance would, but only the
+   * elements whose `key` falls in partition `index` of `count` enter its dataflow. Set by
+   * {@link PartitionedStreamJob}; see {@link StreamJobPartition}.
+   */
+  partition?: StreamJobPartition<T>;
   /** At least this many source elements between checkpoints (default 1: every batch). */
   checkpointEveryElements?: number;
   /** Most elements read per batch (default 500). */
@@ -111,6 +119,30 @@ export interface StreamJobOptions<T, Tx extends StoreTransaction = StoreTransact
   /** How often the job checks idleness on its own, in ms (default 1,000; 0: only `tick()`). */
   idleCheckIntervalMs?: number;
   logger?: StreamJobLogger;
+}
+
+/**
+ * The partition a job instance runs (`StreamJobOptions.partition`). An element belongs to
+ * partition `fnv1a32(String(key(element))) % count`; an element whose key is not a string or
+ * a number (a kind the dataflow filters out, say) belongs to partition 0, so that exactly one
+ * partition sees it. Elements of other partitions still move the watermark, so event time,
+ * and with it every window, timeout and lateness decision, is the same in every partition
+ * as in a single instance reading everything.
+ */
+export interface StreamJobPartition<T> {
+  /** This partition, from 0 to `count - 1`. */
+  index: number;
+  /** How many partitions the job has. */
+  count: number;
+  /** The key the dataflow's keyed operators are keyed by (or a function of which they are). */
+  key: (value: T) => unknown;
+}
+
+/** The partition `key` belongs to, of `count` (see {@link StreamJobPartition}). */
+export function partitionOfKey(key: unknown, count: number): number {
+  if (typeof key === 'number') return fnv1a32(String(key)) % count;
+  if (typeof key === 'string') return fnv1a32(key) % count;
+  return 0;
 }
 
 /** Where a job is in its life. */
@@ -227,6 +259,9 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
   private readonly lease: StreamJobLease<Tx> | undefined;
   private readonly owner: string;
   private readonly logger: StreamJobLogger | undefined;
+  private readonly partition: StreamJobPartition<T> | undefined;
+  /** The source gives the job its watermark (`StreamSource.watermarks`). */
+  private readonly sourceTime: boolean;
 
   private state: StreamJobState = 'created';
   private error: Error | undefined;
@@ -267,6 +302,8 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
         'must be a stream source (storeSource, arraySource, iterableSource, queueSource)',
       );
     this.source = source;
+    this.sourceTime = source.watermarks === true;
+    this.partition = checkPartition(options.partition);
     this.clock = options.clock ?? systemClock;
     this.extract = timestampExtractor(options.timestamp);
     const w = options.watermark ?? {};
@@ -505,7 +542,8 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
    */
   tick(): Promise<void> {
     return this.exclusive(async () => {
-      if (this.state !== 'running') return;
+      // A source that gives the watermark is its only clock: idleness must not move it on.
+      if (this.state !== 'running' || this.sourceTime) return;
       const now = this.clock.now();
       if (this.lastArrival === undefined || this.maxTs === Number.NEGATIVE_INFINITY) return;
       const idle = now - this.lastArrival;
@@ -651,7 +689,10 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
     try {
       for await (const batch of this.source.read({ after, batchSize: this.batchSize, signal })) {
         await this.exclusive(() =>
-          this.processBatch(batch.items, batch.position, batch.undecodable),
+          this.processBatch(batch.items, batch.position, {
+            undecodable: batch.undecodable,
+            watermark: batch.watermark,
+          }),
         );
         if (this.state !== 'running') break;
       }
@@ -680,48 +721,75 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
   private async processBatch(
     items: readonly T[],
     position: SourcePosition | undefined,
-    undecodable: readonly EventDecodeError[] = [],
+    extra: { undecodable?: readonly EventDecodeError[]; watermark?: number } = {},
   ): Promise<void> {
     if (this.state !== 'running' && this.state !== 'stopping') return;
     const now = (this.now = this.clock.now());
     const input = this.roots.input;
     const limit =
       this.maxFuture === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : now + this.maxFuture;
+    const partition = this.partition;
+    let own = items.length;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as T;
-      const ts = this.timestampOf(item);
+      // Another partition's element: it only moves event time on (refused, if it must be, there).
+      const mine = partition === undefined || this.owns(partition, item);
+      if (!mine) own--;
+      const ts = this.timestampOf(item, mine);
       if (ts === undefined) continue;
       if (ts > limit) {
-        this.refuse(
-          item,
-          'future-timestamp',
-          `timestamp ${new Date(ts).toISOString()} is more than ${this.maxFuture} ms ahead of the clock`,
-        );
+        if (mine)
+          this.refuse(
+            item,
+            'future-timestamp',
+            `timestamp ${new Date(ts).toISOString()} is more than ${this.maxFuture} ms ahead of the clock`,
+          );
         continue;
       }
-      input.emit(item, ts, undefined);
+      if (mine) input.emit(item, ts, undefined);
       if (ts > this.maxTs) {
         this.maxTs = ts;
         const wm = ts - this.bound - 1;
-        if (wm > this.wm) {
+        if (!this.sourceTime && wm > this.wm) {
           this.wm = wm;
           this.advanceAll(wm);
         }
       }
     }
     // After the batch's elements, in position order: passed over, refused, and the job reads on.
-    for (const error of undecodable) this.refuseUndecodable(error);
-    this.processed += items.length;
+    // A partitioned job refuses them in partition 0 only, so they count once.
+    const undecodable = extra.undecodable ?? [];
+    if (partition === undefined || partition.index === 0)
+      for (const error of undecodable) this.refuseUndecodable(error);
+    this.processed += own;
     const passed = items.length + undecodable.length;
     // An empty batch that moves the position on (events a filter left out) still counts.
     this.sinceCheckpoint += passed > 0 || position === this.position ? passed : 1;
+    // The source's watermark comes after its batch: the batch holds everything at or before it.
+    const wm = extra.watermark;
+    if (this.sourceTime && wm !== undefined && wm > this.wm) {
+      this.advanceTo(wm);
+      // Windows may have fired: their results are due now, not with the next element.
+      this.sinceCheckpoint = Math.max(this.sinceCheckpoint, this.every);
+    }
     if (items.length > 0) this.lastArrival = now;
     if (position !== undefined) this.position = position;
     if (this.source.head) this.head = await this.source.head();
     await this.commit(false);
   }
 
-  private timestampOf(item: T): number | undefined {
+  /** Whether `item` belongs to this instance's partition. */
+  private owns(partition: StreamJobPartition<T>, item: T): boolean {
+    let key: unknown;
+    try {
+      key = partition.key(item);
+    } catch (error) {
+      throw operatorFailure(this.name, 'partition key', error);
+    }
+    return partitionOfKey(key, partition.count) === partition.index;
+  }
+
+  private timestampOf(item: T, refuse = true): number | undefined {
     let raw: unknown;
     try {
       raw = this.extract(item);
@@ -737,6 +805,7 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
             ? Date.parse(raw)
             : Number.NaN;
     if (Number.isSafeInteger(ts)) return ts;
+    if (!refuse) return undefined;
     this.refuse(
       item,
       'no-timestamp',
@@ -851,7 +920,13 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
               this.name,
               {
                 position,
-                watermark: Number.isSafeInteger(this.wm) ? this.wm : null,
+                // The end of event time is stored too: a downstream job waits for it.
+                watermark:
+                  this.wm === Number.POSITIVE_INFINITY
+                    ? END_OF_EVENT_TIME
+                    : Number.isSafeInteger(this.wm)
+                      ? this.wm
+                      : null,
                 state,
                 epoch: this.epoch,
               },
@@ -900,6 +975,21 @@ export class StreamJob<T, Tx extends StoreTransaction = StoreTransaction> {
     this.lock = run.catch(() => undefined);
     return run;
   }
+}
+
+function checkPartition<T>(
+  p: StreamJobPartition<T> | undefined,
+): StreamJobPartition<T> | undefined {
+  if (p === undefined) return undefined;
+  if (typeof p !== 'object' || p === null || typeof p.key !== 'function')
+    throw new InvalidStreamDefinitionError('partition', 'must be { index, count, key(element) }');
+  positive('partition.count', p.count);
+  if (!Number.isSafeInteger(p.index) || p.index < 0 || p.index >= p.count)
+    throw new InvalidStreamDefinitionError(
+      'partition.index',
+      'must be an integer from 0 to count - 1',
+    );
+  return { index: p.index, count: p.count, key: p.key };
 }
 
 function emptyCounters(): Counters {

@@ -18,6 +18,11 @@ export interface SourceBatch<T> {
    * `undecodable` instead of stopping. Only {@link storeSource} fills it.
    */
   undecodable?: readonly EventDecodeError[];
+  /**
+   * From a source that keeps event time itself ({@link StreamSource.watermarks}): the
+   * watermark once this batch's elements are in. Every element still to come is later.
+   */
+  watermark?: number;
 }
 
 /** What a job passes to {@link StreamSource.read}. */
@@ -42,6 +47,13 @@ export interface StreamSource<T> {
    * False for sources that may grow (a store, a bus): their end only means "caught up".
    */
   readonly bounded: boolean;
+  /**
+   * True when the source tells the job its watermark (`SourceBatch.watermark`) instead of the
+   * job deriving one from its elements' times, as {@link partitionedOutputSource} does with
+   * the watermarks its upstream partitions committed. The job's idle timeout then does not
+   * apply. Default false.
+   */
+  readonly watermarks?: boolean;
   read(options: SourceReadOptions): AsyncIterable<SourceBatch<T>>;
   /** The position of the newest element available, for the job's lag. Optional. */
   head?(): Promise<SourcePosition | undefined>;

@@ -6,7 +6,10 @@ import type { SourcePosition } from './stream-source.js';
 export interface StreamCheckpointData {
   /** The source position its state includes (undefined when the source has none). */
   position: SourcePosition | undefined;
-  /** The job's watermark (null before the first, or when not finite). */
+  /**
+   * The job's watermark: null before the first; {@link END_OF_EVENT_TIME} once a bounded
+   * source has ended and every window has fired.
+   */
   watermark: number | null;
   /** The encoded operator state (opaque text). */
   state: string;
@@ -64,6 +67,12 @@ export interface StreamStateStore<Tx extends StoreTransaction = StoreTransaction
     }[]
   >;
 }
+
+/**
+ * The watermark a checkpoint stores once event time has ended (a bounded source read to its
+ * end): `Number.MAX_SAFE_INTEGER`, the stored form of +Infinity.
+ */
+export const END_OF_EVENT_TIME = Number.MAX_SAFE_INTEGER;
 
 /** Longest job name, in characters. */
 export const MAX_STREAM_JOB_NAME_LENGTH = 200;
