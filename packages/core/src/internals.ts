@@ -87,6 +87,10 @@ export {
   type SortKey,
 } from './projections/document-query.js';
 export {
+  DocumentWriteBuffer,
+  TransactionWriteBuffers,
+} from './projections/document-write-buffer.js';
+export {
   belongsToBuild,
   isProjectionTable,
   projectionTablePrefix,
