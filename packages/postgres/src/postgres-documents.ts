@@ -26,6 +26,8 @@ import {
   type DocumentCursor,
   type DocumentOrdering,
   type SortKey,
+  type DocumentWriteBuffer,
+  type TransactionWriteBuffers,
 } from '@causewayjs/core/internals';
 import { postgresComponentError } from './postgres-errors.js';
 import { MAX_IDENTIFIER_BYTES, messageOf } from './postgres-support.js';
@@ -42,6 +44,11 @@ export interface PostgresDocumentsContext {
    * which never write.
    */
   readonly ensure: ((spec: CollectionSpec) => Promise<void>) | undefined;
+  /**
+   * In `apply` of a buffered handle: the transaction's held-back writes, where this
+   * collection's go until they are flushed. Undefined elsewhere: writes go straight to the table.
+   */
+  readonly writes?: TransactionWriteBuffers | undefined;
   /** In queries: whether the build read is still registered (else its tables were dropped). */
   registered(): Promise<boolean>;
   /** Whether the store has been closed. */
@@ -115,6 +122,8 @@ export class PostgresDocuments<T> implements Documents<T> {
       'read a document',
       async () => {
         checkDocumentId(this.spec, id);
+        const known = this.buffer()?.lookup(id);
+        if (known !== undefined) return known === null ? undefined : (JSON.parse(known) as T);
         const { rows } = await this.query<{ doc: T }>(
           `SELECT doc FROM ${this.table} WHERE id = $1`,
           [id],
@@ -131,11 +140,21 @@ export class PostgresDocuments<T> implements Documents<T> {
       async () => {
         checkDocumentIds(this.spec, ids);
         if (ids.length === 0) return [];
-        const { rows } = await this.query<{ id: string; doc: T }>(
-          `SELECT id, doc FROM ${this.table} WHERE id = ANY($1::text[])`,
-          [ids],
-        );
-        const found = new Map(rows.map((r) => [r.id, r.doc]));
+        const buffer = this.buffer();
+        const found = new Map<string, T | undefined>();
+        const unknown: string[] = [];
+        for (const id of ids) {
+          const known = buffer?.lookup(id);
+          if (known === undefined) unknown.push(id);
+          else found.set(id, known === null ? undefined : (JSON.parse(known) as T));
+        }
+        if (unknown.length > 0) {
+          const { rows } = await this.query<{ id: string; doc: T }>(
+            `SELECT id, doc FROM ${this.table} WHERE id = ANY($1::text[])`,
+            [unknown],
+          );
+          for (const r of rows) found.set(r.id, r.doc);
+        }
         return ids.map((id) => found.get(id));
       },
       () => ids.map(() => undefined),
@@ -153,13 +172,18 @@ export class PostgresDocuments<T> implements Documents<T> {
     return this.write('patch', async () => {
       checkDocumentId(this.spec, id);
       checkPatch(this.spec, id, patch);
-      const { rows } = await this.query<{ doc: unknown }>(
-        `SELECT doc FROM ${this.table} WHERE id = $1 FOR UPDATE`,
-        [id],
-      );
-      const current = rows[0];
+      let current: unknown;
+      const known = this.buffer()?.lookup(id);
+      if (known !== undefined) current = known === null ? undefined : JSON.parse(known);
+      else {
+        const { rows } = await this.query<{ doc: unknown }>(
+          `SELECT doc FROM ${this.table} WHERE id = $1 FOR UPDATE`,
+          [id],
+        );
+        current = rows[0]?.doc;
+      }
       if (current === undefined) return undefined;
-      const json = encodeDocument(this.spec, id, mergePatch(current.doc, patch));
+      const json = encodeDocument(this.spec, id, mergePatch(current, patch));
       await this.putNow(id, json);
       return JSON.parse(json) as T;
     });
@@ -168,7 +192,15 @@ export class PostgresDocuments<T> implements Documents<T> {
   delete(id: string): Promise<boolean> {
     return this.write('delete', async () => {
       checkDocumentId(this.spec, id);
+      const buffer = this.buffer();
+      const known = buffer?.lookup(id);
+      if (buffer && known !== undefined) {
+        buffer.write(id, null);
+        return known !== null;
+      }
+      // Whether there was one is only known by asking: the delete itself asks.
       const result = await this.query(`DELETE FROM ${this.table} WHERE id = $1`, [id]);
+      buffer?.known(id, null);
       return (result.rowCount ?? 0) > 0;
     });
   }
@@ -177,6 +209,7 @@ export class PostgresDocuments<T> implements Documents<T> {
     return this.run(
       'find documents',
       async () => {
+        await this.flushOwn();
         const { conditions, order, limit, after } = parseDocumentQuery(this.spec, query);
         const sql = new SqlBuilder();
         const clauses = whereSql(sql, conditions);
@@ -201,6 +234,7 @@ export class PostgresDocuments<T> implements Documents<T> {
     return this.run(
       'count documents',
       async () => {
+        await this.flushOwn();
         const sql = new SqlBuilder();
         const clauses = whereSql(sql, parseWhere(this.spec, where));
         const { rows } = await this.query<{ n: string }>(
@@ -213,11 +247,51 @@ export class PostgresDocuments<T> implements Documents<T> {
     );
   }
 
+  /** Writes the document, into the transaction's buffer when there is one. */
   private async putNow(id: string, json: string): Promise<void> {
+    const buffer = this.buffer();
+    if (buffer) {
+      buffer.write(id, json);
+      return;
+    }
     await this.query(
       `INSERT INTO ${this.table} (id, doc) VALUES ($1, $2::jsonb) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`,
       [id, json],
     );
+  }
+
+  /** This collection's buffer in the transaction, when the handle buffers writes. */
+  private buffer(): DocumentWriteBuffer | undefined {
+    return this.ctx.writes?.buffer(this.spec.table, (b) => this.flush(b));
+  }
+
+  /** Writes out this collection's buffered writes, before a query that reads the table. */
+  private async flushOwn(): Promise<void> {
+    const buffer = this.buffer();
+    if (buffer?.pending) await this.flush(buffer);
+  }
+
+  /**
+   * Writes out a buffer in one statement, one round trip: the upserts as arrays through
+   * `unnest`, the deletes (if any) by id in a data-modifying CTE of the same statement. Each
+   * id is in one of the two lists at most, so their order does not matter.
+   */
+  private async flush(buffer: DocumentWriteBuffer): Promise<void> {
+    const { upsertIds, upsertDocs, deleteIds } = buffer.take();
+    const upsert = `INSERT INTO ${this.table} (id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`;
+    try {
+      if (deleteIds.length === 0) await this.query(upsert, [upsertIds, upsertDocs]);
+      else if (upsertIds.length === 0)
+        await this.query(`DELETE FROM ${this.table} WHERE id = ANY($1::text[])`, [deleteIds]);
+      else
+        await this.query(
+          `WITH gone AS (DELETE FROM ${this.table} WHERE id = ANY($3::text[])) ${upsert}`,
+          [upsertIds, upsertDocs, deleteIds],
+        );
+    } catch (error) {
+      if (error instanceof CausewayError) throw error;
+      throw this.failure('write', error);
+    }
   }
 
   /** A parameterised statement, prepared once per connection under a name made from its text. */

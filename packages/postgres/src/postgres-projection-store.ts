@@ -10,6 +10,7 @@ import {
   type ProjectionBuild,
   type ProjectionMode,
   type BuildStatus,
+  type BindOptions,
   type ProjectionRecord,
   type ProjectionStore,
   type SubscriptionStorage,
@@ -21,6 +22,7 @@ import {
   isProjectionTable,
   projectionTablePrefix,
   type Migration,
+  TransactionWriteBuffers,
 } from '@causewayjs/core/internals';
 import {
   READ_COLUMNS,
@@ -92,6 +94,8 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
   private readonly ddl = new Map<string, string[]>();
   /** DDL of document collections run (or running) in each transaction. */
   private readonly ensured = new WeakMap<PostgresTransaction, Map<string, Promise<void>>>();
+  /** Document writes held back by buffered handles, per transaction. */
+  private readonly writes = new WeakMap<PostgresTransaction, TransactionWriteBuffers>();
 
   constructor(
     private readonly store: PostgresEventStore,
@@ -144,8 +148,15 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
     return Number(rows[0]?.position ?? 0);
   }
 
-  bind(tx: PostgresTransaction, build: ProjectionBuild): PostgresReadModel {
-    return this.handle(tx.client, build, tx);
+  bind(tx: PostgresTransaction, build: ProjectionBuild, options?: BindOptions): PostgresReadModel {
+    if (options?.buffered !== true) return this.handle(tx.client, build, tx);
+    let writes = this.writes.get(tx);
+    if (!writes) this.writes.set(tx, (writes = new TransactionWriteBuffers()));
+    return this.handle(tx.client, build, tx, writes);
+  }
+
+  async flush(tx: PostgresTransaction): Promise<void> {
+    await this.writes.get(tx)?.flush();
   }
 
   async read<T>(
@@ -232,11 +243,13 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
     client: PoolClient,
     build: ProjectionBuild,
     tx?: PostgresTransaction,
+    writes?: TransactionWriteBuffers,
   ): PostgresReadModel {
     const context = {
       client,
       schema: this.s,
       ensure: tx && ((spec: CollectionSpec) => this.ensure(tx, spec)),
+      writes,
       registered: async () => {
         const { rows } = await client.query({
           ...this.sql.registered,
@@ -251,6 +264,9 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
       client,
       table: (name?: string) => `${this.s}.${escapeIdentifier(buildTableName(build, name))}`,
       identifier: (name?: string) => escapeIdentifier(buildTableName(build, name)),
+      flush: async () => {
+        await writes?.flush();
+      },
       documents: <T>(name: string, options?: DocumentsOptions) =>
         new PostgresDocuments<T>(collectionSpec(build, name, options), context),
     };

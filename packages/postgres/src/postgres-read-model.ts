@@ -9,7 +9,10 @@ import type { DocumentsHandle } from '@causewayjs/core';
  *
  * `documents(name, { indexes })` ({@link DocumentsHandle}) keeps JSON documents instead of
  * rows: a `jsonb` table `table(name)` with expression indexes, written on the same client, so
- * a projection written against it runs unchanged on every adapter.
+ * a projection written against it runs unchanged on every adapter. In `apply` (and
+ * `applyBatch`, `forget`) the projector holds document writes back and writes each document
+ * once per batch, in one statement, just before the checkpoint; reads through `documents()`
+ * see them at once. Raw SQL on `client` that must see them awaits `flush()` first.
  *
  * @example
  * ```ts
@@ -43,4 +46,9 @@ export interface PostgresReadModel extends DocumentsHandle {
    * indexes and constraints (`CREATE INDEX ${rm.identifier('by_total')} ON ${rm.table()} ...`).
    */
   identifier(name?: string): string;
+  /**
+   * Writes out the document writes held back so far in this transaction (see above), so that
+   * raw SQL on `client` sees them. Nothing to do outside `apply`, or when nothing waits.
+   */
+  flush(): Promise<void>;
 }

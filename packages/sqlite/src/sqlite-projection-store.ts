@@ -10,6 +10,7 @@ import {
   type ProjectionBuild,
   type ProjectionMode,
   type BuildStatus,
+  type BindOptions,
   type ProjectionRecord,
   type ProjectionStore,
   type SubscriptionStorage,
@@ -21,6 +22,7 @@ import {
   isProjectionTable,
   projectionTablePrefix,
   type Migration,
+  TransactionWriteBuffers,
 } from '@causewayjs/core/internals';
 import {
   EVENT_COLUMNS,
@@ -131,6 +133,8 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
   >();
   /** The collections (and indexes) each transaction has made sure of. */
   private readonly ensured = new WeakMap<SqliteTransaction, Set<string>>();
+  /** Document writes held back by buffered handles, per transaction. */
+  private readonly writes = new WeakMap<SqliteTransaction, TransactionWriteBuffers>();
 
   constructor(
     private readonly store: SqliteEventStore,
@@ -173,8 +177,16 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
     return this.sql.write(tx, (s) => s.head.get()?.head ?? 0);
   }
 
-  bind(tx: SqliteTransaction, build: ProjectionBuild): SqliteReadModel {
-    return this.handle(tx.database, build, tx);
+  bind(tx: SqliteTransaction, build: ProjectionBuild, options?: BindOptions): SqliteReadModel {
+    if (options?.buffered !== true) return this.handle(tx.database, build, tx);
+    let writes = this.writes.get(tx);
+    if (!writes) this.writes.set(tx, (writes = new TransactionWriteBuffers()));
+    return this.handle(tx.database, build, tx, writes);
+  }
+
+  flush(tx: SqliteTransaction): void {
+    // Statements run in process: SQLite's flushes are synchronous (none returns a promise).
+    void this.writes.get(tx)?.flush();
   }
 
   async read<T>(
@@ -229,11 +241,13 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
     database: Database.Database,
     build: ProjectionBuild,
     tx?: SqliteTransaction,
+    writes?: TransactionWriteBuffers,
   ): SqliteReadModel {
     const context = {
       database,
       prepare: (sql: string) => cached(this.documentStatements, database, sql),
       ensure: tx && ((spec: CollectionSpec) => this.ensure(tx, spec)),
+      writes,
       registered: () =>
         cached(this.documentStatements, database, REGISTERED).get(
           build.name,
@@ -242,12 +256,19 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
         ) !== undefined,
       closed: () => this.store.isClosed || !database.open,
     };
+    // Raw statements on the connection see the documents written so far: flushed first.
+    const flushed = writes ? () => void writes.flush() : () => undefined;
     return {
       version: build.version,
-      database,
+      get database() {
+        flushed();
+        return database;
+      },
       table: (name?: string) => buildTableName(build, name),
-      prepare: <P extends unknown[], R>(sql: string) =>
-        cached(this.userStatements, database, sql) as Database.Statement<P, R>,
+      prepare: <P extends unknown[], R>(sql: string) => {
+        flushed();
+        return cached(this.userStatements, database, sql) as Database.Statement<P, R>;
+      },
       documents: <T>(name: string, options?: DocumentsOptions) =>
         new SqliteDocuments<T>(collectionSpec(build, name, options), context),
     };

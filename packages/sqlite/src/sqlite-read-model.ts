@@ -11,6 +11,10 @@ import type { DocumentsHandle } from '@causewayjs/core';
  * `documents(name, { indexes })` ({@link DocumentsHandle}) keeps JSON documents instead of
  * rows: a table `table(name)` of JSON text with `json_extract` expression indexes, written on
  * the same connection, so a projection written against it runs unchanged on every adapter.
+ * In `apply` (and `applyBatch`, `forget`) the projector holds document writes back and writes
+ * each document once per batch, just before the checkpoint; reads through `documents()` see
+ * them at once, and so do statements on `database` or from `prepare`, which write them out
+ * first (take `database` after the document writes it must see).
  *
  * @example
  * ```ts

@@ -56,7 +56,8 @@ type Op =
   | { type: 'doc.copy'; data: { from: string; to: string } }
   | { type: 'doc.fail'; data: { id: string; doc: Doc } }
   | { type: 'doc.bad'; data: { kind: BadKind } }
-  | { type: 'doc.many'; data: { from: number; count: number } };
+  | { type: 'doc.many'; data: { from: number; count: number } }
+  | { type: 'doc.count'; data: { status: string } };
 
 type BadKind =
   | 'bigint'
@@ -122,6 +123,7 @@ export function describeDocumentStoreConformance<
           'doc.fail',
           'doc.bad',
           'doc.many',
+          'doc.count',
         ],
         setup: async (rm) => {
           await rm.documents<Doc>('meta').put('setup', { ok: true });
@@ -153,6 +155,12 @@ export function describeDocumentStoreConformance<
               for (let i = op.data.from; i < op.data.from + op.data.count; i++)
                 await docs.put(manyId(i), manyDoc(i));
               return;
+            case 'doc.count': {
+              // Queries in apply see the writes made before them in the same transaction.
+              const where = { status: op.data.status };
+              const found = (await docs.find({ where })).items.map((i) => i.id);
+              return log.put(event.id, { count: await docs.count(where), found });
+            }
           }
         },
       });
@@ -420,6 +428,97 @@ export function describeDocumentStoreConformance<
               { id: 'k', document: { status: 'paid', total: [1, 2] } },
             ],
           });
+        });
+
+        it('reads its own writes within one batch: last write wins, deletes after puts, queries see them', async () => {
+          const p = await start(mode);
+          await run(p, [put('y', { status: 'kept' }), put('z', { status: 'old' })]);
+          // One append: one transaction inline, one batch async.
+          const at = await run(p, [
+            put('a', { status: 'placed', total: 1 }),
+            put('a', { status: 'paid', total: 2 }),
+            { type: 'doc.copy', data: { from: 'a', to: 'c' } },
+            put('d', { status: 'paid' }),
+            del('d'),
+            { type: 'doc.copy', data: { from: 'd', to: 'e' } },
+            put('z', { status: 'paid', total: 3 }),
+            del('z'),
+            del('never'),
+            patch('a', { total: 5 }),
+            del('y'),
+            put('y', { status: 'again' }),
+            { type: 'doc.count', data: { status: 'paid' } },
+          ]);
+          const read = await query(
+            p,
+            async (docs, rm) => ({
+              all: (await docs.find()).items,
+              log: (await rm.documents<Doc>('log').find()).items.map((i) => i.document),
+            }),
+            at,
+          );
+          expect(read.all).toEqual([
+            { id: 'a', document: { status: 'paid', total: 5 } },
+            { id: 'c', document: { status: 'paid', total: 2, copied: true } },
+            { id: 'y', document: { status: 'again' } },
+          ]);
+          expect(read.log).toEqual([
+            { deleted: true },
+            { deleted: true },
+            { deleted: false },
+            { patched: { status: 'paid', total: 5 } },
+            { deleted: true },
+            { count: 2, found: ['a', 'c'] },
+          ]);
+        });
+
+        it('rolls back every held-back write of a failing batch', async () => {
+          const p = await start(mode);
+          await run(p, [put('y', { n: 1 }), put('z', { n: 2 })]);
+          const ops: Op[] = [
+            put('z', { n: 20 }),
+            del('y'),
+            put('n1', { n: 3 }),
+            { type: 'doc.many', data: { from: 0, count: 50 } },
+            { type: 'doc.fail', data: { id: 'n2', doc: { n: 4 } } },
+          ];
+          if (mode === 'inline') {
+            const error = await run(p, ops).catch((e: unknown) => e);
+            expect(error).toBeInstanceOf(ProjectionApplyError);
+          } else await run(p, ops);
+          const at = await run(p, [put('last', { n: 5 })]);
+          const read = await query(
+            p,
+            async (docs) => ({
+              y: await docs.get('y'),
+              z: await docs.get('z'),
+              n1: await docs.get('n1'),
+              n2: await docs.get('n2'),
+              count: await docs.count(),
+            }),
+            at,
+          );
+          if (mode === 'inline')
+            // The append failed: none of its writes, all held back in one transaction, stayed.
+            expect(read).toEqual({
+              y: { n: 1 },
+              z: { n: 2 },
+              n1: undefined,
+              n2: undefined,
+              count: 3,
+            });
+          else {
+            // The batch was rolled back whole, then applied event by event: the failing
+            // event's own write is gone (parked), the others are kept.
+            expect(read).toEqual({
+              y: undefined,
+              z: { n: 20 },
+              n1: { n: 3 },
+              n2: undefined,
+              count: 53,
+            });
+            expect(await p.listParked(NAME)).toHaveLength(1);
+          }
         });
 
         it('rolls back the writes of a failing apply', async () => {

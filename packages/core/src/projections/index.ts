@@ -28,6 +28,7 @@ export type {
 } from './projection-status.js';
 export type {
   AppendedEvents,
+  BindOptions,
   BuildStatus,
   ProjectionRecord,
   ProjectionStore,

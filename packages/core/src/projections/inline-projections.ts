@@ -148,18 +148,22 @@ export class InlineProjections<Tx extends StoreTransaction, RM> extends Forwardi
         if (event.position > current.after) current.after = event.position;
       }
       // Each read model gets the append's events in position order, in one call when its
-      // definition has `applyBatch`.
+      // definition has `applyBatch`; their document writes are held back and written out
+      // together, one multi-row statement per collection, before the append can commit.
+      let applied = false;
       for (const { record, definition } of current.targets) {
         const mine = appended.filter((event) => handlesEvent(definition, event));
         if (mine.length === 0) continue;
+        applied = true;
         await applyInlineAll(
           definition,
           record,
           mine,
-          this.projections.bind(tx, record),
+          this.projections.bind(tx, record, { buffered: true }),
           this.timeoutMs,
         );
       }
+      if (applied) await this.projections.flush?.(tx);
       if (appended.length > 0) tx.onCommit(() => this.notifyAll());
       return results;
     };

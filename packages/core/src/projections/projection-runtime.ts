@@ -4,6 +4,7 @@ import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event
 import {
   nack,
   type BatchHandler,
+  type BatchHandlerContext,
   type EventHandler,
   type HandlerContext,
   type HandlerResult,
@@ -483,28 +484,38 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
   }
 
   /**
-   * The event handler and, when the definition has `applyBatch`, the batch handler of a
-   * build's subscription. Whether the build is still current is looked up once per
-   * transaction (per batch); after that, a synchronous `apply` is called without a turn of
-   * the event loop.
+   * The event handler and the batch handler of a build's subscription. Whether the build is
+   * still current is looked up once per transaction (per batch); after that, a synchronous
+   * `apply` is called without a turn of the event loop. The read model is bound buffered: the
+   * document writes of a batch wait in memory, one last write per document, and are written
+   * out as multi-row statements once the batch (or the one event) is applied, before the
+   * checkpoint commits with them. The batch handler hands the batch to `applyBatch` when the
+   * definition has one, and otherwise calls `apply` for each event in turn: one flush per
+   * batch either way.
    */
   private handlersFor(
     record: ProjectionRecord,
     definition: ProjectionDefinition<RM>,
-  ): { handler: EventHandler<Tx>; batchHandler?: BatchHandler<Tx> } {
+  ): { handler: EventHandler<Tx>; batchHandler: BatchHandler<Tx> } {
     const { store } = this.ctx;
     const bound = new WeakMap<object, RM | null>();
     const lookUp = async (tx: Tx): Promise<RM | null> => {
       const records = await store.buildsIn(tx, [this.name]);
       const mine = records.find((r) => sameBuild(r, record));
       const readModel =
-        mine !== undefined && mine.status !== 'retired' ? store.bind(tx, record) : null;
+        mine !== undefined && mine.status !== 'retired'
+          ? store.bind(tx, record, { buffered: true })
+          : null;
       bound.set(tx, readModel);
       return readModel;
     };
     const retired = () => `build ${buildKey(record)} of projection "${this.name}" was retired`;
     const forget = definition.forget?.bind(definition);
-    const apply = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) => {
+    const apply = (
+      event: RecordedEvent,
+      readModel: RM | null,
+      context: HandlerContext<Tx>,
+    ): Applied => {
       if (readModel === null) return nack.stop(retired());
       const subject = forgottenSubjectFor(definition, event);
       if (subject !== undefined && forget)
@@ -531,23 +542,58 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
           }),
       );
     };
+    /** Writes out the held-back writes of `tx` once `result` acknowledges (else it rolls back). */
+    const flushAfter = (tx: Tx, result: void | HandlerResult): Applied => {
+      if (!acknowledges(result)) return result;
+      const flushed = store.flush?.(tx);
+      return flushed instanceof Promise ? flushed.then(() => result) : result;
+    };
+    const applyOne = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) => {
+      const result = apply(event, readModel, context);
+      return result instanceof Promise
+        ? result.then((r) => flushAfter(context.tx, r))
+        : flushAfter(context.tx, result);
+    };
     const handler: EventHandler<Tx> = (event, context) => {
       const readModel = bound.get(context.tx);
-      if (readModel !== undefined) return apply(event, readModel, context);
-      return lookUp(context.tx).then((rm) => apply(event, rm, context));
+      if (readModel !== undefined) return applyOne(event, readModel, context);
+      return lookUp(context.tx).then((rm) => applyOne(event, rm, context));
     };
     const applyBatch = definition.applyBatch?.bind(definition);
-    if (!applyBatch) return { handler };
-    const batchHandler: BatchHandler<Tx> = async (events, context) => {
-      const cached = bound.get(context.tx);
-      const readModel = cached === undefined ? await lookUp(context.tx) : cached;
-      // Event by event, the build's retirement stops the subscription.
-      if (readModel === null) return nack.retry(retired());
+    /** `apply` on each event in turn, as the first try of each; ends at the first nack. */
+    const applyEach = async (
+      events: readonly RecordedEvent[],
+      readModel: RM,
+      context: BatchHandlerContext<Tx>,
+    ): Promise<void | HandlerResult> => {
+      const eventContext: HandlerContext<Tx> = {
+        tx: context.tx,
+        subscription: context.subscription,
+        attempt: 1,
+        retryingParked: false,
+        lease: context.lease,
+        get signal() {
+          return context.signal;
+        },
+      };
+      for (const event of events) {
+        const applied = apply(event, readModel, eventContext);
+        const result = applied instanceof Promise ? await applied : applied;
+        if (!acknowledges(result)) return result;
+      }
+      return undefined;
+    };
+    const applyAll = (
+      events: readonly RecordedEvent[],
+      readModel: RM,
+      context: BatchHandlerContext<Tx>,
+    ): Applied => {
+      if (!applyBatch) return applyEach(events, readModel, context);
       // A forget notice in the batch: apply the events around it as runs, and it between.
       if (forget && events.some((e) => forgottenSubjectFor(definition, e) !== undefined))
         return applyRuns(events, (run) =>
           run.length === 1
-            ? apply(run[0]!, readModel, { ...context, attempt: 1 } as HandlerContext<Tx>)
+            ? applyEach(run, readModel, context)
             : applyBatch(run, readModel, {
                 projection: this.name,
                 version: record.version,
@@ -571,6 +617,14 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
         applySpanOptions(this.name, record.version, first, events.length),
         batch,
       );
+    };
+    const batchHandler: BatchHandler<Tx> = async (events, context) => {
+      const cached = bound.get(context.tx);
+      const readModel = cached === undefined ? await lookUp(context.tx) : cached;
+      // Event by event, the build's retirement stops the subscription.
+      if (readModel === null) return nack.retry(retired());
+      const applied = applyAll(events, readModel, context);
+      return flushAfter(context.tx, applied instanceof Promise ? await applied : applied);
     };
     return { handler, batchHandler };
   }
@@ -1034,6 +1088,17 @@ async function startSubscription<Tx extends StoreTransaction>(
     // A later failure to start shows in the status.
     started.catch(() => undefined);
   }
+}
+
+/** What `apply`, `forget` or `applyBatch` give back, at once or later. */
+type Applied = void | HandlerResult | Promise<void | HandlerResult>;
+
+/** Whether a handler's result acknowledges (nothing, or `ack`): its writes are to commit. */
+function acknowledges(result: unknown): boolean {
+  return (
+    result === undefined ||
+    (typeof result === 'object' && result !== null && (result as HandlerResult).action === 'ack')
+  );
 }
 
 /**

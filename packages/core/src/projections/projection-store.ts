@@ -26,6 +26,15 @@ export interface ProjectionRecord extends ProjectionBuild {
   switchedAt: Date | null;
 }
 
+/** Options of {@link ProjectionStore.bind}. */
+export interface BindOptions {
+  /**
+   * Hold document writes back until {@link ProjectionStore.flush} (default false: each
+   * write goes to the database at once).
+   */
+  buffered?: boolean;
+}
+
 /** One append made in a transaction, as the inline projector hands it to {@link ProjectionStore.appended}. */
 export interface AppendedEvents {
   stream: string;
@@ -59,8 +68,19 @@ export interface ProjectionStore<Tx extends StoreTransaction = StoreTransaction,
    * read of the registry and the log stays true until they commit.
    */
   lockLog(tx: Tx): Promise<number>;
-  /** The read-model handle of `build`, writing in `tx` (for `setup` and `apply`). */
-  bind(tx: Tx, build: ProjectionBuild): RM;
+  /**
+   * The read-model handle of `build`, writing in `tx` (for `setup` and `apply`). With
+   * `{ buffered: true }`, document writes (`documents(name)`) wait in memory, one last write
+   * per document, until {@link flush} writes them as multi-row statements; the handle's reads
+   * see them meanwhile.
+   */
+  bind(tx: Tx, build: ProjectionBuild, options?: BindOptions): RM;
+  /**
+   * Writes out what buffered handles of `tx` hold back. Call it before `tx` commits, after
+   * the calls of a batch. Synchronous (undefined) where the adapter's statements are, or when
+   * nothing waits. A store whose handles never buffer may leave it out.
+   */
+  flush?(tx: Tx): void | Promise<void>;
   /** Runs a query on `build`'s committed read model. */
   read<T>(build: ProjectionBuild, query: (readModel: RM) => T | Promise<T>): Promise<T>;
   /** Drops every table (or collection) of `build`, in `tx`. */
