@@ -14,6 +14,7 @@ describeConsumerGroupConformance<SqliteTransaction>('sqlite', () => {
   const file = join(dir, 'events.db');
   return Promise.resolve({
     durable: true,
+    oneWriter: true,
     open: async () => {
       const store = SqliteEventStore.open(file, { pollIntervalMs: 10 });
       return {

@@ -37,6 +37,12 @@ export interface GroupHarness<Tx extends StoreTransaction> {
   open(): Promise<GroupProcess<Tx>>;
   /** True when two `open()` calls share data. */
   durable: boolean;
+  /**
+   * True when a write waits for any open write transaction (SQLite's one writer): a lease
+   * cannot be taken from a runner stalled inside its transaction, so the takeover of a
+   * stalled member is only tested where it can happen.
+   */
+  oneWriter?: boolean;
   sink: EffectSink<Tx>;
   /** Drops the database; called after every test, once every opened store is closed. */
   cleanup(): Promise<void>;
@@ -452,6 +458,72 @@ export function describeConsumerGroupConformance<Tx extends StoreTransaction>(
           (await main.storage.leases.get(`${GROUP}#${p}`))?.owner,
         );
       await expectHandledOnceInOrder(head);
+    });
+
+    it("refuses a stalled member's late commit once another took its partitions (a higher epoch)", async (test) => {
+      // One writer: the takeover waits for the stalled transaction, and its commit is then
+      // legitimately the last of its lease (the subscription suite covers the fence there).
+      if (harness.oneWriter) test.skip();
+      const head = await append(60);
+      // Two clocks: the stalled member's stands still, the other's is a lease TTL ahead, so to
+      // it the stalled member and its leases have expired. Both run on one process: a SQLite
+      // connection of its own would block this thread on the stalled member's write lock.
+      const clockA = new ManualClock(Date.now());
+      const clockB = new ManualClock(clockA.now() + TTL + 1);
+      const stuck = partitionOf('order-0', PARTITIONS);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let stalled: () => void = () => undefined;
+      const isStalled = new Promise<void>((resolve) => (stalled = resolve));
+      let stalledAt = 0;
+      const committedByA = new Set<number>();
+      const a = member('m-a', main, {
+        clock: clockA,
+        batchSize: 1,
+        handler: async (event, context) => {
+          if (event.stream === 'order-0' && !stalledAt) {
+            stalledAt = event.position;
+            stalled();
+            await held;
+          }
+          await harness.sink.write(context.tx, String(event.position), ++sequence);
+          context.tx.onCommit(() => committedByA.add(event.position));
+        },
+      });
+      await a.start();
+      await isStalled;
+      const before = await main.storage.leases.get(a.partitionName(stuck));
+      expect(before?.owner).toBe(a.owner);
+
+      const takerEpochs = new Set<number | undefined>();
+      const b = member('m-b', main, {
+        clock: clockB,
+        handler: async (event, context) => {
+          if (event.stream === 'order-0') takerEpochs.add(context.lease?.epoch);
+          await harness.sink.write(context.tx, String(event.position), ++sequence);
+        },
+      });
+      await b.start();
+      // It counts the stalled member out and takes the stuck partition's lease, which the
+      // stalled member's clock still holds.
+      await eventually(
+        async () => (await main.storage.leases.get(a.partitionName(stuck)))?.owner === b.owner,
+        'the takeover of the stuck partition',
+      );
+      expect(b.status.members).toEqual(['m-b']);
+      const after = await main.storage.leases.get(a.partitionName(stuck));
+      expect(after?.epoch).toBeGreaterThan(before?.epoch ?? Number.POSITIVE_INFINITY);
+      release();
+      await expectHandledOnceInOrder(head);
+      // The stalled runner finished its event, but its commit was refused: the taker's stands.
+      await eventually(
+        () => !a.status.partitions.some((p) => p.partition === stuck && p.running),
+        'the stalled runner to let go',
+      );
+      expect(stalledAt).toBeGreaterThan(0);
+      expect(committedByA.has(stalledAt)).toBe(false);
+      // The taker handled the stuck partition under its own, higher epoch.
+      expect([...takerEpochs]).toEqual([after?.epoch]);
     });
 
     it('starts every partition from where the group began, even ones started later', async () => {
