@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  END_OF_EVENT_TIME,
   InvalidArgumentError,
   StreamJob,
   StreamJobFencedError,
@@ -61,6 +62,17 @@ export function describeStreamStateConformance(
     afterEach(async () => {
       for (const s of opened.splice(0)) if (!s.isClosed) await s.close();
       await harness.cleanup();
+    });
+
+    it('keeps the end of event time (the largest safe integer) as a watermark, in load and list', async () => {
+      // A downstream stage reads it to know an upstream partition has ended.
+      await states.save('ended', {
+        position: 9,
+        watermark: END_OF_EVENT_TIME,
+        state: '{}',
+      });
+      expect((await states.load('ended'))?.watermark).toBe(Number.MAX_SAFE_INTEGER);
+      expect((await states.list()).map((c) => c.watermark)).toEqual([Number.MAX_SAFE_INTEGER]);
     });
 
     it('has nothing for an unknown job', async () => {
