@@ -9,12 +9,19 @@
  */
 import { formatBars, type BarResult } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
-import { DEFAULT_POSTGRES_URL, machineInfo, writeResults } from './lib/results.js';
+import { DEFAULT_POSTGRES_URL, machineInfo, writeResults, type DocTable } from './lib/results.js';
 import { formatMiB } from './lib/table.js';
 import { benchEvent } from './store/event-data.js';
 import { buildPlan } from './store/plan.js';
 import { measureReadMemory, type ReadMemoryResult } from './store/read-memory.js';
-import { formatEngine, formatMemory, storeBars, summarize } from './store/report.js';
+import {
+  type EngineSummary,
+  formatEngine,
+  formatMemory,
+  storeBars,
+  storeDocTable,
+  summarize,
+} from './store/report.js';
 import { runEngine, type EngineOutcome } from './store/run-engine.js';
 import { fullSizes, quickSizes } from './store/sizes.js';
 
@@ -64,7 +71,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   for (const outcome of outcomes) console.log(`${formatEngine(outcome, plan)}\n`);
   if (memoryResult) console.log(`${formatMemory(memoryResult)}\n`);
 
-  const summaries = outcomes.flatMap((o) => (o.status === 'ran' ? [summarize(o, plan)] : []));
+  const ran = outcomes.flatMap((o) => (o.status === 'ran' ? [o] : []));
+  const summaries = ran.map((o) => summarize(o, plan));
   const bars: BarResult[] = summaries.flatMap(storeBars);
   console.log(`${formatBars(bars, runs)}\n`);
 
@@ -73,6 +81,10 @@ export async function run(argv: readonly string[]): Promise<void> {
     quick,
     runs,
     bars,
+    docTables: [
+      ...ran.map((o, i) => storeDocTable(summaries[i] as EngineSummary, o)),
+      ...(memoryResult ? [memoryDocTable(memoryResult)] : []),
+    ],
     options: { engines, peers, memory },
     sizes,
     eventDataBytes: sample.reduce((a, b) => a + b, 0) / sample.length,
@@ -97,4 +109,21 @@ export async function run(argv: readonly string[]): Promise<void> {
     durationSeconds: seconds,
   });
   console.log(`results written to ${path} (${seconds.toFixed(0)} s)`);
+}
+
+/** The bounded-memory read as a table for `docs/benchmarks.md`. */
+function memoryDocTable(result: ReadMemoryResult): DocTable {
+  return {
+    title: `SQLite: readAll of ${result.events.toLocaleString('en-US')} events in a fresh process`,
+    header: ['database', 'RSS growth', 'live heap after a full GC at each tenth', 'events/s'],
+    align: ['right', 'right', 'left', 'right'],
+    rows: [
+      [
+        formatMiB(result.databaseBytes),
+        formatMiB(result.rssGrowthBytes),
+        `${result.liveHeapByTenthBytes.map((b) => (b / 1024 / 1024).toFixed(0)).join(', ')} MiB`,
+        Math.round(result.readEventsPerSecond).toLocaleString('en-US'),
+      ],
+    ],
+  };
 }

@@ -26,6 +26,18 @@ export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const started = { date: new Date().toISOString(), loadavg: loadAverage() };
 
 /**
+ * A table a result file asks `docs/benchmarks.md` to show under its bars (figures such as
+ * rates that have no bar of their own). Cells are text, formatted by the benchmark.
+ */
+export interface DocTable {
+  title: string;
+  header: string[];
+  /** Per column; default left. */
+  align?: ('left' | 'right')[];
+  rows: string[][];
+}
+
+/**
  * The result contract every benchmark's payload follows, so `npm run bench:docs` can render
  * `docs/benchmarks.md` from the files. Anything else the benchmark wants to keep (every
  * run's raw figures, sizes, notes) goes alongside.
@@ -36,6 +48,8 @@ export interface ResultPayload {
   /** Runs per measurement (each run's own figures are kept in the payload). */
   runs: number;
   bars: BarResult[];
+  /** Optional tables rendered under the bars in `docs/benchmarks.md`. */
+  docTables?: DocTable[];
   [key: string]: unknown;
 }
 

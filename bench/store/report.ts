@@ -1,5 +1,6 @@
 import { formatCount, formatMiB, formatRatio, formatTable, type Column } from '../lib/table.js';
 import { barResult, type BarResult } from '../lib/bars.js';
+import type { DocTable } from '../lib/results.js';
 import { median } from '../lib/timing.js';
 import { eventCount, type StorePlan } from './plan.js';
 import type { ReadMemoryResult } from './read-memory.js';
@@ -245,6 +246,41 @@ export function storeBars(summary: EngineSummary): BarResult[] {
     }
     return bars;
   });
+}
+
+/** An engine's workloads as a table for `docs/benchmarks.md` (medians, events/s). */
+export function storeDocTable(
+  summary: EngineSummary,
+  outcome: EngineOutcome & { status: 'ran' },
+): DocTable {
+  const title = ENGINE_TITLES[summary.engine] ?? summary.engine;
+  const peerNames = outcome.stores.filter((s) => s !== CAUSEWAY);
+  const value = (st: Stat) =>
+    st.median === undefined ? (st.errors.length > 0 ? 'failed' : '-') : formatCount(st.median);
+  return {
+    title: `${title}, events/s (medians of ${outcome.runs} runs; ratios are medians of each run's ratio)`,
+    header: [
+      'workload',
+      'Causeway',
+      `raw ${outcome.rawDriver}`,
+      'vs raw',
+      ...peerNames.flatMap((n) => [n, `vs ${n}`]),
+    ],
+    align: [
+      'left',
+      'right',
+      'right',
+      'right',
+      ...peerNames.flatMap((): 'right'[] => ['right', 'right']),
+    ],
+    rows: summary.workloads.map((wl) => [
+      wl.title.replace(/^(\d) /, '$1. '),
+      value(wl.causeway),
+      `${value(wl.baseline)} (${wl.baseline.label})`,
+      formatRatio(wl.vsBaseline),
+      ...wl.peers.flatMap((p) => [value(p), formatRatio(p.causewayRatio)]),
+    ]),
+  };
 }
 
 const ENGINE_TITLES: Record<string, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
