@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Client, escapeIdentifier, type ClientConfig } from 'pg';
+import { Client, escapeIdentifier, escapeLiteral, type ClientConfig } from 'pg';
 
 /** How the listener currently learns of commits. */
 export type CommitListenerState = 'idle' | 'connecting' | 'listening' | 'polling';
@@ -36,6 +36,18 @@ export function commitChannel(schema: string): string {
   const name = `causeway_commits:${schema}`;
   if (Buffer.byteLength(name) <= MAX_CHANNEL_BYTES) return name;
   return `causeway_commits:${createHash('sha256').update(schema).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * The advisory lock key of `channel`'s listeners, as SQL arguments `(int4, int4)`. Every
+ * listening connection holds it shared for as long as it listens; an appending transaction
+ * tries to take it exclusively (`pg_try_advisory_xact_lock`) and sends its `NOTIFY` only when
+ * that fails, that is when someone listens (or another append holds it: a spare NOTIFY).
+ * So a store nobody watches from another connection commits without `NOTIFY`, which would
+ * serialise its commits with every other notifying commit of the server.
+ */
+export function listenerLockKey(channel: string): string {
+  return `hashtext('causeway.listen'), hashtext(${escapeLiteral(channel)})`;
 }
 
 /**
@@ -105,6 +117,12 @@ export class PostgresCommitListener {
     });
     try {
       await client.connect();
+      // From here on appends notify (see listenerLockKey). Taking the lock waits for the
+      // appends that took it without notifying to end; the head read below sees them, and
+      // the commits made before LISTEN took effect.
+      await client.query(
+        `SELECT pg_advisory_lock_shared(${listenerLockKey(this.options.channel)})`,
+      );
       await client.query(`LISTEN ${escapeIdentifier(this.options.channel)}`);
     } catch {
       lost();

@@ -1,5 +1,5 @@
 import { Client, escapeIdentifier } from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   InvalidArgumentError,
   StoreUnavailableError,
@@ -284,6 +284,115 @@ describe.skipIf(!available)('PostgresEventStore', () => {
       expect(written).toEqual({ stream: 'del-1', revision: 0, position: 1 });
       await deleted;
       expect(await deleter.streamInfo('del-1')).toMatchObject({ deleted: 'hard', revision: 0 });
+    });
+  });
+
+  describe('NOTIFY, sent only while a store listens', () => {
+    const channel = () => `causeway_commits:${schema}`;
+
+    /** A bare LISTEN on the store's channel (holding no listener lock) and what it hears. */
+    async function bareListener(): Promise<{ client: Client; heard: string[] }> {
+      const client = new Client({ connectionString: pgUrl });
+      await client.connect();
+      const heard: string[] = [];
+      client.on('notification', (message) => heard.push(message.payload ?? ''));
+      await client.query(`LISTEN ${escapeIdentifier(channel())}`);
+      return { client, heard };
+    }
+
+    /**
+     * Notifies `marker` from another connection and waits for it: notifications arrive in
+     * commit order, so every NOTIFY of a commit made before has arrived by then.
+     */
+    async function heardUpTo(heard: string[], marker: string): Promise<string[]> {
+      await pgExec('SELECT pg_notify($1, $2)', [channel(), marker]);
+      await vi.waitFor(() => expect(heard).toContain(marker), { timeout: 10_000 });
+      return heard.splice(0);
+    }
+
+    /** One append down each write path: one event, several events, the planned batch. */
+    async function appendEachWay(store: EventStore, round: number): Promise<number[]> {
+      const heads: number[] = [];
+      const one = await store.append(`one-${round}`, [{ type: 'a', data: 1 }], {
+        expectedRevision: 'no_stream',
+      });
+      heads.push(one.position);
+      const two = await store.append(
+        `two-${round}`,
+        [
+          { type: 'a', data: 1 },
+          { type: 'b', data: 2 },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+      heads.push(two.position);
+      const any = await store.append(`any-${round}`, [{ type: 'a', data: 1 }]);
+      heads.push(any.position);
+      return heads;
+    }
+
+    it('a store nobody watches commits without NOTIFY; while a store watches, every commit notifies', async () => {
+      const writer = await open();
+      const { client, heard } = await bareListener();
+      try {
+        await appendEachWay(writer, 1);
+        expect(await heardUpTo(heard, 'mark-1')).toEqual(['mark-1']);
+
+        const watcher = await open();
+        const seen: number[] = [];
+        const stop = watcher.watch((position) => seen.push(position));
+        await vi.waitFor(() => expect(watcher.watchState).toBe('listening'), { timeout: 10_000 });
+        const heads = await appendEachWay(writer, 2);
+        expect(await heardUpTo(heard, 'mark-2')).toEqual([...heads.map(String), 'mark-2']);
+        await vi.waitFor(() => expect(seen).toContain(heads[2]), { timeout: 10_000 });
+
+        stop();
+        await vi.waitFor(() => expect(watcher.watchState).toBe('idle'), { timeout: 10_000 });
+        await appendEachWay(writer, 3);
+        expect(await heardUpTo(heard, 'mark-3')).toEqual(['mark-3']);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('does not pass on the NOTIFY of its own commits, which its watchers already heard of', async () => {
+      const store = await open();
+      const other = await open();
+      const seen: number[] = [];
+      const stop = store.watch((position) => seen.push(position));
+      // Listening, and the head read made then (nothing yet) reported.
+      await vi.waitFor(() => expect(seen).toEqual([0]), { timeout: 10_000 });
+      for (let i = 0; i < 3; i++) await store.append(`own-${i}`, [{ type: 'a', data: i }]);
+      // Heard through NOTIFY only, which arrives after those of the commits before it.
+      await other.append('other', [{ type: 'a', data: 0 }]);
+      await vi.waitFor(() => expect(seen).toContain(4), { timeout: 10_000 });
+      expect(seen).toEqual([0, 1, 2, 3, 4]);
+      stop();
+    });
+
+    it('a store that starts listening while an append that sent no NOTIFY commits still hears of it', async () => {
+      const reached = gate();
+      const release = gate();
+      const writer = await open({
+        hooks: {
+          beforeCommit: async () => {
+            reached.open();
+            await release.wait;
+          },
+        },
+      });
+      const appended = writer.append('late', [{ type: 'a', data: 1 }]);
+      await reached.wait;
+      const watcher = await open();
+      const seen: number[] = [];
+      const stop = watcher.watch((position) => seen.push(position));
+      // The listener waits for the append to end before it listens and reads the head.
+      await waitForLockWait(schema);
+      expect(watcher.watchState).toBe('connecting');
+      release.open();
+      expect(await appended).toMatchObject({ position: 1 });
+      await vi.waitFor(() => expect(seen).toContain(1), { timeout: 10_000 });
+      stop();
     });
   });
 });

@@ -57,6 +57,7 @@ import {
 import {
   PostgresCommitListener,
   commitChannel,
+  listenerLockKey,
   type CommitListenerState,
 } from './postgres-commit-listener.js';
 import { checkOut, guardPool, type CheckedOutClient } from './postgres-connection.js';
@@ -293,7 +294,12 @@ export class PostgresEventStore
       connection: { connectionString: this.pool.options.connectionString },
       channel: commitChannel(this.schema),
       readHead: () => this.readHeadPosition(),
-      onCommit: (position) => this.notifyCommitted(position),
+      // This process's own commits come back as NOTIFY too, after its watchers were told of
+      // them: passing those on would wake every subscription again for a read that finds
+      // nothing, and a commit arriving meanwhile would wait for that read.
+      onCommit: (position) => {
+        if (position === 0 || position > this.notifiedPosition) this.notifyCommitted(position);
+      },
       ...this.listenOptions,
     });
     this.listener.start();
@@ -505,14 +511,35 @@ export class PostgresEventStore
     if (typeof expected !== 'number' && expected !== 'no_stream') return undefined;
     const first = typeof expected === 'number' ? expected + 1 : 0;
     const n = append.events.length;
-    const columns = eventColumns(
-      append.events.map((event, i) => ({ stream: append.stream, revision: first + i, event })),
-    );
     const last = first + n - 1;
-    const values: unknown[] = [n, ...columns, new Date(this.clock.now()), last, append.stream];
-    let statement = this.sql.fastAppendNew;
+    const recordedAt = new Date(this.clock.now());
+    const event = append.events[0];
+    let statement: Statement;
+    let values: unknown[];
+    if (n === 1 && event) {
+      values = [
+        event.id,
+        append.stream,
+        last,
+        event.type,
+        event.data,
+        event.metadata,
+        event.schemaVersion,
+        fnv1a32(append.stream),
+        recordedAt,
+      ];
+      statement = this.sql.fastAppendOneNew;
+    } else {
+      const columns = eventColumns(
+        append.events.map((e, i) => ({ stream: append.stream, revision: first + i, event: e })),
+      );
+      values = [n, ...columns, recordedAt, last, append.stream];
+      statement = this.sql.fastAppendNew;
+    }
     if (typeof expected === 'number') {
-      statement = this.sql.fastAppendExisting;
+      statement = n === 1 ? this.sql.fastAppendOneExisting : this.sql.fastAppendExisting;
+      // The one-event statement takes the expected revision as $10, the other as $13: both
+      // come right after the values above.
       values.push(expected);
     }
     let rows: unknown[][];
@@ -918,7 +945,8 @@ interface Statement {
 /**
  * The store's SQL for one schema. Names are per connection, and a pool serves one schema.
  * With a `channel`, the statement allocating positions also queues a `NOTIFY` carrying the
- * new head, which PostgreSQL delivers when (and only if) the transaction commits.
+ * new head, which PostgreSQL delivers when (and only if) the transaction commits; it does so
+ * only while another connection listens (see {@link listenerLockKey}).
  */
 function statements(schema: string, channel: string | undefined) {
   const s = escapeIdentifier(schema);
@@ -928,6 +956,13 @@ function statements(schema: string, channel: string | undefined) {
   const st = (name: string, text: string): Statement => ({ name: `causeway.${name}`, text });
   // The appending store writes stream_hash; a row an older version wrote may lack it.
   const partitionHash = `coalesce(stream_hash, ${s}.causeway_fnv1a32(stream))`;
+  // The last column of an allocating statement: NOTIFY of the new head, sent only when the
+  // listeners' lock cannot be had, i.e. someone listens (see listenerLockKey).
+  const notifyHead = (head: string) =>
+    channel === undefined
+      ? ''
+      : `, CASE WHEN pg_try_advisory_xact_lock(${listenerLockKey(channel)}) THEN NULL
+           ELSE pg_notify(${escapeLiteral(channel)}, (${head})::text) END`;
   const fastAppend = (checkStream: string) =>
     `WITH checked AS (${checkStream}),
      alloc AS (
@@ -940,7 +975,22 @@ function statements(schema: string, channel: string | undefined) {
        FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[], $9::bigint[])
          WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, stream_hash, n)
      )
-     SELECT base${channel === undefined ? '' : `, pg_notify(${escapeLiteral(channel)}, (base + $1::bigint)::text)`} FROM alloc`;
+     SELECT base${notifyHead('base + $1::bigint')} FROM alloc`;
+  // The same for one event, its columns as plain parameters: unnest's arrays cost the server
+  // more than the rest of the statement. $1-$8 the event's columns (revision is $3, the
+  // stream's new revision), $9 recorded_at, $10 the expected revision.
+  const fastAppendOne = (checkStream: string) =>
+    `WITH checked AS (${checkStream}),
+     alloc AS (
+       UPDATE ${log} SET position = position + 1
+       WHERE id = 1 AND EXISTS (SELECT 1 FROM checked)
+       RETURNING position
+     ), ins AS (
+       INSERT INTO ${events} (${EVENT_COLUMNS})
+       SELECT alloc.position, $1::uuid, $2::text, $3::bigint, $4::text, $5::json, $6::json, $7::int, $8::bigint, $9::timestamptz
+       FROM alloc
+     )
+     SELECT position - 1${notifyHead('position')} FROM alloc`;
   return {
     streamsTable: streams,
     eventsTable: events,
@@ -972,7 +1022,7 @@ function statements(schema: string, channel: string | undefined) {
          FROM alloc, unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::int[], $9::bigint[])
            WITH ORDINALITY AS r(id, stream, revision, type, data, metadata, schema_version, stream_hash, n)
        )
-       SELECT base${channel === undefined ? '' : `, pg_notify(${escapeLiteral(channel)}, (base + $1::bigint)::text)`} FROM alloc`,
+       SELECT base${notifyHead('base + $1::bigint')} FROM alloc`,
     ),
     // The one-statement append (see `tryFastAppend`): the stream row's check-and-advance, the
     // position counter and the inserts, in autocommit. No row back means the check failed.
@@ -987,6 +1037,20 @@ function statements(schema: string, channel: string | undefined) {
       channel === undefined ? 'fast_append_new' : 'fast_append_new_notify',
       fastAppend(
         `INSERT INTO ${streams} (name, revision) VALUES ($12, $11::bigint)
+         ON CONFLICT (name) DO NOTHING RETURNING 1`,
+      ),
+    ),
+    fastAppendOneExisting: st(
+      channel === undefined ? 'fast_append_one_existing' : 'fast_append_one_existing_notify',
+      fastAppendOne(
+        `UPDATE ${streams} SET revision = $3::bigint
+         WHERE name = $2::text AND revision = $10::bigint AND deleted = ${Deleted.none} RETURNING 1`,
+      ),
+    ),
+    fastAppendOneNew: st(
+      channel === undefined ? 'fast_append_one_new' : 'fast_append_one_new_notify',
+      fastAppendOne(
+        `INSERT INTO ${streams} (name, revision) VALUES ($2::text, $3::bigint)
          ON CONFLICT (name) DO NOTHING RETURNING 1`,
       ),
     ),
