@@ -34,6 +34,11 @@ const benchmarks: Record<string, BenchmarkEntry> = {
       'stream processing: Nexmark q0-q11 events/s on one core vs a plain loop and published Flink figures (--events N, --runs N, --queries q0,q5)',
     load: () => import('./nexmark.js'),
   },
+  'stream-scale': {
+    summary:
+      'partitioned stream jobs: Nexmark q5 and q11 events/s with 1, 2 and 4 member processes on PostgreSQL, speed-up vs 1 (--quick, --runs N, --events N, --partitions N)',
+    load: () => import('./stream-scale.js'),
+  },
   projections: {
     summary:
       'projections: catch-up of an async SQL projection vs a raw read, live append-to-handler latency at 1,000 events/s (--adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
