@@ -56,6 +56,8 @@ export { MemorySagaStore } from './memory-saga-store.js';
 export { SagaEngine } from './saga-engine.js';
 export type { CommandOutcome, SagaEngineStats } from './saga-engine.js';
 export { SagaRuntime } from './saga-runtime.js';
+export { sagaPartitionKey, sagaPartitionOf } from './saga-partitions.js';
+export type { SagaPartitionOptions } from './saga-partitions.js';
 export { ParkedSagaCommands } from './parked-commands.js';
 export type {
   ListParkedCommandsOptions,
@@ -68,6 +70,8 @@ export type {
   SagaOutboxCounts,
   SagaRuntimeOptions,
   SagaRuntimeStatus,
+  SagaGroupStatus,
+  SagaParkedEventCounts,
   TimerOptions,
 } from './saga-runtime.js';
 export { InProcessCommandDispatcher, checkEnvelope } from './in-process-command-dispatcher.js';

@@ -6,6 +6,7 @@ import { backoffDelay, resolveBackoff, type BackoffOptions } from '../core/backo
 import type { CommandDispatcher } from '../domain/command-dispatcher.js';
 import type { EventStore, StoreTransaction } from '../store/event-store.js';
 import { fnv1a32 } from '../store/partition.js';
+import { ConsumerGroup } from '../subscriptions/consumer-group.js';
 import { Subscription, type SubscriptionState } from '../subscriptions/subscription.js';
 import type {
   SubscriptionLogger,
@@ -23,9 +24,14 @@ import {
 } from './saga-errors.js';
 import { ParkedSagaCommands, type SagaCommandAdmin } from './parked-commands.js';
 import {
+  assertSagaPartitionOptions,
+  sagaPartitionKey,
+  sagaPartitionOf,
+  type SagaPartitionOptions,
+} from './saga-partitions.js';
+import {
   MAX_SAGA_LIST_LIMIT,
   type OutboxEntry,
-  type OutboxStatus,
   type OutboxUpdate,
   type SagaStore,
 } from './saga-store.js';
@@ -93,6 +99,31 @@ export interface SagaRuntimeOptions<Tx extends StoreTransaction = StoreTransacti
   timers?: TimerOptions;
   /** This process's name in leases. Default: host, pid and a random suffix. */
   owner?: string;
+  /**
+   * Runs each saga partitioned by instance id over every process started with the same
+   * sagas and partition count: the saga's subscription becomes a consumer group `saga:<name>`
+   * of `count` partitions (`saga:<name>#<n>`, each with its own checkpoint, lease and parked
+   * events), rebalanced as processes join and leave. Every event of an instance goes to one
+   * partition, in log order. Choreography handlers, the outbox loop and the timer loop are not
+   * partitioned: one process at a time runs each of them, under its lease (see docs/sagas.md).
+   * Default: one subscription per saga, run by one process at a time.
+   */
+  partitions?: SagaPartitionOptions;
+}
+
+/** A partitioned saga's consumer group, as this process sees it. */
+export interface SagaGroupStatus {
+  /** The group's name: `saga:<name>`. */
+  name: string;
+  /** This process's member id. */
+  member: string;
+  /** The live members at the last heartbeat. */
+  members: string[];
+  partitionCount: number;
+  /** The partitions assigned to this process. */
+  assigned: number[];
+  /** How often this process's assignment changed. */
+  rebalances: number;
 }
 
 /** A snapshot of a runtime's state. */
@@ -100,8 +131,13 @@ export interface SagaRuntimeStatus {
   running: boolean;
   /** Subscription positions, by subscription name. */
   positions: Record<string, number>;
-  /** Each of its subscriptions (`saga:<name>`, `choreography:<name>`): state and position. */
+  /**
+   * Each of its subscriptions (`saga:<name>`, `choreography:<name>`, and for a partitioned
+   * saga each partition this process runs, `saga:<name>#<n>`): state and position.
+   */
   subscriptions: { name: string; state: SubscriptionState; position: number }[];
+  /** The consumer groups of partitioned sagas (empty when not partitioned). */
+  groups: SagaGroupStatus[];
   stats: SagaEngineStats & {
     /** Commands dispatched and accepted. */
     commandsSent: number;
@@ -124,6 +160,22 @@ export interface SagaOutboxCounts {
   pending: number;
   /** Given up, waiting for an operator (retry or skip). */
   parked: number;
+  /**
+   * With partitioned sagas: the same counts by partition of the instance that sent them
+   * (index = partition); commands of choreography handlers are in neither.
+   */
+  byPartition?: { pending: number; parked: number }[];
+}
+
+/** Parked events of a runtime's subscriptions (see {@link SagaRuntime.parkedEventCounts}). */
+export interface SagaParkedEventCounts {
+  /** All of them. */
+  total: number;
+  /**
+   * By subscription name: `saga:<name>`, `choreography:<name>`, and `saga:<name>#<n>` for
+   * every partition of a partitioned saga (whichever process runs it).
+   */
+  bySubscription: Record<string, number>;
 }
 
 /**
@@ -146,6 +198,8 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
   readonly owner: string;
   private readonly engine: SagaEngine<Tx>;
   private readonly subscriptions: Subscription<Tx>[] = [];
+  /** The consumer groups of partitioned sagas. */
+  private readonly groups: ConsumerGroup<Tx>[] = [];
   private readonly outboxLoop: LeasedLoop<Tx>;
   private readonly timerLoop: LeasedLoop<Tx>;
   private readonly clock: Clock;
@@ -252,7 +306,34 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
                 : {}),
             },
     };
+    const partitions = options.partitions;
+    if (partitions !== undefined) assertSagaPartitionOptions(partitions);
     for (const saga of sagas) {
+      if (partitions) {
+        const engine = this.engine;
+        this.groups.push(
+          new ConsumerGroup<Tx>({
+            name: `saga:${saga.name}`,
+            partitions: partitions.count,
+            partitionKey: sagaPartitionKey((event) => engine.correlationOf(saga, event)),
+            membership: partitions.membership,
+            ...(partitions.memberId === undefined ? {} : { memberId: partitions.memberId }),
+            ...(partitions.leaseTtlMs === undefined ? {} : { leaseTtlMs: partitions.leaseTtlMs }),
+            ...(partitions.heartbeatIntervalMs === undefined
+              ? {}
+              : { heartbeatIntervalMs: partitions.heartbeatIntervalMs }),
+            storage: options.storage,
+            ...(options.source === undefined ? {} : { source: options.source }),
+            from: options.from ?? 'start',
+            clock: this.clock,
+            ...(options.retry ? { retry: options.retry } : {}),
+            ...(options.logger ? { logger: options.logger } : {}),
+            filter: { types: sagaEventTypes(saga) },
+            handler: (event, { tx }) => engine.handleEvent(saga, event, tx),
+          }),
+        );
+        continue;
+      }
       this.subscriptions.push(
         new Subscription<Tx>({
           ...common,
@@ -296,7 +377,10 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
     if (this.started) throw new SagaRuntimeStateError('already started');
     this.started = true;
     try {
-      await Promise.all(this.subscriptions.map((s) => startedOrWaiting(s)));
+      await Promise.all([
+        ...this.subscriptions.map((s) => startedOrWaiting(s)),
+        ...this.groups.map((g) => g.start()),
+      ]);
     } catch (error) {
       await this.stop();
       throw error;
@@ -309,6 +393,7 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
   async stop(): Promise<void> {
     await Promise.all([
       ...this.subscriptions.map((s) => s.stop()),
+      ...this.groups.map((g) => g.stop()),
       this.outboxLoop.stop(),
       this.timerLoop.stop(),
     ]);
@@ -326,10 +411,28 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
       positions[name] = position;
       subscriptions.push({ name, state, position });
     }
+    const groups: SagaGroupStatus[] = [];
+    for (const g of this.groups) {
+      const status = g.status;
+      for (const p of status.partitions) {
+        const name = g.partitionName(p.partition);
+        positions[name] = p.position;
+        subscriptions.push({ name, state: p.state, position: p.position });
+      }
+      groups.push({
+        name: g.name,
+        member: status.member,
+        members: status.members,
+        partitionCount: status.partitionCount,
+        assigned: status.assigned,
+        rebalances: status.rebalances,
+      });
+    }
     return {
       running: this.started,
       positions,
       subscriptions,
+      groups,
       stats: { ...this.engine.stats, ...this.counters },
     };
   }
@@ -358,7 +461,13 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
    */
   async outboxCounts(scanLimit = 10_000): Promise<SagaOutboxCounts> {
     const sources = new Set(this.sourceNames);
-    const count = async (status: OutboxStatus) => {
+    const count = this.options.partitions?.count;
+    const sagaNames = new Set(this.sagaNames);
+    const byPartition =
+      count === undefined
+        ? undefined
+        : Array.from({ length: count }, () => ({ pending: 0, parked: 0 }));
+    const counted = async (status: 'pending' | 'parked') => {
       let n = 0;
       let seen = 0;
       let after: number | undefined;
@@ -369,15 +478,45 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
           limit,
           ...(after === undefined ? {} : { after }),
         });
-        for (const entry of page) if (sources.has(entry.source)) n += 1;
+        for (const entry of page) {
+          if (!sources.has(entry.source)) continue;
+          n += 1;
+          if (byPartition && count !== undefined && entry.instanceId !== null)
+            if (sagaNames.has(entry.source))
+              (byPartition[sagaPartitionOf(entry.instanceId, count)] as SagaOutboxPartition)[
+                status
+              ] += 1;
+        }
         seen += page.length;
         if (page.length < limit) break;
         after = page[page.length - 1]?.seq;
       }
       return n;
     };
-    const [pending, parked] = await Promise.all([count('pending'), count('parked')]);
-    return { pending, parked };
+    const [pending, parked] = await Promise.all([counted('pending'), counted('parked')]);
+    return byPartition ? { pending, parked, byPartition } : { pending, parked };
+  }
+
+  /**
+   * Counts the parked events of the runtime's subscriptions, by subscription and in total;
+   * for a partitioned saga, of all its partitions, whichever process runs them.
+   */
+  async parkedEventCounts(): Promise<SagaParkedEventCounts> {
+    const bySubscription: Record<string, number> = {};
+    for (const s of this.subscriptions) bySubscription[s.name] = await s.parkedCount();
+    const { parked } = this.options.storage;
+    for (const g of this.groups)
+      for (let p = 0; p < g.partitions; p++) {
+        const name = g.partitionName(p);
+        bySubscription[name] = await parked.count(name);
+      }
+    const total = Object.values(bySubscription).reduce((sum, n) => sum + n, 0);
+    return { total, bySubscription };
+  }
+
+  /** The consumer groups of partitioned sagas (to watch them, or manage their parked events). */
+  get groupList(): readonly ConsumerGroup<Tx>[] {
+    return this.groups;
   }
 
   listInstances(options?: Parameters<SagaQuery['listInstances']>[0]): Promise<SagaInstanceView[]> {
@@ -455,9 +594,10 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
       const head = await store.headPosition();
       const left = Math.max(1, deadline - performance.now());
       try {
-        await Promise.all(
-          this.subscriptions.map((s) => s.waitForPosition(head, { timeoutMs: left })),
-        );
+        await Promise.all([
+          ...this.subscriptions.map((s) => s.waitForPosition(head, { timeoutMs: left })),
+          ...this.groups.map((g) => waitForGroup(g, head, deadline)),
+        ]);
       } catch (error) {
         if (performance.now() >= deadline) throw new SagaIdleTimeoutError(timeoutMs);
         throw error;
@@ -655,6 +795,9 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
   }
 }
 
+/** Outbox counts of one partition. */
+type SagaOutboxPartition = { pending: number; parked: number };
+
 /** A dispatched command's outcome, to record. */
 interface Settlement {
   entry: OutboxEntry;
@@ -677,6 +820,42 @@ function positiveInt(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new InvalidArgumentError(name, 'must be an integer >= 1');
   return value;
+}
+
+/**
+ * Resolves once every partition assigned to this member of `group` has handled the log up to
+ * `head` (at once when none is assigned); rejects with a timeout at `deadline`.
+ */
+function waitForGroup<Tx extends StoreTransaction>(
+  group: ConsumerGroup<Tx>,
+  head: number,
+  deadline: number,
+): Promise<void> {
+  const caughtUp = () => {
+    const status = group.status;
+    return status.assigned.every((p) => {
+      const partition = status.partitions.find((x) => x.partition === p);
+      return partition !== undefined && partition.running && partition.position >= head;
+    });
+  };
+  return new Promise((resolve, reject) => {
+    if (caughtUp()) return resolve();
+    // Partitions report progress through the group's status; the interval also catches an
+    // assignment that changed without a report in between.
+    const finish = (error?: Error) => {
+      unlisten();
+      clearInterval(timer);
+      if (error) reject(error);
+      else resolve();
+    };
+    const check = () => {
+      if (caughtUp()) finish();
+      else if (performance.now() >= deadline)
+        finish(new Error(`saga group ${group.name} did not reach position ${head} in time`));
+    };
+    const unlisten = group.onStatus(check);
+    const timer = setInterval(check, 50);
+  });
 }
 
 /** Resolves once `subscription` runs, or waits for a lease another process holds. */
