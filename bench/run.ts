@@ -44,6 +44,11 @@ const benchmarks: Record<string, BenchmarkEntry> = {
       'projections: catch-up of an async SQL projection vs a raw read, live append-to-handler latency at 1,000 events/s (--adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
     load: () => import('./projections.js'),
   },
+  subscriptions: {
+    summary:
+      'subscriptions: catch-up of a bare subscription with default options vs a raw SELECT of the same rows (--quick, --adapter sqlite|postgres, --runs N, --events N)',
+    load: () => import('./subscriptions.js'),
+  },
   'sqlite-live': {
     summary:
       'SQLite live delivery: append in another process to a watching reader, p50/p99 at 1,000 events/s, file watch vs the 100 ms poll, and idle CPU of the watch (--quick, --runs N, --seconds S, --idle-seconds S)',
