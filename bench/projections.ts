@@ -1,22 +1,25 @@
 /**
  * The projections benchmark:
  *
- * - **catch-up**: an async SQL projection (an upsert of per-customer totals, one statement per
- *   batch through `applyBatch`) built from position 1 over a store of 100,000 events, on
- *   SQLite and PostgreSQL, in
- *   events per second, beside the raw driver reading the same rows (keyset pages, JSON parsed):
- *   the floor of any catch-up. Raw read and projection alternate, run after run.
+ * - **catch-up**: async projections built from position 1 over a store of 100,000 events, on
+ *   SQLite and PostgreSQL, in events per second, each beside a raw pipeline that does the same
+ *   work with the driver alone: the same reads (keyset pages, JSON decoded) and the same
+ *   upserts, in transactions of 1,000 rows. Two projections: **SQL** (per-customer totals in a
+ *   table of the projection's own, one upsert statement per batch through `applyBatch`) and
+ *   **documents** (the same totals as JSON documents: `getMany` of the batch's customers, then
+ *   one `put` each, which the adapter buffers and writes as multi-row statements). The raw read
+ *   alone is measured too, as the floor of any catch-up. Within a run the five go in turns
+ *   (raw read, raw SQL pipeline, SQL projection, raw documents pipeline, documents projection).
  * - **live latency**: appends at a steady 1,000 events per second (ticks of 10 ms) while a
  *   live async projection follows; the time from calling `append` to the handler receiving the
  *   event, p50 and p99, on memory, SQLite and PostgreSQL. "same store": the projection reads
  *   the store it is appended to (woken in process); "other connection": a second store object
- *   on the same database, as another process would be (SQLite: polling the head every 100 ms
- *   by default; PostgreSQL: LISTEN/NOTIFY).
+ *   on the same database, as another process would be (SQLite: its own connection to the file;
+ *   PostgreSQL: its own pool, woken by LISTEN/NOTIFY).
  *
- * `npm run bench -- projections [--adapter sqlite|postgres] [--runs N] [--events N]
- * [--latency-seconds S]`; PostgreSQL comes from `CAUSEWAY_PG_URL`. About two minutes in all.
+ * `npm run bench -- projections [--quick] [--adapter sqlite|postgres] [--runs N] [--events N]
+ * [--latency-seconds S]`; PostgreSQL comes from `CAUSEWAY_PG_URL`.
  */
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import {
@@ -33,6 +36,7 @@ import {
 } from '@causewayjs/sqlite';
 import {
   MemoryEventStore,
+  type DocumentsHandle,
   type EventStore,
   type RecordedEvent,
   Projector,
@@ -42,13 +46,14 @@ import {
   type ProjectionStore,
   type StoreTransaction,
 } from '@causewayjs/core';
-import { machineInfo, writeResults } from './lib/results.js';
+import { barResult, formatBars, type BarResult, type BarSpec } from './lib/bars.js';
+import { parseBenchArgs } from './lib/options.js';
+import { DEFAULT_POSTGRES_URL, machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
 
-const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const ENGINES = ['sqlite', 'postgres'] as const;
 type Engine = (typeof ENGINES)[number];
 const TYPES = ['order.placed', 'order.item-added', 'order.paid', 'order.shipped'];
@@ -56,7 +61,14 @@ const TYPES = ['order.placed', 'order.item-added', 'order.paid', 'order.shipped'
 const TICK_MS = 10;
 const PER_TICK = 10;
 const WARM_UP_MS = 1000;
-const PAGE = 8000;
+/** Rows per page of the raw read, and per transaction of the raw pipelines. */
+const RAW_READ_PAGE = 8000;
+const PIPELINE_CHUNK = 1000;
+/** The issue's bars. */
+const CATCH_UP_BAR = 0.6;
+const PG_P99_BAR_MS = 5;
+const SQLITE_P50_BAR_MS = 5;
+const SQLITE_P99_BAR_MS = 20;
 
 interface Item {
   customerId: string;
@@ -64,14 +76,23 @@ interface Item {
   unitPriceCents: number;
 }
 
-/** One engine's way to open stores and read the raw rows. */
+interface Totals {
+  items: number;
+  cents: number;
+}
+
+/** One engine's way to open stores and run the raw baselines. */
 interface EngineKit<Tx extends StoreTransaction, RM> {
   open(): Promise<{ store: EventStore; projections: ProjectionStore<Tx, RM> }>;
   /** A second store object on the same database, with its projection store. */
   openOther(): Promise<{ store: EventStore; projections: ProjectionStore<Tx, RM> }>;
-  /** Reads every event row with the driver alone, parsing the JSON; returns the count. */
+  /** Reads every event row with the driver alone, decoding the JSON; returns the count. */
   rawRead(): Promise<number>;
-  /** The catch-up projection: per-customer totals. */
+  /** The raw pipeline of `totals`: the same reads and upserts; returns the count. */
+  rawSqlPipeline(run: number): Promise<number>;
+  /** The raw pipeline of `documents`: the same reads, document reads and upserts. */
+  rawDocumentsPipeline(run: number): Promise<number>;
+  /** The SQL projection: per-customer totals, one upsert statement per batch. */
   totals(name: string): ProjectionDefinition<RM>;
   /** A projection calling `seen` with each event it is handed. */
   probe(name: string, seen: (event: RecordedEvent) => void): ProjectionDefinition<RM>;
@@ -79,12 +100,22 @@ interface EngineKit<Tx extends StoreTransaction, RM> {
 }
 
 interface CatchUpRun {
-  rawEventsPerSecond: number;
-  projectionEventsPerSecond: number;
-  ratio: number;
+  run: number;
+  rawReadEventsPerSecond: number;
+  rawSqlPipelineEventsPerSecond: number;
+  sqlProjectionEventsPerSecond: number;
+  rawDocumentsPipelineEventsPerSecond: number;
+  documentsProjectionEventsPerSecond: number;
+  /** SQL projection / raw SQL pipeline. */
+  sqlRatio: number;
+  /** Documents projection / raw documents pipeline. */
+  documentsRatio: number;
+  /** SQL projection / raw read alone (the figure of earlier versions of this benchmark). */
+  sqlVsRawRead: number;
 }
 
 interface LatencyResult {
+  run: number;
   adapter: string;
   wiring: 'same store' | 'other connection';
   events: number;
@@ -114,10 +145,9 @@ async function fill(store: EventStore, events: number): Promise<void> {
 }
 
 /** Per-customer sums of a batch: an upsert may touch each row once per statement. */
-function totalsOf(events: readonly RecordedEvent[]): Map<string, [items: number, cents: number]> {
+function totalsOf(items: readonly Item[]): Map<string, [items: number, cents: number]> {
   const totals = new Map<string, [number, number]>();
-  for (const event of events) {
-    const d = event.data as Item;
+  for (const d of items) {
     const t = totals.get(d.customerId) ?? [0, 0];
     t[0] += d.quantity;
     t[1] += d.quantity * d.unitPriceCents;
@@ -126,25 +156,80 @@ function totalsOf(events: readonly RecordedEvent[]): Map<string, [items: number,
   return totals;
 }
 
-function upsertTotals(rm: SqliteReadModel) {
-  return rm.prepare<[string, number, number], unknown>(
-    `INSERT INTO ${rm.table()} (customer, items, cents) VALUES (?, ?, ?)
-       ON CONFLICT (customer) DO UPDATE SET items = items + excluded.items, cents = cents + excluded.cents`,
-  );
+/** Adds an item to a customer's totals document (the documents projection's fold). */
+function addItem(current: Totals | undefined, d: Item): Totals {
+  return {
+    items: (current?.items ?? 0) + d.quantity,
+    cents: (current?.cents ?? 0) + d.quantity * d.unitPriceCents,
+  };
 }
 
-async function upsertTotalsPg(
-  rm: PostgresReadModel,
-  totals: Map<string, [items: number, cents: number]>,
-): Promise<void> {
-  const customers = [...totals.keys()];
+/**
+ * The documents projection, the same on both engines: per batch, one `getMany` of the
+ * customers it touches, then one `put` per customer.
+ */
+function documentsProjection<RM extends DocumentsHandle>(name: string): ProjectionDefinition<RM> {
+  return defineProjection<RM>({
+    name,
+    version: 1,
+    handles: TYPES,
+    setup: () => undefined,
+    apply: async (event, rm) => {
+      const docs = rm.documents<Totals>('totals');
+      const d = event.data as Item;
+      await docs.put(d.customerId, addItem(await docs.get(d.customerId), d));
+    },
+    applyBatch: async (events, rm) => {
+      const docs = rm.documents<Totals>('totals');
+      const items = events.map((e) => e.data as Item);
+      const ids = [...new Set(items.map((d) => d.customerId))];
+      const found = await docs.getMany(ids);
+      const current = new Map<string, Totals | undefined>(ids.map((id, i) => [id, found[i]]));
+      for (const d of items) current.set(d.customerId, addItem(current.get(d.customerId), d));
+      for (const [id, totals] of current) if (totals) await docs.put(id, totals);
+    },
+  });
+}
+
+const SQLITE_UPSERT = (table: string) =>
+  `INSERT INTO ${table} (customer, items, cents) VALUES (?, ?, ?)
+     ON CONFLICT (customer) DO UPDATE SET items = items + excluded.items, cents = cents + excluded.cents`;
+
+function upsertTotals(rm: SqliteReadModel) {
+  return rm.prepare<[string, number, number], unknown>(SQLITE_UPSERT(rm.table()));
+}
+
+const PG_UPSERT = (table: string) =>
+  `INSERT INTO ${table} AS t (customer, items, cents)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+   ON CONFLICT (customer) DO UPDATE SET items = t.items + EXCLUDED.items, cents = t.cents + EXCLUDED.cents`;
+
+function totalsParams(totals: Map<string, [number, number]>): [string[], number[], number[]] {
   const sums = [...totals.values()];
-  await rm.client.query(
-    `INSERT INTO ${rm.table()} AS t (customer, items, cents)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
-     ON CONFLICT (customer) DO UPDATE SET items = t.items + EXCLUDED.items, cents = t.cents + EXCLUDED.cents`,
-    [customers, sums.map((s) => s[0]), sums.map((s) => s[1])],
-  );
+  return [[...totals.keys()], sums.map((s) => s[0]), sums.map((s) => s[1])];
+}
+
+/** Reads `file`'s events in keyset pages of `page` rows, decoded, chunk by chunk. */
+function* sqliteChunks(db: Database.Database, page: number): Generator<Item[]> {
+  const select = db
+    .prepare<[number, number], [number, string, string, string]>(
+      'SELECT position, type, data, metadata FROM causeway_events WHERE position > ? ORDER BY position LIMIT ?',
+    )
+    .raw(true);
+  let after = 0;
+  for (;;) {
+    const rows = select.all(after, page);
+    const last = rows[rows.length - 1];
+    if (!last) return;
+    const items: Item[] = [];
+    for (const row of rows) {
+      const data = JSON.parse(row[2]) as Item;
+      JSON.parse(row[3]);
+      if (TYPES.includes(row[1])) items.push(data);
+    }
+    after = last[0];
+    yield items;
+  }
 }
 
 function sqliteKit(file: string): EngineKit<SqliteTransaction, SqliteReadModel> {
@@ -154,34 +239,77 @@ function sqliteKit(file: string): EngineKit<SqliteTransaction, SqliteReadModel> 
     opened.push(backend);
     return { store: backend.store, projections: await backend.projectionStore() };
   };
+  /** Runs `work` on a connection of its own, in WAL mode as the adapter's. */
+  const withDb = <T>(work: (db: Database.Database) => T): T => {
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      return work(db);
+    } finally {
+      db.close();
+    }
+  };
   return {
     open,
     openOther: open,
-    rawRead: () => {
-      const db = new Database(file, { readonly: true });
-      try {
-        const page = db
-          .prepare<[number, number], [number, string, string]>(
-            'SELECT position, data, metadata FROM causeway_events WHERE position > ? ORDER BY position LIMIT ?',
-          )
-          .raw(true);
-        let after = 0;
-        let count = 0;
-        for (;;) {
-          const rows = page.all(after, PAGE);
-          for (const row of rows) {
-            JSON.parse(row[1]);
-            JSON.parse(row[2]);
+    rawRead: () =>
+      Promise.resolve(
+        withDb((db) => {
+          let count = 0;
+          for (const chunk of sqliteChunks(db, RAW_READ_PAGE)) count += chunk.length;
+          return count;
+        }),
+      ),
+    rawSqlPipeline: (run) =>
+      Promise.resolve(
+        withDb((db) => {
+          const table = `raw_totals_${run}`;
+          db.exec(
+            `CREATE TABLE ${table} (customer TEXT PRIMARY KEY, items INTEGER NOT NULL, cents INTEGER NOT NULL)`,
+          );
+          const upsert = db.prepare(SQLITE_UPSERT(table));
+          const chunk = db.transaction((items: Item[]) => {
+            for (const d of items)
+              upsert.run(d.customerId, d.quantity, d.quantity * d.unitPriceCents);
+          });
+          let count = 0;
+          for (const items of sqliteChunks(db, PIPELINE_CHUNK)) {
+            chunk(items);
+            count += items.length;
           }
-          count += rows.length;
-          const last = rows[rows.length - 1];
-          if (!last) return Promise.resolve(count);
-          after = last[0];
-        }
-      } finally {
-        db.close();
-      }
-    },
+          return count;
+        }),
+      ),
+    rawDocumentsPipeline: (run) =>
+      Promise.resolve(
+        withDb((db) => {
+          const table = `raw_documents_${run}`;
+          db.exec(
+            `CREATE TABLE ${table} (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL CHECK (json_valid(doc)))`,
+          );
+          const get = db.prepare<[string], { id: string; doc: string }>(
+            `SELECT id, doc FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`,
+          );
+          const put = db.prepare(
+            `INSERT INTO ${table} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
+          );
+          const chunk = db.transaction((items: Item[]) => {
+            const ids = [...new Set(items.map((d) => d.customerId))];
+            const current = new Map<string, Totals | undefined>();
+            for (const row of get.all(JSON.stringify(ids)))
+              current.set(row.id, JSON.parse(row.doc) as Totals);
+            for (const d of items) current.set(d.customerId, addItem(current.get(d.customerId), d));
+            for (const [id, totals] of current) put.run(id, JSON.stringify(totals));
+          });
+          let count = 0;
+          for (const items of sqliteChunks(db, PIPELINE_CHUNK)) {
+            chunk(items);
+            count += items.length;
+          }
+          return count;
+        }),
+      ),
     totals: (name) =>
       defineProjection<SqliteReadModel>({
         name,
@@ -194,7 +322,7 @@ function sqliteKit(file: string): EngineKit<SqliteTransaction, SqliteReadModel> 
           const d = event.data as Item;
           upsertTotals(rm).run(d.customerId, d.quantity, d.quantity * d.unitPriceCents);
         },
-        // Statements run in process on SQLite: the batch form only saves the per-call overhead.
+        // Statements run in process on SQLite: a cached statement in a loop is the batch form.
         applyBatch: (events, rm) => {
           const upsert = upsertTotals(rm);
           for (const event of events) {
@@ -217,6 +345,31 @@ function sqliteKit(file: string): EngineKit<SqliteTransaction, SqliteReadModel> 
   };
 }
 
+/** Reads the events in keyset pages with `client`, handing each page's items to `chunk`. */
+async function postgresChunks(
+  client: pg.Client,
+  schema: string,
+  page: number,
+  chunk: (items: Item[]) => Promise<void>,
+): Promise<number> {
+  let after = 0;
+  let count = 0;
+  for (;;) {
+    // As the adapter reads them: data and metadata arrive decoded by the driver.
+    const { rows } = await client.query<[string, string, Item, unknown]>({
+      text: `SELECT position, type, data, metadata FROM ${schema}.causeway_events WHERE position > $1 ORDER BY position LIMIT $2`,
+      values: [after, page],
+      rowMode: 'array',
+    });
+    const last = rows[rows.length - 1];
+    if (!last) return count;
+    const items = rows.filter((r) => TYPES.includes(r[1])).map((r) => r[2]);
+    await chunk(items);
+    count += items.length;
+    after = Number(last[0]);
+  }
+}
+
 function postgresKit(
   url: string,
   schema: string,
@@ -228,31 +381,64 @@ function postgresKit(
     return { store: backend.store, projections: await backend.projectionStore() };
   };
   const s = pg.escapeIdentifier(schema);
+  const withClient = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  const inTransaction = async (client: pg.Client, work: () => Promise<void>) => {
+    await client.query('BEGIN');
+    try {
+      await work();
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  };
   return {
     open,
     openOther: open,
-    rawRead: async () => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        let after = 0;
-        let count = 0;
-        for (;;) {
-          // As the adapter reads them: data and metadata arrive parsed by the driver.
-          const { rows } = await client.query<[string, unknown, unknown]>({
-            text: `SELECT position, data, metadata FROM ${s}.causeway_events WHERE position > $1 ORDER BY position LIMIT $2`,
-            values: [after, PAGE],
-            rowMode: 'array',
-          });
-          count += rows.length;
-          const last = rows[rows.length - 1];
-          if (!last) return count;
-          after = Number(last[0]);
-        }
-      } finally {
-        await client.end();
-      }
-    },
+    rawRead: () => withClient((client) => postgresChunks(client, s, RAW_READ_PAGE, async () => {})),
+    rawSqlPipeline: (run) =>
+      withClient(async (client) => {
+        const table = `${s}.raw_totals_${run}`;
+        await client.query(
+          `CREATE TABLE ${table} (customer text PRIMARY KEY, items bigint NOT NULL, cents bigint NOT NULL)`,
+        );
+        return postgresChunks(client, s, PIPELINE_CHUNK, (items) =>
+          inTransaction(client, async () => {
+            await client.query(PG_UPSERT(table), totalsParams(totalsOf(items)));
+          }),
+        );
+      }),
+    rawDocumentsPipeline: (run) =>
+      withClient(async (client) => {
+        const table = `${s}.raw_documents_${run}`;
+        await client.query(
+          `CREATE TABLE ${table} (id text COLLATE "C" PRIMARY KEY, doc jsonb NOT NULL)`,
+        );
+        return postgresChunks(client, s, PIPELINE_CHUNK, (items) =>
+          inTransaction(client, async () => {
+            const ids = [...new Set(items.map((d) => d.customerId))];
+            const { rows } = await client.query<{ id: string; doc: Totals }>(
+              `SELECT id, doc FROM ${table} WHERE id = ANY($1::text[])`,
+              [ids],
+            );
+            const current = new Map<string, Totals | undefined>(rows.map((r) => [r.id, r.doc]));
+            for (const d of items) current.set(d.customerId, addItem(current.get(d.customerId), d));
+            await client.query(
+              `INSERT INTO ${table} (id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])
+               ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`,
+              [[...current.keys()], [...current.values()].map((t) => JSON.stringify(t))],
+            );
+          }),
+        );
+      }),
     totals: (name) =>
       defineProjection<PostgresReadModel>({
         name,
@@ -264,15 +450,18 @@ function postgresKit(
         },
         apply: async (event, rm) => {
           const d = event.data as Item;
-          await rm.client.query(
-            `INSERT INTO ${rm.table()} AS t (customer, items, cents) VALUES ($1, $2, $3)
-             ON CONFLICT (customer) DO UPDATE SET items = t.items + EXCLUDED.items, cents = t.cents + EXCLUDED.cents`,
-            [d.customerId, d.quantity, d.quantity * d.unitPriceCents],
-          );
+          await rm.client.query(PG_UPSERT(rm.table()), [
+            [d.customerId],
+            [d.quantity],
+            [d.quantity * d.unitPriceCents],
+          ]);
         },
         // One statement per batch: one round trip instead of one per event.
         applyBatch: async (events, rm) => {
-          await upsertTotalsPg(rm, totalsOf(events));
+          await rm.client.query(
+            PG_UPSERT(rm.table()),
+            totalsParams(totalsOf(events.map((e) => e.data as Item))),
+          );
         },
       }),
     probe: (name, seen) =>
@@ -289,8 +478,32 @@ function postgresKit(
   };
 }
 
-/** Catch-up of a fresh projection over `events` events, alternating with raw reads. */
-async function catchUp<Tx extends StoreTransaction, RM>(
+/** Events per second of `work`, checking that it saw `expected` events. */
+async function timed(expected: number, work: () => Promise<number>): Promise<number> {
+  const start = performance.now();
+  const seen = await work();
+  const ms = performance.now() - start;
+  if (seen !== expected) throw new Error(`saw ${seen} events, not ${expected}`);
+  return (seen * 1000) / ms;
+}
+
+/** Builds `definition` from position 1 to `head`; events per second. */
+async function project<Tx extends StoreTransaction, RM>(
+  projections: ProjectionStore<Tx, RM>,
+  definition: ProjectionDefinition<RM>,
+  head: number,
+): Promise<number> {
+  const projector = new Projector<Tx, RM>({ store: projections, projections: [definition] });
+  const start = performance.now();
+  await projector.start();
+  await projector.waitFor(definition.name, head, { timeoutMs: 600_000 });
+  const ms = performance.now() - start;
+  await projector.stop();
+  return (head * 1000) / ms;
+}
+
+/** Catch-up of fresh projections over `events` events, in turns with the raw baselines. */
+async function catchUp<Tx extends StoreTransaction, RM extends DocumentsHandle>(
   kit: EngineKit<Tx, RM>,
   events: number,
   runs: number,
@@ -301,26 +514,26 @@ async function catchUp<Tx extends StoreTransaction, RM>(
   const head = await store.headPosition();
   const results: CatchUpRun[] = [];
   for (let run = 1; run <= runs; run++) {
-    let start = performance.now();
-    const read = await kit.rawRead();
-    const rawMs = performance.now() - start;
-    if (read !== head) throw new Error(`raw read saw ${read} rows, not ${head}`);
-    const projector = new Projector<Tx, RM>({
-      store: projections,
-      projections: [kit.totals(`catch-up-${run}`)],
-    });
-    start = performance.now();
-    await projector.start();
-    await projector.waitFor(`catch-up-${run}`, head, { timeoutMs: 600_000 });
-    const projectionMs = performance.now() - start;
-    await projector.stop();
-    const result = {
-      rawEventsPerSecond: (head * 1000) / rawMs,
-      projectionEventsPerSecond: (head * 1000) / projectionMs,
-      ratio: rawMs / projectionMs,
+    const rawRead = await timed(head, () => kit.rawRead());
+    const rawSql = await timed(head, () => kit.rawSqlPipeline(run));
+    const sql = await project(projections, kit.totals(`sql-${run}`), head);
+    const rawDocuments = await timed(head, () => kit.rawDocumentsPipeline(run));
+    const documents = await project(projections, documentsProjection<RM>(`documents-${run}`), head);
+    const result: CatchUpRun = {
+      run,
+      rawReadEventsPerSecond: rawRead,
+      rawSqlPipelineEventsPerSecond: rawSql,
+      sqlProjectionEventsPerSecond: sql,
+      rawDocumentsPipelineEventsPerSecond: rawDocuments,
+      documentsProjectionEventsPerSecond: documents,
+      sqlRatio: sql / rawSql,
+      documentsRatio: documents / rawDocuments,
+      sqlVsRawRead: sql / rawRead,
     };
     progress(
-      `   run ${run}: raw read ${formatCount(result.rawEventsPerSecond)}/s, projection ${formatCount(result.projectionEventsPerSecond)}/s`,
+      `   run ${run}: raw read ${formatCount(rawRead)}/s; SQL: raw pipeline ${formatCount(rawSql)}/s, ` +
+        `projection ${formatCount(sql)}/s (${formatRatio(result.sqlRatio)}); documents: raw pipeline ` +
+        `${formatCount(rawDocuments)}/s, projection ${formatCount(documents)}/s (${formatRatio(result.documentsRatio)})`,
     );
     results.push(result);
   }
@@ -329,8 +542,7 @@ async function catchUp<Tx extends StoreTransaction, RM>(
 
 /** Appends at a steady 1,000 events/s and measures append-to-handler latency. */
 async function latency<Tx extends StoreTransaction, RM>(
-  adapter: string,
-  wiring: LatencyResult['wiring'],
+  where: { run: number; adapter: string; wiring: LatencyResult['wiring'] },
   writer: EventStore,
   reader: { projections: ProjectionStore<Tx, RM> },
   probe: (name: string, seen: (event: RecordedEvent) => void) => ProjectionDefinition<RM>,
@@ -338,16 +550,20 @@ async function latency<Tx extends StoreTransaction, RM>(
 ): Promise<LatencyResult> {
   const sent: number[] = [];
   const received: number[] = [];
+  const name = `latency-${where.run}`;
   const projector = new Projector<Tx, RM>({
     store: reader.projections,
     projections: [
-      probe('latency', (event) => {
-        const seq = (event.data as { seq: number }).seq;
-        received[seq] ??= performance.now();
+      probe(name, (event) => {
+        // Earlier runs' events (on the same store) are read too, and left out.
+        const { run, seq } = event.data as { run: number; seq: number };
+        if (run === where.run) received[seq] ??= performance.now();
       }),
     ],
   });
   await projector.start();
+  // Caught up on earlier runs first, so that every event measured is met live.
+  await projector.waitFor(name, await writer.headPosition(), { timeoutMs: 60_000 });
   const total = Math.round(((WARM_UP_MS + seconds * 1000) * PER_TICK) / TICK_MS);
   const warmUp = Math.round((WARM_UP_MS * PER_TICK) / TICK_MS);
   const appends: Promise<unknown>[] = [];
@@ -358,7 +574,9 @@ async function latency<Tx extends StoreTransaction, RM>(
     for (; seq < due; seq++) {
       sent[seq] = performance.now();
       appends.push(
-        writer.append(`latency-${seq % 100}`, [{ type: 'order.placed', data: { seq } }]),
+        writer.append(`latency-${seq % 100}`, [
+          { type: 'order.placed', data: { run: where.run, seq } },
+        ]),
       );
     }
     const next = start + (seq / PER_TICK) * TICK_MS;
@@ -366,7 +584,7 @@ async function latency<Tx extends StoreTransaction, RM>(
   }
   const elapsed = (performance.now() - start) / 1000;
   await Promise.all(appends);
-  await projector.waitFor('latency', await writer.headPosition(), { timeoutMs: 60_000 });
+  await projector.waitFor(name, await writer.headPosition(), { timeoutMs: 60_000 });
   await projector.stop();
   const latencies: number[] = [];
   for (let i = warmUp; i < total; i++) {
@@ -377,8 +595,7 @@ async function latency<Tx extends StoreTransaction, RM>(
   }
   latencies.sort((a, b) => a - b);
   return {
-    adapter,
-    wiring,
+    ...where,
     events: latencies.length,
     seconds,
     achievedPerSecond: total / elapsed,
@@ -392,9 +609,16 @@ type EngineOutcome =
   | { engine: Engine; status: 'skipped'; reason: string }
   | { engine: Engine; status: 'ok'; catchUp: CatchUpRun[]; latency: LatencyResult[] };
 
+interface Settings {
+  runs: number;
+  events: number;
+  seconds: number;
+  postgresUrl: string;
+}
+
 async function runEngine(
   engine: Engine,
-  options: { runs: number; events: number; seconds: number; postgresUrl: string },
+  options: Settings,
   progress: (line: string) => void,
 ): Promise<EngineOutcome> {
   if (engine === 'postgres') {
@@ -429,9 +653,9 @@ async function runEngine(
   }
 }
 
-async function measureEngine<Tx extends StoreTransaction, RM>(
+async function measureEngine<Tx extends StoreTransaction, RM extends DocumentsHandle>(
   engine: Engine,
-  options: { runs: number; events: number; seconds: number },
+  options: Settings,
   progress: (line: string) => void,
   kitFor: (name: string) => Promise<EngineKit<Tx, RM>>,
 ): Promise<{ catchUp: CatchUpRun[]; latency: LatencyResult[] }> {
@@ -445,21 +669,23 @@ async function measureEngine<Tx extends StoreTransaction, RM>(
   }
   const results: LatencyResult[] = [];
   for (const wiring of ['same store', 'other connection'] as const) {
-    progress(`${engine}: live latency, ${wiring}, ${options.seconds} s at 1,000 events/s`);
     const kit = await kitFor(`latency ${wiring}`);
     try {
       const writer = await kit.open();
       const reader = wiring === 'same store' ? writer : await kit.openOther();
-      results.push(
-        await latency(
-          engine,
-          wiring,
+      for (let run = 1; run <= options.runs; run++) {
+        const result = await latency(
+          { run, adapter: engine, wiring },
           writer.store,
           reader,
           (name, seen) => kit.probe(name, seen),
           options.seconds,
-        ),
-      );
+        );
+        progress(
+          `   latency run ${run}, ${wiring}: p50 ${formatMs(result.p50Ms)} ms, p99 ${formatMs(result.p99Ms)} ms`,
+        );
+        results.push(result);
+      }
     } finally {
       await kit.close();
     }
@@ -467,24 +693,28 @@ async function measureEngine<Tx extends StoreTransaction, RM>(
   return { catchUp: catchUpRuns, latency: results };
 }
 
-async function memoryLatency(seconds: number): Promise<LatencyResult> {
+async function memoryLatency(runs: number, seconds: number): Promise<LatencyResult[]> {
   const store = new MemoryEventStore();
+  const results: LatencyResult[] = [];
   try {
-    return await latency(
-      'memory',
-      'same store',
-      store,
-      { projections: memoryProjectionStore(store) },
-      (name, seen) =>
-        defineProjection({
-          name,
-          version: 1,
-          handles: TYPES,
-          setup: () => undefined,
-          apply: (event) => seen(event),
-        }),
-      seconds,
-    );
+    for (let run = 1; run <= runs; run++)
+      results.push(
+        await latency(
+          { run, adapter: 'memory', wiring: 'same store' },
+          store,
+          { projections: memoryProjectionStore(store) },
+          (name, seen) =>
+            defineProjection({
+              name,
+              version: 1,
+              handles: TYPES,
+              setup: () => undefined,
+              apply: (event) => seen(event),
+            }),
+          seconds,
+        ),
+      );
+    return results;
   } finally {
     await store.close();
   }
@@ -494,26 +724,90 @@ function formatMs(ms: number): string {
   return Number.isFinite(ms) ? (ms >= 10 ? ms.toFixed(0) : ms.toFixed(2)) : '-';
 }
 
+/** The issue's bars, from the runs (their medians are what is compared). */
+function barsOf(outcomes: readonly EngineOutcome[]): BarResult[] {
+  const bars: BarResult[] = [];
+  for (const o of outcomes) {
+    if (o.status !== 'ok') continue;
+    const spec = (
+      id: string,
+      label: string,
+      rest: Pick<BarSpec, 'bar' | 'comparator' | 'unit'>,
+    ) => ({
+      id: `${o.engine}.${id}`,
+      label,
+      adapter: o.engine,
+      ...rest,
+    });
+    bars.push(
+      barResult(
+        spec(
+          'catch-up-sql-vs-raw-pipeline',
+          'async SQL projection catch-up vs raw pipeline (same reads and upserts, transactions of 1,000)',
+          { bar: CATCH_UP_BAR, comparator: '>=', unit: 'x' },
+        ),
+        o.catchUp.map((r) => r.sqlRatio),
+      ),
+      barResult(
+        spec(
+          'catch-up-documents-vs-raw-pipeline',
+          'async documents projection catch-up vs raw pipeline (same reads and upserts, transactions of 1,000)',
+          { bar: CATCH_UP_BAR, comparator: '>=', unit: 'x' },
+        ),
+        o.catchUp.map((r) => r.documentsRatio),
+      ),
+    );
+    const runsOf = (wiring: LatencyResult['wiring'], key: 'p50Ms' | 'p99Ms') =>
+      o.latency.filter((l) => l.wiring === wiring).map((l) => l[key]);
+    if (o.engine === 'postgres') {
+      for (const wiring of ['same store', 'other connection'] as const)
+        bars.push(
+          barResult(
+            spec(
+              `live-latency-p99-${wiring.replace(' ', '-')}`,
+              `live append-to-projection latency p99 at 1,000 events/s, ${wiring}`,
+              { bar: PG_P99_BAR_MS, comparator: '<=', unit: 'ms' },
+            ),
+            runsOf(wiring, 'p99Ms'),
+          ),
+        );
+    } else {
+      bars.push(
+        barResult(
+          spec(
+            'live-latency-p50-other-connection',
+            'live append-to-projection latency p50 at 1,000 events/s, other connection',
+            { bar: SQLITE_P50_BAR_MS, comparator: '<=', unit: 'ms' },
+          ),
+          runsOf('other connection', 'p50Ms'),
+        ),
+        barResult(
+          spec(
+            'live-latency-p99-other-connection',
+            'live append-to-projection latency p99 at 1,000 events/s, other connection',
+            { bar: SQLITE_P99_BAR_MS, comparator: '<=', unit: 'ms' },
+          ),
+          runsOf('other connection', 'p99Ms'),
+        ),
+      );
+    }
+  }
+  return bars;
+}
+
 export async function run(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      adapter: { type: 'string' },
-      runs: { type: 'string', default: '3' },
-      events: { type: 'string', default: '100000' },
-      'latency-seconds': { type: 'string', default: '8' },
-    },
-    strict: true,
+  const { quick, runs, values } = parseBenchArgs(argv, {
+    adapter: { type: 'string' },
+    events: { type: 'string' },
+    'latency-seconds': { type: 'string' },
   });
   const engines = values.adapter === undefined ? [...ENGINES] : [values.adapter];
   for (const e of engines) {
     if (!(ENGINES as readonly string[]).includes(e))
       throw new Error(`--adapter must be one of ${ENGINES.join(', ')}, not "${e}"`);
   }
-  const runs = Number(values.runs);
-  const events = Number(values.events);
-  const seconds = Number(values['latency-seconds']);
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be an integer >= 1');
+  const events = Number(values.events ?? (quick ? '10000' : '100000'));
+  const seconds = Number(values['latency-seconds'] ?? (quick ? '2' : '8'));
   if (!Number.isSafeInteger(events) || events < 1000 || events % 1000 !== 0)
     throw new Error('--events must be a multiple of 1,000');
   if (!Number.isSafeInteger(seconds) || seconds < 1)
@@ -523,9 +817,9 @@ export async function run(argv: readonly string[]): Promise<void> {
 
   const machine = machineInfo();
   console.log(
-    `projections benchmark on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; ` +
+    `projections benchmark${quick ? ' (quick)' : ''} on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; ` +
       `catch-up over ${formatCount(events)} events, ${runs} run${runs === 1 ? '' : 's'}; ` +
-      `latency at 1,000 events/s for ${seconds} s`,
+      `latency at 1,000 events/s for ${seconds} s per run`,
   );
   const started = performance.now();
   const outcomes: EngineOutcome[] = [];
@@ -535,51 +829,76 @@ export async function run(argv: readonly string[]): Promise<void> {
     outcomes.push(outcome);
   }
   progress(`memory: live latency, same store, ${seconds} s at 1,000 events/s`);
-  const memory = await memoryLatency(seconds);
+  const memory = await memoryLatency(runs, seconds);
   const elapsed = (performance.now() - started) / 1000;
 
   const ok = outcomes.filter((o) => o.status === 'ok');
+  const m = (o: (typeof ok)[number], key: keyof CatchUpRun) => median(o.catchUp.map((r) => r[key]));
   const catchUpTable = formatTable(
     [
       { header: 'adapter' },
-      { header: 'raw read (events/s)', align: 'right' },
-      { header: 'projection catch-up (events/s)', align: 'right' },
-      { header: 'catch-up / raw', align: 'right' },
+      { header: 'read model' },
+      { header: 'raw read (ev/s)', align: 'right' },
+      { header: 'raw pipeline (ev/s)', align: 'right' },
+      { header: 'projection (ev/s)', align: 'right' },
+      { header: 'projection / pipeline', align: 'right' },
     ],
-    ok.map((o) => [
-      o.engine,
-      formatCount(median(o.catchUp.map((r) => r.rawEventsPerSecond))),
-      formatCount(median(o.catchUp.map((r) => r.projectionEventsPerSecond))),
-      formatRatio(median(o.catchUp.map((r) => r.ratio))),
+    ok.flatMap((o) => [
+      [
+        o.engine,
+        'SQL table',
+        formatCount(m(o, 'rawReadEventsPerSecond')),
+        formatCount(m(o, 'rawSqlPipelineEventsPerSecond')),
+        formatCount(m(o, 'sqlProjectionEventsPerSecond')),
+        formatRatio(m(o, 'sqlRatio')),
+      ],
+      [
+        o.engine,
+        'documents',
+        '',
+        formatCount(m(o, 'rawDocumentsPipelineEventsPerSecond')),
+        formatCount(m(o, 'documentsProjectionEventsPerSecond')),
+        formatRatio(m(o, 'documentsRatio')),
+      ],
     ]),
   );
-  const latencies = [memory, ...ok.flatMap((o) => o.latency)];
+  const latencies = [...memory, ...ok.flatMap((o) => o.latency)];
+  const groups = new Map<string, LatencyResult[]>();
+  for (const l of latencies) {
+    const key = `${l.adapter}\u0000${l.wiring}`;
+    groups.set(key, [...(groups.get(key) ?? []), l]);
+  }
   const latencyTable = formatTable(
     [
       { header: 'adapter' },
       { header: 'projection reads' },
-      { header: 'events', align: 'right' },
+      { header: 'events/run', align: 'right' },
       { header: 'rate (/s)', align: 'right' },
       { header: 'p50 (ms)', align: 'right' },
       { header: 'p99 (ms)', align: 'right' },
       { header: 'max (ms)', align: 'right' },
     ],
-    latencies.map((l) => [
-      l.adapter,
-      l.wiring,
-      formatCount(l.events),
-      formatCount(l.achievedPerSecond),
-      formatMs(l.p50Ms),
-      formatMs(l.p99Ms),
-      formatMs(l.maxMs),
+    [...groups.values()].map((g) => [
+      g[0]!.adapter,
+      g[0]!.wiring,
+      formatCount(median(g.map((l) => l.events))),
+      formatCount(median(g.map((l) => l.achievedPerSecond))),
+      formatMs(median(g.map((l) => l.p50Ms))),
+      formatMs(median(g.map((l) => l.p99Ms))),
+      formatMs(Math.max(...g.map((l) => l.maxMs))),
     ]),
   );
+  const bars = barsOf(outcomes);
   console.log(
-    `\ncatch-up of an async SQL projection (medians of ${runs} runs)\n${catchUpTable}\n` +
-      `\nappend-to-handler latency of a live async projection\n${latencyTable}\n`,
+    `\ncatch-up of async projections (medians of ${runs} runs; pipelines: same reads and upserts, transactions of ${formatCount(PIPELINE_CHUNK)})\n${catchUpTable}\n` +
+      `\nappend-to-handler latency of a live async projection (medians of ${runs} runs; max of all)\n${latencyTable}\n` +
+      `\nbars\n${formatBars(bars, runs)}\n`,
   );
   const path = await writeResults('projections', {
-    options: { runs, events, latencySeconds: seconds, engines, batchSize: 100 },
+    quick,
+    runs,
+    options: { runs, events, latencySeconds: seconds, engines, pipelineChunk: PIPELINE_CHUNK },
+    bars,
     catchUp: outcomes.map((o) =>
       o.status === 'skipped'
         ? o
@@ -587,9 +906,14 @@ export async function run(argv: readonly string[]): Promise<void> {
             engine: o.engine,
             status: o.status,
             median: {
-              rawEventsPerSecond: median(o.catchUp.map((r) => r.rawEventsPerSecond)),
-              projectionEventsPerSecond: median(o.catchUp.map((r) => r.projectionEventsPerSecond)),
-              ratio: median(o.catchUp.map((r) => r.ratio)),
+              rawReadEventsPerSecond: m(o, 'rawReadEventsPerSecond'),
+              rawSqlPipelineEventsPerSecond: m(o, 'rawSqlPipelineEventsPerSecond'),
+              sqlProjectionEventsPerSecond: m(o, 'sqlProjectionEventsPerSecond'),
+              rawDocumentsPipelineEventsPerSecond: m(o, 'rawDocumentsPipelineEventsPerSecond'),
+              documentsProjectionEventsPerSecond: m(o, 'documentsProjectionEventsPerSecond'),
+              sqlRatio: m(o, 'sqlRatio'),
+              documentsRatio: m(o, 'documentsRatio'),
+              sqlVsRawRead: m(o, 'sqlVsRawRead'),
             },
             runs: o.catchUp,
           },
