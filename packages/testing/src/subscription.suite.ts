@@ -1021,6 +1021,36 @@ export function describeSubscriptionConformance<Tx extends StoreTransaction>(
       expect((await harness.sink.read(main.store)).size).toBe(100);
     });
 
+    it('after a failure in a batch, handles the events before it together and goes on in batches', async () => {
+      await appendBulk(20);
+      const saved: number[] = [];
+      const storage: SubscriptionStorage<Tx> = {
+        ...main.storage,
+        checkpoints: spyCheckpoints(main.storage.checkpoints, {
+          save: (position) => saved.push(position),
+        }),
+      };
+      let failed = false;
+      const subscription = subscribe({
+        storage,
+        batchSize: 10,
+        handler: recording([], (event) => {
+          if (event.position !== 5 || failed) return undefined;
+          failed = true;
+          throw new Error('once at 5');
+        }),
+      });
+      await subscription.start();
+      await subscription.waitForPosition(20);
+      // 1-4 again in one transaction, 5 alone (its second attempt), then 6-10 together.
+      expect(saved).toEqual([4, 5, 10, 20]);
+      const rows = await harness.sink.read(main.store);
+      expect([...rows.keys()].map(Number).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+      expect(await subscription.parkedCount()).toBe(0);
+    });
+
     it('commits progress-only transactions without waiting for a flush, never one a handler took', async () => {
       await append(10);
       const relaxed: number[] = [];
