@@ -97,7 +97,9 @@ export type DocumentPatch<T> = T extends readonly unknown[]
  *
  * In `setup` and `apply` a collection reads and writes in the projection's transaction: its
  * writes commit with the checkpoint (async) or the append (inline), or not at all, and the
- * reads see them. In queries it reads committed documents and refuses writes
+ * reads see them. In `apply` the SQL adapters hold writes back, one last write per document,
+ * and write them out once per batch, before the commit (`find` and `count` write them out
+ * first). In queries it reads committed documents and refuses writes
  * (`DocumentsReadOnlyError`).
  *
  * Ids are strings of 1 to {@link MAX_DOCUMENT_ID_LENGTH} UTF-16 code units, well-formed
