@@ -1,16 +1,26 @@
 import pg from 'pg';
+import { fnv1a32 } from '@causewayjs/core';
 import type { RawRow } from './plan.js';
 import type { RawBaseline } from './raw-baseline.js';
 
-const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+// stream_hash as the store writes it (readAll's partition filter reads it).
+const COLUMNS =
+  'position, id, stream, revision, type, data, metadata, schema_version, stream_hash, recorded_at';
 /** Rows per statement when loading everything in one transaction. */
 const LOAD_CHUNK = 1000;
+/**
+ * Connections of the concurrent writers (workload 3 has 64 writers), opened with the baseline
+ * so that no timed part pays for connecting.
+ */
+const WRITER_CONNECTIONS = 64;
 
 /**
  * The PostgreSQL baseline: one `pg` client, tables made `LIKE` the adapter's
  * `causeway_events INCLUDING ALL` (same columns, types, constraints and indexes). Single
  * rows go in with a prepared INSERT; batches with one multi-row INSERT over unnest()ed
- * arrays, as a good hand-written loader would.
+ * arrays, as a good hand-written loader would. Concurrent writers each insert their rows one
+ * per transaction on a connection of their own, so the server's group commit shares WAL
+ * flushes among them.
  *
  * @param schema an empty schema for the baseline's tables
  * @param storeSchema the schema of an opened Causeway store, whose table is copied
@@ -22,6 +32,12 @@ export async function openRawPostgres(
 ): Promise<RawBaseline> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  // Kept open however long the other workloads take (no idle timeout).
+  const writers = new pg.Pool({
+    connectionString: url,
+    max: WRITER_CONNECTIONS,
+    idleTimeoutMillis: 0,
+  });
   const id = pg.escapeIdentifier;
   const mirror = `${id(schema)}.bench_raw_events`;
   const copy = `${id(schema)}.bench_raw_events_copy`;
@@ -31,19 +47,38 @@ export async function openRawPostgres(
         `CREATE TABLE ${table} (LIKE ${id(storeSchema)}.causeway_events INCLUDING ALL)`,
       );
     }
+    // Every writer connection open (and idle in the pool) before anything is timed.
+    const opened = await Promise.all(
+      Array.from({ length: WRITER_CONNECTIONS }, () => writers.connect()),
+    );
+    for (const connection of opened) connection.release();
   } catch (error) {
     await client.end();
+    await writers.end();
     throw error;
   }
   const insertOne = {
     name: 'bench.raw_insert_one',
-    text: `INSERT INTO ${mirror} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    text: `INSERT INTO ${mirror} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   };
+  const oneRow = (r: RawRow): unknown[] => [
+    r.position,
+    r.id,
+    r.stream,
+    r.revision,
+    r.type,
+    r.data,
+    r.metadata,
+    r.schemaVersion,
+    fnv1a32(r.stream),
+    new Date(r.recordedAt),
+  ];
   const unnestInsert = (table: string, name: string) => ({
     name,
     text: `INSERT INTO ${table} (${COLUMNS})
            SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
-                                $6::json[], $7::json[], $8::int[], $9::timestamptz[])`,
+                                $6::json[], $7::json[], $8::int[], $9::bigint[],
+                                $10::timestamptz[])`,
   });
   const insertManyMirror = unnestInsert(mirror, 'bench.raw_insert_many');
   const insertManyCopy = unnestInsert(copy, 'bench.raw_insert_many_copy');
@@ -56,29 +91,34 @@ export async function openRawPostgres(
     rows.map((r) => r.data),
     rows.map((r) => r.metadata),
     rows.map((r) => r.schemaVersion),
+    rows.map((r) => fnv1a32(r.stream)),
     rows.map((r) => new Date(r.recordedAt)),
   ];
   return {
     driver: 'pg',
     notes:
-      'raw: one pg client, table LIKE causeway_events INCLUDING ALL; rows pre-encoded (JSON text, ids); autocommit prepared INSERT per row, one INSERT ... SELECT unnest(arrays) per 100 rows, 1,000-row unnest INSERTs in one transaction',
+      'raw: one pg client, table LIKE causeway_events INCLUDING ALL; rows pre-encoded (JSON text, ids); autocommit prepared INSERT per row, one INSERT ... SELECT unnest(arrays) per 100 rows, 1,000-row unnest INSERTs in one transaction; concurrent writers each on a connection of their own (64, opened beforehand), autocommit prepared INSERT per row',
     async insertOnePerTransaction(rows) {
-      for (const r of rows) {
-        await client.query({
-          ...insertOne,
-          values: [
-            r.position,
-            r.id,
-            r.stream,
-            r.revision,
-            r.type,
-            r.data,
-            r.metadata,
-            r.schemaVersion,
-            new Date(r.recordedAt),
-          ],
-        });
-      }
+      for (const r of rows) await client.query({ ...insertOne, values: oneRow(r) });
+    },
+    async insertConcurrently(shares) {
+      // Settles once every writer has stopped; rejects with the first failure.
+      const outcomes = await Promise.allSettled(
+        shares.map(async (rows) => {
+          const connection = await writers.connect();
+          let broken: Error | undefined;
+          try {
+            for (const r of rows) await connection.query({ ...insertOne, values: oneRow(r) });
+          } catch (error) {
+            broken = error instanceof Error ? error : new Error(String(error));
+            throw error;
+          } finally {
+            connection.release(broken);
+          }
+        }),
+      );
+      const failed = outcomes.find((o) => o.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     async insertInTransactionsOf(rows, size) {
       // One statement is one transaction.
@@ -116,6 +156,9 @@ export async function openRawPostgres(
       });
       return result.rows.length;
     },
-    close: () => client.end(),
+    close: async () => {
+      await writers.end();
+      await client.end();
+    },
   };
 }
