@@ -41,7 +41,7 @@ const benchmarks: Record<string, BenchmarkEntry> = {
   },
   projections: {
     summary:
-      'projections: catch-up of an async SQL projection vs a raw read, live append-to-handler latency at 1,000 events/s (--adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
+      'projections: catch-up of SQL and documents projections vs raw pipelines (same reads and upserts, transactions of 1,000), live append-to-handler latency at 1,000 events/s (--quick, --adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
     load: () => import('./projections.js'),
   },
   subscriptions: {
