@@ -10,10 +10,9 @@
  * - **contention**: 16 concurrent callers on one aggregate, retries counted, against one
  *   caller sending the same commands in turn.
  *
- * `npm run bench -- commands [--adapter sqlite|postgres] [--runs N]`; PostgreSQL comes from
+ * `npm run bench -- commands [--quick] [--adapter sqlite|postgres] [--runs N]`; PostgreSQL comes from
  * `CAUSEWAY_PG_URL`. Each run uses fresh databases; the table shows medians of the runs.
  */
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { PostgresEventStore, PostgresSnapshotStore } from '@causewayjs/postgres';
@@ -27,17 +26,18 @@ import {
   type EventStore,
   type SnapshotStore,
 } from '@causewayjs/core';
-import { machineInfo, writeResults } from './lib/results.js';
+import { formatBars } from './lib/bars.js';
+import { parseBenchArgs } from './lib/options.js';
+import { DEFAULT_POSTGRES_URL, machineInfo, writeResults, type DocTable } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
 
-const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const ENGINES = ['sqlite', 'postgres'] as const;
 type Engine = (typeof ENGINES)[number];
 
-/** The sizes of one run. */
+/** The sizes of one run (`--quick` swaps in {@link QUICK_SIZES} before anything runs). */
 const SIZES = {
   /** Events each measured aggregate holds before the commands. */
   priorEvents: 1000,
@@ -53,6 +53,9 @@ const SIZES = {
   callers: 16,
   commandsPerCaller: 16,
 };
+
+/** `--quick`: fewer commands and loads, for trying changes (not for quoting). */
+const QUICK_SIZES: Partial<typeof SIZES> = { commands: 100, loads: 30, commandsPerCaller: 8 };
 
 const STATE_VERSION = 'cart@1';
 
@@ -462,10 +465,8 @@ function ratiosOf(m: RunResult) {
   };
 }
 
-function formatReport(outcomes: EngineOutcome[]): string {
-  const ran = outcomes.filter(
-    (o): o is Extract<EngineOutcome, { status: 'ran' }> => o.status === 'ran',
-  );
+/** The rows of the report, each a label and how to read it off an engine's medians. */
+function reportRows(): [string, (o: Extract<EngineOutcome, { status: 'ran' }>) => string][] {
   const ms = (v: number) => `${v.toFixed(2)} ms`;
   const perS = (v: number) => `${formatCount(v)}/s`;
   type Ran = Extract<EngineOutcome, { status: 'ran' }>;
@@ -477,7 +478,7 @@ function formatReport(outcomes: EngineOutcome[]): string {
     (key: keyof Ratios) =>
     (o: Ran): string =>
       formatRatio(o.ratios[key]);
-  const rows: [string, (o: Ran) => string][] = [
+  return [
     [`load ${formatCount(SIZES.priorEvents)} events: raw driver`, of((m) => ms(m.rawFullLoadMs))],
     ['load snapshot + tail: raw driver', of((m) => ms(m.rawSnapshotLoadMs))],
     ['  raw speed-up (the ceiling)', ratio('rawLoadSpeedup')],
@@ -497,6 +498,11 @@ function formatReport(outcomes: EngineOutcome[]): string {
     ['  most tries of one command (max)', of((m) => String(m.maxAttempts))],
     ['  failed, retries exhausted (sum)', of((m) => String(m.failed))],
   ];
+}
+
+function formatReport(outcomes: EngineOutcome[]): string {
+  const ran = ranOf(outcomes);
+  const rows = reportRows();
   const table = formatTable(
     [
       { header: 'measure (median of runs)' },
@@ -510,23 +516,34 @@ function formatReport(outcomes: EngineOutcome[]): string {
   return [table, ...skipped].join('\n');
 }
 
+function ranOf(outcomes: EngineOutcome[]) {
+  return outcomes.filter((o): o is Extract<EngineOutcome, { status: 'ran' }> => o.status === 'ran');
+}
+
+/** The report's medians as a table for `docs/benchmarks.md`. */
+function docTable(outcomes: EngineOutcome[]): DocTable {
+  const ran = ranOf(outcomes);
+  return {
+    title: `Medians of ${ran[0]?.runs.length ?? 0} runs`,
+    header: ['measure', ...ran.map((o) => (o.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'))],
+    align: ['left', ...ran.map((): 'right' => 'right')],
+    rows: reportRows().map(([label, cell]) => [
+      label.replace(/^ {2}/, '· '),
+      ...ran.map((o) => cell(o)),
+    ]),
+  };
+}
+
 /** Runs the commands benchmark with command-line arguments (after the name). */
 export async function run(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      adapter: { type: 'string' },
-      runs: { type: 'string', default: '3' },
-    },
-    strict: true,
-  });
+  const { quick, runs, values } = parseBenchArgs(argv, { adapter: { type: 'string' } });
   const engines = values.adapter === undefined ? [...ENGINES] : [values.adapter];
   for (const e of engines) {
     if (!(ENGINES as readonly string[]).includes(e))
       throw new Error(`--adapter must be one of ${ENGINES.join(', ')}, not "${e}"`);
   }
-  const runs = Number(values.runs);
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be an integer >= 1');
+  // The sizes are module constants the workloads read; a quick run shrinks them up front.
+  if (quick) Object.assign(SIZES, QUICK_SIZES);
   const postgresUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
   const progress = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -544,8 +561,14 @@ export async function run(argv: readonly string[]): Promise<void> {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\n${formatReport(outcomes)}\n`);
+  console.log(`${formatBars([], runs)}\n`);
   const path = await writeResults('commands', {
-    options: { runs, engines },
+    quick,
+    runs,
+    // No bar of its own yet: the figures go to the doc as a table.
+    bars: [],
+    docTables: [docTable(outcomes)],
+    options: { engines },
     sizes: SIZES,
     engines: outcomes.map((o) =>
       o.status === 'skipped'

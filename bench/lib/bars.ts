@@ -100,6 +100,7 @@ export function formatBar(spec: Pick<BarSpec, 'bar' | 'comparator' | 'unit'>): s
  * missed. `runs` is how many runs each median is over.
  */
 export function formatBars(bars: readonly BarResult[], runs: number): string {
+  if (bars.length === 0) return 'bars: none set for this benchmark';
   const columns: Column[] = [
     { header: 'bar' },
     { header: 'adapter' },
