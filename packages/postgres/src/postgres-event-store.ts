@@ -86,8 +86,9 @@ export interface PostgresEventStoreOptions extends EventStoreOptions {
   /**
    * Whether append transactions send a `NOTIFY` that watchers in other processes receive
    * (default true). `NOTIFY` serialises the commits of notifying transactions database-wide
-   * (the store's commits are serialised per schema anyway); with many stores in one
-   * database, `false` avoids that, and watchers then poll the head position instead.
+   * (the store's commits are serialised per schema anyway), so it is sent only while some
+   * process listens on the schema's channel (see `docs/postgres-ordering.md`). `false` never
+   * sends it, and watchers then poll the head position instead.
    */
   notify?: boolean;
   /** How {@link PostgresEventStore.watch} learns of other processes' commits. */
