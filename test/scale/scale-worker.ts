@@ -1,0 +1,72 @@
+// Child process of the scale tests: one member of the group. Prints
+//   status {"t", "state", "members", "assigned", "running"}  whenever its view changes
+//   written <n>                                             after each event's rows (uncommitted)
+//   lost <partition>                                        when a partition's lease was lost
+//   stopped                                                 after a clean stop on SIGTERM
+// and any other partition failure on stderr.
+// Usage: scale-worker <schema> <member> <partitions> <ttlMs> <heartbeatMs> <delayMs> <stream|customer>
+import { openScaleBackend } from './scale-backend.js';
+
+const [schema, memberId, partitionsArg, ttlArg, heartbeatArg, delayArg, keyMode] =
+  process.argv.slice(2);
+const [partitions, leaseTtlMs, heartbeatIntervalMs, delayMs] = [
+  partitionsArg,
+  ttlArg,
+  heartbeatArg,
+  delayArg,
+].map(Number);
+if (
+  !schema ||
+  !memberId ||
+  (keyMode !== 'stream' && keyMode !== 'customer') ||
+  [partitions, leaseTtlMs, heartbeatIntervalMs, delayMs].some((n) => !Number.isFinite(n))
+)
+  throw new Error(
+    'usage: scale-worker <schema> <member> <partitions> <ttlMs> <heartbeatMs> <delayMs> <stream|customer>',
+  );
+
+const backend = await openScaleBackend(schema);
+let written = 0;
+const group = await backend.join({
+  memberId,
+  partitions: partitions ?? 0,
+  leaseTtlMs: leaseTtlMs ?? 0,
+  heartbeatIntervalMs: heartbeatIntervalMs ?? 0,
+  delayMs: delayMs ?? 0,
+  keyMode,
+  onWritten: () => process.stdout.write(`written ${++written}\n`),
+});
+let last = '';
+const lost = new Set<string>();
+group.onStatus((status) => {
+  const view = {
+    state: status.state,
+    members: status.members,
+    assigned: status.assigned,
+    running: status.partitions.filter((p) => p.running).map((p) => p.partition),
+  };
+  const key = JSON.stringify(view);
+  if (key !== last) {
+    last = key;
+    process.stdout.write(`status ${JSON.stringify({ t: Date.now(), ...view })}\n`);
+  }
+  for (const p of status.partitions) {
+    if (!p.error) continue;
+    if (p.error.name === 'LeaseLostError') {
+      const once = `${p.partition}:${p.error.message}`;
+      if (!lost.has(once)) process.stdout.write(`lost ${p.partition}\n`);
+      lost.add(once);
+    } else process.stderr.write(`partition ${p.partition}: ${p.error.stack ?? p.error.message}\n`);
+  }
+  if (status.state === 'stopped' && status.error)
+    process.stderr.write(`stopped: ${status.error.stack ?? status.error.message}\n`);
+});
+process.on('SIGTERM', () => {
+  void (async () => {
+    await group.stop();
+    await backend.close();
+    process.stdout.write('stopped\n');
+    process.exit(0);
+  })();
+});
+await group.start();
