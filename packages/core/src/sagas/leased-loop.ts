@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { StoreTransaction } from '../store/event-store.js';
-import type { LeaseStore } from '../subscriptions/lease-store.js';
+import type { LeaseClaim, LeaseStore } from '../subscriptions/lease-store.js';
 import type { SubscriptionLogger } from '../subscriptions/subscription-options.js';
 import { WakeSignal } from '../subscriptions/wake-signal.js';
 
@@ -22,6 +22,8 @@ export class LeasedLoop<Tx extends StoreTransaction> {
   private running: Promise<void> | undefined;
   private stopping = false;
   private held = false;
+  /** The lease as this loop took it: its owner and the epoch `acquire` gave (fencing). */
+  private claim: LeaseClaim | undefined;
   private renewedAt = 0;
 
   constructor(
@@ -70,25 +72,31 @@ export class LeasedLoop<Tx extends StoreTransaction> {
     const now = this.clock.now();
     if (this.held && now - this.renewedAt < lease.ttlMs / 3) return true;
     try {
-      if (this.held) {
-        this.held = await lease.store.renew(lease.name, lease.owner, lease.ttlMs, now);
+      if (this.held && this.claim) {
+        this.held = await lease.store.renew(lease.name, this.claim, lease.ttlMs, now);
       }
       if (!this.held) {
         const got = await lease.store.acquire(lease.name, lease.owner, lease.ttlMs, now);
         this.held = got.acquired;
+        this.claim = got.acquired ? { owner: lease.owner, epoch: got.epoch } : undefined;
       }
       if (this.held) this.renewedAt = now;
     } catch (error) {
       this.held = false;
+      this.claim = undefined;
       this.logger?.warn({ loop: this.label, err: error }, 'could not take the lease');
     }
     return this.held;
   }
 
-  /** Inside `tx`, checks the lease is still this process's (throws `LeaseLostError` if not). */
+  /**
+   * Inside `tx`, checks the lease is still this loop's, at the epoch it took it at (throws
+   * `LeaseLostError` if not): a loop that lost its lease, even to one with the same owner name
+   * (a restarted process), commits nothing.
+   */
   async fence(tx: Tx): Promise<void> {
     if (this.lease !== false)
-      await this.lease.store.assertHeld(this.lease.name, this.lease.owner, tx);
+      await this.lease.store.assertHeld(this.lease.name, this.claim ?? this.lease.owner, tx);
   }
 
   private async loop(): Promise<void> {
@@ -106,7 +114,9 @@ export class LeasedLoop<Tx extends StoreTransaction> {
     }
     if (this.lease !== false && this.held) {
       this.held = false;
-      await this.lease.store.release(this.lease.name, this.lease.owner).catch(() => undefined);
+      const holder = this.claim ?? this.lease.owner;
+      this.claim = undefined;
+      await this.lease.store.release(this.lease.name, holder).catch(() => undefined);
     }
   }
 }
