@@ -35,6 +35,15 @@ const peerModules: Record<
           )
         ).emmettSqlitePeer,
     },
+    {
+      name: 'Emmett (SQLite, one connection)',
+      load: async () =>
+        (
+          await importPeer<{ emmettSqliteOneConnectionPeer: StorePeerFactory }>(
+            'emmett-sqlite/emmett-sqlite-peer',
+          )
+        ).emmettSqliteOneConnectionPeer,
+    },
   ],
   postgres: [
     {
