@@ -18,13 +18,14 @@
  * `npm run bench -- nexmark [--events N] [--runs N] [--queries q0,q5]`; the median of the
  * runs is reported. Writes `bench/results/nexmark.json`.
  */
-import { parseArgs } from 'node:util';
 import { NexmarkGenerator } from '../examples/nexmark/generator.js';
 import type { NexmarkEvent } from '../examples/nexmark/model.js';
 import { queries, type QueryName } from '../examples/nexmark/queries.js';
 import { nexmarkSource } from '../examples/nexmark/nexmark-source.js';
 import { runQuery } from '../examples/nexmark/run-query.js';
-import { writeResults } from './lib/results.js';
+import { formatBars } from './lib/bars.js';
+import { parseBenchArgs } from './lib/options.js';
+import { writeResults, type DocTable } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
 
@@ -53,19 +54,13 @@ function plainLoop(events: readonly NexmarkEvent[]): number {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      events: { type: 'string', default: '1000000' },
-      runs: { type: 'string', default: '3' },
-      queries: { type: 'string', default: Object.keys(queries).join(',') },
-    },
+  const { quick, runs, values } = parseBenchArgs(argv, {
+    events: { type: 'string' },
+    queries: { type: 'string', default: Object.keys(queries).join(',') },
   });
-  const count = Number(values.events);
-  const runs = Number(values.runs);
+  const count = values.events === undefined ? (quick ? 200_000 : 1_000_000) : Number(values.events);
   if (!Number.isSafeInteger(count) || count < 1000)
     throw new Error('--events must be an integer >= 1000');
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be an integer >= 1');
   const names = values.queries.split(',').map((q) => q.trim()) as QueryName[];
   for (const n of names)
     if (!(n in queries))
@@ -130,23 +125,34 @@ export async function run(argv: readonly string[]): Promise<void> {
     ];
   });
   rows.unshift(['baseline loop', formatCount(baseline.median), '1.00x', '-', '-', '-', '-']);
+  const table: DocTable = {
+    title: `${formatCount(count)} events on one core, events/s (medians of ${runs} runs)`,
+    header: [
+      'query',
+      'pre-generated',
+      'vs loop',
+      'with generator',
+      'Flink 1.13 per core',
+      'vs Flink',
+      'results',
+    ],
+    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows,
+  };
   console.log(
     formatTable(
-      [
-        { header: 'query' },
-        { header: 'pre-generated ev/s', align: 'right' },
-        { header: 'vs loop', align: 'right' },
-        { header: 'with generator ev/s', align: 'right' },
-        { header: 'Flink/core', align: 'right' },
-        { header: 'vs Flink', align: 'right' },
-        { header: 'results', align: 'right' },
-      ],
+      table.header.map((header, i) => ({ header, align: table.align?.[i] ?? 'left' })),
       rows,
     ),
   );
+  console.log(`\n${formatBars([], runs)}`);
+  // No bar of its own: the figures go to the doc as a table.
   const file = await writeResults('nexmark', {
-    events: count,
+    quick,
     runs,
+    bars: [],
+    docTables: [table],
+    events: count,
     generatorEventsPerSecond: perSecond(generation),
     baseline,
     queries: Object.fromEntries(

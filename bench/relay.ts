@@ -17,7 +17,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsMessageBus } from '@causewayjs/nats';
@@ -32,7 +31,9 @@ import {
   type StoreTransaction,
   type SubscriptionStorage,
 } from '@causewayjs/core';
-import { writeResults } from './lib/results.js';
+import { formatBars } from './lib/bars.js';
+import { parseBenchArgs } from './lib/options.js';
+import { writeResults, type DocTable } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
@@ -223,21 +224,17 @@ async function relay(
 
 /** `npm run bench -- relay`: prints the table and writes `bench/results/relay.json`. */
 export async function run(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      events: { type: 'string' },
-      runs: { type: 'string' },
-      adapter: { type: 'string' },
-      'in-flight': { type: 'string' },
-    },
+  const { quick, runs, values } = parseBenchArgs(argv, {
+    events: { type: 'string' },
+    adapter: { type: 'string' },
+    'in-flight': { type: 'string' },
   });
   const adapter = values.adapter ?? 'sqlite';
   if (adapter !== 'sqlite' && adapter !== 'memory')
     throw new Error('--adapter must be sqlite or memory');
   const options: MeasureRelayOptions = {
-    events: values.events === undefined ? 20_000 : Number(values.events),
-    runs: values.runs === undefined ? 3 : Number(values.runs),
+    events: values.events === undefined ? (quick ? 5_000 : 20_000) : Number(values.events),
+    runs,
     adapter,
     inFlight: values['in-flight'] === undefined ? 256 : Number(values['in-flight']),
     unordered: true,
@@ -246,22 +243,32 @@ export async function run(argv: readonly string[]): Promise<void> {
   console.log(
     `relay: ${formatCount(options.events)} events per run, ${options.runs} runs, ${options.inFlight} in flight\n`,
   );
+  const table: DocTable = {
+    title: `${adapter === 'sqlite' ? 'SQLite' : 'Memory'} outbox → NATS JetStream, ${formatCount(options.events)} events per run, ${options.inFlight} in flight, events/s`,
+    header: ['target', 'median', 'runs', 'vs raw'],
+    align: ['left', 'right', 'right', 'right'],
+    rows: rows.map((r) => [
+      r.name,
+      formatCount(r.eventsPerSecond.median),
+      r.eventsPerSecond.runs.map((x) => formatCount(x)).join(' / '),
+      formatRatio(r.ratio),
+    ]),
+  };
   console.log(
     formatTable(
-      [
-        { header: 'target' },
-        { header: 'events/s (median)', align: 'right' },
-        { header: 'runs', align: 'right' },
-        { header: 'vs raw', align: 'right' },
-      ],
-      rows.map((r) => [
-        r.name,
-        formatCount(r.eventsPerSecond.median),
-        r.eventsPerSecond.runs.map((x) => formatCount(x)).join(' / '),
-        formatRatio(r.ratio),
-      ]),
+      table.header.map((header, i) => ({ header, align: table.align?.[i] ?? 'left' })),
+      table.rows,
     ),
   );
-  const file = await writeResults('relay', { options, rows });
+  console.log(`\n${formatBars([], runs)}`);
+  // No bar of its own yet: the figures go to the doc as a table.
+  const file = await writeResults('relay', {
+    quick,
+    runs,
+    bars: [],
+    docTables: [table],
+    options,
+    rows,
+  });
   console.log(`\nwrote ${file}`);
 }
