@@ -1,6 +1,6 @@
 /**
  * Benchmark runner: `npm run bench -- <name> [options]`. Each benchmark prints a table and
- * writes `bench/results/<name>.json` (see docs on the performance method in DESIGN §6).
+ * writes `bench/results/<name>.json` (`<name>.quick.json` with `--quick`; see bench/README.md).
  */
 import type { BenchmarkEntry } from './lib/benchmark.js';
 
@@ -11,12 +11,12 @@ import type { BenchmarkEntry } from './lib/benchmark.js';
 const benchmarks: Record<string, BenchmarkEntry> = {
   store: {
     summary:
-      'event store: appends, group commit and reads, vs the raw driver and Emmett (--quick, --adapter sqlite|postgres, --no-peers, --no-memory)',
+      'event store: appends, group commit and reads, vs the raw driver and Emmett (--quick, --runs N, --adapter sqlite|postgres, --no-peers, --no-memory)',
     load: () => import('./store.js'),
   },
   commands: {
     summary:
-      'command handling: aggregate loads with and without snapshots, contention (--adapter sqlite|postgres, --runs N)',
+      'command handling: aggregate loads with and without snapshots, contention (--quick, --adapter sqlite|postgres, --runs N)',
     load: () => import('./commands.js'),
   },
   saga: {
@@ -26,12 +26,12 @@ const benchmarks: Record<string, BenchmarkEntry> = {
   },
   relay: {
     summary:
-      'outbox relay: store → NATS JetStream events/s beside a raw JetStream publish (--events N, --runs N, --adapter sqlite|memory, --in-flight N)',
+      'outbox relay: store → NATS JetStream events/s beside a raw JetStream publish (--quick, --events N, --runs N, --adapter sqlite|memory, --in-flight N)',
     load: () => import('./relay.js'),
   },
   nexmark: {
     summary:
-      'stream processing: Nexmark q0-q11 events/s on one core vs a plain loop and published Flink figures (--events N, --runs N, --queries q0,q5)',
+      'stream processing: Nexmark q0-q11 events/s on one core vs a plain loop and published Flink figures (--quick, --events N, --runs N, --queries q0,q5)',
     load: () => import('./nexmark.js'),
   },
   'stream-scale': {
