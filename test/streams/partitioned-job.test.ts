@@ -14,6 +14,7 @@ import {
   openBackend,
   partitionJobName,
   partitionOfKey,
+  partitionedOutputSource,
   queueSource,
   storeSink,
   tumbling,
@@ -223,5 +224,62 @@ describe('partitioned stream jobs (memory)', () => {
       { k: 'a', t: 1 },
       { k: 'a', t: 2 },
     ]);
+  });
+});
+
+describe('partitionedOutputSource', () => {
+  it('gives the lowest committed upstream watermark, on the last batch of a read that reached the end', async () => {
+    const backend = await openBackend('memory:');
+    try {
+      const checkpoints = await backend.streamStateStore();
+      for (let i = 0; i < 5; i++)
+        await backend.store.append(`up-${i}`, [{ type: 'up.counted', data: { i } }]);
+      const source = partitionedOutputSource({
+        store: backend.store,
+        filter: { types: ['up.counted'] },
+        checkpoints,
+        upstream: { name: 'up', partitions: 2 },
+        bounded: true,
+        pollIntervalMs: 1,
+      });
+      expect(source.watermarks).toBe(true);
+      const abort = new AbortController();
+      const batches = source.read({ after: undefined, batchSize: 2, signal: abort.signal });
+      const it = batches[Symbol.asyncIterator]();
+      const take = async () => {
+        const r = await it.next();
+        if (r.done) throw new Error('the source ended');
+        return r.value;
+      };
+      // Partition 1 has no checkpoint yet: no watermark, whatever partition 0 says.
+      await checkpoints.save(partitionJobName('up', 0), { position: 1, watermark: 500, state: '' });
+      const first = [await take(), await take(), await take()];
+      expect(first.map((b) => [b.items.length, b.watermark])).toEqual([
+        [2, undefined],
+        [2, undefined],
+        [1, undefined],
+      ]);
+      // Both have committed, and more events came: the lower watermark, on the batch that
+      // reached the end of the log only (the ones before it may not hold everything up to it).
+      await checkpoints.save(partitionJobName('up', 1), { position: 1, watermark: 300, state: '' });
+      for (let i = 5; i < 8; i++)
+        await backend.store.append(`up-${i}`, [{ type: 'up.counted', data: { i } }]);
+      const second = [await take(), await take()];
+      expect(second.map((b) => [b.items.length, b.watermark])).toEqual([
+        [2, undefined],
+        [1, 300],
+      ]);
+      // Both at the end of event time: the last watermark, then the bounded source ends.
+      for (const p of [0, 1])
+        await checkpoints.save(partitionJobName('up', p), {
+          position: 9,
+          watermark: END_OF_EVENT_TIME,
+          state: '',
+        });
+      expect(await take()).toMatchObject({ watermark: END_OF_EVENT_TIME });
+      expect((await it.next()).done).toBe(true);
+    } finally {
+      await backend.close();
+    }
   });
 });
