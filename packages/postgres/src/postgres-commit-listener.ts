@@ -12,8 +12,11 @@ export interface PostgresCommitListenerOptions {
   channel: string;
   /** Reads the committed head position, for polling while the connection is down. */
   readHead: () => Promise<number>;
-  /** Called with a position hint (0 when unknown) whenever commits may have happened. */
-  onCommit: (position: number) => void;
+  /**
+   * Called with a position hint (0 when unknown) whenever commits may have happened, and how
+   * it was learnt: a `NOTIFY`, or a read of the head (on listening, and while polling).
+   */
+  onCommit: (position: number, via: 'notify' | 'read') => void;
   /** Polling interval while not listening, in ms. */
   pollIntervalMs: number;
   /** First delay before reconnecting, in ms; doubles up to 30 s while attempts fail. */
@@ -113,7 +116,10 @@ export class PostgresCommitListener {
     client.on('notification', (message) => {
       if (generation !== this.generation) return;
       const position = Number(message.payload);
-      this.options.onCommit(Number.isSafeInteger(position) && position > 0 ? position : 0);
+      this.options.onCommit(
+        Number.isSafeInteger(position) && position > 0 ? position : 0,
+        'notify',
+      );
     });
     try {
       await client.connect();
@@ -143,7 +149,7 @@ export class PostgresCommitListener {
     }
     if (generation !== this.generation || !this.running) return;
     if (head > this.lastHead) this.lastHead = head;
-    this.options.onCommit(head);
+    this.options.onCommit(head, 'read');
   }
 
   private lost(client: Client): void {
@@ -182,7 +188,7 @@ export class PostgresCommitListener {
       const head = await this.options.readHead();
       if (head > this.lastHead) {
         this.lastHead = head;
-        if (this.running) this.options.onCommit(head);
+        if (this.running) this.options.onCommit(head, 'read');
       }
     } catch {
       // The database is unreachable: the next tick tries again.

@@ -298,8 +298,9 @@ export class PostgresEventStore
       // This process's own commits come back as NOTIFY too, after its watchers were told of
       // them: passing those on would wake every subscription again for a read that finds
       // nothing, and a commit arriving meanwhile would wait for that read.
-      onCommit: (position) => {
-        if (position === 0 || position > this.notifiedPosition) this.notifyCommitted(position);
+      onCommit: (position, via) => {
+        if (via === 'notify' && position > 0 && position <= this.notifiedPosition) return;
+        this.notifyCommitted(position);
       },
       ...this.listenOptions,
     });
