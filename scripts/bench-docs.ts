@@ -6,6 +6,7 @@
  *   npm run bench:docs -- --check exit 1 when the doc differs from what the committed
  *                                 result files give
  *
+ * Only result files git tracks are read: `git add bench/results/<name>.json` before running it.
  * A block sits between `<!-- bench:<name> -->` and `<!-- /bench:<name> -->`; everything
  * outside the blocks is hand-written and kept as it is. A benchmark without a result file
  * (or whose file carries no bars, or is a --quick run) renders as not yet measured.
@@ -101,8 +102,8 @@ export function readResult(dir: string, name: string): RenderedResult | undefine
 
 /**
  * The names of the result files git tracks under `bench/results/` (the committed figures),
- * or undefined outside a git checkout. `--check` and the drift test read only these, so a
- * result file left uncommitted in a working tree never passes for a committed one.
+ * or undefined outside a git checkout. The script and the drift test read only these, so a
+ * result file left untracked in a working tree never passes for a committed one.
  */
 export function committedResultNames(root: string): Set<string> | undefined {
   try {
@@ -154,9 +155,9 @@ async function main(): Promise<number> {
   const docPath = values.doc;
   const resultsDir = values.results;
   const current = readFileSync(docPath, 'utf8');
-  // The check compares with the committed files only; writing uses every file present, so
-  // a new result can be rendered before it is committed (commit both together).
-  const committed = values.check ? committedResultNames(repoRoot) : undefined;
+  // Only result files git tracks count (`git add` a new one first): a run left untracked in
+  // a working tree is never rendered as a figure of record.
+  const committed = committedResultNames(repoRoot);
   const expected = await renderDoc(
     current,
     (name) => (committed && !committed.has(name) ? undefined : readResult(resultsDir, name)),
