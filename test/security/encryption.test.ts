@@ -67,9 +67,11 @@ describe('encryptedEventStore', () => {
     const [stored] = await collect(raw.readStream('customer-1'));
     expect(await rawText(raw)).not.toContain('ada@example.com');
     expect(stored?.data).toMatchObject({ customerId: 'c-1', plan: 'gold' });
-    expect((stored?.data as { email: string }).email).toMatch(/^cw1:/);
+    // Two personal fields: one seal for both (version 2), held by the first field.
+    expect((stored?.data as { email: string }).email).toMatch(/^cw2:./);
+    expect((stored?.data as { address: string }).address).toBe('cw2:');
     expect(stored?.metadata.encryption).toEqual({
-      v: 1,
+      v: 2,
       subject: 'c-1',
       fields: ['$.email', '$.address'],
     });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { EventInput, RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -21,6 +21,7 @@ import {
   getField,
   parseFieldPath,
   setField,
+  setFields,
   type FieldPath,
 } from './field-paths.js';
 import {
@@ -31,7 +32,7 @@ import {
 import {
   makeKeyCheck,
   matchesKeyCheck,
-  open,
+  openText,
   parseMasterKey,
   seal,
   unwrapDataKey,
@@ -58,8 +59,23 @@ import {
 /** What a personal field reads as once its subject is forgotten (or to callers not allowed). */
 export const REDACTED = '[redacted]';
 
-/** Prefix of an encrypted field value: version 1, AES-256-GCM. */
+/** Prefix of an encrypted field value: version 1, AES-256-GCM, one seal per field. */
 const CIPHER_PREFIX = 'cw1:';
+
+/**
+ * Prefix of the fields of a version 2 event: AES-256-GCM, one seal for all of the event's
+ * personal fields (a JSON array of their values, in the order `metadata.encryption.fields`
+ * lists them). The first field holds the sealed text after the prefix; the others hold the
+ * prefix alone. One seal per event rather than per field: opening a seal costs far more
+ * (cipher set-up) than the few bytes it decrypts.
+ */
+const SEALED_PREFIX = 'cw2:';
+
+/** Default of {@link EncryptedEventStoreOptions.keyCacheMs}. */
+export const DEFAULT_KEY_CACHE_MS = 10_000;
+
+/** Default of {@link EncryptedEventStoreOptions.keyCacheSize}. */
+export const DEFAULT_KEY_CACHE_SIZE = 10_000;
 
 export { SUBJECT_FORGOTTEN_EVENT };
 
@@ -105,10 +121,19 @@ export interface EncryptedEventStoreOptions {
    */
   erasers?: SubjectEraser | readonly SubjectEraser[];
   /**
-   * How long an unwrapped data key is kept in memory, in ms (default 10,000). Another process
-   * that forgets a subject is noticed here within this time.
+   * How long an unwrapped data key (or a forgotten subject's tombstone) is kept in memory
+   * after it was read from the key store, in ms (default {@link DEFAULT_KEY_CACHE_MS}, 10 s;
+   * 0 disables the cache: every read asks the key store). A forget made through this store
+   * evicts the key at once; a forget made by another process is noticed here only once the
+   * cached key is older than this, or when a read meets its `subject.forgotten` event: until
+   * then this process still decrypts the subject's fields.
    */
   keyCacheMs?: number;
+  /**
+   * How many subjects' keys the cache holds at most (default {@link DEFAULT_KEY_CACHE_SIZE});
+   * past it, the key fetched longest ago is dropped first.
+   */
+  keyCacheSize?: number;
   /**
    * What a read does with a field that does not decrypt (tampered ciphertext, or ciphertext
    * copied from another event): `'throw'` a {@link DecryptionError} (default: loud), or
@@ -121,7 +146,8 @@ export interface EncryptedEventStoreOptions {
 
 /** What `metadata.encryption` holds on an event with encrypted fields. */
 export interface EncryptionMetadata {
-  v: 1;
+  /** 1: each field sealed on its own (one field, or written before version 2); 2: one seal per event. */
+  v: 1 | 2;
   subject: string;
   /** Paths of the fields encrypted. */
   fields: string[];
@@ -158,10 +184,14 @@ interface Shared {
   snapshots: readonly Pick<SnapshotStore, 'deleteBySubject'>[];
   erasers: readonly SubjectEraser[];
   keyCacheMs: number;
+  keyCacheSize: number;
   onUndecryptable: 'throw' | 'redact';
   clock: Clock;
-  /** Unwrapped keys (null: forgotten), with when they were fetched. */
-  cache: Map<string, { key: Buffer | null; at: number }>;
+  /**
+   * Unwrapped keys (null: forgotten) as key objects made once (so no cipher imports the raw
+   * key again), with when they were fetched; in the order fetched, oldest first.
+   */
+  cache: Map<string, { key: KeyObject | null; at: number }>;
 }
 
 /**
@@ -257,12 +287,31 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     return this.decryptAll(this.inner.readAll(options));
   }
 
-  private async *decryptAll(source: AsyncIterable<RecordedEvent>): AsyncIterable<RecordedEvent> {
-    for await (const event of source) {
-      if (event.type === SUBJECT_FORGOTTEN_EVENT && event.stream === this.shared.auditStream)
-        this.noticeForgotten(event);
-      yield this.decrypt(event);
-    }
+  /**
+   * A hand-written iterator rather than an async generator: the generator's queueing per item
+   * costs as much as decrypting an event. Events are handed on in order, each decrypted (or
+   * its forget noticed) only when it is asked for.
+   */
+  private decryptAll(source: AsyncIterable<RecordedEvent>): AsyncIterable<RecordedEvent> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        const inner = source[Symbol.asyncIterator]();
+        const ended = (value?: unknown): Promise<IteratorResult<RecordedEvent>> =>
+          inner.return ? inner.return(value) : Promise.resolve({ done: true, value: undefined });
+        return {
+          next: async (): Promise<IteratorResult<RecordedEvent>> => {
+            const step = await inner.next();
+            if (step.done === true) return step;
+            const event = step.value;
+            if (event.type === SUBJECT_FORGOTTEN_EVENT && event.stream === this.shared.auditStream)
+              this.noticeForgotten(event);
+            const value = this.decrypt(event);
+            return { done: false, value: value instanceof Promise ? await value : value };
+          },
+          return: ended,
+        };
+      },
+    };
   }
 
   /**
@@ -315,6 +364,8 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     };
     await erase();
     const keyDestroyed = await keyStore.forget(subject, at);
+    // Evicted here at once: from now on this process reads the subject's fields as redacted.
+    cache.delete(subject);
     cache.set(subject, { key: null, at: clock.now() });
     let snapshotsDeleted = 0;
     for (const store of snapshots) snapshotsDeleted += await store.deleteBySubject(subject);
@@ -353,23 +404,28 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     const types = [...this.shared.policies.keys()];
     const values: unknown[] = [];
     if (types.length === 0) return values;
-    let key: Buffer | null | undefined;
+    let key: KeyObject | null | undefined;
     for await (const event of this.inner.readAll({ filter: { types } })) {
       const info = readEncryption(event.metadata.encryption);
       if (info?.subject !== subject) continue;
       key ??= await this.keyFor(subject, false);
       if (key === null) return values;
+      if (info.v === 2) {
+        const opened = openSealed(key, event, info);
+        if (opened) values.push(...opened);
+        continue;
+      }
       for (const text of info.fields) {
         const path = storedPath(text);
         const stored = path ? getField(event.data, path) : undefined;
         if (!stored?.found || typeof stored.value !== 'string') continue;
         if (!stored.value.startsWith(CIPHER_PREFIX)) continue;
-        const opened = open(
+        const opened = openText(
           key,
           Buffer.from(stored.value.slice(CIPHER_PREFIX.length), 'base64'),
           `${event.id}\n${text}`,
         );
-        if (opened) values.push(JSON.parse(opened.toString('utf8')));
+        if (opened !== undefined) values.push(JSON.parse(opened));
       }
     }
     return values;
@@ -489,16 +545,30 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     const key = await this.keyFor(subject, true, later);
     if (key === null) throw new SubjectForgottenError(index);
     const id = event.id ?? newId();
-    let data = event.data;
-    for (const path of present) {
-      const { value } = getField(data, path);
-      // Refused as the store refuses it (NaN, BigInt, a cycle...), not sealed as something else.
-      const json = encodeJson(value, `$[${index}].data${formatFieldPath(path).slice(1)}`);
-      const plaintext = Buffer.from(json, 'utf8');
-      const sealed = seal(key, plaintext, `${id}\n${formatFieldPath(path)}`);
-      data = setField(data, path, CIPHER_PREFIX + sealed.toString('base64'));
+    const fields = present.map(formatFieldPath);
+    // Refused as the store refuses it (NaN, BigInt, a cycle...), not sealed as something else.
+    const jsons = present.map((path, i) =>
+      encodeJson(getField(event.data, path).value, `$[${index}].data${fields[i]!.slice(1)}`),
+    );
+    let data: unknown;
+    let v: 1 | 2;
+    if (present.length === 1) {
+      v = 1;
+      const sealed = seal(key, Buffer.from(jsons[0]!, 'utf8'), `${id}\n${fields[0]!}`);
+      data = setField(event.data, present[0]!, CIPHER_PREFIX + sealed.toString('base64'));
+    } else {
+      v = 2;
+      const plaintext = Buffer.from(`[${jsons.join(',')}]`, 'utf8');
+      const sealed = seal(key, plaintext, sealedAad(id, fields));
+      data = setFields(
+        event.data,
+        present,
+        present.map((_, i) =>
+          i === 0 ? SEALED_PREFIX + sealed.toString('base64') : SEALED_PREFIX,
+        ),
+      );
     }
-    const encryption: EncryptionMetadata = { v: 1, subject, fields: present.map(formatFieldPath) };
+    const encryption: EncryptionMetadata = { v, subject, fields };
     return { ...event, id, data, metadata: { ...event.metadata, encryption } };
   }
 
@@ -516,8 +586,9 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
   private reveal(
     event: RecordedEvent,
     info: EncryptionMetadata,
-    key: Buffer | null,
+    key: KeyObject | null,
   ): RecordedEvent {
+    if (info.v === 2) return this.revealSealed(event, info, key);
     let data = event.data;
     const undecryptable: string[] = [];
     for (const text of info.fields) {
@@ -531,19 +602,19 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
       }
       const opened =
         typeof value === 'string' && value.startsWith(CIPHER_PREFIX)
-          ? open(
+          ? openText(
               key,
               Buffer.from(value.slice(CIPHER_PREFIX.length), 'base64'),
               `${event.id}\n${text}`,
             )
           : undefined;
-      if (!opened) {
+      if (opened === undefined) {
         if (this.shared.onUndecryptable === 'throw') throw new DecryptionError(event, text);
         data = setField(data, path, this.shared.redaction);
         undecryptable.push(text);
         continue;
       }
-      data = setField(data, path, JSON.parse(opened.toString('utf8')));
+      data = setField(data, path, JSON.parse(opened));
     }
     const metadata =
       key === null
@@ -554,8 +625,42 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     return { ...event, data, metadata };
   }
 
+  /**
+   * {@link reveal} for a version 2 event: one seal for all its fields, opened once. Fields
+   * the stored data no longer has are left out; when the seal does not open, every field is
+   * undecryptable.
+   */
+  private revealSealed(
+    event: RecordedEvent,
+    info: EncryptionMetadata,
+    key: KeyObject | null,
+  ): RecordedEvent {
+    const paths: FieldPath[] = [];
+    const indexes: number[] = [];
+    for (const [i, text] of info.fields.entries()) {
+      const path = storedPath(text);
+      if (path && getField(event.data, path).found) {
+        paths.push(path);
+        indexes.push(i);
+      }
+    }
+    const { redaction, onUndecryptable } = this.shared;
+    const opened = key === null ? undefined : openSealed(key, event, info);
+    if (key !== null && opened === undefined && onUndecryptable === 'throw')
+      throw new DecryptionError(event, info.fields[0] ?? '$');
+    const values = indexes.map((i) => (opened ? opened[i] : redaction));
+    const data = paths.length > 0 ? setFields(event.data, paths, values) : event.data;
+    const metadata =
+      key === null
+        ? { ...event.metadata, encryption: { ...info, redacted: true } }
+        : opened === undefined
+          ? { ...event.metadata, encryption: { ...info, undecryptable: [...info.fields] } }
+          : event.metadata;
+    return { ...event, data, metadata };
+  }
+
   /** The cached key (null: forgotten) while fresh, `undefined` on a miss. */
-  private cachedKey(subject: string): Buffer | null | undefined {
+  private cachedKey(subject: string): KeyObject | null | undefined {
     const cached = this.shared.cache.get(subject);
     if (cached && this.shared.clock.now() - cached.at < this.shared.keyCacheMs) return cached.key;
     return undefined;
@@ -565,7 +670,7 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
    * The subject's data key, from the cache or the key store; `null` when forgotten (or, on
    * read, never created). With `create`, a missing key is made and stored.
    */
-  private async keyFor(subject: string, create: boolean, later?: Defer): Promise<Buffer | null> {
+  private async keyFor(subject: string, create: boolean, later?: Defer): Promise<KeyObject | null> {
     const { clock, keyStore, current } = this.shared;
     // Only real keys and tombstones are cached, never "no key yet", so a key made by another
     // process is found at once.
@@ -586,14 +691,21 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     const known = entry.state === 'forgotten' ? null : entry;
     if (!later) return this.remember(subject, known);
     later(() => this.remember(subject, known));
-    return known === null ? null : this.unwrap(known, this.shared.masters);
+    return known === null ? null : createSecretKey(this.unwrap(known, this.shared.masters));
   }
 
-  /** Caches a subject's key (unwrapped here) or its tombstone (`null`), and returns it. */
-  private remember(subject: string, entry: StoredDataKey | null): Buffer | null {
-    const { cache, clock, masters } = this.shared;
-    const key = entry === null ? null : this.unwrap(entry, masters);
-    if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string);
+  /**
+   * Caches a subject's key (unwrapped here) or its tombstone (`null`), and returns it. The
+   * cache keeps the order of fetching: a key fetched again moves to the end, and past
+   * `keyCacheSize` the key fetched longest ago (the next to expire) is dropped.
+   */
+  private remember(subject: string, entry: StoredDataKey | null): KeyObject | null {
+    const { cache, clock, masters, keyCacheMs, keyCacheSize } = this.shared;
+    const key = entry === null ? null : createSecretKey(this.unwrap(entry, masters));
+    // Nothing is kept when caching is off (a forget's tombstone neither: the key store says).
+    if (keyCacheMs === 0) return key;
+    cache.delete(subject);
+    while (cache.size >= keyCacheSize) cache.delete(cache.keys().next().value as string);
     cache.set(subject, { key, at: clock.now() });
     return key;
   }
@@ -641,9 +753,41 @@ function stripEncryption(event: EventInput): EventInput {
 function readEncryption(value: unknown): EncryptionMetadata | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const info = value as Partial<EncryptionMetadata>;
-  if (info.v !== 1 || typeof info.subject !== 'string' || !Array.isArray(info.fields))
+  if (
+    (info.v !== 1 && info.v !== 2) ||
+    typeof info.subject !== 'string' ||
+    !Array.isArray(info.fields)
+  )
     return undefined;
   return info as EncryptionMetadata;
+}
+
+/**
+ * What a version 2 seal is bound to: the event id and the list of fields, so a seal copied
+ * to another event, or a list of fields edited in the stored metadata, does not open.
+ */
+function sealedAad(id: string, fields: readonly string[]): string {
+  return `cw2\n${id}\n${fields.join('\n')}`;
+}
+
+/** The values of a version 2 event's fields, in list order; `undefined` if it does not open. */
+function openSealed(
+  key: KeyObject,
+  event: RecordedEvent,
+  info: EncryptionMetadata,
+): unknown[] | undefined {
+  const first = storedPath(info.fields[0]);
+  const stored = first ? getField(event.data, first) : undefined;
+  if (typeof stored?.value !== 'string' || !stored.value.startsWith(SEALED_PREFIX))
+    return undefined;
+  const text = openText(
+    key,
+    Buffer.from(stored.value.slice(SEALED_PREFIX.length), 'base64'),
+    sealedAad(event.id, info.fields),
+  );
+  if (text === undefined) return undefined;
+  const values: unknown = JSON.parse(text);
+  return Array.isArray(values) && values.length === info.fields.length ? values : undefined;
 }
 
 function compile(options: EncryptedEventStoreOptions): Shared {
@@ -707,9 +851,12 @@ function compile(options: EncryptedEventStoreOptions): Shared {
         'must be a subject eraser (with eraseValues)',
       );
   }
-  const keyCacheMs = options.keyCacheMs ?? 10_000;
+  const keyCacheMs = options.keyCacheMs ?? DEFAULT_KEY_CACHE_MS;
   if (!Number.isFinite(keyCacheMs) || keyCacheMs < 0)
     throw new SecurityConfigError('encryption.keyCacheMs', 'must be a number >= 0');
+  const keyCacheSize = options.keyCacheSize ?? DEFAULT_KEY_CACHE_SIZE;
+  if (!Number.isSafeInteger(keyCacheSize) || keyCacheSize < 1)
+    throw new SecurityConfigError('encryption.keyCacheSize', 'must be an integer >= 1');
   return {
     keyStore,
     current,
@@ -720,6 +867,7 @@ function compile(options: EncryptedEventStoreOptions): Shared {
     snapshots,
     erasers,
     keyCacheMs,
+    keyCacheSize,
     onUndecryptable: options.onUndecryptable === 'redact' ? 'redact' : 'throw',
     clock: options.clock ?? systemClock,
     cache: new Map(),

@@ -43,3 +43,33 @@ export function setField(data: unknown, path: FieldPath, value: unknown): unknow
   const object = data as Record<string, unknown>;
   return { ...object, [head]: setField(object[head], rest, value) };
 }
+
+/**
+ * A copy of `data` with each of `paths` set to the value at the same index of `values`:
+ * every object along the paths is copied once (however many paths pass through it), the
+ * rest shared. The paths must exist.
+ */
+export function setFields(
+  data: unknown,
+  paths: readonly FieldPath[],
+  values: readonly unknown[],
+): unknown {
+  const root: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  let copies: Set<unknown> | undefined;
+  for (const [i, path] of paths.entries()) {
+    let object = root;
+    for (let depth = 0; depth < path.length - 1; depth++) {
+      const key = path[depth] as string;
+      let child = object[key] as Record<string, unknown>;
+      copies ??= new Set([root]);
+      if (!copies.has(child)) {
+        child = { ...child };
+        object[key] = child;
+        copies.add(child);
+      }
+      object = child;
+    }
+    object[path[path.length - 1] as string] = values[i];
+  }
+  return root;
+}
