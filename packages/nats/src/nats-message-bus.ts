@@ -87,6 +87,13 @@ export interface NatsMessageBusOptions {
   /** Where to store the stream: `'file'` (default) or `'memory'`. */
   storage?: 'file' | 'memory';
   /**
+   * Copies of the stream kept by a NATS cluster, 1 to 5 (default 1). Give 3 (R3) on a cluster
+   * of three or more servers so that the stream and its consumers (groups) survive the loss
+   * of one; an existing stream with fewer copies is raised to this many. A single server
+   * refuses more than 1 (`BusUnavailableError`).
+   */
+  replicas?: number;
+  /**
    * How events are written: `'causeway'` (default, the envelope as JSON) or
    * `'cloudevents-binary'` (CloudEvents binary mode: `ce-*` headers, the data as the body; see
    * {@link NatsWireFormat}). Members read both.
@@ -211,6 +218,9 @@ export class NatsMessageBus implements MessageBus {
     const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs');
     const prefetch = positive(options.prefetch ?? 32, 'prefetch');
     const wireFormat = wireFormatOf(options.wireFormat);
+    const replicas = options.replicas ?? 1;
+    if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 5)
+      throw new InvalidArgumentError('replicas', 'must be an integer from 1 to 5');
     const clock = options.clock ?? systemClock;
     if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')
       throw new InvalidArgumentError('clock', 'must be a Clock { now(): number }');
@@ -224,6 +234,7 @@ export class NatsMessageBus implements MessageBus {
         subjects: [`${prefix}.>`],
         duplicate_window: nanos(duplicateWindowMs),
         storage: options.storage === 'memory' ? StorageType.Memory : StorageType.File,
+        num_replicas: replicas,
       };
       const existing = await jsm.streams.info(options.stream).catch((error: unknown) => {
         if (error instanceof JetStreamApiError && error.code === 10059) return undefined;
@@ -232,11 +243,13 @@ export class NatsMessageBus implements MessageBus {
       if (!existing) await jsm.streams.add(config);
       else if (
         !existing.config.subjects?.includes(`${prefix}.>`) ||
-        existing.config.duplicate_window < config.duplicate_window
+        existing.config.duplicate_window < config.duplicate_window ||
+        existing.config.num_replicas < replicas
       )
         await jsm.streams.update(options.stream, {
           subjects: [...new Set([...(existing.config.subjects ?? []), `${prefix}.>`])],
           duplicate_window: Math.max(existing.config.duplicate_window, config.duplicate_window),
+          num_replicas: Math.max(existing.config.num_replicas, replicas),
         });
     } catch (error) {
       throw new BusUnavailableError(
