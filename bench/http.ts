@@ -5,16 +5,20 @@
  * layer (parsing, validation, routing, JSON, the socket) costs on top of the store.
  *
  * `npm run bench -- http [--adapter sqlite|postgres|all] [--seconds S] [--runs N]
- * [--connections C]`; PostgreSQL comes from `CAUSEWAY_PG_URL`. Each run uses a fresh store;
- * the table shows medians of the runs. autocannon runs in this process, sharing its cores
- * with the server, as a client on the same machine would.
+ * [--connections C] [--quick]`; PostgreSQL comes from `CAUSEWAY_PG_URL`. Each run uses a
+ * fresh store, and the two ways take turns first from run to run; the table shows medians of
+ * the runs, and the bar (issue 15: HTTP at >= 0.5x of in process, per engine) is the median
+ * of each run's own ratio. autocannon (keep-alive connections, one request in flight on
+ * each) runs in a worker thread of this process, sharing the cores with the server, as a
+ * client on the same machine would.
  */
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { PostgresEventStore } from '@causewayjs/postgres';
 import { SqliteEventStore } from '@causewayjs/sqlite';
 import type { TransactionalEventStore } from '@causewayjs/core';
 import { createServer } from '@causewayjs/server';
+import { barResult, formatBars } from './lib/bars.js';
+import { parseBenchArgs } from './lib/options.js';
 import { writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';
@@ -39,21 +43,20 @@ interface EngineResult {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      adapter: { type: 'string', default: 'sqlite' },
-      seconds: { type: 'string', default: '10' },
-      runs: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '64' },
-    },
+  const { quick, runs, values } = parseBenchArgs(argv, {
+    adapter: { type: 'string', default: 'all' },
+    seconds: { type: 'string' },
+    connections: { type: 'string', default: '64' },
   });
   const engines: Engine[] =
     values.adapter === 'all' ? [...ENGINES] : ENGINES.filter((e) => e === values.adapter);
   if (engines.length === 0) throw new Error(`--adapter must be sqlite, postgres or all`);
-  const seconds = Number(values.seconds);
-  const runs = Number(values.runs);
+  const seconds = Number(values.seconds ?? (quick ? 3 : 10));
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('--seconds must be > 0');
   const connections = Number(values.connections);
+  if (!Number.isSafeInteger(connections) || connections < 1)
+    throw new Error('--connections must be an integer >= 1');
+  const skipped: string[] = [];
   const pgUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
 
   const results: EngineResult[] = [];
@@ -62,6 +65,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       const reason = await postgresUnreachable(pgUrl);
       if (reason !== undefined) {
         console.log(`skipping postgres: ${redactUrl(pgUrl)} is unreachable (${reason})`);
+        skipped.push(`postgres: ${redactUrl(pgUrl)} is unreachable (${reason})`);
         continue;
       }
     }
@@ -108,9 +112,27 @@ export async function run(argv: readonly string[]): Promise<void> {
         rows,
       ),
   );
+  const bars = results.map((r) =>
+    barResult(
+      {
+        id: `${r.engine}.http-vs-in-process`,
+        label: `appends over HTTP (${connections} clients) vs the same appends in process`,
+        adapter: r.engine,
+        bar: 0.5,
+        comparator: '>=',
+        unit: 'x',
+      },
+      r.runs.map((run) => run.http.appendsPerSecond / run.inProcess.appendsPerSecond),
+    ),
+  );
+  console.log(`\n${formatBars(bars, runs)}`);
   const file = await writeResults('http', {
+    quick,
+    runs,
+    bars,
     settings: { seconds, runs, connections, eventsPerAppend: 1 },
     results,
+    skipped,
   });
   console.log(`\nmedians of ${runs} runs; written to ${file}`);
 }

@@ -65,6 +65,7 @@ export {
   carriedTraceContext,
   currentTraceContext,
   currentTraceparent,
+  inSpan,
   parseTraceparent,
   type TraceCarrier,
   withSpan,

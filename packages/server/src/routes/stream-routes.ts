@@ -129,6 +129,8 @@ export function registerStreamRoutes(ctx: RouteContext): void {
       },
       ...errors(400, 401, 403, 409, 410, 413, 415, 422, 503),
     },
+    // The append result is exactly { stream, revision, position }: serialised by its schema.
+    exactResponses: true,
     async handler(request, reply) {
       const stream = streamParam((request.params as { stream: string }).stream);
       ctx.authorize(request, 'write', stream);
