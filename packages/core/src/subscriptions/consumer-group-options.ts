@@ -19,19 +19,21 @@ import { assertMilliseconds } from './validation.js';
 
 /**
  * Options of {@link ConsumerGroup}. Besides its own, it takes the options of `Subscription`
- * that shape how each partition handles events (`handler`, `storage`, `from`, `filter`,
- * `where`, `batchSize`, `retry`, `handlerTimeoutMs`, `source`, `clock`, `logger`,
+ * that shape how each partition handles events (`handler`, `batchHandler`, `storage`, `from`,
+ * `filter`, `where`, `batchSize`, `catchUp`, `retry`, `handlerTimeoutMs`, `source`, `clock`, `logger`,
  * `idleCheckIntervalMs`), with the same meaning and defaults.
  */
 export interface ConsumerGroupOptions<Tx extends StoreTransaction = StoreTransaction> extends Pick<
   SubscriptionOptions<Tx>,
   | 'storage'
   | 'handler'
+  | 'batchHandler'
   | 'source'
   | 'from'
   | 'filter'
   | 'where'
   | 'batchSize'
+  | 'catchUp'
   | 'retry'
   | 'handlerTimeoutMs'
   | 'clock'

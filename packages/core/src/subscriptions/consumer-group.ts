@@ -461,9 +461,13 @@ export class ConsumerGroup<Tx extends StoreTransaction = StoreTransaction> {
     return new Subscription<Tx>({
       storage: r.storage,
       handler: r.handler,
+      batchHandler: r.batchHandler,
       source: r.source,
       filter,
       batchSize: r.batchSize,
+      // Resolved once for the group: partitions grow their catch-up batches as a lone
+      // subscription with the same options would (an explicit batchSize alone keeps them fixed).
+      catchUp: r.catchUp,
       retry: r.retry,
       handlerTimeoutMs: r.handlerTimeoutMs,
       clock: r.clock,
