@@ -39,6 +39,11 @@ const benchmarks: Record<string, BenchmarkEntry> = {
       'partitioned stream jobs: Nexmark q5 and q11 events/s with 1, 2 and 4 member processes on PostgreSQL, speed-up vs 1 (--quick, --runs N, --events N, --partitions N)',
     load: () => import('./stream-scale.js'),
   },
+  scale: {
+    summary:
+      'scale-out on PostgreSQL: partitioned projection catch-up (events/s, events read per member) and partitioned fulfilment saga (orders/s) with 1, 2 and 4 member processes, speed-up vs 1, CPU per event (--quick, --runs N, --events N, --orders N, --partitions N)',
+    load: () => import('./scale.js'),
+  },
   projections: {
     summary:
       'projections: catch-up of SQL and documents projections vs raw pipelines (same reads and upserts, transactions of 1,000), live append-to-handler latency at 1,000 events/s (--quick, --adapter sqlite|postgres, --runs N, --events N, --latency-seconds S)',
