@@ -157,11 +157,11 @@ export {
   assertMemberId,
   assertNow,
 } from './subscriptions/group-membership-store.js';
+export { checkLeaseHolder, claimOwner, holdsLease } from './subscriptions/lease-store.js';
 export {
   assertLeaseArguments,
   assertName,
   assertPosition,
-export { checkLeaseHolder, claimOwner, holdsLease } from './subscriptions/lease-store.js';
   checkSelection,
 } from './subscriptions/validation.js';
 export { WakeSignal } from './subscriptions/wake-signal.js';
