@@ -39,6 +39,11 @@ const benchmarks: Record<string, BenchmarkEntry> = {
       'partitioned stream jobs: Nexmark q5 and q11 events/s with 1, 2 and 4 member processes on PostgreSQL, speed-up vs 1 (--quick, --runs N, --events N, --partitions N)',
     load: () => import('./stream-scale.js'),
   },
+  'bus-scale': {
+    summary:
+      'work distribution over NATS JetStream: messages/s of a bus consumer group with an inbox in PostgreSQL with 1, 2 and 4 member processes, speed-up vs 1 (--quick, --runs N, --messages N)',
+    load: () => import('./bus-scale.js'),
+  },
   scale: {
     summary:
       'scale-out on PostgreSQL: partitioned projection catch-up (events/s, events read per member) and partitioned fulfilment saga (orders/s) with 1, 2 and 4 member processes, speed-up vs 1, CPU per event (--quick, --runs N, --events N, --orders N, --partitions N)',
