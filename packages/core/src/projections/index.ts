@@ -18,9 +18,16 @@ export type {
 export { Projector } from './projector.js';
 export type { ProjectorOptions, QueryOptions } from './projector.js';
 export type { ProjectionSubscriptionOptions } from './projection-runtime.js';
+export {
+  ProjectionPartitionErrorCode,
+  ProjectionPartitionedRebuildError,
+  assertProjectionPartitionOptions,
+} from './projection-partitions.js';
+export type { ProjectionPartitionOptions } from './projection-partitions.js';
 export { InlineProjections } from './inline-projections.js';
 export type {
   ProjectionLag,
+  ProjectionPartitionStatus,
   ProjectionState,
   ProjectionStatus,
   QueryResult,

@@ -14,7 +14,19 @@ import type {
   SubscriptionLogger,
   SubscriptionOptions,
 } from '../subscriptions/subscription-options.js';
-import { Subscription, type SubscriptionStatus } from '../subscriptions/subscription.js';
+import { Subscription } from '../subscriptions/subscription.js';
+import { fnv1a32 } from '../store/partition.js';
+import { ConsumerGroup } from '../subscriptions/consumer-group.js';
+import type {
+  ListParkedOptions,
+  ParkedEvent,
+  ParkedSelection,
+} from '../subscriptions/parked-event-store.js';
+import { GroupRunner, SubscriptionRunner, type BuildRunner } from './build-runner.js';
+import {
+  ProjectionPartitionedRebuildError,
+  type ProjectionPartitionOptions,
+} from './projection-partitions.js';
 import { applyInline, forgetInline } from './apply-inline.js';
 import { SUBJECT_FORGOTTEN_EVENT } from '../security/subject-eraser.js';
 import {
@@ -36,6 +48,7 @@ import {
 } from './projection-errors.js';
 import type {
   ProjectionLag,
+  ProjectionPartitionStatus,
   ProjectionStatus,
   QueryResult,
   RebuildStatus,
@@ -61,13 +74,15 @@ export interface RuntimeContext<Tx extends StoreTransaction, RM> {
   inlineTimeoutMs: number;
   pollIntervalMs: number;
   logger: SubscriptionLogger | undefined;
+  /** Run async builds as consumer groups of this many partitions (see `ProjectorOptions`). */
+  partitions: ProjectionPartitionOptions | undefined;
 }
 
-/** A build this process runs with a subscription. */
+/** A build this process runs with a subscription (or as a member of its consumer group). */
 interface Run<Tx extends StoreTransaction, RM> {
   record: ProjectionRecord;
   definition: ProjectionDefinition<RM>;
-  subscription: Subscription<Tx>;
+  runner: BuildRunner<Tx>;
   unlisten: () => void;
 }
 
@@ -180,6 +195,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
         throw new ProjectionStoppedError(this.name, 'start the projector before rebuilding');
       const pending = this.pendingRun();
       if (pending) return identity(pending.record);
+      this.assertAloneForRebuild();
       const records = await this.ctx.store.listBuilds(this.name);
       const build = nextBuild(records, this.name, this.target.version);
       await this.createBuild(this.target, build, true);
@@ -208,7 +224,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     const building = latestBuilding(records);
     const position = serving ? await this.positionOf(serving, head) : 0;
     const servingRun = serving && this.runs.get(buildKey(serving));
-    const servingError = servingRun?.subscription.status.error;
+    const servingError = servingRun?.runner.error;
     let rebuild: RebuildStatus | undefined;
     if (building) {
       const run = this.runs.get(buildKey(building));
@@ -218,8 +234,8 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
         build: building.build,
         position: at,
         lag: await this.lag(at, head),
-        parked: await store.storage.parked.count(buildSubscriptionName(building)),
-        error: run?.subscription.status.error,
+        parked: await this.parkedOf(building),
+        error: run?.runner.error,
       };
     }
     const error = this.error ?? servingError;
@@ -232,12 +248,12 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       position,
       head,
       lag: await this.lag(position, head),
-      parked:
-        serving && serving.mode === 'async'
-          ? await store.storage.parked.count(buildSubscriptionName(serving))
-          : 0,
+      parked: serving && serving.mode === 'async' ? await this.parkedOf(serving) : 0,
       error,
       rebuild,
+      ...(serving && this.partitionedBuild(serving)
+        ? { partitions: await this.partitionStatuses(serving, head) }
+        : {}),
     };
   }
 
@@ -299,7 +315,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     return this.waitUntil(
       () => {
         const pending = this.pendingRun();
-        const error = pending?.subscription.status.error;
+        const error = pending?.runner.error;
         if (error)
           throw new ProjectionStoppedError(
             this.name,
@@ -314,7 +330,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
         return new ProjectionWaitTimeoutError(
           this.name,
           undefined,
-          run?.subscription.status.position ?? 0,
+          run?.runner.localPosition() ?? 0,
           timeoutMs,
         );
       },
@@ -324,7 +340,34 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
 
   /** The subscriptions of the builds this process runs (serving and pending). */
   subscriptions(): Subscription<Tx>[] {
-    return [...this.runs.values()].map((r) => r.subscription);
+    return [...this.runs.values()].flatMap((r) => r.runner.subscriptions());
+  }
+
+  /**
+   * Parked events of the builds this process runs, serving build first; of every partition
+   * of a partitioned build, whichever member runs it.
+   */
+  async listParked(options?: ListParkedOptions): Promise<ParkedEvent[]> {
+    const lists = await Promise.all(
+      [...this.runs.values()].map((r) => r.runner.listParked(options)),
+    );
+    return lists.flat();
+  }
+
+  /** Hands parked events back to the builds run here (every partition); returns how many. */
+  async retryParked(which: ParkedSelection): Promise<number> {
+    const counts = await Promise.all(
+      [...this.runs.values()].map((r) => r.runner.retryParked(which)),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Removes parked events of the builds run here (every partition); returns how many. */
+  async skipParked(which: ParkedSelection): Promise<number> {
+    const counts = await Promise.all(
+      [...this.runs.values()].map((r) => r.runner.skipParked(which)),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** Asks for a switch attempt (after parked events of the pending build were handled). */
@@ -466,21 +509,109 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
   }
 
   private async run(record: ProjectionRecord, definition: ProjectionDefinition<RM>): Promise<void> {
-    const { store } = this.ctx;
-    const subscription = new Subscription<Tx>({
-      ...this.ctx.subscription,
-      source: this.ctx.source,
-      name: buildSubscriptionName(record),
-      storage: store.storage,
-      filter: filterOf(definition),
-      ...(whereOf(definition) ? { where: whereOf(definition) } : {}),
-      from: 'start',
-      ...this.handlersFor(record, definition),
-    });
-    const run: Run<Tx, RM> = { record, definition, subscription, unlisten: () => undefined };
-    run.unlisten = subscription.onStatus((status) => this.onRunStatus(run, status));
+    const runner = this.partitionedBuild(record)
+      ? await this.groupRunner(record, definition)
+      : this.subscriptionRunner(record, definition);
+    const run: Run<Tx, RM> = { record, definition, runner, unlisten: () => undefined };
+    run.unlisten = runner.onStatus(() => this.onRunStatus(run));
     this.runs.set(buildKey(record), run);
-    await startSubscription(subscription);
+    await runner.start();
+  }
+
+  private subscriptionRunner(
+    record: ProjectionRecord,
+    definition: ProjectionDefinition<RM>,
+  ): SubscriptionRunner<Tx> {
+    return new SubscriptionRunner(
+      new Subscription<Tx>({
+        ...this.ctx.subscription,
+        source: this.ctx.source,
+        name: buildSubscriptionName(record),
+        storage: this.ctx.store.storage,
+        filter: filterOf(definition),
+        ...(whereOf(definition) ? { where: whereOf(definition) } : {}),
+        from: 'start',
+        ...this.handlersFor(record, definition),
+      }),
+    );
+  }
+
+  /**
+   * A member of the build's consumer group, named after its subscription. A build run
+   * unpartitioned before has a checkpoint of that name: a group met for the first time
+   * starts after it, so that turning partitions on does not apply anything twice.
+   */
+  private async groupRunner(
+    record: ProjectionRecord,
+    definition: ProjectionDefinition<RM>,
+  ): Promise<GroupRunner<Tx>> {
+    const partitions = this.ctx.partitions as ProjectionPartitionOptions;
+    const { storage } = this.ctx.store;
+    const name = buildSubscriptionName(record);
+    const before = (await storage.checkpoints.load(name))?.position ?? 0;
+    const o = this.ctx.subscription;
+    const where = whereOf(definition);
+    // The group passes a handler on (not a batch handler): each event commits with its writes.
+    const { handler } = this.handlersFor(record, definition);
+    return new GroupRunner(
+      new ConsumerGroup<Tx>({
+        name,
+        partitions: partitions.count,
+        membership: partitions.membership,
+        ...(partitions.partitionKey ? { partitionKey: partitions.partitionKey } : {}),
+        ...(partitions.memberId === undefined ? {} : { memberId: partitions.memberId }),
+        ...(partitions.leaseTtlMs === undefined ? {} : { leaseTtlMs: partitions.leaseTtlMs }),
+        ...(partitions.heartbeatIntervalMs === undefined
+          ? {}
+          : { heartbeatIntervalMs: partitions.heartbeatIntervalMs }),
+        storage,
+        source: this.ctx.source,
+        handler,
+        filter: filterOf(definition),
+        ...(where ? { where } : {}),
+        from: before > 0 ? { after: before } : 'start',
+        ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
+        ...(o.retry === undefined ? {} : { retry: o.retry }),
+        ...(o.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: o.handlerTimeoutMs }),
+        ...(o.clock === undefined ? {} : { clock: o.clock }),
+        ...(o.logger === undefined ? {} : { logger: o.logger }),
+        ...(o.idleCheckIntervalMs === undefined
+          ? {}
+          : { idleCheckIntervalMs: o.idleCheckIntervalMs }),
+      }),
+    );
+  }
+
+  /** Whether `record` runs as a consumer group: async builds, when partitions are asked for. */
+  private partitionedBuild(record: ProjectionRecord): boolean {
+    return this.ctx.partitions !== undefined && record.mode === 'async';
+  }
+
+  /** The subscription names of a build: its own, or its partitions'. */
+  private subscriptionNames(record: ProjectionRecord): string[] {
+    const name = buildSubscriptionName(record);
+    if (!this.partitionedBuild(record)) return [name];
+    const count = (this.ctx.partitions as ProjectionPartitionOptions).count;
+    return [name, ...Array.from({ length: count }, (_, p) => `${name}#${p}`)];
+  }
+
+  /** Events a build has parked, in every partition of it. */
+  private async parkedOf(record: ProjectionRecord): Promise<number> {
+    const { parked } = this.ctx.store.storage;
+    const counts = await Promise.all(this.subscriptionNames(record).map((n) => parked.count(n)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * A rebuild switches in once one member has caught every partition of the new build up:
+   * it is started with this member alone in the serving build's group.
+   */
+  private assertAloneForRebuild(): void {
+    const serving = this.records.find((r) => r.status === 'serving');
+    if (!serving || !this.partitionedBuild(serving)) return;
+    const run = this.runs.get(buildKey(serving));
+    const members = run?.runner.members() ?? [];
+    if (members.length > 1) throw new ProjectionPartitionedRebuildError(this.name, members);
   }
 
   /**
@@ -629,9 +760,9 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     return { handler, batchHandler };
   }
 
-  private onRunStatus(run: Run<Tx, RM>, status: SubscriptionStatus): void {
+  private onRunStatus(run: Run<Tx, RM>): void {
     this.notify();
-    if (run.record.status === 'building' && status.state === 'live') this.scheduleSwitch();
+    if (run.record.status === 'building' && run.runner.caughtUp()) this.scheduleSwitch();
   }
 
   private scheduleSwitch(): void {
@@ -660,8 +791,8 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
   /** Switches the pending build in, once it has caught up and has nothing parked. */
   private async trySwitch(): Promise<void> {
     const pending = this.pendingRun();
-    if (!this.started || !pending || pending.subscription.status.state !== 'live') return;
-    const parked = await this.ctx.store.storage.parked.count(buildSubscriptionName(pending.record));
+    if (!this.started || !pending || !pending.runner.caughtUp()) return;
+    const parked = await this.parkedOf(pending.record);
     if (parked > 0) return;
     if (modeOf(pending.definition) === 'inline') await this.switchInline(pending);
     else await this.switchAsync(pending);
@@ -672,7 +803,8 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     const records = await store.listBuilds(this.name);
     const serving = records.find((r) => r.status === 'serving');
     // Never switch to a read model behind the one serving: positions seen by readers only grow.
-    if (serving && pending.subscription.status.position < (await this.positionOf(serving))) return;
+    const reached = pending.runner.localPosition() ?? 0;
+    if (serving && reached < (await this.positionOf(serving))) return;
     const switched = await this.commitSwitch(pending, () => Promise.resolve());
     if (switched) await this.afterSwitch(pending);
   }
@@ -684,8 +816,12 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
    */
   private async switchInline(pending: Run<Tx, RM>): Promise<void> {
     const { store, source, inlineTimeoutMs } = this.ctx;
-    await pending.subscription.stop();
-    const from = pending.subscription.status.position;
+    await pending.runner.stop();
+    // Inline builds are never partitioned: their runner is one subscription.
+    const from =
+      pending.runner instanceof SubscriptionRunner
+        ? pending.runner.subscription.status.position
+        : 0;
     let switched = false;
     try {
       switched = await this.commitSwitch(pending, async (tx, head) => {
@@ -726,7 +862,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       await this.afterSwitch(pending);
       return;
     }
-    if (this.started) await startSubscription(pending.subscription);
+    if (this.started) await pending.runner.start();
   }
 
   /** The switch itself: in one transaction holding back appends, the pending build serves. */
@@ -765,7 +901,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
         if (other === key) continue;
         run.unlisten();
         this.runs.delete(other);
-        await run.subscription.stop();
+        await run.runner.stop();
       }
       this.ctx.logger?.info(
         { projection: this.name, version: pending.record.version, build: pending.record.build },
@@ -824,17 +960,19 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     if (run) {
       run.unlisten();
       this.runs.delete(buildKey(record));
-      await run.subscription.stop();
+      await run.runner.stop();
     }
-    const name = buildSubscriptionName(record);
+    const names = this.subscriptionNames(record);
     await store.storage.store.transaction(async (tx) => {
       const current = await store.buildsIn(tx, [this.name]);
       const mine = current.find((r) => sameBuild(r, record));
       if (mine?.status === 'serving') return;
       await store.drop(tx, identity(record));
       if (mine) await store.deleteBuild(tx, identity(record));
-      await store.storage.checkpoints.delete(name, tx);
-      await store.storage.parked.remove(name, 'all', tx);
+      for (const name of names) {
+        await store.storage.checkpoints.delete(name, tx);
+        await store.storage.parked.remove(name, 'all', tx);
+      }
     });
   }
 
@@ -845,7 +983,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     const runs = [...this.runs.values()];
     this.runs.clear();
     for (const run of runs) {
-      await run.subscription.stop();
+      await run.runner.stop();
       run.unlisten();
     }
   }
@@ -860,7 +998,12 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     if (record.mode === 'inline' && record.status === 'serving')
       return record.frozenAt ?? head ?? (await this.ctx.store.storage.store.headPosition());
     const run = this.runs.get(buildKey(record));
-    if (run?.subscription.status.running) return run.subscription.status.position;
+    const local = run?.runner.localPosition();
+    if (local !== undefined) return local;
+    if (this.partitionedBuild(record)) {
+      const partitions = await this.partitionPositions(record, head);
+      return Math.min(...partitions.map((p) => p.position));
+    }
     const { storage } = this.ctx.store;
     const checkpoint =
       (await storage.checkpoints.load(buildSubscriptionName(record)))?.position ?? 0;
@@ -876,6 +1019,96 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     }))
       return Math.max(checkpoint, Math.min(next.position - 1, last));
     return Math.max(checkpoint, last);
+  }
+
+  /**
+   * Where each partition of a partitioned build is: as this member runs it, or else from its
+   * checkpoint, moved up to just before the partition's next event (a checkpoint trails the
+   * events a partition passes over, saved every so often).
+   */
+  private async partitionPositions(
+    record: ProjectionRecord,
+    head?: number,
+  ): Promise<{ partition: number; position: number; here: boolean }[]> {
+    const partitions = this.ctx.partitions as ProjectionPartitionOptions;
+    const { storage } = this.ctx.store;
+    const name = buildSubscriptionName(record);
+    const here: ReadonlyMap<number, number> =
+      this.runs.get(buildKey(record))?.runner.partitionPositions() ?? new Map<number, number>();
+    const last = head ?? (await storage.store.headPosition());
+    const definition = this.definitions.get(record.version);
+    // A partition without a checkpoint starts where its group started.
+    const base =
+      (await partitions.membership.definition(name))?.startAfter ??
+      (await storage.checkpoints.load(name))?.position ??
+      0;
+    const result: { partition: number; position: number; here: boolean }[] = [];
+    for (let partition = 0; partition < partitions.count; partition++) {
+      const local = here.get(partition);
+      if (local !== undefined) {
+        result.push({ partition, position: local, here: true });
+        continue;
+      }
+      const checkpoint = (await storage.checkpoints.load(`${name}#${partition}`))?.position ?? base;
+      const next = definition
+        ? await this.nextInPartition(definition, partition, checkpoint)
+        : undefined;
+      const position =
+        definition === undefined
+          ? checkpoint
+          : Math.max(checkpoint, Math.min(next === undefined ? last : next - 1, last));
+      result.push({ partition, position, here: false });
+    }
+    return result;
+  }
+
+  /** The position of the first event of `partition` after `after` the build would read. */
+  private async nextInPartition(
+    definition: ProjectionDefinition<RM>,
+    partition: number,
+    after: number,
+  ): Promise<number | undefined> {
+    const { count, partitionKey } = this.ctx.partitions as ProjectionPartitionOptions;
+    const filter = filterOf(definition);
+    if (!partitionKey) {
+      for await (const next of this.ctx.source.readAll({
+        from: after + 1,
+        filter: { ...filter, partition: { count, index: partition } },
+        limit: 1,
+      }))
+        return next.position;
+      return undefined;
+    }
+    // A custom key is not known to the store: look through the build's events for it.
+    for await (const next of this.ctx.source.readAll({ from: after + 1, filter })) {
+      let key: string;
+      try {
+        key = partitionKey(next);
+      } catch {
+        return next.position;
+      }
+      if (fnv1a32(key) % count === partition) return next.position;
+    }
+    return undefined;
+  }
+
+  /** Each partition of a partitioned build: where it is, its lag and parked events. */
+  private async partitionStatuses(
+    record: ProjectionRecord,
+    head: number,
+  ): Promise<ProjectionPartitionStatus[]> {
+    const { parked } = this.ctx.store.storage;
+    const name = buildSubscriptionName(record);
+    const positions = await this.partitionPositions(record, head);
+    return Promise.all(
+      positions.map(async (p) => ({
+        partition: p.partition,
+        position: p.position,
+        lag: await this.lag(p.position, head),
+        parked: await parked.count(`${name}#${p.partition}`),
+        runningHere: p.here,
+      })),
+    );
   }
 
   private async lag(position: number, head: number): Promise<ProjectionLag> {
@@ -904,7 +1137,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     if (serving.mode === 'inline') return 'running';
     const run = this.runs.get(buildKey(serving));
     if (!run) return 'running';
-    const state = run.subscription.status.state;
+    const state = run.runner.state;
     if (state === 'live') return 'running';
     if (state === 'waiting-for-lease') return 'standby';
     if (state === 'stopped' || state === 'stopping') return 'stopped';
@@ -1010,7 +1243,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       // Retired, dropped, or an inline build now maintained by appends: not run here any more.
       run.unlisten();
       this.runs.delete(key);
-      run.subscription.stop().catch(() => undefined);
+      run.runner.stop().catch(() => undefined);
     }
     return records;
   }
@@ -1019,7 +1252,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
   private servingStopError(): Error | undefined {
     const serving = this.records.find((r) => r.status === 'serving');
     const run = serving && this.runs.get(buildKey(serving));
-    const error = run?.subscription.status.error;
+    const error = run?.runner.error;
     return error && new ProjectionStoppedError(this.name, error.message, error);
   }
 
@@ -1028,7 +1261,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     const serving = this.records.find((r) => r.status === 'serving');
     if (!serving) return true;
     if (serving.mode === 'inline') return false;
-    return !this.runs.get(buildKey(serving))?.subscription.status.running;
+    return this.runs.get(buildKey(serving))?.runner.localPosition() === undefined;
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -1065,29 +1298,6 @@ function nextBuild(
   let build = 0;
   for (const r of records) if (r.version === version && r.build > build) build = r.build;
   return { name, version, build: build + 1 };
-}
-
-/**
- * Starts a subscription and resolves once it runs, or once it waits for a lease another
- * process holds (it then takes over by itself when that one stops or dies).
- */
-async function startSubscription<Tx extends StoreTransaction>(
-  subscription: Subscription<Tx>,
-): Promise<void> {
-  const started = subscription.start();
-  let unlisten: () => void = () => undefined;
-  const waiting = new Promise<void>((resolve) => {
-    unlisten = subscription.onStatus((status) => {
-      if (status.state === 'waiting-for-lease') resolve();
-    });
-  });
-  try {
-    await Promise.race([started, waiting]);
-  } finally {
-    unlisten();
-    // A later failure to start shows in the status.
-    started.catch(() => undefined);
-  }
 }
 
 /** What `apply`, `forget` or `applyBatch` give back, at once or later. */

@@ -34,6 +34,18 @@ export interface RebuildStatus {
   error: Error | undefined;
 }
 
+/** One partition of a partitioned projection's serving build (see `ProjectorOptions.partitions`). */
+export interface ProjectionPartitionStatus {
+  partition: number;
+  /** Position the partition has reached (events of other partitions count as passed). */
+  position: number;
+  lag: ProjectionLag;
+  /** Events the partition has parked. */
+  parked: number;
+  /** True when this process runs the partition now (else it is read from the database). */
+  runningHere: boolean;
+}
+
 /** A projection's state, position, lag and parked events (see `Projector.status`). */
 export interface ProjectionStatus {
   name: string;
@@ -43,17 +55,22 @@ export interface ProjectionStatus {
   version: number | undefined;
   build: number | undefined;
   state: ProjectionState;
-  /** Position the serving read model has reached (0 when none serves). */
+  /**
+   * Position the serving read model has reached (0 when none serves); partitioned, the
+   * lowest of its partitions' positions: every event up to it is applied in every partition.
+   */
   position: number;
   /** The store's head position when the status was taken. */
   head: number;
   lag: ProjectionLag;
-  /** Events the serving build has parked (async). */
+  /** Events the serving build has parked (async; partitioned: in all its partitions). */
   parked: number;
   /** Why it stopped, when `state` is `'stopped'` on its own. */
   error: Error | undefined;
   /** The build in progress, if any. */
   rebuild: RebuildStatus | undefined;
+  /** Partitioned (see `ProjectorOptions.partitions`): each partition of the serving build. */
+  partitions?: ProjectionPartitionStatus[];
 }
 
 /** What a query returns: the data and the position of the read model it was read from. */

@@ -15,6 +15,10 @@ import { DuplicateProjectionError, UnknownProjectionError } from './projection-e
 import { ProjectionRuntime, type ProjectionSubscriptionOptions } from './projection-runtime.js';
 import type { ProjectionStatus, QueryResult } from './projection-status.js';
 import type { ProjectionStore } from './projection-store.js';
+import {
+  assertProjectionPartitionOptions,
+  type ProjectionPartitionOptions,
+} from './projection-partitions.js';
 
 /** Options of {@link Projector}. */
 export interface ProjectorOptions<Tx extends StoreTransaction, RM> {
@@ -51,6 +55,17 @@ export interface ProjectorOptions<Tx extends StoreTransaction, RM> {
   clock?: Clock;
   /** Where switches, failed switches and drops are reported (pino's shape). */
   logger?: SubscriptionLogger;
+  /**
+   * Runs each async projection partitioned over every projector started with the same
+   * projections and the same `count`: a build's subscription becomes a consumer group of the
+   * same name, whose partitions (`<name>#<n>`, each with its own checkpoint, lease and parked
+   * events) are shared out among the running members and rebalanced as they come and go.
+   * Events with one key (by default their stream) go to one partition, applied in log order.
+   * Status reports each partition and the lowest position; waits are for every partition. A
+   * rebuild or a new version switches in once one member has caught up all of its partitions:
+   * run it with one member (see docs/projections.md). Inline projections are not partitioned.
+   */
+  partitions?: ProjectionPartitionOptions;
 }
 
 /** Options of {@link Projector.query}. */
@@ -135,6 +150,7 @@ export class Projector<Tx extends StoreTransaction = StoreTransaction, RM = unkn
       ...options.subscription,
     };
     const source: EventStore = subscription.source ?? store.storage.store;
+    if (options.partitions !== undefined) assertProjectionPartitionOptions(options.partitions);
     for (const [name, versions] of byName) {
       this.runtimes.set(
         name,
@@ -147,6 +163,7 @@ export class Projector<Tx extends StoreTransaction = StoreTransaction, RM = unkn
           inlineTimeoutMs,
           pollIntervalMs,
           logger: options.logger,
+          partitions: options.partitions,
         }),
       );
     }
@@ -255,12 +272,7 @@ export class Projector<Tx extends StoreTransaction = StoreTransaction, RM = unkn
 
   /** Parked events of the builds of `name` this process runs, serving build first. */
   async listParked(name: string, options?: ListParkedOptions): Promise<ParkedEvent[]> {
-    const lists = await Promise.all(
-      this.runtime(name)
-        .subscriptions()
-        .map((s) => s.listParked(options)),
-    );
-    return lists.flat();
+    return this.runtime(name).listParked(options);
   }
 
   /**
@@ -268,20 +280,21 @@ export class Projector<Tx extends StoreTransaction = StoreTransaction, RM = unkn
    * a rebuild waiting on them switches once they are handled. Returns how many were marked.
    */
   async retryParked(name: string, which: ParkedSelection): Promise<number> {
-    const runtime = this.runtime(name);
-    const counts = await Promise.all(runtime.subscriptions().map((s) => s.retryParked(which)));
-    return counts.reduce((a, b) => a + b, 0);
+    return this.runtime(name).retryParked(which);
   }
 
   /** Removes parked events of projection `name` without applying them. Returns how many. */
   async skipParked(name: string, which: ParkedSelection): Promise<number> {
     const runtime = this.runtime(name);
-    const counts = await Promise.all(runtime.subscriptions().map((s) => s.skipParked(which)));
+    const removed = await runtime.skipParked(which);
     runtime.nudge();
-    return counts.reduce((a, b) => a + b, 0);
+    return removed;
   }
 
-  /** The subscriptions this process runs for projection `name` (for inspection). */
+  /**
+   * The subscriptions this process runs for projection `name` (for inspection); partitioned,
+   * one per partition it runs now.
+   */
   subscriptions(name: string): Subscription<Tx>[] {
     return this.runtime(name).subscriptions();
   }
