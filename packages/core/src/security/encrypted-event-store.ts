@@ -364,9 +364,10 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     };
     await erase();
     const keyDestroyed = await keyStore.forget(subject, at);
-    // Evicted here at once: from now on this process reads the subject's fields as redacted.
+    // The key evicted here at once (its tombstone cached in its place): from now on this
+    // process reads the subject's fields as redacted.
     cache.delete(subject);
-    cache.set(subject, { key: null, at: clock.now() });
+    this.remember(subject, null);
     let snapshotsDeleted = 0;
     for (const store of snapshots) snapshotsDeleted += await store.deleteBySubject(subject);
     await erase();
