@@ -361,6 +361,40 @@ describe('turning partitions on for a projection that ran unpartitioned', () => 
   });
 });
 
+describe('partitioned projections apply in batches', () => {
+  it("each partition's transaction hands applyBatch a whole batch, as unpartitioned", async () => {
+    const store = new MemoryEventStore();
+    await appendEvents(store, 0, EVENTS);
+    const sizes: number[] = [];
+    const base = totals('totals-batched', 'stream', 'solo');
+    const projector = new Projector({
+      store: memoryProjectionStore(store),
+      projections: [
+        defineProjection<DocumentsHandle>({
+          ...base,
+          applyBatch: async (events, rm) => {
+            sizes.push(events.length);
+            for (const event of events) await base.apply(event, rm);
+          },
+        }),
+      ],
+      partitions: {
+        count: 2,
+        membership: new MemoryGroupMembershipStore(),
+        memberId: 'solo',
+        leaseTtlMs: 1500,
+        heartbeatIntervalMs: 100,
+      },
+    });
+    started.push(projector);
+    await projector.start();
+    await projector.waitFor('totals-batched', await store.headPosition(), { timeoutMs: 30_000 });
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(EVENTS);
+    // Before, a partitioned build took events one per transaction and never called applyBatch.
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+  });
+});
+
 describe('partitioned projection options', () => {
   const store = new MemoryEventStore();
   const projections = [totals('bad', 'stream', 'x')];

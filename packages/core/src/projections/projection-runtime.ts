@@ -551,8 +551,8 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     const before = (await storage.checkpoints.load(name))?.position ?? 0;
     const o = this.ctx.subscription;
     const where = whereOf(definition);
-    // The group passes a handler on (not a batch handler): each event commits with its writes.
-    const { handler } = this.handlersFor(record, definition);
+    // As unpartitioned: each partition's transaction takes a batch, its writes flushed once.
+    const { handler, batchHandler } = this.handlersFor(record, definition);
     return new GroupRunner(
       new ConsumerGroup<Tx>({
         name,
@@ -567,10 +567,12 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
         storage,
         source: this.ctx.source,
         handler,
+        batchHandler,
         filter: filterOf(definition),
         ...(where ? { where } : {}),
         from: before > 0 ? { after: before } : 'start',
         ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
+        ...(o.catchUp === undefined ? {} : { catchUp: o.catchUp }),
         ...(o.retry === undefined ? {} : { retry: o.retry }),
         ...(o.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: o.handlerTimeoutMs }),
         ...(o.clock === undefined ? {} : { clock: o.clock }),
