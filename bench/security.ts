@@ -279,7 +279,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   for (const e of engines)
     if (!(ENGINES as readonly string[]).includes(e))
       throw new Error(`--adapter must be one of ${ENGINES.join(', ')}, not "${e}"`);
-  const events = Number(values.events ?? (quick ? 1000 : 2000));
+  const events = Number(values.events ?? (quick ? 600 : 2000));
   if (!Number.isSafeInteger(events) || events < STREAMS)
     throw new Error(`--events must be an integer >= ${STREAMS}`);
   const postgresUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
