@@ -55,6 +55,7 @@ import {
 } from './sqlite-commit-watcher.js';
 import { sqliteError } from './sqlite-errors.js';
 import {
+  STREAM_HASH_FUNCTION,
   migrateSqlite,
   registerStreamHash,
   sqliteEventStoreMigrations,
@@ -589,8 +590,12 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     }
     if (w.partition) {
       // The hash is stored with each event: no join, and rows of other partitions are
-      // skipped inside SQLite without being decoded.
-      where.push('stream_hash % ? = ?');
+      // skipped inside SQLite without being decoded. A row that a process of an older
+      // version appended has the column's default, 0, and is hashed here (a stream whose
+      // hash really is 0 gets 0 again).
+      where.push(
+        `(CASE stream_hash WHEN 0 THEN ${STREAM_HASH_FUNCTION}(stream) ELSE stream_hash END) % ? = ?`,
+      );
       params.push(w.partition.count, w.partition.index);
     }
     params.push(size);

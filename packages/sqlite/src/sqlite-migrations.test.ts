@@ -111,4 +111,33 @@ describe('SQLite schema migrations', () => {
     expect(got.map((e) => e.stream)).toContain('order-9');
     await store.close();
   });
+
+  it('reads into their partitions the events a process of version 3 appends after the upgrade', async () => {
+    const file = join(dir, 'mixed.db');
+    const store = SqliteEventStore.open(file);
+    // A process not yet upgraded writes without stream_hash, which then takes its default.
+    const older = new Database(file);
+    const insert = older.prepare(
+      `INSERT INTO causeway_events
+         (position, id, stream, revision, type, data, metadata, schema_version, recorded_at)
+       VALUES (?, ?, ?, 0, 'x', '{}', '{}', 1, 0)`,
+    );
+    const streams = ['order-1', 'order-2', 'cart-ü', 'user-7', 'user-8', 'invoice-3'];
+    // At least one of them lies outside partition 0, where the default would put them all.
+    expect(streams.some((s) => partitionOf(s, 3) !== 0)).toBe(true);
+    older.transaction(() => {
+      streams.forEach((stream, i) => {
+        insert.run(i + 1, `00000000-0000-7000-8000-00000000001${i}`, stream);
+        older
+          .prepare('INSERT INTO causeway_streams (name, revision, deleted) VALUES (?, 0, 0)')
+          .run(stream);
+      });
+    })();
+    older.close();
+    for (let index = 0; index < 3; index++) {
+      const got = await collect(store.readAll({ filter: { partition: { count: 3, index } } }));
+      expect(got.map((e) => e.stream)).toEqual(streams.filter((s) => partitionOf(s, 3) === index));
+    }
+    await store.close();
+  });
 });

@@ -4,8 +4,9 @@ import { pendingMigrations, type Migration } from '@causewayjs/core/internals';
 
 /**
  * The SQL function, registered on the store's connections, that gives a stream name's
- * `fnv1a32` (the hash the partition filter of readAll uses). Only migrations call it: appends
- * compute the hash in JavaScript.
+ * `fnv1a32` (the hash the partition filter of readAll uses). Appends compute the hash in
+ * JavaScript; the migration fills existing rows with it, and readAll's partition filter hashes
+ * the rows that a process of an older version appended without it (`stream_hash` 0).
  */
 export const STREAM_HASH_FUNCTION = 'causeway_stream_hash';
 
