@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { StoreTransaction } from '../store/event-store.js';
 import type { LeaseClaim, LeaseStore } from '../subscriptions/lease-store.js';
+import { LeaseLostError } from '../subscriptions/subscription-errors.js';
 import type { SubscriptionLogger } from '../subscriptions/subscription-options.js';
 import { WakeSignal } from '../subscriptions/wake-signal.js';
 
@@ -95,8 +96,11 @@ export class LeasedLoop<Tx extends StoreTransaction> {
    * (a restarted process), commits nothing.
    */
   async fence(tx: Tx): Promise<void> {
-    if (this.lease !== false)
-      await this.lease.store.assertHeld(this.lease.name, this.claim ?? this.lease.owner, tx);
+    if (this.lease === false) return;
+    // No claim: the lease was never taken, or a renewal failed and it may have changed hands
+    // since, even to a run with the same owner name, which the owner alone would let through.
+    if (!this.claim) throw new LeaseLostError(this.lease.name, this.lease.owner);
+    await this.lease.store.assertHeld(this.lease.name, this.claim, tx);
   }
 
   private async loop(): Promise<void> {
