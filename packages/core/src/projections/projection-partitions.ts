@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../core/envelope.js';
 import { CausewayError, InvalidArgumentError } from '../core/errors.js';
 import type { GroupMembershipStore } from '../subscriptions/group-membership-store.js';
+import { assertPartitionedRunOptions } from '../subscriptions/partitioned-run-options.js';
 
 /**
  * How a projector runs its async projections partitioned (see `ProjectorOptions.partitions`):
@@ -38,12 +39,7 @@ export interface ProjectionPartitionOptions {
  * @throws {InvalidArgumentError} naming the first bad option.
  */
 export function assertProjectionPartitionOptions(options: ProjectionPartitionOptions): void {
-  if (typeof options !== 'object' || options === null)
-    throw new InvalidArgumentError('partitions', 'must be an object { count, membership }');
-  if (!Number.isSafeInteger(options.count) || options.count < 1 || options.count > 1024)
-    throw new InvalidArgumentError('partitions.count', 'must be an integer from 1 to 1,024');
-  if (typeof options.membership?.heartbeat !== 'function')
-    throw new InvalidArgumentError('partitions.membership', 'must be a group membership store');
+  assertPartitionedRunOptions(options);
   if (options.partitionKey !== undefined && typeof options.partitionKey !== 'function')
     throw new InvalidArgumentError(
       'partitions.partitionKey',

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../core/envelope.js';
-import { InvalidArgumentError } from '../core/errors.js';
 import { fnv1a32 } from '../store/partition.js';
 import type { GroupMembershipStore } from '../subscriptions/group-membership-store.js';
+import { assertPartitionedRunOptions } from '../subscriptions/partitioned-run-options.js';
 
 /**
  * How a runtime runs its sagas partitioned (see `SagaRuntimeOptions.partitions`): each saga
@@ -31,12 +31,7 @@ export interface SagaPartitionOptions {
  * @throws {InvalidArgumentError} naming the first bad option.
  */
 export function assertSagaPartitionOptions(options: SagaPartitionOptions): void {
-  if (typeof options !== 'object' || options === null)
-    throw new InvalidArgumentError('partitions', 'must be an object { count, membership }');
-  if (!Number.isSafeInteger(options.count) || options.count < 1 || options.count > 1024)
-    throw new InvalidArgumentError('partitions.count', 'must be an integer from 1 to 1,024');
-  if (typeof options.membership?.heartbeat !== 'function')
-    throw new InvalidArgumentError('partitions.membership', 'must be a group membership store');
+  assertPartitionedRunOptions(options);
 }
 
 /**
