@@ -1,5 +1,3 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -19,6 +17,7 @@ import {
   natsUrl,
   randomNatsName,
 } from '../support/nats.js';
+import { LineMember } from '../support/member-processes.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const memberScript = fileURLToPath(new URL('./nats-group-member.ts', import.meta.url));
@@ -32,16 +31,13 @@ const WAIT_MS = 45_000;
 const START_MS = 120_000;
 
 /** A member of the group in a child process, and what it printed. */
-class Member {
-  readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+class Member extends LineMember {
   waiting = false;
   ready = false;
   readonly committed: string[] = [];
   /** Every delivery as `[eventId, attempt]`, in order. */
   readonly delivered: Array<[string, number]> = [];
   holding: string | undefined;
-  stderr = '';
 
   constructor(
     readonly id: string,
@@ -54,41 +50,25 @@ class Member {
       join: 'now' | 'later';
     },
   ) {
-    this.child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        memberScript,
-        args.schema,
-        natsUrl,
-        args.stream,
-        args.prefix,
-        id,
-        String(args.delayMs),
-        String(args.hold),
-        args.join,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    let buffer = '';
-    this.child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const [what, eventId, attempt] = buffer.slice(0, nl).split(' ');
-        buffer = buffer.slice(nl + 1);
-        if (what === 'waiting') this.waiting = true;
-        else if (what === 'ready') this.ready = true;
-        else if (what === 'committed' && eventId) this.committed.push(eventId);
-        else if (what === 'delivered' && eventId) this.delivered.push([eventId, Number(attempt)]);
-        else if (what === 'holding') this.holding = eventId;
-      }
-    });
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
+    super(memberScript, [
+      args.schema,
+      natsUrl,
+      args.stream,
+      args.prefix,
+      id,
+      String(args.delayMs),
+      String(args.hold),
+      args.join,
+    ]);
+  }
+
+  protected onLine(line: string): void {
+    const [what, eventId, attempt] = line.split(' ');
+    if (what === 'waiting') this.waiting = true;
+    else if (what === 'ready') this.ready = true;
+    else if (what === 'committed' && eventId) this.committed.push(eventId);
+    else if (what === 'delivered' && eventId) this.delivered.push([eventId, Number(attempt)]);
+    else if (what === 'holding') this.holding = eventId;
   }
 
   async stop(): Promise<void> {

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EventStore, partitionOf } from '@causewayjs/core';
+import { LineMember, splitLine, until as waitUntil } from '../support/member-processes.js';
 import { dropSchema, pgAvailable, randomSchemaName } from '../support/postgres.js';
 import { openGroupBackend } from './group-backend.js';
 
@@ -27,52 +26,30 @@ interface View {
 }
 
 /** A member in a child process, and what it has printed so far. */
-class Worker {
-  readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+class Worker extends LineMember {
   view: View | undefined;
   written = 0;
-  stderr = '';
 
   constructor(
     readonly id: string,
     kind: 'sqlite' | 'postgres',
     location: string,
   ) {
-    this.child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        workerScript,
-        kind,
-        location,
-        id,
-        String(PARTITIONS),
-        String(TTL_MS),
-        String(HEARTBEAT_MS),
-        '1',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    let buffer = '';
-    this.child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        const space = line.indexOf(' ');
-        const what = space < 0 ? line : line.slice(0, space);
-        const rest = line.slice(space + 1);
-        if (what === 'status') this.view = JSON.parse(rest) as View;
-        else if (what === 'written') this.written = Number(rest);
-      }
-    });
-    this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
+    super(workerScript, [
+      kind,
+      location,
+      id,
+      String(PARTITIONS),
+      String(TTL_MS),
+      String(HEARTBEAT_MS),
+      '1',
+    ]);
+  }
+
+  protected onLine(line: string): void {
+    const { what, rest } = splitLine(line);
+    if (what === 'status') this.view = JSON.parse(rest) as View;
+    else if (what === 'written') this.written = Number(rest);
   }
 
   /** Running exactly its assigned partitions, in a group of `members`. */
@@ -88,21 +65,18 @@ class Worker {
 }
 
 /** Resolves once `check` holds, polling; fails after `timeoutMs` naming `what`. */
-async function until(
+const until = (
   check: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs: number,
   workers: Worker[] = [],
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const seen = workers.map((w) => `${w.id}: ${JSON.stringify(w.view)} ${w.stderr}`);
-      throw new Error(`timed out waiting for ${what}\n${seen.join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+): Promise<void> =>
+  waitUntil(check, {
+    what,
+    timeoutMs,
+    everyMs: 5,
+    detail: () => workers.map((w) => `${w.id}: ${JSON.stringify(w.view)} ${w.stderr}`).join('\n'),
+  });
 
 /** Every partition, run once between `workers`. */
 function covered(workers: Worker[]): boolean {

@@ -1,8 +1,6 @@
 // A partitioned projection in three processes on PostgreSQL, one SIGKILLed mid-run: the read
 // model must come out as the log dictates (every event applied once, each customer's events
 // in log order), its partitions taken over by the survivors.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type EventStore, partitionOf, Projector, type RecordedEvent } from '@causewayjs/core';
@@ -12,6 +10,7 @@ import {
   postgresGroupMembership,
   postgresProjectionStore,
 } from '@causewayjs/postgres';
+import { LineMember, until as waitUntil } from '../support/member-processes.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 import {
   KILL_PARTITIONS,
@@ -27,54 +26,36 @@ const CUSTOMERS = 23;
 const WAIT_MS = 120_000;
 
 /** A projector in a child process, and what it has printed so far. */
-class Worker {
-  readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+class Worker extends LineMember {
   running: number[] = [];
   applied = 0;
-  stderr = '';
 
   constructor(
     readonly id: string,
     schema: string,
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', workerScript, schema, id], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    let buffer = '';
-    this.child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        const [what, rest = ''] = line.split(' ', 2);
-        if (what === 'running') this.running = JSON.parse(rest) as number[];
-        else if (what === 'applied') this.applied = Number(rest);
-      }
-    });
-    this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
+    super(workerScript, [schema, id]);
+  }
+
+  protected onLine(line: string): void {
+    const [what, rest = ''] = line.split(' ', 2);
+    if (what === 'running') this.running = JSON.parse(rest) as number[];
+    else if (what === 'applied') this.applied = Number(rest);
   }
 }
 
 /** Resolves once `check` holds, polling; fails after WAIT_MS naming `what`. */
-async function until(
+const until = (
   check: () => boolean | Promise<boolean>,
   what: string,
   workers: Worker[],
-): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const seen = workers.map((w) => `${w.id}: ${JSON.stringify(w.running)} ${w.stderr}`);
-      throw new Error(`timed out waiting for ${what}\n${seen.join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+): Promise<void> =>
+  waitUntil(check, {
+    what,
+    timeoutMs: WAIT_MS,
+    detail: () =>
+      workers.map((w) => `${w.id}: ${JSON.stringify(w.running)} ${w.stderr}`).join('\n'),
+  });
 
 /** Every partition run once between `workers`. */
 function covered(workers: Worker[]): boolean {

@@ -4,13 +4,14 @@
 // it; then the first is let go (SIGCONT): its late commit is refused and it exits with the
 // fencing error. Or the first is SIGKILLed where it froze, and the second takes over once
 // the dead one's lease has run out. Either way the derived events are a single run's.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteEventStore } from '@causewayjs/sqlite';
+import { spawnMemberProcess } from '../support/member-processes.js';
 import { appendReadings, derivedEvents, singleRun } from './support/reading-counts.js';
 
 const worker = fileURLToPath(new URL('./support/fenced-stream-worker.ts', import.meta.url));
@@ -27,26 +28,14 @@ interface Worker {
 }
 
 function startWorker(file: string, owner: string, pauseAt?: number): Worker {
-  const args = [file, owner, ...(pauseAt === undefined ? [] : [String(pauseAt)])];
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const lines: string[] = [];
-  let buffer = '';
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      lines.push(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
+  const member = spawnMemberProcess({
+    script: worker,
+    args: [file, owner, ...(pauseAt === undefined ? [] : [String(pauseAt)])],
+    onLine: (line) => lines.push(line),
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return { child, lines, exit };
+  const exit = member.exited.then((e) => ({ ...e, stderr: member.stderr }));
+  return { child: member.child, lines, exit };
 }
 
 /** The epochs its commits were made under. */
