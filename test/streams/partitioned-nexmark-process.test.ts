@@ -2,7 +2,7 @@
 // member processes: with 1 member and with 4, with a member SIGKILLed mid-run, and with a
 // member joining mid-run, the results appended to the store are byte for byte those of a
 // single in-memory run (none lost, none twice).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -18,6 +18,7 @@ import { NexmarkGenerator } from '../../examples/nexmark/generator.js';
 import { PARTITIONED_TYPES, canonicalResults } from '../../examples/nexmark/partitioned.js';
 import { q5Counts } from '../../examples/nexmark/queries.js';
 import { runQuery } from '../../examples/nexmark/run-query.js';
+import { spawnMemberProcess } from '../support/member-processes.js';
 import { dropSchema, pgAvailable, pgUrl, randomSchemaName } from '../support/postgres.js';
 
 const available = await pgAvailable();
@@ -71,25 +72,13 @@ function startMember(schema: string, name: string, holdAt?: number): Member {
     holdAt,
     batchSize: BATCH,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const lines: string[] = [];
-  let buffer = '';
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      lines.push(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
+  const member = spawnMemberProcess({
+    script: worker,
+    args: [JSON.stringify(options)],
+    onLine: (line) => lines.push(line),
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { name, child, lines, stderr: () => stderr, exit };
+  return { name, child: member.child, lines, stderr: () => member.stderr, exit: member.exited };
 }
 
 /** The partitions a member last said it runs of `job`. */
