@@ -7,7 +7,6 @@
  * the members join, and is timed from the joins to the last effect committed.
  * `npm run bench -- bus-scale [--quick] [--runs N] [--messages N]`
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -20,6 +19,12 @@ import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, writeResults } from './lib/results.js';
 import { formatCount, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';
+import {
+  type Member,
+  send,
+  spawnMember as spawnScaleMember,
+  until as untilMs,
+} from './scale/members.js';
 
 const pgUrl = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
 const natsUrl = process.env.CAUSEWAY_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -28,39 +33,11 @@ const MEMBER_COUNTS = [1, 2, 4] as const;
 const PREFETCH = 32;
 const WAIT_MS = 120_000;
 
-interface Member {
-  name: string;
-  child: ChildProcess;
-  lines: string[];
-}
-
-function spawnMember(name: string): Member {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      lines.push(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  return { name, child, lines };
-}
-
-const send = (m: Member, command: object) => m.child.stdin?.write(`${JSON.stringify(command)}\n`);
+const spawnMember = (name: string): Member => spawnScaleMember(name, worker);
 
 /** Resolves once `check` holds, polling every 5 ms; fails after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, ms: number, what: string) =>
+  untilMs(check, { ms, what, everyMs: 5 });
 
 /** One trial: `members` of the pool handle `messages` messages; returns seconds. */
 async function trial(o: { pool: Member[]; members: number; messages: number }): Promise<number> {

@@ -51,7 +51,7 @@ import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';
-import { benchEvent } from './store/event-data.js';
+import { fillOrders } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
 
 const ENGINES = ['sqlite', 'postgres'] as const;
@@ -130,18 +130,6 @@ function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, index)] as number;
-}
-
-async function fill(store: EventStore, events: number): Promise<void> {
-  for (let n = 0; n < events; n += 1000) {
-    const size = Math.min(1000, events - n);
-    await store.appendMany(
-      Array.from({ length: size / 10 }, (_, i) => ({
-        stream: `order-${(n / 10 + i) % 5000}`,
-        events: Array.from({ length: 10 }, (_, j) => benchEvent(n + i * 10 + j)),
-      })),
-    );
-  }
 }
 
 /** Per-customer sums of a batch: an upsert may touch each row once per statement. */
@@ -510,7 +498,7 @@ async function catchUp<Tx extends StoreTransaction, RM extends DocumentsHandle>(
   progress: (line: string) => void,
 ): Promise<CatchUpRun[]> {
   const { store, projections } = await kit.open();
-  await fill(store, events);
+  await fillOrders(store, events);
   const head = await store.headPosition();
   const results: CatchUpRun[] = [];
   for (let run = 1; run <= runs; run++) {

@@ -6,7 +6,6 @@
  * Member processes live across trials (start-up is never timed); each trial has its own
  * schema. `npm run bench -- stream-scale [--quick] [--runs N] [--events N] [--partitions N]`
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, escapeIdentifier } from 'pg';
@@ -17,6 +16,13 @@ import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, writeResults } from './lib/results.js';
 import { formatCount, formatTable } from './lib/table.js';
 import { median } from './lib/timing.js';
+import {
+  last,
+  type Member,
+  send,
+  spawnMember as spawnScaleMember,
+  until as untilMs,
+} from './scale/members.js';
 
 const url = process.env.CAUSEWAY_PG_URL ?? DEFAULT_POSTGRES_URL;
 const worker = fileURLToPath(new URL('./stream-scale/worker.ts', import.meta.url));
@@ -26,40 +32,11 @@ const CONFIG = { seed: 3, eventsPerSecond: 1000 };
 const STAGES = { q11: ['nexmark-q11'], q5: ['nexmark-q5-counts', 'nexmark-q5'] } as const;
 type Query = keyof typeof STAGES;
 
-interface Member {
-  name: string;
-  child: ChildProcess;
-  lines: string[];
-}
-
-function spawnMember(name: string): Member {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      lines.push(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  return { name, child, lines };
-}
-
-const send = (m: Member, command: object) => m.child.stdin?.write(`${JSON.stringify(command)}\n`);
-const last = (m: Member, prefix: string) => m.lines.filter((l) => l.startsWith(prefix)).at(-1);
+const spawnMember = (name: string): Member => spawnScaleMember(name, worker);
 
 /** Resolves once `check` holds, polling every 10 ms; fails after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, ms: number, what: string) =>
+  untilMs(check, { ms, what });
 
 async function pg(text: string): Promise<void> {
   const client = new Client({ connectionString: url });

@@ -38,7 +38,7 @@ import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond, type Sample } from './lib/timing.js';
-import { benchEvent } from './store/event-data.js';
+import { fillOrders } from './store/event-data.js';
 import { postgresUnreachable, redactUrl } from './store/targets.js';
 
 const ADAPTERS = ['sqlite', 'postgres'] as const;
@@ -77,18 +77,6 @@ interface AdapterOutcome {
   runs: Run[];
   /** Why the adapter was not measured. */
   skipped?: string;
-}
-
-async function fill(store: TransactionalEventStore, events: number): Promise<void> {
-  for (let n = 0; n < events; n += 1000) {
-    const size = Math.min(1000, events - n);
-    await store.appendMany(
-      Array.from({ length: size / 10 }, (_, i) => ({
-        stream: `order-${(n / 10 + i) % 5000}`,
-        events: Array.from({ length: 10 }, (_, j) => benchEvent(n + i * 10 + j)),
-      })),
-    );
-  }
 }
 
 async function sqliteKit(file: string): Promise<Kit<SqliteTransaction>> {
@@ -198,7 +186,7 @@ async function measureAdapter<Tx extends StoreTransaction>(
   kit: Kit<Tx>,
   options: { events: number; runs: number },
 ): Promise<AdapterOutcome> {
-  await fill(kit.store, options.events);
+  await fillOrders(kit.store, options.events);
   const head = await kit.store.headPosition();
   // One of each first, untimed: the JIT and the caches warm on both paths alike.
   await kit.rawRead();

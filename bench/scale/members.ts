@@ -1,6 +1,7 @@
 /** The member processes of the scale benchmark and how the coordinator talks to them. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnMemberProcess, until as waitUntil } from '../../test/support/member-processes.js';
 
 const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -11,20 +12,17 @@ export interface Member {
   lines: string[];
 }
 
-/** Starts a member process; its stdout lines collect in `lines`. */
-export function spawnMember(name: string): Member {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+/**
+ * Starts a member process running `script` (default this benchmark's `worker.ts`); its
+ * stdout lines collect in `lines`, and it reads commands on stdin (see {@link send}).
+ */
+export function spawnMember(name: string, script = worker): Member {
   const lines: string[] = [];
-  let buffer = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      lines.push(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
+  const { child } = spawnMemberProcess({
+    script,
+    onLine: (line) => lines.push(line),
+    stdin: 'pipe',
+    stderr: 'inherit',
   });
   return { name, child, lines };
 }
@@ -37,17 +35,11 @@ export const send = (m: Member, command: object) =>
 export const last = (m: Member, prefix: string) =>
   m.lines.filter((l) => l.startsWith(prefix)).at(-1);
 
-/** Resolves once `check` holds, polling every `everyMs`; fails after `ms`. */
-export async function until(
+/** Resolves once `check` holds, polling every `everyMs` (default 10); fails after `ms`. */
+export const until = (
   check: () => boolean | Promise<boolean>,
   o: { ms: number; what: string; everyMs?: number },
-): Promise<void> {
-  const deadline = Date.now() + o.ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${o.what}`);
-    await new Promise((r) => setTimeout(r, o.everyMs ?? 10));
-  }
-}
+): Promise<void> => waitUntil(check, { what: o.what, timeoutMs: o.ms, everyMs: o.everyMs });
 
 /** Waits until every member holds exactly its share (`assigned` and `held` lines). */
 export async function settled(used: Member[], share: Map<string, number[]>): Promise<void> {

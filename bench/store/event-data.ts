@@ -1,3 +1,4 @@
+import type { EventStore } from '@causewayjs/core';
 import type { BenchEvent } from '../peers/store-peer.js';
 
 const TYPES = ['order.placed', 'order.item-added', 'order.paid', 'order.shipped'] as const;
@@ -26,4 +27,23 @@ export function benchEvent(n: number): BenchEvent {
       note: NOTES[n % NOTES.length],
     },
   };
+}
+
+/**
+ * Appends `events` benchmark events (see {@link benchEvent}) over 5,000 order streams, ten
+ * events per stream per append and a thousand per call.
+ */
+export async function fillOrders(
+  store: Pick<EventStore, 'appendMany'>,
+  events: number,
+): Promise<void> {
+  for (let n = 0; n < events; n += 1000) {
+    const size = Math.min(1000, events - n);
+    await store.appendMany(
+      Array.from({ length: size / 10 }, (_, i) => ({
+        stream: `order-${(n / 10 + i) % 5000}`,
+        events: Array.from({ length: 10 }, (_, j) => benchEvent(n + i * 10 + j)),
+      })),
+    );
+  }
 }
