@@ -29,6 +29,7 @@ import {
   type PostgresTransaction,
 } from '@causewayjs/postgres';
 import { createFulfilmentSaga, createShopDispatcher } from '../../examples/shop/fulfilment-saga.js';
+import { changedLinePrinter } from '../../test/support/group-member-output.js';
 
 interface Common {
   url: string;
@@ -162,12 +163,7 @@ async function startSaga(command: SagaCommand): Promise<void> {
 
 /** Prints `assigned` and `held` lines whenever they change. */
 function report(view: () => [number[], number] | []): void {
-  const shown = new Map<string, string>();
-  const say = (key: string, line: string) => {
-    if (shown.get(key) === line) return;
-    shown.set(key, line);
-    process.stdout.write(`${line}\n`);
-  };
+  const say = changedLinePrinter();
   timer = setInterval(() => {
     const [assigned, running] = view();
     if (!assigned) return;

@@ -13,6 +13,7 @@ import { PostgresEventStore, postgresBackendOf, type PostgresBackend } from '@ca
 import type { NexmarkEvent } from '../../examples/nexmark/model.js';
 import { nexmarkSource } from '../../examples/nexmark/nexmark-source.js';
 import { partitionedQuery, type PartitionedMember } from '../../examples/nexmark/partitioned.js';
+import { changedLinePrinter } from '../../test/support/group-member-output.js';
 
 interface StartCommand {
   cmd: 'start';
@@ -70,12 +71,7 @@ async function start(command: StartCommand): Promise<void> {
   };
   jobs = command.queries.flatMap((q) => partitionedQuery(q, options));
   for (const job of jobs) await job.start();
-  const shown = new Map<string, string>();
-  const say = (key: string, line: string) => {
-    if (shown.get(key) === line) return;
-    shown.set(key, line);
-    process.stdout.write(`${line}\n`);
-  };
+  const say = changedLinePrinter();
   timer = setInterval(() => {
     let running = 0;
     for (const job of jobs) {

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EventStore, type LeaseStore } from '@causewayjs/core';
 import { postgresSubscriptionStorage } from '@causewayjs/postgres';
+import { LineMember, splitLine, until as waitUntil } from '../support/member-processes.js';
 import { dropSchema, pgAvailable, randomSchemaName } from '../support/postgres.js';
 import { GROUP, type KeyMode, openScaleBackend, type ScaleBackend } from './scale-backend.js';
 
@@ -36,54 +35,32 @@ interface View {
 }
 
 /** A member in a child process (tsx), and what it has printed so far. */
-class Worker {
-  readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+class Worker extends LineMember {
   view: View | undefined;
   written = 0;
   readonly lost = new Set<number>();
-  stderr = '';
 
   constructor(
     readonly id: string,
     schema: string,
     options: { delayMs: number; keyMode?: KeyMode },
   ) {
-    this.child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        workerScript,
-        schema,
-        id,
-        String(PARTITIONS),
-        String(TTL_MS),
-        String(HEARTBEAT_MS),
-        String(options.delayMs),
-        options.keyMode ?? 'stream',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    let buffer = '';
-    this.child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        const space = line.indexOf(' ');
-        const what = space < 0 ? line : line.slice(0, space);
-        const rest = line.slice(space + 1);
-        if (what === 'status') this.view = JSON.parse(rest) as View;
-        else if (what === 'written') this.written = Number(rest);
-        else if (what === 'lost') this.lost.add(Number(rest));
-      }
-    });
-    this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
+    super(workerScript, [
+      schema,
+      id,
+      String(PARTITIONS),
+      String(TTL_MS),
+      String(HEARTBEAT_MS),
+      String(options.delayMs),
+      options.keyMode ?? 'stream',
+    ]);
+  }
+
+  protected onLine(line: string): void {
+    const { what, rest } = splitLine(line);
+    if (what === 'status') this.view = JSON.parse(rest) as View;
+    else if (what === 'written') this.written = Number(rest);
+    else if (what === 'lost') this.lost.add(Number(rest));
   }
 
   /** Running exactly its assigned partitions, in a group of `members`. */
@@ -105,21 +82,17 @@ class Worker {
 }
 
 /** Resolves once `check` holds, polling; fails after `timeoutMs` naming `what`. */
-async function until(
+const until = (
   check: () => boolean | Promise<boolean>,
   what: string,
   workers: Worker[],
   timeoutMs = WAIT_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const seen = workers.map((w) => `${w.id}: ${JSON.stringify(w.view)} ${w.stderr}`);
-      throw new Error(`timed out waiting for ${what}\n${seen.join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+): Promise<void> =>
+  waitUntil(check, {
+    what,
+    timeoutMs,
+    detail: () => workers.map((w) => `${w.id}: ${JSON.stringify(w.view)} ${w.stderr}`).join('\n'),
+  });
 
 /** Every partition run exactly once between `workers`, each settled among them. */
 function settled(workers: Worker[]): boolean {

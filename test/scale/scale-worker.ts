@@ -5,6 +5,7 @@
 //   stopped                                                 after a clean stop on SIGTERM
 // and any other partition failure on stderr.
 // Usage: scale-worker <schema> <member> <partitions> <ttlMs> <heartbeatMs> <delayMs> <stream|customer>
+import { printGroupStatus, stopOnSigterm } from '../support/group-member-output.js';
 import { openScaleBackend } from './scale-backend.js';
 
 const [schema, memberId, partitionsArg, ttlArg, heartbeatArg, delayArg, keyMode] =
@@ -36,37 +37,14 @@ const group = await backend.join({
   keyMode,
   onWritten: () => process.stdout.write(`written ${++written}\n`),
 });
-let last = '';
 const lost = new Set<string>();
-group.onStatus((status) => {
-  const view = {
-    state: status.state,
-    members: status.members,
-    assigned: status.assigned,
-    running: status.partitions.filter((p) => p.running).map((p) => p.partition),
-  };
-  const key = JSON.stringify(view);
-  if (key !== last) {
-    last = key;
-    process.stdout.write(`status ${JSON.stringify({ t: Date.now(), ...view })}\n`);
-  }
-  for (const p of status.partitions) {
-    if (!p.error) continue;
-    if (p.error.name === 'LeaseLostError') {
-      const once = `${p.partition}:${p.error.message}`;
-      if (!lost.has(once)) process.stdout.write(`lost ${p.partition}\n`);
-      lost.add(once);
-    } else process.stderr.write(`partition ${p.partition}: ${p.error.stack ?? p.error.message}\n`);
-  }
-  if (status.state === 'stopped' && status.error)
-    process.stderr.write(`stopped: ${status.error.stack ?? status.error.message}\n`);
+printGroupStatus(group, (p, error) => {
+  const once = `${p.partition}:${error.message}`;
+  if (!lost.has(once)) process.stdout.write(`lost ${p.partition}\n`);
+  lost.add(once);
 });
-process.on('SIGTERM', () => {
-  void (async () => {
-    await group.stop();
-    await backend.close();
-    process.stdout.write('stopped\n');
-    process.exit(0);
-  })();
+stopOnSigterm(async () => {
+  await group.stop();
+  await backend.close();
 });
 await group.start();
