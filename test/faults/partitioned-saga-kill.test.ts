@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnMemberProcess } from '../support/member-processes.js';
 import { dropSchema, pgAvailable, randomSchemaName } from '../support/postgres.js';
 import {
   PARTITIONS,
@@ -22,31 +23,20 @@ interface Member {
 }
 
 /** A member process: resolves once it reports `ready`. */
-function member(
-  schema: string,
-  id: string,
-): Promise<{ child: ChildProcess; assigned: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, schema, id], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function member(schema: string, id: string): Promise<Member> {
   let assigned = '';
-  let buffer = '';
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
-    child.on('exit', (code, signal) =>
-      reject(new Error(`${id} ended (${code ?? signal}): ${stderr}`)),
-    );
-    child.stdout?.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line === 'ready') resolve({ child, assigned: () => assigned });
+    const m = spawnMemberProcess({
+      script: worker,
+      args: [schema, id],
+      onLine: (line) => {
+        if (line === 'ready') resolve({ child: m.child, assigned: () => assigned });
         else if (line.startsWith('assigned ')) assigned = line.slice('assigned '.length);
-      }
+      },
     });
+    void m.exited.then(({ code, signal }) =>
+      reject(new Error(`${id} ended (${code ?? signal}): ${m.stderr}`)),
+    );
   });
 }
 
