@@ -3,6 +3,7 @@
 //   written <n>                                             every 25 rows written (uncommitted)
 //   stopped                                                 after a clean stop on SIGTERM
 // Usage: group-worker <sqlite|postgres> <file|schema> <member> <partitions> <ttlMs> <heartbeatMs> <delayMs>
+import { printGroupStatus, stopOnSigterm } from '../support/group-member-output.js';
 import { openGroupBackend } from './group-backend.js';
 
 const [kind, location, memberId, ...numbers] = process.argv.slice(2);
@@ -33,31 +34,9 @@ const group = await backend.join({
     if (written % 25 === 0) process.stdout.write(`written ${written}\n`);
   },
 });
-let last = '';
-group.onStatus((status) => {
-  const view = {
-    state: status.state,
-    members: status.members,
-    assigned: status.assigned,
-    running: status.partitions.filter((p) => p.running).map((p) => p.partition),
-  };
-  const key = JSON.stringify(view);
-  if (key !== last) {
-    last = key;
-    process.stdout.write(`status ${JSON.stringify({ t: Date.now(), ...view })}\n`);
-  }
-  for (const p of status.partitions)
-    if (p.error && !(p.error.name === 'LeaseLostError'))
-      process.stderr.write(`partition ${p.partition}: ${p.error.stack ?? p.error.message}\n`);
-  if (status.state === 'stopped' && status.error)
-    process.stderr.write(`stopped: ${status.error.stack ?? status.error.message}\n`);
-});
-process.on('SIGTERM', () => {
-  void (async () => {
-    await group.stop();
-    await backend.close();
-    process.stdout.write('stopped\n');
-    process.exit(0);
-  })();
+printGroupStatus(group);
+stopOnSigterm(async () => {
+  await group.stop();
+  await backend.close();
 });
 await group.start();
