@@ -372,9 +372,9 @@ describe('partitioned projections apply in batches', () => {
       projections: [
         defineProjection<DocumentsHandle>({
           ...base,
-          applyBatch: async (events, rm) => {
+          applyBatch: async (events, rm, context) => {
             sizes.push(events.length);
-            for (const event of events) await base.apply(event, rm);
+            for (const event of events) await base.apply(event, rm, { ...context, attempt: 1 });
           },
         }),
       ],
