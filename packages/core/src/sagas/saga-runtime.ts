@@ -706,6 +706,9 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
   /**
    * One try of one command: its outcome to record, or undefined when it failed and the
    * instance's later commands must wait (its retry is recorded already).
+   *
+   * @throws {LeaseLostError} when the try failed and this loop no longer holds its lease (the
+   * retry is not recorded).
    */
   private async dispatchOne(entry: OutboxEntry): Promise<Settlement | undefined> {
     const attempts = entry.attempts + 1;
@@ -723,13 +726,24 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
           { command: entry.command.id, type: entry.command.type, attempts, err: error },
           'dispatching a command failed; trying again later',
         );
-        await this.options.sagaStore.settleCommand(entry.command.id, {
-          status: 'pending',
-          attempts,
-          lastError: message,
-          nextAttemptAt: now() + backoffDelay(attempts, this.backoff),
-          settledAt: null,
-          reply: null,
+        // Fenced like every other outbox write: if this loop lost its lease while the
+        // dispatch was out, its successor may have sent and settled the command meanwhile, and
+        // putting it back to pending would send it again. A lost lease throws LeaseLostError
+        // and writes nothing.
+        await this.options.storage.store.transaction(async (tx) => {
+          await this.outboxLoop.fence(tx);
+          await this.options.sagaStore.settleCommand(
+            entry.command.id,
+            {
+              status: 'pending',
+              attempts,
+              lastError: message,
+              nextAttemptAt: now() + backoffDelay(attempts, this.backoff),
+              settledAt: null,
+              reply: null,
+            },
+            tx,
+          );
         });
         return undefined;
       }
