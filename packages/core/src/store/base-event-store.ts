@@ -387,6 +387,9 @@ export abstract class BaseEventStore<
 
   /** Tells the watchers that events up to `position` (0: unknown) are committed. */
   protected notifyCommitted(position: number): void {
+    // Already reported (a commit listener heard of this commit, or of a later one, first):
+    // positions commit in order, so watchers told of it have nothing new to read.
+    if (position > 0 && position <= this.notifiedPosition) return;
     if (position > this.notifiedPosition) this.notifiedPosition = position;
     for (const watcher of [...this.watchers]) {
       try {
