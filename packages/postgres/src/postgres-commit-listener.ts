@@ -94,13 +94,15 @@ export class PostgresCommitListener {
   async stop(): Promise<void> {
     this.running = false;
     this.generation += 1;
-    this.current = 'idle';
     this.stopPolling();
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const client = this.client;
     this.client = undefined;
     if (client) await client.end().catch(() => undefined);
+    // Idle once the connection is gone: until then it still holds the listeners' shared lock,
+    // so appends still send NOTIFY.
+    this.current = 'idle';
   }
 
   private async connect(): Promise<void> {

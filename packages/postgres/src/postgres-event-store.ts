@@ -309,8 +309,9 @@ export class PostgresEventStore
 
   protected override async stopWatching(): Promise<void> {
     const listener = this.listener;
-    this.listener = undefined;
     await listener?.stop();
+    // A watch started meanwhile has its own listener, which stays.
+    if (this.listener === listener) this.listener = undefined;
   }
 
   protected async runTransaction<T>(

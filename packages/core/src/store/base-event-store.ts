@@ -366,7 +366,10 @@ export abstract class BaseEventStore<
         return { ...done, failure: { error } };
       }
     });
-    if (tx.lastPosition > 0 && this.watchers.size > 0) this.notifyCommitted(tx.lastPosition);
+    // Unless already reported: a commit listener may hear of this commit (or of a later one)
+    // before this line runs, and positions commit in order, so watchers have nothing new.
+    if (tx.lastPosition > this.notifiedPosition && this.watchers.size > 0)
+      this.notifyCommitted(tx.lastPosition);
     if (failure) throw failure.error;
     return result;
   }
@@ -387,9 +390,6 @@ export abstract class BaseEventStore<
 
   /** Tells the watchers that events up to `position` (0: unknown) are committed. */
   protected notifyCommitted(position: number): void {
-    // Already reported (a commit listener heard of this commit, or of a later one, first):
-    // positions commit in order, so watchers told of it have nothing new to read.
-    if (position > 0 && position <= this.notifiedPosition) return;
     if (position > this.notifiedPosition) this.notifiedPosition = position;
     for (const watcher of [...this.watchers]) {
       try {
