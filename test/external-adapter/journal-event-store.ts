@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSyn
 import {
   StreamDeletedError,
   decodeJson,
+  partitionOf,
   type AppendResult,
   type DeleteStreamOptions,
   type EventStoreOptions,
@@ -112,7 +113,9 @@ export class JournalEventStore extends BaseEventStore {
       // Events of tombstoned streams are never read.
       this.streams.get(row.stream)?.state.deleted !== Deleted.hard &&
       (window.types === undefined || window.types.includes(row.type)) &&
-      (window.streamPrefix === undefined || row.stream.startsWith(window.streamPrefix));
+      (window.streamPrefix === undefined || row.stream.startsWith(window.streamPrefix)) &&
+      (window.partition === undefined ||
+        partitionOf(row.stream, window.partition.count) === window.partition.index);
     const page: RecordedEvent[] = [];
     const step = window.forward ? 1 : -1;
     let position = window.forward ? next : Math.min(next, this.log.length);
