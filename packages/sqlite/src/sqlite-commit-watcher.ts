@@ -2,13 +2,13 @@ import { type FSWatcher, watch } from 'node:fs';
 import type Database from 'better-sqlite3';
 
 /**
- * How a {@link SqliteCommitWatcher} learns of other connections' commits: `'idle'` (not
+ * How a SQLite store's commit watcher learns of other connections' commits: `'idle'` (not
  * started), `'file'` (a file watch of the `-wal` file, with the slow poll as a safety net),
  * `'polling'` (the poll alone: the watch could not be set up, or was turned off).
  */
 export type SqliteWatchState = 'idle' | 'file' | 'polling';
 
-/** Counters of a {@link SqliteCommitWatcher}, for tests and diagnostics. */
+/** Counters of a SQLite store's commit watcher, for tests and diagnostics. */
 export interface SqliteWatchStats {
   /** `PRAGMA data_version` reads. */
   checks: number;
@@ -20,7 +20,7 @@ export interface SqliteWatchStats {
   fileEvents: number;
 }
 
-/** Settings of a {@link SqliteCommitWatcher}. */
+/** Settings of a `SqliteCommitWatcher`. */
 export interface SqliteCommitWatcherOptions {
   /** The connection whose `PRAGMA data_version` is read (the store's own). */
   database: Database.Database;

@@ -122,7 +122,7 @@ export interface EncryptedEventStoreOptions {
   erasers?: SubjectEraser | readonly SubjectEraser[];
   /**
    * How long an unwrapped data key (or a forgotten subject's tombstone) is kept in memory
-   * after it was read from the key store, in ms (default {@link DEFAULT_KEY_CACHE_MS}, 10 s;
+   * after it was read from the key store, in ms (default 10 s;
    * 0 disables the cache: every read asks the key store). A forget made through this store
    * evicts the key at once; a forget made by another process is noticed here only once the
    * cached key is older than this, or when a read meets its `subject.forgotten` event: until
@@ -130,7 +130,7 @@ export interface EncryptedEventStoreOptions {
    */
   keyCacheMs?: number;
   /**
-   * How many subjects' keys the cache holds at most (default {@link DEFAULT_KEY_CACHE_SIZE});
+   * How many subjects' keys the cache holds at most (default 10,000);
    * past it, the key fetched longest ago is dropped first.
    */
   keyCacheSize?: number;
