@@ -424,7 +424,8 @@ export abstract class BaseEventStore<
       let head = 0;
       for (const r of results)
         if (!(r instanceof Error)) for (const a of r) if (a.position > head) head = a.position;
-      if (head > 0) this.notifyCommitted(head);
+      // As for transactions: a commit listener may have reported this commit, or a later one.
+      if (head > this.notifiedPosition) this.notifyCommitted(head);
     }
     return results;
   }
