@@ -35,6 +35,7 @@ import {
   type StoredStream,
   decodeEventRow,
   decodeEventRows,
+  PAGE_SIZE,
   parseStreamMetadata,
   prefixUpperBound,
   type AllWindow,
@@ -294,6 +295,12 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
   private readonly pollIntervalMs: number;
   private readonly watchFile: boolean;
   private transactionConnection: TransactionConnection | undefined;
+  /**
+   * Pages of reads stay at the first page's size: without a round trip to save, a larger page
+   * only keeps more events alive at once, and they outlive young-generation collections
+   * (reads of 8,000-event pages ran about a quarter slower).
+   */
+  protected override readonly maxReadPageSize = PAGE_SIZE;
   /** Polls the head of a private in-memory database (which only this store writes). */
   private poller: ReturnType<typeof setInterval> | undefined;
   /** Notices other connections' commits to the file, while watched. */

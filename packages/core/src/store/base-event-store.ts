@@ -28,6 +28,7 @@ import { deletedLabel, type StreamState } from './append-plan.js';
 import { AppendQueue, type UnitResult } from './append-queue.js';
 import type { BaseStoreTransaction } from './store-transaction.js';
 import {
+  MAX_PAGE_SIZE,
   allWindow,
   checkListStreams,
   checkReadStream,
@@ -84,6 +85,12 @@ export abstract class BaseEventStore<
   private openTransactions = 0;
   /** Highest position passed to watchers so far. */
   protected notifiedPosition = 0;
+  /**
+   * Largest page a streamed read fetches. Larger pages save round trips to a server; an
+   * in-process database has none to save, and a large page costs there instead: its events
+   * all stay alive until iterated, long enough to outlive a young-generation collection.
+   */
+  protected readonly maxReadPageSize: number = MAX_PAGE_SIZE;
 
   /**
    * @param writeLock for adapters whose connection cannot run two write transactions at
@@ -214,47 +221,61 @@ export abstract class BaseEventStore<
   readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     this.assertOpen();
     checkReadStream(stream, options);
-    return pagedIterable(options.limit ?? Number.MAX_SAFE_INTEGER, () => {
-      let window: StreamWindow | undefined;
-      let next = 0;
-      let loaded = false;
-      return async (size) => {
-        this.assertOpen();
-        if (!loaded) {
-          loaded = true;
-          const row = await this.loadStream(stream);
-          window = streamWindow(stream, row?.state, row?.metadata ?? {}, options, this.clock.now());
-          if (window) next = window.start;
-        }
-        // Not an integer: the last page ended on a row whose revision could not be decoded.
-        if (
-          !window ||
-          !Number.isSafeInteger(next) ||
-          (window.forward ? next > Number.MAX_SAFE_INTEGER : next < window.lowest)
-        )
-          return [];
-        const page = await this.fetchStreamPage(stream, window, next, size);
-        const last = page[page.length - 1];
-        if (last) next = window.forward ? last.revision + 1 : last.revision - 1;
-        return page;
-      };
-    });
+    return pagedIterable(
+      options.limit ?? Number.MAX_SAFE_INTEGER,
+      () => {
+        let window: StreamWindow | undefined;
+        let next = 0;
+        let loaded = false;
+        return async (size) => {
+          this.assertOpen();
+          if (!loaded) {
+            loaded = true;
+            const row = await this.loadStream(stream);
+            window = streamWindow(
+              stream,
+              row?.state,
+              row?.metadata ?? {},
+              options,
+              this.clock.now(),
+            );
+            if (window) next = window.start;
+          }
+          // Not an integer: the last page ended on a row whose revision could not be decoded.
+          if (
+            !window ||
+            !Number.isSafeInteger(next) ||
+            (window.forward ? next > Number.MAX_SAFE_INTEGER : next < window.lowest)
+          )
+            return [];
+          const page = await this.fetchStreamPage(stream, window, next, size);
+          const last = page[page.length - 1];
+          if (last) next = window.forward ? last.revision + 1 : last.revision - 1;
+          return page;
+        };
+      },
+      this.maxReadPageSize,
+    );
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     this.assertOpen();
     const window = allWindow(options);
-    return pagedIterable(window.limit, () => {
-      let next = window.start;
-      return async (size) => {
-        if (window.forward ? next > Number.MAX_SAFE_INTEGER - 1 : next < 1) return [];
-        this.assertOpen();
-        const page = await this.fetchAllPage(window, next, size);
-        const last = page[page.length - 1];
-        if (last) next = window.forward ? last.position + 1 : last.position - 1;
-        return page;
-      };
-    });
+    return pagedIterable(
+      window.limit,
+      () => {
+        let next = window.start;
+        return async (size) => {
+          if (window.forward ? next > Number.MAX_SAFE_INTEGER - 1 : next < 1) return [];
+          this.assertOpen();
+          const page = await this.fetchAllPage(window, next, size);
+          const last = page[page.length - 1];
+          if (last) next = window.forward ? last.position + 1 : last.position - 1;
+          return page;
+        };
+      },
+      this.maxReadPageSize,
+    );
   }
 
   async headPosition(): Promise<number> {

@@ -159,8 +159,12 @@ export type PageFetcher<T> = (size: number) => Promise<T[]>;
  * `decodeEventRows`): `next()` throws the placeholder's `EventDecodeError` in its place, and
  * a further `next()` goes on with the row after it.
  */
-export function pagedIterable<T>(limit: number, start: () => PageFetcher<T>): AsyncIterable<T> {
-  return { [Symbol.asyncIterator]: () => new PageIterator(limit, start()) };
+export function pagedIterable<T>(
+  limit: number,
+  start: () => PageFetcher<T>,
+  maxPageSize = MAX_PAGE_SIZE,
+): AsyncIterable<T> {
+  return { [Symbol.asyncIterator]: () => new PageIterator(limit, start(), maxPageSize) };
 }
 
 class PageIterator<T> implements AsyncIterableIterator<T> {
@@ -174,13 +178,16 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
   constructor(
     private remaining: number,
     private readonly fetch: PageFetcher<T>,
-  ) {}
+    private readonly maxPageSize: number,
+  ) {
+    this.pageSize = Math.min(PAGE_SIZE, maxPageSize);
+  }
 
   async next(): Promise<IteratorResult<T>> {
     if (this.index >= this.page.length) {
       if (this.last || this.remaining <= 0) return this.finish();
       const size = Math.min(this.pageSize, this.remaining);
-      this.pageSize = Math.min(this.pageSize * 2, MAX_PAGE_SIZE);
+      this.pageSize = Math.min(this.pageSize * 2, this.maxPageSize);
       this.page = await this.fetch(size);
       this.index = 0;
       this.checked = holdsUndecodable(this.page);
