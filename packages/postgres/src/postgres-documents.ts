@@ -44,6 +44,8 @@ export interface PostgresDocumentsContext {
    * which never write.
    */
   readonly ensure: ((spec: CollectionSpec) => Promise<void>) | undefined;
+  /** In `setup`/`apply`: whether the transaction is still active (`ensure` throws once not). */
+  readonly active?: (() => boolean) | undefined;
   /**
    * In `apply` of a buffered handle: the transaction's held-back writes, where this
    * collection's go until they are flushed. Undefined elsewhere: writes go straight to the table.
@@ -101,6 +103,12 @@ function keyParams(key: SortKey): [number, number, string] {
  */
 export class PostgresDocuments<T> implements Documents<T> {
   private readonly table: string;
+  /** This collection's buffer in the transaction, once looked up (see {@link buffer}). */
+  private ownBuffer: DocumentWriteBuffer | undefined;
+  /** Writes this collection's buffer out; made once, so a lookup allocates nothing. */
+  private readonly flushBuffer = (buffer: DocumentWriteBuffer): Promise<void> => this.flush(buffer);
+  /** Set once `ensure` has succeeded here: the collection exists in the transaction. */
+  private ensured = false;
 
   constructor(
     private readonly spec: CollectionSpec,
@@ -162,6 +170,18 @@ export class PostgresDocuments<T> implements Documents<T> {
   }
 
   put(id: string, document: T): Promise<void> {
+    // Buffered, once the collection is known to exist in the transaction: the write is a
+    // few map operations, done at once, with one promise, and none of the chain below.
+    if (this.ensured && this.ctx.writes !== undefined && this.ctx.active?.() === true) {
+      try {
+        checkDocumentId(this.spec, id);
+        const json = encodeDocument(this.spec, id, document);
+        (this.buffer() as DocumentWriteBuffer).write(id, json);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
     return this.write('put', async () => {
       checkDocumentId(this.spec, id);
       await this.putNow(id, encodeDocument(this.spec, id, document));
@@ -262,7 +282,10 @@ export class PostgresDocuments<T> implements Documents<T> {
 
   /** This collection's buffer in the transaction, when the handle buffers writes. */
   private buffer(): DocumentWriteBuffer | undefined {
-    return this.ctx.writes?.buffer(this.spec.table, (b) => this.flush(b));
+    // The handle's buffers belong to one transaction: this collection's never changes.
+    if (this.ownBuffer === undefined && this.ctx.writes)
+      this.ownBuffer = this.ctx.writes.buffer(this.spec.table, this.flushBuffer);
+    return this.ownBuffer;
   }
 
   /** Writes out this collection's buffered writes, before a query that reads the table. */
@@ -317,8 +340,11 @@ export class PostgresDocuments<T> implements Documents<T> {
     empty: () => R | Promise<R>,
   ): Promise<R> {
     try {
-      if (this.ctx.ensure) await this.ctx.ensure(this.spec);
-      else if (this.ctx.closed()) throw new StoreClosedError();
+      if (this.ctx.ensure) {
+        // Made sure of once; past that, only whether the transaction still runs.
+        if (!this.ensured || this.ctx.active?.() !== true) await this.ctx.ensure(this.spec);
+        this.ensured = true;
+      } else if (this.ctx.closed()) throw new StoreClosedError();
       return await work();
     } catch (error) {
       if (error instanceof CausewayError) throw error;

@@ -249,6 +249,7 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
       client,
       schema: this.s,
       ensure: tx && ((spec: CollectionSpec) => this.ensure(tx, spec)),
+      active: tx && (() => tx.active),
       writes,
       registered: async () => {
         const { rows } = await client.query({

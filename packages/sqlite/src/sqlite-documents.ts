@@ -96,6 +96,10 @@ function valueParam(key: SortKey): number | string {
  */
 export class SqliteDocuments<T> implements Documents<T> {
   private readonly table: string;
+  /** This collection's buffer in the transaction, once looked up (see {@link buffer}). */
+  private ownBuffer: DocumentWriteBuffer | undefined;
+  /** Writes this collection's buffer out; made once, so a lookup allocates nothing. */
+  private readonly flushBuffer = (buffer: DocumentWriteBuffer): void => this.flush(buffer);
 
   constructor(
     private readonly spec: CollectionSpec,
@@ -255,7 +259,10 @@ export class SqliteDocuments<T> implements Documents<T> {
 
   /** This collection's buffer in the transaction, when the handle buffers writes. */
   private buffer(): DocumentWriteBuffer | undefined {
-    return this.ctx.writes?.buffer(this.spec.table, (b) => this.flush(b));
+    // The handle's buffers belong to one transaction: this collection's never changes.
+    if (this.ownBuffer === undefined && this.ctx.writes)
+      this.ownBuffer = this.ctx.writes.buffer(this.spec.table, this.flushBuffer);
+    return this.ownBuffer;
   }
 
   /** Writes out this collection's buffered writes, before a query that reads the table. */
@@ -297,12 +304,15 @@ export class SqliteDocuments<T> implements Documents<T> {
     return this.ctx.prepare(sql);
   }
 
-  /** Runs a write in `setup`/`apply`; refused in queries. */
+  /**
+   * Runs a write in `setup`/`apply`; refused in queries. One promise per call: a buffered
+   * `put` is a few map operations, and a promise that resolves to another costs more ticks
+   * of the event loop than the write itself.
+   */
   private write<R>(operation: string, work: () => R): Promise<R> {
-    return new Promise((resolve) => {
-      if (!this.ctx.ensure) throw new DocumentsReadOnlyError(this.spec.name, operation);
-      resolve(this.run(operation, work, work));
-    });
+    if (!this.ctx.ensure)
+      return Promise.reject(new DocumentsReadOnlyError(this.spec.name, operation));
+    return this.run(operation, work, work);
   }
 
   /**

@@ -133,6 +133,12 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
   >();
   /** The collections (and indexes) each transaction has made sure of. */
   private readonly ensured = new WeakMap<SqliteTransaction, Set<string>>();
+  /**
+   * The collection specs each transaction has made sure of: a handle's writes pass the same
+   * spec each time, so a write after the first costs one lookup, not a key built from its
+   * table and indexes.
+   */
+  private readonly ensuredSpecs = new WeakMap<SqliteTransaction, WeakSet<CollectionSpec>>();
   /** Document writes held back by buffered handles, per transaction. */
   private readonly writes = new WeakMap<SqliteTransaction, TransactionWriteBuffers>();
 
@@ -281,17 +287,22 @@ class SqliteProjectionStore implements ProjectionStore<SqliteTransaction, Sqlite
         'readModel',
         'its transaction has ended; use the read model only inside setup or apply',
       );
+    let specs = this.ensuredSpecs.get(tx);
+    if (specs?.has(spec)) return;
     let done = this.ensured.get(tx);
     if (!done) this.ensured.set(tx, (done = new Set()));
     const key = `${spec.table}\u0000${spec.indexes.join('\u0000')}`;
-    if (done.has(key)) return;
-    const ddl = collectionDdl(spec);
-    for (const sql of [ddl.table, ...ddl.indexes]) {
-      if (done.has(sql)) continue;
-      tx.database.exec(sql);
-      done.add(sql);
+    if (!done.has(key)) {
+      const ddl = collectionDdl(spec);
+      for (const sql of [ddl.table, ...ddl.indexes]) {
+        if (done.has(sql)) continue;
+        tx.database.exec(sql);
+        done.add(sql);
+      }
+      done.add(key);
     }
-    done.add(key);
+    if (!specs) this.ensuredSpecs.set(tx, (specs = new WeakSet()));
+    specs.add(spec);
   }
 }
 
