@@ -444,16 +444,20 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
           modeOf(definition),
         );
     }
+    let created = false;
     if (!serving || serving.version < this.target.version) {
-      if (!latestBuilding(records, this.target.version))
+      if (!latestBuilding(records, this.target.version)) {
         await this.createBuild(
           this.target,
           nextBuild(records, this.name, this.target.version),
           false,
         );
+        created = true;
+      }
     }
-    await this.cleanUp();
-    this.records = await store.listBuilds(this.name);
+    // The registry as read above still holds unless a build was set up since: cleanUp starts
+    // from it then, and keeps the records it ends with (one read at start, not three).
+    await this.cleanUp(created ? undefined : records);
   }
 
   /**
@@ -921,24 +925,29 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
    * Drops retired builds whose grace period has passed (and schedules the others), and builds
    * left behind by older or superseded rebuilds.
    */
-  private async cleanUp(): Promise<void> {
-    const records = await this.ctx.store.listBuilds(this.name);
+  private async cleanUp(known?: ProjectionRecord[]): Promise<void> {
+    const records = known ?? (await this.ctx.store.listBuilds(this.name));
     const pending = latestBuilding(records, this.target.version);
     const now = this.ctx.clock.now();
+    let dropped = false;
     for (const record of records) {
       if (record.status === 'retired') {
         const due = (record.switchedAt?.getTime() ?? 0) + this.ctx.retiredGraceMs;
-        if (due <= now) await this.dropBuild(record);
-        else this.scheduleDrop(record, due - now);
+        if (due <= now) {
+          await this.dropBuild(record);
+          dropped = true;
+        } else this.scheduleDrop(record, due - now);
       } else if (
         record.status === 'building' &&
         (record.version < this.target.version ||
           (record.version === this.target.version && pending && record.build < pending.build))
       ) {
         await this.dropBuild(record);
+        dropped = true;
       }
     }
-    this.records = await this.ctx.store.listBuilds(this.name);
+    // Read again only when something went: otherwise the records just read are the registry.
+    this.records = dropped ? await this.ctx.store.listBuilds(this.name) : records;
   }
 
   private scheduleDrop(record: ProjectionRecord, delayMs: number): void {

@@ -168,4 +168,67 @@ describe('Projector', () => {
     const { data } = await second.query('counter', (rm) => rm.collection<number>().get('ticks'));
     expect(data).toBe(3);
   });
+
+  it('reads the registry once at a start that sets nothing up, twice at one that does', async () => {
+    const store = new MemoryEventStore();
+    const shared = memoryProjectionStore(store);
+    let reads = 0;
+    // The same store, its registry reads counted.
+    const counted = new Proxy(shared, {
+      get: (target, key, receiver) =>
+        key === 'listBuilds'
+          ? (name?: string) => {
+              reads += 1;
+              return target.listBuilds(name);
+            }
+          : (Reflect.get(target, key, receiver) as unknown),
+    });
+    const first = setup([counter()], {}, store, counted).projector;
+    await first.start();
+    // The read that finds nothing, and the one after the new build is set up.
+    expect(reads).toBe(2);
+    await first.store.append('clock', [tick]);
+    await first.waitFor('counter', 1, { timeoutMs: 5000 });
+    await first.stop();
+    reads = 0;
+    const again = setup([counter()], {}, store, counted).projector;
+    await again.start();
+    expect(reads).toBe(1);
+    expect((await again.status('counter')).state).not.toBe('stopped');
+    await again.store.append('clock', [tick]);
+    await again.waitFor('counter', 2, { timeoutMs: 5000 });
+    const { data } = await again.query('counter', (rm) => rm.collection<number>().get('ticks'));
+    expect(data).toBe(2);
+  });
+
+  it('still drops a retired build at start, and reads the registry again after the drop', async () => {
+    const store = new MemoryEventStore();
+    const shared = memoryProjectionStore(store);
+    const v1 = setup([counter()], {}, store, shared).projector;
+    await v1.start();
+    await v1.store.append('clock', [tick]);
+    await v1.waitFor('counter', 1, { timeoutMs: 5000 });
+    await v1.stop();
+    // A retired build left behind (its process stopped within the grace period).
+    await store.transaction(async (tx) => {
+      const [serving] = await shared.buildsIn(tx, ['counter']);
+      if (!serving) throw new Error('no serving build');
+      await shared.putBuild(tx, {
+        ...serving,
+        build: 2,
+        status: 'retired',
+        switchedAt: new Date(0),
+      });
+    });
+    expect((await shared.listBuilds('counter')).map((r) => [r.build, r.status])).toEqual([
+      [1, 'serving'],
+      [2, 'retired'],
+    ]);
+    const again = setup([counter()], {}, store, shared).projector;
+    await again.start();
+    expect((await shared.listBuilds('counter')).map((r) => [r.build, r.status])).toEqual([
+      [1, 'serving'],
+    ]);
+    expect((await again.status('counter')).build).toBe(1);
+  });
 });
