@@ -440,6 +440,9 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     let recorded = false;
     if (reaction.cancelTimers && reaction.cancelTimers.length > 0)
       await this.cancelTimers(record, new Set(reaction.cancelTimers), u, now);
+    // The same for every command and event of the step (one trace context), so made once.
+    let stepMetadata: Record<string, string> | undefined;
+    const metadata = () => (stepMetadata ??= this.metadataFor(record, cause, causeMetadata));
     for (const [i, event] of (reaction.emit ?? []).entries()) {
       const id = deterministicId(saga.name, record.id, cause.id, 'emit', String(i));
       await u.tx.append(event.stream, [
@@ -447,7 +450,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           id,
           type: event.type,
           data: event.data,
-          metadata: { ...this.metadataFor(record, cause, causeMetadata), ...event.metadata },
+          metadata: { ...metadata(), ...event.metadata },
         },
       ]);
       this.push(
@@ -464,8 +467,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           record,
           command,
           deterministicId(saga.name, record.id, cause.id, 'send', String(i)),
-          cause,
-          causeMetadata,
+          metadata(),
           false,
           now,
         ),
@@ -551,6 +553,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
         );
       for (const command of undo as readonly OutgoingCommand[]) commands.push({ command, step });
     }
+    const metadata = commands.length > 0 ? this.metadataFor(record, cause, causeMetadata) : {};
     const entries = commands.map(({ command }, i) => {
       checkCommand(saga, record.id, command);
       return this.entryFor(
@@ -558,8 +561,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
         record,
         command,
         deterministicId(saga.name, record.id, cause.id, 'compensate', String(i)),
-        cause,
-        causeMetadata,
+        metadata,
         true,
         now,
       );
@@ -624,8 +626,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     record: SagaInstanceRecord,
     command: OutgoingCommand,
     id: string,
-    cause: Cause,
-    causeMetadata: EventMetadata | undefined,
+    stepMetadata: Record<string, string>,
     compensation: boolean,
     now: number,
   ): NewOutboxEntry {
@@ -633,7 +634,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
       id,
       type: command.type,
       data: command.data === undefined ? null : command.data,
-      metadata: { ...command.metadata, ...this.metadataFor(record, cause, causeMetadata) },
+      metadata: { ...command.metadata, ...stepMetadata },
     };
     return {
       command: envelope,
