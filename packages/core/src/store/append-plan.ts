@@ -130,9 +130,11 @@ export function planAppends(
     } catch (error) {
       return { ok: false, error: error as CausewayError };
     }
+    // Only a caller's ids can clash with another unit's (generated ones are unique), so
+    // only those are remembered.
     for (const row of unitRows) {
       rows.push(row);
-      batchIds.add(row.event.id);
+      if (row.event.clientId) batchIds.add(row.event.id);
     }
     for (const [name, state] of local) written.set(name, state);
     return { ok: true, parts };

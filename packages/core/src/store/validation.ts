@@ -80,14 +80,20 @@ export function prepareAppend(
     throw new InvalidArgumentError('events', 'must be an array of events');
   }
   if (events.length === 0) throw new EmptyAppendError(stream);
-  const seen = new Set<string>();
-  const prepared = events.map((event, index): PreparedEvent => {
-    const p = prepareEvent(event, index, maxEventBytes);
-    if (seen.has(p.id))
-      throw new InvalidEventError(index, `event id ${p.id} appears twice in this append`);
-    seen.add(p.id);
-    return p;
-  });
+  // Only a caller's ids can repeat: generated ones are unique (see newId), so an append
+  // without client ids keeps no set of them.
+  let seen: Set<string> | undefined;
+  const prepared = new Array<PreparedEvent>(events.length);
+  for (let index = 0; index < events.length; index++) {
+    const p = prepareEvent(events[index] as EventInput, index, maxEventBytes);
+    if (p.clientId) {
+      seen ??= new Set<string>();
+      if (seen.has(p.id))
+        throw new InvalidEventError(index, `event id ${p.id} appears twice in this append`);
+      seen.add(p.id);
+    }
+    prepared[index] = p;
+  }
   return { stream, expectedRevision, events: prepared };
 }
 
@@ -117,6 +123,7 @@ export function prepareAppendMany(
       maxEventBytes,
     );
     for (const e of p.events) {
+      if (!e.clientId) continue;
       if (ids.has(e.id)) {
         throw new InvalidArgumentError(
           'requests',
