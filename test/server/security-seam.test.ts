@@ -124,6 +124,54 @@ describe('the security seam', () => {
     expect((await http.get('/streams/a-1', admin)).status).toBe(404);
   });
 
+  it('answers 401 with the code of a guard that throws rather than rejects', async () => {
+    // A guard written without async: its error is thrown, not returned as a rejected promise.
+    const guard: AccessGuard = {
+      authenticate(request) {
+        if (request.headers['x-api-key'] === 'admin')
+          return Promise.resolve({ id: 'admin-key', roles: ['admin'] });
+        throw new CausewayError('INVALID_API_KEY' as CausewayErrorCode, 'Thrown, not rejected');
+      },
+      can: (principal) => principal !== undefined,
+    };
+    const { http } = await start(guard);
+    const reply = await http.post('/streams/a-1', { events: [{ type: 'a.b', data: 1 }] });
+    expect(reply.status).toBe(401);
+    expect(reply.body).toMatchObject({ code: 'INVALID_API_KEY', detail: 'Thrown, not rejected' });
+    expect((await http.get('/streams/a-1', admin)).status).toBe(404);
+  });
+
+  it('counts every request by method, route and status, the refused ones too', async () => {
+    const guard = new FakeGuard();
+    const { http, server } = await start(guard);
+    for (let n = 0; n < 3; n++)
+      expect(
+        (await http.post('/streams/a-1', { events: [{ type: 'a.b', data: n }] }, admin)).status,
+      ).toBe(201);
+    expect((await http.post('/streams/a-1', { events: [{ type: 'a.b', data: 0 }] })).status).toBe(
+      401,
+    );
+    expect((await http.get('/no-such-route')).status).toBe(404);
+    const counts = Object.fromEntries(
+      (await server.metrics.httpRequests.get()).values.map((v) => [
+        `${v.labels.method} ${v.labels.route} ${v.labels.status}`,
+        v.value,
+      ]),
+    );
+    expect(counts).toMatchObject({
+      'POST /streams/:stream 201': 3,
+      'POST /streams/:stream 401': 1,
+      'GET unmatched 404': 1,
+    });
+    const durations = (await server.metrics.httpDuration.get()).values.filter(
+      (v) =>
+        v.metricName === 'causeway_http_request_duration_seconds_count' &&
+        v.labels.route === '/streams/:stream' &&
+        v.labels.status === '201',
+    );
+    expect(durations.map((v) => v.value)).toEqual([3]);
+  });
+
   it('needs admin for projections, parked events, sagas, schemas, stats and metrics, but not for probes', async () => {
     const guard = new FakeGuard();
     const { http } = await start(guard);
