@@ -5,6 +5,7 @@ import {
   InvalidDocumentError,
   InvalidDocumentIdError,
   type ProjectionBuild,
+  StoreUnavailableError,
 } from '@causewayjs/core';
 import {
   dropSchema,
@@ -105,6 +106,28 @@ describe.skipIf(!available)('PostgreSQL documents, buffered writes', () => {
       { text: '\\u0000 and \\ud800, as text', emoji: '😀', tab: '\t' },
       { i: 93 },
     ]);
+  });
+
+  it('reports a document that throws as it is read the same way on every put', async () => {
+    const { store, projections } = await open();
+    const throwing = {
+      get total(): number {
+        throw new Error('no total');
+      },
+    };
+    const failures = await store.transaction(async (tx) => {
+      const first = projections.bind(tx, BUILD, { buffered: true }).documents('totals');
+      const before = await first.put('x', throwing).catch((e: unknown) => e);
+      await first.put('a', { n: 1 });
+      const after = await first.put('y', throwing).catch((e: unknown) => e);
+      return [before, after] as const;
+    });
+    const [before, after] = failures;
+    // A failed write of the adapter's, as any write that fails outside the document checks.
+    expect(before).toBeInstanceOf(StoreUnavailableError);
+    expect((after as Error).constructor).toBe((before as Error).constructor);
+    expect((after as { code?: string }).code).toBe((before as { code?: string }).code);
+    expect((after as Error).message).toBe((before as Error).message);
   });
 
   it('refuses a put once the transaction has ended, after puts that succeeded', async () => {

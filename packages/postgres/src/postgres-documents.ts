@@ -179,7 +179,11 @@ export class PostgresDocuments<T> implements Documents<T> {
         (this.buffer() as DocumentWriteBuffer).write(id, json);
         return Promise.resolve();
       } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        // As `run` reports a failed write: a document's own getter or toJSON may throw.
+        if (error instanceof CausewayError) return Promise.reject(error);
+        return Promise.reject(
+          this.ctx.closed() ? new StoreClosedError() : this.failure('put', error),
+        );
       }
     }
     return this.write('put', async () => {
