@@ -41,10 +41,12 @@ import { barResult, formatBars, type BarResult } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
-import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
+import { measure, median, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
 import { postgresUnreachable, redactUrl } from './store/targets.js';
 
 const SKUS = Array.from({ length: 20 }, (_, i) => `sku-${i}`);
+/** Store transactions per order of each saga run (in the order run), a diagnostic. */
+const transactionsPerOrder: number[] = [];
 /** Orders dispatched side by side: the runtime's outbox concurrency, and the baseline's. */
 const CONCURRENCY = 16;
 
@@ -189,6 +191,16 @@ async function saga(
     outbox: { concurrency: CONCURRENCY, pollIntervalMs: 50 },
   });
   await runtime.start();
+  // Diagnostic: the store transactions (saga steps, outbox settles, timers) the saga commits
+  // per order, besides the commands' own appends. Counting is one increment per transaction.
+  const txStore = db.storage.store;
+  const own = Object.getOwnPropertyDescriptor(txStore, 'transaction');
+  const transaction = txStore.transaction.bind(txStore);
+  let transactions = 0;
+  txStore.transaction = (work) => {
+    transactions += 1;
+    return transaction(work);
+  };
   try {
     const sample = await measure(async () => {
       await pool(orders, CONCURRENCY, async (i) => {
@@ -206,8 +218,11 @@ async function saga(
     const total = (await db.sagaStore.listInstances({ limit: 1000 })).length;
     if (total !== Math.min(orders, 1000) || completed.length !== total)
       throw new Error(`only ${completed.length} of ${orders} sagas completed`);
+    transactionsPerOrder.push(transactions / orders);
     return perSecond(sample);
   } finally {
+    if (own) Object.defineProperty(txStore, 'transaction', own);
+    else delete (txStore as { transaction?: unknown }).transaction;
     await runtime.stop();
     await via.close();
   }
@@ -245,8 +260,14 @@ export async function run(argv: readonly string[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'causeway-bench-saga-'));
   const results: { engine: Engine; mode: Mode; ordersPerSecond: RateSummary; ratio: number }[] = [];
   const bars: BarResult[] = [];
-  const perRun: { engine: Engine; run: number; ordersPerSecond: Partial<Record<Mode, number>> }[] =
-    [];
+  const perRun: {
+    engine: Engine;
+    run: number;
+    ordersPerSecond: Partial<Record<Mode, number>>;
+    /** Store transactions (steps, settles, timers) per order of the saga runs: a diagnostic. */
+    sagaTransactionsPerOrder: Partial<Record<Mode, number>>;
+  }[] = [];
+  const sagaTransactions: Record<string, number[]> = {};
   let relay: RelayRow[] = [];
   try {
     for (const engine of engines) {
@@ -263,16 +284,27 @@ export async function run(argv: readonly string[]): Promise<void> {
             : ['saga, in process', 'direct commands'];
         if (nc) order.push('saga, over NATS');
         const figures: Partial<Record<Mode, number>> = {};
+        const transactions: Partial<Record<Mode, number>> = {};
         for (const mode of order) {
           const db = await open(engine, pgUrl, dir, `${engine}-${r}-${mode.replace(/\W+/g, '-')}`);
           try {
             figures[mode] = await measureMode(db, mode, orders, nc);
             rates[mode].push(figures[mode]);
+            const perOrder = transactionsPerOrder.pop();
+            if (perOrder !== undefined) {
+              transactions[mode] = perOrder;
+              (sagaTransactions[`${engine}, ${mode}`] ??= []).push(perOrder);
+            }
           } finally {
             await db.close();
           }
         }
-        perRun.push({ engine, run: r + 1, ordersPerSecond: figures });
+        perRun.push({
+          engine,
+          run: r + 1,
+          ordersPerSecond: figures,
+          sagaTransactionsPerOrder: transactions,
+        });
       }
       const baseline = summarizeRates(rates['direct commands']);
       for (const mode of Object.keys(rates) as Mode[]) {
@@ -339,6 +371,11 @@ export async function run(argv: readonly string[]): Promise<void> {
       ),
     );
   }
+  const perOrder = Object.entries(sagaTransactions).map(
+    ([name, values]) => `${name} ${median(values).toFixed(2)}`,
+  );
+  if (perOrder.length > 0)
+    console.log(`\nsaga store transactions per order (median): ${perOrder.join('; ')}`);
   console.log(`\n${formatBars(bars, runs)}`);
   for (const note of notes) console.log(`note: ${note}`);
   const file = await writeResults('saga', {
