@@ -18,7 +18,9 @@ import type {
 import type { DataKeyStore, StoredDataKey } from './data-key-store.js';
 import {
   formatFieldPath,
+  fieldValue,
   getField,
+  MISSING,
   parseFieldPath,
   setField,
   setFields,
@@ -32,7 +34,7 @@ import {
 import {
   makeKeyCheck,
   matchesKeyCheck,
-  openText,
+  openBase64Text,
   parseMasterKey,
   seal,
   unwrapDataKey,
@@ -412,20 +414,14 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
       key ??= await this.keyFor(subject, false);
       if (key === null) return values;
       if (info.v === 2) {
-        const opened = openSealed(key, event, info);
+        const first = storedPath(info.fields[0]);
+        const opened = first && openSealed(key, event.id, info, fieldValue(event.data, first));
         if (opened) values.push(...opened);
         continue;
       }
       for (const text of info.fields) {
         const path = storedPath(text);
-        const stored = path ? getField(event.data, path) : undefined;
-        if (!stored?.found || typeof stored.value !== 'string') continue;
-        if (!stored.value.startsWith(CIPHER_PREFIX)) continue;
-        const opened = openText(
-          key,
-          Buffer.from(stored.value.slice(CIPHER_PREFIX.length), 'base64'),
-          `${event.id}\n${text}`,
-        );
+        const opened = path && openField(key, event.id, text, fieldValue(event.data, path));
         if (opened !== undefined) values.push(JSON.parse(opened));
       }
     }
@@ -595,20 +591,13 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     for (const text of info.fields) {
       const path = storedPath(text);
       if (!path) continue;
-      const { found, value } = getField(data, path);
-      if (!found) continue;
+      const value = fieldValue(data, path);
+      if (value === MISSING) continue;
       if (key === null) {
         data = setField(data, path, this.shared.redaction);
         continue;
       }
-      const opened =
-        typeof value === 'string' && value.startsWith(CIPHER_PREFIX)
-          ? openText(
-              key,
-              Buffer.from(value.slice(CIPHER_PREFIX.length), 'base64'),
-              `${event.id}\n${text}`,
-            )
-          : undefined;
+      const opened = openField(key, event.id, text, value);
       if (opened === undefined) {
         if (this.shared.onUndecryptable === 'throw') throw new DecryptionError(event, text);
         data = setField(data, path, this.shared.redaction);
@@ -636,20 +625,25 @@ export class EncryptedEventStore<Tx extends StoreTransaction = StoreTransaction>
     info: EncryptionMetadata,
     key: KeyObject | null,
   ): RecordedEvent {
+    const { fields } = info;
     const paths: FieldPath[] = [];
     const indexes: number[] = [];
-    for (const [i, text] of info.fields.entries()) {
-      const path = storedPath(text);
-      if (path && getField(event.data, path).found) {
-        paths.push(path);
-        indexes.push(i);
-      }
+    let first: unknown = MISSING;
+    for (let i = 0; i < fields.length; i++) {
+      const path = storedPath(fields[i]);
+      if (!path) continue;
+      const value = fieldValue(event.data, path);
+      if (value === MISSING) continue;
+      if (i === 0) first = value;
+      paths.push(path);
+      indexes.push(i);
     }
     const { redaction, onUndecryptable } = this.shared;
-    const opened = key === null ? undefined : openSealed(key, event, info);
+    const opened = key === null ? undefined : openSealed(key, event.id, info, first);
     if (key !== null && opened === undefined && onUndecryptable === 'throw')
-      throw new DecryptionError(event, info.fields[0] ?? '$');
-    const values = indexes.map((i) => (opened ? opened[i] : redaction));
+      throw new DecryptionError(event, fields[0] ?? '$');
+    const values: unknown[] = [];
+    for (const i of indexes) values.push(opened ? opened[i] : redaction);
     const data = paths.length > 0 ? setFields(event.data, paths, values) : event.data;
     const metadata =
       key === null
@@ -771,24 +765,27 @@ function sealedAad(id: string, fields: readonly string[]): string {
   return `cw2\n${id}\n${fields.join('\n')}`;
 }
 
-/** The values of a version 2 event's fields, in list order; `undefined` if it does not open. */
+/**
+ * The values of a version 2 event's fields, in list order, from the stored value of its
+ * first field; `undefined` if it does not open.
+ */
 function openSealed(
   key: KeyObject,
-  event: RecordedEvent,
+  id: string,
   info: EncryptionMetadata,
+  stored: unknown,
 ): unknown[] | undefined {
-  const first = storedPath(info.fields[0]);
-  const stored = first ? getField(event.data, first) : undefined;
-  if (typeof stored?.value !== 'string' || !stored.value.startsWith(SEALED_PREFIX))
-    return undefined;
-  const text = openText(
-    key,
-    Buffer.from(stored.value.slice(SEALED_PREFIX.length), 'base64'),
-    sealedAad(event.id, info.fields),
-  );
+  if (typeof stored !== 'string' || !stored.startsWith(SEALED_PREFIX)) return undefined;
+  const text = openBase64Text(key, stored, SEALED_PREFIX.length, sealedAad(id, info.fields));
   if (text === undefined) return undefined;
   const values: unknown = JSON.parse(text);
   return Array.isArray(values) && values.length === info.fields.length ? values : undefined;
+}
+
+/** The JSON text of a version 1 field from its stored value; `undefined` if it does not open. */
+function openField(key: KeyObject, id: string, field: string, stored: unknown): string | undefined {
+  if (typeof stored !== 'string' || !stored.startsWith(CIPHER_PREFIX)) return undefined;
+  return openBase64Text(key, stored, CIPHER_PREFIX.length, `${id}\n${field}`);
 }
 
 function compile(options: EncryptedEventStoreOptions): Shared {

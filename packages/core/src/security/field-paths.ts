@@ -33,6 +33,24 @@ export function getField(data: unknown, path: FieldPath): { found: boolean; valu
   return { found: true, value: current };
 }
 
+/** What {@link fieldValue} returns for a field that is not there. */
+export const MISSING: unique symbol = Symbol('missing');
+
+/**
+ * The value at `path`, or {@link MISSING}: {@link getField} without a result object (reads
+ * look up every personal field of every event).
+ */
+export function fieldValue(data: unknown, path: FieldPath): unknown {
+  let current: unknown = data;
+  for (let i = 0; i < path.length; i++) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) return MISSING;
+    const part = path[i] as string;
+    if (!Object.prototype.hasOwnProperty.call(current, part)) return MISSING;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
 /**
  * A copy of `data` with `path` set to `value`: objects along the path are copied, the rest
  * shared. The path must exist.
@@ -56,7 +74,8 @@ export function setFields(
 ): unknown {
   const root: Record<string, unknown> = { ...(data as Record<string, unknown>) };
   let copies: Set<unknown> | undefined;
-  for (const [i, path] of paths.entries()) {
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i] as FieldPath;
     let object = root;
     for (let depth = 0; depth < path.length - 1; depth++) {
       const key = path[depth] as string;

@@ -92,20 +92,65 @@ export function open(
   }
 }
 
+// Reads open one seal per event (or per field), so what each open allocates counts. The
+// sealed bytes and the AAD are decoded into this one buffer, reused by every open: it only
+// ever holds ciphertext and AAD (never plaintext), and is used within one synchronous call.
+const SCRATCH_BYTES = 16 * 1024;
+const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
 /**
- * Opens what {@link seal} made from UTF-8 text, straight to text (no intermediate buffers:
- * reads open two or more fields per event, so each copy counts); `undefined` when it does
- * not authenticate. Give a `KeyObject` (`createSecretKey`) for a key used again and again.
+ * Opens what {@link seal} made from UTF-8 text and stored as base64 (from `start` in
+ * `text`), straight to text; `undefined` when it does not authenticate. Give a `KeyObject`
+ * (`createSecretKey`) for a key used again and again.
  */
-export function openText(key: KeyObject, sealed: Buffer, aad: string): string | undefined {
-  if (sealed.length < IV_BYTES + TAG_BYTES) return undefined;
+export function openBase64Text(
+  key: KeyObject,
+  text: string,
+  start: number,
+  aad: string,
+): string | undefined {
+  const base64 = start === 0 ? text : text.slice(start);
+  // Upper bounds: base64 gives at most 3 bytes per 4 characters, UTF-8 at most 3 per unit.
+  const sealedMax = Math.ceil(base64.length / 4) * 3;
+  let bytes: Buffer;
+  let sealedLength: number;
+  let aadStart: number;
+  let aadLength: number;
+  if (sealedMax + aad.length * 3 <= SCRATCH_BYTES) {
+    bytes = scratch;
+    sealedLength = scratch.write(base64, 0, sealedMax, 'base64');
+    aadStart = sealedMax;
+    aadLength = scratch.write(aad, sealedMax, 'utf8');
+  } else {
+    // A large field: a buffer of its own, so the shared one stays small.
+    const sealed = Buffer.from(base64, 'base64');
+    bytes = Buffer.concat([sealed, Buffer.from(aad, 'utf8')]);
+    sealedLength = sealed.length;
+    aadStart = sealedLength;
+    aadLength = bytes.length - sealedLength;
+  }
+  if (sealedLength < IV_BYTES + TAG_BYTES) return undefined;
+  // Plain views of the parts (cheaper to make than Buffer slices; node:crypto takes any).
+  const { buffer, byteOffset } = bytes;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    const text = decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES), undefined, 'utf8');
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      key,
+      new Uint8Array(buffer, byteOffset, IV_BYTES),
+    );
+    decipher.setAAD(new Uint8Array(buffer, byteOffset + aadStart, aadLength));
+    decipher.setAuthTag(new Uint8Array(buffer, byteOffset + IV_BYTES, TAG_BYTES));
+    const plaintext = decipher.update(
+      new Uint8Array(
+        buffer,
+        byteOffset + IV_BYTES + TAG_BYTES,
+        sealedLength - IV_BYTES - TAG_BYTES,
+      ),
+    );
     // GCM authenticates in final(): it throws (caught below) when the tag does not match.
-    return text + decipher.final('utf8');
+    // Nothing is returned (not even the text) before it has.
+    decipher.final();
+    return plaintext.toString();
   } catch {
     return undefined;
   }
