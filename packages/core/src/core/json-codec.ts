@@ -14,15 +14,38 @@ import { NotJsonError } from './errors.js';
  * ```
  */
 export function encodeJson(value: unknown, root = '$'): string {
+  // The walk is not re-entered but by a getter calling encodeJson: that call gets a stack of
+  // its own instead of the shared one.
+  const ancestors = shared.inUse ? { items: [], deepest: 0, inUse: true } : shared;
+  ancestors.inUse = true;
   try {
-    walk(value, []);
+    walk(value, ancestors, 0);
   } catch (error) {
     if (error instanceof Refusal)
       throw new NotJsonError(root + formatPath(error.path), error.reason);
     throw error;
+  } finally {
+    // Nothing of the value stays reachable from the shared stack.
+    ancestors.items.fill(undefined, 0, ancestors.deepest);
+    ancestors.deepest = 0;
+    ancestors.inUse = false;
   }
   return JSON.stringify(value);
 }
+
+/**
+ * The objects on the walk's current path, `items[0]` to `items[depth - 1]`, for finding
+ * cycles. One stack is kept and reused: a new array per call, pushed to and popped, was most
+ * of what the walk allocated (V8 frees the storage of an array emptied by `pop`).
+ */
+interface Ancestors {
+  items: (object | undefined)[];
+  /** Deepest depth written since the last clearing. */
+  deepest: number;
+  inUse: boolean;
+}
+
+const shared: Ancestors = { items: [], deepest: 0, inUse: false };
 
 /** Parses JSON text produced by {@link encodeJson}. */
 export function decodeJson<T = unknown>(text: string): T {
@@ -59,15 +82,18 @@ function refusalOf(value: unknown): Refusal | undefined {
   }
 }
 
-function walk(value: unknown, ancestors: object[]): void {
+function walk(value: unknown, ancestors: Ancestors, depth: number): void {
   if (typeof value !== 'object') {
     const refusal = refusalOf(value);
     if (refusal) throw refusal;
     return;
   }
   if (value === null) return;
-  if (ancestors.includes(value)) throw new Refusal('the value contains a cycle');
-  ancestors.push(value);
+  const path = ancestors.items;
+  for (let i = 0; i < depth; i++)
+    if (path[i] === value) throw new Refusal('the value contains a cycle');
+  path[depth] = value;
+  if (depth >= ancestors.deepest) ancestors.deepest = depth + 1;
   if (Array.isArray(value)) {
     const arr = value as unknown[];
     for (let i = 0; i < arr.length; i++) {
@@ -76,7 +102,7 @@ function walk(value: unknown, ancestors: object[]): void {
       try {
         if (child === undefined && !(i in arr))
           throw new Refusal('sparse arrays have holes JSON would fill with null');
-        walk(child, ancestors);
+        walk(child, ancestors, depth + 1);
       } catch (error) {
         if (error instanceof Refusal) error.path.unshift(i);
         throw error;
@@ -94,14 +120,13 @@ function walk(value: unknown, ancestors: object[]): void {
       const child = (value as Record<string, unknown>)[key];
       if (child === undefined || typeof child === 'string' || typeof child === 'boolean') continue;
       try {
-        walk(child, ancestors);
+        walk(child, ancestors, depth + 1);
       } catch (error) {
         if (error instanceof Refusal) error.path.unshift(key);
         throw error;
       }
     }
   }
-  ancestors.pop();
 }
 
 function formatPath(path: readonly (string | number)[]): string {

@@ -97,7 +97,7 @@ export function planAppends(
   streams: ReadonlyMap<string, StreamState>,
   stored: ReadonlyMap<string, StoredEventRef>,
 ): AppendPlan {
-  const rows: PlannedRow[] = [];
+  let rows: PlannedRow[] = [];
   const written = new Map<string, StreamState & { created: boolean }>();
   const batchIds = new Set<string>();
   const outcomes = units.map((unit): PlannedOutcome => {
@@ -131,11 +131,11 @@ export function planAppends(
       return { ok: false, error: error as CausewayError };
     }
     // Only a caller's ids can clash with another unit's (generated ones are unique), so
-    // only those are remembered.
-    for (const row of unitRows) {
-      rows.push(row);
-      if (row.event.clientId) batchIds.add(row.event.id);
-    }
+    // only those are remembered. The first unit's rows become the batch's rows as they are
+    // (a lone append's hundred rows are not copied into a second growing array).
+    for (const row of unitRows) if (row.event.clientId) batchIds.add(row.event.id);
+    if (rows.length === 0) rows = unitRows;
+    else for (const row of unitRows) rows.push(row);
     for (const [name, state] of local) written.set(name, state);
     return { ok: true, parts };
   });
