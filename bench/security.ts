@@ -15,15 +15,25 @@
  * command handler does; each costs a commit, so disk flushes dominate), sequential appends of
  * 50-event batches (where the CPU cost of hashing and encrypting shows), then reading the
  * whole log through the mode's store (decrypting in the encrypted modes, and touching both
- * personal fields of every event, as a consumer would) several times. Each
+ * personal fields of every event, as a consumer would) 10 times (20 with `--quick`), after one untimed read
+ * (so what is timed is the cost per event, not compiling the read path). Each
  * chained append reads its stream's head once, then hits the in-process head cache. The
  * order of the modes rotates from run to run, so drift does not favour one.
+ *
+ * Beside the plain reads, every run times the bare `node:crypto` work of opening each event's
+ * seal alone (`createDecipheriv`, `setAAD`, `setAuthTag`, `update`, `final`: the version 2
+ * format, AES-256-GCM, on the same two fields of the same events, sealed beforehand with a
+ * key made here), and reports it per event beside the plain read's time per event. No read
+ * that opens one AES-GCM seal per event through `node:crypto` can do better than
+ * `plain / (plain + decipher)`: that ratio is printed as the ceiling of the bar, and what
+ * the encrypted read spends beyond plain read plus decipher as the decorator's own work.
  *
  * `npm run bench -- security [--adapter sqlite|postgres] [--runs N] [--events N] [--quick]`;
  * PostgreSQL comes from `CAUSEWAY_PG_URL`. The table shows medians of the runs and each mode's
  * rate as a ratio of plain's in the same run. The bar (issue 15): reads with two encrypted
  * fields per event at >= 0.6x of plain reads, per engine, the median of the per-run ratios.
  */
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import {
   PostgresEventStore,
   postgresChainAnchorStore,
@@ -42,7 +52,7 @@ import {
 } from '@causewayjs/core';
 import { barResult, formatBars, type BarResult } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
-import { machineInfo, writeResults } from './lib/results.js';
+import { machineInfo, writeResults, type DocTable } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
@@ -59,7 +69,12 @@ const QUICK_MODES: readonly Mode[] = ['plain', 'encrypted'];
 const STREAMS = 50;
 const BATCH = 50;
 const CUSTOMERS = 200;
-const READ_PASSES = 5;
+/**
+ * Full reads of the log timed per run (and bare decipher passes): enough that the read phase
+ * lasts a good fraction of a second even in a quick run, so one scheduling hiccup on a shared
+ * machine does not decide a run's ratio.
+ */
+const READ_PASSES = { quick: 20, full: 10 } as const;
 
 const masterKey = generateMasterKey('bench-1');
 const personal = {
@@ -89,6 +104,8 @@ interface Opened {
 }
 
 interface Rates {
+  /** Plain mode only: µs per event of the bare decipher ({@link decipherAlone}), timed right after the reads. */
+  decipherUs?: number;
   /** Events/s appended one per append. */
   singlePerSecond: number;
   /** Events/s appended {@link BATCH} per append. */
@@ -98,6 +115,77 @@ interface Rates {
 }
 
 const RATE_KEYS = ['singlePerSecond', 'batchPerSecond', 'readsPerSecond'] as const;
+type RateKey = (typeof RATE_KEYS)[number];
+
+/** One event's version 2 seal, sealed beforehand, as the decipher-alone timing opens it. */
+interface Sealed {
+  iv: Buffer;
+  tag: Buffer;
+  body: Buffer;
+  aad: Buffer;
+}
+
+/**
+ * Seals the two personal fields of every event in `store` as the encrypting store's version 2
+ * format does (a JSON array of the values, AES-256-GCM, bound to the event id and field
+ * list), with a key made here: what {@link decipherAlone} opens. Not timed.
+ */
+async function sealAll(
+  store: EventStore,
+): Promise<{ key: ReturnType<typeof createSecretKey>; sealed: Sealed[] }> {
+  const key = createSecretKey(randomBytes(32));
+  const sealed: Sealed[] = [];
+  for await (const e of store.readAll()) {
+    const data = e.data as { note?: string; warehouse?: string };
+    const iv = randomBytes(12);
+    const aad = Buffer.from(`cw2\n${e.id}\n$.note\n$.warehouse`, 'utf8');
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(aad);
+    const plaintext = Buffer.from(JSON.stringify([data.note, data.warehouse]), 'utf8');
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    sealed.push({ iv, tag: cipher.getAuthTag(), body, aad });
+  }
+  return { key, sealed };
+}
+
+/**
+ * Microseconds per event of the bare `node:crypto` work of opening the seals of
+ * {@link sealAll}, `passes` times over (as the reads): nothing else, no base64,
+ * no JSON, no event. The floor of any read decrypting one AES-GCM seal per event.
+ */
+function decipherAlone(
+  key: ReturnType<typeof createSecretKey>,
+  sealed: readonly Sealed[],
+  passes: number,
+): number {
+  let bytes = 0;
+  const start = performance.now();
+  for (let pass = 0; pass < passes; pass++)
+    for (const { iv, tag, body, aad } of sealed) {
+      const decipher = createDecipheriv('aes-256-gcm', key, iv);
+      decipher.setAAD(aad);
+      decipher.setAuthTag(tag);
+      bytes += decipher.update(body).length;
+      decipher.final();
+    }
+  const ms = performance.now() - start;
+  if (bytes === 0) throw new Error('decipher alone: nothing opened');
+  return (ms * 1000) / (sealed.length * passes);
+}
+
+/** Per event, in µs, of one run: what bounds the encrypted reads' ratio. */
+interface Ceiling {
+  /** A plain read, per event. */
+  plainReadUs: number;
+  /** The bare decipher of one event's seal ({@link decipherAlone}). */
+  decipherUs: number;
+  /** An encrypted read, per event (when the run had the encrypted mode). */
+  encryptedReadUs?: number;
+  /** What the encrypted read spent beyond the plain read and the bare decipher. */
+  restUs?: number;
+  /** The best encrypted-reads ratio a read deciphering every event can reach: plain / (plain + decipher). */
+  ceiling: number;
+}
 
 async function wrap(mode: Mode, opened: Opened): Promise<EventStore> {
   if (mode === 'plain') return opened.raw;
@@ -108,7 +196,7 @@ async function wrap(mode: Mode, opened: Opened): Promise<EventStore> {
   return encryptedEventStore(inner, { keyStore: opened.keys, masterKey, personal });
 }
 
-async function runMode(mode: Mode, opened: Opened, events: number): Promise<Rates> {
+async function runMode(mode: Mode, opened: Opened, events: number, passes: number): Promise<Rates> {
   const store = await wrap(mode, opened);
   const singles = Math.max(STREAMS, Math.floor(events / 4));
   const single = await measure(async () => {
@@ -126,9 +214,15 @@ async function runMode(mode: Mode, opened: Opened, events: number): Promise<Rate
   });
   const total = singles + batch.items;
   let touched = 0;
+  // One read first, not timed, in every mode alike: the timed reads measure what each event
+  // costs, not the compiling of the read (and decrypt) paths the first events pay, which in
+  // a short run would otherwise count against whichever mode meets it first.
+  let warmed = 0;
+  for await (const e of store.readAll()) if ((e.data as { note?: string }).note) warmed++;
+  if (warmed === 0) throw new Error(`${mode}: nothing read`);
   const reads = await measure(async () => {
     let read = 0;
-    for (let pass = 0; pass < READ_PASSES; pass++)
+    for (let pass = 0; pass < passes; pass++)
       for await (const e of store.readAll()) {
         // Use the personal fields, as a consumer would: a read that never looks at them must
         // not be what is measured.
@@ -139,12 +233,36 @@ async function runMode(mode: Mode, opened: Opened, events: number): Promise<Rate
     return read;
   });
   if (touched === 0) throw new Error(`${mode}: no personal field read`);
-  if (reads.items !== total * READ_PASSES)
-    throw new Error(`${mode}: read ${reads.items} events, expected ${total * READ_PASSES}`);
+  if (reads.items !== total * passes)
+    throw new Error(`${mode}: read ${reads.items} events, expected ${total * passes}`);
+  let decipherUs: number | undefined;
+  if (mode === 'plain') {
+    const { key, sealed } = await sealAll(store);
+    decipherUs = decipherAlone(key, sealed, passes);
+  }
   return {
     singlePerSecond: perSecond(single),
     batchPerSecond: perSecond(batch),
     readsPerSecond: perSecond(reads),
+    ...(decipherUs !== undefined ? { decipherUs } : {}),
+  };
+}
+
+/** A run's {@link Ceiling}, from its plain (and encrypted) rates. */
+function ceilingOf(run: Partial<Record<Mode, Rates>>): Ceiling | undefined {
+  const decipherUs = run.plain?.decipherUs;
+  if (run.plain === undefined || decipherUs === undefined) return undefined;
+  const plainReadUs = 1e6 / run.plain.readsPerSecond;
+  return {
+    plainReadUs,
+    decipherUs,
+    ...(run.encrypted
+      ? {
+          encryptedReadUs: 1e6 / run.encrypted.readsPerSecond,
+          restUs: 1e6 / run.encrypted.readsPerSecond - plainReadUs - decipherUs,
+        }
+      : {}),
+    ceiling: plainReadUs / (plainReadUs + decipherUs),
   };
 }
 
@@ -157,15 +275,18 @@ type EngineOutcome =
       median: Record<Mode, Rates>;
       /** Median over runs of each mode's rate divided by plain's in the same run. */
       ratios: Record<Mode, Rates>;
+      /** Each run's {@link Ceiling}, and the median of each figure. */
+      ceilings: Ceiling[];
+      ceiling: Ceiling;
     };
 
 async function runEngine(
   engine: Engine,
-  settings: { runs: number; events: number; modes: readonly Mode[] },
+  settings: { runs: number; events: number; modes: readonly Mode[]; passes: number },
   postgresUrl: string,
   progress: (line: string) => void,
 ): Promise<EngineOutcome> {
-  const { runs, events, modes } = settings;
+  const { runs, events, modes, passes } = settings;
   if (engine === 'postgres') {
     const reason = await postgresUnreachable(postgresUrl);
     if (reason !== undefined)
@@ -206,7 +327,7 @@ async function runEngine(
           };
         }
         try {
-          perMode[mode] = await runMode(mode, opened, events);
+          perMode[mode] = await runMode(mode, opened, events, passes);
         } finally {
           await opened.close();
         }
@@ -219,21 +340,32 @@ async function runEngine(
       await targets.cleanup();
     }
   }
-  const rates = (value: (key: keyof Rates) => number): Rates => ({
+  const rates = (value: (key: RateKey) => number): Rates => ({
     singlePerSecond: value('singlePerSecond'),
     batchPerSecond: value('batchPerSecond'),
     readsPerSecond: value('readsPerSecond'),
   });
-  const summarise = (value: (r: Record<Mode, Rates>, mode: Mode, key: keyof Rates) => number) =>
+  const summarise = (value: (r: Record<Mode, Rates>, mode: Mode, key: RateKey) => number) =>
     Object.fromEntries(
       modes.map((m) => [m, rates((k) => median(results.map((r) => value(r, m, k))))]),
     ) as Record<Mode, Rates>;
+  const ceilings = results.map(ceilingOf).filter((c): c is Ceiling => c !== undefined);
+  const mid = (value: (c: Ceiling) => number | undefined) =>
+    median(ceilings.map(value).filter((v): v is number => v !== undefined));
   return {
     engine,
     status: 'measured',
     runs: results,
     median: summarise((r, m, k) => r[m][k]),
     ratios: summarise((r, m, k) => r[m][k] / r.plain[k]),
+    ceilings,
+    ceiling: {
+      plainReadUs: mid((c) => c.plainReadUs),
+      decipherUs: mid((c) => c.decipherUs),
+      encryptedReadUs: mid((c) => c.encryptedReadUs),
+      restUs: mid((c) => c.restUs),
+      ceiling: mid((c) => c.ceiling),
+    },
   };
 }
 
@@ -269,6 +401,40 @@ function formatReport(outcomes: readonly EngineOutcome[]): string {
   );
 }
 
+/** The ceiling of the encrypted-reads bar per engine (see the module comment), as a table. */
+function ceilingTable(outcomes: readonly EngineOutcome[]): DocTable {
+  const us = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(2));
+  const rows: string[][] = [];
+  for (const o of outcomes) {
+    if (o.status !== 'measured') continue;
+    const { plainReadUs, decipherUs, encryptedReadUs, restUs, ceiling } = o.ceiling;
+    rows.push([
+      o.engine,
+      us(plainReadUs),
+      us(decipherUs),
+      us(encryptedReadUs),
+      us(restUs),
+      formatRatio(ceiling),
+      formatRatio(o.ratios.encrypted?.readsPerSecond ?? Number.NaN),
+    ]);
+  }
+  return {
+    title:
+      'What bounds encrypted reads, in µs per event (medians of the runs): the bare node:crypto AES-256-GCM decipher of one seal per event, and the best ratio any read deciphering every event could reach, plain / (plain + decipher)',
+    header: [
+      'engine',
+      'plain read',
+      'decipher alone',
+      'encrypted read',
+      'rest of decrypting',
+      'ceiling',
+      'encrypted reads measured',
+    ],
+    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows,
+  };
+}
+
 /** Runs the benchmark (see the module comment). */
 export async function run(argv: readonly string[]): Promise<void> {
   const { quick, runs, values } = parseBenchArgs(argv, {
@@ -288,14 +454,19 @@ export async function run(argv: readonly string[]): Promise<void> {
   const machine = machineInfo();
   console.log(
     `security benchmark on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; ` +
-      `${formatCount(Math.max(STREAMS, Math.floor(events / 4)))} single-event appends and ${formatCount(events)} events in batches of ${BATCH} over ${STREAMS} streams, ${READ_PASSES} full reads, ${runs} run${runs === 1 ? '' : 's'}`,
+      `${formatCount(Math.max(STREAMS, Math.floor(events / 4)))} single-event appends and ${formatCount(events)} events in batches of ${BATCH} over ${STREAMS} streams, ${quick ? READ_PASSES.quick : READ_PASSES.full} full reads, ${runs} run${runs === 1 ? '' : 's'}`,
   );
   const started = performance.now();
   const outcomes: EngineOutcome[] = [];
   for (const engine of engines as Engine[]) {
     const outcome = await runEngine(
       engine,
-      { runs, events, modes: quick ? QUICK_MODES : MODES },
+      {
+        runs,
+        events,
+        modes: quick ? QUICK_MODES : MODES,
+        passes: quick ? READ_PASSES.quick : READ_PASSES.full,
+      },
       postgresUrl,
       progress,
     );
@@ -321,10 +492,21 @@ export async function run(argv: readonly string[]): Promise<void> {
     ),
   );
   console.log(`${formatBars(bars, runs)}\n`);
+  const ceilings = ceilingTable(outcomes);
+  console.log(
+    `${ceilings.title}:\n${formatTable(
+      ceilings.header.map((header, i) => ({
+        header,
+        ...(ceilings.align?.[i] === 'right' ? { align: 'right' as const } : {}),
+      })),
+      ceilings.rows,
+    )}\n`,
+  );
   const path = await writeResults('security', {
     quick,
     runs,
     bars,
+    docTables: [ceilings],
     options: {
       runs,
       events,
@@ -332,7 +514,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       streams: STREAMS,
       batch: BATCH,
       customers: CUSTOMERS,
-      readPasses: READ_PASSES,
+      readPasses: quick ? READ_PASSES.quick : READ_PASSES.full,
       modes: quick ? QUICK_MODES : MODES,
     },
     engines: outcomes,
