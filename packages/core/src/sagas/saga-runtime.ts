@@ -117,7 +117,7 @@ export interface SagaRuntimeOptions<Tx extends StoreTransaction = StoreTransacti
    * fsync, for several waves of dispatch), at the price of up to this much latency per step
    * while commands are out. Nothing is held while none is out, and the outbox going idle
    * releases what is held at once. 0 turns it off; lower it for sagas whose steps must follow
-   * each other quickly under sustained load. Default 50.
+   * each other quickly under sustained load. Default 10.
    */
   stepLingerMs?: number;
 }
@@ -300,7 +300,7 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
       () => this.fireDueTimers(),
       options.logger,
     );
-    const lingerMs = options.stepLingerMs ?? 50;
+    const lingerMs = options.stepLingerMs ?? 10;
     if (!Number.isSafeInteger(lingerMs) || lingerMs < 0 || lingerMs > 60_000)
       throw new InvalidArgumentError('stepLingerMs', 'must be an integer from 0 to 60000');
     this.linger = new StepLinger(lingerMs);
