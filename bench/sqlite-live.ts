@@ -283,7 +283,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       `idle: a watched store costs ${median(idleDelta).toFixed(2)}% of a core more than an unwatched one ` +
       `(median of ${runs}; ${median(idleRuns.map((r) => r.checks / r.seconds)).toFixed(0)} data_version checks/s)\n\n` +
       `${formatBars(bars, runs)}\n` +
-      'note: wall-clock times across two processes on one machine; figures taken on a shared, loaded machine',
+      'note: wall-clock times across two processes on one machine; the result file records the load averages at start and end',
   );
   const written = await writeResults('sqlite-live', {
     quick,

@@ -37,7 +37,11 @@ export function loadAverage(): [number, number, number] {
 /** The commit the benchmark ran on, and whether the working tree differed from it. */
 export interface GitInfo {
   commit: string | null;
-  /** True when tracked files had uncommitted changes (the figures may not match `commit`). */
+  /**
+   * True when tracked files had uncommitted changes (the figures may not match `commit`).
+   * Result files and docs are left out: benchmarks run one after another rewrite them, and
+   * they change no figure.
+   */
   dirty: boolean | null;
 }
 
@@ -47,7 +51,16 @@ export function gitInfo(root: string): GitInfo {
     execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const commit = git(['rev-parse', 'HEAD']).trim();
-    const dirty = git(['status', '--porcelain', '--untracked-files=no']).trim().length > 0;
+    const dirty =
+      git([
+        'status',
+        '--porcelain',
+        '--untracked-files=no',
+        '--',
+        '.',
+        ':(exclude)bench/results',
+        ':(exclude)docs',
+      ]).trim().length > 0;
     return { commit, dirty };
   } catch {
     return { commit: null, dirty: null };
