@@ -183,6 +183,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
   private watchdog: ReturnType<typeof setTimeout> | undefined;
   private position = 0;
   private savedPosition = 0;
+  /** The highest position the store reported committed (0 until one is reported). */
+  private reportedHead = 0;
   /** Events to read next: `batchSize` when live, growing while behind (see `catchUp`). */
   private readSize: number;
   /** Where the time bound first cut the batch in hand, if it did. */
@@ -432,6 +434,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     this.update({ position });
     const watchable = typeof source.watch === 'function' ? source : storage.store;
     this.unwatch = watchable.watch?.((committed) => {
+      if (committed > this.reportedHead) this.reportedHead = committed;
       if (committed === 0 || committed > this.position) this.wake.set();
     });
   }
@@ -518,8 +521,14 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
       if (this.stopRequested) return;
     }
     const { source, filter } = this.o;
-    // With a filter, the head read first bounds what an empty read proves was passed over.
-    const head = filter ? await source.headPosition() : 0;
+    // With a filter, a head known before the read bounds what an empty read proves was
+    // passed over: one the store reported committed will do (a live batch then saves the
+    // round trip of reading it), else it is read.
+    const head = filter
+      ? this.reportedHead > this.position
+        ? this.reportedHead
+        : await source.headPosition()
+      : 0;
     const limit = this.readSize;
     const read: RecordedEvent[] = [];
     // A stored event that cannot be decoded ends the read at its place: the events before it
