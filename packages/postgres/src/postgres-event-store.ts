@@ -335,18 +335,24 @@ export class PostgresEventStore
     );
     let committed = false;
     try {
-      try {
-        await client.query('BEGIN');
-      } catch (error) {
-        throw this.unavailable('transaction', error);
-      }
+      // Not waited for: the connection is pipelined, so BEGIN goes ahead of the work's first
+      // statement in the same flight and the transaction costs one round trip less. Its
+      // answer comes before any later statement's, so it is known (and checked) first.
+      const begun = client.query('BEGIN').then(
+        () => undefined,
+        (error: unknown) => this.unavailable('transaction', error),
+      );
       let result: T;
       try {
         result = await work(tx);
       } catch (error) {
+        const failedBegin = await begun;
+        if (failedBegin) throw failedBegin;
         // Passed on as is, but for the driver's own errors, which get their Causeway code.
         throw error instanceof DatabaseError ? this.unavailable('transaction', error) : error;
       }
+      const failedBegin = await begun;
+      if (failedBegin) throw failedBegin;
       tx.end();
       let outcome: string;
       try {

@@ -1131,9 +1131,11 @@ function spyCheckpoints<Tx extends StoreTransaction>(
 ): CheckpointStore<Tx> {
   return {
     load: (name) => inner.load(name),
+    // Reported as it is asked for: a subscription sends the save, the lease check and the
+    // relaxed commit together, so the save may still be under way when relaxCommit is called.
     save: async (name, position, tx) => {
-      await inner.save(name, position, tx);
       spy.save?.(position, tx);
+      await inner.save(name, position, tx);
     },
     delete: (name, tx) => inner.delete(name, tx),
     list: () => inner.list(),

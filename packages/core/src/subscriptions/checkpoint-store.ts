@@ -33,6 +33,8 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
    * follows and waits for its flush makes it durable too. PostgreSQL implements it with
    * `synchronous_commit = off` for the transaction; SQLite cannot change its `synchronous`
    * setting inside a transaction, and memory has nothing to flush, so they leave it out.
+   * It is called together with `save` and the lease check (all three sent before any is
+   * answered), so it must not depend on their order.
    */
   relaxCommit?(tx: Tx): Promise<void>;
 }

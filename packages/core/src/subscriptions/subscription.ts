@@ -1058,10 +1058,14 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
    * means redelivery: the checkpoint store may then commit it without waiting for the flush.
    */
   private async saveProgress(tx: Tx, position: number, scope: TxScope): Promise<void> {
-    await this.fence(tx);
     const checkpoints = this.o.storage.checkpoints;
-    await checkpoints.save(this.name, position, tx);
-    if (!scope.touched && checkpoints.relaxCommit) await checkpoints.relaxCommit(tx);
+    // Sent together (a pipelined connection takes them in one round trip): a failed fence
+    // fails the transaction, and the checkpoint written beside it rolls back with it.
+    await Promise.all([
+      this.fence(tx),
+      checkpoints.save(this.name, position, tx),
+      !scope.touched && checkpoints.relaxCommit ? checkpoints.relaxCommit(tx) : undefined,
+    ]);
   }
 
   private async fence(tx: Tx): Promise<void> {
