@@ -268,6 +268,14 @@ export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span)
 const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
+/**
+ * False while no OpenTelemetry SDK is registered, when spans would record nothing: a hot path
+ * can then skip building a span's options (its attributes) before calling {@link inSpan}.
+ */
+export function tracingActive(): boolean {
+  return !tracingDisabled();
+}
+
 /** True while no OpenTelemetry SDK is registered: spans would record nothing. */
 function tracingDisabled(): boolean {
   const provider = trace.getTracerProvider();

@@ -34,6 +34,7 @@ import {
   buildSubscriptionName,
   forgottenSubjectFor,
   readsEvent,
+  type ApplyContext,
   type ProjectionBuild,
   type ProjectionDefinition,
   type ProjectionMode,
@@ -54,7 +55,7 @@ import type {
   RebuildStatus,
 } from './projection-status.js';
 import type { ProjectionRecord, ProjectionStore } from './projection-store.js';
-import { inSpan } from '../observability/tracing.js';
+import { inSpan, tracingActive } from '../observability/tracing.js';
 import { applySpanOptions } from '../observability/apply-span.js';
 
 /** Subscription settings a projector passes on to the subscriptions of its projections. */
@@ -648,35 +649,35 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
     };
     const retired = () => `build ${buildKey(record)} of projection "${this.name}" was retired`;
     const forget = definition.forget?.bind(definition);
+    /**
+     * What `apply` (and `forget`) get for calls made with `context`. One object serves every
+     * event of a batch, whose calls share their context: a literal with a getter per event
+     * was a new closure per event, garbage that made catch-up batches outlive young-generation
+     * collections.
+     */
+    const applyContextOf = (context: HandlerContext<Tx>): ApplyContext => ({
+      projection: this.name,
+      version: record.version,
+      attempt: context.attempt,
+      // Read through, so that the signal is only made if `apply` asks for it.
+      get signal() {
+        return context.signal;
+      },
+    });
     const apply = (
       event: RecordedEvent,
       readModel: RM | null,
-      context: HandlerContext<Tx>,
+      applyContext: ApplyContext,
     ): Applied => {
       if (readModel === null) return nack.stop(retired());
       const subject = forgottenSubjectFor(definition, event);
-      if (subject !== undefined && forget)
-        return forget(subject, readModel, {
-          projection: this.name,
-          version: record.version,
-          attempt: context.attempt,
-          get signal() {
-            return context.signal;
-          },
-        });
+      if (subject !== undefined && forget) return forget(subject, readModel, applyContext);
+      // With no OpenTelemetry SDK, no span options (an attributes object per event) either.
+      if (!tracingActive()) return definition.apply(event, readModel, applyContext);
       return inSpan(
         'causeway.projection.apply',
         applySpanOptions(this.name, record.version, event),
-        () =>
-          definition.apply(event, readModel, {
-            projection: this.name,
-            version: record.version,
-            attempt: context.attempt,
-            // Read through, so that the signal is only made if `apply` asks for it.
-            get signal() {
-              return context.signal;
-            },
-          }),
+        () => definition.apply(event, readModel, applyContext),
       );
     };
     /** Writes out the held-back writes of `tx` once `result` acknowledges (else it rolls back). */
@@ -686,7 +687,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       return flushed instanceof Promise ? flushed.then(() => result) : result;
     };
     const applyOne = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) => {
-      const result = apply(event, readModel, context);
+      const result = apply(event, readModel, applyContextOf(context));
       return result instanceof Promise
         ? result.then((r) => flushAfter(context.tx, r))
         : flushAfter(context.tx, result);
@@ -713,8 +714,9 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
           return context.signal;
         },
       };
+      const applyContext = applyContextOf(eventContext);
       for (const event of events) {
-        const applied = apply(event, readModel, eventContext);
+        const applied = apply(event, readModel, applyContext);
         const result = applied instanceof Promise ? await applied : applied;
         if (!acknowledges(result)) return result;
       }
