@@ -304,11 +304,11 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
     if (!Number.isSafeInteger(lingerMs) || lingerMs < 0 || lingerMs > 60_000)
       throw new InvalidArgumentError('stepLingerMs', 'must be an integer from 0 to 60000');
     this.linger = new StepLinger(lingerMs);
-    // Reads go to the source as they would; only the commit notifications pass the linger.
-    const source = this.linger.wrap(options.source ?? options.storage.store, options.storage.store);
     const common = {
       storage: options.storage,
-      ...(source === options.storage.store ? {} : { source }),
+      ...(options.source === undefined ? {} : { source: options.source }),
+      // Only the commit notifications pass the linger; reads go to the source as they would.
+      wakeGate: this.linger,
       from: options.from ?? 'start',
       clock: this.clock,
       owner: this.owner,
@@ -342,7 +342,8 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
               ? {}
               : { heartbeatIntervalMs: partitions.heartbeatIntervalMs }),
             storage: options.storage,
-            ...(source === options.storage.store ? {} : { source }),
+            ...(options.source === undefined ? {} : { source: options.source }),
+            wakeGate: this.linger,
             from: options.from ?? 'start',
             clock: this.clock,
             ...(options.retry ? { retry: options.retry } : {}),

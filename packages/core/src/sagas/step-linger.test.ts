@@ -5,15 +5,16 @@ import { StepLinger } from './step-linger.js';
 /** A store whose commit notifications the test sends by hand. */
 function fakeSource() {
   const listeners = new Set<CommitListener>();
-  const source = {
-    headPosition: () => Promise.resolve(7),
+  const source: Pick<EventStore, 'watch'> = {
     watch(listener: CommitListener) {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
   };
   return {
-    source: source as unknown as EventStore,
+    source,
     commit: (position: number) => {
       for (const l of listeners) l(position);
     },
@@ -33,7 +34,7 @@ describe('StepLinger', () => {
     const { source, commit } = fakeSource();
     const linger = new StepLinger(50);
     const seen: number[] = [];
-    linger.wrap(source).watch?.((p) => seen.push(p));
+    linger.watch(source, (p) => seen.push(p));
     commit(3);
     expect(seen).toEqual([3]);
   });
@@ -42,7 +43,7 @@ describe('StepLinger', () => {
     const { source, commit } = fakeSource();
     const linger = new StepLinger(50);
     const seen: number[] = [];
-    linger.wrap(source).watch?.((p) => seen.push(p));
+    linger.watch(source, (p) => seen.push(p));
     linger.started();
     commit(3);
     commit(5);
@@ -62,7 +63,7 @@ describe('StepLinger', () => {
     const { source, commit } = fakeSource();
     const linger = new StepLinger(60_000);
     const seen: number[] = [];
-    linger.wrap(source).watch?.((p) => seen.push(p));
+    linger.watch(source, (p) => seen.push(p));
     linger.started();
     commit(4);
     // A wave comes back and the next goes out in the same turn: still held.
@@ -80,46 +81,36 @@ describe('StepLinger', () => {
     const { source, commit } = fakeSource();
     const linger = new StepLinger(60_000);
     const seen: number[] = [];
-    linger.wrap(source).watch?.((p) => seen.push(p));
+    linger.watch(source, (p) => seen.push(p));
     linger.started();
     commit(2);
     commit(0);
     expect(seen).toEqual([2, 0]);
   });
 
-  it('forwards reads to the source, and stops holding when unwatched', async () => {
+  it('stops holding when unwatched', () => {
     const { source, commit, listeners } = fakeSource();
     const linger = new StepLinger(50);
-    const wrapped = linger.wrap(source);
-    expect(await wrapped.headPosition()).toBe(7);
     const seen: number[] = [];
-    const unwatch = wrapped.watch?.((p) => seen.push(p));
+    const unwatch = linger.watch(source, (p) => seen.push(p));
     linger.started();
     commit(1);
-    unwatch?.();
+    unwatch();
     expect(listeners.size).toBe(0);
     vi.advanceTimersByTime(100);
     expect(seen).toEqual([]);
   });
 
-  it('takes the notifications of the fallback store when the source has no watch', () => {
-    const { source: watchable, commit } = fakeSource();
-    const reads = { headPosition: () => Promise.resolve(1) } as unknown as EventStore;
-    const linger = new StepLinger(50);
-    const wrapped = linger.wrap(reads, watchable);
+  it('holds nothing at 0 ms, and watches nothing on a store that cannot be watched', () => {
+    const { source, commit, listeners } = fakeSource();
     const seen: number[] = [];
-    wrapped.watch?.((p) => seen.push(p));
+    const linger = new StepLinger(0);
+    const unwatch = linger.watch(source, (p) => seen.push(p));
     linger.started();
-    commit(9);
-    expect(seen).toEqual([]);
-    vi.advanceTimersByTime(50);
-    expect(seen).toEqual([9]);
-  });
-
-  it('is the source itself when it holds nothing (0 ms) or the source cannot be watched', () => {
-    const { source } = fakeSource();
-    expect(new StepLinger(0).wrap(source)).toBe(source);
-    const unwatchable = { headPosition: () => Promise.resolve(0) } as unknown as EventStore;
-    expect(new StepLinger(5).wrap(unwatchable)).toBe(unwatchable);
+    commit(3);
+    expect(seen).toEqual([3]);
+    unwatch();
+    expect(listeners.size).toBe(0);
+    expect(() => new StepLinger(5).watch({}, (p) => seen.push(p))()).not.toThrow();
   });
 });

@@ -1,4 +1,5 @@
 import type { CommitListener, EventStore } from '../store/event-store.js';
+import type { WakeGate } from '../subscriptions/subscription-options.js';
 
 /**
  * Holds back the commit notifications a saga runtime's subscriptions wake on while its outbox
@@ -15,7 +16,7 @@ import type { CommitListener, EventStore } from '../store/event-store.js';
  * `lingerMs` has passed since the first one held, whichever comes first. `committed === 0`
  * (the store closing) is never held.
  */
-export class StepLinger {
+export class StepLinger implements WakeGate {
   private readonly held = new Set<() => void>();
   private inFlight = 0;
   private releaseCheck = false;
@@ -54,25 +55,11 @@ export class StepLinger {
   }
 
   /**
-   * `source` with a `watch` going through this linger, everything else as it is (reads go to
-   * `source` itself). The notifications come from `source.watch`, or from `watchable.watch`
-   * when `source` has none (as a subscription would fall back to its storage's store). With
-   * neither, or `lingerMs` 0, `source` is returned unchanged.
+   * Watches `store` for `listener` through this linger (the runtime's subscriptions take it
+   * as their `wakeGate`).
    */
-  wrap(source: EventStore, watchable: EventStore = source): EventStore {
-    const from = typeof source.watch === 'function' ? source : watchable;
-    if (this.lingerMs === 0 || typeof from.watch !== 'function') return source;
-    const watch = (listener: CommitListener) => this.watch(from, listener);
-    return new Proxy(source, {
-      get(target, key) {
-        if (key === 'watch') return watch;
-        const value: unknown = Reflect.get(target, key, target);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
-    });
-  }
-
-  private watch(source: EventStore, listener: CommitListener): () => void {
+  watch(store: Pick<EventStore, 'watch'>, listener: CommitListener): () => void {
+    if (this.lingerMs === 0) return store.watch?.(listener) ?? (() => undefined);
     let timer: ReturnType<typeof setTimeout> | undefined;
     let highest = 0;
     const deliver = () => {
@@ -82,25 +69,22 @@ export class StepLinger {
       this.held.delete(deliver);
       listener(highest);
     };
-    const unwatch = (source.watch as (l: CommitListener) => () => void).call(
-      source,
-      (committed) => {
-        if (committed === 0 || !this.busy) {
-          if (timer !== undefined) deliver();
-          listener(committed);
-          return;
-        }
-        highest = Math.max(highest, committed);
-        if (timer !== undefined) return;
-        timer = setTimeout(deliver, this.lingerMs);
-        this.held.add(deliver);
-      },
-    );
+    const unwatch = store.watch?.((committed) => {
+      if (committed === 0 || !this.busy) {
+        if (timer !== undefined) deliver();
+        listener(committed);
+        return;
+      }
+      highest = Math.max(highest, committed);
+      if (timer !== undefined) return;
+      timer = setTimeout(deliver, this.lingerMs);
+      this.held.add(deliver);
+    });
     return () => {
       clearTimeout(timer);
       timer = undefined;
       this.held.delete(deliver);
-      unwatch();
+      unwatch?.();
     };
   }
 }

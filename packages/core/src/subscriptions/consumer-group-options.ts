@@ -20,7 +20,7 @@ import { assertMilliseconds } from './validation.js';
 /**
  * Options of {@link ConsumerGroup}. Besides its own, it takes the options of `Subscription`
  * that shape how each partition handles events (`handler`, `batchHandler`, `storage`, `from`,
- * `filter`, `where`, `batchSize`, `catchUp`, `retry`, `handlerTimeoutMs`, `source`, `clock`, `logger`,
+ * `filter`, `where`, `batchSize`, `catchUp`, `retry`, `handlerTimeoutMs`, `source`, `wakeGate`, `clock`, `logger`,
  * `idleCheckIntervalMs`), with the same meaning and defaults.
  */
 export interface ConsumerGroupOptions<Tx extends StoreTransaction = StoreTransaction> extends Pick<
@@ -29,6 +29,7 @@ export interface ConsumerGroupOptions<Tx extends StoreTransaction = StoreTransac
   | 'handler'
   | 'batchHandler'
   | 'source'
+  | 'wakeGate'
   | 'from'
   | 'filter'
   | 'where'

@@ -463,6 +463,7 @@ export class ConsumerGroup<Tx extends StoreTransaction = StoreTransaction> {
       handler: r.handler,
       batchHandler: r.batchHandler,
       source: r.source,
+      ...(r.wakeGate ? { wakeGate: r.wakeGate } : {}),
       filter,
       batchSize: r.batchSize,
       // Resolved once for the group: partitions grow their catch-up batches as a lone

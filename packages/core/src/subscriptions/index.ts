@@ -8,6 +8,7 @@ export type {
   SubscriptionLogger,
   SubscriptionOptions,
   SubscriptionStart,
+  WakeGate,
 } from './subscription-options.js';
 export { ack, nack, toHandlerResult } from './event-handler.js';
 export type {

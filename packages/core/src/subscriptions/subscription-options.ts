@@ -4,7 +4,12 @@ import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { resolveBackoff, type BackoffOptions, type ResolvedBackoff } from '../core/backoff.js';
-import type { EventStore, ReadAllFilter, StoreTransaction } from '../store/event-store.js';
+import type {
+  CommitListener,
+  EventStore,
+  ReadAllFilter,
+  StoreTransaction,
+} from '../store/event-store.js';
 import { PAGE_SIZE } from '../store/reading.js';
 import type { BatchHandler, EventHandler } from './event-handler.js';
 import type { SubscriptionStorage } from './subscription-storage.js';
@@ -83,6 +88,11 @@ export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransact
    * store here (one that upcasts, say) to receive what it reads.
    */
   source?: EventStore;
+  /**
+   * Stands between the subscription and the commit notifications it wakes on (see
+   * {@link WakeGate}). Default: none, the store's notifications wake it at once.
+   */
+  wakeGate?: WakeGate;
   /** Where to begin when there is no checkpoint (default `'start'`). */
   from?: SubscriptionStart;
   /** Only events of these types / streams, filtered by the store. */
@@ -132,6 +142,16 @@ export interface SubscriptionOptions<Tx extends StoreTransaction = StoreTransact
   owner?: string;
 }
 
+/**
+ * Stands between subscriptions and the commit notifications they wake on: `watch` is called
+ * with the store a subscription would watch and the subscription's listener, and returns how
+ * to stop. A saga runtime holds notifications back this way while its commands are out
+ * (`SagaRuntimeOptions.stepLingerMs`), so that one step transaction takes several commits.
+ */
+export interface WakeGate {
+  watch(store: Pick<EventStore, 'watch'>, listener: CommitListener): () => void;
+}
+
 /** {@link SubscriptionOptions} checked, with every default filled in. */
 export interface ResolvedSubscriptionOptions<Tx extends StoreTransaction> {
   name: string;
@@ -139,6 +159,7 @@ export interface ResolvedSubscriptionOptions<Tx extends StoreTransaction> {
   handler: EventHandler<Tx>;
   batchHandler: BatchHandler<Tx> | undefined;
   source: EventStore;
+  wakeGate: WakeGate | undefined;
   from: SubscriptionStart;
   filter: ReadAllFilter | undefined;
   where: ((event: RecordedEvent) => boolean) | undefined;
@@ -226,6 +247,12 @@ export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
     if (typeof lease.wait !== 'boolean')
       throw new InvalidArgumentError('lease.wait', 'must be a boolean');
   }
+  const wakeGate = options.wakeGate;
+  if (
+    wakeGate !== undefined &&
+    (typeof wakeGate !== 'object' || wakeGate === null || typeof wakeGate.watch !== 'function')
+  )
+    throw new InvalidArgumentError('wakeGate', 'must be an object with watch(store, listener)');
   const owner = options.owner ?? `${hostname()}:${process.pid}:${newId().slice(-12)}`;
   assertName(owner, 'owner');
   return {
@@ -234,6 +261,7 @@ export function resolveSubscriptionOptions<Tx extends StoreTransaction>(
     handler: options.handler,
     batchHandler: options.batchHandler,
     source,
+    wakeGate,
     from,
     filter: options.filter,
     where: options.where,

@@ -433,10 +433,15 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     this.savedPosition = checkpoint ? checkpoint.position : this.o.from === 'end' ? position : 0;
     this.update({ position });
     const watchable = typeof source.watch === 'function' ? source : storage.store;
-    this.unwatch = watchable.watch?.((committed) => {
+    const onCommit = (committed: number) => {
       if (committed > this.reportedHead) this.reportedHead = committed;
       if (committed === 0 || committed > this.position) this.wake.set();
-    });
+    };
+    const gate = this.o.wakeGate;
+    this.unwatch =
+      gate && typeof watchable.watch === 'function'
+        ? gate.watch(watchable, onCommit)
+        : watchable.watch?.(onCommit);
   }
 
   /** Reads and handles batches until stopped; retries database failures with backoff. */
