@@ -136,13 +136,9 @@ export function parseTraceparent(value: string | undefined): SpanContext | undef
   if (value === undefined) return undefined;
   const match = TRACEPARENT.exec(value.trim().toLowerCase());
   if (!match) return undefined;
-  const [, version, traceId, spanId, flags] = match as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [, version, traceId, spanId, flags] = match;
+  if (version === undefined || traceId === undefined || spanId === undefined || !flags)
+    return undefined;
   if (version === 'ff' || /^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
   return { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true };
 }
