@@ -129,12 +129,11 @@ const CLOUDEVENT_READS: Readonly<Record<string, 'list' | 'single'>> = {
  */
 export function registerCloudEventsOut(ctx: RouteContext): void {
   const prefix = ctx.app.prefix;
-  const negotiate = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    payload: unknown,
-    kind: 'list' | 'single',
-  ): unknown => {
+  ctx.app.addHook('preSerialization', async (request, reply, payload: unknown) => {
+    const url = request.routeOptions.url;
+    if (url === undefined || !url.startsWith(prefix)) return payload;
+    const kind = CLOUDEVENT_READS[`${request.method} ${url.slice(prefix.length)}`];
+    if (kind === undefined) return payload;
     void reply.header('vary', 'accept');
     const wanted = acceptedCloudEvents(request);
     if (wanted === undefined || reply.statusCode !== 200 || !isRecord(payload)) return payload;
@@ -151,27 +150,6 @@ export function registerCloudEventsOut(ctx: RouteContext): void {
     pagingHeaders(reply, payload);
     void reply.type(CLOUDEVENTS_BATCH_JSON);
     return (payload.events as EventJson[]).map((e) => toCloudEvent(e, options).toJSON());
-  };
-  // A callback hook, not an async one: it runs on every response of the API, and all but the
-  // three read routes pass straight through without a promise.
-  ctx.app.addHook('preSerialization', (request, reply, payload: unknown, done) => {
-    const url = request.routeOptions.url;
-    const kind =
-      url === undefined || !url.startsWith(prefix)
-        ? undefined
-        : CLOUDEVENT_READS[`${request.method} ${url.slice(prefix.length)}`];
-    if (kind === undefined) {
-      done(null, payload);
-      return;
-    }
-    let negotiated: unknown;
-    try {
-      negotiated = negotiate(request, reply, payload, kind);
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    done(null, negotiated);
   });
 }
 

@@ -113,36 +113,29 @@ export async function mountCauseway(
   // Text bodies strictly UTF-8 (400 INVALID_ENCODING otherwise), any other body as raw bytes.
   registerBodyParsers(app);
 
-  // The per-request hooks take callbacks rather than being async: every request passes them,
-  // and a promise per hook per request is measurable on the append route (issue 15).
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     if (hsts !== undefined && options.tls) void reply.header('strict-transport-security', hsts);
     const config = request.routeOptions.config as { causeway?: { access: string } } | undefined;
     // Only API routes authenticate: unknown paths get their 404, the UI's static files are public.
-    // Open access makes every caller anonymous: nothing to ask it.
-    if (!config?.causeway || config.causeway.access === 'public' || guard === openAccess) {
-      done();
-      return;
-    }
-    const refused = (error: unknown) => {
+    if (!config?.causeway || config.causeway.access === 'public') return;
+    try {
+      await ctx.authenticate(request);
+    } catch (error) {
       // A guard rejects with a CausewayError whose code says why (see AccessGuard).
       const code = error instanceof CausewayError ? error.code : ServerErrorCode.UNAUTHENTICATED;
       ctx.denied(request, 'authenticate', code, request.routeOptions.url ?? request.url);
       // 401 unless the guard's error says otherwise (431 for oversized credentials).
       const status = securityErrorStatus[code] ?? 401;
-      done(
-        new HttpError(
-          status === 431 ? 431 : 401,
-          code,
-          error instanceof Error ? error.message : 'Authentication failed',
-        ),
+      throw new HttpError(
+        status === 431 ? 431 : 401,
+        code,
+        error instanceof Error ? error.message : 'Authentication failed',
       );
-    };
-    ctx.authenticate(request).then(() => done(), refused);
+    }
   });
 
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', async (request, reply) => {
     const labels = {
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
@@ -150,7 +143,6 @@ export async function mountCauseway(
     };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-    done();
   });
 
   app.setErrorHandler(problemErrorHandler);
