@@ -153,7 +153,8 @@ export class PrivateRabbitMq {
     await run(
       scripts.ctl,
       ['-n', this.nodeName, 'close_all_connections', 'test: connection loss'],
-      { env: this.env, cwd: this.dir },
+      // A CLI that cannot reach the node fails the test here instead of stalling it.
+      { env: this.env, cwd: this.dir, timeout: 60_000 },
     );
   }
 

@@ -9,6 +9,8 @@ export interface AmqpLinkOptions {
   name: string;
   /** Delays between reconnection attempts (exponential with full jitter; attempts ignored). */
   reconnect: ResolvedBackoff;
+  /** How long one connection attempt (TCP connect and AMQP handshake) may take, in ms. */
+  connectTimeoutMs: number;
   logger: SubscriptionLogger | undefined;
 }
 
@@ -97,13 +99,20 @@ export class AmqpLink {
   }
 
   private async connectOnce(): Promise<void> {
-    const socketOptions = { clientProperties: { connection_name: this.o.name } };
+    // A handshake the broker never answers (a node still booting, a stalled peer) fails after
+    // the timeout instead of holding the reconnection loop for good.
+    const socketOptions = {
+      clientProperties: { connection_name: this.o.name },
+      timeout: this.o.connectTimeoutMs,
+    };
     const model = await connect(this.o.url, socketOptions as Options.Connect);
     // Without an 'error' listener a broker-side close would crash the process.
     model.on('error', (error: Error) =>
       this.o.logger?.warn({ err: error, connection: this.o.name }, 'RabbitMQ connection error'),
     );
+    let lost = false;
     model.on('close', () => {
+      lost = true;
       if (this.current?.model !== model) return;
       this.current = undefined;
       if (!this.closed) void this.reconnect();
@@ -111,6 +120,9 @@ export class AmqpLink {
     let publisher: ConfirmChannel;
     try {
       publisher = await this.openPublisher(model);
+      // A close read in the same chunk as the channel's open-ok came before this session was
+      // current, so its handler did not reconnect: count it as a failed attempt.
+      if (lost) throw new Error('the connection closed while it was being opened');
     } catch (error) {
       await model.close().catch(() => undefined);
       throw error;

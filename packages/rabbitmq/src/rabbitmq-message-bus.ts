@@ -97,6 +97,12 @@ export interface RabbitMqMessageBusOptions {
   publishRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Delays between reconnection attempts, forever: from `baseDelayMs` (default 100) to `maxDelayMs` (default 5,000). */
   reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
+  /**
+   * How long one connection attempt (TCP connect and AMQP handshake) may take before it counts
+   * as failed, in ms (default 10,000): the first connection fails with `BusUnavailableError`,
+   * a reconnection tries again after its backoff.
+   */
+  connectTimeoutMs?: number;
   /** Unacknowledged messages the broker sends a member ahead of handling (default 32). */
   prefetch?: number;
   /** The largest encoded message accepted, in bytes (default 128 MiB, RabbitMQ's default limit). */
@@ -248,6 +254,7 @@ export class RabbitMqMessageBus implements MessageBus {
       url,
       name: options.connectionName ?? `causeway-bus-${prefix}`,
       reconnect,
+      connectTimeoutMs: positive(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
       logger: options.logger,
     });
     const bus = new RabbitMqMessageBus(link, o, publishRetry, reconnect);
@@ -548,14 +555,16 @@ export class RabbitMqMessageBus implements MessageBus {
       for (let attempt = 1; !member.stopped && !this.closed; attempt++) {
         try {
           await this.startConsuming(member);
-          break;
+          // A close read in the same chunk as the consume-ok found this loop still running and
+          // started none: go round again until the member holds a channel.
+          if (member.channel || member.stopped) break;
         } catch (error) {
           member.o.logger?.warn(
             { group: member.o.group, err: error, attempt },
             'bus member could not consume again; retrying',
           );
-          await sleepFor(backoffDelay(attempt, this.reconnect) + 1);
         }
+        await sleepFor(backoffDelay(attempt, this.reconnect) + 1);
       }
       member.resuming = false;
     })();
