@@ -15,7 +15,9 @@
  *   event, p50 and p99, on memory, SQLite and PostgreSQL. "same store": the projection reads
  *   the store it is appended to (woken in process); "other connection": a second store object
  *   on the same database, as another process would be (SQLite: its own connection to the file;
- *   PostgreSQL: its own pool, woken by LISTEN/NOTIFY).
+ *   PostgreSQL: its own pool, woken by LISTEN/NOTIFY). On PostgreSQL the driver's own live
+ *   pipeline runs in the same turns as the floor: each tick's rows in one autocommit INSERT
+ *   that NOTIFYs, another connection LISTENing and selecting what is new on each notification.
  *
  * `npm run bench -- projections [--quick] [--adapter sqlite|postgres] [--runs N] [--events N]
  * [--latency-seconds S]`; PostgreSQL comes from `CAUSEWAY_PG_URL`.
@@ -49,7 +51,7 @@ import {
 import { barResult, formatBars, type BarResult, type BarSpec } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, machineInfo, writeResults } from './lib/results.js';
-import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { formatCount, formatRatio, formatTable, type Column } from './lib/table.js';
 import { median } from './lib/timing.js';
 import { fillOrders } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
@@ -96,6 +98,11 @@ interface EngineKit<Tx extends StoreTransaction, RM> {
   totals(name: string): ProjectionDefinition<RM>;
   /** A projection calling `seen` with each event it is handed. */
   probe(name: string, seen: (event: RecordedEvent) => void): ProjectionDefinition<RM>;
+  /**
+   * The raw live pipeline, where the engine has one: each tick's rows written with the driver
+   * alone, a second connection handed each row as soon as it is told of the commit.
+   */
+  rawLive?(run: number): Promise<RawLive>;
   /** Run once the store is filled, before anything is measured. */
   afterFill(): Promise<void>;
   close(): Promise<void>;
@@ -116,10 +123,25 @@ interface CatchUpRun {
   sqlVsRawRead: number;
 }
 
+/**
+ * A live pipeline under the steady load: `send` writes one tick's events (sequence numbers
+ * `from` to `to` - 1), and the receiving side stamps `received[seq]` when it is handed each.
+ */
+interface LivePipeline {
+  received: number[];
+  send(from: number, to: number): Promise<unknown>;
+  /** Resolves once every event sent so far has been received. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The raw live pipeline: a {@link LivePipeline} with the driver alone. */
+type RawLive = LivePipeline;
+
 interface LatencyResult {
   run: number;
   adapter: string;
-  wiring: 'same store' | 'other connection';
+  wiring: 'same store' | 'other connection' | 'raw driver';
   events: number;
   seconds: number;
   achievedPerSecond: number;
@@ -364,6 +386,115 @@ async function postgresChunks(
   }
 }
 
+/**
+ * The raw live pipeline on PostgreSQL: each tick's rows go in as one autocommit multi-row
+ * INSERT that also NOTIFYs (as the store's group commit makes one transaction of the appends
+ * that arrive together), on a connection of its own; a second connection LISTENs and, on each
+ * notification, selects the rows after the last it read (JSON decoded), as a live reader
+ * does. One writer, so positions commit in order.
+ */
+async function postgresRawLive(url: string, schema: string, run: number): Promise<RawLive> {
+  const table = `${schema}.raw_live_${run}`;
+  const channel = `raw_live_${run}`;
+  const writer = new pg.Client({ connectionString: url });
+  const listener = new pg.Client({ connectionString: url });
+  await writer.connect();
+  await listener.connect();
+  await writer.query(
+    `CREATE TABLE ${table} (position bigserial PRIMARY KEY, stream text NOT NULL,
+       type text NOT NULL, data json NOT NULL, metadata json NOT NULL)`,
+  );
+  const received: number[] = [];
+  let after = 0;
+  let reading: Promise<void> | undefined;
+  let again = false;
+  let failure: Error | undefined;
+  let sentUpTo = 0;
+  const readOnce = async () => {
+    for (;;) {
+      const { rows } = await listener.query<[string, string, string, string, string]>({
+        name: 'bench.raw_live_read',
+        text: `SELECT position, stream, type, data::text, metadata::text FROM ${table}
+               WHERE position > $1 ORDER BY position LIMIT 1000`,
+        values: [after],
+        rowMode: 'array',
+      });
+      const now = performance.now();
+      for (const row of rows) {
+        const { seq } = JSON.parse(row[3]) as { seq: number };
+        JSON.parse(row[4]);
+        received[seq] ??= now;
+      }
+      const last = rows[rows.length - 1];
+      if (!last) return;
+      after = Number(last[0]);
+      if (rows.length < 1000) return;
+    }
+  };
+  /** Reads what is new; a notification during a read makes it read again after. */
+  const read = (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    reading = (async () => {
+      try {
+        do {
+          again = false;
+          await readOnce();
+        } while (again);
+      } catch (error) {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+      } finally {
+        reading = undefined;
+      }
+    })();
+    return reading;
+  };
+  listener.on('notification', () => void read());
+  await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+  const insert = {
+    name: 'bench.raw_live_insert',
+    text: `WITH e AS (
+             INSERT INTO ${table} (stream, type, data, metadata)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::json[], $4::json[])
+             RETURNING position)
+           SELECT pg_notify($5, max(position)::text) FROM e`,
+  };
+  return {
+    received,
+    send: async (from, to) => {
+      const streams: string[] = [];
+      const data: string[] = [];
+      for (let seq = from; seq < to; seq++) {
+        streams.push(`latency-${seq % 100}`);
+        data.push(JSON.stringify({ run, seq }));
+      }
+      sentUpTo = Math.max(sentUpTo, to);
+      await writer.query({
+        ...insert,
+        values: [streams, streams.map(() => 'order.placed'), data, data.map(() => '{}'), channel],
+      });
+    },
+    drain: async () => {
+      const deadline = performance.now() + 60_000;
+      for (;;) {
+        await read();
+        if (failure) throw failure;
+        let missing = false;
+        for (let seq = 0; seq < sentUpTo && !missing; seq++) missing = received[seq] === undefined;
+        if (!missing) return;
+        if (performance.now() > deadline) throw new Error('the raw live reader fell behind');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+    close: async () => {
+      await writer.end();
+      await listener.end();
+    },
+  };
+}
+
 function postgresKit(
   url: string,
   schema: string,
@@ -398,6 +529,7 @@ function postgresKit(
     open,
     openOther: open,
     rawRead: () => withClient((client) => postgresChunks(client, s, RAW_READ_PAGE, async () => {})),
+    rawLive: (run) => postgresRawLive(url, s, run),
     rawSqlPipeline: (run) =>
       withClient(async (client) => {
         const table = `${s}.raw_totals_${run}`;
@@ -552,7 +684,6 @@ async function latency<Tx extends StoreTransaction, RM>(
   probe: (name: string, seen: (event: RecordedEvent) => void) => ProjectionDefinition<RM>,
   seconds: number,
 ): Promise<LatencyResult> {
-  const sent: number[] = [];
   const received: number[] = [];
   const name = `latency-${where.run}`;
   const projector = new Projector<Tx, RM>({
@@ -568,45 +699,79 @@ async function latency<Tx extends StoreTransaction, RM>(
   await projector.start();
   // Caught up on earlier runs first, so that every event measured is met live.
   await projector.waitFor(name, await writer.headPosition(), { timeoutMs: 60_000 });
+  return steadyLoad(where, seconds, {
+    received,
+    send: (from, to) => {
+      const appends: Promise<unknown>[] = [];
+      for (let seq = from; seq < to; seq++)
+        appends.push(
+          writer.append(`latency-${seq % 100}`, [
+            { type: 'order.placed', data: { run: where.run, seq } },
+          ]),
+        );
+      return Promise.all(appends);
+    },
+    drain: async () => {
+      await projector.waitFor(name, await writer.headPosition(), { timeoutMs: 60_000 });
+    },
+    close: () => projector.stop(),
+  });
+}
+
+/**
+ * Drives `pipeline` at a steady 1,000 events/s (ticks of {@link PER_TICK} events every
+ * {@link TICK_MS} ms, after a warm-up) and measures each event's send-to-receipt latency.
+ */
+async function steadyLoad(
+  where: { run: number; adapter: string; wiring: LatencyResult['wiring'] },
+  seconds: number,
+  pipeline: LivePipeline,
+): Promise<LatencyResult> {
+  const sent: number[] = [];
+  const { received } = pipeline;
   const total = Math.round(((WARM_UP_MS + seconds * 1000) * PER_TICK) / TICK_MS);
   const warmUp = Math.round((WARM_UP_MS * PER_TICK) / TICK_MS);
-  const appends: Promise<unknown>[] = [];
+  const sends: Promise<unknown>[] = [];
   const start = performance.now();
   let seq = 0;
-  while (seq < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) / TICK_MS + 1) * PER_TICK));
-    for (; seq < due; seq++) {
-      sent[seq] = performance.now();
-      appends.push(
-        writer.append(`latency-${seq % 100}`, [
-          { type: 'order.placed', data: { run: where.run, seq } },
-        ]),
+  try {
+    while (seq < total) {
+      const due = Math.min(
+        total,
+        Math.floor(((performance.now() - start) / TICK_MS + 1) * PER_TICK),
       );
+      if (due > seq) {
+        const now = performance.now();
+        for (let i = seq; i < due; i++) sent[i] = now;
+        sends.push(pipeline.send(seq, due));
+        seq = due;
+      }
+      const next = start + (seq / PER_TICK) * TICK_MS;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
     }
-    const next = start + (seq / PER_TICK) * TICK_MS;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
+    const elapsed = (performance.now() - start) / 1000;
+    await Promise.all(sends);
+    await pipeline.drain();
+    const latencies: number[] = [];
+    for (let i = warmUp; i < total; i++) {
+      const r = received[i];
+      const s = sent[i];
+      if (r === undefined || s === undefined) throw new Error(`event ${i} was never handled`);
+      latencies.push(r - s);
+    }
+    latencies.sort((a, b) => a - b);
+    return {
+      ...where,
+      events: latencies.length,
+      seconds,
+      achievedPerSecond: total / elapsed,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies[latencies.length - 1] ?? Number.NaN,
+    };
+  } finally {
+    await pipeline.close();
   }
-  const elapsed = (performance.now() - start) / 1000;
-  await Promise.all(appends);
-  await projector.waitFor(name, await writer.headPosition(), { timeoutMs: 60_000 });
-  await projector.stop();
-  const latencies: number[] = [];
-  for (let i = warmUp; i < total; i++) {
-    const r = received[i];
-    const s = sent[i];
-    if (r === undefined || s === undefined) throw new Error(`event ${i} was never handled`);
-    latencies.push(r - s);
-  }
-  latencies.sort((a, b) => a - b);
-  return {
-    ...where,
-    events: latencies.length,
-    seconds,
-    achievedPerSecond: total / elapsed,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies[latencies.length - 1] ?? Number.NaN,
-  };
 }
 
 type EngineOutcome =
@@ -672,12 +837,26 @@ async function measureEngine<Tx extends StoreTransaction, RM extends DocumentsHa
     await catchKit.close();
   }
   const results: LatencyResult[] = [];
-  for (const wiring of ['same store', 'other connection'] as const) {
-    const kit = await kitFor(`latency ${wiring}`);
-    try {
-      const writer = await kit.open();
+  // Each wiring on a database of its own (opened once), the wirings in turn within each run.
+  const wirings: {
+    wiring: LatencyResult['wiring'];
+    kit: EngineKit<Tx, RM>;
+    writer: { store: EventStore; projections: ProjectionStore<Tx, RM> };
+    reader: { projections: ProjectionStore<Tx, RM> };
+  }[] = [];
+  try {
+    for (const wiring of ['same store', 'other connection'] as const) {
+      const kit = await kitFor(`latency ${wiring}`);
+      const writer = await kit.open().catch(async (error: unknown) => {
+        await kit.close();
+        throw error;
+      });
       const reader = wiring === 'same store' ? writer : await kit.openOther();
-      for (let run = 1; run <= options.runs; run++) {
+      wirings.push({ wiring, kit, writer, reader });
+    }
+    const rawLive = wirings[0]?.kit.rawLive?.bind(wirings[0].kit);
+    for (let run = 1; run <= options.runs; run++) {
+      for (const { wiring, kit, writer, reader } of wirings) {
         const result = await latency(
           { run, adapter: engine, wiring },
           writer.store,
@@ -690,9 +869,20 @@ async function measureEngine<Tx extends StoreTransaction, RM extends DocumentsHa
         );
         results.push(result);
       }
-    } finally {
-      await kit.close();
+      if (rawLive) {
+        const result = await steadyLoad(
+          { run, adapter: engine, wiring: 'raw driver' },
+          options.seconds,
+          await rawLive(run),
+        );
+        progress(
+          `   latency run ${run}, raw driver: p50 ${formatMs(result.p50Ms)} ms, p99 ${formatMs(result.p99Ms)} ms`,
+        );
+        results.push(result);
+      }
     }
+  } finally {
+    for (const { kit } of wirings) await kit.close();
   }
   return { catchUp: catchUpRuns, latency: results };
 }
@@ -764,6 +954,12 @@ function barsOf(outcomes: readonly EngineOutcome[]): BarResult[] {
     const runsOf = (wiring: LatencyResult['wiring'], key: 'p50Ms' | 'p99Ms') =>
       o.latency.filter((l) => l.wiring === wiring).map((l) => l[key]);
     if (o.engine === 'postgres') {
+      // The floor the same machine gives in the same runs: the raw driver's live pipeline.
+      const raw = runsOf('raw driver', 'p99Ms');
+      const floor =
+        raw.length === 0
+          ? undefined
+          : `the raw driver's live pipeline (each tick's rows in one INSERT that NOTIFYs, another connection LISTENing and selecting them) has p99 ${formatMs(median(raw))} ms in the same runs (${raw.map(formatMs).join(', ')} ms)`;
       for (const wiring of ['same store', 'other connection'] as const)
         bars.push(
           barResult(
@@ -773,6 +969,7 @@ function barsOf(outcomes: readonly EngineOutcome[]): BarResult[] {
               { bar: PG_P99_BAR_MS, comparator: '<=', unit: 'ms' },
             ),
             runsOf(wiring, 'p99Ms'),
+            floor,
           ),
         );
     } else {
@@ -872,26 +1069,25 @@ export async function run(argv: readonly string[]): Promise<void> {
     const key = `${l.adapter}\u0000${l.wiring}`;
     groups.set(key, [...(groups.get(key) ?? []), l]);
   }
-  const latencyTable = formatTable(
-    [
-      { header: 'adapter' },
-      { header: 'projection reads' },
-      { header: 'events/run', align: 'right' },
-      { header: 'rate (/s)', align: 'right' },
-      { header: 'p50 (ms)', align: 'right' },
-      { header: 'p99 (ms)', align: 'right' },
-      { header: 'max (ms)', align: 'right' },
-    ],
-    [...groups.values()].map((g) => [
-      g[0]!.adapter,
-      g[0]!.wiring,
-      formatCount(median(g.map((l) => l.events))),
-      formatCount(median(g.map((l) => l.achievedPerSecond))),
-      formatMs(median(g.map((l) => l.p50Ms))),
-      formatMs(median(g.map((l) => l.p99Ms))),
-      formatMs(Math.max(...g.map((l) => l.maxMs))),
-    ]),
-  );
+  const latencyColumns: Column[] = [
+    { header: 'adapter' },
+    { header: 'projection reads' },
+    { header: 'events/run', align: 'right' },
+    { header: 'rate (/s)', align: 'right' },
+    { header: 'p50 (ms)', align: 'right' },
+    { header: 'p99 (ms)', align: 'right' },
+    { header: 'max (ms)', align: 'right' },
+  ];
+  const latencyRows = [...groups.values()].map((g) => [
+    g[0]!.adapter,
+    g[0]!.wiring,
+    formatCount(median(g.map((l) => l.events))),
+    formatCount(median(g.map((l) => l.achievedPerSecond))),
+    formatMs(median(g.map((l) => l.p50Ms))),
+    formatMs(median(g.map((l) => l.p99Ms))),
+    formatMs(Math.max(...g.map((l) => l.maxMs))),
+  ]);
+  const latencyTable = formatTable(latencyColumns, latencyRows);
   const bars = barsOf(outcomes);
   console.log(
     `\ncatch-up of async projections (medians of ${runs} runs; pipelines: same reads and upserts, transactions of ${formatCount(PIPELINE_CHUNK)})\n${catchUpTable}\n` +
@@ -923,6 +1119,14 @@ export async function run(argv: readonly string[]): Promise<void> {
           },
     ),
     latency: latencies,
+    docTables: [
+      {
+        title: `Append-to-handler latency at 1,000 events/s (medians of ${runs} runs; max of all; "raw driver" is the driver's own live pipeline, the floor)`,
+        header: latencyColumns.map((c) => c.header),
+        align: latencyColumns.map((c) => c.align ?? 'left'),
+        rows: latencyRows,
+      },
+    ],
     durationSeconds: elapsed,
   });
   console.log(`results written to ${path} (${elapsed.toFixed(0)} s)`);
