@@ -20,6 +20,7 @@ import {
   formatMemory,
   storeBars,
   storeDocTable,
+  storeFloors,
   summarize,
 } from './store/report.js';
 import { runEngine, type EngineOutcome } from './store/run-engine.js';
@@ -81,6 +82,8 @@ export async function run(argv: readonly string[]): Promise<void> {
     quick,
     runs,
     bars,
+    // Informational, not bars: Causeway over raw measurements that do work it cannot skip.
+    floors: summaries.flatMap(storeFloors),
     docTables: [
       ...ran.map((o, i) => storeDocTable(summaries[i] as EngineSummary, o)),
       ...(memoryResult ? [memoryDocTable(memoryResult)] : []),

@@ -19,12 +19,16 @@ import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { formatBar, formatValue, type BarResult } from '../bench/lib/bars.js';
 import { repoRoot, type DocTable, type ResultEnvironment } from '../bench/lib/results.js';
+import { formatCount } from '../bench/lib/table.js';
+import type { FloorResult } from '../bench/store/report.js';
 
 /** The parts of a result file the doc is generated from. */
 export interface RenderedResult extends Partial<ResultEnvironment> {
   quick?: boolean;
   runs?: number;
   bars?: BarResult[];
+  /** Informational floors (no bar): Causeway over raw work it cannot skip, when measured. */
+  floors?: FloorResult[];
   docTables?: DocTable[];
 }
 
@@ -49,6 +53,27 @@ export function renderBlock(name: string, result: RenderedResult | undefined): s
           b.runs.map((v) => formatValue(v, b.unit)).join(', '),
           formatBar(b).replace('>=', '≥').replace('<=', '≤'),
           b.met ? 'met' : '**missed**',
+        ]),
+      ),
+      '',
+    );
+  }
+  const floors = Array.isArray(result.floors) ? result.floors : [];
+  if (floors.length > 0) {
+    lines.push(
+      'Floors (informational, not bars): the raw driver doing work an append cannot skip, measured in the same runs and interleaved like the raw baselines; Causeway over the floor is the median of the per-run ratios:',
+      '',
+      '| workload | adapter | floor | floor, events/s | Causeway, events/s | Causeway / floor | runs |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+      ...floors.map((f) =>
+        row([
+          f.title,
+          f.adapter,
+          `raw ${f.floor}`,
+          formatCount(f.floorRate ?? undefined),
+          formatCount(f.rate ?? undefined),
+          formatValue(f.measured, f.unit),
+          f.runs.map((v) => formatValue(v, f.unit)).join(', '),
         ]),
       ),
       '',

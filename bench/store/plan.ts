@@ -25,6 +25,15 @@ export interface RawRow {
   recordedAt: number;
 }
 
+/**
+ * A raw row before encoding: the event's data and metadata as plain objects and no id yet,
+ * for a baseline that encodes inside its timed loop as the store does.
+ */
+export interface PlainRow extends Omit<RawRow, 'id' | 'data' | 'metadata'> {
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
 /** Everything the store workloads write, fixed before any timing starts. */
 export interface StorePlan {
   sequential: PlannedAppend[];
@@ -38,6 +47,8 @@ export interface StorePlan {
   rows: {
     sequential: RawRow[];
     batched: RawRow[];
+    /** Workload 2's rows again, not yet encoded (same positions, streams and revisions). */
+    batchedPlain: PlainRow[];
     /** Workload 3's rows, one list per writer (the raw group-commit baseline writes them). */
     concurrent: RawRow[][];
     /** Rows written without timing, so the raw table ends up holding what the store holds. */
@@ -98,20 +109,34 @@ export function buildPlan(sizes: StoreSizes): StorePlan {
 
   let position = 0;
   const recordedAt = Date.now();
-  const toRows = (appends: readonly PlannedAppend[]): RawRow[] =>
+  const toPlainRows = (appends: readonly PlannedAppend[]): PlainRow[] =>
     appends.flatMap((a) =>
       a.events.map((e, i) => ({
         position: ++position,
-        id: newId(),
         stream: a.stream,
         revision: a.expectedRevision + 1 + i,
         type: e.type,
-        data: JSON.stringify(e.data),
-        metadata: '{}',
+        data: e.data,
+        metadata: {},
         schemaVersion: 1,
         recordedAt,
       })),
     );
+  const encode = (plain: readonly PlainRow[]): RawRow[] =>
+    plain.map((r) => ({
+      position: r.position,
+      id: newId(),
+      stream: r.stream,
+      revision: r.revision,
+      type: r.type,
+      data: JSON.stringify(r.data),
+      metadata: JSON.stringify(r.metadata),
+      schemaVersion: r.schemaVersion,
+      recordedAt: r.recordedAt,
+    }));
+  const toRows = (appends: readonly PlannedAppend[]): RawRow[] => encode(toPlainRows(appends));
+  const sequentialRows = toRows(sequential);
+  const batchedPlain = toPlainRows(batched);
   return {
     sequential,
     batched,
@@ -119,8 +144,9 @@ export function buildPlan(sizes: StoreSizes): StorePlan {
     longStream,
     longStreamName,
     rows: {
-      sequential: toRows(sequential),
-      batched: toRows(batched),
+      sequential: sequentialRows,
+      batched: encode(batchedPlain),
+      batchedPlain,
       concurrent: concurrent.map(toRows),
       rest: toRows(longStream),
     },

@@ -1,4 +1,4 @@
-import type { RawRow } from './plan.js';
+import type { PlainRow, RawRow } from './plan.js';
 
 /**
  * The floor the store is measured against: the same rows written to and read from a table
@@ -14,6 +14,20 @@ export interface RawBaseline {
   insertOnePerTransaction(rows: readonly RawRow[]): Promise<void>;
   /** Inserts the rows into the mirror table in transactions of `size` rows. */
   insertInTransactionsOf(rows: readonly RawRow[], size: number): Promise<void>;
+  /**
+   * Optional floor of sequential appends, "raw with the store's writes": each row written
+   * with everything an append writes, in one autocommit statement per row (a single round
+   * trip): the position counter advanced, the stream row upserted and the row inserted at
+   * the position the counter gave, on mirror tables of the adapter's events, streams and
+   * position counter. Informational: what the store cannot beat on its own writes.
+   */
+  insertWithStoreWrites?(rows: readonly RawRow[]): Promise<void>;
+  /**
+   * Optional floor of appends in batches, "raw with encoding": {@link insertInTransactionsOf}
+   * on a copy of the mirror table, with each row's data and metadata JSON-encoded and its
+   * event id generated inside the timed loop, as the store does.
+   */
+  insertInTransactionsOfEncoding?(rows: readonly PlainRow[], size: number): Promise<void>;
   /**
    * Optional: the rows of each writer inserted by a writer of its own on a connection of
    * its own, one row per transaction, all writers at once (the server's group commit). When

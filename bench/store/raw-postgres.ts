@@ -41,12 +41,22 @@ export async function openRawPostgres(
   const id = pg.escapeIdentifier;
   const mirror = `${id(schema)}.bench_raw_events`;
   const copy = `${id(schema)}.bench_raw_events_copy`;
+  // The floor with the store's writes: mirrors of the events, streams and position counter.
+  const floorEvents = `${id(schema)}.bench_floor_events`;
+  const floorStreams = `${id(schema)}.bench_floor_streams`;
+  const floorLog = `${id(schema)}.bench_floor_log`;
   try {
-    for (const table of [mirror, copy]) {
-      await client.query(
-        `CREATE TABLE ${table} (LIKE ${id(storeSchema)}.causeway_events INCLUDING ALL)`,
-      );
+    for (const [table, like] of [
+      [mirror, 'causeway_events'],
+      [copy, 'causeway_events'],
+      [floorEvents, 'causeway_events'],
+      [floorStreams, 'causeway_streams'],
+      [floorLog, 'causeway_log'],
+    ] as const) {
+      await client.query(`CREATE TABLE ${table} (LIKE ${id(storeSchema)}.${like} INCLUDING ALL)`);
     }
+    // The counter's one row, as the adapter's migration seeds it.
+    await client.query(`INSERT INTO ${floorLog} (id, position) VALUES (1, 0)`);
     // Every writer connection open (and idle in the pool) before anything is timed.
     const opened = await Promise.all(
       Array.from({ length: WRITER_CONNECTIONS }, () => writers.connect()),
@@ -60,6 +70,24 @@ export async function openRawPostgres(
   const insertOne = {
     name: 'bench.raw_insert_one',
     text: `INSERT INTO ${mirror} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  };
+  // The three writes of a one-event append in one autocommit statement (as the adapter's
+  // single-event append does): advance the counter, upsert the stream, insert the row at the
+  // allocated position. $1-$9 the row's columns without its position.
+  const insertWithStoreWrites = {
+    name: 'bench.raw_insert_store_writes',
+    text: `WITH alloc AS (
+             UPDATE ${floorLog} SET position = position + 1 WHERE id = 1 RETURNING position
+           ), upsert AS (
+             INSERT INTO ${floorStreams} AS s (name, revision) VALUES ($2::text, $3::bigint)
+             ON CONFLICT (name) DO UPDATE SET revision = EXCLUDED.revision
+           ), ins AS (
+             INSERT INTO ${floorEvents} (${COLUMNS})
+             SELECT alloc.position, $1::uuid, $2::text, $3::bigint, $4::text, $5::json, $6::json,
+                    $7::int, $8::bigint, $9::timestamptz
+             FROM alloc
+           )
+           SELECT position FROM alloc`,
   };
   const oneRow = (r: RawRow): unknown[] => [
     r.position,
@@ -97,9 +125,29 @@ export async function openRawPostgres(
   return {
     driver: 'pg',
     notes:
-      'raw: one pg client, table LIKE causeway_events INCLUDING ALL; rows pre-encoded (JSON text, ids); autocommit prepared INSERT per row, one INSERT ... SELECT unnest(arrays) per 100 rows, 1,000-row unnest INSERTs in one transaction; concurrent writers each on a connection of their own (64, opened beforehand), autocommit prepared INSERT per row',
+      "raw: one pg client, table LIKE causeway_events INCLUDING ALL; rows pre-encoded (JSON text, ids); autocommit prepared INSERT per row, one INSERT ... SELECT unnest(arrays) per 100 rows, 1,000-row unnest INSERTs in one transaction; concurrent writers each on a connection of their own (64, opened beforehand), autocommit prepared INSERT per row; floor of sequential appends (raw with the store's writes): tables LIKE causeway_events, causeway_streams and causeway_log INCLUDING ALL (counter row seeded), one autocommit prepared statement per row, a data-modifying CTE advancing the counter (UPDATE ... SET position = position + 1 ... RETURNING), upserting the stream row (INSERT ... ON CONFLICT (name) DO UPDATE SET revision) and inserting the row at the allocated position",
     async insertOnePerTransaction(rows) {
       for (const r of rows) await client.query({ ...insertOne, values: oneRow(r) });
+    },
+    async insertWithStoreWrites(rows) {
+      for (const r of rows) {
+        const result = await client.query({
+          ...insertWithStoreWrites,
+          values: [
+            r.id,
+            r.stream,
+            r.revision,
+            r.type,
+            r.data,
+            r.metadata,
+            r.schemaVersion,
+            fnv1a32(r.stream),
+            new Date(r.recordedAt),
+          ],
+          rowMode: 'array',
+        });
+        if (result.rows.length !== 1) throw new Error('the position counter has no row');
+      }
     },
     async insertConcurrently(shares) {
       // Settles once every writer has stopped; rejects with the first failure.

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { fnv1a32 } from '@causewayjs/core';
-import type { RawRow } from './plan.js';
+import { fnv1a32, newId } from '@causewayjs/core';
+import type { PlainRow, RawRow } from './plan.js';
 import type { RawBaseline } from './raw-baseline.js';
 
 const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
@@ -8,6 +8,8 @@ const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_ve
 const INSERT_COLUMNS = `${COLUMNS}, stream_hash`;
 const MIRROR = 'bench_raw_events';
 const COPY = 'bench_raw_events_copy';
+/** The table of the floor with encoding (workload 2's rows again, encoded while timed). */
+const ENCODING = 'bench_raw_events_encoding';
 
 type Row = [number, string, string, number, string, string, string, number, number];
 
@@ -24,7 +26,7 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  for (const table of [MIRROR, COPY]) {
+  for (const table of [MIRROR, COPY, ENCODING]) {
     for (const sql of ddl) db.exec(sql.replaceAll('causeway_events', table));
   }
   const placeholders = INSERT_COLUMNS.split(',')
@@ -34,6 +36,9 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
     `INSERT INTO ${MIRROR} (${INSERT_COLUMNS}) VALUES (${placeholders})`,
   );
   const insertCopy = db.prepare(`INSERT INTO ${COPY} (${INSERT_COLUMNS}) VALUES (${placeholders})`);
+  const insertEncoding = db.prepare(
+    `INSERT INTO ${ENCODING} (${INSERT_COLUMNS}) VALUES (${placeholders})`,
+  );
   const selectRange = db
     .prepare<[number, number], Row>(
       `SELECT ${COLUMNS} FROM ${MIRROR} WHERE position >= ? ORDER BY position LIMIT ?`,
@@ -58,6 +63,26 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
   const inTransaction = db.transaction((stmt: Database.Statement, rows: readonly RawRow[]) => {
     for (const r of rows) run(stmt, r);
   });
+  // The same, each row encoded as it goes in: JSON text from the plain objects and a fresh
+  // event id from the store's own generator (newId, uuid v7).
+  const runEncoding = (stmt: Database.Statement, r: PlainRow) =>
+    stmt.run(
+      r.position,
+      newId(),
+      r.stream,
+      r.revision,
+      r.type,
+      JSON.stringify(r.data),
+      JSON.stringify(r.metadata),
+      r.schemaVersion,
+      r.recordedAt,
+      fnv1a32(r.stream),
+    );
+  const inTransactionEncoding = db.transaction(
+    (stmt: Database.Statement, rows: readonly PlainRow[]) => {
+      for (const r of rows) runEncoding(stmt, r);
+    },
+  );
   // A reader gets usable values: JSON columns parsed, as the pg driver does by itself.
   const parse = (rows: Row[]): number => {
     let n = 0;
@@ -71,7 +96,7 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
   return {
     driver: 'better-sqlite3',
     notes:
-      'raw: better-sqlite3, own file, WAL, synchronous=FULL, table from the adapter DDL; rows pre-encoded (JSON text, ids), stream hash computed per row; autocommit INSERT per row, or BEGIN + prepared INSERTs + COMMIT; selects parse the JSON columns',
+      "raw: better-sqlite3, own file, WAL, synchronous=FULL, table from the adapter DDL; rows pre-encoded (JSON text, ids), stream hash computed per row; autocommit INSERT per row, or BEGIN + prepared INSERTs + COMMIT; selects parse the JSON columns; floor of appends of 100 (raw with encoding): the same transactions of 100 on a third copy of the table, with each row's data and metadata JSON.stringify'd and its id made by the store's generator (newId, uuid v7) inside the timed loop",
     insertOnePerTransaction(rows) {
       for (const r of rows) run(insertMirror, r);
       return Promise.resolve();
@@ -79,6 +104,11 @@ export function openRawSqlite(file: string, storeFile: string): RawBaseline {
     insertInTransactionsOf(rows, size) {
       for (let i = 0; i < rows.length; i += size)
         inTransaction(insertMirror, rows.slice(i, i + size));
+      return Promise.resolve();
+    },
+    insertInTransactionsOfEncoding(rows, size) {
+      for (let i = 0; i < rows.length; i += size)
+        inTransactionEncoding(insertEncoding, rows.slice(i, i + size));
       return Promise.resolve();
     },
     insertAllInOneTransaction(rows) {

@@ -7,6 +7,10 @@ export const RAW_MEASURES = [
   'concurrentWriters',
   'selectAll',
   'selectStream',
+  // Floors (informational, no bar): raw with the store's writes (PostgreSQL, workload 1) and
+  // raw with encoding (SQLite, workload 2).
+  'storeWritesPerRow',
+  'transactionsOf100Encoding',
 ] as const;
 export type MeasureId = (typeof WORKLOADS)[number] | (typeof RAW_MEASURES)[number];
 

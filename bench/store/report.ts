@@ -35,6 +35,18 @@ export interface WorkloadSummary {
   /** The best peer's name and Causeway's ratio over it in each run. */
   bestPeer: { name: string; runs: number[] } | undefined;
   peerBar: (Bar & { met: boolean | undefined }) | undefined;
+  /** The floor measured beside this workload, if it has one (informational, no bar). */
+  floor?: FloorSummary;
+}
+
+/** A floor's median events/s, with Causeway's ratio to it. */
+export interface FloorSummary extends Stat {
+  measure: MeasureId;
+  label: string;
+  /** Causeway's rate over the floor's (the median of `vsFloorRuns`). */
+  vsFloor: number | undefined;
+  /** Causeway's rate over the floor's in each run (NaN where either failed). */
+  vsFloorRuns: number[];
 }
 
 /** Median events/s of one store on one measurement, with the runs behind it. */
@@ -68,6 +80,27 @@ interface RowSpec {
 const RAW_BARS: Record<string, Partial<Record<RowSpec['workload'], Bar>>> = {
   sqlite: { batched: { min: 0.8, strict: false } },
   postgres: { sequential: { min: 0.9, strict: false }, batched: { min: 0.7, strict: false } },
+};
+
+/** A floor: the raw driver doing work an append cannot skip, measured like the baselines. */
+interface FloorSpec {
+  measure: MeasureId;
+  label: string;
+}
+
+/**
+ * The floors, by engine and workload: informational figures beside two missed bars, to show
+ * what bounds them. PostgreSQL sequential appends: raw one-row statements that also advance
+ * the position counter and upsert the stream row, as an append must. SQLite appends of 100:
+ * raw transactions of 100 rows that also encode each row (JSON, id) in the loop.
+ */
+const FLOORS: Record<string, Partial<Record<RowSpec['workload'], FloorSpec>>> = {
+  sqlite: {
+    batched: { measure: 'transactionsOf100Encoding', label: '100 rows/tx + encoding (JSON, ids)' },
+  },
+  postgres: {
+    sequential: { measure: 'storeWritesPerRow', label: '1 row/tx + counter + stream upsert' },
+  },
 };
 
 function rowSpecs(plan: StorePlan, engine: string): RowSpec[] {
@@ -177,6 +210,18 @@ export function summarize(
       .filter((p) => p.median !== undefined && p.causewayRatio !== undefined)
       .sort((a, b) => (b.median as number) - (a.median as number))[0];
     const vsBestPeer = best?.causewayRatio;
+    const floorSpec = FLOORS[outcome.engine]?.[spec.workload];
+    const floorMeasured = floorSpec && measured(RAW, floorSpec.measure);
+    const floor: FloorSummary | undefined =
+      floorSpec && floorMeasured
+        ? {
+            ...stat(floorMeasured),
+            measure: floorSpec.measure,
+            label: floorSpec.label,
+            vsFloor: pairedRatio(measured(CAUSEWAY, spec.workload), floorMeasured),
+            vsFloorRuns: pairedRatios(measured(CAUSEWAY, spec.workload), floorMeasured),
+          }
+        : undefined;
     return {
       workload: spec.workload,
       title: spec.title,
@@ -199,6 +244,7 @@ export function summarize(
         : undefined,
       peerBar:
         vsBestPeer === undefined ? undefined : check(vsBestPeer, { min: PEER_BAR, strict: false }),
+      ...(floor ? { floor } : {}),
     };
   });
   return { engine: outcome.engine, workloads, allInOneTransaction: of(RAW, 'allInOneTransaction') };
@@ -245,6 +291,60 @@ export function storeBars(summary: EngineSummary): BarResult[] {
       );
     }
     return bars;
+  });
+}
+
+/**
+ * A floor as the result file records it (`floors`, beside `bars`): Causeway's rate over a
+ * raw measurement that does work the store cannot skip, run by run and as the median of the
+ * per-run ratios. Informational: it has no bar, it shows what bounds one.
+ */
+export interface FloorResult {
+  /** Unique within the result file, e.g. `postgres.sequential-vs-floor`. */
+  id: string;
+  /** What is compared, in words. */
+  label: string;
+  adapter: string;
+  /** The workload's key (e.g. `sequential`). */
+  workload: string;
+  /** The workload in words (e.g. `10,000 sequential appends`). */
+  title: string;
+  /** What the floor does. */
+  floor: string;
+  /** The floor's median events/s over runs (`null` when every run failed). */
+  floorRate: number | null;
+  /** The floor's events/s in each run that completed. */
+  floorRuns: number[];
+  /** Causeway's median events/s on the workload. */
+  rate: number | null;
+  /** The median of the per-run ratios (`null` when none). */
+  measured: number | null;
+  /** Causeway's rate over the floor's in each run (NaN, written as null, where either failed). */
+  runs: number[];
+  unit: 'x';
+}
+
+/** The floors of one engine for the result file (see {@link FloorResult}). */
+export function storeFloors(summary: EngineSummary): FloorResult[] {
+  return summary.workloads.flatMap((wl): FloorResult[] => {
+    const floor = wl.floor;
+    if (!floor) return [];
+    return [
+      {
+        id: `${summary.engine}.${wl.workload}-vs-floor`,
+        label: `${wl.title.replace(/^\d+ /, '')} vs raw ${floor.label}`,
+        adapter: summary.engine,
+        workload: wl.workload,
+        title: wl.title.replace(/^\d+ /, ''),
+        floor: floor.label,
+        floorRate: floor.median ?? null,
+        floorRuns: floor.runs,
+        rate: wl.causeway.median ?? null,
+        measured: floor.vsFloor ?? null,
+        runs: floor.vsFloorRuns,
+        unit: 'x',
+      },
+    ];
   });
 }
 
@@ -305,22 +405,29 @@ export function formatEngine(outcome: EngineOutcome, plan: StorePlan): string {
       { header: `vs ${n}`, align: 'right' },
     ]),
   ];
-  const rows = summary.workloads.map((wl) => [
-    wl.title,
-    cell(wl.causeway),
-    cell(wl.baseline),
-    wl.baseline.label,
-    formatRatio(wl.vsBaseline),
-    barCell(wl.baselineBar),
-    ...wl.peers.flatMap((p) => [
-      cell(p),
-      p.causewayRatio === undefined
-        ? '-'
-        : `${formatRatio(p.causewayRatio)}${p.errors.length > 0 ? '*' : ''}${p.causewayRatio >= PEER_BAR ? '' : ' <2x'}`,
-    ]),
+  const rows = summary.workloads.flatMap((wl) => [
+    [
+      wl.title,
+      cell(wl.causeway),
+      cell(wl.baseline),
+      wl.baseline.label,
+      formatRatio(wl.vsBaseline),
+      barCell(wl.baselineBar),
+      ...wl.peers.flatMap((p) => [
+        cell(p),
+        p.causewayRatio === undefined
+          ? '-'
+          : `${formatRatio(p.causewayRatio)}${p.errors.length > 0 ? '*' : ''}${p.causewayRatio >= PEER_BAR ? '' : ' <2x'}`,
+      ]),
+    ],
+    // The floor, if any, on a row of its own under its workload: its rate in the raw column.
+    ...(wl.floor
+      ? [['  floor', '', cell(wl.floor), wl.floor.label, formatRatio(wl.floor.vsFloor), FLOOR_CELL]]
+      : []),
   ]);
+  const floors = summary.workloads.some((wl) => wl.floor !== undefined);
   const partial = summary.workloads.some((wl) =>
-    [wl.causeway, wl.baseline, ...wl.peers].some(
+    [wl.causeway, wl.baseline, ...(wl.floor ? [wl.floor] : []), ...wl.peers].some(
       (st) => st.errors.length > 0 && st.median !== undefined,
     ),
   );
@@ -329,6 +436,11 @@ export function formatEngine(outcome: EngineOutcome, plan: StorePlan): string {
     '',
     formatTable(columns, rows),
     ...(partial ? ['* median of the runs that completed (failures listed below)'] : []),
+    ...(floors
+      ? [
+          `floor: the raw driver also doing work an append cannot skip, interleaved like the other raw figures; "vs raw" on its row is Causeway over the floor (${FLOOR_CELL})`,
+        ]
+      : []),
     '',
     `raw, all ${formatCount(eventCount(plan.batched))} rows of workload 2 in one transaction: ${cell(summary.allInOneTransaction)} events/s`,
   ];
@@ -338,6 +450,7 @@ export function formatEngine(outcome: EngineOutcome, plan: StorePlan): string {
     for (const s of [
       { name: CAUSEWAY, ...wl.causeway },
       { name: 'raw', ...wl.baseline },
+      ...(wl.floor ? [{ ...wl.floor, name: 'raw floor' }] : []),
       ...wl.peers,
     ]) {
       if (s.errors.length > 0) {
@@ -377,6 +490,9 @@ export function formatMemory(result: ReadMemoryResult): string {
 function mibList(bytes: readonly number[]): string {
   return bytes.map((b) => (b / 1024 / 1024).toFixed(0)).join(', ');
 }
+
+/** The bar column of a floor's row: it has none. */
+const FLOOR_CELL = 'informational, no bar';
 
 function cell(s: Stat): string {
   if (s.median === undefined) return s.errors.length > 0 ? 'failed' : '-';

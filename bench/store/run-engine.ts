@@ -269,6 +269,9 @@ async function runOnce(
   });
   const rows = plan.rows;
 
+  // The floors, where the baseline has them (informational, no bar).
+  const withStoreWrites = raw.insertWithStoreWrites?.bind(raw);
+  const withEncoding = raw.insertInTransactionsOfEncoding?.bind(raw);
   await phase('1 sequential appends', [
     ...storeParts('sequential', w.sequentialAppends(plan)),
     rawPart('onePerTransaction', w.SLICES, async (slice) => {
@@ -276,6 +279,15 @@ async function runOnce(
       await raw.insertOnePerTransaction(part);
       return part.length;
     }),
+    ...(withStoreWrites
+      ? [
+          rawPart('storeWritesPerRow', w.SLICES, async (slice) => {
+            const part = w.sliceOf(rows.sequential, slice, w.SLICES);
+            await withStoreWrites(part);
+            return part.length;
+          }),
+        ]
+      : []),
   ]);
 
   const firstPositions = new Map<StorePeer, number>();
@@ -289,6 +301,15 @@ async function runOnce(
       await raw.insertInTransactionsOf(part, 100);
       return part.length;
     }),
+    ...(withEncoding
+      ? [
+          rawPart('transactionsOf100Encoding', w.SLICES, async (slice) => {
+            const part = w.sliceOf(rows.batchedPlain, slice, w.SLICES);
+            await withEncoding(part, 100);
+            return part.length;
+          }),
+        ]
+      : []),
     rawPart('allInOneTransaction', 1, async () => {
       await raw.insertAllInOneTransaction(rows.batched);
       return rows.batched.length;
@@ -362,6 +383,10 @@ function rawLabel(m: MeasureId): string {
       return 'full select';
     case 'selectStream':
       return 'stream select';
+    case 'storeWritesPerRow':
+      return "with the store's writes";
+    case 'transactionsOf100Encoding':
+      return '100 rows/tx with encoding';
     default:
       return m;
   }

@@ -96,6 +96,44 @@ describe('docs/benchmarks.md', () => {
     expect(await renderDoc(edited, results, docPath)).toBe(good);
   });
 
+  it('shows the floors and Causeway over them when the result file has them', async () => {
+    const floors: RenderedResult['floors'] = [
+      {
+        id: 'postgres.sequential-vs-floor',
+        label: '10,000 sequential appends vs raw 1 row/tx + counter + stream upsert',
+        adapter: 'postgres',
+        workload: 'sequential',
+        title: '10,000 sequential appends',
+        floor: '1 row/tx + counter + stream upsert',
+        floorRate: 2810.4,
+        floorRuns: [2810.4, 2700, 2900],
+        rate: 2457,
+        measured: 0.87,
+        runs: [0.87, 0.85, 0.9],
+        unit: 'x',
+      },
+    ];
+    const out = await renderDoc(
+      sample,
+      (name) => (name === 'store' ? { ...storeResult(), floors } : undefined),
+      docPath,
+    );
+    expect(out).toContain('Floors (informational, not bars)');
+    expect(out).toMatch(
+      /\| 10,000 sequential appends \| postgres \| raw 1 row\/tx \+ counter \+ stream upsert \| +2,810 \| +2,457 \| +0\.87x \| 0\.87x, 0\.85x, 0\.90x \|/,
+    );
+    // A floor is not a bar: the bars table is the same with or without floors.
+    const bare = await renderDoc(
+      sample,
+      (name) => (name === 'store' ? storeResult() : undefined),
+      docPath,
+    );
+    expect(bare).not.toContain('Floors');
+    expect(bare.split('\n').filter((l) => l.includes('vs raw'))).toEqual(
+      out.split('\n').filter((l) => l.includes('vs raw')),
+    );
+  });
+
   it('states no figures for a benchmark without a full-run result file', () => {
     const missing = renderBlock('saga', undefined);
     const quick = renderBlock('store', { ...storeResult(), quick: true });
