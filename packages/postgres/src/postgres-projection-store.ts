@@ -149,10 +149,11 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
   }
 
   bind(tx: PostgresTransaction, build: ProjectionBuild, options?: BindOptions): PostgresReadModel {
-    if (options?.buffered !== true) return this.handle(tx.client, build, tx);
+    const onUse = options?.onUse;
+    if (options?.buffered !== true) return this.handle(tx.client, build, tx, undefined, onUse);
     let writes = this.writes.get(tx);
     if (!writes) this.writes.set(tx, (writes = new TransactionWriteBuffers()));
-    return this.handle(tx.client, build, tx, writes);
+    return this.handle(tx.client, build, tx, writes, onUse);
   }
 
   async flush(tx: PostgresTransaction): Promise<void> {
@@ -239,11 +240,13 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
     );
   }
 
+  /** A read model on `client`; `onUse` is told when its connection or documents are reached. */
   private handle(
     client: PoolClient,
     build: ProjectionBuild,
     tx?: PostgresTransaction,
     writes?: TransactionWriteBuffers,
+    onUse?: () => void,
   ): PostgresReadModel {
     const context = {
       client,
@@ -262,14 +265,19 @@ class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, Po
     };
     return {
       version: build.version,
-      client,
+      get client() {
+        onUse?.();
+        return client;
+      },
       table: (name?: string) => `${this.s}.${escapeIdentifier(buildTableName(build, name))}`,
       identifier: (name?: string) => escapeIdentifier(buildTableName(build, name)),
       flush: async () => {
         await writes?.flush();
       },
-      documents: <T>(name: string, options?: DocumentsOptions) =>
-        new PostgresDocuments<T>(collectionSpec(build, name, options), context),
+      documents: <T>(name: string, options?: DocumentsOptions) => {
+        onUse?.();
+        return new PostgresDocuments<T>(collectionSpec(build, name, options), context);
+      },
     };
   }
 

@@ -14,7 +14,7 @@ import type {
   SubscriptionLogger,
   SubscriptionOptions,
 } from '../subscriptions/subscription-options.js';
-import { Subscription } from '../subscriptions/subscription.js';
+import { Subscription, markTaken, peekTransaction } from '../subscriptions/subscription.js';
 import { fnv1a32 } from '../store/partition.js';
 import { ConsumerGroup } from '../subscriptions/consumer-group.js';
 import type {
@@ -637,12 +637,17 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
   ): { handler: EventHandler<Tx>; batchHandler: BatchHandler<Tx> } {
     const { store } = this.ctx;
     const bound = new WeakMap<object, RM | null>();
-    const lookUp = async (tx: Tx): Promise<RM | null> => {
+    /**
+     * Binds the read model to the transaction of `context`, once per transaction. The lookup
+     * reads; the transaction counts as taken only once the projection uses the read model, so
+     * a batch that wrote nothing commits relaxed where the adapter can.
+     */
+    const lookUp = async (tx: Tx, onUse: () => void): Promise<RM | null> => {
       const records = await store.buildsIn(tx, [this.name]);
       const mine = records.find((r) => sameBuild(r, record));
       const readModel =
         mine !== undefined && mine.status !== 'retired'
-          ? store.bind(tx, record, { buffered: true })
+          ? store.bind(tx, record, { buffered: true, onUse })
           : null;
       bound.set(tx, readModel);
       return readModel;
@@ -686,16 +691,22 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       const flushed = store.flush?.(tx);
       return flushed instanceof Promise ? flushed.then(() => result) : result;
     };
-    const applyOne = (event: RecordedEvent, readModel: RM | null, context: HandlerContext<Tx>) => {
+    const applyOne = (
+      event: RecordedEvent,
+      readModel: RM | null,
+      context: HandlerContext<Tx>,
+      tx: Tx,
+    ) => {
       const result = apply(event, readModel, applyContextOf(context));
       return result instanceof Promise
-        ? result.then((r) => flushAfter(context.tx, r))
-        : flushAfter(context.tx, result);
+        ? result.then((r) => flushAfter(tx, r))
+        : flushAfter(tx, result);
     };
     const handler: EventHandler<Tx> = (event, context) => {
-      const readModel = bound.get(context.tx);
-      if (readModel !== undefined) return applyOne(event, readModel, context);
-      return lookUp(context.tx).then((rm) => applyOne(event, rm, context));
+      const tx = peekTransaction(context);
+      const readModel = bound.get(tx);
+      if (readModel !== undefined) return applyOne(event, readModel, context, tx);
+      return lookUp(tx, markTaken(context)).then((rm) => applyOne(event, rm, context, tx));
     };
     const applyBatch = definition.applyBatch?.bind(definition);
     /** `apply` on each event in turn, as the first try of each; ends at the first nack. */
@@ -705,7 +716,10 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       context: BatchHandlerContext<Tx>,
     ): Promise<void | HandlerResult> => {
       const eventContext: HandlerContext<Tx> = {
-        tx: context.tx,
+        // Read through: apply is handed the read model, not the transaction.
+        get tx() {
+          return context.tx;
+        },
         subscription: context.subscription,
         attempt: 1,
         retryingParked: false,
@@ -758,12 +772,13 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       );
     };
     const batchHandler: BatchHandler<Tx> = async (events, context) => {
-      const cached = bound.get(context.tx);
-      const readModel = cached === undefined ? await lookUp(context.tx) : cached;
+      const tx = peekTransaction(context);
+      const cached = bound.get(tx);
+      const readModel = cached === undefined ? await lookUp(tx, markTaken(context)) : cached;
       // Event by event, the build's retirement stops the subscription.
       if (readModel === null) return nack.retry(retired());
       const applied = applyAll(events, readModel, context);
-      return flushAfter(context.tx, applied instanceof Promise ? await applied : applied);
+      return flushAfter(tx, applied instanceof Promise ? await applied : applied);
     };
     return { handler, batchHandler };
   }

@@ -33,6 +33,14 @@ export interface BindOptions {
    * write goes to the database at once).
    */
   buffered?: boolean;
+  /**
+   * Called when the handle is first used to reach the database (its connection, or a
+   * document collection). A projection batch that never calls it wrote nothing, and its
+   * commit holds only the checkpoint: the subscription may then commit it without waiting
+   * for the flush (`CheckpointStore.relaxCommit`). Adapters whose commits cannot be relaxed
+   * need not call it.
+   */
+  onUse?: () => void;
 }
 
 /** One append made in a transaction, as the inline projector hands it to {@link ProjectionStore.appended}. */

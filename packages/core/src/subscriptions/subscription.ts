@@ -726,11 +726,13 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
         const call = this.startCall(events[0]?.position ?? last);
         const scope: TxScope = { touched: false };
         const name = this.name;
-        const context: BatchHandlerContext<Tx> = {
+        const context: BatchHandlerContext<Tx> & QuietFields<Tx> = {
           get tx() {
             scope.touched = true;
             return tx;
           },
+          [CONTEXT_TX]: tx,
+          [CONTEXT_SCOPE]: scope,
           subscription: name,
           lease: this.claim,
           get signal() {
@@ -1141,14 +1143,44 @@ const CONTEXT_TX = Symbol('causeway.context.tx');
 const CONTEXT_SCOPE = Symbol('causeway.context.scope');
 const CONTEXT_CALL = Symbol('causeway.context.call');
 
-/** A handler context before its accessors: what they read, under private symbols. */
-interface ContextFields<Tx extends StoreTransaction> extends Omit<
-  HandlerContext<Tx>,
-  'tx' | 'signal'
-> {
+/** The transaction and its scope, under private symbols, on every context a subscription makes. */
+interface QuietFields<Tx extends StoreTransaction> {
   [CONTEXT_TX]: Tx;
   [CONTEXT_SCOPE]: TxScope;
+}
+
+/** A handler context before its accessors: what they read, under private symbols. */
+interface ContextFields<Tx extends StoreTransaction>
+  extends Omit<HandlerContext<Tx>, 'tx' | 'signal'>, QuietFields<Tx> {
   [CONTEXT_CALL]: Call;
+}
+
+function isQuiet<Tx extends StoreTransaction>(context: object): context is QuietFields<Tx> {
+  return CONTEXT_TX in context;
+}
+
+/**
+ * The transaction of a handler context, without marking it taken. For a caller that hands the
+ * transaction on to code that may or may not write in it (the projection runtime binds read
+ * models to it), and marks it taken through {@link markTaken} once that code does, so that a
+ * batch nothing wrote in still commits relaxed. On a context a subscription did not make, this
+ * reads `context.tx`, which marks it taken.
+ */
+export function peekTransaction<Tx extends StoreTransaction>(
+  context: HandlerContext<Tx> | BatchHandlerContext<Tx>,
+): Tx {
+  return isQuiet<Tx>(context) ? context[CONTEXT_TX] : context.tx;
+}
+
+/** A function that marks the transaction of `context` taken (see {@link peekTransaction}). */
+export function markTaken<Tx extends StoreTransaction>(
+  context: HandlerContext<Tx> | BatchHandlerContext<Tx>,
+): () => void {
+  if (!isQuiet<Tx>(context)) return () => undefined;
+  const scope = context[CONTEXT_SCOPE];
+  return () => {
+    scope.touched = true;
+  };
 }
 
 /**
