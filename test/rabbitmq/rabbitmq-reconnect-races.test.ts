@@ -123,7 +123,10 @@ class AmqpProxy {
   constructor(private readonly target: { host: string; port: number }) {}
 
   async start(): Promise<string> {
-    const server = createServer((client) => this.accept(client));
+    const server = createServer((client) => {
+      if (this.held) this.held.push(client);
+      else this.accept(client);
+    });
     this.server = server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
@@ -194,6 +197,26 @@ class AmqpProxy {
     });
   }
 
+  /** Connections accepted while held: they wait, silent, until {@link release}. */
+  private held: Socket[] | undefined;
+
+  /** New connections wait (a broker that accepts but does not answer yet). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Lets the held connections through, and new ones from now on. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const client of held) this.accept(client);
+  }
+
+  /** Connections waiting in {@link hold}. */
+  get waiting(): number {
+    return this.held?.length ?? 0;
+  }
+
   /** Drops every connection, as a network failure would. */
   cut(): void {
     for (const socket of this.sockets) socket.destroy();
@@ -241,6 +264,27 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
     const receipt = await bus.publish(busEvent('race-1', 'race.done'));
     expect(receipt.duplicate).toBe(false);
     // The closed connection was not taken for a live one: only the one after it counts.
+    expect(bus.reconnections).toBe(1);
+  });
+
+  it('a publishing channel the broker closes as soon as it is open fails the attempt: the bus connects again', async () => {
+    const url = await proxy.start();
+    bus = await RabbitMqMessageBus.connect(url, {
+      prefix: randomRabbitName('race'),
+      logMaxAge: '1h',
+      publishTimeoutMs: 1000,
+      publishRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
+    });
+    const opened = proxy.connections;
+    // On the next connection the publishing channel is closed as soon as it is open, before
+    // anything listens for its errors: amqplib closes that connection, whose opening is then
+    // a failed attempt like any other.
+    proxy.rules.set(opened + 1, { after: OPENED, close: 'channel' });
+    proxy.cut();
+    await eventually(() => proxy.connections >= opened + 2, 'a connection after the closed one');
+    const receipt = await bus.publish(busEvent('race-4', 'race.done'));
+    expect(receipt.duplicate).toBe(false);
     expect(bus.reconnections).toBe(1);
   });
 
@@ -295,5 +339,42 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
     await eventually(() => seen.includes(event.id), 'the member to consume again');
     expect(proxy.connections).toBe(opened + 1);
     await member.stop();
+  });
+
+  it('a member stopped while it waits for the connection to come back does not consume after it', async () => {
+    const url = await proxy.start();
+    bus = await RabbitMqMessageBus.connect(url, {
+      prefix: randomRabbitName('race'),
+      logMaxAge: '1h',
+      publishTimeoutMs: 5000,
+      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
+    });
+    const stopped: string[] = [];
+    const first = await bus.subscribe({
+      group: 'racers',
+      from: 'new',
+      handler: (e) => void stopped.push(e.id),
+    });
+    // The broker goes away and comes back slowly: the member waits for the connection to
+    // open its channel again, and is stopped meanwhile.
+    proxy.hold();
+    proxy.cut();
+    await eventually(() => proxy.waiting > 0, 'a reconnection attempt');
+    await first.stop();
+    proxy.release();
+    await eventually(() => bus?.reconnections === 1, 'the reconnection');
+    const seen: string[] = [];
+    const second = await bus.subscribe({
+      group: 'racers',
+      from: 'new',
+      handler: (e) => void seen.push(e.id),
+    });
+    const events = Array.from({ length: 6 }, (_, i) => busEvent(`race-5-${i}`, 'race.done'));
+    for (const event of events) await bus.publish(event);
+    // Every message goes to the running member: none is held by a consumer of the stopped one.
+    await eventually(() => seen.length === events.length, 'every message at the running member');
+    expect(seen).toEqual(events.map((e) => e.id));
+    expect(stopped).toEqual([]);
+    await second.stop();
   });
 });

@@ -9,7 +9,7 @@ export interface AmqpLinkOptions {
   name: string;
   /** Delays between reconnection attempts (exponential with full jitter; attempts ignored). */
   reconnect: ResolvedBackoff;
-  /** How long one connection attempt (TCP connect and AMQP handshake) may take, in ms. */
+  /** How long the TCP connect and the AMQP handshake of an attempt may stay silent, in ms. */
   connectTimeoutMs: number;
   logger: SubscriptionLogger | undefined;
 }
@@ -99,8 +99,8 @@ export class AmqpLink {
   }
 
   private async connectOnce(): Promise<void> {
-    // A handshake the broker never answers (a node still booting, a stalled peer) fails after
-    // the timeout instead of holding the reconnection loop for good.
+    // A TCP connect or AMQP handshake that stays silent this long (a node still booting, a
+    // stalled peer) fails the attempt instead of holding the reconnection loop for good.
     const socketOptions = {
       clientProperties: { connection_name: this.o.name },
       timeout: this.o.connectTimeoutMs,

@@ -98,9 +98,9 @@ export interface RabbitMqMessageBusOptions {
   /** Delays between reconnection attempts, forever: from `baseDelayMs` (default 100) to `maxDelayMs` (default 5,000). */
   reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
   /**
-   * How long one connection attempt (TCP connect and AMQP handshake) may take before it counts
-   * as failed, in ms (default 10,000): the first connection fails with `BusUnavailableError`,
-   * a reconnection tries again after its backoff.
+   * How long the TCP connect and the AMQP handshake of a connection attempt may stay silent
+   * before the attempt counts as failed, in ms (default 10,000): the first connection fails
+   * with `BusUnavailableError`, a reconnection tries again after its backoff.
    */
   connectTimeoutMs?: number;
   /** Unacknowledged messages the broker sends a member ahead of handling (default 32). */
@@ -593,6 +593,12 @@ export class RabbitMqMessageBus implements MessageBus {
       if (member.channel === channel) member.channel = undefined;
       await channel.close().catch(() => undefined);
       throw error;
+    }
+    // Stopped while this channel was opening (stopMember found no channel to close): its
+    // consumer would hold deliveries it never handles.
+    if (member.stopped) {
+      if (member.channel === channel) member.channel = undefined;
+      await channel.close().catch(() => undefined);
     }
   }
 
