@@ -21,8 +21,14 @@ afterEach(async () => {
 
 type Apply = (event: RecordedEvent, rm: PostgresReadModel) => void | Promise<void>;
 
-/** Runs a projection with `apply` over six events; counts its relaxed commits. */
-async function relaxedCommits(apply: Apply): Promise<{ relaxed: number; applied: number }> {
+/**
+ * Runs a projection with `apply` over six events; counts its relaxed commits. `quiet`: the
+ * projection store reached through a wrapper that does not say it reports use.
+ */
+async function relaxedCommits(
+  apply: Apply,
+  quiet = false,
+): Promise<{ relaxed: number; applied: number }> {
   const schema = randomSchemaName();
   const store = await PostgresEventStore.open(pgUrl, { schema });
   cleanups.push(async () => {
@@ -41,8 +47,11 @@ async function relaxedCommits(apply: Apply): Promise<{ relaxed: number; applied:
   for (let i = 0; i < 6; i++)
     await store.append(`item-${i % 2}`, [{ type: 'item.added', data: { id: `i${i}` } }]);
   let applied = 0;
+  const wrapped: typeof projections = quiet
+    ? (Object.create(projections, { reportsUse: { value: false } }) as typeof projections)
+    : projections;
   const projector = new Projector<PostgresTransaction, PostgresReadModel>({
-    store: projections,
+    store: wrapped,
     projections: [
       defineProjection<PostgresReadModel>({
         name: 'items',
@@ -89,6 +98,12 @@ describe.skipIf(!pgUp)('projection commits on PostgreSQL', () => {
       const { id } = event.data as { id: string };
       await rm.documents<{ id: string }>('items').put(id, { id });
     });
+    expect(applied).toBe(6);
+    expect(relaxed).toBe(0);
+  });
+
+  it('through a projection store that does not report use, every batch waits for the flush', async () => {
+    const { relaxed, applied } = await relaxedCommits(() => undefined, true);
     expect(applied).toBe(6);
     expect(relaxed).toBe(0);
   });

@@ -86,6 +86,8 @@ const RECORD_COLUMNS = 'name, version, build, mode, status, frozen_at, created_a
  * store's commit-order lock from its first append; async ones in their subscription's.
  */
 class PostgresProjectionStore implements ProjectionStore<PostgresTransaction, PostgresReadModel> {
+  /** Handles call `onUse` from `client` and `documents()`, the only ways they reach the database. */
+  readonly reportsUse = true;
   private readonly s: string;
   private readonly sql: ReturnType<typeof statements>;
   /** DDL of document collections known to be committed, by table. */

@@ -643,6 +643,8 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
      * a batch that wrote nothing commits relaxed where the adapter can.
      */
     const lookUp = async (tx: Tx, onUse: () => void): Promise<RM | null> => {
+      // A store that does not report use: every batch counts as one that wrote.
+      if (store.reportsUse !== true) onUse();
       const records = await store.buildsIn(tx, [this.name]);
       const mine = records.find((r) => sameBuild(r, record));
       const readModel =

@@ -37,8 +37,8 @@ export interface BindOptions {
    * Called when the handle is first used to reach the database (its connection, or a
    * document collection). A projection batch that never calls it wrote nothing, and its
    * commit holds only the checkpoint: the subscription may then commit it without waiting
-   * for the flush (`CheckpointStore.relaxCommit`). Adapters whose commits cannot be relaxed
-   * need not call it.
+   * for the flush (`CheckpointStore.relaxCommit`). A store calls it only if it says so
+   * (`ProjectionStore.reportsUse`); adapters whose commits cannot be relaxed need not.
    */
   onUse?: () => void;
 }
@@ -62,6 +62,12 @@ export interface AppendedEvents {
 export interface ProjectionStore<Tx extends StoreTransaction = StoreTransaction, RM = unknown> {
   /** Checkpoints, parked events and leases of async projections, and the store itself. */
   readonly storage: SubscriptionStorage<Tx>;
+  /**
+   * Whether the handles `bind` makes call `BindOptions.onUse` on every way they reach the
+   * database. Only then may a batch that never called it commit relaxed; with this absent or
+   * false, every transaction a read model is bound in counts as one that wrote.
+   */
+  readonly reportsUse?: boolean;
   /** Registered builds (of one projection, or all), committed, by name, version and build. */
   listBuilds(name?: string): Promise<ProjectionRecord[]>;
   /** Registered builds of these projections, as `tx` sees them. */
