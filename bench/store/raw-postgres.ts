@@ -133,17 +133,8 @@ export async function openRawPostgres(
       for (const r of rows) {
         const result = await client.query({
           ...insertWithStoreWrites,
-          values: [
-            r.id,
-            r.stream,
-            r.revision,
-            r.type,
-            r.data,
-            r.metadata,
-            r.schemaVersion,
-            fnv1a32(r.stream),
-            new Date(r.recordedAt),
-          ],
+          // The row's columns without its position, which the counter gives.
+          values: oneRow(r).slice(1),
           rowMode: 'array',
         });
         if (result.rows.length !== 1) throw new Error('the position counter has no row');

@@ -238,6 +238,18 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
     const target = new URL(amqpUrl);
     proxy = new AmqpProxy({ host: target.hostname, port: Number(target.port || 5672) });
   });
+  /**
+   * A bus on the proxy, reconnecting within tens of ms; publishes wait `publishTimeoutMs` for
+   * a connection, three times.
+   */
+  const connectThroughProxy = async (publishTimeoutMs: number) =>
+    RabbitMqMessageBus.connect(await proxy.start(), {
+      prefix: randomRabbitName('race'),
+      logMaxAge: '1h',
+      publishTimeoutMs,
+      publishRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
+    });
   afterEach(async () => {
     if (bus) {
       await bus.close();
@@ -248,14 +260,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
   });
 
   it('a connection closed while it was being opened counts as a failed attempt: the bus connects again and publishes', async () => {
-    const url = await proxy.start();
-    bus = await RabbitMqMessageBus.connect(url, {
-      prefix: randomRabbitName('race'),
-      logMaxAge: '1h',
-      publishTimeoutMs: 1000,
-      publishRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
-    });
+    bus = await connectThroughProxy(1000);
     const opened = proxy.connections;
     // The next connection is closed by the broker in the same read as its opening completes.
     proxy.rules.set(opened + 1, { after: OPENED, close: 'connection' });
@@ -268,14 +273,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
   });
 
   it('a publishing channel the broker closes as soon as it is open fails the attempt: the bus connects again', async () => {
-    const url = await proxy.start();
-    bus = await RabbitMqMessageBus.connect(url, {
-      prefix: randomRabbitName('race'),
-      logMaxAge: '1h',
-      publishTimeoutMs: 1000,
-      publishRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
-      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
-    });
+    bus = await connectThroughProxy(1000);
     const opened = proxy.connections;
     // On the next connection the publishing channel is closed as soon as it is open, before
     // anything listens for its errors: amqplib closes that connection, whose opening is then
@@ -289,13 +287,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
   });
 
   it('a member whose connection is closed while reopening consumes again', async () => {
-    const url = await proxy.start();
-    bus = await RabbitMqMessageBus.connect(url, {
-      prefix: randomRabbitName('race'),
-      logMaxAge: '1h',
-      publishTimeoutMs: 1000,
-      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
-    });
+    bus = await connectThroughProxy(1000);
     const seen: string[] = [];
     const member = await bus.subscribe({
       group: 'racers',
@@ -313,13 +305,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
   });
 
   it('a member whose channel is closed in the same read as its consume-ok opens it again', async () => {
-    const url = await proxy.start();
-    bus = await RabbitMqMessageBus.connect(url, {
-      prefix: randomRabbitName('race'),
-      logMaxAge: '1h',
-      publishTimeoutMs: 1000,
-      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
-    });
+    bus = await connectThroughProxy(1000);
     const seen: string[] = [];
     const member = await bus.subscribe({
       group: 'racers',
@@ -342,13 +328,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
   });
 
   it('a member stopped while it waits for the connection to come back does not consume after it', async () => {
-    const url = await proxy.start();
-    bus = await RabbitMqMessageBus.connect(url, {
-      prefix: randomRabbitName('race'),
-      logMaxAge: '1h',
-      publishTimeoutMs: 5000,
-      reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
-    });
+    bus = await connectThroughProxy(5000);
     const stopped: string[] = [];
     const first = await bus.subscribe({
       group: 'racers',
