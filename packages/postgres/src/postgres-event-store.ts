@@ -241,8 +241,6 @@ export class PostgresEventStore
   extends BaseEventStore<PostgresTransaction>
   implements Scavengeable
 {
-  /** Pages come from the server: the next is fetched while the one in hand is decoded. */
-  protected override readonly readAhead = true;
   private readonly sql: ReturnType<typeof statements>;
   private readonly beforeCommit: (() => Promise<void>) | undefined;
   private readonly listenOptions: {

@@ -33,7 +33,6 @@ import {
   checkListStreams,
   checkReadStream,
   pagedIterable,
-  type PagingOptions,
   streamWindow,
   type AllWindow,
   type StreamWindow,
@@ -92,16 +91,6 @@ export abstract class BaseEventStore<
    * all stay alive until iterated, long enough to outlive a young-generation collection.
    */
   protected readonly maxReadPageSize: number = MAX_PAGE_SIZE;
-  /**
-   * Whether `readAll` and `readStream` fetch the next page while the one in hand is read.
-   * Worth it where a page waits on a server (the query and the transfer overlap the decoding
-   * of the page before); an in-process database does the same work either way.
-   */
-  protected readonly readAhead: boolean = false;
-  /** Paging of streamed reads: read ahead where the adapter says so; a closed store throws. */
-  private get paging(): PagingOptions {
-    return { readAhead: this.readAhead, beforePage: () => this.assertOpen() };
-  }
 
   /**
    * @param writeLock for adapters whose connection cannot run two write transactions at
@@ -266,7 +255,6 @@ export abstract class BaseEventStore<
         };
       },
       this.maxReadPageSize,
-      this.paging,
     );
   }
 
@@ -287,7 +275,6 @@ export abstract class BaseEventStore<
         };
       },
       this.maxReadPageSize,
-      this.paging,
     );
   }
 

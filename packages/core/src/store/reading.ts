@@ -163,23 +163,8 @@ export function pagedIterable<T>(
   limit: number,
   start: () => PageFetcher<T>,
   maxPageSize = MAX_PAGE_SIZE,
-  paging: PagingOptions = {},
 ): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]: () => new PageIterator(limit, start(), maxPageSize, paging),
-  };
-}
-
-/** How {@link pagedIterable} pages beyond page sizes. */
-export interface PagingOptions {
-  /**
-   * Fetch the next page as soon as one arrives, while it is handed out: for a database
-   * server, whose query and transfer then overlap the client's decoding of the page before.
-   * At most one page is fetched ahead; its failure is thrown when it is reached.
-   */
-  readAhead?: boolean;
-  /** Called before each page is taken, fetched or read ahead (a closed store throws here). */
-  beforePage?: () => void;
+  return { [Symbol.asyncIterator]: () => new PageIterator(limit, start(), maxPageSize) };
 }
 
 class PageIterator<T> implements AsyncIterableIterator<T> {
@@ -189,14 +174,11 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
   private pageSize = PAGE_SIZE;
   /** Whether the page in hand holds placeholders of undecodable rows. */
   private checked = false;
-  /** The next page, already asked for (read ahead), and the size it was asked for. */
-  private ahead: { size: number; page: Promise<T[]> } | undefined;
 
   constructor(
     private remaining: number,
     private readonly fetch: PageFetcher<T>,
     private readonly maxPageSize: number,
-    private readonly paging: PagingOptions,
   ) {
     this.pageSize = Math.min(PAGE_SIZE, maxPageSize);
   }
@@ -204,21 +186,14 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
   async next(): Promise<IteratorResult<T>> {
     if (this.index >= this.page.length) {
       if (this.last || this.remaining <= 0) return this.finish();
-      this.paging.beforePage?.();
-      const { size, page } = this.ahead ?? this.ask();
-      this.ahead = undefined;
-      this.page = await page;
+      const size = Math.min(this.pageSize, this.remaining);
+      this.pageSize = Math.min(this.pageSize * 2, this.maxPageSize);
+      this.page = await this.fetch(size);
       this.index = 0;
       this.checked = holdsUndecodable(this.page);
       this.remaining -= this.page.length;
       if (this.page.length < size) this.last = true;
       if (this.page.length === 0) return this.finish();
-      if (this.paging.readAhead && !this.last && this.remaining > 0) {
-        const ahead = this.ask();
-        // Not awaited until reached: a failure meanwhile must not go unhandled.
-        ahead.page.catch(() => undefined);
-        this.ahead = ahead;
-      }
     }
     const value = this.page[this.index++] as T;
     if (this.checked) {
@@ -236,19 +211,10 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  /** Asks for the next page: its size grows from one page to the next, up to the maximum. */
-  private ask(): { size: number; page: Promise<T[]> } {
-    const size = Math.min(this.pageSize, this.remaining);
-    this.pageSize = Math.min(this.pageSize * 2, this.maxPageSize);
-    return { size, page: this.fetch(size) };
-  }
-
   private finish(): IteratorResult<T> {
     this.last = true;
     this.page = [];
     this.index = 0;
-    // A page read ahead and not reached is dropped (its failure was already caught).
-    this.ahead = undefined;
     return { value: undefined, done: true };
   }
 }
