@@ -259,32 +259,26 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
     await proxy.stop();
   });
 
-  it('a connection closed while it was being opened counts as a failed attempt: the bus connects again and publishes', async () => {
-    bus = await connectThroughProxy(1000);
-    const opened = proxy.connections;
-    // The next connection is closed by the broker in the same read as its opening completes.
-    proxy.rules.set(opened + 1, { after: OPENED, close: 'connection' });
-    proxy.cut();
-    await eventually(() => proxy.connections >= opened + 2, 'a connection after the closed one');
-    const receipt = await bus.publish(busEvent('race-1', 'race.done'));
-    expect(receipt.duplicate).toBe(false);
-    // The closed connection was not taken for a live one: only the one after it counts.
-    expect(bus.reconnections).toBe(1);
-  });
-
-  it('a publishing channel the broker closes as soon as it is open fails the attempt: the bus connects again', async () => {
-    bus = await connectThroughProxy(1000);
-    const opened = proxy.connections;
-    // On the next connection the publishing channel is closed as soon as it is open, before
-    // anything listens for its errors: amqplib closes that connection, whose opening is then
-    // a failed attempt like any other.
-    proxy.rules.set(opened + 1, { after: OPENED, close: 'channel' });
-    proxy.cut();
-    await eventually(() => proxy.connections >= opened + 2, 'a connection after the closed one');
-    const receipt = await bus.publish(busEvent('race-4', 'race.done'));
-    expect(receipt.duplicate).toBe(false);
-    expect(bus.reconnections).toBe(1);
-  });
+  // The broker closes the next connection in the same read as its opening completes; or its
+  // publishing channel, before anything listens for its errors, and amqplib then closes that
+  // connection, whose opening is a failed attempt like any other.
+  it.each([
+    ['a connection closed while it was being opened', 'connection'],
+    ['a publishing channel the broker closes as soon as it is open', 'channel'],
+  ] as const)(
+    '%s counts as a failed attempt: the bus connects again and publishes',
+    async (_what, close) => {
+      bus = await connectThroughProxy(1000);
+      const opened = proxy.connections;
+      proxy.rules.set(opened + 1, { after: OPENED, close });
+      proxy.cut();
+      await eventually(() => proxy.connections >= opened + 2, 'a connection after the closed one');
+      const receipt = await bus.publish(busEvent(`race-${close}`, 'race.done'));
+      expect(receipt.duplicate).toBe(false);
+      // The closed connection was not taken for a live one: only the one after it counts.
+      expect(bus.reconnections).toBe(1);
+    },
+  );
 
   it('a member whose connection is closed while reopening consumes again', async () => {
     bus = await connectThroughProxy(1000);
