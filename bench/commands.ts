@@ -31,7 +31,7 @@ import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, machineInfo, writeResults, type DocTable } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';
-import { benchEvent } from './store/event-data.js';
+import { EVENT_COLUMNS, benchEvent } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
 
 const ENGINES = ['sqlite', 'postgres'] as const;
@@ -114,9 +114,6 @@ interface Opened {
   raw: RawReader;
   close(): Promise<void>;
 }
-
-const EVENT_COLUMNS =
-  'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
 
 function openSqlite(file: string): Opened {
   const store = SqliteEventStore.open(file);

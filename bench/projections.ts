@@ -3,8 +3,9 @@
  *
  * - **catch-up**: async projections built from position 1 over a store of 100,000 events, on
  *   SQLite and PostgreSQL, in events per second, each beside a raw pipeline that does the same
- *   work with the driver alone: the same reads (keyset pages, JSON decoded) and the same
- *   upserts, in transactions of 1,000 rows. Two projections: **SQL** (per-customer totals in a
+ *   work with the driver alone: the same reads (keyset pages of every column an event
+ *   carries, as the projection reads whole events; data and metadata JSON-decoded) and the
+ *   same upserts, in transactions of 1,000 rows. Two projections: **SQL** (per-customer totals in a
  *   table of the projection's own, one upsert statement per batch through `applyBatch`) and
  *   **documents** (the same totals as JSON documents: `getMany` of the batch's customers, then
  *   one `put` each, which the adapter buffers and writes as multi-row statements). The raw read
@@ -56,7 +57,7 @@ import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, machineInfo, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable, type Column } from './lib/table.js';
 import { median } from './lib/timing.js';
-import { fillOrders } from './store/event-data.js';
+import { EVENT_COLUMNS, fillOrders } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
 
 const ENGINES = ['sqlite', 'postgres'] as const;
@@ -224,11 +225,27 @@ function totalsParams(totals: Map<string, [number, number]>): [string[], number[
   return [[...totals.keys()], sums.map((s) => s[0]), sums.map((s) => s[1])];
 }
 
-/** Reads `file`'s events in keyset pages of `page` rows, decoded, chunk by chunk. */
+/** A row of {@link EVENT_COLUMNS}, as the drivers hand it out in array mode. */
+type EventColumns = [
+  position: number | string,
+  id: string,
+  stream: string,
+  revision: number | string,
+  type: string,
+  data: unknown,
+  metadata: unknown,
+  schemaVersion: number,
+  recordedAt: unknown,
+];
+
+/**
+ * Reads `file`'s events in keyset pages of `page` rows, chunk by chunk: every column the
+ * store's events carry (the projection reads whole events), data and metadata JSON-decoded.
+ */
 function* sqliteChunks(db: Database.Database, page: number): Generator<Item[]> {
   const select = db
-    .prepare<[number, number], [number, string, string, string]>(
-      'SELECT position, type, data, metadata FROM causeway_events WHERE position > ? ORDER BY position LIMIT ?',
+    .prepare<[number, number], EventColumns>(
+      `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE position > ? ORDER BY position LIMIT ?`,
     )
     .raw(true);
   let after = 0;
@@ -238,11 +255,11 @@ function* sqliteChunks(db: Database.Database, page: number): Generator<Item[]> {
     if (!last) return;
     const items: Item[] = [];
     for (const row of rows) {
-      const data = JSON.parse(row[2]) as Item;
-      JSON.parse(row[3]);
-      if (TYPES.includes(row[1])) items.push(data);
+      const data = JSON.parse(row[5] as string) as Item;
+      JSON.parse(row[6] as string);
+      if (TYPES.includes(row[4])) items.push(data);
     }
-    after = last[0];
+    after = last[0] as number;
     yield items;
   }
 }
@@ -374,15 +391,16 @@ async function postgresChunks(
   let after = 0;
   let count = 0;
   for (;;) {
-    // As the adapter reads them: data and metadata arrive decoded by the driver.
-    const { rows } = await client.query<[string, string, Item, unknown]>({
-      text: `SELECT position, type, data, metadata FROM ${schema}.causeway_events WHERE position > $1 ORDER BY position LIMIT $2`,
+    // Every column of an event, as the adapter reads them; data and metadata arrive
+    // JSON-decoded by the driver.
+    const { rows } = await client.query<EventColumns>({
+      text: `SELECT ${EVENT_COLUMNS} FROM ${schema}.causeway_events WHERE position > $1 ORDER BY position LIMIT $2`,
       values: [after, page],
       rowMode: 'array',
     });
     const last = rows[rows.length - 1];
     if (!last) return count;
-    const items = rows.filter((r) => TYPES.includes(r[1])).map((r) => r[2]);
+    const items = rows.filter((r) => TYPES.includes(r[4])).map((r) => r[5] as Item);
     await chunk(items);
     count += items.length;
     after = Number(last[0]);

@@ -38,14 +38,13 @@ import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond, type Sample } from './lib/timing.js';
-import { fillOrders } from './store/event-data.js';
+import { EVENT_COLUMNS, fillOrders } from './store/event-data.js';
 import { postgresUnreachable, redactUrl } from './store/targets.js';
 
 const ADAPTERS = ['sqlite', 'postgres'] as const;
 type Adapter = (typeof ADAPTERS)[number];
 /** Rows per raw keyset page: the store's largest read page. */
 const PAGE = 8000;
-const COLUMNS = 'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
 /** The issue's bar: catch-up at least 0.9× the raw read. */
 const BAR = 0.9;
 
@@ -85,7 +84,7 @@ async function sqliteKit(file: string): Promise<Kit<SqliteTransaction>> {
   const db = new Database(file, { readonly: true });
   const page = db
     .prepare<[number, number], unknown[]>(
-      `SELECT ${COLUMNS} FROM causeway_events WHERE position > ? ORDER BY position LIMIT ?`,
+      `SELECT ${EVENT_COLUMNS} FROM causeway_events WHERE position > ? ORDER BY position LIMIT ?`,
     )
     .raw(true);
   return {
@@ -129,7 +128,7 @@ async function postgresKit(url: string, schema: string): Promise<Kit<PostgresTra
       for (;;) {
         const { rows } = await client.query<unknown[]>({
           name: 'bench.subscriptions.raw_page',
-          text: `SELECT ${COLUMNS} FROM ${table} WHERE position > $1 ORDER BY position LIMIT $2`,
+          text: `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE position > $1 ORDER BY position LIMIT $2`,
           values: [after, PAGE],
           rowMode: 'array',
         });

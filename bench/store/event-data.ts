@@ -1,6 +1,13 @@
 import type { EventStore } from '@causewayjs/core';
 import type { BenchEvent } from '../peers/store-peer.js';
 
+/**
+ * Every column of an event as the store reads it: what a raw read must select to do "the
+ * same reads" as a read through the store, which hands out whole events.
+ */
+export const EVENT_COLUMNS =
+  'position, id, stream, revision, type, data, metadata, schema_version, recorded_at';
+
 const TYPES = ['order.placed', 'order.item-added', 'order.paid', 'order.shipped'] as const;
 const WAREHOUSES = ['north-1', 'north-2', 'south-1', 'east-3'] as const;
 const NOTES = [
