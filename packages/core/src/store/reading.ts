@@ -12,7 +12,7 @@ import { Deleted, type StreamState } from './append-plan.js';
 import { holdsUndecodable, undecodableError } from './decode-event-row.js';
 import { assertDirection, assertFrom, assertLimit, assertStreamName } from './validation.js';
 
-/** Events fetched by the first round trip of a streamed read. */
+/** Events fetched by the first round trip of a streamed read without a limit. */
 export const PAGE_SIZE = 1000;
 /**
  * Largest page: pages double from {@link PAGE_SIZE} up to this, so long reads take few round
@@ -180,7 +180,11 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
     private readonly fetch: PageFetcher<T>,
     private readonly maxPageSize: number,
   ) {
-    this.pageSize = Math.min(PAGE_SIZE, maxPageSize);
+    // A read given a limit asks for all of it at once, up to the largest page: its caller
+    // wants that many (a subscription's catch-up batch then costs one round trip, not three).
+    // Without one, pages grow from PAGE_SIZE, so a read that is stopped early fetched little.
+    const first = remaining < Number.MAX_SAFE_INTEGER ? Math.max(remaining, PAGE_SIZE) : PAGE_SIZE;
+    this.pageSize = Math.min(first, maxPageSize);
   }
 
   async next(): Promise<IteratorResult<T>> {
