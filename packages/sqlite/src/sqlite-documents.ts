@@ -96,6 +96,12 @@ function valueParam(key: SortKey): number | string {
  */
 export class SqliteDocuments<T> implements Documents<T> {
   private readonly table: string;
+  /**
+   * The statements of one document, their text made once: a write or read of one document
+   * outside a buffer (in `setup`, or a query) then finds its cached statement by the same
+   * string, whose hash is already known, instead of building and hashing a new one per call.
+   */
+  private readonly oneDocument: { get: string; upsert: string; delete: string };
   /** This collection's buffer in the transaction, once looked up (see {@link buffer}). */
   private ownBuffer: DocumentWriteBuffer | undefined;
   /** Writes this collection's buffer out; made once, so a lookup allocates nothing. */
@@ -106,6 +112,11 @@ export class SqliteDocuments<T> implements Documents<T> {
     private readonly ctx: SqliteDocumentsContext,
   ) {
     this.table = quote(spec.table);
+    this.oneDocument = {
+      get: `SELECT doc FROM ${this.table} WHERE id = ?`,
+      upsert: `INSERT INTO ${this.table} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
+      delete: `DELETE FROM ${this.table} WHERE id = ?`,
+    };
   }
 
   get name(): string {
@@ -185,7 +196,7 @@ export class SqliteDocuments<T> implements Documents<T> {
         return known !== null;
       }
       // Whether there was one is only known by asking: the delete itself asks.
-      const deleted = this.statement(`DELETE FROM ${this.table} WHERE id = ?`).run(id).changes > 0;
+      const deleted = this.statement(this.oneDocument.delete).run(id).changes > 0;
       buffer?.known(id, null);
       return deleted;
     });
@@ -245,8 +256,7 @@ export class SqliteDocuments<T> implements Documents<T> {
   private getNow(id: string): T | undefined {
     const known = this.buffer()?.lookup(id);
     if (known !== undefined) return known === null ? undefined : (JSON.parse(known) as T);
-    const row = this.statement(`SELECT doc FROM ${this.table} WHERE id = ?`).get(id) as
-      { doc: string } | undefined;
+    const row = this.statement(this.oneDocument.get).get(id) as { doc: string } | undefined;
     return row === undefined ? undefined : (JSON.parse(row.doc) as T);
   }
 
@@ -295,9 +305,7 @@ export class SqliteDocuments<T> implements Documents<T> {
 
   /** The upsert of one document, prepared once per connection. */
   private upsert(): Database.Statement {
-    return this.statement(
-      `INSERT INTO ${this.table} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
-    );
+    return this.statement(this.oneDocument.upsert);
   }
 
   private statement(sql: string): Database.Statement {
