@@ -250,6 +250,16 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
       publishRetry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
       reconnect: { baseDelayMs: 10, maxDelayMs: 50 },
     });
+  /** A member of the group `racers` on `on`, from new messages, and the ids it has handled. */
+  const racer = async (on: RabbitMqMessageBus) => {
+    const seen: string[] = [];
+    const member = await on.subscribe({
+      group: 'racers',
+      from: 'new',
+      handler: (e) => void seen.push(e.id),
+    });
+    return { member, seen };
+  };
   afterEach(async () => {
     if (bus) {
       await bus.close();
@@ -282,12 +292,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
 
   it('a member whose connection is closed while reopening consumes again', async () => {
     bus = await connectThroughProxy(1000);
-    const seen: string[] = [];
-    const member = await bus.subscribe({
-      group: 'racers',
-      from: 'new',
-      handler: (e) => void seen.push(e.id),
-    });
+    const { member, seen } = await racer(bus);
     const opened = proxy.connections;
     proxy.rules.set(opened + 1, { after: OPENED, close: 'connection' });
     proxy.cut();
@@ -300,12 +305,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
 
   it('a member whose channel is closed in the same read as its consume-ok opens it again', async () => {
     bus = await connectThroughProxy(1000);
-    const seen: string[] = [];
-    const member = await bus.subscribe({
-      group: 'racers',
-      from: 'new',
-      handler: (e) => void seen.push(e.id),
-    });
+    const { member, seen } = await racer(bus);
     // On the next connection the member's new consumer is closed as soon as it is in place,
     // while its resumption is still under way; the connection itself stays up.
     const opened = proxy.connections;
@@ -323,12 +323,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
 
   it('a member stopped while it waits for the connection to come back does not consume after it', async () => {
     bus = await connectThroughProxy(5000);
-    const stopped: string[] = [];
-    const first = await bus.subscribe({
-      group: 'racers',
-      from: 'new',
-      handler: (e) => void stopped.push(e.id),
-    });
+    const { member: first, seen: stopped } = await racer(bus);
     // The broker goes away and comes back slowly: the member waits for the connection to
     // open its channel again, and is stopped meanwhile.
     proxy.hold();
@@ -337,12 +332,7 @@ describe.skipIf(!available)('RabbitMQ bus: reconnection races', () => {
     await first.stop();
     proxy.release();
     await eventually(() => bus?.reconnections === 1, 'the reconnection');
-    const seen: string[] = [];
-    const second = await bus.subscribe({
-      group: 'racers',
-      from: 'new',
-      handler: (e) => void seen.push(e.id),
-    });
+    const { member: second, seen } = await racer(bus);
     const events = Array.from({ length: 6 }, (_, i) => busEvent(`race-5-${i}`, 'race.done'));
     for (const event of events) await bus.publish(event);
     // Every message goes to the running member: none is held by a consumer of the stopped one.
