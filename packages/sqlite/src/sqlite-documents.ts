@@ -313,9 +313,9 @@ export class SqliteDocuments<T> implements Documents<T> {
   }
 
   /**
-   * Runs a write in `setup`/`apply`; refused in queries. One promise per call: a buffered
-   * `put` is a few map operations, and a promise that resolves to another costs more ticks
-   * of the event loop than the write itself.
+   * Runs a write in `setup`/`apply`; refused in queries. At most one promise per call, none
+   * made for a write that answers nothing: a buffered `put` is a few map operations, and a
+   * promise that resolves to another costs more ticks of the event loop than the write.
    */
   private write<R>(operation: string, work: () => R): Promise<R> {
     if (!this.ctx.ensure)
@@ -326,34 +326,45 @@ export class SqliteDocuments<T> implements Documents<T> {
   /**
    * Runs `work`, after creating the collection when writing; in a query, a collection whose
    * table does not exist (never written) answers `empty()`, unless the build was dropped
-   * meanwhile, which the projector retries on the serving build.
+   * meanwhile, which the projector retries on the serving build. Failures reject, never throw.
    */
   private run<R>(operation: string, work: () => R, empty: () => R): Promise<R> {
-    return new Promise((resolve) => {
+    let value: R;
+    try {
+      if (this.ctx.ensure) this.ctx.ensure(this.spec);
+      else if (this.ctx.closed()) throw new StoreClosedError();
+      value = work();
+    } catch (error) {
       try {
-        if (this.ctx.ensure) this.ctx.ensure(this.spec);
-        else if (this.ctx.closed()) throw new StoreClosedError();
-        resolve(work());
-      } catch (error) {
-        if (error instanceof CausewayError) throw error;
-        if (!this.ctx.ensure && isNoSuchTable(error)) {
-          if (this.ctx.closed()) throw new StoreClosedError();
-          if (sqliteCall(`documents ${operation}`, () => this.ctx.registered())) {
-            resolve(empty());
-            return;
-          }
-          throw new StoreUnavailableError(
-            `SQLite documents: collection "${this.spec.name}" was dropped with its build (no such table)`,
-            error,
-          );
-        }
-        if (this.ctx.closed()) throw new StoreClosedError();
-        // A trigger or CHECK refusing the document, a full or busy database: typed by its code.
-        throw sqliteError(`documents ${operation} in collection "${this.spec.name}"`, error);
+        value = this.recover(operation, error, empty);
+      } catch (refused) {
+        return Promise.reject(refused instanceof Error ? refused : new Error(String(refused)));
       }
-    });
+    }
+    // A write answers nothing: one settled promise serves them all (a put is a few map
+    // operations; a promise of its own, with its executor, was most of what it allocated).
+    return value === undefined ? (SETTLED as Promise<R>) : Promise.resolve(value);
+  }
+
+  /** What a failed `work` of {@link run} answers instead, or the typed error it throws. */
+  private recover<R>(operation: string, error: unknown, empty: () => R): R {
+    if (error instanceof CausewayError) throw error;
+    if (!this.ctx.ensure && isNoSuchTable(error)) {
+      if (this.ctx.closed()) throw new StoreClosedError();
+      if (sqliteCall(`documents ${operation}`, () => this.ctx.registered())) return empty();
+      throw new StoreUnavailableError(
+        `SQLite documents: collection "${this.spec.name}" was dropped with its build (no such table)`,
+        error,
+      );
+    }
+    if (this.ctx.closed()) throw new StoreClosedError();
+    // A trigger or CHECK refusing the document, a full or busy database: typed by its code.
+    throw sqliteError(`documents ${operation} in collection "${this.spec.name}"`, error);
   }
 }
+
+/** The answer of every write that succeeded: settled once, shared (it holds nothing). */
+const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 
 /** Whether a driver error says a table is missing. */
 export function isNoSuchTable(error: unknown): boolean {

@@ -10,16 +10,19 @@
  * and before any query the buffer cannot answer alone (`find`, `count`).
  */
 export class DocumentWriteBuffer {
+  /** What the transaction knows of each id it touched: the document's JSON text, or null. */
+  private readonly texts = new Map<string, string | null>();
   /**
-   * What the transaction knows of each id it touched: the document's JSON text, or null when
-   * there is none; `dirty` when the table does not have it yet.
+   * The ids whose writes the table does not have yet, in the order they were first written.
+   * A set beside the map rather than an entry object per id: an object per document written,
+   * alive until the batch commits, is what V8 moves to its old generation, and the JSON text
+   * each holds would then outlive young-generation collections.
    */
-  private readonly entries = new Map<string, { json: string | null; dirty: boolean }>();
-  private dirtyCount = 0;
+  private readonly dirty = new Set<string>();
 
   /** Whether writes wait to be written out. */
   get pending(): boolean {
-    return this.dirtyCount > 0;
+    return this.dirty.size > 0;
   }
 
   /**
@@ -27,29 +30,19 @@ export class DocumentWriteBuffer {
    * when the buffer does not know (the table has the answer).
    */
   lookup(id: string): string | null | undefined {
-    return this.entries.get(id)?.json;
+    return this.texts.get(id);
   }
 
   /** Buffers a write of `json` under `id` (null: a delete). */
   write(id: string, json: string | null): void {
-    const entry = this.entries.get(id);
-    if (entry === undefined) {
-      this.entries.set(id, { json, dirty: true });
-      this.dirtyCount += 1;
-      return;
-    }
-    entry.json = json;
-    if (!entry.dirty) {
-      entry.dirty = true;
-      this.dirtyCount += 1;
-    }
+    this.texts.set(id, json);
+    this.dirty.add(id);
   }
 
   /** Records what the table holds for `id` now (after a write that went straight to it). */
   known(id: string, json: string | null): void {
-    const entry = this.entries.get(id);
-    if (entry?.dirty) this.dirtyCount -= 1;
-    this.entries.set(id, { json, dirty: false });
+    this.dirty.delete(id);
+    this.texts.set(id, json);
   }
 
   /**
@@ -60,17 +53,15 @@ export class DocumentWriteBuffer {
     const upsertIds: string[] = [];
     const upsertDocs: string[] = [];
     const deleteIds: string[] = [];
-    if (this.dirtyCount === 0) return { upsertIds, upsertDocs, deleteIds };
-    for (const [id, entry] of this.entries) {
-      if (!entry.dirty) continue;
-      entry.dirty = false;
-      if (entry.json === null) deleteIds.push(id);
+    for (const id of this.dirty) {
+      const json = this.texts.get(id) as string | null;
+      if (json === null) deleteIds.push(id);
       else {
         upsertIds.push(id);
-        upsertDocs.push(entry.json);
+        upsertDocs.push(json);
       }
     }
-    this.dirtyCount = 0;
+    this.dirty.clear();
     return { upsertIds, upsertDocs, deleteIds };
   }
 }

@@ -34,6 +34,7 @@ import {
   buildSubscriptionName,
   forgottenSubjectFor,
   readsEvent,
+  type ApplyBatchContext,
   type ApplyContext,
   type ProjectionBuild,
   type ProjectionDefinition,
@@ -738,39 +739,30 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
       }
       return undefined;
     };
+    /**
+     * The events of a batch go to `applyBatch` with no closure of this function holding them:
+     * a closure outlives the batch when something already in the old generation (after a
+     * young-generation collection, the projection's own objects are) refers to it, and the
+     * whole batch then survives every young-generation collection until the next full one.
+     */
     const applyAll = (
       events: readonly RecordedEvent[],
       readModel: RM,
       context: BatchHandlerContext<Tx>,
     ): Applied => {
       if (!applyBatch) return applyEach(events, readModel, context);
+      const batchContext = applyBatchContextOf(this.name, record.version, context);
       // A forget notice in the batch: apply the events around it as runs, and it between.
       if (forget && events.some((e) => forgottenSubjectFor(definition, e) !== undefined))
         return applyRuns(events, (run) =>
           run.length === 1
             ? applyEach(run, readModel, context)
-            : applyBatch(run, readModel, {
-                projection: this.name,
-                version: record.version,
-                get signal() {
-                  return context.signal;
-                },
-              }),
+            : applyBatch(run, readModel, batchContext),
         );
       const [first] = events;
-      const batch = () =>
-        applyBatch(events, readModel, {
-          projection: this.name,
-          version: record.version,
-          get signal() {
-            return context.signal;
-          },
-        });
-      if (!first) return batch();
-      return inSpan(
-        'causeway.projection.apply',
-        applySpanOptions(this.name, record.version, first, events.length),
-        batch,
+      if (!first || !tracingActive()) return applyBatch(events, readModel, batchContext);
+      return tracedBatch(this.name, record.version, events, () =>
+        applyBatch(events, readModel, batchContext),
       );
     };
     const batchHandler: BatchHandler<Tx> = async (events, context) => {
@@ -1369,4 +1361,33 @@ async function applyRuns(
     run.push(event);
   }
   return flush();
+}
+
+/** What `applyBatch` gets besides the events: the signal read through, made only if asked. */
+function applyBatchContextOf(
+  projection: string,
+  version: number,
+  context: { readonly signal: AbortSignal },
+): ApplyBatchContext {
+  return {
+    projection,
+    version,
+    get signal() {
+      return context.signal;
+    },
+  };
+}
+
+/** `work` (one `applyBatch` of `events`) in a span, where an OpenTelemetry SDK records them. */
+function tracedBatch<T>(
+  projection: string,
+  version: number,
+  events: readonly RecordedEvent[],
+  work: () => T,
+): T {
+  return inSpan(
+    'causeway.projection.apply',
+    applySpanOptions(projection, version, events[0] as RecordedEvent, events.length),
+    work,
+  );
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { pagedIterable, type PageFetcher } from './reading.js';
+import { EventDecodeError } from '../core/errors.js';
+import type { RecordedEvent } from '../core/envelope.js';
+import { decodeEventRows, type StoredEventRow } from './decode-event-row.js';
+import { pagedIterable, readInto, type PageFetcher } from './reading.js';
 
 /** A fetcher over 0..total-1 that records the page sizes asked for. */
 function numbers(total: number) {
@@ -60,5 +63,80 @@ describe('pagedIterable page sizes', () => {
     const source = numbers(100_000);
     expect(await collect(pagedIterable(2500, source.start, 1000))).toHaveLength(2500);
     expect(source.asked).toEqual([1000, 1000, 500]);
+  });
+});
+
+/** An events-table row as the SQL adapters select it; `data` may be made unreadable. */
+function row(position: number, data = `{"n":${position}}`): StoredEventRow {
+  return [position, `id-${position}`, 'orders-1', position - 1, 'order.placed', data, '{}', 1, 0];
+}
+
+/** Pages of decoded rows, as a store's read hands them out; records the page sizes asked. */
+function eventPages(rows: readonly StoredEventRow[]) {
+  const asked: number[] = [];
+  const start = (): PageFetcher<RecordedEvent> => {
+    let next = 0;
+    return (size) => {
+      asked.push(size);
+      const page = rows.slice(next, next + size);
+      next += page.length;
+      return Promise.resolve(decodeEventRows(page));
+    };
+  };
+  return { asked, start };
+}
+
+describe('readInto', () => {
+  it('appends what a paged read yields, page by page, with the same fetches as for await', async () => {
+    const paged = numbers(20_000);
+    const into = [-1];
+    const result = await readInto(pagedIterable(Number.MAX_SAFE_INTEGER, paged.start, 8000), into);
+    expect(result).toBe(into);
+    expect(into).toEqual([-1, ...Array.from({ length: 20_000 }, (_, i) => i)]);
+    const iterated = numbers(20_000);
+    await collect(pagedIterable(Number.MAX_SAFE_INTEGER, iterated.start, 8000));
+    expect(paged.asked).toEqual(iterated.asked);
+  });
+
+  it('stops at a limit inside a page', async () => {
+    const source = numbers(100_000);
+    expect(await readInto(pagedIterable(2500, source.start, 1000), [])).toEqual(
+      Array.from({ length: 2500 }, (_, i) => i),
+    );
+    expect(source.asked).toEqual([1000, 1000, 500]);
+  });
+
+  it('takes any other async iterable item by item', async () => {
+    async function* three() {
+      for (const n of [1, 2, 3]) yield await Promise.resolve(n);
+    }
+    expect(await readInto(three(), [0])).toEqual([0, 1, 2, 3]);
+  });
+
+  it('throws at an undecodable row after appending the events before it, as for await does', async () => {
+    const rows = [row(1), row(2), row(3, '{not json'), row(4), row(5, 'nor this'), row(6)];
+    const into: RecordedEvent[] = [];
+    const error = await readInto(pagedIterable(100, eventPages(rows).start), into).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(EventDecodeError);
+    expect((error as EventDecodeError).position).toBe(3);
+    expect(into.map((e) => e.position)).toEqual([1, 2]);
+
+    // A read from right after it goes on to the next undecodable row, then to the end.
+    const after: RecordedEvent[] = [];
+    const next = await readInto(pagedIterable(100, eventPages(rows.slice(3)).start), after).catch(
+      (e: unknown) => e,
+    );
+    expect((next as EventDecodeError).position).toBe(5);
+    expect(after.map((e) => e.position)).toEqual([4]);
+  });
+
+  it('throws at an undecodable first row of a page without appending anything', async () => {
+    const into: RecordedEvent[] = [];
+    await expect(
+      readInto(pagedIterable(100, eventPages([row(7, '')]).start), into),
+    ).rejects.toMatchObject({ position: 7 });
+    expect(into).toEqual([]);
   });
 });

@@ -167,7 +167,39 @@ export function pagedIterable<T>(
   return { [Symbol.asyncIterator]: () => new PageIterator(limit, start(), maxPageSize) };
 }
 
-class PageIterator<T> implements AsyncIterableIterator<T> {
+/** The method by which an iterator of {@link pagedIterable} hands out what it holds at once. */
+const NEXT_PAGE = Symbol('causeway.nextPage');
+
+interface PagedIterator<T> extends AsyncIterator<T> {
+  /**
+   * The rest of the page in hand, or the next page once it is used up; empty at the end.
+   * With a placeholder of an undecodable row in it: the items before the placeholder, then a
+   * call that throws its error (and moves past it), as `next()` would.
+   */
+  [NEXT_PAGE](): Promise<T[]>;
+}
+
+/**
+ * Appends every item `iterable` yields to `into` and returns `into`. A store's own reads
+ * (see {@link pagedIterable}) are taken a page at a time: one await per page, and none of the
+ * promise and result object that `for await` makes per item, which at a catch-up's few
+ * hundred thousand events per second is a good part of what the garbage collector has to do.
+ * Other iterables go item by item. When the iteration throws, `into` holds what came before.
+ */
+export async function readInto<T>(iterable: AsyncIterable<T>, into: T[]): Promise<T[]> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  if (!(NEXT_PAGE in iterator)) {
+    for (let r = await iterator.next(); r.done !== true; r = await iterator.next())
+      into.push(r.value);
+    return into;
+  }
+  const paged = iterator as PagedIterator<T>;
+  for (let page = await paged[NEXT_PAGE](); page.length > 0; page = await paged[NEXT_PAGE]())
+    for (const item of page) into.push(item);
+  return into;
+}
+
+class PageIterator<T> implements AsyncIterableIterator<T>, PagedIterator<T> {
   private page: T[] = [];
   private index = 0;
   private last = false;
@@ -188,17 +220,7 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
   }
 
   async next(): Promise<IteratorResult<T>> {
-    if (this.index >= this.page.length) {
-      if (this.last || this.remaining <= 0) return this.finish();
-      const size = Math.min(this.pageSize, this.remaining);
-      this.pageSize = Math.min(this.pageSize * 2, this.maxPageSize);
-      this.page = await this.fetch(size);
-      this.index = 0;
-      this.checked = holdsUndecodable(this.page);
-      this.remaining -= this.page.length;
-      if (this.page.length < size) this.last = true;
-      if (this.page.length === 0) return this.finish();
-    }
+    if (this.index >= this.page.length && !(await this.fill())) return this.finish();
     const value = this.page[this.index++] as T;
     if (this.checked) {
       const error = undecodableError(value);
@@ -207,12 +229,45 @@ class PageIterator<T> implements AsyncIterableIterator<T> {
     return { value, done: false };
   }
 
+  async [NEXT_PAGE](): Promise<T[]> {
+    if (this.index >= this.page.length && !(await this.fill())) {
+      this.finish();
+      return [];
+    }
+    const { page, index } = this;
+    let end = page.length;
+    if (this.checked) {
+      const at = page.findIndex((item, i) => i >= index && undecodableError(item) !== undefined);
+      if (at === index) {
+        this.index += 1;
+        throw undecodableError(page[at]) as Error;
+      }
+      if (at > index) end = at;
+    }
+    this.index = end;
+    // The page is never changed once fetched (the next one replaces it): handed out as is.
+    return index === 0 && end === page.length ? page : page.slice(index, end);
+  }
+
   return(): Promise<IteratorResult<T>> {
     return Promise.resolve(this.finish());
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
+  }
+
+  /** Fetches the next page into hand; false when the read is over. */
+  private async fill(): Promise<boolean> {
+    if (this.last || this.remaining <= 0) return false;
+    const size = Math.min(this.pageSize, this.remaining);
+    this.pageSize = Math.min(this.pageSize * 2, this.maxPageSize);
+    this.page = await this.fetch(size);
+    this.index = 0;
+    this.checked = holdsUndecodable(this.page);
+    this.remaining -= this.page.length;
+    if (this.page.length < size) this.last = true;
+    return this.page.length > 0;
   }
 
   private finish(): IteratorResult<T> {

@@ -10,6 +10,7 @@ import {
 } from '../core/errors.js';
 import { backoffDelay } from '../core/backoff.js';
 import type { StoreTransaction } from '../store/event-store.js';
+import { readInto } from '../store/reading.js';
 import {
   toHandlerResult,
   type BatchHandlerContext,
@@ -540,12 +541,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     // are handled, then it is parked, and the next read starts after it.
     let undecodable: EventDecodeError | undefined;
     try {
-      for await (const event of source.readAll({
-        from: this.position + 1,
-        filter,
-        limit,
-      }))
-        read.push(event);
+      await readInto(source.readAll({ from: this.position + 1, filter, limit }), read);
     } catch (error) {
       if (!(error instanceof EventDecodeError && error.position > this.position)) throw error;
       undecodable = error;
@@ -720,10 +716,14 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
     if (!batchHandler) return false;
     const at = { stage: 'begin' as Stage };
     let outcome: Outcome | undefined;
+    // The closures below reach the batch through this, emptied once the batch is done: a
+    // closure can outlive it (referred to from the old generation until the next full
+    // collection), and must not keep its events alive through young-generation collections.
+    const batch: { events: readonly RecordedEvent[] | undefined } = { events };
     try {
       await this.o.storage.store.transaction(async (tx) => {
         at.stage = 'handler';
-        const call = this.startCall(events[0]?.position ?? last);
+        const call = this.startCall(batch.events?.[0]?.position ?? last);
         const scope: TxScope = { touched: false };
         const name = this.name;
         const context: BatchHandlerContext<Tx> & QuietFields<Tx> = {
@@ -739,7 +739,7 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
             return signalOf(call);
           },
         };
-        const invoked = this.run(call, () => batchHandler(events, context));
+        const invoked = this.run(call, () => batchHandler(batch.events ?? [], context));
         outcome = invoked instanceof Promise ? await invoked : invoked;
         if (outcome.action !== 'ack') throw ROLL_BACK;
         at.stage = 'progress';
@@ -763,6 +763,8 @@ export class Subscription<Tx extends StoreTransaction = StoreTransaction> {
           'batch handler did not acknowledge; handing the batch to the event handler',
         );
       return false;
+    } finally {
+      batch.events = undefined;
     }
     this.advanced(last);
     return true;
