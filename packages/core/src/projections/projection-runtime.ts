@@ -761,9 +761,7 @@ export class ProjectionRuntime<Tx extends StoreTransaction, RM> {
         );
       const [first] = events;
       if (!first || !tracingActive()) return applyBatch(events, readModel, batchContext);
-      return tracedBatch(this.name, record.version, events, () =>
-        applyBatch(events, readModel, batchContext),
-      );
+      return tracedBatch(applyBatch, events, readModel, batchContext);
     };
     const batchHandler: BatchHandler<Tx> = async (events, context) => {
       const tx = peekTransaction(context);
@@ -1378,16 +1376,24 @@ function applyBatchContextOf(
   };
 }
 
-/** `work` (one `applyBatch` of `events`) in a span, where an OpenTelemetry SDK records them. */
-function tracedBatch<T>(
-  projection: string,
-  version: number,
+/**
+ * One `applyBatch` of `events` in a span, where an OpenTelemetry SDK records them. The thunk
+ * the span runs is made here, so no closure of the caller holds the batch.
+ */
+function tracedBatch<RM, T>(
+  applyBatch: (events: readonly RecordedEvent[], readModel: RM, context: ApplyBatchContext) => T,
   events: readonly RecordedEvent[],
-  work: () => T,
+  readModel: RM,
+  context: ApplyBatchContext,
 ): T {
   return inSpan(
     'causeway.projection.apply',
-    applySpanOptions(projection, version, events[0] as RecordedEvent, events.length),
-    work,
+    applySpanOptions(
+      context.projection,
+      context.version,
+      events[0] as RecordedEvent,
+      events.length,
+    ),
+    () => applyBatch(events, readModel, context),
   );
 }

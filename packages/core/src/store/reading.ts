@@ -236,13 +236,15 @@ class PageIterator<T> implements AsyncIterableIterator<T>, PagedIterator<T> {
     }
     const { page, index } = this;
     let end = page.length;
-    if (this.checked) {
-      const at = page.findIndex((item, i) => i >= index && undecodableError(item) !== undefined);
-      if (at === index) {
+    // A placeholder of an undecodable row ends what is handed out; first in hand, it throws.
+    for (let i = index; this.checked && i < end; i++) {
+      const error = undecodableError(page[i]);
+      if (error === undefined) continue;
+      if (i === index) {
         this.index += 1;
-        throw undecodableError(page[at]) as Error;
+        throw error;
       }
-      if (at > index) end = at;
+      end = i;
     }
     this.index = end;
     // The page is never changed once fetched (the next one replaces it): handed out as is.
