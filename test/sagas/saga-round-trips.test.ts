@@ -81,9 +81,9 @@ describe('round trips of a saga step', () => {
     });
     // ...and wrote what handling them one by one writes.
     for (const id of ['a', 'b']) {
-      const record = await memory.loadInstance('counter', id);
-      expect(record?.state).toEqual({ seen: 2 });
-      expect(record?.history.filter((h) => h.kind === 'received')).toHaveLength(3);
+      const view = await memory.getInstance('counter', id);
+      expect(view?.state).toEqual({ seen: 2 });
+      expect(view?.history.filter((h) => h.kind === 'received')).toHaveLength(3);
     }
     const commands = await memory.listCommands({ limit: 100 });
     expect(

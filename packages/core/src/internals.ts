@@ -97,12 +97,17 @@ export {
   projectionTablePrefix,
 } from './projections/projection.js';
 export {
+  INSTANCE_COLUMNS,
   OUTBOX_COLUMNS,
   assertPageLimit,
   outboxEntryFromRow,
+  sagaHistoryText,
+  sagaInstanceBody,
   sagaInstanceFromRow,
   sagaTimerFromRow,
+  sagaViewFromRow,
   type SagaInstanceRow,
+  type SagaInstanceViewRow,
   type SagaOutboxRow,
   type SagaTimerRow,
 } from './sagas/saga-rows.js';

@@ -5,7 +5,6 @@ import {
   assertSagaKey,
   assertTimer,
   resolveListInstances,
-  toInstanceView,
   DEFAULT_SAGA_LIST_LIMIT,
   type CommandSettlement,
   type ListCommandsOptions,
@@ -21,12 +20,17 @@ import {
 } from '@causewayjs/core';
 import {
   type Migration,
+  INSTANCE_COLUMNS,
   OUTBOX_COLUMNS,
   assertPageLimit,
   outboxEntryFromRow,
+  sagaHistoryText,
+  sagaInstanceBody,
   sagaInstanceFromRow,
   sagaTimerFromRow,
+  sagaViewFromRow,
   type SagaInstanceRow,
+  type SagaInstanceViewRow,
   type SagaOutboxRow,
   type SagaTimerRow,
 } from '@causewayjs/core/internals';
@@ -87,6 +91,34 @@ export function postgresSagaMigrations(schema: string): Migration[] {
         `CREATE INDEX causeway_saga_outbox_instance ON ${s}.causeway_saga_outbox (source, instance_id, seq)`,
       ],
     },
+    {
+      version: 2,
+      description:
+        'saga history in a column of its own, appended to; duplicates told by log position',
+      statements: [
+        `ALTER TABLE ${s}.causeway_saga_instances ADD COLUMN history text NOT NULL DEFAULT ''`,
+        // One JSON entry per line, in order (json, not jsonb: the entries keep their text). The
+        // last position received is that of the newest event among the 'received' entries
+        // still in the log (0 when none is).
+        `UPDATE ${s}.causeway_saga_instances i SET
+           history = coalesce(
+             (SELECT string_agg(h.value::text, E'\n' ORDER BY h.ord) || E'\n'
+                FROM json_array_elements(i.body::json -> 'history') WITH ORDINALITY AS h(value, ord)),
+             ''),
+           body = json_build_object(
+             'state', i.body::json -> 'state',
+             'trail', i.body::json -> 'trail',
+             'lastPosition', coalesce(
+               (SELECT max(e.position) FROM json_array_elements(i.body::json -> 'history') AS h(value)
+                  JOIN ${s}.causeway_events e ON e.id = CASE
+                    WHEN h.value ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                    THEN (h.value ->> 'id')::uuid END
+                 WHERE h.value ->> 'kind' = 'received'),
+               0),
+             'pendingCompensations', i.body::json -> 'pendingCompensations',
+             'failedCompensations', i.body::json -> 'failedCompensations')::text`,
+      ],
+    },
   ];
 }
 
@@ -108,30 +140,33 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     const t = this.db.table('causeway_saga_timers');
     const o = this.db.table('causeway_saga_outbox');
     this.sql = {
-      load: st('saga_load', `SELECT * FROM ${i} WHERE saga = $1 AND id = $2`),
+      load: st('saga_load', `SELECT ${INSTANCE_COLUMNS} FROM ${i} WHERE saga = $1 AND id = $2`),
+      view: st('saga_view', `SELECT * FROM ${i} WHERE saga = $1 AND id = $2`),
       loadForUpdate: st(
         'saga_load_lock',
-        `SELECT * FROM ${i} WHERE saga = $1 AND id = $2 FOR UPDATE`,
+        `SELECT ${INSTANCE_COLUMNS} FROM ${i} WHERE saga = $1 AND id = $2 FOR UPDATE`,
       ),
       loadManyForUpdate: st(
         'saga_load_many_lock',
-        `SELECT * FROM ${i} WHERE saga = $1 AND id = ANY($2::text[])
+        `SELECT ${INSTANCE_COLUMNS} FROM ${i} WHERE saga = $1 AND id = ANY($2::text[])
          ORDER BY id COLLATE "C" FOR UPDATE`,
       ),
       saveMany: st(
         'saga_save_many',
-        `INSERT INTO ${i} (saga, id, status, step, body, started_at, updated_at)
+        `INSERT INTO ${i} AS inst (saga, id, status, step, body, history, started_at, updated_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-           $6::bigint[], $7::bigint[])
+           $6::text[], $7::bigint[], $8::bigint[])
          ON CONFLICT (saga, id) DO UPDATE SET status = EXCLUDED.status, step = EXCLUDED.step,
-           body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+           body = EXCLUDED.body, history = inst.history || EXCLUDED.history,
+           updated_at = EXCLUDED.updated_at`,
       ),
       save: st(
         'saga_save',
-        `INSERT INTO ${i} (saga, id, status, step, body, started_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO ${i} AS inst (saga, id, status, step, body, history, started_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (saga, id) DO UPDATE SET status = EXCLUDED.status, step = EXCLUDED.step,
-           body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+           body = EXCLUDED.body, history = inst.history || EXCLUDED.history,
+           updated_at = EXCLUDED.updated_at`,
       ),
       list: st(
         'saga_list',
@@ -248,7 +283,8 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
         record.id,
         record.status,
         record.step,
-        instanceBody(record),
+        sagaInstanceBody(record),
+        sagaHistoryText(record.newHistory),
         record.startedAt,
         record.updatedAt,
       ],
@@ -261,27 +297,29 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     tx: PostgresTransaction,
   ): Promise<void> {
     required(tx);
-    // One row per instance (the last given wins): an upsert may not touch a row twice.
-    const byKey = new Map<string, SagaInstanceRecord>();
+    // One row per instance (an upsert may not touch a row twice): the last record given wins,
+    // and the new history of every record given for it is appended, in order.
+    const byKey = new Map<string, { record: SagaInstanceRecord; history: string }>();
     for (const record of records) {
       assertSagaKey(record.saga, record.id);
-      byKey.set(`${record.saga}\u0000${record.id}`, record);
+      const key = `${record.saga}\u0000${record.id}`;
+      const history = (byKey.get(key)?.history ?? '') + sagaHistoryText(record.newHistory);
+      byKey.set(key, { record, history });
     }
     if (byKey.size === 0) return;
-    if (byKey.size === 1)
-      return this.saveInstance([...byKey.values()][0] as SagaInstanceRecord, tx);
     const list = [...byKey.values()];
     await this.db.query(
       'saga save',
       this.sql.saveMany,
       [
-        list.map((r) => r.saga),
-        list.map((r) => r.id),
-        list.map((r) => r.status),
-        list.map((r) => r.step),
-        list.map(instanceBody),
-        list.map((r) => r.startedAt),
-        list.map((r) => r.updatedAt),
+        list.map((x) => x.record.saga),
+        list.map((x) => x.record.id),
+        list.map((x) => x.record.status),
+        list.map((x) => x.record.step),
+        list.map((x) => sagaInstanceBody(x.record)),
+        list.map((x) => x.history),
+        list.map((x) => x.record.startedAt),
+        list.map((x) => x.record.updatedAt),
       ],
       tx,
     );
@@ -457,7 +495,7 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     options?: Parameters<SagaQuery['listInstances']>[0],
   ): Promise<SagaInstanceView[]> {
     const o = resolveListInstances(options);
-    const { rows } = await this.db.query<SagaInstanceRow>('saga list', this.sql.list, [
+    const { rows } = await this.db.query<SagaInstanceViewRow>('saga list', this.sql.list, [
       o.saga ?? null,
       o.status ?? null,
       o.after ?? null,
@@ -465,7 +503,7 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     ]);
     const views: SagaInstanceView[] = [];
     for (const row of rows)
-      views.push(toInstanceView(sagaInstanceFromRow(row), await this.timersOf(row.saga, row.id)));
+      views.push(sagaViewFromRow(row, await this.timersOf(row.saga, row.id)));
     return views;
   }
 
@@ -479,8 +517,13 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
   }
 
   async getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {
-    const record = await this.loadInstance(saga, id);
-    return record && toInstanceView(record, await this.timersOf(saga, id));
+    assertSagaKey(saga, id);
+    const { rows } = await this.db.query<SagaInstanceViewRow>('saga load', this.sql.view, [
+      saga,
+      id,
+    ]);
+    const row = rows[0];
+    return row && sagaViewFromRow(row, await this.timersOf(saga, id));
   }
 }
 
@@ -501,17 +544,6 @@ export async function postgresSagaStore(store: PostgresEventStore): Promise<Post
     'saga',
   );
   return new PostgresSagaStore(store);
-}
-
-/** The JSON of what an instance keeps beyond its key, status and step. */
-function instanceBody(record: SagaInstanceRecord): string {
-  return encodeJson({
-    state: record.state,
-    trail: record.trail,
-    history: record.history,
-    pendingCompensations: record.pendingCompensations,
-    failedCompensations: record.failedCompensations,
-  });
 }
 
 function required(tx: PostgresTransaction | undefined): PostgresTransaction {

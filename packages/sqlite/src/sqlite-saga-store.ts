@@ -5,7 +5,6 @@ import {
   assertSagaKey,
   assertTimer,
   resolveListInstances,
-  toInstanceView,
   DEFAULT_SAGA_LIST_LIMIT,
   type CommandSettlement,
   type ListCommandsOptions,
@@ -21,12 +20,17 @@ import {
 } from '@causewayjs/core';
 import {
   type Migration,
+  INSTANCE_COLUMNS,
   OUTBOX_COLUMNS,
   assertPageLimit,
   outboxEntryFromRow,
+  sagaHistoryText,
+  sagaInstanceBody,
   sagaInstanceFromRow,
   sagaTimerFromRow,
+  sagaViewFromRow,
   type SagaInstanceRow,
+  type SagaInstanceViewRow,
   type SagaOutboxRow,
   type SagaTimerRow,
 } from '@causewayjs/core/internals';
@@ -85,18 +89,43 @@ export const sqliteSagaMigrations: readonly Migration[] = [
       `CREATE INDEX causeway_saga_outbox_instance ON causeway_saga_outbox (source, instance_id, seq)`,
     ],
   },
+  {
+    version: 2,
+    description:
+      'saga history in a column of its own, appended to; duplicates told by log position',
+    statements: [
+      `ALTER TABLE causeway_saga_instances ADD COLUMN history TEXT NOT NULL DEFAULT ''`,
+      // One JSON entry per line, in order. The last position received is that of the newest
+      // event among the 'received' entries still in the log (0 when none is).
+      `UPDATE causeway_saga_instances SET
+         history = coalesce(
+           (SELECT group_concat(h.value, char(10) ORDER BY h.key) || char(10)
+              FROM json_each(body, '$.history') h),
+           ''),
+         body = json_set(json_remove(body, '$.history'), '$.lastPosition', coalesce(
+           (SELECT max(e.position) FROM json_each(body, '$.history') h
+              JOIN causeway_events e ON e.id = json_extract(h.value, '$.id')
+             WHERE json_extract(h.value, '$.kind') = 'received'),
+           0))`,
+    ],
+  },
 ];
 
 function prepare(db: Database.Database) {
   return {
     load: db.prepare<[string, string], SagaInstanceRow>(
+      `SELECT ${INSTANCE_COLUMNS} FROM causeway_saga_instances WHERE saga = ? AND id = ?`,
+    ),
+    view: db.prepare<[string, string], SagaInstanceViewRow>(
       'SELECT * FROM causeway_saga_instances WHERE saga = ? AND id = ?',
     ),
-    save: db.prepare<[string, string, string, string, string, number, number]>(
-      `INSERT INTO causeway_saga_instances (saga, id, status, step, body, started_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+    save: db.prepare<[string, string, string, string, string, string, number, number]>(
+      `INSERT INTO causeway_saga_instances
+         (saga, id, status, step, body, history, started_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (saga, id) DO UPDATE SET status = excluded.status, step = excluded.step,
-         body = excluded.body, updated_at = excluded.updated_at`,
+         body = excluded.body, history = causeway_saga_instances.history || excluded.history,
+         updated_at = excluded.updated_at`,
     ),
     list: db.prepare<
       [
@@ -108,7 +137,7 @@ function prepare(db: Database.Database) {
         string | null,
         number,
       ],
-      SagaInstanceRow
+      SagaInstanceViewRow
     >(
       `SELECT * FROM causeway_saga_instances
        WHERE (? IS NULL OR saga = ?) AND (? IS NULL OR status = ?) AND (? IS NULL OR id > ?)
@@ -225,7 +254,8 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
         record.id,
         record.status,
         record.step,
-        instanceBody(record),
+        sagaInstanceBody(record),
+        sagaHistoryText(record.newHistory),
         record.startedAt,
         record.updatedAt,
       ] as const;
@@ -347,10 +377,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
       s.list
         .all(saga, saga, status, status, after, after, o.limit)
         .map((row) =>
-          toInstanceView(
-            sagaInstanceFromRow(row),
-            s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow),
-          ),
+          sagaViewFromRow(row, s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow)),
         ),
     );
   }
@@ -365,11 +392,8 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
   async getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {
     assertSagaKey(saga, id);
     return this.sql.read((s) => {
-      const row = s.load.get(saga, id);
-      return (
-        row &&
-        toInstanceView(sagaInstanceFromRow(row), s.timersOf.all(saga, id).map(sagaTimerFromRow))
-      );
+      const row = s.view.get(saga, id);
+      return row && sagaViewFromRow(row, s.timersOf.all(saga, id).map(sagaTimerFromRow));
     });
   }
 }
@@ -394,17 +418,6 @@ export async function sqliteSagaStore(store: SqliteEventStore): Promise<SqliteSa
     return Promise.resolve();
   });
   return new SqliteSagaStore(store);
-}
-
-/** The JSON of what an instance keeps beyond its key, status and step. */
-function instanceBody(record: SagaInstanceRecord): string {
-  return encodeJson({
-    state: record.state,
-    trail: record.trail,
-    history: record.history,
-    pendingCompensations: record.pendingCompensations,
-    failedCompensations: record.failedCompensations,
-  });
 }
 
 function required(tx: SqliteTransaction | undefined): SqliteTransaction {

@@ -46,7 +46,8 @@ function instance(
     step: 'first',
     state: { n: 1, nested: { list: [1, 'two'] } },
     trail: ['first'],
-    history: [
+    lastPosition: 7,
+    newHistory: [
       {
         at: new Date(T0).toISOString(),
         kind: 'received',
@@ -61,6 +62,11 @@ function instance(
     updatedAt: T0,
     ...over,
   };
+}
+
+/** A record as a load returns it: its new history stored, so none in hand. */
+function loaded(record: SagaInstanceRecord): SagaInstanceRecord {
+  return { ...record, newHistory: [] };
 }
 
 function timer(id: string, dueAt: number, over: Partial<SagaTimerRecord> = {}): SagaTimerRecord {
@@ -120,13 +126,15 @@ export function describeSagaStoreConformance(
     describe('instances', () => {
       it('saves an instance with its transaction, and reads it back whole', async () => {
         const record = instance('s', 'i1');
+        const stored = loaded(record);
         await inTx(async (tx) => {
           await parts.sagaStore.saveInstance(record, tx);
-          // Inside the transaction its own write is seen; outside, not yet.
-          expect(await parts.sagaStore.loadInstance('s', 'i1', tx)).toEqual(record);
+          // Inside the transaction its own write is seen; outside, not yet. A load leaves the
+          // stored history out: its new history is empty.
+          expect(await parts.sagaStore.loadInstance('s', 'i1', tx)).toEqual(stored);
           expect(await parts.sagaStore.getInstance('s', 'i1')).toBeUndefined();
         });
-        expect(await parts.sagaStore.loadInstance('s', 'i1')).toEqual(record);
+        expect(await parts.sagaStore.loadInstance('s', 'i1')).toEqual(stored);
         const view = await parts.sagaStore.getInstance('s', 'i1');
         expect(view).toMatchObject({
           saga: 's',
@@ -135,9 +143,55 @@ export function describeSagaStoreConformance(
           step: 'first',
           state: record.state,
           startedAt: new Date(T0).toISOString(),
-          history: record.history,
+          history: record.newHistory,
           timers: [],
         });
+      });
+
+      it('appends the new history at every save, and nothing of a rolled-back one', async () => {
+        const entry = (n: number, detail?: unknown) => ({
+          at: new Date(T0 + n).toISOString(),
+          kind: 'received' as const,
+          type: `x.${n}`,
+          id: `e${n}`,
+          step: 'first',
+          ...(detail === undefined ? {} : { detail }),
+        });
+        await inTx((tx) =>
+          parts.sagaStore.saveInstance(instance('s', 'i1', { newHistory: [entry(1)] }), tx),
+        );
+        // Text that looks like the stored format (line feeds, brackets) stays data.
+        const odd = { text: 'a\nb],[{"', emoji: '\u{1F600}', nothing: null };
+        await inTx((tx) =>
+          parts.sagaStore.saveInstance(
+            instance('s', 'i1', { step: 'second', newHistory: [entry(2, odd), entry(3)] }),
+            tx,
+          ),
+        );
+        await rolledBack((tx) =>
+          parts.sagaStore.saveInstance(instance('s', 'i1', { newHistory: [entry(4)] }), tx),
+        );
+        // Saved again with no new entry: the history stays as it is.
+        await inTx((tx) =>
+          parts.sagaStore.saveInstance(instance('s', 'i1', { step: 'third', newHistory: [] }), tx),
+        );
+        // The same instance twice in one call: both records' entries, in order.
+        await inTx(async (tx) => {
+          const save = (records: SagaInstanceRecord[]) =>
+            parts.sagaStore.saveInstances
+              ? parts.sagaStore.saveInstances(records, tx)
+              : Promise.all(records.map((r) => parts.sagaStore.saveInstance(r, tx)));
+          await save([
+            instance('s', 'i1', { newHistory: [entry(5)] }),
+            instance('s', 'i1', { step: 'fourth', newHistory: [entry(6)] }),
+          ]);
+        });
+        const view = await parts.sagaStore.getInstance('s', 'i1');
+        expect(view?.step).toBe('fourth');
+        expect(view?.history).toEqual([entry(1), entry(2, odd), entry(3), entry(5), entry(6)]);
+        const [listed] = await parts.sagaStore.listInstances({ saga: 's' });
+        expect(listed?.history).toEqual(view?.history);
+        expect((await parts.sagaStore.loadInstance('s', 'i1'))?.newHistory).toEqual([]);
       });
 
       it('replaces an instance, and leaves nothing when the transaction rolls back', async () => {
@@ -284,7 +338,7 @@ export function describeSagaStoreConformance(
           await sagaStore.saveInstance(instance('s', 'b', { step: 'second' }), tx);
           const found = await load('s', ['b', 'missing', 'a'], tx);
           expect(found.map((r) => r.id).sort()).toEqual(['a', 'b']);
-          expect(found.find((r) => r.id === 'a')).toEqual(instance('s', 'a'));
+          expect(found.find((r) => r.id === 'a')).toEqual(loaded(instance('s', 'a')));
           expect(found.find((r) => r.id === 'b')?.step).toBe('second');
           expect(await load('other-saga', ['a', 'b'], tx)).toEqual([]);
           expect(await load('s', [], tx)).toEqual([]);
@@ -305,9 +359,11 @@ export function describeSagaStoreConformance(
           updatedAt: T0 + 5,
         });
         await inTx((tx) => save([changed, instance('s', 'c')], tx));
-        expect(await sagaStore.loadInstance('s', 'a')).toEqual(instance('s', 'a'));
-        expect(await sagaStore.loadInstance('s', 'b')).toEqual(changed);
-        expect(await sagaStore.loadInstance('s', 'c')).toEqual(instance('s', 'c'));
+        expect(await sagaStore.loadInstance('s', 'a')).toEqual(loaded(instance('s', 'a')));
+        expect(await sagaStore.loadInstance('s', 'b')).toEqual(loaded(changed));
+        expect(await sagaStore.loadInstance('s', 'c')).toEqual(loaded(instance('s', 'c')));
+        // Each save appended its entries: b was saved twice.
+        expect((await sagaStore.getInstance('s', 'b'))?.history).toHaveLength(2);
         expect(await sagaStore.countInstances?.({ saga: 's' })).toBe(3);
       });
 
@@ -500,7 +556,9 @@ export function describeSagaStoreConformance(
         });
         let record = await parts.sagaStore.loadInstance('s', 'i1');
         expect(record).toMatchObject({ pendingCompensations: 1, failedCompensations: 1 });
-        expect(record?.history.at(-1)).toMatchObject({
+        const lastEntry = async () =>
+          (await parts.sagaStore.getInstance('s', 'i1'))?.history.at(-1);
+        expect(await lastEntry()).toMatchObject({
           kind: 'compensation',
           id: a.command.id,
           detail: { outcome: 'retry-requested', reason: 'service back' },
@@ -517,7 +575,7 @@ export function describeSagaStoreConformance(
           pendingCompensations: 1,
           failedCompensations: 0,
         });
-        expect(record?.history.at(-1)?.detail).toMatchObject({ outcome: 'skipped' });
+        expect((await lastEntry())?.detail).toMatchObject({ outcome: 'skipped' });
 
         await expect(admin.retry(b.command.id)).rejects.toBeInstanceOf(ParkedCommandNotFoundError);
         await expect(admin.skip(a.command.id)).rejects.toBeInstanceOf(ParkedCommandNotFoundError);
@@ -540,7 +598,7 @@ export function describeSagaStoreConformance(
       });
       await parts.store.close();
       const again = await open();
-      expect(await again.sagaStore.loadInstance('s', 'i1')).toEqual(instance('s', 'i1'));
+      expect(await again.sagaStore.loadInstance('s', 'i1')).toEqual(loaded(instance('s', 'i1')));
       expect(await again.sagaStore.dueTimers(T0, 10)).toEqual([timer('t1', T0)]);
       expect(await again.sagaStore.pendingCommands(10)).toHaveLength(1);
     });

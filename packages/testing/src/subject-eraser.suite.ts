@@ -28,7 +28,8 @@ function sagaRecord(id: string, state: unknown): SagaInstanceRecord {
     step: 'welcoming',
     state,
     trail: ['welcoming'],
-    history: [
+    lastPosition: 1,
+    newHistory: [
       { at: '2026-01-01T00:00:00.000Z', kind: 'received', type: 'x', id: 'e1', detail: state },
     ],
     pendingCompensations: 0,
@@ -100,7 +101,7 @@ export function describeSubjectEraserConformance(
         email: REDACTION,
         to: `Ada <${REDACTION}>`,
       });
-      expect((await sagas.loadInstance('onboarding', 'c-1'))?.history[0]?.detail).toEqual({
+      expect((await sagas.getInstance('onboarding', 'c-1'))?.history[0]?.detail).toEqual({
         email: REDACTION,
         to: `Ada <${REDACTION}>`,
       });

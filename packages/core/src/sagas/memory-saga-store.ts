@@ -18,11 +18,17 @@ import {
   type SagaStore,
   type SagaTimerRecord,
 } from './saga-store.js';
-import type { SagaInstanceView, SagaQuery, SagaStatus } from './saga-view.js';
+import type { SagaHistoryEntry, SagaInstanceView, SagaQuery, SagaStatus } from './saga-view.js';
+
+/** An instance as kept: the record (its `newHistory` empty) and its history. */
+interface Stored {
+  record: SagaInstanceRecord;
+  history: SagaHistoryEntry[];
+}
 
 /** What a transaction has written and not yet committed. */
 interface Pending {
-  instances: Map<string, SagaInstanceRecord>;
+  instances: Map<string, Stored>;
   timersAdded: Map<string, SagaTimerRecord>;
   timersTaken: Set<string>;
   commands: Set<string>;
@@ -37,7 +43,7 @@ const key = (saga: string, id: string) => `${saga}\u0000${id}`;
  * single-process tools; everything is lost with the process.
  */
 export class MemorySagaStore implements SagaStore {
-  private readonly instances = new Map<string, SagaInstanceRecord>();
+  private readonly instances = new Map<string, Stored>();
   private readonly timers = new Map<string, SagaTimerRecord>();
   private readonly outbox = new Map<string, OutboxEntry>();
   private seq = 0;
@@ -53,17 +59,22 @@ export class MemorySagaStore implements SagaStore {
       const found =
         (tx && this.pending.get(tx)?.instances.get(key(saga, id))) ??
         this.instances.get(key(saga, id));
-      return found && structuredClone(found);
+      return found && structuredClone(found.record);
     });
   }
 
   saveInstance(record: SagaInstanceRecord, tx: StoreTransaction): Promise<void> {
     return attempt(() => {
       assertSagaKey(record.saga, record.id);
-      const copy = structuredClone(record);
       const k = key(record.saga, record.id);
-      this.pendingOf(tx).instances.set(k, copy);
-      tx.onCommit(() => this.instances.set(k, copy));
+      const pending = this.pendingOf(tx);
+      const before = pending.instances.get(k) ?? this.instances.get(k);
+      const stored: Stored = {
+        record: { ...structuredClone(record), newHistory: [] },
+        history: [...(before?.history ?? []), ...structuredClone(record.newHistory)],
+      };
+      pending.instances.set(k, stored);
+      tx.onCommit(() => this.instances.set(k, stored));
     });
   }
 
@@ -222,14 +233,14 @@ export class MemorySagaStore implements SagaStore {
       const o = resolveListInstances(options);
       return [...this.instances.values()]
         .filter(
-          (r) =>
+          ({ record: r }) =>
             (o.saga === undefined || r.saga === o.saga) &&
             (o.status === undefined || r.status === o.status) &&
             (o.after === undefined || compare(r.id, o.after) > 0),
         )
-        .sort((a, b) => compare(a.id, b.id) || compare(a.saga, b.saga))
+        .sort((a, b) => compare(a.record.id, b.record.id) || compare(a.record.saga, b.record.saga))
         .slice(0, o.limit)
-        .map((r) => toInstanceView(r, this.timersOfNow(r)));
+        .map((stored) => this.viewOf(stored));
     });
   }
 
@@ -237,7 +248,7 @@ export class MemorySagaStore implements SagaStore {
     return attempt(() => {
       const o = resolveListInstances(options);
       let count = 0;
-      for (const r of this.instances.values())
+      for (const { record: r } of this.instances.values())
         if (
           (o.saga === undefined || r.saga === o.saga) &&
           (o.status === undefined || r.status === o.status)
@@ -250,13 +261,16 @@ export class MemorySagaStore implements SagaStore {
   getInstance(saga: string, id: string): Promise<SagaInstanceView | undefined> {
     return attempt(() => {
       assertSagaKey(saga, id);
-      const r = this.instances.get(key(saga, id));
-      return r && toInstanceView(r, this.timersOfNow(r));
+      const stored = this.instances.get(key(saga, id));
+      return stored && this.viewOf(stored);
     });
   }
 
-  private timersOfNow(r: SagaInstanceRecord): SagaTimerRecord[] {
-    return [...this.timers.values()].filter((t) => t.saga === r.saga && t.instanceId === r.id);
+  private viewOf({ record: r, history }: Stored): SagaInstanceView {
+    const timers = [...this.timers.values()].filter(
+      (t) => t.saga === r.saga && t.instanceId === r.id,
+    );
+    return toInstanceView(r, history, timers);
   }
 
   private pendingOf(tx: StoreTransaction): Pending {

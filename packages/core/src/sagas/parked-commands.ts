@@ -224,7 +224,7 @@ function applyToInstance(
     ...(reason === undefined ? {} : { reason }),
   };
   const push = (e: Omit<SagaHistoryEntry, 'at' | 'step'>) =>
-    record.history.push({ at, step: record.step, ...e });
+    record.newHistory.push({ at, step: record.step, ...e });
   push({
     kind: entry.compensation ? 'compensation' : 'error',
     type: entry.command.type,

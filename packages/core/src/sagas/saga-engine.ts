@@ -196,7 +196,8 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
             step: saga.initialStep,
             state: undefined,
             trail: [saga.initialStep],
-            history: [],
+            lastPosition: event.position,
+            newHistory: [],
             pendingCompensations: 0,
             failedCompensations: 0,
             startedAt: now,
@@ -206,11 +207,14 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           await this.apply(saga, created, reaction, cause, event.metadata, u, now);
           return undefined;
         }
-        if (record.history.some((h) => h.kind === 'received' && h.id === event.id)) {
+        // Events reach an instance in log order: one at or below the last it received is a
+        // redelivery (a replayed log, a batch handled again).
+        if (event.position <= record.lastPosition) {
           this.count(tx, 'duplicates');
           await this.record(record, { ...cause, detail: { outcome: 'duplicate' } }, u, now);
           return undefined;
         }
+        record.lastPosition = event.position;
         if (record.status !== 'running') {
           await this.ignore(record, cause, `the instance is ${record.status}`, 'afterEnd', u, now);
           return undefined;
@@ -417,7 +421,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
       step: record.step,
     };
     if (cause.detail !== undefined) entry.detail = cause.detail;
-    record.history.push(entry);
+    record.newHistory.push(entry);
   }
 
   /** Applies a reaction to the instance and writes everything it says, in `tx`. */

@@ -5,7 +5,7 @@ import {
   type SagaInstanceRecord,
   type SagaTimerRecord,
 } from './saga-store.js';
-import type { SagaInstanceView, SagaQuery, SagaStatus } from './saga-view.js';
+import type { SagaHistoryEntry, SagaInstanceView, SagaQuery, SagaStatus } from './saga-view.js';
 
 const STATUSES: ReadonlySet<string> = new Set([
   'running',
@@ -54,9 +54,10 @@ export function assertSagaKey(saga: unknown, id: unknown): asserts saga is strin
     throw new InvalidArgumentError('id', 'must be a non-empty string');
 }
 
-/** The outside view of an instance and its timers. */
+/** The outside view of an instance, its stored history and its timers. */
 export function toInstanceView(
   record: SagaInstanceRecord,
+  history: readonly SagaHistoryEntry[],
   timers: readonly SagaTimerRecord[],
 ): SagaInstanceView {
   return {
@@ -67,7 +68,7 @@ export function toInstanceView(
     state: record.state,
     startedAt: new Date(record.startedAt).toISOString(),
     updatedAt: new Date(record.updatedAt).toISOString(),
-    history: record.history.map((entry) => ({ ...entry })),
+    history: history.map((entry) => ({ ...entry })),
     timers: [...timers]
       .sort((a, b) => a.dueAt - b.dueAt || compare(a.id, b.id))
       .map((t) => ({ id: t.id, type: t.type, dueAt: new Date(t.dueAt).toISOString() })),

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { decodeJson } from '../core/json-codec.js';
+import { decodeJson, encodeJson } from '../core/json-codec.js';
 import type { CommandReply } from '../domain/command-dispatcher.js';
 import type {
   OutboxEntry,
@@ -7,6 +7,8 @@ import type {
   SagaInstanceRecord,
   SagaTimerRecord,
 } from './saga-store.js';
+import { toInstanceView } from './saga-records.js';
+import type { SagaHistoryEntry, SagaInstanceView } from './saga-view.js';
 
 /**
  * The rows of the saga tables as SQL adapters read them. Integer columns arrive as numbers
@@ -15,17 +17,26 @@ import type {
  */
 type Int = number | string;
 
-/** A `saga_instances` row. */
+/** A `saga_instances` row as a step reads it: all but the history ({@link INSTANCE_COLUMNS}). */
 export interface SagaInstanceRow {
   saga: string;
   id: string;
   status: string;
   step: string;
-  /** JSON of state, trail, history and compensations. */
+  /** JSON of state, trail, last position and compensations ({@link sagaInstanceBody}). */
   body: string;
   started_at: Int;
   updated_at: Int;
 }
+
+/** A whole `saga_instances` row, as views read it. */
+export interface SagaInstanceViewRow extends SagaInstanceRow {
+  /** The history, one JSON entry per line ({@link sagaHistoryText}). */
+  history: string;
+}
+
+/** The instance columns a step reads: all but the history, which it only appends to. */
+export const INSTANCE_COLUMNS = 'saga, id, status, step, body, started_at, updated_at';
 
 /** A `saga_timers` row. */
 export interface SagaTimerRow {
@@ -60,23 +71,66 @@ export interface SagaOutboxRow {
 export const OUTBOX_COLUMNS =
   'seq, command_id, source, instance_id, compensation, type, data, metadata, status, attempts, last_error, next_attempt_at, created_at, settled_at, reply';
 
-/** Decodes an instance row. */
+/** What the `body` column of an instance holds. */
+type InstanceBody = Pick<
+  SagaInstanceRecord,
+  'state' | 'trail' | 'lastPosition' | 'pendingCompensations' | 'failedCompensations'
+>;
+
+/** Decodes an instance row (its `newHistory` empty). */
 export function sagaInstanceFromRow(row: SagaInstanceRow): SagaInstanceRecord {
-  const body = decodeJson<
-    Pick<
-      SagaInstanceRecord,
-      'state' | 'trail' | 'history' | 'pendingCompensations' | 'failedCompensations'
-    >
-  >(row.body);
+  const body = decodeJson<InstanceBody>(row.body);
   return {
     saga: row.saga,
     id: row.id,
     status: row.status as SagaInstanceRecord['status'],
     step: row.step,
-    ...body,
+    state: body.state,
+    trail: body.trail,
+    lastPosition: body.lastPosition,
+    newHistory: [],
+    pendingCompensations: body.pendingCompensations,
+    failedCompensations: body.failedCompensations,
     startedAt: Number(row.started_at),
     updatedAt: Number(row.updated_at),
   };
+}
+
+/** The JSON of what an instance keeps beyond its key, status, step, times and history. */
+export function sagaInstanceBody(record: SagaInstanceRecord): string {
+  const body: InstanceBody = {
+    state: record.state,
+    trail: record.trail,
+    lastPosition: record.lastPosition,
+    pendingCompensations: record.pendingCompensations,
+    failedCompensations: record.failedCompensations,
+  };
+  return encodeJson(body);
+}
+
+/**
+ * History entries as the text appended to the `history` column: one JSON entry per line
+ * (JSON text never holds a raw line feed), so appending is concatenation, and a step neither
+ * reads nor rewrites what is there.
+ */
+export function sagaHistoryText(entries: readonly SagaHistoryEntry[]): string {
+  let text = '';
+  for (const entry of entries) text += `${encodeJson(entry)}\n`;
+  return text;
+}
+
+/** Decodes a `history` column ({@link sagaHistoryText}). */
+export function sagaHistoryFromText(text: string): SagaHistoryEntry[] {
+  if (text.length === 0) return [];
+  return decodeJson<SagaHistoryEntry[]>(`[${text.slice(0, -1).replaceAll('\n', ',')}]`);
+}
+
+/** The view of a whole instance row and its timers. */
+export function sagaViewFromRow(
+  row: SagaInstanceViewRow,
+  timers: readonly SagaTimerRecord[],
+): SagaInstanceView {
+  return toInstanceView(sagaInstanceFromRow(row), sagaHistoryFromText(row.history), timers);
 }
 
 /** Decodes a timer row. */

@@ -202,6 +202,8 @@ async function execute(
   const sagaStore = new MemorySagaStore();
   const engine = new SagaEngine(sagaStore, [saga], clock);
   let position = 0;
+  /** Log positions of the events given an id, by id. */
+  const positions = new Map<string, number>();
   let instanceId: string | undefined;
   const apply = async (s: SagaStimulus) => {
     if ('timer' in s) {
@@ -234,18 +236,21 @@ async function execute(
       );
       return;
     }
-    position += 1;
+    // An event given again by id is a redelivery: the same event, at the same log position.
+    const delivered = s.id === undefined ? undefined : positions.get(s.id);
+    const at = delivered ?? ++position;
     const event: RecordedEvent = {
-      id: s.id ?? deterministicId('spec', String(position)),
+      id: s.id ?? deterministicId('spec', String(at)),
       type: s.type,
       stream: s.stream ?? 'spec-stream',
-      revision: position - 1,
-      position,
+      revision: at - 1,
+      position: at,
       data: s.data,
       metadata: s.metadata ?? {},
       schemaVersion: 1,
       recordedAt: new Date(clock.now()),
     };
+    if (s.id !== undefined) positions.set(s.id, at);
     const id = saga.correlate(event);
     if (id !== undefined) instanceId ??= id;
     await store.transaction((tx) => engine.handleEvent(saga, event, tx));

@@ -11,7 +11,19 @@ export interface SagaInstanceRecord {
   state: unknown;
   /** Steps entered, in order: what compensation walks back. */
   trail: string[];
-  history: SagaHistoryEntry[];
+  /**
+   * Log position of the last event the instance received (0 before any). Events reach an
+   * instance in log order, so one at or below it is a redelivery: recorded as a duplicate,
+   * with no effect.
+   */
+  lastPosition: number;
+  /**
+   * History entries recorded since the record was read: saving the record appends them to the
+   * instance's stored history. Loads return none (`[]`): the stored history is never read,
+   * decoded or written again by a step, only appended to; it is read whole with `getInstance`
+   * and `listInstances` (the {@link SagaInstanceView}).
+   */
+  newHistory: SagaHistoryEntry[];
   /** Compensating commands still to settle, while compensating. */
   pendingCompensations: number;
   /** Compensating commands that were parked (rejected, or failed past the attempts). */
@@ -105,9 +117,12 @@ export interface ListCommandsOptions {
  * on PostgreSQL, lock the instance row until it ends). Reads without `tx` see committed data.
  */
 export interface SagaStore<Tx extends StoreTransaction = StoreTransaction> extends SagaQuery {
-  /** The instance, or undefined. */
+  /** The instance (its `newHistory` empty), or undefined. */
   loadInstance(saga: string, id: string, tx?: Tx): Promise<SagaInstanceRecord | undefined>;
-  /** Creates or replaces the instance. */
+  /**
+   * Creates the instance or replaces what it was, but for its history, to which the record's
+   * `newHistory` is appended.
+   */
   saveInstance(record: SagaInstanceRecord, tx: Tx): Promise<void>;
   /**
    * The instances of `saga` among `ids` that exist (in any order), read with one round trip;

@@ -55,12 +55,18 @@ export class SagaUnitOfWork<Tx extends StoreTransaction = StoreTransaction> {
     return record;
   }
 
-  /** Saves the instance: now, or at {@link SagaUnitOfWork.flush} when deferred. */
+  /**
+   * Saves the instance: now, or at {@link SagaUnitOfWork.flush} when deferred. Once saved, its
+   * `newHistory` starts again empty: what was in it is stored and is not appended twice.
+   */
   async save(record: SagaInstanceRecord): Promise<void> {
     const key = keyOf(record.saga, record.id);
     this.records.set(key, record);
     if (this.deferred) this.dirty.set(key, record);
-    else await this.store.saveInstance(record, this.tx);
+    else {
+      await this.store.saveInstance(record, this.tx);
+      record.newHistory = [];
+    }
   }
 
   /** Records commands in the outbox: now, or at {@link SagaUnitOfWork.flush} when deferred. */
@@ -78,5 +84,6 @@ export class SagaUnitOfWork<Tx extends StoreTransaction = StoreTransaction> {
     this.dirty.clear();
     if (this.store.saveInstances) await this.store.saveInstances(records, this.tx);
     else for (const record of records) await this.store.saveInstance(record, this.tx);
+    for (const record of records) record.newHistory = [];
   }
 }
