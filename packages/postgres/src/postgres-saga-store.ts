@@ -502,8 +502,7 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
       o.limit,
     ]);
     const views: SagaInstanceView[] = [];
-    for (const row of rows)
-      views.push(sagaViewFromRow(row, await this.timersOf(row.saga, row.id)));
+    for (const row of rows) views.push(sagaViewFromRow(row, await this.timersOf(row.saga, row.id)));
     return views;
   }
 

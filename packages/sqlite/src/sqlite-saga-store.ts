@@ -376,9 +376,7 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     return this.sql.read((s) =>
       s.list
         .all(saga, saga, status, status, after, after, o.limit)
-        .map((row) =>
-          sagaViewFromRow(row, s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow)),
-        ),
+        .map((row) => sagaViewFromRow(row, s.timersOf.all(row.saga, row.id).map(sagaTimerFromRow))),
     );
   }
 
