@@ -179,8 +179,9 @@ function parentContext(options: SpanOptions): Context {
 
 /**
  * Runs `work` inside a new span, ending it when the work settles and recording a thrown error
- * on it. With no OpenTelemetry SDK registered this costs next to nothing (the API's no-op
- * tracer).
+ * on it. With no OpenTelemetry SDK registered it makes no span at all: `work` gets a no-op span
+ * and runs in the parent's context when one is carried (so what it sends carries that trace
+ * context), else in the active one.
  *
  * @example
  * ```ts
@@ -194,6 +195,20 @@ export function withSpan<T>(
   options: SpanOptions,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
+  // With no SDK registered every span is a no-op: make none (this runs per saga step and per
+  // dispatched command). The parent context is still made active when one is carried, so the
+  // trace context reaches what `work` sends, as it does through a no-op span.
+  if (tracingDisabled()) {
+    try {
+      const parent = parentContext(options);
+      return parent === context.active()
+        ? work(NO_SPAN)
+        : context.with(parent, work, null, NO_SPAN);
+    } catch (error) {
+      // As from the async callback of a span: a synchronous throw is a rejection.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
   const tracer = causewayTracer();
   return tracer.startActiveSpan(
     name,
