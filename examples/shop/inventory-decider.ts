@@ -33,15 +33,32 @@ export interface StockState {
   sku: string | null;
   /** Units in the warehouse, reserved or not. */
   onHand: number;
-  /** Units held for orders, by order id. */
-  reservations: Record<string, number>;
+  /**
+   * Units held for orders, one entry per order, oldest first. A list, not an object keyed by
+   * order id: every event folds into a new state, and copying a list is cheap where copying an
+   * object with hundreds of distinct keys is not (and no order id can collide with an
+   * object's own properties).
+   */
+  reservations: Reservation[];
+}
+
+/** Units held for one order. */
+export interface Reservation {
+  orderId: string;
+  quantity: number;
 }
 
 /** Units on hand that no order holds. */
 export function availableStock(state: StockState): number {
   let held = 0;
-  for (const quantity of Object.values(state.reservations)) held += quantity;
+  for (const r of state.reservations) held += r.quantity;
   return state.onHand - held;
+}
+
+/** The units held for `orderId`, or undefined when it holds none. */
+function reservedFor(state: StockState, orderId: string): number | undefined {
+  for (const r of state.reservations) if (r.orderId === orderId) return r.quantity;
+  return undefined;
 }
 
 /** An inventory command that breaks a rule (bad quantity, another product's sku...). */
@@ -71,7 +88,7 @@ function checkSku(sku: unknown, state: StockState): asserts sku is string {
  * (compensations and retries are then harmless).
  */
 export const inventoryDecider: Decider<InventoryCommand, InventoryEvent, StockState> = {
-  initialState: () => ({ sku: null, onHand: 0, reservations: {} }),
+  initialState: () => ({ sku: null, onHand: 0, reservations: [] }),
 
   decide(command, state) {
     switch (command.type) {
@@ -89,7 +106,7 @@ export const inventoryDecider: Decider<InventoryCommand, InventoryEvent, StockSt
         checkSku(sku, state);
         checkQuantity(quantity);
         checkOrder(orderId);
-        if (state.reservations[orderId] !== undefined) return [];
+        if (reservedFor(state, orderId) !== undefined) return [];
         const available = availableStock(state);
         if (quantity > available) {
           return [
@@ -103,7 +120,7 @@ export const inventoryDecider: Decider<InventoryCommand, InventoryEvent, StockSt
         const { sku, orderId } = command.data;
         checkSku(sku, state);
         checkOrder(orderId);
-        const quantity = state.reservations[orderId];
+        const quantity = reservedFor(state, orderId);
         if (quantity === undefined) return [];
         const type = command.type === 'inventory.release' ? 'stock.released' : 'stock.committed';
         return [{ type, data: { sku, quantity, orderId } }];
@@ -121,12 +138,15 @@ export const inventoryDecider: Decider<InventoryCommand, InventoryEvent, StockSt
         return {
           ...state,
           sku: event.data.sku,
-          reservations: { ...state.reservations, [event.data.orderId]: event.data.quantity },
+          reservations: [
+            ...state.reservations,
+            { orderId: event.data.orderId, quantity: event.data.quantity },
+          ],
         };
       case 'stock.released':
       case 'stock.committed': {
-        const reservations = { ...state.reservations };
-        delete reservations[event.data.orderId];
+        const orderId = event.data.orderId;
+        const reservations = state.reservations.filter((r) => r.orderId !== orderId);
         const onHand =
           event.type === 'stock.committed' ? state.onHand - event.data.quantity : state.onHand;
         return { ...state, onHand, reservations };

@@ -32,7 +32,14 @@ describe('inventory decider', () => {
     // The shortage holds nothing back.
     await given([restocked, reservedA])
       .when({ type: 'inventory.reserve', data: { sku: 'tea', quantity: 3, orderId: 'b' } })
-      .thenState({ sku: 'tea', onHand: 5, reservations: { a: 3 } });
+      .thenState({ sku: 'tea', onHand: 5, reservations: [{ orderId: 'a', quantity: 3 }] });
+  });
+
+  it('reserves for an order whose id names an object property like any other', async () => {
+    for (const orderId of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      await given([restocked])
+        .when({ type: 'inventory.reserve', data: { sku: 'tea', quantity: 1, orderId } })
+        .then([{ type: 'stock.reserved', data: { sku: 'tea', quantity: 1, orderId } }]);
   });
 
   it('reserves once per order', async () => {
@@ -47,7 +54,7 @@ describe('inventory decider', () => {
       .then([{ type: 'stock.released', data: { sku: 'tea', quantity: 3, orderId: 'a' } }]);
     await given([restocked, reservedA])
       .when({ type: 'inventory.release', data: { sku: 'tea', orderId: 'a' } })
-      .thenState({ sku: 'tea', onHand: 5, reservations: {} });
+      .thenState({ sku: 'tea', onHand: 5, reservations: [] });
     await given([restocked])
       .when({ type: 'inventory.release', data: { sku: 'tea', orderId: 'zz' } })
       .thenNothing();
@@ -56,7 +63,7 @@ describe('inventory decider', () => {
   it('commits a reservation: the units leave the warehouse', async () => {
     await given([restocked, reservedA])
       .when({ type: 'inventory.commit', data: { sku: 'tea', orderId: 'a' } })
-      .thenState({ sku: 'tea', onHand: 2, reservations: {} });
+      .thenState({ sku: 'tea', onHand: 2, reservations: [] });
   });
 
   it('refuses bad quantities, another sku and missing order ids', async () => {
