@@ -207,14 +207,12 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           await this.apply(saga, created, reaction, cause, event.metadata, u, now);
           return undefined;
         }
-        // Events reach an instance in log order: one at or below the last it received is a
-        // redelivery (a replayed log, a batch handled again).
-        if (event.position <= record.lastPosition) {
+        if (await this.received(record, event)) {
           this.count(tx, 'duplicates');
           await this.record(record, { ...cause, detail: { outcome: 'duplicate' } }, u, now);
           return undefined;
         }
-        record.lastPosition = event.position;
+        record.lastPosition = Math.max(record.lastPosition, event.position);
         if (record.status !== 'running') {
           await this.ignore(record, cause, `the instance is ${record.status}`, 'afterEnd', u, now);
           return undefined;
@@ -369,6 +367,21 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
       return;
     }
     await this.apply(saga, record, reaction, cause, command.metadata, u, now);
+  }
+
+  /**
+   * Whether the instance has received `event` already. Events reach an instance in log order,
+   * so one past the last position it received is new: the common case, decided without its
+   * history. One at or below it is a redelivery (a replayed log, a batch handled again), or an
+   * event that was never applied and comes late (a parked event an operator retries): told
+   * apart by the history, read only then.
+   */
+  private async received(record: SagaInstanceRecord, event: RecordedEvent): Promise<boolean> {
+    if (event.position > record.lastPosition) return false;
+    const isIt = (h: SagaHistoryEntry) => h.kind === 'received' && h.id === event.id;
+    if (record.newHistory.some(isIt)) return true;
+    const stored = await this.store.getInstance(record.saga, record.id);
+    return stored?.history.some(isIt) ?? false;
   }
 
   /** Counts once `tx` commits: a batch rolled back and handled again is not counted twice. */
