@@ -101,6 +101,7 @@ export {
   OUTBOX_COLUMNS,
   assertPageLimit,
   outboxEntryFromRow,
+  sagaHistoryFromText,
   sagaHistoryText,
   sagaInstanceBody,
   sagaInstanceFromRow,

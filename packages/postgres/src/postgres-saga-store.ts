@@ -11,6 +11,7 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
   type OutboxUpdate,
+  type SagaHistoryEntry,
   type SagaInstanceRecord,
   type SagaStore,
   type SagaTimerRecord,
@@ -24,6 +25,7 @@ import {
   OUTBOX_COLUMNS,
   assertPageLimit,
   outboxEntryFromRow,
+  sagaHistoryFromText,
   sagaHistoryText,
   sagaInstanceBody,
   sagaInstanceFromRow,
@@ -142,6 +144,7 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
     this.sql = {
       load: st('saga_load', `SELECT ${INSTANCE_COLUMNS} FROM ${i} WHERE saga = $1 AND id = $2`),
       view: st('saga_view', `SELECT * FROM ${i} WHERE saga = $1 AND id = $2`),
+      history: st('saga_history', `SELECT history FROM ${i} WHERE saga = $1 AND id = $2`),
       loadForUpdate: st(
         'saga_load_lock',
         `SELECT ${INSTANCE_COLUMNS} FROM ${i} WHERE saga = $1 AND id = $2 FOR UPDATE`,
@@ -323,6 +326,21 @@ export class PostgresSagaStore implements SagaStore<PostgresTransaction> {
       ],
       tx,
     );
+  }
+
+  async loadHistory(
+    saga: string,
+    id: string,
+    tx?: PostgresTransaction,
+  ): Promise<SagaHistoryEntry[]> {
+    assertSagaKey(saga, id);
+    const { rows } = await this.db.query<{ history: string }>(
+      'saga history',
+      this.sql.history,
+      [saga, id],
+      tx,
+    );
+    return sagaHistoryFromText(rows[0]?.history ?? '');
   }
 
   async addTimer(timer: SagaTimerRecord, tx: PostgresTransaction): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
   type OutboxUpdate,
+  type SagaHistoryEntry,
   type SagaInstanceRecord,
   type SagaStore,
   type SagaTimerRecord,
@@ -24,6 +25,7 @@ import {
   OUTBOX_COLUMNS,
   assertPageLimit,
   outboxEntryFromRow,
+  sagaHistoryFromText,
   sagaHistoryText,
   sagaInstanceBody,
   sagaInstanceFromRow,
@@ -116,6 +118,11 @@ function prepare(db: Database.Database) {
     load: db.prepare<[string, string], SagaInstanceRow>(
       `SELECT ${INSTANCE_COLUMNS} FROM causeway_saga_instances WHERE saga = ? AND id = ?`,
     ),
+    history: db
+      .prepare<[string, string], string>(
+        'SELECT history FROM causeway_saga_instances WHERE saga = ? AND id = ?',
+      )
+      .pluck(),
     view: db.prepare<[string, string], SagaInstanceViewRow>(
       'SELECT * FROM causeway_saga_instances WHERE saga = ? AND id = ?',
     ),
@@ -263,6 +270,14 @@ export class SqliteSagaStore implements SagaStore<SqliteTransaction> {
     await this.sql.write(required(tx), (s) => {
       for (const row of rows) s.save.run(...row);
     });
+  }
+
+  async loadHistory(saga: string, id: string, tx?: SqliteTransaction): Promise<SagaHistoryEntry[]> {
+    assertSagaKey(saga, id);
+    const text = tx
+      ? await this.sql.write(tx, (s) => s.history.get(saga, id))
+      : await this.sql.read((s) => s.history.get(saga, id));
+    return sagaHistoryFromText(text ?? '');
   }
 
   async addTimer(timer: SagaTimerRecord, tx: SqliteTransaction): Promise<void> {

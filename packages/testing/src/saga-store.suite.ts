@@ -194,6 +194,22 @@ export function describeSagaStoreConformance(
         expect((await parts.sagaStore.loadInstance('s', 'i1'))?.newHistory).toEqual([]);
       });
 
+      it('reads the stored history alone, in a transaction seeing its own writes', async () => {
+        const { sagaStore } = parts;
+        if (!sagaStore.loadHistory) return;
+        const first = instance('s', 'i1').newHistory;
+        const second = [{ ...first[0]!, id: 'e2', type: 'x.again' }];
+        await inTx((tx) => sagaStore.saveInstance(instance('s', 'i1'), tx));
+        await inTx(async (tx) => {
+          await sagaStore.saveInstance(instance('s', 'i1', { newHistory: second }), tx);
+          expect(await sagaStore.loadHistory?.('s', 'i1', tx)).toEqual([...first, ...second]);
+          expect(await sagaStore.loadHistory?.('s', 'i1')).toEqual(first);
+          expect(await sagaStore.loadHistory?.('s', 'none', tx)).toEqual([]);
+        });
+        expect(await sagaStore.loadHistory('s', 'i1')).toEqual([...first, ...second]);
+        expect(await sagaStore.loadHistory('other', 'i1')).toEqual([]);
+      });
+
       it('replaces an instance, and leaves nothing when the transaction rolls back', async () => {
         await inTx((tx) => parts.sagaStore.saveInstance(instance('s', 'i1'), tx));
         await rolledBack((tx) =>

@@ -95,6 +95,16 @@ export class MemorySagaStore implements SagaStore {
     for (const record of records) await this.saveInstance(record, tx);
   }
 
+  loadHistory(saga: string, id: string, tx?: StoreTransaction): Promise<SagaHistoryEntry[]> {
+    return attempt(() => {
+      assertSagaKey(saga, id);
+      const found =
+        (tx && this.pending.get(tx)?.instances.get(key(saga, id))) ??
+        this.instances.get(key(saga, id));
+      return structuredClone(found?.history ?? []);
+    });
+  }
+
   addTimer(timer: SagaTimerRecord, tx: StoreTransaction): Promise<void> {
     return attempt(() => {
       assertTimer(timer);

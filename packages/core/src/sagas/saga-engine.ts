@@ -207,7 +207,7 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
           await this.apply(saga, created, reaction, cause, event.metadata, u, now);
           return undefined;
         }
-        if (await this.received(record, event)) {
+        if (await this.received(record, event, tx)) {
           this.count(tx, 'duplicates');
           await this.record(record, { ...cause, detail: { outcome: 'duplicate' } }, u, now);
           return undefined;
@@ -376,12 +376,18 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
    * event that was never applied and comes late (a parked event an operator retries): told
    * apart by the history, read only then.
    */
-  private async received(record: SagaInstanceRecord, event: RecordedEvent): Promise<boolean> {
+  private async received(
+    record: SagaInstanceRecord,
+    event: RecordedEvent,
+    tx: Tx,
+  ): Promise<boolean> {
     if (event.position > record.lastPosition) return false;
     const isIt = (h: SagaHistoryEntry) => h.kind === 'received' && h.id === event.id;
     if (record.newHistory.some(isIt)) return true;
-    const stored = await this.store.getInstance(record.saga, record.id);
-    return stored?.history.some(isIt) ?? false;
+    const stored = this.store.loadHistory
+      ? await this.store.loadHistory(record.saga, record.id, tx)
+      : ((await this.store.getInstance(record.saga, record.id))?.history ?? []);
+    return stored.some(isIt);
   }
 
   /** Counts once `tx` commits: a batch rolled back and handled again is not counted twice. */

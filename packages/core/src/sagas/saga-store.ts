@@ -132,6 +132,13 @@ export interface SagaStore<Tx extends StoreTransaction = StoreTransaction> exten
   loadInstances?(saga: string, ids: readonly string[], tx: Tx): Promise<SagaInstanceRecord[]>;
   /** Creates or replaces each instance, with one round trip. Optional (else one by one). */
   saveInstances?(records: readonly SagaInstanceRecord[], tx: Tx): Promise<void>;
+  /**
+   * The instance's stored history, oldest first (`[]` when there is no such instance), read
+   * in `tx` when given (so it sees the transaction's own writes). The runtime reads it only to
+   * tell a redelivered event from a late one. Optional: without it the runtime reads
+   * `getInstance`, which sees committed data only.
+   */
+  loadHistory?(saga: string, id: string, tx?: Tx): Promise<SagaHistoryEntry[]>;
   /** Sets a timer; a timer with the same id already set is left as it is. */
   addTimer(timer: SagaTimerRecord, tx: Tx): Promise<void>;
   /** Removes the timer and returns it; undefined when it is not (or no longer) set. */
