@@ -106,13 +106,19 @@ function describeMigration(name: string, skip: boolean, open: () => Promise<Adap
       if (!last) throw new Error('nothing was appended');
       const history = historyOf(received);
       await adapter.writeVersion1(
-        JSON.stringify({
-          state: { seen: 2 },
-          trail: ['counting'],
-          history,
-          pendingCompensations: 0,
-          failedCompensations: 0,
-        }),
+        JSON.stringify(
+          {
+            state: { seen: 2 },
+            trail: ['counting'],
+            history,
+            pendingCompensations: 0,
+            failedCompensations: 0,
+          },
+          // Laid out on several lines: line feeds between JSON tokens are whitespace, and must
+          // not split an entry of the history column.
+          null,
+          2,
+        ),
       );
 
       const sagas = await adapter.sagaStore();

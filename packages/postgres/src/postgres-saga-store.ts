@@ -99,12 +99,13 @@ export function postgresSagaMigrations(schema: string): Migration[] {
         'saga history in a column of its own, appended to; duplicates told by log position',
       statements: [
         `ALTER TABLE ${s}.causeway_saga_instances ADD COLUMN history text NOT NULL DEFAULT ''`,
-        // One JSON entry per line, in order (json, not jsonb: the entries keep their text). The
+        // One JSON entry per line, in order (json, not jsonb: the entries keep their text, less
+        // any line feed, which in JSON text can only be whitespace). The
         // last position received is that of the newest event among the 'received' entries
         // still in the log (0 when none is).
         `UPDATE ${s}.causeway_saga_instances i SET
            history = coalesce(
-             (SELECT string_agg(h.value::text, E'\n' ORDER BY h.ord) || E'\n'
+             (SELECT string_agg(replace(h.value::text, E'\n', ''), E'\n' ORDER BY h.ord) || E'\n'
                 FROM json_array_elements(i.body::json -> 'history') WITH ORDINALITY AS h(value, ord)),
              ''),
            body = json_build_object(
