@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ManualClock,
   SagaEngine,
+  collect,
   defineSaga,
   type RecordedEvent,
   type SagaHistoryEntry,
@@ -77,8 +78,13 @@ function historyOf(events: readonly RecordedEvent[]): SagaHistoryEntry[] {
 
 interface Adapter {
   store: TransactionalEventStore;
-  /** Migrates the saga tables to version 1 only and writes `body` as instance k1's row. */
-  writeVersion1(body: string): Promise<void>;
+  /** Migrates the saga tables to version 1 only. */
+  migrateToVersion1(): Promise<void>;
+  /**
+   * Writes instance `id` of saga `counting` as version 1 code writes it: the columns it knows,
+   * `body` holding the history.
+   */
+  writeVersion1Row(id: string, body: string): Promise<void>;
   /** The saga store, migrating to the current version. */
   sagaStore(): Promise<SagaStore>;
   close(): Promise<void>;
@@ -105,7 +111,9 @@ function describeMigration(name: string, skip: boolean, open: () => Promise<Adap
       const last = received[received.length - 1];
       if (!last) throw new Error('nothing was appended');
       const history = historyOf(received);
-      await adapter.writeVersion1(
+      await adapter.migrateToVersion1();
+      await adapter.writeVersion1Row(
+        'k1',
         JSON.stringify(
           {
             state: { seen: 2 },
@@ -149,6 +157,56 @@ function describeMigration(name: string, skip: boolean, open: () => Promise<Adap
       ]);
       expect(engine.stats.duplicates).toBe(1);
     });
+
+    it('keeps a state left out of the body left out', async () => {
+      adapter = await open();
+      await adapter.migrateToVersion1();
+      const body = { trail: ['counting'], history: [], pendingCompensations: 0 };
+      await adapter.writeVersion1Row('k2', JSON.stringify({ ...body, failedCompensations: 0 }));
+      const sagas = await adapter.sagaStore();
+      const record = await sagas.loadInstance('counting', 'k2');
+      expect(record && 'state' in record && record.state !== undefined).toBe(false);
+      expect(record).toMatchObject({ trail: ['counting'], lastPosition: 0, newHistory: [] });
+    });
+
+    it('reads and carries on an instance an older process wrote after the migration', async () => {
+      adapter = await open();
+      const { store } = adapter;
+      const sagas = await adapter.sagaStore();
+      const at = (type: string) => ({ type, data: { key: 'k3' } });
+      await store.append('count-k3', [at('counted.started'), at('counted.seen')]);
+      const [started, seen] = await collect(store.readAll());
+      const history = historyOf([started!, seen!]).slice(0, 2);
+      // Written as version 1 code writes it: the history in the body, none in its column.
+      await adapter.writeVersion1Row(
+        'k3',
+        JSON.stringify({
+          state: { seen: 1 },
+          trail: ['counting'],
+          history,
+          pendingCompensations: 0,
+          failedCompensations: 0,
+        }),
+      );
+      expect((await sagas.getInstance('counting', 'k3'))?.history).toEqual(history);
+
+      const engine = new SagaEngine(sagas, [counting], new ManualClock(Date.UTC(2026, 1)));
+      await store.transaction((tx) => engine.handleEvent(counting as never, seen!, tx));
+      const { position } = await store.append('count-k3', [at('counted.seen')]);
+      const fresh = await lastEvent(store);
+      expect(fresh.position).toBe(position);
+      await store.transaction((tx) => engine.handleEvent(counting as never, fresh, tx));
+      await store.transaction((tx) => engine.handleEvent(counting as never, fresh, tx));
+
+      const after = await sagas.getInstance('counting', 'k3');
+      expect(after?.state).toEqual({ seen: 2 });
+      expect(after?.history.slice(0, 2)).toEqual(history);
+      expect(after?.history.slice(2).map((h) => [h.id, h.detail])).toEqual([
+        [seen?.id, { outcome: 'duplicate' }],
+        [fresh.id, undefined],
+        [fresh.id, { outcome: 'duplicate' }],
+      ]);
+    });
   });
 }
 
@@ -162,15 +220,19 @@ describeMigration('sqlite', false, () => {
   const store = SqliteEventStore.open(join(dir, 'events.db'));
   return Promise.resolve({
     store,
-    writeVersion1: (body) =>
+    migrateToVersion1: () =>
       store.transaction((tx) => {
         migrateSqlite(tx.database, SQLITE_SAGAS_COMPONENT, sqliteSagaMigrations.slice(0, 1));
+        return Promise.resolve();
+      }),
+    writeVersion1Row: (id, body) =>
+      store.transaction((tx) => {
         tx.database
           .prepare(
             `INSERT INTO causeway_saga_instances (saga, id, status, step, body, started_at, updated_at)
-             VALUES ('counting', 'k1', 'running', 'counting', ?, 0, 0)`,
+             VALUES ('counting', ?, 'running', 'counting', ?, 0, 0)`,
           )
-          .run(body);
+          .run(id, body);
         return Promise.resolve();
       }),
     sagaStore: () => sqliteSagaStore(store),
@@ -187,7 +249,7 @@ describeMigration('postgres', !pgUp, async () => {
   const store = await PostgresEventStore.open(pgUrl, { schema, maxConnections: 2 });
   return {
     store,
-    async writeVersion1(body) {
+    async migrateToVersion1() {
       const client = new pg.Client({ connectionString: pgUrl });
       await client.connect();
       try {
@@ -200,11 +262,13 @@ describeMigration('postgres', !pgUp, async () => {
       } finally {
         await client.end();
       }
+    },
+    async writeVersion1Row(id, body) {
       await pgExec(
         `INSERT INTO ${pg.escapeIdentifier(schema)}.causeway_saga_instances
            (saga, id, status, step, body, started_at, updated_at)
-         VALUES ('counting', 'k1', 'running', 'counting', $1, 0, 0)`,
-        [body],
+         VALUES ('counting', $1, 'running', 'counting', $2, 0, 0)`,
+        [id, body],
       );
     },
     sagaStore: () => postgresSagaStore(store),

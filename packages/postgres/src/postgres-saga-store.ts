@@ -108,18 +108,20 @@ export function postgresSagaMigrations(schema: string): Migration[] {
              (SELECT string_agg(replace(h.value::text, E'\n', ''), E'\n' ORDER BY h.ord) || E'\n'
                 FROM json_array_elements(i.body::json -> 'history') WITH ORDINALITY AS h(value, ord)),
              ''),
-           body = json_build_object(
-             'state', i.body::json -> 'state',
-             'trail', i.body::json -> 'trail',
-             'lastPosition', coalesce(
-               (SELECT max(e.position) FROM json_array_elements(i.body::json -> 'history') AS h(value)
-                  JOIN ${s}.causeway_events e ON e.id = CASE
-                    WHEN h.value ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                    THEN (h.value ->> 'id')::uuid END
-                 WHERE h.value ->> 'kind' = 'received'),
-               0),
-             'pendingCompensations', i.body::json -> 'pendingCompensations',
-             'failedCompensations', i.body::json -> 'failedCompensations')::text`,
+           -- Every key of the body but the history, as it was (a state left out stays out),
+           -- and the last position.
+           body = (SELECT json_object_agg(part.key, part.value) FROM (
+               SELECT b.key, b.value FROM json_each(i.body::json) AS b WHERE b.key <> 'history'
+               UNION ALL
+               SELECT 'lastPosition', to_json(coalesce(
+                 (SELECT max(e.position)
+                    FROM json_array_elements(i.body::json -> 'history') AS h(value)
+                    JOIN ${s}.causeway_events e ON e.id = CASE
+                      WHEN h.value ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                      THEN (h.value ->> 'id')::uuid END
+                   WHERE h.value ->> 'kind' = 'received'),
+                 0))
+             ) AS part)::text`,
       ],
     },
   ];

@@ -81,7 +81,13 @@ describe('withSpan with no SDK registered', () => {
     await expect(
       withSpan('failing', { parent: { traceparent: CARRIED } }, () => Promise.reject(failure)),
     ).rejects.toBe(failure);
-    // A synchronous throw is a rejection, as it is through a recording span.
+    // A synchronous throw is a rejection, of the value thrown, as through a recording span.
+    await expect(
+      withSpan('throwing a string', {}, () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw 'not an error';
+      }),
+    ).rejects.toBe('not an error');
     await expect(
       withSpan('throwing', {}, () => {
         throw failure;

@@ -205,8 +205,10 @@ export function withSpan<T>(
         ? work(NO_SPAN)
         : context.with(parent, work, null, NO_SPAN);
     } catch (error) {
-      // As from the async callback of a span: a synchronous throw is a rejection.
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      // As from the async callback of a span: a synchronous throw is a rejection, of the
+      // value thrown.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error);
     }
   }
   const tracer = causewayTracer();

@@ -77,9 +77,28 @@ type InstanceBody = Pick<
   'state' | 'trail' | 'lastPosition' | 'pendingCompensations' | 'failedCompensations'
 >;
 
-/** Decodes an instance row (its `newHistory` empty). */
+/**
+ * A body as a process of an older version writes it, still running after the tables were
+ * migrated: its history inside, no last position.
+ */
+type LegacyBody = Omit<InstanceBody, 'lastPosition'> & {
+  lastPosition?: number;
+  history?: SagaHistoryEntry[];
+};
+
+/**
+ * The last position of an instance whose body an older version wrote: unknown, so every event
+ * is told new or redelivered by the history.
+ */
+const UNKNOWN_POSITION = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Decodes an instance row. Its `newHistory` is empty, but for a body an older version wrote:
+ * the history found inside is handed on as new, so the next save moves it to the history
+ * column, in order.
+ */
 export function sagaInstanceFromRow(row: SagaInstanceRow): SagaInstanceRecord {
-  const body = decodeJson<InstanceBody>(row.body);
+  const body = decodeJson<LegacyBody>(row.body);
   return {
     saga: row.saga,
     id: row.id,
@@ -87,8 +106,8 @@ export function sagaInstanceFromRow(row: SagaInstanceRow): SagaInstanceRecord {
     step: row.step,
     state: body.state,
     trail: body.trail,
-    lastPosition: body.lastPosition,
-    newHistory: [],
+    lastPosition: body.lastPosition ?? UNKNOWN_POSITION,
+    newHistory: body.history ?? [],
     pendingCompensations: body.pendingCompensations,
     failedCompensations: body.failedCompensations,
     startedAt: Number(row.started_at),
@@ -130,7 +149,10 @@ export function sagaViewFromRow(
   row: SagaInstanceViewRow,
   timers: readonly SagaTimerRecord[],
 ): SagaInstanceView {
-  return toInstanceView(sagaInstanceFromRow(row), sagaHistoryFromText(row.history), timers);
+  const record = sagaInstanceFromRow(row);
+  const stored = sagaHistoryFromText(row.history);
+  // A body an older version wrote holds history the column does not have yet.
+  return toInstanceView(record, [...stored, ...record.newHistory], timers);
 }
 
 /** Decodes a timer row. */
