@@ -56,9 +56,7 @@ export class MemorySagaStore implements SagaStore {
   ): Promise<SagaInstanceRecord | undefined> {
     return attempt(() => {
       assertSagaKey(saga, id);
-      const found =
-        (tx && this.pending.get(tx)?.instances.get(key(saga, id))) ??
-        this.instances.get(key(saga, id));
+      const found = this.stored(saga, id, tx);
       return found && structuredClone(found.record);
     });
   }
@@ -68,7 +66,7 @@ export class MemorySagaStore implements SagaStore {
       assertSagaKey(record.saga, record.id);
       const k = key(record.saga, record.id);
       const pending = this.pendingOf(tx);
-      const before = pending.instances.get(k) ?? this.instances.get(k);
+      const before = this.stored(record.saga, record.id, tx);
       const stored: Stored = {
         record: { ...structuredClone(record), newHistory: [] },
         history: [...(before?.history ?? []), ...structuredClone(record.newHistory)],
@@ -98,10 +96,7 @@ export class MemorySagaStore implements SagaStore {
   loadHistory(saga: string, id: string, tx?: StoreTransaction): Promise<SagaHistoryEntry[]> {
     return attempt(() => {
       assertSagaKey(saga, id);
-      const found =
-        (tx && this.pending.get(tx)?.instances.get(key(saga, id))) ??
-        this.instances.get(key(saga, id));
-      return structuredClone(found?.history ?? []);
+      return structuredClone(this.stored(saga, id, tx)?.history ?? []);
     });
   }
 
@@ -274,6 +269,12 @@ export class MemorySagaStore implements SagaStore {
       const stored = this.instances.get(key(saga, id));
       return stored && this.viewOf(stored);
     });
+  }
+
+  /** The instance as `tx` sees it (its own writes first), or as committed without one. */
+  private stored(saga: string, id: string, tx?: StoreTransaction): Stored | undefined {
+    const k = key(saga, id);
+    return (tx && this.pending.get(tx)?.instances.get(k)) ?? this.instances.get(k);
   }
 
   private viewOf({ record: r, history }: Stored): SagaInstanceView {
