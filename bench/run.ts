@@ -64,6 +64,11 @@ const benchmarks: Record<string, BenchmarkEntry> = {
       'SQLite live delivery: append in another process to a watching reader, p50/p99 at 1,000 events/s, file watch vs the 100 ms poll, and idle CPU of the watch (--quick, --runs N, --seconds S, --idle-seconds S)',
     load: () => import('./sqlite-live.js'),
   },
+  'sqlite-flush': {
+    summary:
+      'SQLite at synchronous FULL: commits flushed in the background vs inside each commit, appends/s, transactions/s and event-loop delay (--quick, --runs N, --seconds S)',
+    load: () => import('./sqlite-flush.js'),
+  },
   http: {
     summary:
       'HTTP server: appends/s and p99 latency with 64 concurrent clients (autocannon) vs in-process appends on the same store (--adapter sqlite|postgres|all, --seconds S, --runs N)',

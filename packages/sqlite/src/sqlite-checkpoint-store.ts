@@ -26,9 +26,21 @@ function prepare(db: Database.Database) {
  */
 export class SqliteCheckpointStore implements CheckpointStore<SqliteTransaction> {
   private readonly sql: SqliteStatementCache<ReturnType<typeof prepare>>;
+  /**
+   * Lets a transaction holding nothing but a subscription's progress commit without waiting
+   * for its flush (see `CheckpointStore.relaxCommit`). Present when the store flushes commits
+   * in the background (`backgroundFlush`, the default): SQLite's `synchronous` setting cannot
+   * change inside a transaction, so only a commit flushed after the fact can skip the wait.
+   */
+  readonly relaxCommit?: (tx: SqliteTransaction) => Promise<void>;
 
   constructor(store: SqliteEventStore) {
     this.sql = new SqliteStatementCache(store, prepare, 'checkpoints');
+    if (store.flushesInBackground)
+      this.relaxCommit = (tx) => {
+        tx.relaxCommit();
+        return Promise.resolve();
+      };
   }
 
   load(name: string): Promise<Checkpoint | undefined> {

@@ -55,6 +55,7 @@ import {
   type SqliteWatchStats,
 } from './sqlite-commit-watcher.js';
 import { sqliteError } from './sqlite-errors.js';
+import { SqliteWalFlusher } from './sqlite-wal-flusher.js';
 import {
   STREAM_HASH_FUNCTION,
   migrateSqlite,
@@ -70,6 +71,19 @@ export interface SqliteEventStoreOptions extends EventStoreOptions {
    * the last commits on power loss; `'OFF'` is for throwaway data.
    */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /**
+   * With `synchronous: 'FULL'`, where the flush that makes a commit of the store's appends
+   * and transactions durable runs (default true: in the background). In the background, the
+   * commit writes its WAL frames and the `-wal` file is then flushed (`fdatasync`) on libuv's
+   * thread pool: an append or transaction still resolves only once its commit is on disk, and
+   * watchers in this process hear of it only then, but the event loop goes on meanwhile
+   * (HTTP requests, subscriptions, sagas) and commits made during one flush share the next.
+   * The cost: other connections and processes can read a commit up to one flush (about a
+   * millisecond) before it is durable, and a power failure in that window loses it after
+   * they saw it. False flushes inside each commit, as SQLite does at `FULL`: no connection
+   * sees a commit before it is durable, and the event loop waits for every flush.
+   */
+  backgroundFlush?: boolean;
   /** How long a writer waits for another process's write lock, in ms (default 5000). */
   busyTimeoutMs?: number;
   /**
@@ -106,6 +120,20 @@ export interface SqliteTransaction extends StoreTransaction {
    * store's own `database` for `:memory:`). Do not keep it past the transaction.
    */
   readonly database: Database.Database;
+  /**
+   * Whether the transaction resolves only once its commit is on disk: true at
+   * `synchronous: 'FULL'` (the default), until {@link SqliteTransaction.relaxCommit} is called.
+   */
+  readonly waitsForFlush: boolean;
+  /**
+   * Lets the transaction resolve as soon as it commits, without waiting for its flush to
+   * disk; the next commit that waits for its flush makes it durable too. For commits whose
+   * loss in a crash of the machine (not of the process) only means work is done again, such as
+   * a subscription's progress alone. Only a store that flushes in the background
+   * (`backgroundFlush`, the default) can relax a commit: elsewhere this returns false and
+   * changes nothing.
+   */
+  relaxCommit(): boolean;
 }
 
 /** An events-table row as reads select it ({@link EVENT_COLUMNS}, raw mode). */
@@ -295,6 +323,12 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
   private readonly pollIntervalMs: number;
   private readonly watchFile: boolean;
   private transactionConnection: TransactionConnection | undefined;
+  /** Flushes the commits of appends and transactions in the background (`backgroundFlush`). */
+  private readonly flusher: SqliteWalFlusher | undefined;
+  /** A poll waiting for a flush to end (see `poll`). */
+  private pollDeferred = false;
+  /** What a transaction's commit waits for (see `SqliteTransaction.waitsForFlush`). */
+  private readonly commitFlushing: { waits: boolean; relaxable: boolean };
   /**
    * Pages of reads stay at the first page's size: without a round trip to save, a larger page
    * only keeps more events alive at once, and they outlive young-generation collections
@@ -324,7 +358,50 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     const transaction = database.transaction((units: PreparedAppend[][]) =>
       this.writeNow(statements, units),
     );
-    this.writeTransaction = (units) => transaction.immediate(units);
+    const background =
+      this.synchronous === 'FULL' && options.backgroundFlush !== false && !database.memory;
+    this.commitFlushing = { waits: this.synchronous === 'FULL', relaxable: background };
+    if (background) {
+      const flusher = new SqliteWalFlusher(`${fileLock.path}-wal`);
+      this.flusher = flusher;
+      // The connection stays at FULL for everything else written on it (snapshots, schema
+      // storage): only the appends' commits leave their flush to the flusher.
+      const relaxed = database.prepare('PRAGMA synchronous = NORMAL');
+      const full = database.prepare('PRAGMA synchronous = FULL');
+      this.writeTransaction = (units) => {
+        const failed = flusher.failed;
+        if (failed) throw failed;
+        // With no flush under way and no transaction waiting, nothing would share the flush
+        // nor run meanwhile (appends wait for their batch): the commit flushes itself, as
+        // SQLite does at FULL, sparing the hop to a thread.
+        if (!flusher.busy && fileLock.lock.queued === 0) return transaction.immediate(units);
+        relaxed.run();
+        try {
+          const results = transaction.immediate(units);
+          flusher.committed();
+          return results;
+        } finally {
+          full.run();
+        }
+      };
+    } else {
+      this.writeTransaction = (units) => transaction.immediate(units);
+    }
+  }
+
+  protected override durable(tx?: BaseStoreTransaction): Promise<void> | undefined {
+    // A relaxed transaction's commit is not waited for (nor flushed for its own sake).
+    if (tx instanceof SqliteStoreTransaction && !tx.waitsForFlush) return undefined;
+    return this.flusher?.durable();
+  }
+
+  /**
+   * Whether commits of appends and transactions are flushed to disk in the background (see
+   * `backgroundFlush`): then a transaction can relax its commit
+   * ({@link SqliteTransaction.relaxCommit}).
+   */
+  get flushesInBackground(): boolean {
+    return this.flusher !== undefined;
   }
 
   /**
@@ -365,6 +442,8 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     try {
       return Promise.resolve(this.writeTransaction(units));
     } catch (error) {
+      const failed = this.flusher?.failed;
+      if (failed && error === failed) return Promise.reject(failed);
       // Named when the batch is one append: the base class writes a batch that the database
       // refused again without the append at fault, down to that append alone.
       return Promise.reject(
@@ -377,6 +456,8 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     work: (tx: SqliteTransaction) => Promise<T>,
   ): Promise<{ result: T; tx: BaseStoreTransaction }> {
     let connection: TransactionConnection;
+    const failed = this.flusher?.failed;
+    if (failed) return Promise.reject(failed);
     try {
       connection = this.openTransactionConnection();
       connection.db.exec('BEGIN IMMEDIATE');
@@ -384,7 +465,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       if (this.transactionConnection) this.abandon(this.transactionConnection);
       return Promise.reject(sqliteError('begin of a transaction', error));
     }
-    const tx = new SqliteStoreTransaction(this.maxEventBytes, connection);
+    const tx = new SqliteStoreTransaction(this.maxEventBytes, connection, this.commitFlushing);
     // Called from an async function: whatever `work` throws, even synchronously, rolls back.
     const running = (async () => work(tx))();
     return running.then(
@@ -396,6 +477,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
           this.abandon(connection);
           throw sqliteError('commit of a transaction', error);
         }
+        if (tx.waitsForFlush) this.flushTransaction();
         return { result, tx };
       },
       (error: unknown) => {
@@ -406,6 +488,19 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
         throw error instanceof Database.SqliteError ? sqliteError('transaction', error) : error;
       },
     );
+  }
+
+  /**
+   * After a transaction that waits for its flush committed (at NORMAL, on its connection):
+   * flushes at once when nobody waits for the write lock and no flush is under way (nothing
+   * would share it), else leaves it to the flusher, which the transaction then waits for
+   * outside the write lock while the next writer commits.
+   */
+  private flushTransaction(): void {
+    const flusher = this.flusher;
+    if (!flusher) return;
+    if (!flusher.busy && this.fileLock.lock.queued === 0) flusher.flushNow();
+    else flusher.committed();
   }
 
   /**
@@ -441,7 +536,8 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     if (!this.database.memory) {
       db = new Database(this.fileLock.path, { fileMustExist: true });
       try {
-        configure(db, this.synchronous, this.busyTimeoutMs);
+        // Only transactions commit on this connection, and the flusher makes each durable.
+        configure(db, this.flusher ? 'NORMAL' : this.synchronous, this.busyTimeoutMs);
       } catch (error) {
         db.close();
         throw error;
@@ -507,9 +603,25 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     );
   }
 
-  /** Other processes' commits show as a head beyond what was last reported. */
+  /**
+   * Other processes' commits show as a head beyond what was last reported. While a commit
+   * of this store waits for its flush, the poll waits too: the watch of the `-wal` file sees
+   * the commit's frames before they are durable, and watchers must not hear of them before.
+   */
   private poll(): void {
     if (this.isClosed || !this.database.open) return;
+    const flushing = this.flusher?.failed ? undefined : this.flusher?.durable();
+    if (flushing) {
+      if (!this.pollDeferred) {
+        this.pollDeferred = true;
+        const again = () => {
+          this.pollDeferred = false;
+          this.poll();
+        };
+        flushing.then(again, again);
+      }
+      return;
+    }
     let head: number;
     try {
       head = this.statements.head.get()?.head ?? 0;
@@ -823,21 +935,37 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     return guard('read', () => this.statements.head.get()?.head ?? 0);
   }
 
-  protected release(): Promise<void> {
+  protected async release(): Promise<void> {
+    // Commits made before close() still become durable, and their callers hear of it.
+    await this.flusher?.settled();
+    this.flusher?.close();
     if (this.transactionConnection) this.abandon(this.transactionConnection);
     this.database.close();
     this.fileLock.release();
-    return Promise.resolve();
   }
 }
 
 /** A transaction of the SQLite store: each append runs in a savepoint of it. */
 class SqliteStoreTransaction extends BaseStoreTransaction implements SqliteTransaction {
+  private relaxed = false;
+
   constructor(
     maxEventBytes: number,
     private readonly connection: TransactionConnection,
+    /** Whether commits wait for their flush, and whether the store can relax that. */
+    private readonly flushing: { waits: boolean; relaxable: boolean },
   ) {
     super(maxEventBytes);
+  }
+
+  get waitsForFlush(): boolean {
+    return this.flushing.waits && !this.relaxed;
+  }
+
+  relaxCommit(): boolean {
+    if (!this.flushing.relaxable) return false;
+    this.relaxed = true;
+    return true;
   }
 
   get database(): Database.Database {

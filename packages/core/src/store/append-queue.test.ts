@@ -71,3 +71,86 @@ describe('AppendQueue', () => {
     expect(log).toHaveLength(1);
   });
 });
+
+describe('AppendQueue with commits made durable after the write', () => {
+  /** A writer that logs its batches, and a durability step the test settles by hand. */
+  function held() {
+    const log: string[][] = [];
+    const flushes: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+    const queue = new AppendQueue(refusingWriter(log), {
+      afterWrite: () =>
+        new Promise<void>((resolve, reject) => {
+          flushes.push({ resolve, reject });
+        }),
+    });
+    return { log, flushes, queue };
+  }
+  /**
+   * Whether `promise` settles once every callback already queued has run (a macrotask turn
+   * runs them all): settling later would take something the test has not done yet.
+   */
+  const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
+    let settled = false;
+    promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    return settled;
+  };
+
+  it('resolves a batch only once it is durable, writing the next batch meanwhile', async () => {
+    const { log, flushes, queue } = held();
+    const first = queue.enqueue(unit('ok-1'));
+    await expect.poll(() => flushes.length).toBe(1);
+    expect(await settledYet(first)).toBe(false);
+    // The first batch waits for its flush; the second is written all the same.
+    const second = queue.enqueue(unit('ok-2'));
+    await expect.poll(() => flushes.length).toBe(2);
+    expect(log).toEqual([['ok-1'], ['ok-2']]);
+    expect(await settledYet(first)).toBe(false);
+    flushes[0]!.resolve();
+    expect((await first)[0]?.position).toBe(1);
+    expect(await settledYet(second)).toBe(false);
+    flushes[1]!.resolve();
+    expect((await second)[0]?.position).toBe(2);
+  });
+
+  it('a failed flush fails the units written, and a unit that failed alone keeps its error', async () => {
+    const log: string[][] = [];
+    const lost = new Error('flush failed');
+    const queue = new AppendQueue(refusingWriter(log), {
+      isolate: (error) => error instanceof Refused,
+      afterWrite: () => Promise.reject(lost),
+    });
+    const settled = await Promise.allSettled(['ok-1', 'bad-2'].map((s) => queue.enqueue(unit(s))));
+    const reasons: unknown[] = settled.map((r) => (r as PromiseRejectedResult).reason);
+    expect(reasons[0]).toBe(lost);
+    expect(reasons[1]).toBeInstanceOf(Refused);
+  });
+
+  it('drained() waits for the last batch to be durable', async () => {
+    const { flushes, queue } = held();
+    const append = queue.enqueue(unit('ok-1'));
+    await expect.poll(() => flushes.length).toBe(1);
+    const drained = queue.drained();
+    expect(await settledYet(drained)).toBe(false);
+    flushes[0]!.resolve();
+    await drained;
+    expect(await settledYet(append)).toBe(true);
+  });
+
+  it('a batch that wrote nothing is not waited for', async () => {
+    const log: string[][] = [];
+    const written: number[] = [];
+    const queue = new AppendQueue(refusingWriter(log), {
+      afterWrite: (units) => {
+        written.push(units.length);
+        return undefined;
+      },
+    });
+    await expect(queue.enqueue(unit('bad-1'))).rejects.toBeInstanceOf(Refused);
+    await queue.enqueue(unit('ok-2'));
+    expect(written).toEqual([0, 1]);
+  });
+});

@@ -19,6 +19,14 @@ export interface AppendQueueOptions {
    * halves, down to the unit at fault, so only that unit fails. Default: never.
    */
   isolate?: (error: unknown) => boolean;
+  /**
+   * Runs after each batch is written, with the results of its units that were written: a promise that settles once the
+   * batch is durable, when the write returned before it was (its flush runs in the
+   * background), or undefined when it already is. The batch's callers hear of their results
+   * only after it settles, and get its error if it fails (their own failures stay theirs);
+   * meanwhile the next batch is written.
+   */
+  afterWrite?: (written: readonly AppendResult[][]) => Promise<void> | undefined;
 }
 
 interface Pending {
@@ -55,11 +63,14 @@ class Thrown {
 export class AppendQueue {
   private pending: Pending[] = [];
   private flushing = false;
+  /** Batches written whose durability is still awaited. */
+  private awaiting = 0;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private readonly maxUnitsPerBatch: number;
   private readonly schedule: (flush: () => void) => void;
   private readonly isolate: (error: unknown) => boolean;
+  private readonly afterWrite: AppendQueueOptions['afterWrite'];
 
   constructor(
     private readonly write: BatchWriter,
@@ -68,6 +79,7 @@ export class AppendQueue {
     this.maxUnitsPerBatch = options.maxUnitsPerBatch ?? 256;
     this.schedule = options.schedule ?? queueMicrotask;
     this.isolate = options.isolate ?? (() => false);
+    this.afterWrite = options.afterWrite;
   }
 
   /** Queues one unit (an append, or an appendMany's parts) and resolves with its results. */
@@ -75,32 +87,48 @@ export class AppendQueue {
     return new Promise<AppendResult[]>((resolve, reject) => {
       this.pending.push({ unit, resolve, reject });
       if (!this.flushing) {
+        if (this.awaiting === 0) this.idle = new Promise((r) => (this.markIdle = r));
         this.flushing = true;
-        this.idle = new Promise((r) => (this.markIdle = r));
         this.schedule(() => void this.flush());
       }
     });
   }
 
-  /** Resolves once everything queued so far has been written (or failed). */
+  /** Resolves once everything queued so far has been written (or failed), and is durable. */
   drained(): Promise<void> {
-    return this.flushing ? this.idle : Promise.resolve();
+    return this.flushing || this.awaiting > 0 ? this.idle : Promise.resolve();
   }
 
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxUnitsPerBatch);
       const results = await this.settle(batch.map((p) => p.unit));
-      batch.forEach((p, i) => {
-        const r = results[i];
-        if (r instanceof Thrown) p.reject(r.error);
-        else if (r instanceof Error) p.reject(r);
-        else if (r) p.resolve(r);
-        else p.reject(new Error('internal: batch writer returned no result for a unit'));
-      });
+      let durable: Promise<void> | undefined;
+      try {
+        durable = this.afterWrite?.(results.filter((r): r is AppendResult[] => Array.isArray(r)));
+      } catch (error) {
+        // A hook that throws fails the batch's written units as a failed flush would.
+        deliver(batch, results, { error });
+        continue;
+      }
+      if (!durable) {
+        deliver(batch, results);
+        continue;
+      }
+      // Not awaited: the next batch is written while this one is flushed.
+      this.awaiting += 1;
+      durable
+        .then(
+          () => deliver(batch, results),
+          (error: unknown) => deliver(batch, results, { error }),
+        )
+        .finally(() => {
+          this.awaiting -= 1;
+          if (this.awaiting === 0 && !this.flushing) this.markIdle();
+        });
     }
     this.flushing = false;
-    this.markIdle();
+    if (this.awaiting === 0) this.markIdle();
   }
 
   /** Writes `units`, isolating a failure of the whole write when it may be one unit's. */
@@ -125,4 +153,23 @@ export class AppendQueue {
     const second = await this.settle(units.slice(half));
     return [...first, ...second];
   }
+}
+
+/**
+ * Settles each caller of a batch with its result, or with `failure` (the batch's writes were
+ * not made durable) when its unit was written.
+ */
+function deliver(
+  batch: readonly Pending[],
+  results: readonly (UnitResult | Thrown | undefined)[],
+  failure?: { error: unknown },
+): void {
+  batch.forEach((p, i) => {
+    const r = results[i];
+    if (r instanceof Thrown) p.reject(r.error);
+    else if (r instanceof Error) p.reject(r);
+    else if (!r) p.reject(new Error('internal: batch writer returned no result for a unit'));
+    else if (failure) p.reject(failure.error);
+    else p.resolve(r);
+  });
 }

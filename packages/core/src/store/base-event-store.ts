@@ -102,9 +102,10 @@ export abstract class BaseEventStore<
   ) {
     this.clock = options.clock ?? systemClock;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-    this.queue = new AppendQueue((units) => this.writeAndNotify(units), {
+    this.queue = new AppendQueue((units) => this.exclusive(() => this.writeBatch(units)), {
       schedule: (flush) => this.scheduleFlush(flush),
       isolate: (error) => this.isolatesFailure(error),
+      afterWrite: (written) => this.afterAppend(written),
     });
   }
 
@@ -128,6 +129,19 @@ export abstract class BaseEventStore<
    */
   protected scheduleFlush(flush: () => void): void {
     queueMicrotask(flush);
+  }
+
+  /**
+   * Called after each commit of this store's appends and transactions (`tx`: the transaction
+   * committed, for a transaction): a promise that settles
+   * once the commit is durable, when the adapter's commits return before they are (it flushes
+   * them in the background), rejecting if it cannot make them durable; undefined when commits
+   * are durable as they return (the default). Appends and transactions resolve, and watchers
+   * hear of their commits, only once it settles; the next commit does not wait for it.
+   */
+  protected durable(tx?: BaseStoreTransaction): Promise<void> | undefined {
+    void tx;
+    return undefined;
   }
 
   /**
@@ -387,6 +401,9 @@ export abstract class BaseEventStore<
         return { ...done, failure: { error } };
       }
     });
+    // Outside the write lock: the next transaction or batch commits while this one is flushed.
+    const durable = this.durable(tx);
+    if (durable) await durable;
     // Unless already reported: a commit listener may hear of this commit (or of a later one)
     // before this line runs, and positions commit in order, so watchers have nothing new.
     if (tx.lastPosition > this.notifiedPosition && this.watchers.size > 0)
@@ -439,16 +456,22 @@ export abstract class BaseEventStore<
     await this.exclusive(() => this.release());
   }
 
-  private async writeAndNotify(units: PreparedAppend[][]): Promise<UnitResult[]> {
-    const results = await this.exclusive(() => this.writeBatch(units));
-    if (this.watchers.size > 0) {
-      let head = 0;
-      for (const r of results)
-        if (!(r instanceof Error)) for (const a of r) if (a.position > head) head = a.position;
-      // As for transactions: a commit listener may have reported this commit, or a later one.
-      if (head > this.notifiedPosition) this.notifyCommitted(head);
+  /** After a batch of appends is written: waits for it to be durable, then tells watchers. */
+  private afterAppend(written: readonly AppendResult[][]): Promise<void> | undefined {
+    let head = 0;
+    for (const r of written) for (const a of r) if (a.position > head) head = a.position;
+    if (head === 0) return undefined;
+    const durable = this.durable();
+    if (!durable) {
+      this.reportAppended(head);
+      return undefined;
     }
-    return results;
+    return durable.then(() => this.reportAppended(head));
+  }
+
+  private reportAppended(head: number): void {
+    // As for transactions: a commit listener may have reported this commit, or a later one.
+    if (this.watchers.size > 0 && head > this.notifiedPosition) this.notifyCommitted(head);
   }
 
   /**

@@ -13,6 +13,11 @@ export class WriteLock {
     return this.held;
   }
 
+  /** How many callers are waiting for the lock. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Takes the lock if it is free, without waiting. */
   tryAcquire(): boolean {
     if (this.held) return false;

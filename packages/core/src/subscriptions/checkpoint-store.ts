@@ -31,8 +31,9 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
    * with `save`, and the lease check): no handler took the transaction. Losing such a commit
    * in a crash of the machine only means its events are delivered again; a commit that
    * follows and waits for its flush makes it durable too. PostgreSQL implements it with
-   * `synchronous_commit = off` for the transaction; SQLite cannot change its `synchronous`
-   * setting inside a transaction, and memory has nothing to flush, so they leave it out.
+   * `synchronous_commit = off` for the transaction; SQLite, when its store flushes commits in
+   * the background (the default), by not waiting for that flush; memory has nothing to
+   * flush, so it leaves it out.
    * It is called together with `save` and the lease check (all three sent before any is
    * answered), so it must not depend on their order.
    */
