@@ -2,8 +2,8 @@
  * The sqlite-flush benchmark: what flushing commits in the background
  * (`backgroundFlush: true`, the default at `synchronous: 'FULL'`) gives against the flush
  * inside each commit (`backgroundFlush: false`, SQLite's own `FULL`), on the same machine in
- * the same run. Durability is the same either way: an append or transaction resolves only
- * once its commit is on disk.
+ * the same run. Either way an append or transaction resolves only once its commit is on disk
+ * (in the background, others can read it before).
  *
  * - **64 writers**: 64 concurrent callers appending single events, each to its own streams:
  *   appends/s, and how late a 1 ms interval timer of the same process runs (the event loop's

@@ -72,16 +72,17 @@ export interface SqliteEventStoreOptions extends EventStoreOptions {
    */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /**
-   * With `synchronous: 'FULL'`, where the flush that makes a commit of the store's appends
-   * and transactions durable runs (default true: in the background). In the background, the
-   * commit writes its WAL frames and the `-wal` file is then flushed (`fdatasync`) on libuv's
-   * thread pool: an append or transaction still resolves only once its commit is on disk, and
-   * watchers in this process hear of it only then, but the event loop goes on meanwhile
-   * (HTTP requests, subscriptions, sagas) and commits made during one flush share the next.
-   * The cost: other connections and processes can read a commit up to one flush (about a
-   * millisecond) before it is durable, and a power failure in that window loses it after
-   * they saw it. False flushes inside each commit, as SQLite does at `FULL`: no connection
-   * sees a commit before it is durable, and the event loop waits for every flush.
+   * With `synchronous: 'FULL'`, whether a commit made while others wait (a writer queued for
+   * the write lock, or a flush under way) is flushed in the background (default true). Such
+   * a commit writes its WAL frames without syncing them and hands the lock on; the `-wal`
+   * file is then flushed (`fdatasync`) on libuv's thread pool, and commits made meanwhile
+   * share the next flush. An append or transaction still resolves only once its commit is on
+   * disk, and watchers in this process hear of it only then, but the event loop goes on
+   * meanwhile. A lone commit is flushed on the spot, as before. The cost: until its flush
+   * ends, the commit can be read (by other connections and processes, and by this store's
+   * reads and commit callbacks), and a power failure in that window loses it after they saw
+   * it. False keeps SQLite's own FULL: nothing sees a commit before it is durable, and the
+   * event loop waits for every flush. See docs/event-store.md.
    */
   backgroundFlush?: boolean;
   /** How long a writer waits for another process's write lock, in ms (default 5000). */
@@ -129,9 +130,10 @@ export interface SqliteTransaction extends StoreTransaction {
    * Lets the transaction resolve as soon as it commits, without waiting for its flush to
    * disk; the next commit that waits for its flush makes it durable too. For commits whose
    * loss in a crash of the machine (not of the process) only means work is done again, such as
-   * a subscription's progress alone. Only a store that flushes in the background
-   * (`backgroundFlush`, the default) can relax a commit: elsewhere this returns false and
-   * changes nothing.
+   * a subscription's progress alone. The commit is still flushed in the background, only
+   * not waited for. A transaction that appended events waits all the same. Only a store that
+   * flushes in the background (`backgroundFlush`, the default) can relax a commit: elsewhere
+   * this returns false and changes nothing.
    */
   relaxCommit(): boolean;
 }
@@ -360,17 +362,15 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     );
     const background =
       this.synchronous === 'FULL' && options.backgroundFlush !== false && !database.memory;
-    this.commitFlushing = { waits: this.synchronous === 'FULL', relaxable: background };
-    if (background) {
-      const flusher = new SqliteWalFlusher(`${fileLock.path}-wal`);
+    const flusher = background ? openFlusher(`${fileLock.path}-wal`) : undefined;
+    this.commitFlushing = { waits: this.synchronous === 'FULL', relaxable: flusher !== undefined };
+    if (flusher) {
       this.flusher = flusher;
       // The connection stays at FULL for everything else written on it (snapshots, schema
       // storage): only the appends' commits leave their flush to the flusher.
       const relaxed = database.prepare('PRAGMA synchronous = NORMAL');
       const full = database.prepare('PRAGMA synchronous = FULL');
       this.writeTransaction = (units) => {
-        const failed = flusher.failed;
-        if (failed) throw failed;
         // With no flush under way and no transaction waiting, nothing would share the flush
         // nor run meanwhile (appends wait for their batch): the commit flushes itself, as
         // SQLite does at FULL, sparing the hop to a thread.
@@ -381,7 +381,12 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
           flusher.committed();
           return results;
         } finally {
-          full.run();
+          try {
+            full.run();
+          } catch (cause) {
+            // Left at NORMAL, a lone commit would not sync: no more writes on this store.
+            flusher.poison(cause);
+          }
         }
       };
     } else {
@@ -390,9 +395,13 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
   }
 
   protected override durable(tx?: BaseStoreTransaction): Promise<void> | undefined {
-    // A relaxed transaction's commit is not waited for (nor flushed for its own sake).
-    if (tx instanceof SqliteStoreTransaction && !tx.waitsForFlush) return undefined;
+    // A transaction asked for its flush as it committed (see `flushTransaction`).
+    if (tx instanceof SqliteStoreTransaction) return tx.flushed();
     return this.flusher?.durable();
+  }
+
+  protected override writeRefusal(): Error | undefined {
+    return this.flusher?.failed;
   }
 
   /**
@@ -442,8 +451,6 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     try {
       return Promise.resolve(this.writeTransaction(units));
     } catch (error) {
-      const failed = this.flusher?.failed;
-      if (failed && error === failed) return Promise.reject(failed);
       // Named when the batch is one append: the base class writes a batch that the database
       // refused again without the append at fault, down to that append alone.
       return Promise.reject(
@@ -456,8 +463,6 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     work: (tx: SqliteTransaction) => Promise<T>,
   ): Promise<{ result: T; tx: BaseStoreTransaction }> {
     let connection: TransactionConnection;
-    const failed = this.flusher?.failed;
-    if (failed) return Promise.reject(failed);
     try {
       connection = this.openTransactionConnection();
       connection.db.exec('BEGIN IMMEDIATE');
@@ -471,13 +476,19 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     return running.then(
       (result) => {
         tx.end();
+        // A flush failed while the work ran: nothing more is committed.
+        const failed = this.flusher?.failed;
+        if (failed) {
+          this.abandon(connection);
+          throw failed;
+        }
         try {
           connection.db.exec('COMMIT');
         } catch (error) {
           this.abandon(connection);
           throw sqliteError('commit of a transaction', error);
         }
-        if (tx.waitsForFlush) this.flushTransaction();
+        this.flushTransaction(tx);
         return { result, tx };
       },
       (error: unknown) => {
@@ -496,11 +507,27 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
    * would share it), else leaves it to the flusher, which the transaction then waits for
    * outside the write lock while the next writer commits.
    */
-  private flushTransaction(): void {
+  private flushTransaction(tx: SqliteStoreTransaction): void {
     const flusher = this.flusher;
     if (!flusher) return;
-    if (!flusher.busy && this.fileLock.lock.queued === 0) flusher.flushNow();
-    else flusher.committed();
+    flusher.committed();
+    if (!tx.waitsForFlush) {
+      // Relaxed: flushed in the background all the same (so it does not wait for the next
+      // commit to become durable), but nobody waits for it.
+      flusher.durable()?.catch(() => undefined);
+      return;
+    }
+    // Asked for now, before the write lock passes on: a close() waiting for the lock finds
+    // the flush under way (or done) and waits for it.
+    if (!flusher.busy && this.fileLock.lock.queued === 0) {
+      try {
+        flusher.flushNow();
+      } catch (error) {
+        tx.flushedWith(awaitedLater(Promise.reject(error as Error)));
+      }
+      return;
+    }
+    tx.flushedWith(awaitedLater(flusher.durable()));
   }
 
   /**
@@ -610,7 +637,9 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
    */
   private poll(): void {
     if (this.isClosed || !this.database.open) return;
-    const flushing = this.flusher?.failed ? undefined : this.flusher?.durable();
+    // After a failed flush, commits seen in the file may be lost: watchers hear no more.
+    if (this.flusher?.failed) return;
+    const flushing = this.flusher?.durable();
     if (flushing) {
       if (!this.pollDeferred) {
         this.pollDeferred = true;
@@ -936,9 +965,20 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
   }
 
   protected async release(): Promise<void> {
-    // Commits made before close() still become durable, and their callers hear of it.
-    await this.flusher?.settled();
-    this.flusher?.close();
+    // Commits made before close() still become durable, and their callers hear of it; a
+    // relaxed commit nobody waits for is flushed here if no flush covered it yet.
+    const flusher = this.flusher;
+    if (flusher) {
+      await flusher.settled();
+      if (flusher.pending && !flusher.failed) {
+        try {
+          flusher.flushNow();
+        } catch {
+          // Nobody waits for those commits; the store is closing either way.
+        }
+      }
+      flusher.close();
+    }
     if (this.transactionConnection) this.abandon(this.transactionConnection);
     this.database.close();
     this.fileLock.release();
@@ -948,6 +988,8 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
 /** A transaction of the SQLite store: each append runs in a savepoint of it. */
 class SqliteStoreTransaction extends BaseStoreTransaction implements SqliteTransaction {
   private relaxed = false;
+  /** The flush the commit waits for, if any (see `SqliteEventStore.flushTransaction`). */
+  private flush: Promise<void> | undefined;
 
   constructor(
     maxEventBytes: number,
@@ -959,7 +1001,17 @@ class SqliteStoreTransaction extends BaseStoreTransaction implements SqliteTrans
   }
 
   get waitsForFlush(): boolean {
-    return this.flushing.waits && !this.relaxed;
+    // A transaction that appended events waits, relaxed or not: they must not be reported
+    // (nor read by subscriptions woken by the report) before they are durable.
+    return this.flushing.waits && !(this.relaxed && this.lastPosition === 0);
+  }
+
+  flushedWith(flush: Promise<void> | undefined): void {
+    this.flush = flush;
+  }
+
+  flushed(): Promise<void> | undefined {
+    return this.flush;
   }
 
   relaxCommit(): boolean {
@@ -982,6 +1034,27 @@ class SqliteStoreTransaction extends BaseStoreTransaction implements SqliteTrans
     if (result instanceof Error) return Promise.reject(result);
     if (!result) return Promise.reject(new Error('internal: append produced no result'));
     return Promise.resolve(result);
+  }
+}
+
+/**
+ * `promise`, marked as handled: it is awaited later (once the transaction's commit callbacks
+ * ran), and a failure in between must not count as an unhandled rejection.
+ */
+function awaitedLater<T>(promise: Promise<T> | undefined): Promise<T> | undefined {
+  promise?.catch(() => undefined);
+  return promise;
+}
+
+/**
+ * The flusher of a store's commits, or undefined when its `-wal` file cannot be opened (the
+ * store then flushes inside each commit, as SQLite does at FULL).
+ */
+function openFlusher(walFile: string): SqliteWalFlusher | undefined {
+  try {
+    return new SqliteWalFlusher(walFile);
+  } catch {
+    return undefined;
   }
 }
 

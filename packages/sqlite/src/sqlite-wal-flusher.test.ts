@@ -11,9 +11,15 @@ type Callback = (error: NodeJS.ErrnoException | null) => void;
  * Holds every `fdatasync` of the process until the test lets it run (or fail), so a test
  * can look at what the store has and has not reported while a flush is under way.
  */
+/** Flushes still held when a test ends, released before its stores close. */
+const stillHeld: (() => void)[] = [];
+
 function holdFlushes() {
   const held: { fd: number; callback: Callback }[] = [];
   const real = fs.fdatasync;
+  stillHeld.push(() => {
+    for (const next of held.splice(0)) real(next.fd, next.callback);
+  });
   const spy = vi.spyOn(fs, 'fdatasync').mockImplementation((fd: number, callback: Callback) => {
     held.push({ fd, callback });
   });
@@ -53,7 +59,9 @@ describe('SQLite store: commits flushed in the background', () => {
   const dirs: string[] = [];
   const stores: SqliteEventStore[] = [];
   afterEach(async () => {
+    // A test that failed with flushes held must not also hang closing its stores.
     vi.restoreAllMocks();
+    for (const release of stillHeld.splice(0)) release();
     for (const store of stores.splice(0)) await store.close();
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
@@ -104,9 +112,12 @@ describe('SQLite store: commits flushed in the background', () => {
     const seen: number[] = [];
     store.watch((position) => seen.push(position));
     const flushes = holdFlushes();
+    const before = store.watchStats.changes;
     const { first, second } = await contend(store, flushes);
     // Both committed (another connection reads them), neither reported.
     await expect.poll(() => store.headPosition()).toBe(2);
+    // The watch saw the commits in the file and polled; the poll waits for the flush.
+    await expect.poll(() => store.watchStats.changes).toBeGreaterThan(before);
     const other = open({}, file).store;
     expect((await collect(other.readAll())).map((e) => e.data)).toEqual(['t-1', 't-2']);
     expect(await settledYet(first)).toBe(false);
@@ -142,22 +153,38 @@ describe('SQLite store: commits flushed in the background', () => {
 
   it('a failed flush fails what waits for it, and the store takes no more writes', async () => {
     const { store } = open();
+    const seen: number[] = [];
+    store.watch((position) => seen.push(position));
     const flushes = holdFlushes();
     const { first, second } = await contend(store, flushes);
     const append = store.append('s-3', [{ type: 'x', data: 3 }]);
     await expect.poll(() => store.headPosition()).toBe(3);
+    // A transaction under way when the flush fails is rolled back, not committed.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const running = store.transaction(async (tx) => {
+      await tx.append('s-running', [{ type: 'x', data: 'running' }]);
+      await gate;
+    });
     flushes.fail();
     for (const failed of [first, second, append])
       await expect(failed).rejects.toMatchObject({ code: ErrorCode.STORE_UNAVAILABLE });
+    openGate();
+    await expect(running).rejects.toMatchObject({ code: ErrorCode.STORE_UNAVAILABLE });
     await expect(store.append('s-4', [{ type: 'x', data: 4 }])).rejects.toMatchObject({
       code: ErrorCode.STORE_UNAVAILABLE,
     });
     await expect(
       store.transaction((tx) => tx.append('s-5', [{ type: 'x', data: 5 }])),
     ).rejects.toMatchObject({ code: ErrorCode.STORE_UNAVAILABLE });
+    await expect(store.deleteStream('s-3')).rejects.toMatchObject({
+      code: ErrorCode.STORE_UNAVAILABLE,
+    });
     // Refused before writing: nothing was committed after the failure.
     expect(await store.headPosition()).toBe(3);
     expect(flushes.held).toHaveLength(0);
+    // Watchers never heard of the commits whose flush failed.
+    expect(seen).toEqual([]);
   });
 
   it('a failed flush of a commit that flushes itself fails it, and later writes', async () => {
@@ -165,12 +192,40 @@ describe('SQLite store: commits flushed in the background', () => {
     vi.spyOn(fs, 'fdatasyncSync').mockImplementation(() => {
       throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     });
+    const callbacks: string[] = [];
     await expect(
-      store.transaction((tx) => tx.append('s-1', [{ type: 'x', data: 1 }])),
+      store.transaction(async (tx) => {
+        tx.onCommit(() => callbacks.push('committed'));
+        await tx.append('s-1', [{ type: 'x', data: 1 }]);
+      }),
     ).rejects.toMatchObject({ code: ErrorCode.STORE_UNAVAILABLE });
+    // The commit is in the file: what it committed in memory is applied all the same.
+    expect(callbacks).toEqual(['committed']);
     await expect(store.append('s-2', [{ type: 'x', data: 2 }])).rejects.toMatchObject({
       code: ErrorCode.STORE_UNAVAILABLE,
     });
+  });
+
+  it('a transaction committing while close() waits for the lock is flushed before it closes', async () => {
+    const { store } = open();
+    const flushes = holdFlushes();
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const running = store.transaction(async (tx) => {
+      await tx.append('s-1', [{ type: 'x', data: 1 }]);
+      await gate;
+    });
+    const closed = store.close();
+    // close() has drained the appends and now waits for the write lock.
+    await new Promise((resolve) => setImmediate(resolve));
+    openGate();
+    // The commit found close() waiting, so its flush runs in the background.
+    await expect.poll(() => flushes.held.length).toBe(1);
+    expect(await settledYet(closed)).toBe(false);
+    expect(await settledYet(running)).toBe(false);
+    flushes.release();
+    await running;
+    await closed;
   });
 
   it('close() waits for a flush under way, and its transaction still resolves', async () => {
@@ -205,13 +260,33 @@ describe('SQLite store: commits flushed in the background', () => {
     expect(await settledYet(first)).toBe(false);
     flushes.release();
     await first;
+    // The next flush covers the second transaction and the relaxed one: nobody waits for
+    // the relaxed one, but it is flushed all the same, in the background.
     await expect.poll(() => flushes.held.length).toBe(1);
     flushes.release();
     await second;
-    // No flush was asked for the relaxed commit, in the background or at once.
-    expect(await settledYet(store.headPosition())).toBe(true);
     expect(flushes.held).toHaveLength(0);
     expect(synced).not.toHaveBeenCalled();
+    // A transaction that appends waits for its flush even if relaxed.
+    const appended = await store.transaction(async (tx) => {
+      tx.relaxCommit();
+      await tx.append('s-relaxed', [{ type: 'x', data: 'relaxed' }]);
+      return tx.waitsForFlush;
+    });
+    expect(appended).toBe(true);
+  });
+
+  it('a relaxed commit on an idle store is flushed without anyone waiting', async () => {
+    const { store } = open();
+    const flushes = holdFlushes();
+    await store.transaction((tx) => {
+      tx.relaxCommit();
+      tx.database.exec('CREATE TABLE IF NOT EXISTS progress (n INTEGER)');
+      return Promise.resolve();
+    });
+    // Resolved at once, with its flush requested in the background.
+    expect(flushes.held).toHaveLength(1);
+    flushes.release();
   });
 
   it('backgroundFlush: false leaves the flush inside the commit', async () => {

@@ -14,6 +14,7 @@ import { StoreUnavailableError } from '@causewayjs/core';
  */
 export class SqliteWalFlusher {
   private fd: number | undefined;
+  private closed = false;
   /** Commits since the last flush began. */
   private dirty = false;
   /** The flush under way, if any. */
@@ -23,10 +24,17 @@ export class SqliteWalFlusher {
   private failure: StoreUnavailableError | undefined;
   private flushes = 0;
 
+  /**
+   * Opens the `-wal` file, which must exist (a connection in WAL mode has made it).
+   *
+   * @throws the file system's error when it cannot be opened.
+   */
   constructor(
     /** The `-wal` file of the database. */
     private readonly walFile: string,
-  ) {}
+  ) {
+    this.fd = fs.openSync(walFile, 'r+');
+  }
 
   /** Records a commit made without a flush of its own. */
   committed(): void {
@@ -36,6 +44,19 @@ export class SqliteWalFlusher {
   /** The error of a failed flush, once one failed: the store must not commit again. */
   get failed(): StoreUnavailableError | undefined {
     return this.failure;
+  }
+
+  /** Whether commits were recorded since the last flush began. */
+  get pending(): boolean {
+    return this.dirty;
+  }
+
+  /**
+   * Takes no more writes from now on, for `cause` (a connection that cannot be trusted to
+   * sync): every later flush fails, and so does {@link SqliteWalFlusher.failed}.
+   */
+  poison(cause: unknown): StoreUnavailableError {
+    return this.fail(cause);
   }
 
   /** Whether a flush is under way or queued. */
@@ -51,9 +72,10 @@ export class SqliteWalFlusher {
    */
   flushNow(): void {
     if (this.failure) throw this.failure;
+    if (this.fd === undefined) throw this.fail(new Error('the flusher is closed'));
     this.flushes += 1;
     try {
-      fs.fdatasyncSync((this.fd ??= fs.openSync(this.walFile, 'r')));
+      fs.fdatasyncSync(this.fd);
     } catch (cause) {
       throw this.fail(cause);
     }
@@ -71,6 +93,8 @@ export class SqliteWalFlusher {
    */
   durable(): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);
+    // Closed: the store made what was left durable before (see its release).
+    if (this.closed) return undefined;
     if (!this.dirty) return this.queued?.promise ?? this.running;
     this.dirty = false;
     if (!this.running) return this.start();
@@ -84,8 +108,12 @@ export class SqliteWalFlusher {
     return this.queued.promise;
   }
 
-  /** Closes the file; flushes under way end first (see {@link SqliteWalFlusher.settled}). */
+  /**
+   * Closes the file for good; later calls to {@link SqliteWalFlusher.durable} find nothing to
+   * do. Await {@link SqliteWalFlusher.settled} (and flush what is pending) first.
+   */
   close(): void {
+    this.closed = true;
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
@@ -106,15 +134,10 @@ export class SqliteWalFlusher {
   private start(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     this.flushes += 1;
+    const fd = this.fd;
     const running = new Promise<void>((resolve, reject) => {
-      let fd: number;
-      try {
-        fd = this.fd ??= fs.openSync(this.walFile, 'r');
-      } catch (cause) {
-        reject(this.fail(cause));
-        return;
-      }
-      fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()));
+      if (fd === undefined) reject(new Error('the flusher is closed'));
+      else fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()));
     }).then(
       () => {
         this.running = undefined;

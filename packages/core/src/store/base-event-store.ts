@@ -145,6 +145,15 @@ export abstract class BaseEventStore<
   }
 
   /**
+   * Why this store takes no more writes, or undefined while it does: checked by every write
+   * (appends, transactions, deletes, `withWriteLock`) once it holds the write lock. An adapter
+   * whose flush failed returns that failure (see `durable`).
+   */
+  protected writeRefusal(): Error | undefined {
+    return undefined;
+  }
+
+  /**
    * Writes a batch of units in one transaction (see `planAppends`). A unit's own failure (a
    * conflict) is its result; a failure of the transaction is thrown, mapped to a Causeway
    * error (see `BaseEventStore.isolatesFailure`).
@@ -453,7 +462,7 @@ export abstract class BaseEventStore<
       this.watchers.clear();
     }
     // Waits for a running transaction to end before the connection goes away.
-    await this.exclusive(() => this.release());
+    await this.exclusive(() => this.release(), false);
   }
 
   /** After a batch of appends is written: waits for it to be durable, then tells watchers. */
@@ -485,8 +494,14 @@ export abstract class BaseEventStore<
   }
 
   /** Runs a write holding the write lock, when the adapter has one. */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    return this.writeLock ? this.writeLock.run(work) : work();
+  private exclusive<T>(work: () => Promise<T>, writes = true): Promise<T> {
+    const guarded = writes
+      ? () => {
+          const refusal = this.writeRefusal();
+          return refusal ? Promise.reject(refusal) : work();
+        }
+      : work;
+    return this.writeLock ? this.writeLock.run(guarded) : guarded();
   }
 
   /** True when the caller runs inside the work of an open transaction of this store. */
