@@ -21,4 +21,37 @@ describe('transaction commit callbacks', () => {
     expect(count).toBe(4);
     await store.close();
   });
+
+  it('onDurable runs after the onCommit callbacks, in order, and never for a rollback', async () => {
+    const store = new MemoryEventStore();
+    const calls: string[] = [];
+    await store.transaction(async (tx) => {
+      tx.onDurable(() => calls.push('durable 1'));
+      tx.onCommit(() => calls.push('commit'));
+      tx.onDurable(() => calls.push('durable 2'));
+      await tx.append('s-1', [{ type: 'x', data: 1 }]);
+    });
+    expect(calls).toEqual(['commit', 'durable 1', 'durable 2']);
+    calls.length = 0;
+    await expect(
+      store.transaction((tx) => {
+        tx.onDurable(() => calls.push('durable'));
+        return Promise.reject(new Error('rolled back'));
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(calls).toEqual([]);
+    // A callback that throws: the commit stands, the others run, transaction() throws.
+    await expect(
+      store.transaction(async (tx) => {
+        tx.onDurable(() => {
+          throw new Error('callback failed');
+        });
+        tx.onDurable(() => calls.push('after'));
+        await tx.append('s-2', [{ type: 'x', data: 2 }]);
+      }),
+    ).rejects.toThrow('callback failed');
+    expect(calls).toEqual(['after']);
+    expect(await store.headPosition()).toBe(2);
+    await store.close();
+  });
 });

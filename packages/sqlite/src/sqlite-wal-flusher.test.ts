@@ -85,14 +85,17 @@ describe('SQLite store: commits flushed in the background', () => {
   const contend = async (store: SqliteEventStore, flushes: ReturnType<typeof holdFlushes>) => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
+    const calls: string[] = [];
     const first = store.transaction(async (tx) => {
+      tx.onCommit(() => calls.push('committed'));
+      tx.onDurable(() => calls.push('durable'));
       await tx.append('t-1', [{ type: 'x', data: 't-1' }]);
       await gate;
     });
     const second = store.transaction((tx) => tx.append('t-2', [{ type: 'x', data: 't-2' }]));
     open();
     await expect.poll(() => flushes.held.length).toBe(1);
-    return { first, second };
+    return { first, second, calls };
   };
 
   it('alone, a commit flushes itself: no thread-pool flush, the connection at FULL', async () => {
@@ -113,7 +116,7 @@ describe('SQLite store: commits flushed in the background', () => {
     store.watch((position) => seen.push(position));
     const flushes = holdFlushes();
     const before = store.watchStats.changes;
-    const { first, second } = await contend(store, flushes);
+    const { first, second, calls } = await contend(store, flushes);
     // Both committed (another connection reads them), neither reported.
     await expect.poll(() => store.headPosition()).toBe(2);
     // The watch saw the commits in the file and polled; the poll waits for the flush.
@@ -122,9 +125,12 @@ describe('SQLite store: commits flushed in the background', () => {
     expect((await collect(other.readAll())).map((e) => e.data)).toEqual(['t-1', 't-2']);
     expect(await settledYet(first)).toBe(false);
     expect(seen).toEqual([]);
+    // Its commit callbacks ran at the commit; its durable callbacks wait for the flush.
+    expect(calls).toEqual(['committed']);
     flushes.release();
     await first;
     expect(seen).toEqual([1]);
+    expect(calls).toEqual(['committed', 'durable']);
     // The second committed during the first flush: it waits for the next one.
     await expect.poll(() => flushes.held.length).toBe(1);
     expect(await settledYet(second)).toBe(false);
@@ -156,7 +162,7 @@ describe('SQLite store: commits flushed in the background', () => {
     const seen: number[] = [];
     store.watch((position) => seen.push(position));
     const flushes = holdFlushes();
-    const { first, second } = await contend(store, flushes);
+    const { first, second, calls } = await contend(store, flushes);
     const append = store.append('s-3', [{ type: 'x', data: 3 }]);
     await expect.poll(() => store.headPosition()).toBe(3);
     // A transaction under way when the flush fails is rolled back, not committed.
@@ -183,8 +189,9 @@ describe('SQLite store: commits flushed in the background', () => {
     // Refused before writing: nothing was committed after the failure.
     expect(await store.headPosition()).toBe(3);
     expect(flushes.held).toHaveLength(0);
-    // Watchers never heard of the commits whose flush failed.
+    // Watchers and durable callbacks never heard of the commits whose flush failed.
     expect(seen).toEqual([]);
+    expect(calls).toEqual(['committed']);
   });
 
   it('a failed flush of a commit that flushes itself fails it, and later writes', async () => {

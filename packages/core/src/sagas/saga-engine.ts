@@ -542,7 +542,8 @@ export class SagaEngine<Tx extends StoreTransaction = StoreTransaction> {
     await u.save(record);
     if (recorded && this.onRecorded) {
       const wake = this.onRecorded;
-      u.tx.onCommit(() => wake());
+      // Once durable: the outbox sends what this commit recorded.
+      u.tx.onDurable(() => wake());
     }
   }
 

@@ -375,7 +375,7 @@ export class SagaRuntime<Tx extends StoreTransaction = StoreTransaction> impleme
           filter: { types: [...handler.handles] },
           handler: async (event, { tx }) => {
             if ((await runChoreography(handler, options.sagaStore, event, tx, this.clock)) > 0)
-              tx.onCommit(() => this.outboxLoop.wake());
+              tx.onDurable(() => this.outboxLoop.wake());
           },
         }),
       );

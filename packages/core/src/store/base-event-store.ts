@@ -391,7 +391,7 @@ export abstract class BaseEventStore<
     if (typeof work !== 'function')
       throw new InvalidArgumentError('work', 'transaction needs a function (tx) => Promise');
     const scope: TransactionScope = { store: this, active: true };
-    const { result, tx, failure } = await this.exclusive(async () => {
+    const outcome = await this.exclusive(async () => {
       this.openTransactions += 1;
       let done: { result: T; tx: BaseStoreTransaction };
       try {
@@ -410,6 +410,8 @@ export abstract class BaseEventStore<
         return { ...done, failure: { error } };
       }
     });
+    const { result, tx } = outcome;
+    let failure = outcome.failure;
     // Outside the write lock: the next transaction or batch commits while this one is flushed.
     const durable = this.durable(tx);
     if (durable) await durable;
@@ -417,6 +419,11 @@ export abstract class BaseEventStore<
     // before this line runs, and positions commit in order, so watchers have nothing new.
     if (tx.lastPosition > this.notifiedPosition && this.watchers.size > 0)
       this.notifyCommitted(tx.lastPosition);
+    try {
+      tx.madeDurable();
+    } catch (error) {
+      failure ??= { error };
+    }
     if (failure) throw failure.error;
     return result;
   }

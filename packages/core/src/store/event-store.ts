@@ -179,6 +179,16 @@ export interface StoreTransaction {
    * error is then thrown by `transaction()`.
    */
   onCommit(callback: () => void): void;
+  /**
+   * Runs `callback` once the commit is durable, after the {@link StoreTransaction.onCommit}
+   * callbacks (never if the transaction rolls back or its commit cannot be made durable), in
+   * the order registered. For most adapters that is right after them; a SQLite store that
+   * flushes in the background (`backgroundFlush`) runs it once the flush ends, while others
+   * may already read the commit. Meant for effects that leave the process on the strength of
+   * the commit, such as waking a dispatcher that sends the commands it recorded. The first
+   * error a callback throws is thrown by `transaction()`.
+   */
+  onDurable(callback: () => void): void;
   /** False once the transaction has ended; using it then throws. */
   readonly active: boolean;
 }

@@ -15,6 +15,7 @@ import { prepareAppend, prepareAppendMany, type PreparedAppend } from './validat
 export abstract class BaseStoreTransaction implements StoreTransaction {
   private ended = false;
   private readonly callbacks: (() => void)[] = [];
+  private readonly durableCallbacks: (() => void)[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   /** Highest position appended by this transaction, 0 if none. */
   lastPosition = 0;
@@ -60,6 +61,13 @@ export abstract class BaseStoreTransaction implements StoreTransaction {
     this.callbacks.push(callback);
   }
 
+  onDurable(callback: () => void): void {
+    this.assertActive();
+    if (typeof callback !== 'function')
+      throw new InvalidArgumentError('callback', 'onDurable needs a function');
+    this.durableCallbacks.push(callback);
+  }
+
   /** Marks the transaction ended: later use throws. Called by the adapter before COMMIT. */
   end(): void {
     this.ended = true;
@@ -67,15 +75,12 @@ export abstract class BaseStoreTransaction implements StoreTransaction {
 
   /** Runs the commit callbacks; rethrows the first error once all have run. */
   committed(): void {
-    let failure: { error: unknown } | undefined;
-    for (const callback of this.callbacks) {
-      try {
-        callback();
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    if (failure) throw failure.error;
+    runAll(this.callbacks);
+  }
+
+  /** Runs the callbacks of a durable commit; rethrows the first error once all have run. */
+  madeDurable(): void {
+    runAll(this.durableCallbacks);
   }
 
   protected assertActive(): void {
@@ -102,4 +107,17 @@ export abstract class BaseStoreTransaction implements StoreTransaction {
     for (const r of results) if (r.position > this.lastPosition) this.lastPosition = r.position;
     return results;
   }
+}
+
+/** Runs every callback, in order; rethrows the first error once all have run. */
+function runAll(callbacks: readonly (() => void)[]): void {
+  let failure: { error: unknown } | undefined;
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
 }
