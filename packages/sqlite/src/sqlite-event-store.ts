@@ -374,7 +374,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
         // With no flush under way and no transaction waiting, nothing would share the flush
         // nor run meanwhile (appends wait for their batch): the commit flushes itself, as
         // SQLite does at FULL, sparing the hop to a thread.
-        if (!flusher.busy && fileLock.lock.queued === 0) return transaction.immediate(units);
+        if (this.flushesAlone()) return transaction.immediate(units);
         relaxed.run();
         try {
           const results = transaction.immediate(units);
@@ -519,7 +519,7 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     }
     // Asked for now, before the write lock passes on: a close() waiting for the lock finds
     // the flush under way (or done) and waits for it.
-    if (!flusher.busy && this.fileLock.lock.queued === 0) {
+    if (this.flushesAlone()) {
       try {
         flusher.flushNow();
       } catch (error) {
@@ -528,6 +528,15 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       return;
     }
     tx.flushedWith(awaitedLater(flusher.durable()));
+  }
+
+  /**
+   * Whether a commit now would have its flush to itself: no writer waits for the lock and no
+   * flush is under way. It is then flushed on the spot, sparing the hop to a thread; else the
+   * flusher takes it, and the lock passes on while it runs.
+   */
+  private flushesAlone(): boolean {
+    return !this.flusher?.busy && this.fileLock.lock.queued === 0;
   }
 
   /**

@@ -22,7 +22,6 @@ export class SqliteWalFlusher {
   /** The flush that starts when the running one ends, for commits made since it began. */
   private queued: { promise: Promise<void>; start: () => void } | undefined;
   private failure: StoreUnavailableError | undefined;
-  private flushes = 0;
 
   /**
    * Opens the `-wal` file, which must exist (a connection in WAL mode has made it).
@@ -73,18 +72,12 @@ export class SqliteWalFlusher {
   flushNow(): void {
     if (this.failure) throw this.failure;
     if (this.fd === undefined) throw this.fail(new Error('the flusher is closed'));
-    this.flushes += 1;
     try {
       fs.fdatasyncSync(this.fd);
     } catch (cause) {
       throw this.fail(cause);
     }
     this.dirty = false;
-  }
-
-  /** Flushes run so far (for tests and statistics). */
-  get flushCount(): number {
-    return this.flushes;
   }
 
   /**
@@ -133,24 +126,16 @@ export class SqliteWalFlusher {
 
   private start(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    this.flushes += 1;
     const fd = this.fd;
     const running = new Promise<void>((resolve, reject) => {
       if (fd === undefined) reject(new Error('the flusher is closed'));
       else fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()));
     }).then(
-      () => {
-        this.running = undefined;
-        const next = this.queued;
-        this.queued = undefined;
-        next?.start();
-      },
+      () => this.startQueued(),
       (cause: unknown) => {
         const failure = this.fail(cause);
-        this.running = undefined;
-        const next = this.queued;
-        this.queued = undefined;
-        next?.start();
+        // The queued flush starts only to fail with it: its waiters hear of the failure.
+        this.startQueued();
         throw failure;
       },
     );
@@ -158,9 +143,17 @@ export class SqliteWalFlusher {
     return running;
   }
 
+  /** The running flush ended: the one queued for commits made meanwhile starts. */
+  private startQueued(): void {
+    this.running = undefined;
+    const next = this.queued;
+    this.queued = undefined;
+    next?.start();
+  }
+
   private fail(cause: unknown): StoreUnavailableError {
     this.failure ??= new StoreUnavailableError(
-      `Cannot flush the SQLite write-ahead log "${this.walFile}" to disk: commits since the last flush may be lost on power failure, and the store takes no more writes (${(cause as Error).message})`,
+      `Cannot flush the SQLite write-ahead log "${this.walFile}" to disk: commits since the last flush may be lost on power failure, and the store takes no more writes (${cause instanceof Error ? cause.message : String(cause)})`,
       cause,
     );
     return this.failure;
