@@ -11,11 +11,22 @@
  * of each run's own ratio. autocannon (keep-alive connections, one request in flight on
  * each) runs in a worker thread of this process, sharing the cores with the server, as a
  * client on the same machine would.
+ *
+ * Two floors are measured in the same runs, on the same store, with the same client: the
+ * least any Node.js HTTP server must do for such an append (`node:http`: parse the request,
+ * `JSON.parse` the body, `store.append`, write the JSON result) and a bare Fastify route doing
+ * the same (the framework the server is built on, with none of the server's validation,
+ * access checks, metrics or tracing). They show how much of the gap to in process is the
+ * HTTP stack and the client sharing the machine, which no server code can remove, and how
+ * much is the server's own.
  */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
+import Fastify from 'fastify';
 import { PostgresEventStore } from '@causewayjs/postgres';
 import { SqliteEventStore } from '@causewayjs/sqlite';
-import type { TransactionalEventStore } from '@causewayjs/core';
+import type { EventInput, TransactionalEventStore } from '@causewayjs/core';
 import { createServer } from '@causewayjs/server';
 import { barResult, formatBars } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
@@ -36,10 +47,28 @@ interface Measurement {
   errors: number;
 }
 
+/** The ways the same appends are made: in process, through the server, and the two floors. */
+const WAYS = ['inProcess', 'http', 'nodeHttp', 'fastify'] as const;
+type Way = (typeof WAYS)[number];
+const WAY_LABELS: Record<Way, string> = {
+  inProcess: 'in process',
+  http: 'HTTP (Causeway server)',
+  nodeHttp: 'HTTP floor: node:http',
+  fastify: 'HTTP floor: bare Fastify route',
+};
+type RunResult = Record<Way, Measurement>;
+
 interface EngineResult {
   engine: Engine;
-  runs: { inProcess: Measurement; http: Measurement }[];
-  median: { inProcess: Measurement; http: Measurement; ratio: number };
+  runs: RunResult[];
+  median: RunResult & {
+    /** The bar's ratio: the server over in process (median of each run's own). */
+    ratio: number;
+    /** The node:http floor over in process: the most any server reached on this machine. */
+    floorRatio: number;
+    /** The server over the node:http floor: the share of the floor the server keeps. */
+    vsFloor: number;
+  };
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
@@ -74,41 +103,44 @@ export async function run(argv: readonly string[]): Promise<void> {
       console.log(`${engine}: run ${r + 1}/${runs} (${seconds} s each, ${connections} clients)`);
       perRun.push(await oneRun(engine, pgUrl, seconds, connections, r));
     }
-    const inProcess = medianOf(perRun.map((p) => p.inProcess));
-    const http = medianOf(perRun.map((p) => p.http));
+    const ratioOf = (way: Way, base: Way) =>
+      median(perRun.map((p) => p[way].appendsPerSecond / p[base].appendsPerSecond));
     results.push({
       engine,
       runs: perRun,
-      median: { inProcess, http, ratio: http.appendsPerSecond / inProcess.appendsPerSecond },
+      median: {
+        ...(Object.fromEntries(
+          WAYS.map((way) => [way, medianOf(perRun.map((p) => p[way]))]),
+        ) as RunResult),
+        ratio: ratioOf('http', 'inProcess'),
+        floorRatio: ratioOf('nodeHttp', 'inProcess'),
+        vsFloor: ratioOf('http', 'nodeHttp'),
+      },
     });
   }
 
-  const rows = results.flatMap((r) => [
-    [
+  const header = ['store', 'appends via', 'appends/s', 'p99 ms', 'vs in process', 'vs node:http'];
+  const rows = results.flatMap((r) =>
+    WAYS.map((way) => [
       r.engine,
-      'in process',
-      formatCount(r.median.inProcess.appendsPerSecond),
-      r.median.inProcess.p99Ms.toFixed(1),
-      '1.00x',
-    ],
-    [
-      r.engine,
-      'HTTP',
-      formatCount(r.median.http.appendsPerSecond),
-      r.median.http.p99Ms.toFixed(1),
-      formatRatio(r.median.ratio),
-    ],
-  ]);
+      WAY_LABELS[way],
+      formatCount(r.median[way].appendsPerSecond),
+      r.median[way].p99Ms.toFixed(1),
+      formatRatio(
+        median(r.runs.map((p) => p[way].appendsPerSecond / p.inProcess.appendsPerSecond)),
+      ),
+      way === 'inProcess'
+        ? ''
+        : formatRatio(
+            median(r.runs.map((p) => p[way].appendsPerSecond / p.nodeHttp.appendsPerSecond)),
+          ),
+    ]),
+  );
+  const align = header.map((_, i): 'left' | 'right' => (i >= 2 ? 'right' : 'left'));
   console.log(
     '\n' +
       formatTable(
-        [
-          { header: 'store' },
-          { header: 'appends via' },
-          { header: 'appends/s', align: 'right' },
-          { header: 'p99 ms', align: 'right' },
-          { header: 'vs in process', align: 'right' },
-        ],
+        header.map((h, i) => ({ header: h, align: align[i] })),
         rows,
       ),
   );
@@ -123,6 +155,7 @@ export async function run(argv: readonly string[]): Promise<void> {
         unit: 'x',
       },
       r.runs.map((run) => run.http.appendsPerSecond / run.inProcess.appendsPerSecond),
+      `the node:http floor reached ${formatRatio(r.median.floorRatio)} of in process in the same runs; the server ${formatRatio(r.median.vsFloor)} of that floor`,
     ),
   );
   console.log(`\n${formatBars(bars, runs)}`);
@@ -130,6 +163,14 @@ export async function run(argv: readonly string[]): Promise<void> {
     quick,
     runs,
     bars,
+    docTables: [
+      {
+        title: `Single-event appends by ${connections} concurrent clients, each way on the same store in the same runs (medians of ${runs} runs of ${seconds} s; ratios are medians of each run's own)`,
+        header,
+        align,
+        rows,
+      },
+    ],
     settings: { seconds, runs, connections, eventsPerAppend: 1 },
     results,
     skipped,
@@ -143,7 +184,7 @@ async function oneRun(
   seconds: number,
   connections: number,
   runIndex: number,
-): Promise<{ inProcess: Measurement; http: Measurement }> {
+): Promise<RunResult> {
   const targets =
     engine === 'sqlite'
       ? await sqliteTargets()
@@ -155,15 +196,17 @@ async function oneRun(
         ? SqliteEventStore.open(target.file)
         : await PostgresEventStore.open(target.url, { schema: target.schema });
     try {
-      // Alternate which goes first between runs, so neither always meets a warmer store.
-      if (runIndex % 2 === 0) {
-        const inProcess = await inProcessAppends(store, seconds, connections);
-        const http = await httpAppends(store, seconds, connections);
-        return { inProcess, http };
-      }
-      const http = await httpAppends(store, seconds, connections);
-      const inProcess = await inProcessAppends(store, seconds, connections);
-      return { inProcess, http };
+      const measure: Record<Way, () => Promise<Measurement>> = {
+        inProcess: () => inProcessAppends(store, seconds, connections),
+        http: () => httpAppends(store, seconds, connections),
+        nodeHttp: () => floorAppends('nodeHttp', store, seconds, connections),
+        fastify: () => floorAppends('fastify', store, seconds, connections),
+      };
+      // Reverse the order between runs, so no way always meets a warmer (or fuller) store.
+      const order = runIndex % 2 === 0 ? WAYS : [...WAYS].reverse();
+      const result: Partial<RunResult> = {};
+      for (const way of order) result[way] = await measure[way]();
+      return result as RunResult;
     } finally {
       await store.close();
     }
@@ -212,31 +255,103 @@ async function httpAppends(
   const server = await createServer({ store, adminUi: false, statsSampleMs: 0 });
   const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
   try {
-    const result = await autocannon({
-      url,
-      connections,
-      duration: seconds,
-      requests: [
-        {
-          method: 'POST',
-          path: '/streams/http-[<id>]',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ events: [benchEvent(1)] }),
-        },
-      ],
-      idReplacement: true,
-      // The client in a thread of its own, so it does not share the server's event loop.
-      workers: 1,
-    });
-    const ok = result['2xx'];
-    return {
-      appendsPerSecond: ok / (result.duration || seconds),
-      p99Ms: result.latency.p99,
-      errors: result.errors + result.non2xx,
-    };
+    return await load(url, seconds, connections);
   } finally {
     await server.close();
   }
+}
+
+/**
+ * The same appends through a floor: a `node:http` server doing only what any server must
+ * (route by path, `JSON.parse` the body, append, write the JSON result), or a bare Fastify
+ * route doing the same; neither validates, checks access, measures or traces anything.
+ */
+async function floorAppends(
+  floor: 'nodeHttp' | 'fastify',
+  store: TransactionalEventStore,
+  seconds: number,
+  connections: number,
+): Promise<Measurement> {
+  const prefix = '/streams/';
+  if (floor === 'fastify') {
+    const app = Fastify({ logger: false });
+    app.post<{ Params: { stream: string }; Body: { events: EventInput[] } }>(
+      `${prefix}:stream`,
+      async (request, reply) => {
+        const result = await store.append(request.params.stream, request.body.events);
+        void reply.code(201);
+        return result;
+      },
+    );
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      return await load(
+        `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+        seconds,
+        connections,
+      );
+    } finally {
+      await app.close();
+    }
+  }
+  const server: Server = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const answer = (status: number, body: unknown) => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      const url = request.url ?? '';
+      if (request.method !== 'POST' || !url.startsWith(prefix)) return answer(404, {});
+      let body: { events: EventInput[] };
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { events: EventInput[] };
+      } catch {
+        return answer(400, {});
+      }
+      store.append(decodeURIComponent(url.slice(prefix.length)), body.events).then(
+        (result) => answer(201, result),
+        (error: unknown) => answer(500, { error: String(error) }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await load(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      seconds,
+      connections,
+    );
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** autocannon against `url` for `seconds`: `connections` clients posting one event each. */
+async function load(url: string, seconds: number, connections: number): Promise<Measurement> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/streams/http-[<id>]',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [benchEvent(1)] }),
+      },
+    ],
+    idReplacement: true,
+    // The client in a thread of its own, so it does not share the server's event loop.
+    workers: 1,
+  });
+  const ok = result['2xx'];
+  return {
+    appendsPerSecond: ok / (result.duration || seconds),
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
 }
 
 function percentile(values: number[], p: number): number {

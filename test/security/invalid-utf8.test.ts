@@ -107,6 +107,20 @@ for (const target of await backendTargets()) {
         ),
       });
       expect(ok.status).toBe(201);
+      // A leading byte order mark is dropped, as a UTF-8 decoder does, and only a leading one.
+      const bom = await http.call('POST', '/cloudevents', {
+        as: 'admin',
+        contentType: 'text/plain',
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': 'e-4',
+          'ce-source': '/s',
+          'ce-type': 'note.taken',
+          'ce-subject': 'order-3',
+        },
+        body: Buffer.from('\ufeffnote \ufeff', 'utf8'),
+      });
+      expect(bom.status).toBe(201);
       const bytes = Buffer.from([0x00, 0xff, 0xc0, 0xaf, 0xed, 0xa0, 0x80]);
       const binary = await http.call('POST', '/cloudevents', {
         as: 'admin',
@@ -123,6 +137,8 @@ for (const target of await backendTargets()) {
       expect(binary.status).toBe(201);
       const [stored] = await collect(backend.store.readStream('order-2'));
       expect(stored!.data).toBe(text);
+      const [marked] = await collect(backend.store.readStream('order-3'));
+      expect(marked!.data).toBe('note \ufeff');
       const [blob] = await collect(backend.store.readStream('blob-1'));
       expect(Buffer.from(blob!.data as string, 'base64')).toEqual(bytes);
     });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CLOUDEVENTS_BATCH_JSON, CLOUDEVENTS_JSON } from './cloud-events.js';
 import { InvalidEncodingError } from './server-errors.js';
@@ -19,7 +20,7 @@ const JSON_MEDIA_TYPES = new Set<string>([
 /**
  * Registers the server's body parsers:
  * - JSON (`application/json` and the CloudEvents JSON types) and `text/plain` bodies are
- *   decoded as UTF-8 with a fatal decoder first: a body that is not valid UTF-8 is refused
+ *   checked to be UTF-8 first: a body that is not valid UTF-8 is refused
  *   with 400 `INVALID_ENCODING`, on every route, before it is parsed, so no event is ever
  *   stored with U+FFFD in place of bytes the client sent. JSON is then parsed as fastify
  *   does by default (`__proto__` and `constructor` keys refused);
@@ -34,13 +35,11 @@ export function registerBodyParsers(app: FastifyInstance): void {
     { parseAs: 'buffer' },
     (request: FastifyRequest, body: Buffer | string, done) => {
       const contentType = mediaType(request);
-      let text: string;
-      try {
-        text = typeof body === 'string' ? body : decoder.decode(body);
-      } catch {
+      if (typeof body !== 'string' && !isUtf8(body)) {
         done(new InvalidEncodingError(contentType), undefined);
         return;
       }
+      const text = typeof body === 'string' ? body : decodeUtf8(body);
       // fastify's JSON parser answers through `done` (its return value is nothing to wait for).
       if (JSON_MEDIA_TYPES.has(contentType)) void jsonParser(request, text, done);
       else done(null, text);
@@ -51,8 +50,11 @@ export function registerBodyParsers(app: FastifyInstance): void {
   });
 }
 
-/** Fatal: a byte sequence that is not UTF-8 throws instead of becoming U+FFFD. */
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** Valid UTF-8 bytes as text, without a leading byte order mark (as `TextDecoder` drops it). */
+function decodeUtf8(body: Buffer): string {
+  const text = body.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
 
 /** The request's media type, lower case, without parameters. */
 function mediaType(request: FastifyRequest): string {

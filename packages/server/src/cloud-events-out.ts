@@ -129,11 +129,20 @@ const CLOUDEVENT_READS: Readonly<Record<string, 'list' | 'single'>> = {
  */
 export function registerCloudEventsOut(ctx: RouteContext): void {
   const prefix = ctx.app.prefix;
-  ctx.app.addHook('preSerialization', async (request, reply, payload: unknown) => {
-    const url = request.routeOptions.url;
-    if (url === undefined || !url.startsWith(prefix)) return payload;
-    const kind = CLOUDEVENT_READS[`${request.method} ${url.slice(prefix.length)}`];
-    if (kind === undefined) return payload;
+  // On those routes only: any other route's replies go out without a hook to pass.
+  ctx.app.addHook('onRoute', (route) => {
+    if (typeof route.method !== 'string' || !route.url.startsWith(prefix)) return;
+    const kind = CLOUDEVENT_READS[`${route.method} ${route.url.slice(prefix.length)}`];
+    if (kind === undefined) return;
+    const given = route.preSerialization;
+    const negotiate = negotiation(ctx, kind);
+    route.preSerialization = given === undefined ? [negotiate] : [given].flat().concat(negotiate);
+  });
+}
+
+/** The `preSerialization` hook of a read route answering a list, or one event. */
+function negotiation(ctx: RouteContext, kind: 'list' | 'single') {
+  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     void reply.header('vary', 'accept');
     const wanted = acceptedCloudEvents(request);
     if (wanted === undefined || reply.statusCode !== 200 || !isRecord(payload)) return payload;
@@ -150,7 +159,7 @@ export function registerCloudEventsOut(ctx: RouteContext): void {
     pagingHeaders(reply, payload);
     void reply.type(CLOUDEVENTS_BATCH_JSON);
     return (payload.events as EventJson[]).map((e) => toCloudEvent(e, options).toJSON());
-  });
+  };
 }
 
 function pagingHeaders(reply: FastifyReply, payload: Record<string, unknown>): void {

@@ -73,7 +73,8 @@ export interface SqliteEventStoreOptions extends EventStoreOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /**
    * With `synchronous: 'FULL'`, whether a commit made while others wait (a writer queued for
-   * the write lock, or a flush under way) is flushed in the background (default true). Such
+   * the write lock, a flush under way, or several appends gathered into one batch by
+   * concurrent callers) is flushed in the background (default true). Such
    * a commit writes its WAL frames without syncing them and hands the lock on; the `-wal`
    * file is then flushed (`fdatasync`) on libuv's thread pool, and commits made meanwhile
    * share the next flush. An append or transaction still resolves only once its commit is on
@@ -371,10 +372,11 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
       const relaxed = database.prepare('PRAGMA synchronous = NORMAL');
       const full = database.prepare('PRAGMA synchronous = FULL');
       this.writeTransaction = (units) => {
-        // With no flush under way and no transaction waiting, nothing would share the flush
-        // nor run meanwhile (appends wait for their batch): the commit flushes itself, as
-        // SQLite does at FULL, sparing the hop to a thread.
-        if (this.flushesAlone()) return transaction.immediate(units);
+        // One caller's append, with no flush under way and no transaction waiting: nothing
+        // would share the flush nor run meanwhile, so the commit flushes itself, as SQLite
+        // does at FULL, sparing the hop to a thread. A batch gathered from several callers
+        // means concurrent work (requests arriving, say), which goes on during the flush.
+        if (units.length === 1 && this.flushesAlone()) return transaction.immediate(units);
         relaxed.run();
         try {
           const results = transaction.immediate(units);

@@ -110,6 +110,22 @@ describe('SQLite store: commits flushed in the background', () => {
     expect(store.database.pragma('synchronous', { simple: true })).toBe(2);
   });
 
+  it('appends gathered from several callers into one batch are flushed in the background', async () => {
+    const { store } = open();
+    const flushes = holdFlushes();
+    const synced = vi.spyOn(fs, 'fdatasyncSync');
+    // Issued in one tick, with nothing else waiting and no flush under way: one batch.
+    const appends = [1, 2, 3].map((n) => store.append(`s-${n}`, [{ type: 'x', data: n }]));
+    await expect.poll(() => flushes.held.length).toBe(1);
+    // Committed (at NORMAL, the connection back at FULL after it), not yet reported.
+    expect(await store.headPosition()).toBe(3);
+    expect(store.database.pragma('synchronous', { simple: true })).toBe(2);
+    expect(await settledYet(Promise.all(appends))).toBe(false);
+    expect(synced).not.toHaveBeenCalled();
+    flushes.release();
+    expect((await Promise.all(appends)).map((r) => r.position)).toEqual([1, 2, 3]);
+  });
+
   it('a transaction with another waiting resolves, and watchers hear of it, only once flushed', async () => {
     const { store, file } = open();
     const seen: number[] = [];
