@@ -130,7 +130,12 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
         const { http } = running;
         const first = await http.post('/streams/order-1', {
           events: [
-            { type: 'order.placed', data: { total: 10 }, metadata: { correlationId: 'c-1' } },
+            {
+              type: 'order.placed',
+              data: { total: 10 },
+              // An anonymous caller cannot name an actor: the server stamps only callers it knows.
+              metadata: { correlationId: 'c-1', actor: 'mallory' },
+            },
             { type: 'order.paid', data: { amount: 10 } },
           ],
           expectedRevision: 'no_stream',
@@ -153,6 +158,7 @@ export function describeHttpApi(name: string, open: () => Promise<HttpBackend>):
           'order.shipped',
         ]);
         expect(read.body.events[0]!.metadata.correlationId).toBe('c-1');
+        expect(read.body.events[0]!.metadata).not.toHaveProperty('actor');
         expect(read.body.events[0]!.data).toEqual({ total: 10 });
         expect(typeof read.body.events[0]!.recordedAt).toBe('string');
         expect(read.body.revision).toBe(2);
