@@ -329,7 +329,11 @@ async function floorAppends(
 }
 
 /** autocannon against `url` for `seconds`: `connections` clients posting one event each. */
-async function load(url: string, seconds: number, connections: number): Promise<Measurement> {
+export async function load(
+  url: string,
+  seconds: number,
+  connections: number,
+): Promise<Measurement> {
   const result = await autocannon({
     url,
     connections,

@@ -13,6 +13,9 @@
  *   append in it (a command handler's shape): transactions/s.
  * - **1 writer**: one caller appending single events one after the other: appends/s (each
  *   waits for its own flush either way; in the background it costs a thread-pool hop).
+ * - **64 HTTP clients**: the server's `POST /streams/:stream` with 64 autocannon connections
+ *   (in a worker thread), one event each: group commit gathers the requests into batches of
+ *   several appends, which are flushed in the background while the next requests are read.
  *
  * `npm run bench -- sqlite-flush [--quick] [--runs N] [--seconds S]`. The two ways take turns
  * within each run, the first alternating from run to run; the table shows medians of the
@@ -22,6 +25,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@causewayjs/sqlite';
+import { createServer } from '@causewayjs/server';
+import { load } from './http.js';
 import { parseBenchArgs } from './lib/options.js';
 import { writeResults } from './lib/results.js';
 import { formatCount, formatRatio, formatTable } from './lib/table.js';
@@ -30,12 +35,13 @@ import { benchEvent } from './store/event-data.js';
 
 const MODES = ['inside the commit', 'in the background'] as const;
 type Mode = (typeof MODES)[number];
-const WORKLOADS = ['64 writers', '16 transactions', '1 writer'] as const;
+const WORKLOADS = ['64 writers', '16 transactions', '1 writer', '64 HTTP clients'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const CONCURRENCY: Record<Workload, number> = {
   '64 writers': 64,
   '16 transactions': 16,
   '1 writer': 1,
+  '64 HTTP clients': 64,
 };
 
 interface Measurement {
@@ -132,6 +138,22 @@ async function measure(
     backgroundFlush: mode === 'in the background',
   });
   try {
+    if (workload === '64 HTTP clients') {
+      const server = await createServer({ store, adminUi: false, statsSampleMs: 0 });
+      const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
+      try {
+        const probe = loopProbe();
+        const { appendsPerSecond } = await load(url, seconds, CONCURRENCY[workload]);
+        const lateness = probe.stop();
+        return {
+          rate: appendsPerSecond,
+          loopDelayP99Ms: percentile(lateness, 0.99),
+          loopDelayMaxMs: Math.max(0, ...lateness),
+        };
+      } finally {
+        await server.close();
+      }
+    }
     const probe = loopProbe();
     let done = 0;
     const deadline = performance.now() + seconds * 1000;
