@@ -90,7 +90,8 @@ export function renderBlock(name: string, result: RenderedResult | undefined): s
     );
   }
   const notes = result.bars.filter((b) => b.note !== undefined);
-  for (const b of notes) lines.push(`- ${b.label}: ${b.note}`);
+  for (const b of notes)
+    lines.push(`- ${b.label}${b.adapter === undefined ? '' : ` (${b.adapter})`}: ${b.note}`);
   return lines.join('\n').trimEnd();
 }
 
