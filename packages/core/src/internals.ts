@@ -68,6 +68,7 @@ export {
   inSpan,
   parseTraceparent,
   type TraceCarrier,
+  tracingActive,
   withSpan,
 } from './observability/tracing.js';
 export {

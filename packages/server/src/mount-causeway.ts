@@ -135,7 +135,8 @@ export async function mountCauseway(
     }
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook: nothing to wait for, so no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
@@ -143,6 +144,7 @@ export async function mountCauseway(
     };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler(problemErrorHandler);

@@ -15,6 +15,7 @@ import {
   type CausewayMetrics,
   SpanKind,
   inSpan,
+  tracingActive,
   tenantMetadataMatches,
 } from '@causewayjs/core/internals';
 import { trace } from '@opentelemetry/api';
@@ -147,34 +148,45 @@ export class RouteContext {
           }
         : undefined,
       handler: (request, reply) =>
-        // inSpan: with no OpenTelemetry SDK registered, no span and no header extraction.
-        inSpan(
-          'causeway.http.request',
-          {
-            kind: SpanKind.SERVER,
-            // Under a host's HTTP instrumentation the request already has a span (made from
-            // the same headers): ours is its child. Otherwise the caller's context (and
-            // baggage) is extracted from the headers with the propagation API.
-            parent: trace.getActiveSpan() ? undefined : request.headers,
-            attributes: {
-              'http.request.method': spec.method,
-              'http.route': spec.url,
-              'causeway.request.id': request.id,
-            },
-          },
-          async (span) => {
-            try {
-              if (spec.access === 'admin') this.authorize(request, 'admin', ADMIN_RESOURCE);
-              const result = await spec.handler(request, reply);
-              span.setAttribute('http.response.status_code', reply.statusCode);
-              return result;
-            } catch (error) {
-              span.setAttribute('http.response.status_code', errorResponse(error).status);
-              throw error;
-            }
-          },
-        ),
+        // With no OpenTelemetry SDK registered, no span, no attributes, no header extraction.
+        !tracingActive()
+          ? this.handle(spec, request, reply)
+          : inSpan(
+              'causeway.http.request',
+              {
+                kind: SpanKind.SERVER,
+                // Under a host's HTTP instrumentation the request already has a span (made from
+                // the same headers): ours is its child. Otherwise the caller's context (and
+                // baggage) is extracted from the headers with the propagation API.
+                parent: trace.getActiveSpan() ? undefined : request.headers,
+                attributes: {
+                  'http.request.method': spec.method,
+                  'http.route': spec.url,
+                  'causeway.request.id': request.id,
+                },
+              },
+              async (span) => {
+                try {
+                  const result = await this.handle(spec, request, reply);
+                  span.setAttribute('http.response.status_code', reply.statusCode);
+                  return result;
+                } catch (error) {
+                  span.setAttribute('http.response.status_code', errorResponse(error).status);
+                  throw error;
+                }
+              },
+            ),
     });
+  }
+
+  /** Runs a route's handler, after checking an admin route's caller. */
+  private async handle(
+    spec: RouteSpec,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<unknown> {
+    if (spec.access === 'admin') this.authorize(request, 'admin', ADMIN_RESOURCE);
+    return spec.handler(request, reply);
   }
 
   /** Authenticates the request once (the `onRequest` hook calls this). */
@@ -232,17 +244,24 @@ export class RouteContext {
    *   another tenant than the caller's (or, for a caller bound to none, than the tenant whose
    *   namespace `stream` is in) is refused with 403 and counted as a denial.
    */
-  stamp(request: FastifyRequest, stream: string, events: readonly EventInput[]): EventInput[] {
+  stamp(
+    request: FastifyRequest,
+    stream: string,
+    events: readonly EventInput[],
+  ): readonly EventInput[] {
     const principal = this.principal(request);
     const expectedTenant = principal?.tenant ?? tenantOfStream(stream);
-    return events.map((event, index) => {
-      const metadata: EventMetadata = { ...event.metadata };
+    let stamped: EventInput[] | undefined;
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!;
+      const given = event.metadata as unknown;
+      const fields = typeof given === 'object' && given !== null ? (given as EventMetadata) : {};
       for (const key of RESERVED_METADATA_KEYS)
-        if (Object.hasOwn(metadata, key)) throw new ReservedMetadataError(key, index);
+        if (Object.hasOwn(fields, key)) throw new ReservedMetadataError(key, index);
       if (
-        metadata.tenant !== undefined &&
+        fields.tenant !== undefined &&
         expectedTenant !== undefined &&
-        metadata.tenant !== expectedTenant
+        fields.tenant !== expectedTenant
       ) {
         this.denied(request, 'write', 'tenant', stream);
         throw new HttpError(
@@ -254,12 +273,28 @@ export class RouteContext {
           { permission: 'write', resource: '$tenant' },
         );
       }
+      // An anonymous caller's event naming no actor is stored as sent: no copy.
+      if (
+        principal === undefined &&
+        (given === undefined || (given === fields && !Object.hasOwn(fields, 'actor')))
+      ) {
+        stamped?.push(event);
+        continue;
+      }
+      const metadata: EventMetadata = { ...fields };
       if (principal?.tenant !== undefined) metadata.tenant = principal.tenant;
       if (principal) metadata.actor = principal.id;
-      // Only when given: a delete turns the object into a slow one for everything after.
-      else if (metadata.actor !== undefined) delete metadata.actor;
-      return { ...event, metadata };
-    });
+      // Rest, not delete: a delete leaves the object slow for everything after it.
+      else {
+        const { actor: _dropped, ...rest } = metadata;
+        stamped ??= events.slice(0, index);
+        stamped.push({ ...event, metadata: rest });
+        continue;
+      }
+      stamped ??= events.slice(0, index);
+      stamped.push({ ...event, metadata });
+    }
+    return stamped ?? events;
   }
 
   /** Counts and logs one denial. */
