@@ -113,26 +113,32 @@ export async function mountCauseway(
   // Text bodies strictly UTF-8 (400 INVALID_ENCODING otherwise), any other body as raw bytes.
   registerBodyParsers(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook: a request of an open server, or of a public route, waits for nothing.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     if (hsts !== undefined && options.tls) void reply.header('strict-transport-security', hsts);
+    // The open guard authenticates nobody: every caller is anonymous.
+    if (guard === openAccess) return done();
     const config = request.routeOptions.config as { causeway?: { access: string } } | undefined;
     // Only API routes authenticate: unknown paths get their 404, the UI's static files are public.
-    if (!config?.causeway || config.causeway.access === 'public') return;
-    try {
-      await ctx.authenticate(request);
-    } catch (error) {
-      // A guard rejects with a CausewayError whose code says why (see AccessGuard).
-      const code = error instanceof CausewayError ? error.code : ServerErrorCode.UNAUTHENTICATED;
-      ctx.denied(request, 'authenticate', code, request.routeOptions.url ?? request.url);
-      // 401 unless the guard's error says otherwise (431 for oversized credentials).
-      const status = securityErrorStatus[code] ?? 401;
-      throw new HttpError(
-        status === 431 ? 431 : 401,
-        code,
-        error instanceof Error ? error.message : 'Authentication failed',
-      );
-    }
+    if (!config?.causeway || config.causeway.access === 'public') return done();
+    ctx.authenticate(request).then(
+      () => done(),
+      (error: unknown) => {
+        // A guard rejects with a CausewayError whose code says why (see AccessGuard).
+        const code = error instanceof CausewayError ? error.code : ServerErrorCode.UNAUTHENTICATED;
+        ctx.denied(request, 'authenticate', code, request.routeOptions.url ?? request.url);
+        // 401 unless the guard's error says otherwise (431 for oversized credentials).
+        const status = securityErrorStatus[code] ?? 401;
+        done(
+          new HttpError(
+            status === 431 ? 431 : 401,
+            code,
+            error instanceof Error ? error.message : 'Authentication failed',
+          ),
+        );
+      },
+    );
   });
 
   // A callback hook: nothing to wait for, so no promise per request.
