@@ -281,15 +281,15 @@ export class RouteContext {
         stamped?.push(event);
         continue;
       }
-      const metadata: EventMetadata = { ...fields };
-      if (principal?.tenant !== undefined) metadata.tenant = principal.tenant;
-      if (principal) metadata.actor = principal.id;
-      // Rest, not delete: a delete leaves the object slow for everything after it.
-      else {
-        const { actor: _dropped, ...rest } = metadata;
-        stamped ??= events.slice(0, index);
-        stamped.push({ ...event, metadata: rest });
-        continue;
+      let metadata: EventMetadata;
+      if (principal) {
+        metadata = { ...fields };
+        if (principal.tenant !== undefined) metadata.tenant = principal.tenant;
+        metadata.actor = principal.id;
+      } else {
+        // Rest, not delete: a delete leaves the object slow for everything after it.
+        const { actor: _dropped, ...rest } = fields;
+        metadata = rest;
       }
       stamped ??= events.slice(0, index);
       stamped.push({ ...event, metadata });
