@@ -455,6 +455,32 @@ describe('listening', () => {
     expect((await guarded.listen({ host: '0.0.0.0', port: 0 })).port).toBeGreaterThan(0);
   });
 
+  it('answers a refused key with 500 when counting the denial fails, and keeps serving', async () => {
+    // A log destination that fails on the denial's line, as a full disk might.
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          if (line.includes('access denied')) throw new Error('log destination failed');
+        },
+      },
+    );
+    const server = await make({ guard: new FakeGuard(), logger });
+    const refused = await server.app.inject({
+      method: 'GET',
+      url: '/streams/order-1',
+      headers: { 'x-api-key': 'unknown' },
+    });
+    expect(refused.statusCode).toBe(500);
+    const served = await server.app.inject({
+      method: 'GET',
+      url: '/streams/order-1',
+      headers: { 'x-api-key': 'admin' },
+    });
+    // Served: the stream does not exist yet.
+    expect(served.statusCode).toBe(404);
+  });
+
   it('serves HTTPS with a certificate and key given as paths', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'causeway-tls-'));
     try {

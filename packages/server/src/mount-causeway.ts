@@ -127,16 +127,21 @@ export async function mountCauseway(
       (error: unknown) => {
         // A guard rejects with a CausewayError whose code says why (see AccessGuard).
         const code = error instanceof CausewayError ? error.code : ServerErrorCode.UNAUTHENTICATED;
-        ctx.denied(request, 'authenticate', code, request.routeOptions.url ?? request.url);
         // 401 unless the guard's error says otherwise (431 for oversized credentials).
         const status = securityErrorStatus[code] ?? 401;
-        done(
-          new HttpError(
-            status === 431 ? 431 : 401,
-            code,
-            error instanceof Error ? error.message : 'Authentication failed',
-          ),
+        const refusal = new HttpError(
+          status === 431 ? 431 : 401,
+          code,
+          error instanceof Error ? error.message : 'Authentication failed',
         );
+        try {
+          ctx.denied(request, 'authenticate', code, request.routeOptions.url ?? request.url);
+        } catch (failure) {
+          // Counting or logging the denial failed: the request still gets an answer (a 500).
+          done(failure instanceof Error ? failure : new Error(String(failure)));
+          return;
+        }
+        done(refusal);
       },
     );
   });
