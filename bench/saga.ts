@@ -12,6 +12,10 @@
  * - **saga, over NATS**: the same with commands sent by NATS request/reply to a responder
  *   serving the same handlers (skipped with a note when no NATS server answers).
  *
+ * Each mode's CPU time per order (the whole process, every thread) is reported beside its rate:
+ * where the rates' ratio follows the CPU ratio, a mode is bound by its own work, not by waiting
+ * for flushes. An untimed warm-up run of each in-process mode comes first.
+ *
  * With NATS reachable it also reports the outbox relay (store → NATS JetStream, events/s)
  * beside a raw JetStream publish of the same messages (`measureRelay` of `bench/relay.ts`).
  *
@@ -125,12 +129,36 @@ async function check(reply: Promise<{ status: string }>, what: string): Promise<
   if (r.status !== 'accepted') throw new Error(`${what} was not accepted: ${JSON.stringify(r)}`);
 }
 
-/** The baseline: every order's commands handled directly, no saga. Returns orders done. */
-async function direct(db: Opened, orders: number): Promise<number> {
+/** What one measured run of a mode gives. */
+interface ModeFigures {
+  ordersPerSecond: number;
+  /**
+   * CPU time of this process (every thread: the event loop, and the flushes on libuv's pool)
+   * per completed order. Over NATS the broker's CPU is not in it.
+   */
+  cpuMsPerOrder: number;
+}
+
+/** Runs `work` (which completes `orders` orders) and measures its rate and its CPU per order. */
+async function timed(orders: number, work: () => Promise<void>): Promise<ModeFigures> {
+  const cpu = process.cpuUsage();
+  const sample = await measure(async () => {
+    await work();
+    return orders;
+  });
+  const used = process.cpuUsage(cpu);
+  return {
+    ordersPerSecond: perSecond(sample),
+    cpuMsPerOrder: (used.user + used.system) / 1000 / orders,
+  };
+}
+
+/** The baseline: every order's commands handled directly, no saga. */
+async function direct(db: Opened, orders: number): Promise<ModeFigures> {
   const d = createShopDispatcher(db.store);
   await restock(d, orders);
-  const sample = await measure(async () => {
-    await pool(orders, CONCURRENCY, async (i) => {
+  return timed(orders, () =>
+    pool(orders, CONCURRENCY, async (i) => {
       const orderId = `o${i}`;
       const lines = orderLines(i);
       await check(
@@ -164,10 +192,8 @@ async function direct(db: Opened, orders: number): Promise<number> {
         d.dispatch(command('order.complete', { orderId, trackingNumber: `TRK-${orderId}` })),
         'complete',
       );
-    });
-    return orders;
-  });
-  return perSecond(sample);
+    }),
+  );
 }
 
 /** The saga end to end; `dispatcher` wraps the shop's (in process, or over NATS). */
@@ -177,7 +203,7 @@ async function saga(
   dispatcherFor: (
     shop: CommandDispatcher,
   ) => Promise<{ dispatcher: CommandDispatcher; close(): Promise<void> }>,
-): Promise<number> {
+): Promise<ModeFigures> {
   const shop = createShopDispatcher(db.store);
   await restock(shop, orders);
   const via = await dispatcherFor(shop);
@@ -202,7 +228,7 @@ async function saga(
     return transaction(work);
   };
   try {
-    const sample = await measure(async () => {
+    const figures = await timed(orders, async () => {
       await pool(orders, CONCURRENCY, async (i) => {
         await check(
           shop.dispatch(
@@ -212,14 +238,13 @@ async function saga(
         );
       });
       await runtime.runUntilIdle({ timeoutMs: 600_000 });
-      return orders;
     });
     const completed = await db.sagaStore.listInstances({ status: 'completed', limit: 1000 });
     const total = (await db.sagaStore.listInstances({ limit: 1000 })).length;
     if (total !== Math.min(orders, 1000) || completed.length !== total)
       throw new Error(`only ${completed.length} of ${orders} sagas completed`);
     transactionsPerOrder.push(transactions / orders);
-    return perSecond(sample);
+    return figures;
   } finally {
     if (own) Object.defineProperty(txStore, 'transaction', own);
     else delete (txStore as { transaction?: unknown }).transaction;
@@ -258,12 +283,22 @@ export async function run(argv: readonly string[]): Promise<void> {
     }
   }
   const dir = await mkdtemp(join(tmpdir(), 'causeway-bench-saga-'));
-  const results: { engine: Engine; mode: Mode; ordersPerSecond: RateSummary; ratio: number }[] = [];
+  const results: {
+    engine: Engine;
+    mode: Mode;
+    ordersPerSecond: RateSummary;
+    ratio: number;
+    /** Median CPU ms per order (see `ModeFigures.cpuMsPerOrder`). */
+    cpuMsPerOrder: number;
+    /** That median over the direct path's: how much more work an order is this way. */
+    cpuRatio: number;
+  }[] = [];
   const bars: BarResult[] = [];
   const perRun: {
     engine: Engine;
     run: number;
     ordersPerSecond: Partial<Record<Mode, number>>;
+    cpuMsPerOrder: Partial<Record<Mode, number>>;
     /** Store transactions (steps, settles, timers) per order of the saga runs: a diagnostic. */
     sagaTransactionsPerOrder: Partial<Record<Mode, number>>;
   }[] = [];
@@ -276,6 +311,23 @@ export async function run(argv: readonly string[]): Promise<void> {
         'saga, in process': [],
         'saga, over NATS': [],
       };
+      const cpu: Record<Mode, number[]> = {
+        'direct commands': [],
+        'saga, in process': [],
+        'saga, over NATS': [],
+      };
+      // One small untimed run of each in-process mode first: else whichever goes first in run
+      // 1 meets a cold JIT (the direct path measured 20-40% slower there), and that run's
+      // ratio leans towards the other.
+      for (const mode of ['direct commands', 'saga, in process'] as const) {
+        const db = await open(engine, pgUrl, dir, `${engine}-warm-up-${mode.replace(/\W+/g, '-')}`);
+        try {
+          await measureMode(db, mode, Math.min(orders, 100), nc);
+          transactionsPerOrder.pop();
+        } finally {
+          await db.close();
+        }
+      }
       for (let r = 0; r < runs; r++) {
         // Run by run, interleaved; which goes first alternates, so drift does not favour one.
         const order: Mode[] =
@@ -284,12 +336,16 @@ export async function run(argv: readonly string[]): Promise<void> {
             : ['saga, in process', 'direct commands'];
         if (nc) order.push('saga, over NATS');
         const figures: Partial<Record<Mode, number>> = {};
+        const cpuPerOrder: Partial<Record<Mode, number>> = {};
         const transactions: Partial<Record<Mode, number>> = {};
         for (const mode of order) {
           const db = await open(engine, pgUrl, dir, `${engine}-${r}-${mode.replace(/\W+/g, '-')}`);
           try {
-            figures[mode] = await measureMode(db, mode, orders, nc);
-            rates[mode].push(figures[mode]);
+            const measured = await measureMode(db, mode, orders, nc);
+            figures[mode] = measured.ordersPerSecond;
+            cpuPerOrder[mode] = measured.cpuMsPerOrder;
+            rates[mode].push(measured.ordersPerSecond);
+            cpu[mode].push(measured.cpuMsPerOrder);
             const perOrder = transactionsPerOrder.pop();
             if (perOrder !== undefined) {
               transactions[mode] = perOrder;
@@ -303,18 +359,23 @@ export async function run(argv: readonly string[]): Promise<void> {
           engine,
           run: r + 1,
           ordersPerSecond: figures,
+          cpuMsPerOrder: cpuPerOrder,
           sagaTransactionsPerOrder: transactions,
         });
       }
       const baseline = summarizeRates(rates['direct commands']);
+      const baselineCpu = median(cpu['direct commands']);
       for (const mode of Object.keys(rates) as Mode[]) {
         if (rates[mode].length === 0) continue;
         const summary = summarizeRates(rates[mode]);
+        const cpuMsPerOrder = median(cpu[mode]);
         results.push({
           engine,
           mode,
           ordersPerSecond: summary,
           ratio: summary.median / baseline.median,
+          cpuMsPerOrder,
+          cpuRatio: cpuMsPerOrder / baselineCpu,
         });
       }
       // The bar: each run's saga rate over the direct rate of the same run, the median of those.
@@ -340,22 +401,29 @@ export async function run(argv: readonly string[]): Promise<void> {
   console.log(
     `saga: ${formatCount(orders)} orders per run, ${runs} runs, ${CONCURRENCY} orders at once${quick ? ' (quick)' : ''}\n`,
   );
+  const header = [
+    'store',
+    'mode',
+    'orders/s (median)',
+    'runs',
+    'vs direct',
+    'CPU ms per order',
+    'CPU vs direct',
+  ];
+  const align: ('left' | 'right')[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right'];
+  const rows = results.map((row) => [
+    row.engine,
+    row.mode,
+    formatCount(row.ordersPerSecond.median),
+    row.ordersPerSecond.runs.map((x) => formatCount(x)).join(' / '),
+    formatRatio(row.ratio),
+    row.cpuMsPerOrder.toFixed(2),
+    formatRatio(row.cpuRatio),
+  ]);
   console.log(
     formatTable(
-      [
-        { header: 'store' },
-        { header: 'mode' },
-        { header: 'orders/s (median)', align: 'right' },
-        { header: 'runs', align: 'right' },
-        { header: 'vs direct', align: 'right' },
-      ],
-      results.map((row) => [
-        row.engine,
-        row.mode,
-        formatCount(row.ordersPerSecond.median),
-        row.ordersPerSecond.runs.map((x) => formatCount(x)).join(' / '),
-        formatRatio(row.ratio),
-      ]),
+      header.map((h, i) => ({ header: h, align: align[i] })),
+      rows,
     ),
   );
   if (relay.length > 0) {
@@ -382,6 +450,14 @@ export async function run(argv: readonly string[]): Promise<void> {
     quick,
     runs,
     bars,
+    docTables: [
+      {
+        title: `Completed orders per second and this process's CPU time per order (every thread), ${formatCount(orders)} orders per run, ${CONCURRENCY} commands at once (medians of ${runs} runs, after an untimed warm-up run of each in-process mode)`,
+        header,
+        align,
+        rows,
+      },
+    ],
     options: { orders, concurrency: CONCURRENCY, adapter },
     perRun,
     results,
@@ -397,7 +473,7 @@ async function measureMode(
   mode: Mode,
   orders: number,
   nc: NatsConnection | undefined,
-): Promise<number> {
+): Promise<ModeFigures> {
   if (mode === 'direct commands') return direct(db, orders);
   if (mode === 'saga, in process')
     return saga(db, orders, (shop) =>
