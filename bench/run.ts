@@ -21,7 +21,7 @@ const benchmarks: Record<string, BenchmarkEntry> = {
   },
   saga: {
     summary:
-      'sagas: completed order-fulfilment sagas/s end to end (in process and over NATS) vs the same commands handled directly, plus relay throughput (--adapter sqlite|postgres|all, --orders N, --runs N, --no-nats)',
+      'sagas: completed order-fulfilment sagas/s end to end (in process and over NATS) vs the same commands handled directly, plus relay throughput and CPU per order (--adapter sqlite|postgres|all, --orders N, --runs N, --no-nats, --synchronous FULL|NORMAL|OFF)',
     load: () => import('./saga.js'),
   },
   relay: {

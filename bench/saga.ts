@@ -19,7 +19,8 @@
  * With NATS reachable it also reports the outbox relay (store → NATS JetStream, events/s)
  * beside a raw JetStream publish of the same messages (`measureRelay` of `bench/relay.ts`).
  *
- * `npm run bench -- saga [--quick] [--adapter sqlite|postgres|all] [--orders N] [--runs N] [--no-nats]`
+ * `npm run bench -- saga [--quick] [--adapter sqlite|postgres|all] [--orders N] [--runs N] [--no-nats]
+ * [--synchronous FULL|NORMAL|OFF]` (`--synchronous`: SQLite's setting, both ways; default FULL)
  * (`--quick`: 100 orders, a shorter relay);
  * PostgreSQL comes from `CAUSEWAY_PG_URL`, NATS from `CAUSEWAY_NATS_URL`.
  */
@@ -55,6 +56,8 @@ const transactionsPerOrder: number[] = [];
 const CONCURRENCY = 16;
 
 type Engine = 'sqlite' | 'postgres';
+/** SQLite's `synchronous` setting (`--synchronous`; the store's default is FULL). */
+type Synchronous = 'FULL' | 'NORMAL' | 'OFF';
 type Mode = 'direct commands' | 'saga, in process' | 'saga, over NATS';
 
 interface Opened {
@@ -65,9 +68,15 @@ interface Opened {
 }
 
 /** A fresh database of `engine`. */
-async function open(engine: Engine, pgUrl: string, dir: string, name: string): Promise<Opened> {
+async function open(
+  engine: Engine,
+  pgUrl: string,
+  dir: string,
+  name: string,
+  synchronous: Synchronous,
+): Promise<Opened> {
   if (engine === 'sqlite') {
-    const backend = await openBackend(`sqlite:${join(dir, `${name}.db`)}`);
+    const backend = await openBackend(`sqlite:${join(dir, `${name}.db`)}`, { synchronous });
     return {
       store: backend.store,
       storage: await backend.subscriptionStorage(),
@@ -258,7 +267,11 @@ export async function run(argv: readonly string[]): Promise<void> {
     adapter: { type: 'string' },
     orders: { type: 'string' },
     'no-nats': { type: 'boolean' },
+    synchronous: { type: 'string' },
   });
+  const synchronous = (values.synchronous ?? 'FULL').toUpperCase() as Synchronous;
+  if (!['FULL', 'NORMAL', 'OFF'].includes(synchronous))
+    throw new Error('--synchronous must be FULL, NORMAL or OFF');
   const adapter = values.adapter ?? 'all';
   if (!['sqlite', 'postgres', 'all'].includes(adapter))
     throw new Error('--adapter must be sqlite, postgres or all');
@@ -316,13 +329,19 @@ export async function run(argv: readonly string[]): Promise<void> {
         'saga, in process': [],
         'saga, over NATS': [],
       };
-      // One small untimed run of each in-process mode first: else whichever goes first in run
-      // 1 meets a cold JIT (the direct path measured 20-40% slower there), and that run's
-      // ratio leans towards the other.
+      // One untimed run of each in-process mode first, so that no measured run is the
+      // process's first of its mode (cold code, a young heap): the first measured run is
+      // still often the slowest, but no longer by as much.
       for (const mode of ['direct commands', 'saga, in process'] as const) {
-        const db = await open(engine, pgUrl, dir, `${engine}-warm-up-${mode.replace(/\W+/g, '-')}`);
+        const db = await open(
+          engine,
+          pgUrl,
+          dir,
+          `${engine}-warm-up-${mode.replace(/\W+/g, '-')}`,
+          synchronous,
+        );
         try {
-          await measureMode(db, mode, Math.min(orders, 100), nc);
+          await measureMode(db, mode, orders, nc);
           transactionsPerOrder.pop();
         } finally {
           await db.close();
@@ -339,7 +358,13 @@ export async function run(argv: readonly string[]): Promise<void> {
         const cpuPerOrder: Partial<Record<Mode, number>> = {};
         const transactions: Partial<Record<Mode, number>> = {};
         for (const mode of order) {
-          const db = await open(engine, pgUrl, dir, `${engine}-${r}-${mode.replace(/\W+/g, '-')}`);
+          const db = await open(
+            engine,
+            pgUrl,
+            dir,
+            `${engine}-${r}-${mode.replace(/\W+/g, '-')}`,
+            synchronous,
+          );
           try {
             const measured = await measureMode(db, mode, orders, nc);
             figures[mode] = measured.ordersPerSecond;
@@ -446,19 +471,21 @@ export async function run(argv: readonly string[]): Promise<void> {
     console.log(`\nsaga store transactions per order (median): ${perOrder.join('; ')}`);
   console.log(`\n${formatBars(bars, runs)}`);
   for (const note of notes) console.log(`note: ${note}`);
-  const file = await writeResults('saga', {
+  // A run at another setting is a check, not the record: it goes to a file of its own.
+  const name = synchronous === 'FULL' ? 'saga' : `saga.${synchronous.toLowerCase()}`;
+  const file = await writeResults(name, {
     quick,
     runs,
     bars,
     docTables: [
       {
-        title: `Completed orders per second and this process's CPU time per order (every thread), ${formatCount(orders)} orders per run, ${CONCURRENCY} commands at once (medians of ${runs} runs, after an untimed warm-up run of each in-process mode)`,
+        title: `Completed orders per second and this process's CPU time per order (every thread), ${formatCount(orders)} orders per run, ${CONCURRENCY} commands at once (medians of ${runs} runs, after an untimed run of each in-process mode)`,
         header,
         align,
         rows,
       },
     ],
-    options: { orders, concurrency: CONCURRENCY, adapter },
+    options: { orders, concurrency: CONCURRENCY, adapter, sqliteSynchronous: synchronous },
     perRun,
     results,
     relay,
