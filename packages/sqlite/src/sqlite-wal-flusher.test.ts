@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, collect } from '@causewayjs/core';
+import { settledYet } from '../../../test/support/settled-yet.js';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store.js';
 
 type Callback = (error: NodeJS.ErrnoException | null) => void;
@@ -39,20 +40,6 @@ function holdFlushes() {
     },
     spy,
   };
-}
-
-/**
- * Whether `promise` settles once every callback already queued has run (a macrotask turn
- * runs them all): settling later would take something the test has not done yet.
- */
-async function settledYet(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return settled;
 }
 
 describe('SQLite store: commits flushed in the background', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { settledYet } from '../../../../test/support/settled-yet.js';
 import { AppendQueue, type UnitResult } from './append-queue.js';
 import type { PreparedAppend } from './validation.js';
 
@@ -85,19 +86,6 @@ describe('AppendQueue with commits made durable after the write', () => {
     });
     return { log, flushes, queue };
   }
-  /**
-   * Whether `promise` settles once every callback already queued has run (a macrotask turn
-   * runs them all): settling later would take something the test has not done yet.
-   */
-  const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
-    let settled = false;
-    promise.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-    return settled;
-  };
 
   it('resolves a batch only once it is durable, writing the next batch meanwhile', async () => {
     const { log, flushes, queue } = held();
