@@ -31,7 +31,7 @@ import { createServer } from '@causewayjs/server';
 import { barResult, formatBars } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
 import { writeResults } from './lib/results.js';
-import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { formatCount, formatDocTable, formatRatio } from './lib/table.js';
 import { median } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
@@ -137,13 +137,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     ]),
   );
   const align = header.map((_, i): 'left' | 'right' => (i >= 2 ? 'right' : 'left'));
-  console.log(
-    '\n' +
-      formatTable(
-        header.map((h, i) => ({ header: h, align: align[i] })),
-        rows,
-      ),
-  );
+  console.log('\n' + formatDocTable({ header, align, rows }));
   const bars = results.map((r) =>
     barResult(
       {

@@ -26,7 +26,7 @@ import { runQuery } from '../examples/nexmark/run-query.js';
 import { formatBars } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
 import { writeResults, type DocTable } from './lib/results.js';
-import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { formatCount, formatDocTable, formatRatio } from './lib/table.js';
 import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
 
 /** Published Flink 1.13 throughput per core, events/s (Nexmark README). */
@@ -139,12 +139,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows,
   };
-  console.log(
-    formatTable(
-      table.header.map((header, i) => ({ header, align: table.align?.[i] ?? 'left' })),
-      rows,
-    ),
-  );
+  console.log(formatDocTable(table));
   console.log(`\n${formatBars([], runs)}`);
   // No bar of its own: the figures go to the doc as a table.
   const file = await writeResults('nexmark', {

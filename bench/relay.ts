@@ -34,7 +34,7 @@ import {
 import { formatBars } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
 import { writeResults, type DocTable } from './lib/results.js';
-import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { formatCount, formatDocTable, formatRatio } from './lib/table.js';
 import { measure, perSecond, summarizeRates, type RateSummary } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
 
@@ -254,12 +254,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       formatRatio(r.ratio),
     ]),
   };
-  console.log(
-    formatTable(
-      table.header.map((header, i) => ({ header, align: table.align?.[i] ?? 'left' })),
-      table.rows,
-    ),
-  );
+  console.log(formatDocTable(table));
   console.log(`\n${formatBars([], runs)}`);
   // No bar of its own yet: the figures go to the doc as a table.
   const file = await writeResults('relay', {

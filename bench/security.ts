@@ -53,7 +53,7 @@ import {
 import { barResult, formatBars, type BarResult } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
 import { machineInfo, writeResults, type DocTable } from './lib/results.js';
-import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { formatCount, formatDocTable, formatRatio, formatTable } from './lib/table.js';
 import { measure, median, perSecond } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
 import { postgresTargets, postgresUnreachable, redactUrl, sqliteTargets } from './store/targets.js';
@@ -493,15 +493,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   );
   console.log(`${formatBars(bars, runs)}\n`);
   const ceilings = ceilingTable(outcomes);
-  console.log(
-    `${ceilings.title}:\n${formatTable(
-      ceilings.header.map((header, i) => ({
-        header,
-        ...(ceilings.align?.[i] === 'right' ? { align: 'right' as const } : {}),
-      })),
-      ceilings.rows,
-    )}\n`,
-  );
+  console.log(`${ceilings.title}:\n${formatDocTable(ceilings)}\n`);
   const path = await writeResults('security', {
     quick,
     runs,

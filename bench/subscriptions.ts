@@ -36,7 +36,7 @@ import {
 import { barResult, formatBars, type BarResult, type BarSpec } from './lib/bars.js';
 import { parseBenchArgs } from './lib/options.js';
 import { DEFAULT_POSTGRES_URL, writeResults } from './lib/results.js';
-import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { formatCount, formatDocTable, formatRatio } from './lib/table.js';
 import { measure, median, perSecond, type Sample } from './lib/timing.js';
 import { EVENT_COLUMNS, fillOrders } from './store/event-data.js';
 import { postgresUnreachable, redactUrl } from './store/targets.js';
@@ -327,10 +327,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     formatRatio(median(o.runs.map((r) => r.subscriptionPerSecond / r.readAllPerSecond))),
   ]);
   process.stdout.write(
-    `\n${formatTable(
-      header.map((h, i) => ({ header: h, align: align[i] })),
-      rows,
-    )}\n\n${formatBars(bars, runs)}\n`,
+    `\n${formatDocTable({ header, align, rows })}\n\n${formatBars(bars, runs)}\n`,
   );
   const file = await writeResults('subscriptions', {
     quick,
@@ -339,7 +336,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     bars,
     docTables: [
       {
-        title: `Catch-up of ${formatCount(events)} events beside the raw read and the store's own \`readAll\` with nothing else done (the ceiling of a catch-up through the store), medians of ${runs} runs; ratios are medians of each run's own`,
+        title: `Catch-up of ${formatCount(events)} events beside the raw read and the store's own \`readAll\` with nothing else done, medians of ${runs} runs; ratios are medians of each run's own`,
         header,
         align,
         rows,

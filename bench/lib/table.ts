@@ -1,3 +1,5 @@
+import type { DocTable } from './results.js';
+
 /** A column of a text table. */
 export interface Column {
   header: string;
@@ -49,4 +51,15 @@ export function formatRatio(value: number | undefined): string {
 /** Mebibytes with one decimal. */
 export function formatMiB(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * Lays out a docs table ({@link DocTable}: header, alignment, rows) for the console, as
+ * {@link formatTable} does, so one table serves both the printout and the result file.
+ */
+export function formatDocTable(table: Pick<DocTable, 'header' | 'align' | 'rows'>): string {
+  return formatTable(
+    table.header.map((header, i) => ({ header, align: table.align?.[i] ?? 'left' })),
+    table.rows,
+  );
 }

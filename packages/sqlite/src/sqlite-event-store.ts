@@ -759,9 +759,10 @@ export class SqliteEventStore extends BaseEventStore<SqliteTransaction> implemen
     }
     params.push(size);
     // Events of tombstoned streams are never read, scavenged yet or not. The tombstones'
-    // partial index makes this one small lookup per page (NOT EXISTS per row costs a third
-    // more on a page query). With no tombstone at all (the common case) the uncorrelated
-    // EXISTS, worked out once per page, skips the per-row list check: 4% of a page query.
+    // partial index makes this one small lookup per page (a correlated NOT EXISTS per row
+    // costs a third more on a page query). With no tombstone at all (the common case) the
+    // uncorrelated EXISTS, worked out once per page, skips the per-row list check: 4% of a
+    // page query.
     where.push(
       `(NOT EXISTS (SELECT 1 FROM causeway_streams WHERE deleted = ${Deleted.hard}) OR stream NOT IN (SELECT name FROM causeway_streams WHERE deleted = ${Deleted.hard}))`,
     );
