@@ -233,16 +233,15 @@ for (const { name, make, skip } of harnesses) {
       });
 
       const listed = await cli(['parked', 'list', 'undecodable', '--store', h.url, '--json']);
-      expect(listed.code).toBe(ExitCode.OK);
+      expect(listed.code, listed.stderr).toBe(ExitCode.OK);
       expect((JSON.parse(listed.stdout) as ParkedEvent[]).map((p) => p.position)).toEqual([2]);
       const table = await cli(['parked', 'list', 'undecodable', '--store', h.url]);
       expect(table.stdout).toContain('EVENT_DECODE_FAILED');
 
       // Retried while still undecodable: parked again, and the subscription carries on.
       expect(parkings).toEqual([2]);
-      expect((await cli(['parked', 'retry', 'undecodable', '2', '--store', h.url])).code).toBe(
-        ExitCode.OK,
-      );
+      const retried = await cli(['parked', 'retry', 'undecodable', '2', '--store', h.url]);
+      expect(retried.code, retried.stderr).toBe(ExitCode.OK);
       await expect.poll(() => parkings, { timeout: 15_000 }).toEqual([2, 2]);
       expect(await subscription.listParked()).toMatchObject([
         { position: 2, retryRequested: false, error: { code: 'EVENT_DECODE_FAILED' } },
@@ -251,9 +250,8 @@ for (const { name, make, skip } of harnesses) {
 
       // Mended by hand, a retry delivers it.
       await h.mend(2, { n: 2, mended: true });
-      expect((await cli(['parked', 'retry', 'undecodable', '2', '--store', h.url])).code).toBe(
-        ExitCode.OK,
-      );
+      const mended = await cli(['parked', 'retry', 'undecodable', '2', '--store', h.url]);
+      expect(mended.code, mended.stderr).toBe(ExitCode.OK);
       await expect.poll(() => subscription.parkedCount(), { timeout: 15_000 }).toBe(0);
       expect(delivered.map((e) => e.position)).toEqual([1, 3, 4, 2]);
       expect(delivered[3]?.data).toEqual({ n: 2, mended: true });
@@ -268,7 +266,7 @@ for (const { name, make, skip } of harnesses) {
       expect(delivered.map((e) => e.position)).toEqual([1, 3, 4, 2, 6]);
       expect((await subscription.listParked()).map((p) => p.position)).toEqual([5]);
       const skipped = await cli(['parked', 'skip', 'undecodable', '5', '--store', h.url]);
-      expect(skipped.code).toBe(ExitCode.OK);
+      expect(skipped.code, skipped.stderr).toBe(ExitCode.OK);
       expect(await subscription.parkedCount()).toBe(0);
       await store.append('order-7', [{ type: 'x', data: { n: 7 } }]);
       await subscription.waitForPosition(7, { timeoutMs: 15_000 });
