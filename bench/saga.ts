@@ -36,7 +36,6 @@ import {
   openBackend,
   type CommandDispatcher,
   type CommandEnvelope,
-  type OpenBackendOptions,
   type SagaStore,
   type SubscriptionStorage,
   type TransactionalEventStore,
@@ -59,7 +58,7 @@ const CONCURRENCY = 16;
 type Engine = 'sqlite' | 'postgres';
 /** SQLite's `synchronous` settings (`--synchronous`; the store's default is FULL). */
 const SYNCHRONOUS = ['FULL', 'NORMAL', 'OFF'] as const;
-type Synchronous = NonNullable<OpenBackendOptions['synchronous']> & (typeof SYNCHRONOUS)[number];
+type Synchronous = (typeof SYNCHRONOUS)[number];
 
 function isSynchronous(value: string): value is Synchronous {
   return (SYNCHRONOUS as readonly string[]).includes(value);

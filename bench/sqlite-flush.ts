@@ -29,7 +29,7 @@ import { createServer } from '@causewayjs/server';
 import { load } from './http.js';
 import { parseBenchArgs } from './lib/options.js';
 import { writeResults } from './lib/results.js';
-import { formatCount, formatRatio, formatTable } from './lib/table.js';
+import { formatCount, formatDocTable, formatRatio } from './lib/table.js';
 import { median } from './lib/timing.js';
 import { benchEvent } from './store/event-data.js';
 
@@ -101,13 +101,8 @@ export async function run(argv: readonly string[]): Promise<void> {
     'loop delay max ms',
     'vs inside the commit',
   ];
-  console.log(
-    '\n' +
-      formatTable(
-        header.map((h, i) => ({ header: h, align: i >= 2 ? ('right' as const) : undefined })),
-        rows,
-      ),
-  );
+  const align = header.map((_, i): 'left' | 'right' => (i >= 2 ? 'right' : 'left'));
+  console.log('\n' + formatDocTable({ header, align, rows }));
   const file = await writeResults('sqlite-flush', {
     quick,
     runs,
@@ -116,7 +111,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       {
         title: `SQLite at \`synchronous: 'FULL'\`, flush inside each commit vs in the background (medians of ${runs} runs of ${seconds} s; the ratio is the median of each run's own, runs in brackets)`,
         header,
-        align: header.map((_, i) => (i >= 2 ? 'right' : 'left')),
+        align,
         rows,
       },
     ],
