@@ -15,7 +15,7 @@ import {
   type Command,
   type NormalisedCommand,
 } from './command.js';
-import { initialStateOf, type Decider, type DomainEvent } from './decider.js';
+import { evolveStored, initialStateOf, type Decider, type DomainEvent } from './decider.js';
 import { InvalidDecisionError, SnapshotsNotConfiguredError } from './domain-errors.js';
 import {
   encryptionSubjectOf,
@@ -237,11 +237,11 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
           revision: appended.revision - first + i,
           position: appended.position - first + i,
         };
-        return event as unknown as AppendedEvent<E>;
+        return event as AppendedEvent<E>;
       });
       let state = loaded.state;
       // The appended events carry type and data like E, plus the envelope, as read-back events do.
-      for (const event of events) state = this.decider.evolve(state, event as unknown as E);
+      for (const event of events) state = evolveStored(this.decider, state, event);
       await this.maybeSnapshot(stream, {
         state,
         revision: appended.revision,
@@ -296,8 +296,7 @@ export class CommandHandler<C extends Command, E extends DomainEvent, S> {
     }
     const options = revision === null ? {} : { from: revision + 1 };
     for await (const event of this.store.readStream(stream, options)) {
-      // Recorded events carry type and data like E, plus the envelope.
-      state = this.decider.evolve(state, event as unknown as E);
+      state = evolveStored(this.decider, state, event);
       revision = event.revision;
       position = event.position;
       eventsRead++;

@@ -83,6 +83,21 @@ export function initialStateOf<S>(
 }
 
 /**
+ * `decider.evolve` on an event of the decider's stream as stored: read back (a
+ * `RecordedEvent`) or just appended. The store keeps `type` and `data` as `decide` returned
+ * them, so such an event is one of `E` plus the envelope; this is the one place where the
+ * untyped log meets the decider's event type (see {@link Decider}: `evolve` depends on `type`
+ * and `data` only).
+ */
+export function evolveStored<E extends DomainEvent, S>(
+  decider: Pick<Decider<Command, E, S>, 'evolve'>,
+  state: S,
+  event: { readonly type: string; readonly data: unknown },
+): S {
+  return decider.evolve(state, event as E);
+}
+
+/**
  * Folds events into a state with the decider's `evolve`, starting from `state` (default: a
  * fresh initial state).
  *

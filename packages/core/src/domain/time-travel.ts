@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../core/envelope.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { EventStore, ReadAllOptions } from '../store/event-store.js';
 import type { Command } from './command.js';
-import { initialStateOf, type Decider, type DomainEvent } from './decider.js';
+import { evolveStored, initialStateOf, type Decider, type DomainEvent } from './decider.js';
 
 /** A point in a stream's history: after a revision, or at a time. */
 export type StreamPoint =
@@ -58,8 +58,7 @@ export async function stateAt<E extends DomainEvent, S>(
   let events = 0;
   for await (const event of store.readStream(stream)) {
     if (past(event)) break;
-    // Recorded events carry type and data like E, plus the envelope.
-    state = decider.evolve(state, event as unknown as E);
+    state = evolveStored(decider, state, event);
     last = event;
     events++;
   }

@@ -91,7 +91,7 @@ export function sagaSpecification<S>(
   saga: SagaDefinition<S>,
   options: { now?: number } = {},
 ): (given?: readonly SagaStimulus[]) => SagaWhen<S> {
-  const definition = saga as unknown as SagaDefinition<unknown>;
+  const definition = saga as SagaDefinition<unknown>;
   return (given = []) => ({
     when(stimulus) {
       const run = prepare(

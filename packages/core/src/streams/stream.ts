@@ -331,12 +331,7 @@ export class KeyedStream<T, K extends Key> extends Stream<T> {
       'process',
       name,
       (out, ctx) =>
-        new ProcessOperator(
-          name,
-          fn as unknown as ProcessFunction<unknown, unknown, Key, unknown>,
-          out,
-          ctx,
-        ),
+        new ProcessOperator(name, fn as ProcessFunction<unknown, unknown, Key, unknown>, out, ctx),
       true,
     );
   }
@@ -429,7 +424,7 @@ export class WindowedStream<T, K extends Key> {
   aggregate<Acc, R>(agg: AggregateFunction<T, Acc, R>): Stream<WindowResult<K, R>> {
     const a = this.assigner;
     assertAggregate(agg, a.kind === 'session');
-    const untyped = agg as unknown as AggregateFunction<unknown, unknown, unknown>;
+    const untyped = agg as AggregateFunction<unknown, unknown, unknown>;
     const { lateness, emit } = this;
     const kind = `window:${a.kind}`;
     return this.keyed.derive<WindowResult<K, R>>(
